@@ -1,0 +1,57 @@
+"""The Starlette application: routes, error handlers, body limit, and the services' lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from adapters.http.errors import HANDLERS
+from adapters.http.limits import BodyLimit
+from adapters.http.routes import emails, meta, templates
+from autorelay_core.usecases.context import Deps
+
+
+class Runtime(Protocol):
+    """What the app needs from the composition root (composition.build.Services)."""
+
+    deps: Deps
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+ROUTES = [*meta.routes, *emails.routes, *templates.routes]
+
+
+def create_app(services: Runtime, *, max_body_bytes: int = 16 * 1024 * 1024) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.start()
+        try:
+            yield
+        finally:
+            await services.stop()
+
+    app = Starlette(
+        routes=ROUTES,
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        middleware=[Middleware(BodyLimit, max_bytes=max_body_bytes)],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.spec = meta.SPEC_PATH.read_bytes()
+    return app
+
+
+def route_table() -> list[tuple[str, str]]:
+    """(METHOD, path) for every route, for the spec-coverage test."""
+    table: list[tuple[str, Any]] = []
+    for route in ROUTES:
+        for method in sorted(route.methods - {"HEAD"}):
+            table.append((method, route.path))
+    return table

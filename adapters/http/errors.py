@@ -1,0 +1,68 @@
+"""Core errors -> HTTP statuses, in exactly one place."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapters.http.responses import JSON
+from autorelay_core import errors
+
+log = logging.getLogger("autorelay.http")
+
+STATUS = {
+    errors.Invalid: 400,
+    errors.Unauthenticated: 401,
+    errors.QuotaExceeded: 402,
+    errors.Forbidden: 403,
+    errors.AccountLocked: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.TooLarge: 413,
+    errors.RateLimited: 429,
+}
+
+
+def error_response(error: errors.AutoRelayError) -> Response:
+    status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 500)
+    body: dict[str, object] = {"error": error.message if status != 500 else "Internal server error"}
+    headers: dict[str, str] = {}
+    if isinstance(error, errors.AccountLocked):
+        body["accountStatus"] = error.account_status
+    if isinstance(error, errors.RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, errors.Unauthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="autorelay"'
+    return JSON(body, status_code=status, headers=headers)
+
+
+async def on_core_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.AutoRelayError)
+    if not any(isinstance(exc, kind) for kind in STATUS):
+        log.error("unmapped core error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return error_response(exc)
+
+
+_HTTP_MESSAGES = {404: "Not found", 405: "Method not allowed"}
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = _HTTP_MESSAGES.get(exc.status_code, exc.detail)
+    return JSON({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    # No stack trace in the body; the log has it.
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSON({"error": "Internal server error"}, status_code=500)
+
+
+HANDLERS = {
+    errors.AutoRelayError: on_core_error,
+    HTTPException: on_http_error,
+    Exception: on_unexpected,
+}

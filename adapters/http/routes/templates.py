@@ -1,0 +1,78 @@
+"""/templates: full CRUD (the reference lists only GET; API-DECISIONS adds the rest)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.http.auth import deps_of, key_of, requires
+from adapters.http.bodies import parse_json, template_input
+from adapters.http.responses import JSON, iso
+from autorelay_core.domain.templates import Template
+from autorelay_core.usecases import manage_templates as uc
+
+
+def template_summary(template: Template) -> dict[str, Any]:
+    return {
+        "id": template.id,
+        "name": template.name,
+        "subject": template.subject,
+        "createdAt": iso(template.created_at),
+        "updatedAt": iso(template.updated_at),
+    }
+
+
+def template_detail(request: Request, template: Template) -> dict[str, Any]:
+    return {
+        **template_summary(template),
+        "html": template.html,
+        "text": template.text,
+        "variables": uc.template_variables(deps_of(request), template),
+    }
+
+
+@requires("templates.read")
+async def list_templates(request: Request) -> Response:
+    templates = await deps_of(request).storage.templates.list(key_of(request).project_id)
+    return JSON({"templates": [template_summary(t) for t in templates]})
+
+
+@requires("templates.write")
+async def create_template(request: Request) -> Response:
+    fields = template_input(parse_json(await request.body()))
+    template = await uc.create_template(deps_of(request), key_of(request).project_id, fields)
+    return JSON(template_detail(request, template), status_code=201)
+
+
+@requires("templates.read")
+async def read_template(request: Request) -> Response:
+    template = await uc.get_template(deps_of(request), key_of(request).project_id, request.path_params["template_id"])
+    return JSON(template_detail(request, template))
+
+
+@requires("templates.write")
+async def update_template(request: Request) -> Response:
+    fields = template_input(parse_json(await request.body()))
+    template = await uc.update_template(
+        deps_of(request), key_of(request).project_id, request.path_params["template_id"], fields
+    )
+    return JSON(template_detail(request, template))
+
+
+@requires("templates.write")
+async def delete_template(request: Request) -> Response:
+    template_id = request.path_params["template_id"]
+    await uc.delete_template(deps_of(request), key_of(request).project_id, template_id)
+    return JSON({"id": template_id, "deleted": True})
+
+
+routes = [
+    Route("/api/v1/templates", list_templates, methods=["GET"]),
+    Route("/api/v1/templates", create_template, methods=["POST"]),
+    Route("/api/v1/templates/{template_id}", read_template, methods=["GET"]),
+    Route("/api/v1/templates/{template_id}", update_template, methods=["PUT"]),
+    Route("/api/v1/templates/{template_id}", delete_template, methods=["DELETE"]),
+]

@@ -1,0 +1,196 @@
+"""In-memory storage: a real adapter for embedding and for tests, not a fake.
+
+All state lives in plain dicts owned by one event loop; methods never await in the middle of a
+read-modify-write, so each one is atomic with respect to the others.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from attrs import define, evolve, field
+
+from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event
+from autorelay_core.domain.keys import ApiKey
+from autorelay_core.domain.projects import AccountStatus, Project
+from autorelay_core.domain.templates import Template
+from autorelay_core.errors import Conflict
+from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
+from autorelay_core.ports import Claim
+
+
+class MemoryProjects:
+    def __init__(self) -> None:
+        self._rows: dict[str, Project] = {}
+
+    async def add(self, project: Project) -> None:
+        if any(p.name == project.name for p in self._rows.values()):
+            raise Conflict(f"a project named {project.name!r} already exists")
+        self._rows[project.id] = evolve(project)
+
+    async def get(self, project_id: str) -> Project | None:
+        project = self._rows.get(project_id)
+        return evolve(project) if project else None
+
+    async def get_by_name(self, name: str) -> Project | None:
+        return next((evolve(p) for p in self._rows.values() if p.name == name), None)
+
+    async def list(self) -> list[Project]:
+        return [evolve(p) for p in self._rows.values()]
+
+    async def set_status(self, project_id: str, status: AccountStatus, reason: str) -> None:
+        project = self._rows[project_id]
+        project.status, project.status_reason = status, reason
+
+
+class MemoryKeys:
+    def __init__(self) -> None:
+        self._rows: dict[str, ApiKey] = {}
+
+    async def add(self, key: ApiKey) -> None:
+        self._rows[key.id] = evolve(key)
+
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        return next((evolve(k) for k in self._rows.values() if k.key_hash == key_hash), None)
+
+    async def list(self, project_id: str) -> list[ApiKey]:
+        return [evolve(k) for k in self._rows.values() if k.project_id == project_id]
+
+    async def revoke(self, key_id: str, at: datetime) -> bool:
+        key = self._rows.get(key_id)
+        if key is None:
+            return False
+        if key.revoked_at is None:
+            key.revoked_at = at
+        return True
+
+
+@define
+class _OutboxRow:
+    email: Email
+    seq: int
+    due_at: datetime
+    delivery: Delivery = Delivery.PENDING
+    lease_until: datetime | None = None
+    attempts: int = 0
+    events: list[Event] = field(factory=list)
+
+
+class MemoryEmails:
+    def __init__(self) -> None:
+        self._rows: dict[str, _OutboxRow] = {}
+        self._seq = 0
+
+    async def add(self, email: Email, events: list[Event]) -> None:
+        self._seq += 1
+        due = email.scheduled_at or email.created_at
+        self._rows[email.id] = _OutboxRow(evolve(email), self._seq, due, events=list(events))
+
+    async def get(self, project_id: str, email_id: str) -> Email | None:
+        row = self._rows.get(email_id)
+        if row is None or row.email.project_id != project_id:
+            return None
+        return evolve(row.email)
+
+    async def events(self, email_id: str) -> list[Event]:
+        row = self._rows.get(email_id)
+        return list(row.events) if row else []
+
+    async def page(
+        self, project_id: str, status: EmailStatus | None, cursor: CursorRequest
+    ) -> CursorPage[Email]:
+        rows = [
+            r for r in self._rows.values()
+            if r.email.project_id == project_id and (status is None or r.email.status is status)
+        ]
+        total = len(rows)
+        descending = cursor.order is Order.DESC
+        rows.sort(key=lambda r: r.seq, reverse=descending)
+        if cursor.after is not None:
+            anchor = self._rows.get(cursor.after)
+            if anchor is None or anchor.email.project_id != project_id:
+                return CursorPage(items=[], total=total, has_more=False)
+            rows = [r for r in rows if (r.seq < anchor.seq if descending else r.seq > anchor.seq)]
+        chosen = rows[: cursor.limit]
+        return CursorPage([evolve(r.email) for r in chosen], total, len(rows) > cursor.limit)
+
+    async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
+        row = self._rows.get(email_id)
+        if row is None:
+            return None
+        free = row.delivery is Delivery.PENDING and row.due_at <= now
+        expired = row.delivery is Delivery.LEASED and row.lease_until is not None and row.lease_until <= now
+        if not (free or expired):
+            return None
+        row.delivery, row.lease_until = Delivery.LEASED, lease_until
+        row.attempts += 1
+        return Claim(email=evolve(row.email), attempt=row.attempts, lease_until=lease_until)
+
+    def _holds(self, claim: Claim) -> _OutboxRow | None:
+        row = self._rows.get(claim.email.id)
+        # The attempt number is the lease token: every claim increments it.
+        if row is None or row.delivery is not Delivery.LEASED or row.attempts != claim.attempt:
+            return None
+        return row
+
+    async def finish(self, claim: Claim, email: Email, events: list[Event]) -> bool:
+        row = self._holds(claim)
+        if row is None:
+            return False
+        row.email = evolve(email)
+        row.events.extend(events)
+        row.delivery, row.lease_until = Delivery.DONE, None
+        return True
+
+    async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:
+        row = self._holds(claim)
+        if row is None:
+            return False
+        row.email.last_error = error
+        row.delivery, row.lease_until, row.due_at = Delivery.PENDING, None, at
+        return True
+
+    async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:
+        found = [
+            r for r in self._rows.values()
+            if (r.delivery is Delivery.PENDING and r.due_at <= pending_before)
+            or (r.delivery is Delivery.LEASED and r.lease_until is not None and r.lease_until <= now)
+        ][:limit]
+        for row in found:
+            row.delivery, row.lease_until, row.due_at = Delivery.PENDING, None, now
+        return [r.email.id for r in found]
+
+
+class MemoryTemplates:
+    def __init__(self) -> None:
+        self._rows: dict[str, Template] = {}
+
+    async def add(self, template: Template) -> None:
+        self._rows[template.id] = evolve(template)
+
+    async def get(self, project_id: str, template_id: str) -> Template | None:
+        template = self._rows.get(template_id)
+        return evolve(template) if template and template.project_id == project_id else None
+
+    async def list(self, project_id: str) -> list[Template]:
+        return [evolve(t) for t in self._rows.values() if t.project_id == project_id]
+
+    async def update(self, template: Template) -> None:
+        self._rows[template.id] = evolve(template)
+
+    async def delete(self, project_id: str, template_id: str) -> bool:
+        if await self.get(project_id, template_id) is None:
+            return False
+        del self._rows[template_id]
+        return True
+
+
+class MemoryStorage:
+    def __init__(self) -> None:
+        self.projects = MemoryProjects()
+        self.keys = MemoryKeys()
+        self.emails = MemoryEmails()
+        self.templates = MemoryTemplates()
+
+    async def close(self) -> None:
+        return None

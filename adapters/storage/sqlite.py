@@ -1,0 +1,316 @@
+"""SQLite storage through sqlite-utils: WAL, one connection per process, schema migrated on open.
+
+Queries are short and indexed, so they run inline on the event loop; a separate thread would cost
+more than the query. Writes that must be atomic run in BEGIN IMMEDIATE transactions, which also
+makes claims safe between several processes sharing one database file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from adapters.storage import codec
+from adapters.storage.sqlite_schema import migrate
+from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
+from autorelay_core.domain.keys import ApiKey, KeyMode
+from autorelay_core.domain.projects import AccountStatus, Project
+from autorelay_core.domain.templates import Template
+from autorelay_core.errors import Conflict
+from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
+from autorelay_core.ports import Claim
+
+
+def open_database(path: str | Path) -> sqlite_utils.Database:
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
+    db = sqlite_utils.Database(conn)
+    db.enable_wal()
+    # NORMAL is durable across application crashes in WAL mode; only a power cut can lose the
+    # last transactions, which is the trade every embedded default makes.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    migrate(conn)
+    return db
+
+
+class _Tables:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self.conn: sqlite3.Connection = db.conn
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+
+def _project(row: sqlite3.Row | tuple) -> Project:
+    pid, name, status, reason, created = row
+    return Project(pid, name, datetime.fromisoformat(created), AccountStatus(status), reason)
+
+
+class SqliteProjects(_Tables):
+    _COLUMNS = "id, name, status, status_reason, created_at"
+
+    async def add(self, project: Project) -> None:
+        try:
+            self.db["projects"].insert(
+                {
+                    "id": project.id,
+                    "name": project.name,
+                    "status": project.status.value,
+                    "status_reason": project.status_reason,
+                    "created_at": project.created_at.isoformat(),
+                }
+            )
+        except sqlite3.IntegrityError as error:
+            raise Conflict(f"a project named {project.name!r} already exists") from error
+
+    async def get(self, project_id: str) -> Project | None:
+        row = self.conn.execute(f"SELECT {self._COLUMNS} FROM projects WHERE id = ?", (project_id,)).fetchone()
+        return _project(row) if row else None
+
+    async def get_by_name(self, name: str) -> Project | None:
+        row = self.conn.execute(f"SELECT {self._COLUMNS} FROM projects WHERE name = ?", (name,)).fetchone()
+        return _project(row) if row else None
+
+    async def list(self) -> list[Project]:
+        rows = self.conn.execute(f"SELECT {self._COLUMNS} FROM projects ORDER BY created_at, rowid")
+        return [_project(r) for r in rows]
+
+    async def set_status(self, project_id: str, status: AccountStatus, reason: str) -> None:
+        self.conn.execute(
+            "UPDATE projects SET status = ?, status_reason = ? WHERE id = ?", (status.value, reason, project_id)
+        )
+
+
+def _key(row: tuple) -> ApiKey:
+    kid, project_id, name, mode, key_hash, last4, scopes, created, revoked = row
+    return ApiKey(
+        id=kid,
+        project_id=project_id,
+        name=name,
+        mode=KeyMode(mode),
+        key_hash=key_hash,
+        last4=last4,
+        scopes=tuple(json.loads(scopes)),
+        created_at=datetime.fromisoformat(created),
+        revoked_at=datetime.fromisoformat(revoked) if revoked else None,
+    )
+
+
+class SqliteKeys(_Tables):
+    _COLUMNS = "id, project_id, name, mode, key_hash, last4, scopes, created_at, revoked_at"
+
+    async def add(self, key: ApiKey) -> None:
+        self.db["api_keys"].insert(
+            {
+                "id": key.id,
+                "project_id": key.project_id,
+                "name": key.name,
+                "mode": key.mode.value,
+                "key_hash": key.key_hash,
+                "last4": key.last4,
+                "scopes": codec.dumps(list(key.scopes)),
+                "created_at": key.created_at.isoformat(),
+                "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+            }
+        )
+
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        row = self.conn.execute(f"SELECT {self._COLUMNS} FROM api_keys WHERE key_hash = ?", (key_hash,)).fetchone()
+        return _key(row) if row else None
+
+    async def list(self, project_id: str) -> list[ApiKey]:
+        rows = self.conn.execute(
+            f"SELECT {self._COLUMNS} FROM api_keys WHERE project_id = ? ORDER BY created_at, rowid", (project_id,)
+        )
+        return [_key(r) for r in rows]
+
+    async def revoke(self, key_id: str, at: datetime) -> bool:
+        with self.tx() as conn:
+            cursor = conn.execute(
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", (at.isoformat(), key_id)
+            )
+        return cursor.rowcount == 1
+
+
+class SqliteEmails(_Tables):
+    async def add(self, email: Email, events: list[Event]) -> None:
+        due = email.scheduled_at or email.created_at
+        with self.tx() as conn:
+            conn.execute(
+                "INSERT INTO emails (id, project_id, status, payload, created_at, delivery, due_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    email.id,
+                    email.project_id,
+                    email.status.value,
+                    codec.email_payload(email),
+                    email.created_at.isoformat(),
+                    Delivery.PENDING.value,
+                    codec.ts(due),
+                ),
+            )
+            self._add_events(conn, email.id, events)
+
+    @staticmethod
+    def _add_events(conn: sqlite3.Connection, email_id: str, events: list[Event]) -> None:
+        conn.executemany(
+            "INSERT INTO email_events (email_id, type, created_at, data) VALUES (?, ?, ?, ?)",
+            [(email_id, e.type.value, e.created_at.isoformat(), codec.event_data(e)) for e in events],
+        )
+
+    async def get(self, project_id: str, email_id: str) -> Email | None:
+        row = self.conn.execute(
+            "SELECT payload FROM emails WHERE id = ? AND project_id = ?", (email_id, project_id)
+        ).fetchone()
+        return codec.email_from_payload(row[0]) if row else None
+
+    async def events(self, email_id: str) -> list[Event]:
+        rows = self.conn.execute(
+            "SELECT type, created_at, data FROM email_events WHERE email_id = ? ORDER BY seq", (email_id,)
+        )
+        return [Event(EventType(t), datetime.fromisoformat(c), json.loads(d)) for t, c, d in rows]
+
+    async def page(
+        self, project_id: str, status: EmailStatus | None, cursor: CursorRequest
+    ) -> CursorPage[Email]:
+        where, args = "project_id = ?", [project_id]
+        if status is not None:
+            where += " AND status = ?"
+            args.append(status.value)
+        (total,) = self.conn.execute(f"SELECT COUNT(*) FROM emails WHERE {where}", args).fetchone()
+        descending = cursor.order is Order.DESC
+        if cursor.after is not None:
+            anchor = self.conn.execute(
+                "SELECT seq FROM emails WHERE id = ? AND project_id = ?", (cursor.after, project_id)
+            ).fetchone()
+            if anchor is None:
+                return CursorPage(items=[], total=total, has_more=False)
+            where += " AND seq < ?" if descending else " AND seq > ?"
+            args.append(anchor[0])
+        rows = self.conn.execute(
+            f"SELECT payload FROM emails WHERE {where} ORDER BY seq {'DESC' if descending else 'ASC'} LIMIT ?",
+            [*args, cursor.limit + 1],
+        ).fetchall()
+        items = [codec.email_from_payload(r[0]) for r in rows[: cursor.limit]]
+        return CursorPage(items=items, total=total, has_more=len(rows) > cursor.limit)
+
+    async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
+        with self.tx() as conn:
+            row = conn.execute(
+                "UPDATE emails SET delivery = 'leased', lease_until = ?, attempts = attempts + 1"
+                " WHERE id = ? AND ((delivery = 'pending' AND due_at <= ?)"
+                " OR (delivery = 'leased' AND lease_until <= ?))"
+                " RETURNING payload, attempts",
+                (codec.ts(lease_until), email_id, codec.ts(now), codec.ts(now)),
+            ).fetchone()
+        if row is None:
+            return None
+        return Claim(email=codec.email_from_payload(row[0]), attempt=row[1], lease_until=lease_until)
+
+    async def finish(self, claim: Claim, email: Email, events: list[Event]) -> bool:
+        with self.tx() as conn:
+            # The attempt number is the lease token: every claim increments it.
+            cursor = conn.execute(
+                "UPDATE emails SET delivery = 'done', lease_until = NULL, status = ?, payload = ?"
+                " WHERE id = ? AND delivery = 'leased' AND attempts = ?",
+                (email.status.value, codec.email_payload(email), email.id, claim.attempt),
+            )
+            if cursor.rowcount != 1:
+                return False
+            self._add_events(conn, email.id, events)
+        return True
+
+    async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:
+        email = claim.email
+        email.last_error = error
+        with self.tx() as conn:
+            cursor = conn.execute(
+                "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = ?, payload = ?"
+                " WHERE id = ? AND delivery = 'leased' AND attempts = ?",
+                (codec.ts(at), codec.email_payload(email), email.id, claim.attempt),
+            )
+        return cursor.rowcount == 1
+
+    async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:
+        with self.tx() as conn:
+            rows = conn.execute(
+                "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = ?"
+                " WHERE id IN (SELECT id FROM emails WHERE delivery = 'pending' AND due_at <= ?"
+                " UNION ALL SELECT id FROM emails WHERE delivery = 'leased' AND lease_until <= ? LIMIT ?)"
+                " RETURNING id",
+                (codec.ts(now), codec.ts(pending_before), codec.ts(now), limit),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+
+def _template(row: tuple) -> Template:
+    tid, project_id, name, subject, html, text, created, updated = row
+    return Template(
+        tid, project_id, name, subject, html, datetime.fromisoformat(created), datetime.fromisoformat(updated), text
+    )
+
+
+class SqliteTemplates(_Tables):
+    _COLUMNS = "id, project_id, name, subject, html, text, created_at, updated_at"
+
+    @staticmethod
+    def _row(template: Template) -> dict:
+        return {
+            "id": template.id,
+            "project_id": template.project_id,
+            "name": template.name,
+            "subject": template.subject,
+            "html": template.html,
+            "text": template.text,
+            "created_at": template.created_at.isoformat(),
+            "updated_at": template.updated_at.isoformat(),
+        }
+
+    async def add(self, template: Template) -> None:
+        self.db["templates"].insert(self._row(template))
+
+    async def get(self, project_id: str, template_id: str) -> Template | None:
+        row = self.conn.execute(
+            f"SELECT {self._COLUMNS} FROM templates WHERE id = ? AND project_id = ?", (template_id, project_id)
+        ).fetchone()
+        return _template(row) if row else None
+
+    async def list(self, project_id: str) -> list[Template]:
+        rows = self.conn.execute(
+            f"SELECT {self._COLUMNS} FROM templates WHERE project_id = ? ORDER BY created_at, rowid", (project_id,)
+        )
+        return [_template(r) for r in rows]
+
+    async def update(self, template: Template) -> None:
+        self.db["templates"].update(template.id, self._row(template))
+
+    async def delete(self, project_id: str, template_id: str) -> bool:
+        with self.tx() as conn:
+            cursor = conn.execute("DELETE FROM templates WHERE id = ? AND project_id = ?", (template_id, project_id))
+        return cursor.rowcount == 1
+
+
+class SqliteStorage:
+    def __init__(self, path: str | Path) -> None:
+        self.db = open_database(path)
+        self.projects = SqliteProjects(self.db)
+        self.keys = SqliteKeys(self.db)
+        self.emails = SqliteEmails(self.db)
+        self.templates = SqliteTemplates(self.db)
+
+    async def close(self) -> None:
+        self.db.conn.close()

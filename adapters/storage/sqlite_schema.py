@@ -1,0 +1,91 @@
+"""Versioned SQLite schema. Each entry runs once, in order; PRAGMA user_version records progress.
+
+Never edit a migration that has shipped: append a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: the spine
+    """
+    CREATE TABLE projects (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        status_reason TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL REFERENCES projects(id),
+        name TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        key_hash TEXT NOT NULL UNIQUE,
+        last4 TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE INDEX api_keys_project ON api_keys(project_id);
+    CREATE TABLE emails (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        project_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        delivery TEXT NOT NULL,
+        due_at REAL NOT NULL,
+        lease_until REAL,
+        attempts INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX emails_project_seq ON emails(project_id, seq);
+    CREATE INDEX emails_project_status_seq ON emails(project_id, status, seq);
+    CREATE INDEX emails_outbox_pending ON emails(delivery, due_at);
+    CREATE INDEX emails_outbox_leased ON emails(delivery, lease_until);
+    CREATE TABLE email_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        email_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        data TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX email_events_email ON email_events(email_id, seq);
+    CREATE TABLE templates (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        html TEXT NOT NULL,
+        text TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX templates_project ON templates(project_id, created_at);
+    """,
+]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database to the newest version; returns the version reached. Safe to run from
+    several processes at once: each step runs under an exclusive write lock and rechecks."""
+    for target, script in enumerate(MIGRATIONS, start=1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            (current,) = conn.execute("PRAGMA user_version").fetchone()
+            if current < target:
+                for statement in _statements(script):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {target}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would commit our transaction; run statement by statement instead.
+    return [s.strip() for s in script.split(";") if s.strip()]

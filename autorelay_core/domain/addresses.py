@@ -1,0 +1,75 @@
+"""Email address value objects and their syntax rules.
+
+The syntax is the WHATWG "valid email address" rule (what browsers accept in <input type=email>),
+plus the RFC 5321 length limits. It deliberately rejects quoted local parts and IP literals, which
+no real sending platform accepts from an API either.
+"""
+
+from __future__ import annotations
+
+import re
+from email.utils import formataddr, parseaddr
+
+from attrs import frozen
+
+from autorelay_core.errors import Invalid
+
+_WHATWG = re.compile(
+    r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$"
+)
+
+
+def is_valid_address(value: str) -> bool:
+    if len(value) > 254 or not _WHATWG.match(value):
+        return False
+    local = value.rsplit("@", 1)[0]
+    return len(local) <= 64
+
+
+def check_address(value: object, field: str) -> str:
+    """A bare address, stripped, or Invalid naming the field."""
+    if not isinstance(value, str):
+        raise Invalid(f"{field} must be an email address string", field=field)
+    address = value.strip()
+    if not is_valid_address(address):
+        raise Invalid(f"{field} is not a valid email address: {value!r}", field=field)
+    return address
+
+
+@frozen
+class Mailbox:
+    """A display name and an address, as in `Jane <jane@example.com>`."""
+
+    address: str
+    name: str = ""
+
+    @property
+    def domain(self) -> str:
+        return self.address.rsplit("@", 1)[1].lower()
+
+    def formatted(self) -> str:
+        return formataddr((self.name, self.address)) if self.name else self.address
+
+    @classmethod
+    def parse(cls, value: object, field: str) -> Mailbox:
+        if not isinstance(value, str) or not value.strip():
+            raise Invalid(f"{field} must be a sender like 'Jane <jane@example.com>'", field=field)
+        if "\r" in value or "\n" in value:
+            raise Invalid(f"{field} must not contain line breaks", field=field)
+        name, address = parseaddr(value)
+        if not address or not is_valid_address(address):
+            raise Invalid(f"{field} is not a valid sender address: {value!r}", field=field)
+        return cls(address=address, name=name.strip())
+
+
+def check_recipients(value: object, field: str, *, maximum: int) -> tuple[str, ...]:
+    """One address or a list of up to `maximum` addresses, returned as a tuple."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise Invalid(f"{field} must be an email address or a list of them", field=field)
+    if not items:
+        raise Invalid(f"{field} must name at least one recipient", field=field)
+    if len(items) > maximum:
+        raise Invalid(f"{field} accepts at most {maximum} addresses, got {len(items)}", field=field)
+    return tuple(check_address(item, field) for item in items)

@@ -1,0 +1,133 @@
+"""Emails, their delivery events and the status machine.
+
+`status` is what the customer sees (queued, sent, failed, then opened/clicked, bounced/complained).
+`delivery` is the outbox state the workers use (pending, leased, done); it never leaves the core's
+storage adapters except as part of the outbox ports.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from attrs import define, field, frozen
+
+from autorelay_core.errors import Conflict
+
+
+class EmailStatus(str, Enum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+class EventType(str, Enum):
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    FAILED = "failed"
+
+
+class Delivery(str, Enum):
+    PENDING = "pending"  # waiting for a worker (or for its scheduled time / retry time)
+    LEASED = "leased"  # a worker holds it until lease_until
+    DONE = "done"  # sent or failed for good; never touched by the outbox again
+
+
+# Which customer-visible status each event moves an email to, from which statuses.
+# Engagement only moves forward (sent -> opened -> clicked); a bounce or complaint wins over all.
+_TRANSITIONS: dict[EventType, tuple[frozenset[EmailStatus], EmailStatus | None]] = {
+    EventType.QUEUED: (frozenset({EmailStatus.QUEUED}), EmailStatus.QUEUED),
+    EventType.SENT: (frozenset({EmailStatus.QUEUED}), EmailStatus.SENT),
+    EventType.FAILED: (frozenset({EmailStatus.QUEUED}), EmailStatus.FAILED),
+    EventType.DELIVERED: (frozenset({EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED}), None),
+    EventType.OPENED: (frozenset({EmailStatus.SENT, EmailStatus.OPENED}), EmailStatus.OPENED),
+    EventType.CLICKED: (
+        frozenset({EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED}),
+        EmailStatus.CLICKED,
+    ),
+    EventType.BOUNCED: (
+        frozenset({EmailStatus.QUEUED, EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED}),
+        EmailStatus.BOUNCED,
+    ),
+    EventType.COMPLAINED: (
+        frozenset({EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED, EmailStatus.BOUNCED}),
+        EmailStatus.COMPLAINED,
+    ),
+}
+
+
+def next_status(current: EmailStatus, event: EventType) -> EmailStatus:
+    """The status after `event`, or Conflict when the event makes no sense from `current`.
+
+    Engagement arriving again (a second open, a click after a click) keeps the furthest status.
+    """
+    allowed, target = _TRANSITIONS[event]
+    if current not in allowed:
+        raise Conflict(f"an email that is {current.value} cannot record a {event.value} event")
+    if target is None:
+        return current
+    if event is EventType.OPENED and current is EmailStatus.CLICKED:
+        return current
+    return target
+
+
+@frozen
+class Event:
+    type: EventType
+    created_at: datetime
+    data: dict[str, Any] = field(factory=dict)
+
+
+@frozen
+class Attachment:
+    filename: str
+    content: bytes
+    content_type: str
+
+
+@define
+class Email:
+    id: str
+    project_id: str
+    message_id: str
+    sender: str  # formatted "Name <addr>"
+    to: tuple[str, ...]
+    subject: str
+    html: str
+    text: str
+    created_at: datetime
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+    reply_to: tuple[str, ...] = ()
+    headers: dict[str, str] = field(factory=dict)
+    attachments: tuple[Attachment, ...] = ()
+    tags: dict[str, Any] = field(factory=dict)
+    template_id: str | None = None
+    test: bool = False
+    scheduled_at: datetime | None = None
+    status: EmailStatus = EmailStatus.QUEUED
+    opens: int = 0
+    clicks: int = 0
+    last_error: str | None = None
+    provider_message_id: str | None = None
+    # Whether `to` was given as a bare string; the API echoes the shape the caller used.
+    to_was_list: bool = False
+
+    def record(self, event: EventType, at: datetime, **data: Any) -> Event:
+        """Apply an event to the status and counters; the caller stores the returned Event."""
+        self.status = next_status(self.status, event)
+        if event is EventType.OPENED:
+            self.opens += 1
+        elif event is EventType.CLICKED:
+            self.clicks += 1
+        return Event(type=event, created_at=at, data=dict(data))

@@ -1,0 +1,24 @@
+"""Projects: the tenant boundary. Every object belongs to exactly one project."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from attrs import define
+
+
+class AccountStatus(str, Enum):
+    ACTIVE = "active"
+    FLAGGED = "flagged"
+    SUSPENDED = "suspended"
+    DEACTIVATED = "deactivated"
+
+
+@define
+class Project:
+    id: str
+    name: str
+    created_at: datetime
+    status: AccountStatus = AccountStatus.ACTIVE
+    status_reason: str = ""

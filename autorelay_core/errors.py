@@ -1,0 +1,70 @@
+"""One error hierarchy for the whole core.
+
+Errors carry data, never HTTP status codes: the HTTP adapter maps each type to a status in one place.
+"""
+
+from __future__ import annotations
+
+
+class AutoRelayError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Invalid(AutoRelayError):
+    """The caller sent something that breaks a rule; `field` names the offending input when known."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(AutoRelayError):
+    """The object does not exist, or belongs to another project (never leak which)."""
+
+
+class Conflict(AutoRelayError):
+    """The request clashes with the current state of an object."""
+
+
+class Unauthenticated(AutoRelayError):
+    """No key, a malformed key, an unknown key or a revoked key."""
+
+
+class Forbidden(AutoRelayError):
+    """The key is valid but may not do this (missing scope)."""
+
+
+class AccountLocked(AutoRelayError):
+    """The project's reputation state blocks the request."""
+
+    def __init__(self, message: str, *, account_status: str) -> None:
+        super().__init__(message)
+        self.account_status = account_status
+
+
+class QuotaExceeded(AutoRelayError):
+    """A plan or sandbox quota would be exceeded; nothing was sent."""
+
+
+class RateLimited(AutoRelayError):
+    """Too many requests in the window; retry after `retry_after` whole seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TooLarge(AutoRelayError):
+    """A body, upload or attachment is over its size limit."""
+
+
+class MailerError(AutoRelayError):
+    """Raised by mailer adapters. `permanent` failures are not retried."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent

@@ -1,0 +1,159 @@
+"""The ports: what the core needs from the outside world, and what each method guarantees.
+
+Adapters implement these Protocols; `tests/contract/` runs one suite per port over every adapter.
+All storage methods are async so that network databases fit; an adapter for an embedded database may
+do its (short) work inline.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from attrs import frozen
+
+from autorelay_core.domain.emails import Email, EmailStatus, Event
+from autorelay_core.domain.keys import ApiKey
+from autorelay_core.domain.projects import AccountStatus, Project
+from autorelay_core.domain.templates import Template
+from autorelay_core.policies.pagination import CursorPage, CursorRequest
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+
+
+class IdGenerator(Protocol):
+    def new(self, prefix: str) -> str:
+        """A new unguessable id `<prefix>_<random>`; never repeats."""
+
+
+class ProjectRepository(Protocol):
+    async def add(self, project: Project) -> None:
+        """Store a new project. Conflict if the name is taken."""
+
+    async def get(self, project_id: str) -> Project | None: ...
+
+    async def get_by_name(self, name: str) -> Project | None: ...
+
+    async def list(self) -> list[Project]:
+        """Every project, oldest first."""
+
+    async def set_status(self, project_id: str, status: AccountStatus, reason: str) -> None: ...
+
+
+class KeyRepository(Protocol):
+    async def add(self, key: ApiKey) -> None: ...
+
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        """The key whose SHA-256 is `key_hash`, revoked or not (the caller checks)."""
+
+    async def list(self, project_id: str) -> list[ApiKey]:
+        """The project's keys, oldest first, revoked ones included."""
+
+    async def revoke(self, key_id: str, at: datetime) -> bool:
+        """Mark the key revoked; False if no such key. Revoking twice keeps the first time."""
+
+
+@frozen
+class Claim:
+    """A leased email: the worker holding it may deliver it until `lease_until`."""
+
+    email: Email
+    attempt: int  # 1 for the first try
+    lease_until: datetime
+
+
+class EmailRepository(Protocol):
+    async def add(self, email: Email, events: list[Event]) -> None:
+        """Store a new email and its first events in one transaction, ready for the outbox:
+        pending, due at `email.scheduled_at` or else at once."""
+
+    async def get(self, project_id: str, email_id: str) -> Email | None:
+        """The email if it exists in this project; None otherwise (including other projects')."""
+
+    async def events(self, email_id: str) -> list[Event]:
+        """The email's events, oldest first (ties in insertion order)."""
+
+    async def page(
+        self, project_id: str, status: EmailStatus | None, cursor: CursorRequest
+    ) -> CursorPage[Email]:
+        """Emails in insertion order (or its reverse) strictly after the cursor's email.
+
+        An `after` id that is not in the project yields an empty page. `total` counts every email in
+        the project with that status, whatever the cursor. Rows inserted during a walk never cause a
+        duplicate or a gap among the rows that existed when the walk began.
+        """
+
+    # Outbox ---------------------------------------------------------------------------------
+    async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
+        """Atomically lease the email if it is pending and due (`next attempt <= now`) or leased
+        with an expired lease. Two callers racing for one email: exactly one gets the Claim."""
+
+    async def finish(self, claim: Claim, email: Email, events: list[Event]) -> bool:
+        """Store the outcome of a delivery (status, error, provider id) and its events, and mark
+        the row done, but only while `claim` still holds the lease. False if the lease was lost."""
+
+    async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:
+        """Return the row to pending, due at `at`, remembering the error; False if the lease
+        was lost."""
+
+    async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:
+        """Take back rows whose queue job was lost and return their ids for enqueueing again:
+        pending rows due before `pending_before`, and leased rows whose lease ended by `now`.
+        Atomically makes each of them pending and due at `now`, so the next call does not return
+        them again before another grace period (and an expired lease can no longer finish)."""
+
+
+class TemplateRepository(Protocol):
+    async def add(self, template: Template) -> None: ...
+
+    async def get(self, project_id: str, template_id: str) -> Template | None: ...
+
+    async def list(self, project_id: str) -> list[Template]:
+        """The project's templates, oldest first."""
+
+    async def update(self, template: Template) -> None: ...
+
+    async def delete(self, project_id: str, template_id: str) -> bool: ...
+
+
+class Storage(Protocol):
+    projects: ProjectRepository
+    keys: KeyRepository
+    emails: EmailRepository
+    templates: TemplateRepository
+
+    async def close(self) -> None: ...
+
+
+class Mailer(Protocol):
+    async def send(self, email: Email, sent_at: datetime) -> str:
+        """Hand the message to the next hop and return the provider's id for it.
+
+        Raises MailerError(permanent=True) for a rejection that retrying cannot fix (a hard bounce)
+        and MailerError(permanent=False) for a transient one. The message carries `email.message_id`
+        as its Message-ID. Delivering the same email twice must not make two copies where the next
+        hop allows it (the log mailer overwrites one file per message)."""
+
+
+class JobQueue(Protocol):
+    def enqueue_delivery(self, email_id: str, eta: datetime | None = None) -> None:
+        """Ask a worker to deliver the email (at `eta`, or as soon as possible). May run more than
+        once or be lost; the outbox claim and the reconciler make either harmless. Never blocks."""
+
+
+class TemplateEngine(Protocol):
+    def variables(self, source: str) -> set[str]:
+        """The variables `source` uses. Invalid (naming the line) if it does not parse."""
+
+    def render(self, source: str, data: dict[str, Any], *, strict: bool, html: bool = True) -> str:
+        """Render in a sandbox (no code, no attribute access), HTML-escaping values when `html`.
+        strict: Invalid naming any variable missing from `data`; otherwise a missing variable
+        renders as an empty string."""
+
+
+class HtmlToText(Protocol):
+    def convert(self, html: str) -> str:
+        """A readable plain-text version of an HTML body."""

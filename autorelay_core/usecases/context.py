@@ -1,0 +1,40 @@
+"""The bundle of ports and settings every use case receives (built by the composition root)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from attrs import field, frozen
+
+from autorelay_core.ports import Clock, HtmlToText, IdGenerator, JobQueue, Mailer, Storage, TemplateEngine
+
+
+def _default_backoff() -> tuple[timedelta, ...]:
+    return tuple(timedelta(seconds=s) for s in (10, 60, 300, 1800, 7200))
+
+
+@frozen
+class CoreConfig:
+    # How long a worker may hold an email before another may take it over.
+    lease: timedelta = timedelta(seconds=60)
+    # A pending row this long past due has lost its queue task; the reconciler enqueues it again.
+    reconcile_grace: timedelta = timedelta(seconds=30)
+    # Transient mailer failures are retried after these delays; then the email fails.
+    retry_backoff: tuple[timedelta, ...] = field(factory=_default_backoff)
+    max_recipients: int = 50
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    max_schedule_ahead: timedelta = timedelta(days=30)
+
+
+@frozen
+class Deps:
+    storage: Storage
+    mailer: Mailer
+    # Test-mode keys deliver here whatever `mailer` is, so nothing leaves the machine.
+    test_mailer: Mailer
+    queue: JobQueue
+    clock: Clock
+    ids: IdGenerator
+    templates: TemplateEngine
+    html_to_text: HtmlToText
+    config: CoreConfig = field(factory=CoreConfig)

@@ -1,0 +1,85 @@
+"""Projects and API keys: creation, listing, revocation, and authenticating a presented key."""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from autorelay_core.domain.keys import ApiKey, KeyMode, check_scopes, hash_key, looks_like_key, new_plain_key
+from autorelay_core.domain.projects import Project
+from autorelay_core.errors import Conflict, Invalid, NotFound, Unauthenticated
+from autorelay_core.usecases.context import Deps
+
+
+@frozen
+class IssuedKey:
+    key: ApiKey
+    plain: str  # shown once to the operator, never stored
+
+
+async def create_project(deps: Deps, name: str) -> Project:
+    name = name.strip()
+    if not name:
+        raise Invalid("a project needs a name", field="name")
+    if await deps.storage.projects.get_by_name(name) is not None:
+        raise Conflict(f"a project named {name!r} already exists")
+    project = Project(id=deps.ids.new("prj"), name=name, created_at=deps.clock.now())
+    await deps.storage.projects.add(project)
+    return project
+
+
+async def find_project(deps: Deps, ref: str) -> Project:
+    """A project by id or by name."""
+    project = await deps.storage.projects.get(ref) or await deps.storage.projects.get_by_name(ref)
+    if project is None:
+        raise NotFound(f"project {ref} not found")
+    return project
+
+
+async def create_key(
+    deps: Deps, project_id: str, mode: KeyMode, name: str = "", scopes: tuple[str, ...] = ()
+) -> IssuedKey:
+    if await deps.storage.projects.get(project_id) is None:
+        raise NotFound(f"project {project_id} not found")
+    plain = new_plain_key(mode)
+    key = ApiKey(
+        id=deps.ids.new("key"),
+        project_id=project_id,
+        name=name,
+        mode=mode,
+        key_hash=hash_key(plain),
+        last4=plain[-4:],
+        scopes=check_scopes(scopes),
+        created_at=deps.clock.now(),
+    )
+    await deps.storage.keys.add(key)
+    return IssuedKey(key=key, plain=plain)
+
+
+async def revoke_key(deps: Deps, key_id: str) -> None:
+    if not await deps.storage.keys.revoke(key_id, deps.clock.now()):
+        raise NotFound(f"key {key_id} not found")
+
+
+async def bootstrap(deps: Deps) -> list[IssuedKey]:
+    """On an empty database: a project `default` with one live and one test key. Else nothing."""
+    if await deps.storage.projects.list():
+        return []
+    project = await create_project(deps, "default")
+    return [
+        await create_key(deps, project.id, KeyMode.LIVE, "default live"),
+        await create_key(deps, project.id, KeyMode.TEST, "default test"),
+    ]
+
+
+async def authenticate(deps: Deps, presented: str | None) -> ApiKey:
+    """The active key for a `Bearer` token, or Unauthenticated. The message never echoes the key."""
+    if not presented:
+        raise Unauthenticated("Missing API key: send 'Authorization: Bearer ak_live_...'")
+    if not looks_like_key(presented):
+        raise Unauthenticated("Malformed API key: expected ak_live_<64 hex> or ak_test_<64 hex>")
+    key = await deps.storage.keys.get_by_hash(hash_key(presented))
+    if key is None:
+        raise Unauthenticated("Invalid API key")
+    if key.revoked_at is not None:
+        raise Unauthenticated("This API key has been revoked")
+    return key

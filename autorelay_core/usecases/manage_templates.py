@@ -1,0 +1,85 @@
+"""Template CRUD. The reference lists only GET; something has to create them (API-DECISIONS)."""
+
+from __future__ import annotations
+
+from attrs import evolve, frozen
+
+from autorelay_core.domain.templates import Template
+from autorelay_core.errors import Invalid, NotFound
+from autorelay_core.usecases.context import Deps
+
+
+@frozen
+class TemplateInput:
+    name: str | None = None
+    subject: str | None = None
+    html: str | None = None
+    text: str | None = None
+
+
+def _check(deps: Deps, fields: TemplateInput, *, creating: bool) -> None:
+    for name in ("name", "subject", "html"):
+        value = getattr(fields, name)
+        if creating and (value is None or not value.strip()):
+            raise Invalid(f"{name} is required", field=name)
+        if value is not None and not value.strip():
+            raise Invalid(f"{name} must not be empty", field=name)
+    if fields.subject is not None and ("\r" in fields.subject or "\n" in fields.subject):
+        raise Invalid("subject must not contain line breaks", field="subject")
+    # Parse now so that a broken template is refused when saved, not when someone sends with it.
+    for name in ("subject", "html", "text"):
+        source = getattr(fields, name)
+        if source is not None:
+            try:
+                deps.templates.variables(source)
+            except Invalid as error:
+                raise Invalid(f"{name}: {error.message}", field=name) from None
+
+
+async def create_template(deps: Deps, project_id: str, fields: TemplateInput) -> Template:
+    _check(deps, fields, creating=True)
+    now = deps.clock.now()
+    template = Template(
+        id=deps.ids.new("tpl"),
+        project_id=project_id,
+        name=fields.name or "",
+        subject=fields.subject or "",
+        html=fields.html or "",
+        text=fields.text,
+        created_at=now,
+        updated_at=now,
+    )
+    await deps.storage.templates.add(template)
+    return template
+
+
+async def get_template(deps: Deps, project_id: str, template_id: str) -> Template:
+    template = await deps.storage.templates.get(project_id, template_id)
+    if template is None:
+        raise NotFound(f"template {template_id} not found")
+    return template
+
+
+async def update_template(deps: Deps, project_id: str, template_id: str, fields: TemplateInput) -> Template:
+    template = await get_template(deps, project_id, template_id)
+    _check(deps, fields, creating=False)
+    changes = {
+        name: getattr(fields, name)
+        for name in ("name", "subject", "html", "text")
+        if getattr(fields, name) is not None
+    }
+    updated = evolve(template, **changes, updated_at=deps.clock.now())
+    await deps.storage.templates.update(updated)
+    return updated
+
+
+async def delete_template(deps: Deps, project_id: str, template_id: str) -> None:
+    if not await deps.storage.templates.delete(project_id, template_id):
+        raise NotFound(f"template {template_id} not found")
+
+
+def template_variables(deps: Deps, template: Template) -> list[str]:
+    names = deps.templates.variables(template.subject) | deps.templates.variables(template.html)
+    if template.text:
+        names |= deps.templates.variables(template.text)
+    return sorted(names)

@@ -1,0 +1,32 @@
+"""Read side for emails: one email with its events, and cursor pages."""
+
+from __future__ import annotations
+
+from autorelay_core.domain.emails import Email, EmailStatus, Event
+from autorelay_core.errors import Invalid, NotFound
+from autorelay_core.policies.pagination import CursorPage, CursorRequest
+from autorelay_core.usecases.context import Deps
+
+LISTABLE_STATUSES = tuple(status.value for status in EmailStatus)
+
+
+async def get_email(deps: Deps, project_id: str, email_id: str) -> tuple[Email, list[Event]]:
+    email = await deps.storage.emails.get(project_id, email_id)
+    if email is None:
+        raise NotFound(f"email {email_id} not found")
+    return email, await deps.storage.emails.events(email_id)
+
+
+def parse_status(value: str | None) -> EmailStatus | None:
+    if not value:
+        return None
+    try:
+        return EmailStatus(value)
+    except ValueError:
+        raise Invalid(f"status must be one of {', '.join(LISTABLE_STATUSES)}", field="status") from None
+
+
+async def list_emails(
+    deps: Deps, project_id: str, status: EmailStatus | None, cursor: CursorRequest
+) -> CursorPage[Email]:
+    return await deps.storage.emails.page(project_id, status, cursor)

@@ -1,0 +1,200 @@
+"""Accept one transactional email: validate, render, store as queued, hand to the outbox."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import mimetypes
+import re
+import secrets
+from datetime import datetime
+from typing import Any
+
+from attrs import frozen
+
+from autorelay_core.domain.addresses import Mailbox, check_recipients
+from autorelay_core.domain.emails import Attachment, Email, EventType
+from autorelay_core.domain.keys import ApiKey
+from autorelay_core.errors import Invalid, NotFound
+from autorelay_core.usecases.context import Deps
+
+
+@frozen
+class AttachmentInput:
+    filename: str
+    content: str  # base64
+    content_type: str | None = None
+
+
+@frozen
+class SendCommand:
+    """A send request as the API describes it; types are checked at the edge, rules here."""
+
+    to: str | list[str]
+    from_: str
+    subject: str | None = None
+    html: str | None = None
+    text: str | None = None
+    template_id: str | None = None
+    data: dict[str, Any] | None = None
+    tags: dict[str, Any] | None = None
+    cc: str | list[str] | None = None
+    bcc: str | list[str] | None = None
+    reply_to: str | list[str] | None = None
+    headers: dict[str, str] | None = None
+    attachments: list[AttachmentInput] | None = None
+    scheduled_at: datetime | None = None
+
+
+# Headers the platform writes itself; letting callers set them would break threading or delivery.
+_RESERVED_HEADERS = frozenset(
+    {
+        "from", "to", "cc", "bcc", "subject", "date", "message-id", "reply-to", "sender",
+        "mime-version", "content-type", "content-transfer-encoding", "return-path",
+        "dkim-signature", "received",
+    }
+)
+_HEADER_NAME = re.compile(r"^[!-9;-~]+$")  # printable ASCII except ':' (RFC 5322 ftext)
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _check_flat(mapping: dict[str, Any] | None, field: str) -> dict[str, Any]:
+    if mapping is None:
+        return {}
+    for key, value in mapping.items():
+        if not isinstance(value, _SCALARS):
+            raise Invalid(
+                f"{field}.{key} must be a string, number, boolean or null, not a nested value",
+                field=field,
+            )
+    return dict(mapping)
+
+
+def _check_headers(headers: dict[str, str] | None) -> dict[str, str]:
+    checked: dict[str, str] = {}
+    for name, value in (headers or {}).items():
+        if not _HEADER_NAME.match(name):
+            raise Invalid(f"headers: {name!r} is not a valid header name", field="headers")
+        if name.lower() in _RESERVED_HEADERS:
+            raise Invalid(f"headers: {name} is set by AutoRelay and cannot be overridden", field="headers")
+        if "\r" in value or "\n" in value:
+            raise Invalid(f"headers: the value of {name} must not contain line breaks", field="headers")
+        checked[name] = value
+    return checked
+
+
+def _safe_filename(name: str) -> str:
+    cleaned = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in cleaned if ch.isprintable() and ch not in '"\r\n').strip()
+    if not cleaned or cleaned in {".", ".."}:
+        raise Invalid(f"attachments: {name!r} is not a usable file name", field="attachments")
+    return cleaned[:255]
+
+
+def _decode_attachments(items: list[AttachmentInput] | None, limit: int) -> tuple[Attachment, ...]:
+    decoded = []
+    total = 0
+    for index, item in enumerate(items or []):
+        try:
+            content = base64.b64decode(item.content, validate=True)
+        except (binascii.Error, ValueError):
+            raise Invalid(f"attachments[{index}].content is not valid base64", field="attachments") from None
+        total += len(content)
+        if total > limit:
+            raise Invalid(f"attachments exceed {limit // (1024 * 1024)} MB in total", field="attachments")
+        filename = _safe_filename(item.filename)
+        content_type = item.content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        if "/" not in content_type or "\n" in content_type or "\r" in content_type:
+            raise Invalid(f"attachments[{index}].content_type is not a MIME type", field="attachments")
+        decoded.append(Attachment(filename=filename, content=content, content_type=content_type))
+    return tuple(decoded)
+
+
+def _optional_recipients(value: str | list[str] | None, field: str, maximum: int) -> tuple[str, ...]:
+    return () if value is None else check_recipients(value, field, maximum=maximum)
+
+
+def new_message_id(sender: Mailbox) -> str:
+    # Our own Message-ID, on the sender's domain so that it aligns with DKIM and SPF.
+    return f"<{secrets.token_hex(16)}@{sender.domain}>"
+
+
+async def build_email(deps: Deps, key: ApiKey, command: SendCommand) -> Email:
+    """Validate and render `command` into a new queued Email (not yet stored)."""
+    config = deps.config
+    sender = Mailbox.parse(command.from_, "from")
+    to = check_recipients(command.to, "to", maximum=config.max_recipients)
+    cc = _optional_recipients(command.cc, "cc", config.max_recipients)
+    bcc = _optional_recipients(command.bcc, "bcc", config.max_recipients)
+    reply_to = _optional_recipients(command.reply_to, "reply_to", config.max_recipients)
+    data = _check_flat(command.data, "data")
+    tags = _check_flat(command.tags, "tags")
+    headers = _check_headers(command.headers)
+    attachments = _decode_attachments(command.attachments, config.max_attachment_bytes)
+
+    subject, html, text = command.subject, command.html, command.text
+    if command.template_id is not None:
+        template = await deps.storage.templates.get(key.project_id, command.template_id)
+        if template is None:
+            raise NotFound(f"template {command.template_id} not found")
+        # template_id wins over html, as the reference says; the request's subject wins over the
+        # template's because it is the more specific of the two.
+        html = deps.templates.render(template.html, data, strict=True)
+        subject = deps.templates.render(subject or template.subject, data, strict=True, html=False)
+        if text is None and template.text:
+            text = deps.templates.render(template.text, data, strict=True, html=False)
+    elif not html and not text:
+        raise Invalid("html is required when template_id is absent", field="html")
+    if not subject or not subject.strip():
+        raise Invalid("subject is required", field="subject")
+    if "\r" in subject or "\n" in subject:
+        raise Invalid("subject must not contain line breaks", field="subject")
+    if text is None:
+        text = deps.html_to_text.convert(html or "")
+
+    now = deps.clock.now()
+    scheduled_at = command.scheduled_at
+    if scheduled_at is not None:
+        if scheduled_at - now > config.max_schedule_ahead:
+            raise Invalid(
+                f"scheduled_at may be at most {config.max_schedule_ahead.days} days ahead",
+                field="scheduled_at",
+            )
+        if scheduled_at <= now:
+            scheduled_at = None
+
+    return Email(
+        id=deps.ids.new("em"),
+        project_id=key.project_id,
+        message_id=new_message_id(sender),
+        sender=sender.formatted(),
+        to=to,
+        to_was_list=not isinstance(command.to, str),
+        cc=cc,
+        bcc=bcc,
+        reply_to=reply_to,
+        subject=subject,
+        html=html or "",
+        text=text,
+        headers=headers,
+        attachments=attachments,
+        tags=tags,
+        template_id=command.template_id,
+        test=key.is_test,
+        scheduled_at=scheduled_at,
+        created_at=now,
+    )
+
+
+async def send_email(deps: Deps, key: ApiKey, command: SendCommand) -> Email:
+    email = await build_email(deps, key, command)
+    await accept(deps, email)
+    return email
+
+
+async def accept(deps: Deps, email: Email) -> None:
+    """Store the email as queued and ask a worker for it. The row is the truth: if the queue
+    loses the job, the reconciler finds the row and enqueues it again."""
+    event = email.record(EventType.QUEUED, email.created_at)
+    await deps.storage.emails.add(email, [event])
+    deps.queue.enqueue_delivery(email.id, email.scheduled_at)

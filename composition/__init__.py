@@ -1,0 +1,6 @@
+"""The composition root: settings, wiring (`build`) and the `autorelay` command."""
+
+from composition.build import Services, build
+from composition.settings import Settings
+
+__all__ = ["Services", "Settings", "build"]

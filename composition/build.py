@@ -1,0 +1,136 @@
+"""The composition root: the only place that knows which adapters exist and picks them.
+
+`build(settings)` wires ports to adapters and returns a `Services` object; nothing starts until
+`Services.start()` is called with the event loop the process runs on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from datetime import timedelta
+from typing import Any
+
+from adapters.mailers.log import LogMailer
+from adapters.queue.asyncio_queue import AsyncioJobQueue
+from adapters.queue.huey_queue import EmbeddedConsumer, HueyJobQueue, make_huey
+from adapters.rendering.jinja import JinjaTemplates
+from adapters.rendering.text import InscriptisText
+from adapters.storage.memory import MemoryStorage
+from adapters.storage.sqlite import SqliteStorage
+from adapters.system.clock_ids import RandomIds, SystemClock
+from autorelay_core.ports import Clock, IdGenerator, JobQueue, Mailer, Storage
+from autorelay_core.usecases.context import CoreConfig, Deps
+from autorelay_core.usecases.deliver_email import deliver_email, reconcile_outbox
+from composition.settings import Settings
+
+log = logging.getLogger("autorelay")
+
+
+class LoopRunner:
+    """Runs coroutines on the process's event loop from queue worker threads."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
+        if self.loop is None:
+            coro.close()
+            raise RuntimeError("the services have not been started on an event loop")
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+
+class Services:
+    """Everything a process needs: the core's ports (`deps`) and the background machinery."""
+
+    def __init__(self, settings: Settings, deps: Deps, consumer: EmbeddedConsumer | None, runner: LoopRunner) -> None:
+        self.settings = settings
+        self.deps = deps
+        self.consumer = consumer
+        self.runner = runner
+        self._reconciler: asyncio.Task | None = None
+
+    async def start(self, *, consume: bool = True) -> None:
+        """Bind to the running loop, start the in-process consumer (if any) and the reconciler."""
+        self.runner.loop = asyncio.get_running_loop()
+        if consume and self.consumer is not None:
+            self.consumer.start()
+        if consume:
+            self._reconciler = asyncio.create_task(self._reconcile_forever(), name="outbox-reconciler")
+
+    async def _reconcile_forever(self) -> None:
+        interval = self.settings.reconcile_interval_seconds
+        while True:
+            try:
+                found = await reconcile_outbox(self.deps)
+                if found:
+                    log.info("reconciler re-enqueued %d email(s) whose job was lost", found)
+            except Exception:  # noqa: BLE001 - keep reconciling; the next round retries
+                log.exception("outbox reconciliation failed")
+            await asyncio.sleep(interval)
+
+    async def stop(self) -> None:
+        if self._reconciler is not None:
+            self._reconciler.cancel()
+            self._reconciler = None
+        if self.consumer is not None:
+            await asyncio.to_thread(self.consumer.stop)
+        await self.deps.storage.close()
+
+
+def _storage(settings: Settings) -> Storage:
+    if settings.database_url == "memory://":
+        return MemoryStorage()
+    path = settings.sqlite_path
+    assert path is not None  # Settings.check() refused anything else
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteStorage(path)
+
+
+def build(
+    settings: Settings,
+    *,
+    storage: Storage | None = None,
+    mailer: Mailer | None = None,
+    queue: JobQueue | None = None,
+    clock: Clock | None = None,
+    ids: IdGenerator | None = None,
+) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    storage = storage or _storage(settings)
+    log_mailer = LogMailer(settings.mail_dir)
+    clock = clock or SystemClock()
+    runner = LoopRunner()
+    consumer = None
+    deps_box: list[Deps] = []
+
+    def deliver_from_thread(email_id: str) -> None:
+        runner.run(deliver_email(deps_box[0], email_id), timeout=settings.outbox_lease_seconds * 2)
+
+    if queue is None and settings.database_url == "memory://" and not settings.redis_url:
+        # Nothing else can reach an in-memory database, so the queue may live on the loop too.
+        queue = AsyncioJobQueue(lambda email_id: deliver_email(deps_box[0], email_id), clock)
+    if queue is None:
+        huey_path = None if settings.redis_url else settings.data_dir / "queue.db"
+        huey = make_huey(sqlite_path=huey_path, redis_url=settings.redis_url or None)
+        queue = HueyJobQueue(huey, deliver_from_thread)
+        if settings.embedded_workers:
+            consumer = EmbeddedConsumer(huey, settings.embedded_workers, settings.queue_poll_seconds)
+
+    deps = Deps(
+        storage=storage,
+        mailer=mailer or log_mailer,
+        test_mailer=log_mailer,
+        queue=queue,
+        clock=clock,
+        ids=ids or RandomIds(),
+        templates=JinjaTemplates(),
+        html_to_text=InscriptisText(),
+        config=CoreConfig(
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
+            reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
+        ),
+    )
+    deps_box.append(deps)
+    return Services(settings, deps, consumer, runner)

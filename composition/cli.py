@@ -1,0 +1,199 @@
+"""The `autorelay` command: serve, worker, keys, projects."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from autorelay_core.domain.keys import KeyMode
+from autorelay_core.errors import AutoRelayError
+from autorelay_core.usecases import manage_keys
+from composition.build import Services, build
+from composition.settings import Settings, SettingsError
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
+    return Settings.from_env(
+        data_dir=getattr(args, "data_dir", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        **extra,
+    )
+
+
+def _print_keys(issued: list[manage_keys.IssuedKey]) -> None:
+    if not issued:
+        return
+    print("AutoRelay created project 'default'. These keys are shown once; store them now:")
+    for item in issued:
+        print(f"  {item.key.mode.value} key: {item.plain}")
+    print(flush=True)
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from adapters.http.app import create_app
+
+    settings = _settings(args)
+    services = build(settings)
+    _print_keys(asyncio.run(manage_keys.bootstrap(services.deps)))
+    app = create_app(services, max_body_bytes=settings.max_body_bytes)
+    print(f"AutoRelay API on http://{settings.host}:{settings.port}/api/v1 (data in {settings.data_dir})", flush=True)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+        access_log=settings.access_log, lifespan="on",
+    )
+
+
+def worker(args: argparse.Namespace) -> None:
+    from adapters.queue.huey_queue import run_consumer
+
+    settings = _settings(args, embedded_workers=0)
+    services = build(settings)
+    huey = getattr(services.deps.queue, "huey", None)
+    if huey is None:
+        raise SettingsError("`autorelay worker` needs a shared queue: use the SQLite or Redis queue, not memory://")
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="autorelay-loop", daemon=True).start()
+    asyncio.run_coroutine_threadsafe(services.start(), loop).result()
+    try:
+        run_consumer(huey, settings.worker_threads, settings.queue_poll_seconds)
+    finally:
+        asyncio.run_coroutine_threadsafe(services.stop(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+
+
+def _run(args: argparse.Namespace, action: Callable[[Services], Awaitable[None]]) -> None:
+    services = build(_settings(args, embedded_workers=0))
+
+    async def main() -> None:
+        try:
+            await action(services)
+        finally:
+            await services.deps.storage.close()
+
+    asyncio.run(main())
+
+
+def keys_create(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        project = await manage_keys.find_project(services.deps, args.project)
+        mode = KeyMode.TEST if args.test else KeyMode.LIVE
+        issued = await manage_keys.create_key(services.deps, project.id, mode, args.name, tuple(args.scope or ()))
+        print(f"{issued.key.id} ({mode.value}, scopes: {', '.join(issued.key.scopes)}). Shown once:")
+        print(issued.plain)
+
+    _run(args, action)
+
+
+def keys_list(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        project = await manage_keys.find_project(services.deps, args.project)
+        for key in await services.deps.storage.keys.list(project.id):
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            print(f"{key.id}  ak_{key.mode.value}_...{key.last4}  {state}  {','.join(key.scopes)}  {key.name}")
+
+    _run(args, action)
+
+
+def keys_revoke(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        await manage_keys.revoke_key(services.deps, args.key_id)
+        print(f"revoked {args.key_id}")
+
+    _run(args, action)
+
+
+def projects_create(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        project = await manage_keys.create_project(services.deps, args.name)
+        print(f"{project.id} {project.name}")
+        if args.with_keys:
+            for mode in (KeyMode.LIVE, KeyMode.TEST):
+                issued = await manage_keys.create_key(services.deps, project.id, mode, f"{mode.value} key")
+                print(f"  {mode.value} key: {issued.plain}")
+
+    _run(args, action)
+
+
+def projects_list(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        for project in await services.deps.storage.projects.list():
+            print(f"{project.id}  {project.name}  {project.status.value}")
+
+    _run(args, action)
+
+
+def parser() -> argparse.ArgumentParser:
+    settings_help = "\n".join(f"  {var:<38} {doc} (default: {default})" for var, doc, default in Settings.describe())
+    root = argparse.ArgumentParser(
+        prog="autorelay",
+        description="AutoRelay: a self-hostable email platform.",
+        epilog="settings (environment variables):\n" + settings_help,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    root.add_argument("--data-dir", help="folder for the database, queue and log mail (AUTORELAY_DATA_DIR)")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("serve", help="run the HTTP API (with an in-process queue consumer)")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--data-dir", help=argparse.SUPPRESS)
+    p.set_defaults(func=serve)
+
+    p = commands.add_parser("worker", help="run queue consumers (deliveries) in this process")
+    p.add_argument("--data-dir", help=argparse.SUPPRESS)
+    p.set_defaults(func=worker)
+
+    keys = commands.add_parser("keys", help="create, list and revoke API keys").add_subparsers(dest="action", required=True)
+    p = keys.add_parser("create", help="create a key and print it once")
+    p.add_argument("--project", default="default", help="project id or name (default: default)")
+    p.add_argument("--test", action="store_true", help="an ak_test_ key (nothing is delivered)")
+    p.add_argument("--name", default="", help="a label for the key")
+    p.add_argument("--scope", action="append", help="repeat for several scopes; default: full")
+    p.set_defaults(func=keys_create)
+    p = keys.add_parser("list", help="list a project's keys (never the keys themselves)")
+    p.add_argument("--project", default="default")
+    p.set_defaults(func=keys_list)
+    p = keys.add_parser("revoke", help="revoke a key by its id (key_...)")
+    p.add_argument("key_id")
+    p.set_defaults(func=keys_revoke)
+
+    projects = commands.add_parser("projects", help="create and list projects").add_subparsers(
+        dest="action", required=True
+    )
+    p = projects.add_parser("create", help="create a project")
+    p.add_argument("name")
+    p.add_argument("--with-keys", action="store_true", help="also create and print a live and a test key")
+    p.set_defaults(func=projects_create)
+    p = projects.add_parser("list", help="list projects")
+    p.set_defaults(func=projects_list)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings_level = Settings.from_env().log_level
+    except SettingsError as error:
+        print(f"autorelay: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        args.func(args)
+    except (SettingsError, AutoRelayError) as error:
+        print(f"autorelay: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

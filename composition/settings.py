@@ -1,0 +1,89 @@
+"""Settings: every knob, its environment variable and its default, in one place.
+
+Read only when asked (`Settings.from_env()`), never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from attrs import field, fields, frozen
+
+PREFIX = "AUTORELAY_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot work; the message names the variable."""
+
+
+def _doc(text: str, default: object = None) -> dict:
+    return {"metadata": {"doc": text}, "default": default}
+
+
+@frozen
+class Settings:
+    data_dir: Path = field(converter=Path, **_doc("Folder for the SQLite database, queue and log mail", "autorelay-data"))
+    host: str = field(**_doc("Address the HTTP server binds", "127.0.0.1"))
+    port: int = field(converter=int, **_doc("Port the HTTP server binds", 3000))
+    database_url: str = field(**_doc("sqlite:///path, or memory:// (default: SQLite in the data dir)", ""))
+    redis_url: str = field(**_doc("Redis URL for the job queue (default: SQLite queue in the data dir)", ""))
+    mailer: str = field(**_doc("Mailer: log", "log"))
+    embedded_workers: int = field(
+        converter=int, **_doc("Queue consumer threads inside `serve`; 0 when separate workers run", 4)
+    )
+    worker_threads: int = field(converter=int, **_doc("Consumer threads per `autorelay worker` process", 8))
+    queue_poll_seconds: float = field(converter=float, **_doc("How often an idle consumer polls the queue", 0.1))
+    outbox_lease_seconds: float = field(converter=float, **_doc("How long a worker may hold an email", 60))
+    reconcile_interval_seconds: float = field(
+        converter=float, **_doc("How often lost outbox jobs are looked for", 10)
+    )
+    reconcile_grace_seconds: float = field(
+        converter=float, **_doc("How long past due a pending email waits before it is enqueued again", 30)
+    )
+    max_body_bytes: int = field(converter=int, **_doc("Largest accepted request body", 16 * 1024 * 1024))
+    log_level: str = field(**_doc("Python logging level", "INFO"))
+    access_log: bool = field(converter=lambda v: str(v).lower() in {"1", "true", "yes"}, **_doc("Log every request", False))
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if not self.database_url:
+            return self.data_dir / "autorelay.db"
+        if self.database_url.startswith("sqlite:///"):
+            return Path(self.database_url.removeprefix("sqlite:///"))
+        return None
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for item in fields(cls):
+            variable = PREFIX + item.name.upper()
+            if variable in environ:
+                values[item.name] = environ[variable]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            settings = cls(**values)
+        except (TypeError, ValueError) as error:
+            raise SettingsError(f"invalid AutoRelay setting: {error}") from None
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.mailer not in {"log"}:
+            raise SettingsError(f"{PREFIX}MAILER={self.mailer!r} is not a known mailer; use: log")
+        url = self.database_url
+        if url and not (url.startswith("sqlite:///") or url == "memory://"):
+            raise SettingsError(f"{PREFIX}DATABASE_URL={url!r}: expected sqlite:///PATH or memory://")
+        if self.embedded_workers < 0 or self.worker_threads < 1:
+            raise SettingsError(f"{PREFIX}EMBEDDED_WORKERS must be >= 0 and {PREFIX}WORKER_THREADS >= 1")
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, str, object]]:
+        """(variable, meaning, default) for every setting, for the README and `--help`."""
+        return [(PREFIX + f.name.upper(), f.metadata["doc"], f.default) for f in fields(cls)]
