@@ -21,7 +21,7 @@ _WHATWG = re.compile(
 
 
 def is_valid_address(value: str) -> bool:
-    if len(value) > 254 or not _WHATWG.match(value):
+    if len(value) > 254 or not _WHATWG.fullmatch(value):
         return False
     local = value.rsplit("@", 1)[0]
     return len(local) <= 64

@@ -1,0 +1,229 @@
+"""One suite for the storage port, run over every storage adapter.
+
+A new adapter (Postgres) only adds a fixture parameter here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adapters.storage.memory import MemoryStorage
+from adapters.storage.sqlite import SqliteStorage
+from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
+from autorelay_core.domain.keys import ApiKey, KeyMode
+from autorelay_core.domain.projects import AccountStatus, Project
+from autorelay_core.domain.templates import Template
+from autorelay_core.errors import Conflict
+from autorelay_core.policies.pagination import CursorRequest, Order
+from tests.support import FakeClock
+
+NOW = FakeClock().now()
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def storage(request, tmp_path):
+    if request.param == "memory":
+        store = MemoryStorage()
+    else:
+        store = SqliteStorage(tmp_path / "contract.db")
+    yield store
+    asyncio.run(store.close())
+
+
+@pytest.fixture
+def store(storage):
+    return storage
+
+
+_counter = iter(range(10**9))
+
+
+def new_email(project_id: str = "prj_a", **overrides) -> Email:
+    n = next(_counter)
+    fields = {
+        "id": f"em_{n:08d}",
+        "project_id": project_id,
+        "message_id": f"<{n}@acme.test>",
+        "sender": "Acme <a@acme.test>",
+        "to": ("bob@example.com",),
+        "subject": "s",
+        "html": "<p>h</p>",
+        "text": "h",
+        "created_at": NOW,
+    }
+    fields.update(overrides)
+    return Email(**fields)
+
+
+async def add(store, email: Email) -> Email:
+    await store.emails.add(email, [Event(EventType.QUEUED, email.created_at)])
+    return email
+
+
+async def test_projects_round_trip_and_names_are_unique(store):
+    project = Project("prj_1", "acme", NOW)
+    await store.projects.add(project)
+    assert await store.projects.get("prj_1") == project
+    assert await store.projects.get_by_name("acme") == project
+    with pytest.raises(Conflict):
+        await store.projects.add(Project("prj_2", "acme", NOW))
+    await store.projects.set_status("prj_1", AccountStatus.FLAGGED, "bounces")
+    assert (await store.projects.get("prj_1")).status is AccountStatus.FLAGGED
+    assert [p.id for p in await store.projects.list()] == ["prj_1"]
+
+
+async def test_keys_are_found_by_hash_and_revocation_sticks(store):
+    await store.projects.add(Project("prj_1", "acme", NOW))
+    key = ApiKey("key_1", "prj_1", "k", KeyMode.TEST, "ab" * 32, "abcd", ("emails.send",), NOW)
+    await store.keys.add(key)
+    assert await store.keys.get_by_hash("ab" * 32) == key
+    assert await store.keys.get_by_hash("cd" * 32) is None
+    assert await store.keys.revoke("key_1", NOW + timedelta(seconds=1))
+    assert await store.keys.revoke("key_1", NOW + timedelta(seconds=9))
+    assert (await store.keys.get_by_hash("ab" * 32)).revoked_at == NOW + timedelta(seconds=1)
+    assert not await store.keys.revoke("key_missing", NOW)
+    assert [k.id for k in await store.keys.list("prj_1")] == ["key_1"]
+
+
+async def test_email_round_trips_with_events_and_stays_in_its_project(store):
+    email = await add(store, new_email(tags={"type": "reset", "n": 2}, headers={"X-A": "1"}))
+    assert await store.emails.get("prj_a", email.id) == email
+    assert await store.emails.get("prj_other", email.id) is None
+    assert [e.type for e in await store.emails.events(email.id)] == [EventType.QUEUED]
+
+
+async def test_only_one_claim_wins_and_a_lost_lease_cannot_finish(store):
+    email = await add(store, new_email())
+    lease = NOW + timedelta(seconds=60)
+    first = await store.emails.claim(email.id, NOW, lease)
+    assert first is not None and first.attempt == 1
+    assert await store.emails.claim(email.id, NOW, lease) is None
+    later = NOW + timedelta(seconds=61)
+    second = await store.emails.claim(email.id, later, later + timedelta(seconds=60))
+    assert second is not None and second.attempt == 2
+    sent = second.email
+    sent.record(EventType.SENT, later)
+    assert not await store.emails.finish(first, sent, [])
+    assert await store.emails.finish(second, sent, [Event(EventType.SENT, later)])
+    assert (await store.emails.get("prj_a", email.id)).status is EmailStatus.SENT
+    assert [e.type for e in await store.emails.events(email.id)] == [EventType.QUEUED, EventType.SENT]
+    assert await store.emails.claim(email.id, later + timedelta(days=1), later + timedelta(days=2)) is None
+
+
+async def test_scheduled_and_retried_emails_are_claimable_only_when_due(store):
+    email = await add(store, new_email(scheduled_at=NOW + timedelta(minutes=5)))
+    assert await store.emails.claim(email.id, NOW, NOW + timedelta(minutes=1)) is None
+    at = NOW + timedelta(minutes=5)
+    claim = await store.emails.claim(email.id, at, at + timedelta(minutes=1))
+    assert claim is not None
+    assert await store.emails.retry_later(claim, at + timedelta(minutes=10), "451 later")
+    assert await store.emails.claim(email.id, at + timedelta(minutes=9), at + timedelta(minutes=20)) is None
+    retried = await store.emails.claim(email.id, at + timedelta(minutes=10), at + timedelta(minutes=20))
+    assert retried is not None and retried.email.last_error == "451 later"
+
+
+async def test_stale_returns_lost_rows_once(store):
+    pending = await add(store, new_email())
+    leased = await add(store, new_email())
+    done = await add(store, new_email())
+    await store.emails.claim(leased.id, NOW, NOW + timedelta(seconds=60))
+    claim = await store.emails.claim(done.id, NOW, NOW + timedelta(seconds=60))
+    await store.emails.finish(claim, claim.email, [])
+    assert await store.emails.stale(NOW, NOW - timedelta(seconds=30), 100) == []
+    later = NOW + timedelta(seconds=61)
+    assert sorted(await store.emails.stale(later, later - timedelta(seconds=30), 100)) == sorted(
+        [pending.id, leased.id]
+    )
+    assert await store.emails.stale(later, later - timedelta(seconds=30), 100) == []
+    assert await store.emails.claim(leased.id, later, later + timedelta(seconds=60)) is not None
+
+
+async def test_pages_filter_by_status_and_count_the_total(store):
+    emails = [await add(store, new_email()) for _ in range(5)]
+    await add(store, new_email(project_id="prj_b"))
+    claim = await store.emails.claim(emails[1].id, NOW, NOW + timedelta(seconds=60))
+    claim.email.record(EventType.SENT, NOW)
+    await store.emails.finish(claim, claim.email, [])
+    page = await store.emails.page("prj_a", None, CursorRequest(limit=2))
+    assert [e.id for e in page.items] == [emails[0].id, emails[1].id] and page.total == 5 and page.has_more
+    page = await store.emails.page("prj_a", EmailStatus.SENT, CursorRequest(limit=10))
+    assert [e.id for e in page.items] == [emails[1].id] and page.total == 1 and not page.has_more
+    page = await store.emails.page("prj_a", None, CursorRequest(limit=10, order=Order.DESC, after=emails[3].id))
+    assert [e.id for e in page.items] == [emails[2].id, emails[1].id, emails[0].id]
+    foreign = await store.emails.page("prj_b", None, CursorRequest(limit=10, after=emails[0].id))
+    assert foreign.items == [] and foreign.total == 1
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    initial=st.integers(0, 30),
+    limit=st.integers(1, 7),
+    order=st.sampled_from(list(Order)),
+    inserts=st.lists(st.integers(0, 3), max_size=12),
+)
+def test_cursor_walk_has_no_duplicate_or_gap_while_rows_are_inserted(storage, initial, limit, order, inserts):
+    async def walk() -> None:
+        before = [await add(storage, new_email(project_id=project)) for _ in range(initial)]
+        seen: list[str] = []
+        after = None
+        step = 0
+        while True:
+            page = await storage.emails.page(project, None, CursorRequest(limit=limit, order=order, after=after))
+            seen.extend(e.id for e in page.items)
+            for _ in range(inserts[step] if step < len(inserts) else 0):
+                await add(storage, new_email(project_id=project))
+            step += 1
+            if not page.has_more:
+                break
+            after = page.items[-1].id
+        assert len(seen) == len(set(seen)), "duplicate"
+        originals = [e.id for e in before]
+        assert [i for i in seen if i in set(originals)] == (originals if order is Order.ASC else originals[::-1])
+
+    project = f"prj_walk_{next(_counter)}"
+    asyncio.run(walk())
+
+
+async def test_templates_crud_is_project_scoped(store):
+    template = Template("tpl_1", "prj_a", "welcome", "Hi", "<p>x</p>", NOW, NOW, None)
+    await store.templates.add(template)
+    assert await store.templates.get("prj_a", "tpl_1") == template
+    assert await store.templates.get("prj_b", "tpl_1") is None
+    template.subject = "Hello"
+    await store.templates.update(template)
+    assert (await store.templates.get("prj_a", "tpl_1")).subject == "Hello"
+    assert not await store.templates.delete("prj_b", "tpl_1")
+    assert await store.templates.delete("prj_a", "tpl_1")
+    assert await store.templates.list("prj_a") == []
+
+
+def test_sqlite_claims_are_exclusive_across_connections(tmp_path):
+    """Several connections (as several processes would have) race for the same 200 rows."""
+    path = tmp_path / "race.db"
+    seed = SqliteStorage(path)
+    ids = [asyncio.run(add(seed, new_email())).id for _ in range(200)]
+    won: list[list[str]] = [[] for _ in range(4)]
+
+    def racer(slot: int) -> None:
+        store = SqliteStorage(path)
+
+        async def run() -> None:
+            for email_id in ids:
+                if await store.emails.claim(email_id, NOW, NOW + timedelta(seconds=60)):
+                    won[slot].append(email_id)
+
+        asyncio.run(run())
+
+    threads = [threading.Thread(target=racer, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    claimed = [i for w in won for i in w]
+    assert sorted(claimed) == sorted(ids)

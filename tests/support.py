@@ -1,0 +1,75 @@
+"""Test helpers: a controllable clock, a recording mailer, and core deps over memory adapters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from adapters.queue.asyncio_queue import AsyncioJobQueue
+from adapters.rendering.jinja import JinjaTemplates
+from adapters.rendering.text import InscriptisText
+from adapters.storage.memory import MemoryStorage
+from adapters.system.clock_ids import RandomIds
+from autorelay_core.domain.emails import Email
+from autorelay_core.errors import MailerError
+from autorelay_core.ports import Storage
+from autorelay_core.usecases.context import CoreConfig, Deps
+from autorelay_core.usecases.deliver_email import deliver_email
+
+
+class FakeClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.moment = start or datetime(2026, 5, 25, 10, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)
+
+
+class RecordingMailer:
+    """A mailer port double for unit tests: records what it was asked to send, and can be told to
+    fail the next calls (transient or permanent)."""
+
+    def __init__(self) -> None:
+        self.sent: list[Email] = []
+        self.failures: list[MailerError] = []
+
+    async def send(self, email: Email, sent_at: datetime) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(email)
+        return f"provider-{len(self.sent)}"
+
+
+class ManualQueue:
+    """Collects enqueued ids; the test decides when (and whether) jobs run."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, datetime | None]] = []
+
+    def enqueue_delivery(self, email_id: str, eta: datetime | None = None) -> None:
+        self.jobs.append((email_id, eta))
+
+
+def make_deps(
+    storage: Storage | None = None, *, queue=None, clock: FakeClock | None = None, mailer=None  # noqa: ANN001
+) -> Deps:
+    clock = clock or FakeClock()
+    mailer = mailer or RecordingMailer()
+    box: list[Deps] = []
+    if queue is None:
+        queue = AsyncioJobQueue(lambda email_id: deliver_email(box[0], email_id), clock)
+    deps = Deps(
+        storage=storage or MemoryStorage(),
+        mailer=mailer,
+        test_mailer=mailer,
+        queue=queue,
+        clock=clock,
+        ids=RandomIds(),
+        templates=JinjaTemplates(),
+        html_to_text=InscriptisText(),
+        config=CoreConfig(),
+    )
+    box.append(deps)
+    return deps

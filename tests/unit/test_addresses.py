@@ -1,0 +1,39 @@
+"""Address rules: what we accept always round-trips into a header and back."""
+
+from __future__ import annotations
+
+from email.headerregistry import Address
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autorelay_core.domain.addresses import Mailbox, check_recipients, is_valid_address
+from autorelay_core.errors import Invalid
+
+
+@given(st.emails())
+def test_generated_addresses_that_we_accept_parse_as_rfc5322(address):
+    if is_valid_address(address):
+        parsed = Address(addr_spec=address)
+        assert parsed.addr_spec == address
+
+
+@pytest.mark.parametrize("bad", ["", "a", "a@", "@b.co", "a@b", "a b@c.co", "a@-b.co", "x" * 65 + "@b.co", "a@b.co\n"])
+def test_bad_addresses_are_refused(bad):
+    assert not is_valid_address(bad)
+
+
+def test_mailbox_parses_display_names_and_refuses_injection():
+    box = Mailbox.parse("Jane Doe <jane@Example.com>", "from")
+    assert box.name == "Jane Doe" and box.address == "jane@Example.com" and box.domain == "example.com"
+    assert box.formatted() == "Jane Doe <jane@Example.com>"
+    with pytest.raises(Invalid, match="line breaks"):
+        Mailbox.parse("Jane <jane@example.com>\r\nBcc: x@y.z", "from")
+
+
+def test_recipients_accept_one_or_a_list():
+    assert check_recipients("a@b.co", "to", maximum=2) == ("a@b.co",)
+    assert check_recipients(["a@b.co", " c@d.co "], "to", maximum=2) == ("a@b.co", "c@d.co")
+    with pytest.raises(Invalid, match="at least one"):
+        check_recipients([], "to", maximum=2)

@@ -1,0 +1,84 @@
+"""The outbox: leases, retries, permanent failures and the reconciler, with a fake clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from autorelay_core.domain.emails import EmailStatus, EventType
+from autorelay_core.errors import MailerError
+from autorelay_core.usecases.deliver_email import deliver_email, reconcile_outbox
+from autorelay_core.usecases.read_emails import get_email
+from autorelay_core.usecases.send_email import send_email
+from tests.support import make_deps
+from tests.unit.test_send_email import command, live_key
+
+
+@pytest.fixture
+def outbox(clock, mailer, manual_queue):
+    return make_deps(clock=clock, mailer=mailer, queue=manual_queue)
+
+
+async def test_a_claimed_email_is_not_sent_twice(outbox, mailer):
+    key = await live_key(outbox)
+    email = await send_email(outbox, key, command())
+    assert await deliver_email(outbox, email.id) == "sent"
+    assert await deliver_email(outbox, email.id) == "skipped"
+    assert len(mailer.sent) == 1
+
+
+async def test_transient_failure_is_retried_then_sent(outbox, mailer, manual_queue, clock):
+    key = await live_key(outbox)
+    email = await send_email(outbox, key, command())
+    mailer.failures.append(MailerError("451 try later", permanent=False))
+    assert await deliver_email(outbox, email.id) == "retry"
+    retry_at = manual_queue.jobs[-1][1]
+    assert retry_at == clock.now() + outbox.config.retry_backoff[0]
+    assert await deliver_email(outbox, email.id) == "skipped"  # not due yet
+    clock.advance(seconds=10)
+    assert await deliver_email(outbox, email.id) == "sent"
+    stored, events = await get_email(outbox, key.project_id, email.id)
+    assert stored.status is EmailStatus.SENT
+    assert [e.type for e in events] == [EventType.QUEUED, EventType.SENT]
+
+
+async def test_transient_failures_give_up_after_the_backoff_schedule(outbox, mailer, clock):
+    key = await live_key(outbox)
+    email = await send_email(outbox, key, command())
+    schedule = outbox.config.retry_backoff
+    mailer.failures.extend(MailerError("451 busy", permanent=False) for _ in range(len(schedule) + 1))
+    for delay in schedule:
+        assert await deliver_email(outbox, email.id) == "retry"
+        clock.moment += delay
+    assert await deliver_email(outbox, email.id) == "failed"
+    stored, events = await get_email(outbox, key.project_id, email.id)
+    assert stored.status is EmailStatus.FAILED and stored.last_error == "451 busy"
+    assert events[-1].type is EventType.FAILED
+
+
+async def test_permanent_failure_fails_at_once(outbox, mailer):
+    key = await live_key(outbox)
+    email = await send_email(outbox, key, command())
+    mailer.failures.append(MailerError("550 no such user", permanent=True))
+    assert await deliver_email(outbox, email.id) == "failed"
+    stored, _ = await get_email(outbox, key.project_id, email.id)
+    assert stored.status is EmailStatus.FAILED
+
+
+async def test_reconciler_finds_lost_jobs_and_expired_leases(outbox, clock, manual_queue, mailer):
+    key = await live_key(outbox)
+    lost = await send_email(outbox, key, command())  # its queue job is "lost": never run
+    crashed = await send_email(outbox, key, command())
+    # A worker claims `crashed` and dies before finishing.
+    claim = await outbox.storage.emails.claim(crashed.id, clock.now(), clock.now() + outbox.config.lease)
+    assert claim is not None
+    manual_queue.jobs.clear()
+    assert await reconcile_outbox(outbox) == 0  # nothing is stale yet
+    clock.moment += outbox.config.lease
+    found = await reconcile_outbox(outbox)
+    assert found == 2 and {job for job, _ in manual_queue.jobs} == {lost.id, crashed.id}
+    assert await reconcile_outbox(outbox) == 0  # taken back rows are not returned twice at once
+    for job, _ in manual_queue.jobs:
+        assert await deliver_email(outbox, job) == "sent"
+    # The dead worker's late result is refused: its lease is gone.
+    assert await outbox.storage.emails.finish(claim, claim.email, []) is False
+    assert sorted(m.id for m in mailer.sent) == sorted([lost.id, crashed.id])
