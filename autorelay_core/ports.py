@@ -76,9 +76,7 @@ class EmailRepository(Protocol):
     async def events(self, email_id: str) -> list[Event]:
         """The email's events, oldest first (ties in insertion order)."""
 
-    async def page(
-        self, project_id: str, status: EmailStatus | None, cursor: CursorRequest
-    ) -> CursorPage[Email]:
+    async def page(self, project_id: str, status: EmailStatus | None, cursor: CursorRequest) -> CursorPage[Email]:
         """Emails in insertion order (or its reverse) strictly after the cursor's email.
 
         An `after` id that is not in the project yields an empty page. `total` counts every email in

@@ -66,7 +66,7 @@ class Services:
                 found = await reconcile_outbox(self.deps)
                 if found:
                     log.info("reconciler re-enqueued %d email(s) whose job was lost", found)
-            except Exception:  # noqa: BLE001 - keep reconciling; the next round retries
+            except Exception:
                 log.exception("outbox reconciliation failed")
             await asyncio.sleep(interval)
 

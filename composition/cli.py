@@ -46,8 +46,12 @@ def serve(args: argparse.Namespace) -> None:
     app = create_app(services, max_body_bytes=settings.max_body_bytes)
     print(f"AutoRelay API on http://{settings.host}:{settings.port}/api/v1 (data in {settings.data_dir})", flush=True)
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-        access_log=settings.access_log, lifespan="on",
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=settings.access_log,
+        lifespan="on",
     )
 
 
@@ -151,7 +155,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help=argparse.SUPPRESS)
     p.set_defaults(func=worker)
 
-    keys = commands.add_parser("keys", help="create, list and revoke API keys").add_subparsers(dest="action", required=True)
+    keys = commands.add_parser("keys", help="create, list and revoke API keys").add_subparsers(
+        dest="action", required=True
+    )
     p = keys.add_parser("create", help="create a key and print it once")
     p.add_argument("--project", default="default", help="project id or name (default: default)")
     p.add_argument("--test", action="store_true", help="an ak_test_ key (nothing is delivered)")

@@ -24,7 +24,9 @@ def _doc(text: str, default: object = None) -> dict:
 
 @frozen
 class Settings:
-    data_dir: Path = field(converter=Path, **_doc("Folder for the SQLite database, queue and log mail", "autorelay-data"))
+    data_dir: Path = field(
+        converter=Path, **_doc("Folder for the SQLite database, queue and log mail", "autorelay-data")
+    )
     host: str = field(**_doc("Address the HTTP server binds", "127.0.0.1"))
     port: int = field(converter=int, **_doc("Port the HTTP server binds", 3000))
     database_url: str = field(**_doc("sqlite:///path, or memory:// (default: SQLite in the data dir)", ""))
@@ -36,15 +38,15 @@ class Settings:
     worker_threads: int = field(converter=int, **_doc("Consumer threads per `autorelay worker` process", 8))
     queue_poll_seconds: float = field(converter=float, **_doc("How often an idle consumer polls the queue", 0.1))
     outbox_lease_seconds: float = field(converter=float, **_doc("How long a worker may hold an email", 60))
-    reconcile_interval_seconds: float = field(
-        converter=float, **_doc("How often lost outbox jobs are looked for", 10)
-    )
+    reconcile_interval_seconds: float = field(converter=float, **_doc("How often lost outbox jobs are looked for", 10))
     reconcile_grace_seconds: float = field(
         converter=float, **_doc("How long past due a pending email waits before it is enqueued again", 30)
     )
     max_body_bytes: int = field(converter=int, **_doc("Largest accepted request body", 16 * 1024 * 1024))
     log_level: str = field(**_doc("Python logging level", "INFO"))
-    access_log: bool = field(converter=lambda v: str(v).lower() in {"1", "true", "yes"}, **_doc("Log every request", False))
+    access_log: bool = field(
+        converter=lambda v: str(v).lower() in {"1", "true", "yes"}, **_doc("Log every request", False)
+    )
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -10,7 +10,6 @@ from adapters.rendering.text import InscriptisText
 from adapters.storage.memory import MemoryStorage
 from adapters.system.clock_ids import RandomIds
 from autorelay_core.domain.emails import Email
-from autorelay_core.errors import MailerError
 from autorelay_core.ports import Storage
 from autorelay_core.usecases.context import CoreConfig, Deps
 from autorelay_core.usecases.deliver_email import deliver_email
@@ -33,7 +32,7 @@ class RecordingMailer:
 
     def __init__(self) -> None:
         self.sent: list[Email] = []
-        self.failures: list[MailerError] = []
+        self.failures: list[Exception] = []
 
     async def send(self, email: Email, sent_at: datetime) -> str:
         if self.failures:
@@ -52,9 +51,7 @@ class ManualQueue:
         self.jobs.append((email_id, eta))
 
 
-def make_deps(
-    storage: Storage | None = None, *, queue=None, clock: FakeClock | None = None, mailer=None  # noqa: ANN001
-) -> Deps:
+def make_deps(storage: Storage | None = None, *, queue=None, clock: FakeClock | None = None, mailer=None) -> Deps:
     clock = clock or FakeClock()
     mailer = mailer or RecordingMailer()
     box: list[Deps] = []

@@ -9,6 +9,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 
 import cattrs
 import orjson
+from cattrs.errors import IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, override
 
 from autorelay_core.errors import Invalid
@@ -20,7 +21,7 @@ T = TypeVar("T")
 converter = cattrs.Converter(forbid_extra_keys=True)
 
 
-def _strict(kind: type, label: str, accept=None):  # noqa: ANN001, ANN202
+def _strict(kind: type, label: str, accept=None):
     def hook(value: Any, _: Any) -> Any:
         ok = accept(value) if accept else isinstance(value, kind)
         if not ok:
@@ -74,7 +75,7 @@ def _is_optional(t: Any) -> bool:
     return get_origin(t) in (UnionType, Union) and type(None) in args and len(args) > 2
 
 
-def _optional_factory(t: Any):  # noqa: ANN202
+def _optional_factory(t: Any):
     rest = tuple(a for a in get_args(t) if a is not type(None))
     inner = converter.get_structure_hook(Union[rest])  # noqa: UP007 - rebuilding a runtime union
 
@@ -85,6 +86,32 @@ def _optional_factory(t: Any):  # noqa: ANN202
 
 
 converter.register_structure_hook_factory(_is_optional, _optional_factory)
+
+
+def _list_factory(t: Any):
+    # cattrs turns any iterable (even a dict) into a list; JSON callers must send an array.
+    (item,) = get_args(t)
+    item_hook = converter.get_structure_hook(item)
+
+    def hook(value: Any, _: Any) -> list:
+        if not isinstance(value, list):
+            raise ValueError("expected a list")
+        errors, result = [], []
+        for index, element in enumerate(value):
+            try:
+                result.append(item_hook(element, item))
+            except Exception as error:
+                note = IterableValidationNote(f"Structuring {t} @ index {index}", index, item)
+                error.__notes__ = [*getattr(error, "__notes__", []), note]
+                errors.append(error)
+        if errors:
+            raise cattrs.IterableValidationError(f"While structuring {t!r}", errors, t)
+        return result
+
+    return hook
+
+
+converter.register_structure_hook_factory(lambda t: get_origin(t) is list and len(get_args(t)) == 1, _list_factory)
 converter.register_structure_hook_func(lambda t: t == str | list[str], _one_or_many)
 converter.register_structure_hook_func(lambda t: t == dict[str, Any], _object)
 converter.register_structure_hook_func(lambda t: t == dict[str, str], _string_map)
@@ -100,7 +127,8 @@ converter.register_structure_hook(
 
 def _path(path: str) -> str:
     # cattrs paths look like "$.emails[3].to"; users know the field as "emails[3].to".
-    return path.removeprefix("$").removeprefix(".") or "body"
+    path = path.removeprefix("$").removeprefix(".") or "body"
+    return "from" if path == "from_" else path
 
 
 def _describe(error: BaseException, where: str) -> list[str]:

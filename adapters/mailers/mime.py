@@ -8,11 +8,20 @@ from email.policy import SMTP
 from email.utils import format_datetime
 
 from autorelay_core.domain.emails import Email
+from autorelay_core.errors import MailerError
 
 
 def build_message(email: Email, sent_at: datetime) -> EmailMessage:
     """multipart/alternative (text, html), wrapped in multipart/mixed when there are attachments.
-    Bcc recipients are envelope-only and never appear in the headers."""
+    Bcc recipients are envelope-only and never appear in the headers. An email the standard
+    library refuses to serialise fails for good (retrying cannot fix it)."""
+    try:
+        return _build(email, sent_at)
+    except (ValueError, TypeError) as error:
+        raise MailerError(f"the message cannot be built: {error}", permanent=True) from error
+
+
+def _build(email: Email, sent_at: datetime) -> EmailMessage:
     message = EmailMessage(policy=SMTP)
     message["From"] = email.sender
     message["To"] = ", ".join(email.to)

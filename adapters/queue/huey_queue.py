@@ -58,8 +58,13 @@ class EmbeddedConsumer:
 
     def __init__(self, huey: Huey, workers: int, poll_interval: float) -> None:
         self._consumer = Consumer(
-            huey, workers=workers, worker_type="thread", initial_delay=poll_interval,
-            max_delay=poll_interval, periodic=False, check_worker_health=False,
+            huey,
+            workers=workers,
+            worker_type="thread",
+            initial_delay=poll_interval,
+            max_delay=poll_interval,
+            periodic=False,
+            check_worker_health=False,
         )
         self._started = False
         self._lock = threading.Lock()
@@ -84,6 +89,10 @@ class EmbeddedConsumer:
 def run_consumer(huey: Huey, workers: int, poll_interval: float) -> None:
     """Run Huey's own consumer in this (main) thread until a signal stops it: `autorelay worker`."""
     Consumer(
-        huey, workers=workers, worker_type="thread", initial_delay=poll_interval,
-        max_delay=poll_interval, periodic=False,
+        huey,
+        workers=workers,
+        worker_type="thread",
+        initial_delay=poll_interval,
+        max_delay=poll_interval,
+        periodic=False,
     ).run()

@@ -30,8 +30,24 @@ class _NoAttributes(ImmutableSandboxedEnvironment):
 
 
 _SAFE_FILTERS = (
-    "upper", "lower", "title", "capitalize", "trim", "default", "d", "escape", "e", "striptags",
-    "truncate", "urlencode", "replace", "length", "round", "int", "float", "string",
+    "upper",
+    "lower",
+    "title",
+    "capitalize",
+    "trim",
+    "default",
+    "d",
+    "escape",
+    "e",
+    "striptags",
+    "truncate",
+    "urlencode",
+    "replace",
+    "length",
+    "round",
+    "int",
+    "float",
+    "string",
 )
 
 
@@ -66,5 +82,5 @@ class JinjaTemplates:
             raise Invalid(f"template syntax error on line {error.lineno}: {error.message}") from None
         except (SecurityError, UndefinedError) as error:
             raise Invalid(f"template cannot be rendered: {error}") from None
-        except Exception as error:  # noqa: BLE001 - a template's runtime error is the caller's input
+        except Exception as error:
             raise Invalid(f"template cannot be rendered: {type(error).__name__}") from None

@@ -96,11 +96,10 @@ class MemoryEmails:
         row = self._rows.get(email_id)
         return list(row.events) if row else []
 
-    async def page(
-        self, project_id: str, status: EmailStatus | None, cursor: CursorRequest
-    ) -> CursorPage[Email]:
+    async def page(self, project_id: str, status: EmailStatus | None, cursor: CursorRequest) -> CursorPage[Email]:
         rows = [
-            r for r in self._rows.values()
+            r
+            for r in self._rows.values()
             if r.email.project_id == project_id and (status is None or r.email.status is status)
         ]
         total = len(rows)
@@ -152,7 +151,8 @@ class MemoryEmails:
 
     async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:
         found = [
-            r for r in self._rows.values()
+            r
+            for r in self._rows.values()
             if (r.delivery is Delivery.PENDING and r.due_at <= pending_before)
             or (r.delivery is Delivery.LEASED and r.lease_until is not None and r.lease_until <= now)
         ][:limit]

@@ -184,9 +184,7 @@ class SqliteEmails(_Tables):
         )
         return [Event(EventType(t), datetime.fromisoformat(c), json.loads(d)) for t, c, d in rows]
 
-    async def page(
-        self, project_id: str, status: EmailStatus | None, cursor: CursorRequest
-    ) -> CursorPage[Email]:
+    async def page(self, project_id: str, status: EmailStatus | None, cursor: CursorRequest) -> CursorPage[Email]:
         where, args = "project_id = ?", [project_id]
         if status is not None:
             where += " AND status = ?"

@@ -20,6 +20,15 @@ _WHATWG = re.compile(
 )
 
 
+# Every character Python's email package (str.splitlines) treats as ending a line. Any of them in a
+# header value would either be refused when the message is built or split the header in two.
+LINE_BREAKS = frozenset("\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def has_line_break(value: str) -> bool:
+    return not LINE_BREAKS.isdisjoint(value)
+
+
 def is_valid_address(value: str) -> bool:
     if len(value) > 254 or not _WHATWG.fullmatch(value):
         return False
@@ -55,7 +64,7 @@ class Mailbox:
     def parse(cls, value: object, field: str) -> Mailbox:
         if not isinstance(value, str) or not value.strip():
             raise Invalid(f"{field} must be a sender like 'Jane <jane@example.com>'", field=field)
-        if "\r" in value or "\n" in value:
+        if has_line_break(value):
             raise Invalid(f"{field} must not contain line breaks", field=field)
         name, address = parseaddr(value)
         if not address or not is_valid_address(address):

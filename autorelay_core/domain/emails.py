@@ -8,7 +8,7 @@ storage adapters except as part of the outbox ports.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from attrs import define, field, frozen
@@ -16,7 +16,7 @@ from attrs import define, field, frozen
 from autorelay_core.errors import Conflict
 
 
-class EmailStatus(str, Enum):
+class EmailStatus(StrEnum):
     QUEUED = "queued"
     SENT = "sent"
     FAILED = "failed"
@@ -26,7 +26,7 @@ class EmailStatus(str, Enum):
     COMPLAINED = "complained"
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     QUEUED = "queued"
     SENT = "sent"
     DELIVERED = "delivered"
@@ -37,7 +37,7 @@ class EventType(str, Enum):
     FAILED = "failed"
 
 
-class Delivery(str, Enum):
+class Delivery(StrEnum):
     PENDING = "pending"  # waiting for a worker (or for its scheduled time / retry time)
     LEASED = "leased"  # a worker holds it until lease_until
     DONE = "done"  # sent or failed for good; never touched by the outbox again

@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from attrs import define
 
@@ -32,7 +32,7 @@ FULL = "full"
 _KEY_SHAPE = re.compile(r"^ak_(live|test)_[0-9a-f]{64}$")
 
 
-class KeyMode(str, Enum):
+class KeyMode(StrEnum):
     LIVE = "live"
     TEST = "test"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Generic, TypeVar
 
 from attrs import frozen
@@ -12,7 +12,7 @@ from autorelay_core.errors import Invalid
 T = TypeVar("T")
 
 
-class Order(str, Enum):
+class Order(StrEnum):
     ASC = "asc"
     DESC = "desc"
 
@@ -32,7 +32,7 @@ class CursorRequest:
         return cls(
             limit=parse_bounded_int(limit, "limit", default=default, low=1, high=maximum),
             order=_parse_order(order),
-            after=after or None,
+            after=after,
         )
 
 
@@ -44,7 +44,7 @@ class CursorPage(Generic[T]):
 
 
 def _parse_order(value: str | None) -> Order:
-    if value is None or value == "":
+    if value is None:
         return Order.ASC
     try:
         return Order(value)
@@ -53,7 +53,7 @@ def _parse_order(value: str | None) -> Order:
 
 
 def parse_bounded_int(value: str | None, name: str, *, default: int, low: int, high: int) -> int:
-    if value is None or value == "":
+    if value is None:
         return default
     try:
         number = int(value)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from attrs import evolve
 
-from autorelay_core.domain.emails import EventType
+from autorelay_core.domain.emails import Email, EventType
 from autorelay_core.errors import MailerError
+from autorelay_core.ports import Mailer
 from autorelay_core.usecases.context import Deps
 
 log = logging.getLogger("autorelay.outbox")
@@ -24,7 +26,7 @@ async def deliver_email(deps: Deps, email_id: str) -> str:
     email = evolve(claim.email)
     mailer = deps.test_mailer if email.test else deps.mailer
     try:
-        provider_id = await mailer.send(email, now)
+        provider_id = await _send(mailer, email, now)
     except MailerError as error:
         backoff = deps.config.retry_backoff
         if not error.permanent and claim.attempt <= len(backoff):
@@ -43,6 +45,18 @@ async def deliver_email(deps: Deps, email_id: str) -> str:
         log.warning("lease on %s expired during delivery; another worker may resend it", email_id)
         return "lost"
     return "sent"
+
+
+async def _send(mailer: Mailer, email: Email, now: datetime) -> str:
+    try:
+        return await mailer.send(email, now)
+    except MailerError:
+        raise
+    except Exception as error:
+        # A mailer bug or an unwrapped library error: retry like a transient failure, so the email
+        # ends as failed after the backoff instead of being leased again forever.
+        log.exception("mailer raised an unexpected error for %s", email.id)
+        raise MailerError(f"unexpected mailer error: {type(error).__name__}", permanent=False) from error
 
 
 async def reconcile_outbox(deps: Deps, limit: int = 1000) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from attrs import evolve, frozen
 
+from autorelay_core.domain.addresses import has_line_break
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.usecases.context import Deps
@@ -24,7 +25,7 @@ def _check(deps: Deps, fields: TemplateInput, *, creating: bool) -> None:
             raise Invalid(f"{name} is required", field=name)
         if value is not None and not value.strip():
             raise Invalid(f"{name} must not be empty", field=name)
-    if fields.subject is not None and ("\r" in fields.subject or "\n" in fields.subject):
+    if fields.subject is not None and has_line_break(fields.subject):
         raise Invalid("subject must not contain line breaks", field="subject")
     # Parse now so that a broken template is refused when saved, not when someone sends with it.
     for name in ("subject", "html", "text"):
@@ -64,9 +65,7 @@ async def update_template(deps: Deps, project_id: str, template_id: str, fields:
     template = await get_template(deps, project_id, template_id)
     _check(deps, fields, creating=False)
     changes = {
-        name: getattr(fields, name)
-        for name in ("name", "subject", "html", "text")
-        if getattr(fields, name) is not None
+        name: getattr(fields, name) for name in ("name", "subject", "html", "text") if getattr(fields, name) is not None
     }
     updated = evolve(template, **changes, updated_at=deps.clock.now())
     await deps.storage.templates.update(updated)

@@ -18,7 +18,7 @@ async def get_email(deps: Deps, project_id: str, email_id: str) -> tuple[Email, 
 
 
 def parse_status(value: str | None) -> EmailStatus | None:
-    if not value:
+    if value is None:
         return None
     try:
         return EmailStatus(value)

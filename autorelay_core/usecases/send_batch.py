@@ -44,9 +44,7 @@ def check_envelope(rows: object) -> list[object]:
     return rows
 
 
-async def send_batch(
-    deps: Deps, key: ApiKey, rows: list[tuple[SendCommand | Invalid, object]]
-) -> BatchResult:
+async def send_batch(deps: Deps, key: ApiKey, rows: list[tuple[SendCommand | Invalid, object]]) -> BatchResult:
     """`rows` pairs each parsed command (or the parse error for that row) with the row's `to` as
     the caller wrote it, so that failed rows still say whom they were for."""
     check_envelope(rows)

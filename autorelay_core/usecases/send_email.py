@@ -12,7 +12,7 @@ from typing import Any
 
 from attrs import frozen
 
-from autorelay_core.domain.addresses import Mailbox, check_recipients
+from autorelay_core.domain.addresses import LINE_BREAKS, Mailbox, check_recipients, has_line_break
 from autorelay_core.domain.emails import Attachment, Email, EventType
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.errors import Invalid, NotFound
@@ -49,12 +49,26 @@ class SendCommand:
 # Headers the platform writes itself; letting callers set them would break threading or delivery.
 _RESERVED_HEADERS = frozenset(
     {
-        "from", "to", "cc", "bcc", "subject", "date", "message-id", "reply-to", "sender",
-        "mime-version", "content-type", "content-transfer-encoding", "return-path",
-        "dkim-signature", "received",
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "date",
+        "message-id",
+        "reply-to",
+        "sender",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+        "return-path",
+        "dkim-signature",
+        "received",
     }
 )
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")  # printable ASCII except ':' (RFC 5322 ftext)
+MAX_SUBJECT = 998  # RFC 5322's line limit
+_MIME_TYPE = re.compile(r"[!-~]+/[!-~]+")
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -77,7 +91,7 @@ def _check_headers(headers: dict[str, str] | None) -> dict[str, str]:
             raise Invalid(f"headers: {name!r} is not a valid header name", field="headers")
         if name.lower() in _RESERVED_HEADERS:
             raise Invalid(f"headers: {name} is set by AutoRelay and cannot be overridden", field="headers")
-        if "\r" in value or "\n" in value:
+        if has_line_break(value):
             raise Invalid(f"headers: the value of {name} must not contain line breaks", field="headers")
         checked[name] = value
     return checked
@@ -85,10 +99,9 @@ def _check_headers(headers: dict[str, str] | None) -> dict[str, str]:
 
 def _safe_filename(name: str) -> str:
     cleaned = name.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = "".join(ch for ch in cleaned if ch.isprintable() and ch not in '"\r\n').strip()
-    if not cleaned or cleaned in {".", ".."}:
-        raise Invalid(f"attachments: {name!r} is not a usable file name", field="attachments")
-    return cleaned[:255]
+    cleaned = "".join(ch for ch in cleaned if ch.isprintable() and ch != '"' and ch not in LINE_BREAKS).strip()
+    # A name with nothing usable left still deserves a name, not a refusal.
+    return cleaned[:255] if cleaned.strip(".") else "attachment"
 
 
 def _decode_attachments(items: list[AttachmentInput] | None, limit: int) -> tuple[Attachment, ...]:
@@ -103,9 +116,11 @@ def _decode_attachments(items: list[AttachmentInput] | None, limit: int) -> tupl
         if total > limit:
             raise Invalid(f"attachments exceed {limit // (1024 * 1024)} MB in total", field="attachments")
         filename = _safe_filename(item.filename)
-        content_type = item.content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        if "/" not in content_type or "\n" in content_type or "\r" in content_type:
-            raise Invalid(f"attachments[{index}].content_type is not a MIME type", field="attachments")
+        content_type = item.content_type
+        if content_type is None:
+            content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        elif not _MIME_TYPE.fullmatch(content_type):
+            raise Invalid(f"attachments[{index}].content_type is not a MIME type like image/png", field="attachments")
         decoded.append(Attachment(filename=filename, content=content, content_type=content_type))
     return tuple(decoded)
 
@@ -133,6 +148,12 @@ async def build_email(deps: Deps, key: ApiKey, command: SendCommand) -> Email:
     attachments = _decode_attachments(command.attachments, config.max_attachment_bytes)
 
     subject, html, text = command.subject, command.html, command.text
+    if html is not None and not html:
+        raise Invalid("html must not be empty; leave it out when sending a template", field="html")
+    if subject is not None and not subject.strip():
+        raise Invalid("subject must not be empty", field="subject")
+    if subject is not None and len(subject) > MAX_SUBJECT:
+        raise Invalid(f"subject may be at most {MAX_SUBJECT} characters", field="subject")
     if command.template_id is not None:
         template = await deps.storage.templates.get(key.project_id, command.template_id)
         if template is None:
@@ -143,11 +164,11 @@ async def build_email(deps: Deps, key: ApiKey, command: SendCommand) -> Email:
         subject = deps.templates.render(subject or template.subject, data, strict=True, html=False)
         if text is None and template.text:
             text = deps.templates.render(template.text, data, strict=True, html=False)
-    elif not html and not text:
+    elif html is None:
         raise Invalid("html is required when template_id is absent", field="html")
     if not subject or not subject.strip():
         raise Invalid("subject is required", field="subject")
-    if "\r" in subject or "\n" in subject:
+    if has_line_break(subject):
         raise Invalid("subject must not contain line breaks", field="subject")
     if text is None:
         text = deps.html_to_text.convert(html or "")

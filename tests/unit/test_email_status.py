@@ -25,8 +25,8 @@ def run(events):
 
 @given(st.lists(st.sampled_from(list(EventType)), max_size=30))
 def test_failed_is_terminal_and_engagement_never_goes_back(events):
-    status, applied = run(events)
-    for before, event, after in applied:
+    _, applied = run(events)
+    for before, _event, after in applied:
         assert before is not EmailStatus.FAILED, "nothing leaves failed"
         if before in ENGAGEMENT_RANK and after in ENGAGEMENT_RANK:
             assert ENGAGEMENT_RANK[after] >= ENGAGEMENT_RANK[before]

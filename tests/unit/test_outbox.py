@@ -82,3 +82,16 @@ async def test_reconciler_finds_lost_jobs_and_expired_leases(outbox, clock, manu
     # The dead worker's late result is refused: its lease is gone.
     assert await outbox.storage.emails.finish(claim, claim.email, []) is False
     assert sorted(m.id for m in mailer.sent) == sorted([lost.id, crashed.id])
+
+
+async def test_an_unexpected_mailer_error_is_retried_then_fails(outbox, mailer, clock):
+    key = await live_key(outbox)
+    email = await send_email(outbox, key, command())
+    schedule = outbox.config.retry_backoff
+    mailer.failures.extend(RuntimeError("bug") for _ in range(len(schedule) + 1))
+    for delay in schedule:
+        assert await deliver_email(outbox, email.id) == "retry"
+        clock.moment += delay
+    assert await deliver_email(outbox, email.id) == "failed"
+    stored, _ = await get_email(outbox, key.project_id, email.id)
+    assert stored.last_error == "unexpected mailer error: RuntimeError"

@@ -53,7 +53,8 @@ async def test_to_accepts_a_list_up_to_fifty(deps):
         ({"to": "not-an-address"}, "to is not a valid email address"),
         ({"from_": "Acme <nope>"}, "from is not a valid sender"),
         ({"html": None}, "html is required"),
-        ({"subject": "  "}, "subject is required"),
+        ({"subject": "  "}, "subject must not be empty"),
+        ({"subject": None}, "subject is required"),
         ({"subject": "a\r\nBcc: x@y.z"}, "line breaks"),
         ({"headers": {"Message-ID": "<x@y>"}}, "cannot be overridden"),
         ({"headers": {"X-Ok": "a\nb"}}, "line breaks"),
@@ -92,7 +93,7 @@ async def test_missing_template_variable_is_named(deps):
     template = await create_template(
         deps, key.project_id, TemplateInput(name="t", subject="S", html="{{ first }} {{ last }}")
     )
-    with pytest.raises(Invalid, match="missing template variable.*last"):
+    with pytest.raises(Invalid, match=r"missing template variable.*last"):
         await send_email(deps, key, command(template_id=template.id, data={"first": "A"}))
 
 
@@ -139,3 +140,12 @@ async def test_test_keys_mark_emails_as_test(deps):
     key = await live_key(deps, mode=KeyMode.TEST)
     email = await send_email(deps, key, command())
     assert email.test is True
+
+
+@pytest.mark.parametrize("separator", ["\v", "\f", "\x1c", "\x85", "\u2028"])
+async def test_every_kind_of_line_break_is_refused_in_headers(deps, separator):
+    key = await live_key(deps)
+    with pytest.raises(Invalid, match="line breaks"):
+        await send_email(deps, key, command(subject=f"a{separator}b"))
+    with pytest.raises(Invalid, match="line breaks"):
+        await send_email(deps, key, command(headers={"X-Tag": f"a{separator}b"}))

@@ -6,11 +6,11 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from adapters.http.auth import deps_of, key_of, requires
 from adapters.http.bodies import parse_json, send_command
 from adapters.http.responses import JSON, iso
+from adapters.http.routing import resource
 from autorelay_core.domain.emails import Email
 from autorelay_core.errors import Invalid
 from autorelay_core.policies.pagination import CursorRequest
@@ -116,8 +116,7 @@ async def get_one_email(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/v1/emails", post_email, methods=["POST"]),
-    Route("/api/v1/emails", get_emails, methods=["GET"]),
-    Route("/api/v1/emails/batch", post_batch, methods=["POST"]),
-    Route("/api/v1/emails/{email_id}", get_one_email, methods=["GET"]),
+    resource("/api/v1/emails", GET=get_emails, POST=post_email),
+    resource("/api/v1/emails/batch", POST=post_batch),
+    resource("/api/v1/emails/{email_id}", GET=get_one_email),
 ]

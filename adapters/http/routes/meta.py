@@ -6,9 +6,9 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from adapters.http.responses import JSON
+from adapters.http.routing import resource
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
@@ -22,6 +22,6 @@ async def openapi(request: Request) -> Response:
 
 
 routes = [
-    Route("/healthz", healthz, methods=["GET"]),
-    Route("/api/v1/openapi.yaml", openapi, methods=["GET"]),
+    resource("/healthz", GET=healthz),
+    resource("/api/v1/openapi.yaml", GET=openapi),
 ]

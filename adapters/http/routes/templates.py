@@ -6,11 +6,11 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from adapters.http.auth import deps_of, key_of, requires
 from adapters.http.bodies import parse_json, template_input
 from adapters.http.responses import JSON, iso
+from adapters.http.routing import resource
 from autorelay_core.domain.templates import Template
 from autorelay_core.usecases import manage_templates as uc
 
@@ -70,9 +70,6 @@ async def delete_template(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/v1/templates", list_templates, methods=["GET"]),
-    Route("/api/v1/templates", create_template, methods=["POST"]),
-    Route("/api/v1/templates/{template_id}", read_template, methods=["GET"]),
-    Route("/api/v1/templates/{template_id}", update_template, methods=["PUT"]),
-    Route("/api/v1/templates/{template_id}", delete_template, methods=["DELETE"]),
+    resource("/api/v1/templates", GET=list_templates, POST=create_template),
+    resource("/api/v1/templates/{template_id}", GET=read_template, PUT=update_template, DELETE=delete_template),
 ]

@@ -1,0 +1,16 @@
+import pytest
+
+from tests.e2e.server import Server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("autorelay")).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def live(server):
+    with server.client(server.keys["live"]) as client:
+        yield client

@@ -1,0 +1,116 @@
+"""Drive the real `autorelay` command: a uvicorn server process on a free port, and the CLI."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+FAST_OUTBOX = {
+    "AUTORELAY_OUTBOX_LEASE_SECONDS": "3",
+    "AUTORELAY_RECONCILE_INTERVAL_SECONDS": "0.5",
+    "AUTORELAY_RECONCILE_GRACE_SECONDS": "1",
+    "AUTORELAY_LOG_LEVEL": "WARNING",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cli_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTORELAY_")}
+    env.update(FAST_OUTBOX)
+    env["AUTORELAY_DATA_DIR"] = str(data_dir)
+    env.update(extra or {})
+    return env
+
+
+def autorelay(data_dir: Path, *args: str, extra: dict[str, str] | None = None) -> str:
+    """Run one CLI command to completion and return its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-m", "composition.cli", *args],
+        env=cli_env(data_dir, extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"autorelay {' '.join(args)} failed: {done.stderr}")
+    return done.stdout
+
+
+class Server:
+    def __init__(self, data_dir: Path, extra: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.extra = extra or {}
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+        self.keys: dict[str, str] = {}
+        self.log = data_dir / f"server-{self.port}.log"
+
+    def start(self) -> Server:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        output = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "composition.cli", "serve", "--port", str(self.port)],
+            env=cli_env(self.data_dir, self.extra),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited: {self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError(f"server did not start: {self.log.read_text()}")
+        for mode, key in re.findall(r"(live|test) key: (ak_\w+)", self.log.read_text()):
+            self.keys.setdefault(mode, key)
+        return self
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def client(self, key: str | None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=f"{self.base}/api/v1", headers=headers, timeout=30)
+
+
+def new_project(data_dir: Path, name: str) -> dict[str, str]:
+    """Create a project with the CLI; returns its live and test keys."""
+    out = autorelay(data_dir, "projects", "create", name, "--with-keys")
+    return dict(re.findall(r"(live|test) key: (ak_\w+)", out))
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)

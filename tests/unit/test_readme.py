@@ -1,0 +1,18 @@
+"""The README's embedding example runs as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_embedding_example_runs(tmp_path, monkeypatch, capsys):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    assert blocks, "the README lost its embedding example"
+    monkeypatch.chdir(tmp_path)
+    exec(compile(blocks[0], "README.md", "exec"), {"__name__": "readme"})  # noqa: S102
+    email_id, message_id = capsys.readouterr().out.split()
+    assert email_id.startswith("em_") and message_id.endswith("@example.com>")
+    assert (tmp_path / "autorelay-data" / "mail" / f"{email_id}.eml").exists()
