@@ -89,6 +89,10 @@ class EmailRepository(Protocol):
         """Atomically lease the email if it is pending and due (`next attempt <= now`) or leased
         with an expired lease. Two callers racing for one email: exactly one gets the Claim."""
 
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+        """Atomically lease up to `limit` pending emails that are due, oldest due first. Callers
+        racing for the same rows get disjoint sets."""
+
     async def finish(self, claim: Claim, email: Email, events: list[Event]) -> bool:
         """Store the outcome of a delivery (status, error, provider id) and its events, and mark
         the row done, but only while `claim` still holds the lease. False if the lease was lost."""
@@ -137,9 +141,12 @@ class Mailer(Protocol):
 
 
 class JobQueue(Protocol):
-    def enqueue_delivery(self, email_id: str, eta: datetime | None = None) -> None:
-        """Ask a worker to deliver the email (at `eta`, or as soon as possible). May run more than
-        once or be lost; the outbox claim and the reconciler make either harmless. Never blocks."""
+    def wake(self, eta: datetime | None = None) -> None:
+        """Make sure a delivery pass over the outbox starts at `eta` (or soon) somewhere.
+
+        Cheap and non-blocking: adapters may coalesce many wakes into one pass, provided a pass
+        starts after every wake. A pass may run more than once or be lost; outbox claims and the
+        reconciler make either harmless."""
 
 
 class TemplateEngine(Protocol):

@@ -22,7 +22,7 @@ from adapters.storage.sqlite import SqliteStorage
 from adapters.system.clock_ids import RandomIds, SystemClock
 from autorelay_core.ports import Clock, IdGenerator, JobQueue, Mailer, Storage
 from autorelay_core.usecases.context import CoreConfig, Deps
-from autorelay_core.usecases.deliver_email import deliver_email, reconcile_outbox
+from autorelay_core.usecases.deliver_email import drain, reconcile_outbox
 from composition.settings import Settings
 
 log = logging.getLogger("autorelay")
@@ -105,16 +105,16 @@ def build(
     consumer = None
     deps_box: list[Deps] = []
 
-    def deliver_from_thread(email_id: str) -> None:
-        runner.run(deliver_email(deps_box[0], email_id), timeout=settings.outbox_lease_seconds * 2)
+    def pass_from_thread() -> None:
+        runner.run(drain(deps_box[0]), timeout=settings.outbox_lease_seconds * 10)
 
     if queue is None and settings.database_url == "memory://" and not settings.redis_url:
         # Nothing else can reach an in-memory database, so the queue may live on the loop too.
-        queue = AsyncioJobQueue(lambda email_id: deliver_email(deps_box[0], email_id), clock)
+        queue = AsyncioJobQueue(lambda: drain(deps_box[0]), clock)
     if queue is None:
         huey_path = None if settings.redis_url else settings.data_dir / "queue.db"
         huey = make_huey(sqlite_path=huey_path, redis_url=settings.redis_url or None)
-        queue = HueyJobQueue(huey, deliver_from_thread)
+        queue = HueyJobQueue(huey, pass_from_thread)
         if settings.embedded_workers:
             consumer = EmbeddedConsumer(huey, settings.embedded_workers, settings.queue_poll_seconds)
 

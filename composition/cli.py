@@ -148,11 +148,11 @@ def parser() -> argparse.ArgumentParser:
     p = commands.add_parser("serve", help="run the HTTP API (with an in-process queue consumer)")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
-    p.add_argument("--data-dir", help=argparse.SUPPRESS)
+    p.add_argument("--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.set_defaults(func=serve)
 
     p = commands.add_parser("worker", help="run queue consumers (deliveries) in this process")
-    p.add_argument("--data-dir", help=argparse.SUPPRESS)
+    p.add_argument("--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.set_defaults(func=worker)
 
     keys = commands.add_parser("keys", help="create, list and revoke API keys").add_subparsers(

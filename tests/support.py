@@ -12,7 +12,7 @@ from adapters.system.clock_ids import RandomIds
 from autorelay_core.domain.emails import Email
 from autorelay_core.ports import Storage
 from autorelay_core.usecases.context import CoreConfig, Deps
-from autorelay_core.usecases.deliver_email import deliver_email
+from autorelay_core.usecases.deliver_email import drain
 
 
 class FakeClock:
@@ -42,13 +42,13 @@ class RecordingMailer:
 
 
 class ManualQueue:
-    """Collects enqueued ids; the test decides when (and whether) jobs run."""
+    """Records wakes; the test decides when (and whether) delivery passes run."""
 
     def __init__(self) -> None:
-        self.jobs: list[tuple[str, datetime | None]] = []
+        self.wakes: list[datetime | None] = []
 
-    def enqueue_delivery(self, email_id: str, eta: datetime | None = None) -> None:
-        self.jobs.append((email_id, eta))
+    def wake(self, eta: datetime | None = None) -> None:
+        self.wakes.append(eta)
 
 
 def make_deps(storage: Storage | None = None, *, queue=None, clock: FakeClock | None = None, mailer=None) -> Deps:
@@ -56,7 +56,7 @@ def make_deps(storage: Storage | None = None, *, queue=None, clock: FakeClock | 
     mailer = mailer or RecordingMailer()
     box: list[Deps] = []
     if queue is None:
-        queue = AsyncioJobQueue(lambda email_id: deliver_email(box[0], email_id), clock)
+        queue = AsyncioJobQueue(lambda: drain(box[0]), clock)
     deps = Deps(
         storage=storage or MemoryStorage(),
         mailer=mailer,

@@ -30,7 +30,7 @@ class LogMailer:
         return self.directory / f"{email_id}.eml"
 
     async def send(self, email: Email, sent_at: datetime) -> str:
-        data = build_message(email, sent_at).as_bytes()
+        data = build_message(email, sent_at)
         await asyncio.to_thread(self._write, self.path_for(email.id), data)
         log.info("wrote %s for %d recipient(s)", email.id, len(envelope_recipients(email)))
         return email.message_id
@@ -38,7 +38,7 @@ class LogMailer:
     def _write(self, target: Path, data: bytes) -> None:
         if target.exists():
             return
-        fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".eml")
+        fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)

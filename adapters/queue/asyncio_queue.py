@@ -1,6 +1,6 @@
-"""A job queue on the running asyncio loop: for embedding the core in a Python program or a test,
-where a separate consumer would be overkill. Jobs do not survive the process; the outbox and the
-reconciler still guarantee delivery after a restart."""
+"""Delivery passes on the running asyncio loop: for embedding the core in a Python program or a
+test, where a separate consumer would be overkill. Passes do not survive the process; the outbox
+and the reconciler still guarantee delivery after a restart."""
 
 from __future__ import annotations
 
@@ -12,24 +12,40 @@ from autorelay_core.ports import Clock
 
 
 class AsyncioJobQueue:
-    def __init__(self, deliver: Callable[[str], Awaitable[object]], clock: Clock) -> None:
-        self._deliver = deliver
+    def __init__(self, run_pass: Callable[[], Awaitable[object]], clock: Clock) -> None:
+        self._run_pass = run_pass
         self._clock = clock
         self._tasks: set[asyncio.Future] = set()
+        self._running = False
+        self._again = False
 
-    def enqueue_delivery(self, email_id: str, eta: datetime | None = None) -> None:
+    def wake(self, eta: datetime | None = None) -> None:
         loop = asyncio.get_running_loop()
         delay = 0.0 if eta is None else max(0.0, (eta - self._clock.now()).total_seconds())
-        handle = loop.create_task(self._run_later(email_id, delay))
-        self._tasks.add(handle)
-        handle.add_done_callback(self._tasks.discard)
+        task = loop.create_task(self._later(delay) if delay else self._pass())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _run_later(self, email_id: str, delay: float) -> None:
-        if delay:
-            await asyncio.sleep(delay)
-        await self._deliver(email_id)
+    async def _later(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self._pass()
+
+    async def _pass(self) -> None:
+        # One pass at a time; a wake during a pass earns one more pass after it.
+        if self._running:
+            self._again = True
+            return
+        self._running = True
+        try:
+            while True:
+                self._again = False
+                await self._run_pass()
+                if not self._again:
+                    break
+        finally:
+            self._running = False
 
     async def drain(self) -> None:
-        """Wait until every job enqueued so far (and any they enqueue) has finished."""
+        """Wait until every pass woken so far (and any they wake) has finished."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -1,9 +1,13 @@
-"""Huey as the job queue: it only triggers work; the outbox rows in the database are the truth.
+"""Huey as the job queue: it only triggers delivery passes; the outbox rows are the truth.
 
 `make_huey` builds the instance (SQLite file for the embedded profile, Redis in production, memory
-for embedding); `install` registers the one task and returns the JobQueue adapter. A task runs a
-coroutine on the process's event loop through `runner`, so that every delivery shares the
-process's storage connections and mailer pools.
+for embedding); `HueyJobQueue` registers the one task, `deliver_due`, whose body runs a coroutine
+on the process's event loop (through `run_pass`), so that deliveries share the process's storage
+connections and mailer pools.
+
+Wakes are coalesced: the first wake after a quiet spell enqueues a task at once, and any number of
+wakes during the next `window` seconds enqueue exactly one more, after the window. Every wake is
+thus followed by a task that starts after it, at a cost of at most 1/window enqueues a second.
 """
 
 from __future__ import annotations
@@ -33,20 +37,39 @@ def make_huey(*, sqlite_path: str | Path | None = None, redis_url: str | None = 
 
 
 class HueyJobQueue:
-    def __init__(self, huey: Huey, deliver: Callable[[str], object]) -> None:
+    def __init__(self, huey: Huey, run_pass: Callable[[], object], window: float = 0.02) -> None:
         self.huey = huey
+        self._window = window
+        self._wanted = threading.Event()
+        self._waker: threading.Thread | None = None
+        self._lock = threading.Lock()
 
-        @huey.task(name="deliver_email")
-        def deliver_email(email_id: str) -> None:
-            deliver(email_id)
+        @huey.task(name="deliver_due")
+        def deliver_due() -> None:
+            run_pass()
 
-        self._task = deliver_email
+        self._task = deliver_due
 
-    def enqueue_delivery(self, email_id: str, eta: datetime | None = None) -> None:
-        if eta is None:
-            self._task(email_id)
-        else:
-            self._task.schedule(args=(email_id,), eta=eta)
+    def wake(self, eta: datetime | None = None) -> None:
+        if eta is not None:
+            self._task.schedule(eta=eta)
+            return
+        self._wanted.set()
+        if self._waker is None:
+            with self._lock:
+                if self._waker is None:
+                    self._waker = threading.Thread(target=self._enqueue_forever, name="autorelay-waker", daemon=True)
+                    self._waker.start()
+
+    def _enqueue_forever(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            try:
+                self._task()
+            except Exception:
+                log.exception("could not enqueue a delivery pass")
+            self._wanted.wait(self._window)  # wakes meanwhile collapse into the next task
 
 
 class EmbeddedConsumer:

@@ -125,6 +125,18 @@ class MemoryEmails:
         row.attempts += 1
         return Claim(email=evolve(row.email), attempt=row.attempts, lease_until=lease_until)
 
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+        due = sorted(
+            (r for r in self._rows.values() if r.delivery is Delivery.PENDING and r.due_at <= now),
+            key=lambda r: (r.due_at, r.seq),
+        )[:limit]
+        claims = []
+        for row in due:
+            row.delivery, row.lease_until = Delivery.LEASED, lease_until
+            row.attempts += 1
+            claims.append(Claim(email=evolve(row.email), attempt=row.attempts, lease_until=lease_until))
+        return claims
+
     def _holds(self, claim: Claim) -> _OutboxRow | None:
         row = self._rows.get(claim.email.id)
         # The attempt number is the lease token: every claim increments it.

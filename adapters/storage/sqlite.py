@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -35,8 +36,36 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     # last transactions, which is the trade every embedded default makes.
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
+    # Checkpoints (which fsync) run on a background thread instead of inside some request's COMMIT.
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
     migrate(conn)
     return db
+
+
+class Checkpointer:
+    """Copies the WAL back into the database file every `interval` seconds from its own thread and
+    connection, so the event loop never waits for an fsync."""
+
+    def __init__(self, path: str | Path, interval: float = 0.5) -> None:
+        self._path, self._interval = str(path), interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, isolation_level=None, timeout=10)
+        try:
+            while not self._stop.wait(self._interval):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.OperationalError:
+                    continue  # busy: the next round catches up
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
 
 
 class _Tables:
@@ -219,6 +248,16 @@ class SqliteEmails(_Tables):
             return None
         return Claim(email=codec.email_from_payload(row[0]), attempt=row[1], lease_until=lease_until)
 
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+        with self.tx() as conn:
+            rows = conn.execute(
+                "UPDATE emails SET delivery = 'leased', lease_until = ?, attempts = attempts + 1"
+                " WHERE id IN (SELECT id FROM emails WHERE delivery = 'pending' AND due_at <= ?"
+                " ORDER BY due_at LIMIT ?) RETURNING payload, attempts",
+                (codec.ts(lease_until), codec.ts(now), limit),
+            ).fetchall()
+        return [Claim(codec.email_from_payload(p), attempt, lease_until) for p, attempt in rows]
+
     async def finish(self, claim: Claim, email: Email, events: list[Event]) -> bool:
         with self.tx() as conn:
             # The attempt number is the lease token: every claim increments it.
@@ -305,10 +344,13 @@ class SqliteTemplates(_Tables):
 class SqliteStorage:
     def __init__(self, path: str | Path) -> None:
         self.db = open_database(path)
+        self._checkpointer = Checkpointer(path)
         self.projects = SqliteProjects(self.db)
         self.keys = SqliteKeys(self.db)
         self.emails = SqliteEmails(self.db)
         self.templates = SqliteTemplates(self.db)
 
     async def close(self) -> None:
+        self._checkpointer.stop()
+        self.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         self.db.conn.close()

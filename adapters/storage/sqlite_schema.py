@@ -30,7 +30,8 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX api_keys_project ON api_keys(project_id);
     CREATE TABLE emails (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        -- Plain rowid (no AUTOINCREMENT): emails are never deleted, so seq only grows.
+        seq INTEGER PRIMARY KEY,
         id TEXT NOT NULL UNIQUE,
         project_id TEXT NOT NULL,
         status TEXT NOT NULL,
@@ -43,10 +44,9 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX emails_project_seq ON emails(project_id, seq);
     CREATE INDEX emails_project_status_seq ON emails(project_id, status, seq);
-    CREATE INDEX emails_outbox_pending ON emails(delivery, due_at);
-    CREATE INDEX emails_outbox_leased ON emails(delivery, lease_until);
+    CREATE INDEX emails_outbox ON emails(delivery, due_at);
     CREATE TABLE email_events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq INTEGER PRIMARY KEY,
         email_id TEXT NOT NULL,
         type TEXT NOT NULL,
         created_at TEXT NOT NULL,

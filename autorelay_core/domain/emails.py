@@ -104,7 +104,7 @@ class Email:
     to: tuple[str, ...]
     subject: str
     html: str
-    text: str
+    text: str | None  # None until delivery generates it from the HTML
     created_at: datetime
     cc: tuple[str, ...] = ()
     bcc: tuple[str, ...] = ()

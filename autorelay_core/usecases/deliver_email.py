@@ -1,7 +1,8 @@
-"""Deliver one email from the outbox, and the reconciler that finds emails whose job was lost."""
+"""Deliver emails from the outbox, and the reconciler that finds emails whose pass was lost."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
@@ -9,30 +10,51 @@ from attrs import evolve
 
 from autorelay_core.domain.emails import Email, EventType
 from autorelay_core.errors import MailerError
-from autorelay_core.ports import Mailer
+from autorelay_core.ports import Claim, Mailer
 from autorelay_core.usecases.context import Deps
 
 log = logging.getLogger("autorelay.outbox")
 
 
 async def deliver_email(deps: Deps, email_id: str) -> str:
-    """Lease the email, hand it to the mailer, store the outcome. Returns what happened:
-    'sent', 'failed', 'retry', 'skipped' (another worker has it, or it is done or not yet due),
-    or 'lost' (our lease ran out before we could store the result)."""
+    """Lease one email and deliver it. Returns 'sent', 'failed', 'retry', 'lost' (our lease ran
+    out before we could store the result) or 'skipped' (held elsewhere, done or not yet due)."""
     now = deps.clock.now()
     claim = await deps.storage.emails.claim(email_id, now, now + deps.config.lease)
-    if claim is None:
-        return "skipped"
+    return "skipped" if claim is None else await deliver_claim(deps, claim)
+
+
+async def deliver_due(deps: Deps, batch: int = 32) -> int:
+    """One delivery pass: lease up to `batch` due emails and deliver them concurrently.
+    Returns how many were leased; a full batch means more may be waiting."""
+    now = deps.clock.now()
+    claims = await deps.storage.emails.claim_due(now, now + deps.config.lease, batch)
+    await asyncio.gather(*(deliver_claim(deps, claim) for claim in claims))
+    return len(claims)
+
+
+async def drain(deps: Deps, batch: int = 32) -> int:
+    """Delivery passes until nothing is due; returns how many emails were leased in all."""
+    total = 0
+    while (count := await deliver_due(deps, batch)) > 0:
+        total += count
+    return total
+
+
+async def deliver_claim(deps: Deps, claim: Claim) -> str:
     email = evolve(claim.email)
     mailer = deps.test_mailer if email.test else deps.mailer
+    if email.text is None:
+        # Generated here rather than at accept time: it keeps the send request fast.
+        email.text = deps.html_to_text.convert(email.html)
     try:
-        provider_id = await _send(mailer, email, now)
+        provider_id = await _send(mailer, email, deps.clock.now())
     except MailerError as error:
         backoff = deps.config.retry_backoff
         if not error.permanent and claim.attempt <= len(backoff):
             at = deps.clock.now() + backoff[claim.attempt - 1]
             if await deps.storage.emails.retry_later(claim, at, error.message):
-                deps.queue.enqueue_delivery(email_id, at)
+                deps.queue.wake(at)
                 return "retry"
             return "lost"
         email.last_error = error.message
@@ -42,7 +64,7 @@ async def deliver_email(deps: Deps, email_id: str) -> str:
     email.last_error = None
     event = email.record(EventType.SENT, deps.clock.now())
     if not await deps.storage.emails.finish(claim, email, [event]):
-        log.warning("lease on %s expired during delivery; another worker may resend it", email_id)
+        log.warning("lease on %s expired during delivery; another worker may resend it", email.id)
         return "lost"
     return "sent"
 
@@ -60,10 +82,10 @@ async def _send(mailer: Mailer, email: Email, now: datetime) -> str:
 
 
 async def reconcile_outbox(deps: Deps, limit: int = 1000) -> int:
-    """Enqueue again every email whose queue job was lost (killed worker, crash between commit
-    and enqueue). Safe to run anywhere, any number of times: claims are atomic."""
+    """Take back emails whose pass was lost (a killed worker, a crash between commit and wake,
+    an expired lease) and wake a delivery pass for them. Safe anywhere, any number of times."""
     now = deps.clock.now()
     ids = await deps.storage.emails.stale(now, now - deps.config.reconcile_grace, limit)
-    for email_id in ids:
-        deps.queue.enqueue_delivery(email_id)
+    if ids:
+        deps.queue.wake()
     return len(ids)

@@ -170,8 +170,6 @@ async def build_email(deps: Deps, key: ApiKey, command: SendCommand) -> Email:
         raise Invalid("subject is required", field="subject")
     if has_line_break(subject):
         raise Invalid("subject must not contain line breaks", field="subject")
-    if text is None:
-        text = deps.html_to_text.convert(html or "")
 
     now = deps.clock.now()
     scheduled_at = command.scheduled_at
@@ -214,8 +212,8 @@ async def send_email(deps: Deps, key: ApiKey, command: SendCommand) -> Email:
 
 
 async def accept(deps: Deps, email: Email) -> None:
-    """Store the email as queued and ask a worker for it. The row is the truth: if the queue
-    loses the job, the reconciler finds the row and enqueues it again."""
+    """Store the email as queued and wake a delivery pass. The row is the truth: if the queue
+    loses the pass, the reconciler finds the row and wakes another."""
     event = email.record(EventType.QUEUED, email.created_at)
     await deps.storage.emails.add(email, [event])
-    deps.queue.enqueue_delivery(email.id, email.scheduled_at)
+    deps.queue.wake(email.scheduled_at)

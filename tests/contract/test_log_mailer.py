@@ -56,3 +56,33 @@ async def test_attachments_become_mime_parts(tmp_path):
     assert message.get_content_type() == "multipart/mixed"
     (attachment,) = list(message.iter_attachments())
     assert attachment.get_filename() == "report.pdf" and attachment.get_content() == b"%PDF-1.4"
+
+
+async def test_headers_fold_and_encode_where_they_must(tmp_path):
+    mailer = LogMailer(tmp_path)
+    many = tuple(f"recipient{i}@example.com" for i in range(50))
+    subject = "Über " + "lange Betreffzeile " * 12
+    pdf = Attachment("Bericht März.pdf", b"\x00\x01binary" * 100, "application/pdf")
+    await mailer.send(
+        sample(
+            to=many,
+            sender="Jürgen Groß <j@acme.test>",
+            subject=subject,
+            headers={"X-Note": "é" * 90},
+            text="line one\nline two " + "x" * 200,
+            html="<p>" + "ü" * 300 + "</p>",
+            attachments=(pdf,),
+        ),
+        FakeClock().now(),
+    )
+    raw = mailer.path_for("em_1").read_bytes()
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n")) and b"\n" not in raw.replace(b"\r\n", b"")
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert [a.addr_spec for a in message["To"].addresses] == list(many)
+    assert message["From"].addresses[0].display_name == "Jürgen Groß"
+    assert message["Subject"] == subject and message["X-Note"] == "é" * 90
+    # The parser keeps the CRLF line ends of the wire format in the decoded text.
+    assert message.get_body(("plain",)).get_content().replace("\r\n", "\n") == "line one\nline two " + "x" * 200
+    assert message.get_body(("html",)).get_content().strip() == "<p>" + "ü" * 300 + "</p>"
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_filename() == "Bericht März.pdf" and attachment.get_content() == b"\x00\x01binary" * 100

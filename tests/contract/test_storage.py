@@ -227,3 +227,15 @@ def test_sqlite_claims_are_exclusive_across_connections(tmp_path):
         t.join()
     claimed = [i for w in won for i in w]
     assert sorted(claimed) == sorted(ids)
+
+
+async def test_claim_due_takes_due_rows_oldest_first_and_never_twice(store):
+    later = await add(store, new_email(scheduled_at=NOW + timedelta(minutes=1)))
+    first = await add(store, new_email())
+    second = await add(store, new_email())
+    lease = NOW + timedelta(seconds=60)
+    claims = await store.emails.claim_due(NOW, lease, 10)
+    assert [c.email.id for c in claims] == [first.id, second.id] and all(c.attempt == 1 for c in claims)
+    assert await store.emails.claim_due(NOW, lease, 10) == []
+    at = NOW + timedelta(minutes=1)
+    assert [c.email.id for c in await store.emails.claim_due(at, at + timedelta(seconds=60), 10)] == [later.id]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from autorelay_core.domain.emails import EmailStatus, EventType
 from autorelay_core.errors import MailerError
-from autorelay_core.usecases.deliver_email import deliver_email, reconcile_outbox
+from autorelay_core.usecases.deliver_email import deliver_due, deliver_email, drain, reconcile_outbox
 from autorelay_core.usecases.read_emails import get_email
 from autorelay_core.usecases.send_email import send_email
 from tests.support import make_deps
@@ -31,7 +33,7 @@ async def test_transient_failure_is_retried_then_sent(outbox, mailer, manual_que
     email = await send_email(outbox, key, command())
     mailer.failures.append(MailerError("451 try later", permanent=False))
     assert await deliver_email(outbox, email.id) == "retry"
-    retry_at = manual_queue.jobs[-1][1]
+    retry_at = manual_queue.wakes[-1]
     assert retry_at == clock.now() + outbox.config.retry_backoff[0]
     assert await deliver_email(outbox, email.id) == "skipped"  # not due yet
     clock.advance(seconds=10)
@@ -64,24 +66,33 @@ async def test_permanent_failure_fails_at_once(outbox, mailer):
     assert stored.status is EmailStatus.FAILED
 
 
-async def test_reconciler_finds_lost_jobs_and_expired_leases(outbox, clock, manual_queue, mailer):
+async def test_reconciler_finds_lost_passes_and_expired_leases(outbox, clock, manual_queue, mailer):
     key = await live_key(outbox)
-    lost = await send_email(outbox, key, command())  # its queue job is "lost": never run
+    lost = await send_email(outbox, key, command())  # its delivery pass is "lost": never run
     crashed = await send_email(outbox, key, command())
     # A worker claims `crashed` and dies before finishing.
     claim = await outbox.storage.emails.claim(crashed.id, clock.now(), clock.now() + outbox.config.lease)
     assert claim is not None
-    manual_queue.jobs.clear()
+    manual_queue.wakes.clear()
     assert await reconcile_outbox(outbox) == 0  # nothing is stale yet
+    assert manual_queue.wakes == []
     clock.moment += outbox.config.lease
-    found = await reconcile_outbox(outbox)
-    assert found == 2 and {job for job, _ in manual_queue.jobs} == {lost.id, crashed.id}
+    assert await reconcile_outbox(outbox) == 2
+    assert manual_queue.wakes == [None]
     assert await reconcile_outbox(outbox) == 0  # taken back rows are not returned twice at once
-    for job, _ in manual_queue.jobs:
-        assert await deliver_email(outbox, job) == "sent"
+    assert await drain(outbox) == 2
     # The dead worker's late result is refused: its lease is gone.
     assert await outbox.storage.emails.finish(claim, claim.email, []) is False
     assert sorted(m.id for m in mailer.sent) == sorted([lost.id, crashed.id])
+
+
+async def test_passes_split_due_emails_between_concurrent_workers(outbox, mailer):
+    key = await live_key(outbox)
+    emails = [await send_email(outbox, key, command()) for _ in range(50)]
+    counts = await asyncio.gather(*(deliver_due(outbox, batch=8) for _ in range(4)))
+    assert sum(counts) == 32
+    assert await drain(outbox, batch=8) == 18
+    assert sorted(m.id for m in mailer.sent) == sorted(e.id for e in emails)
 
 
 async def test_an_unexpected_mailer_error_is_retried_then_fails(outbox, mailer, clock):

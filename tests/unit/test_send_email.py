@@ -126,7 +126,7 @@ async def test_scheduled_email_waits_for_its_time(deps, clock, mailer, manual_qu
     key = await live_key(deps)
     at = clock.now() + timedelta(hours=1)
     email = await send_email(deps, key, command(scheduled_at=at))
-    assert manual_queue.jobs == [(email.id, at)]
+    assert manual_queue.wakes == [at]
     from autorelay_core.usecases.deliver_email import deliver_email
 
     assert await deliver_email(deps, email.id) == "skipped"  # not due yet

@@ -1,0 +1,121 @@
+"""POST /emails through uvicorn on the embedded default, beside a bare Starlette endpoint.
+
+Prints JSON: requests/s and p50/p99 latency for both, at 32 connections (wrk), and the ratio.
+Usage: python bench/send.py [--seconds 10] [--connections 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from wrk import run_wrk
+
+BODY = {
+    "to": "you@example.com",
+    "from": "AutoRelay <hello@autorelay.net>",
+    "subject": "Hello from AutoRelay",
+    "html": "<p>It works.</p>",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_up(url: str, process: subprocess.Popen) -> None:
+    for _ in range(300):
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+def measure(command: list[str], env: dict, port: int, auth: str, args: argparse.Namespace, log: Path) -> dict:
+    with log.open("w") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_up(f"http://127.0.0.1:{port}/healthz", process)
+        time.sleep(0.5)
+        key = auth or "Bearer " + re.search(r"live key: (ak_\w+)", log.read_text()).group(1)
+        url = f"http://127.0.0.1:{port}/api/v1/emails"
+        run_wrk(url, BODY, key, connections=args.connections, seconds=2)  # warm-up
+        return run_wrk(url, BODY, key, connections=args.connections, seconds=args.seconds)
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AUTORELAY_")}
+        env |= {"AUTORELAY_DATA_DIR": str(Path(tmp) / "data"), "AUTORELAY_LOG_LEVEL": "WARNING"}
+        env["PYTHONPATH"] = str(root)
+        bare_port, app_port = free_port(), free_port()
+        bare = measure(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bare_app:app",
+                "--port",
+                str(bare_port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--app-dir",
+                str(root / "bench"),
+            ],
+            env,
+            bare_port,
+            "Bearer none",
+            args,
+            Path(tmp) / "bare.log",
+        )
+        autorelay = measure(
+            [sys.executable, "-m", "composition.cli", "serve", "--port", str(app_port)],
+            env,
+            app_port,
+            "",
+            args,
+            Path(tmp) / "autorelay.log",
+        )
+    print(
+        json.dumps(
+            {
+                "benchmark": "POST /api/v1/emails, embedded default (SQLite, log mailer, in-process consumer)",
+                "connections": args.connections,
+                "seconds": args.seconds,
+                "autorelay": autorelay,
+                "bare_starlette": bare,
+                "ratio": round(autorelay["requests_per_s"] / bare["requests_per_s"], 3),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
