@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,8 +18,10 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wrk import run_wrk
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
+from wrk import run_wrk  # noqa: E402 - needs the path set above
+
+from tests.e2e.server import free_port  # noqa: E402
 
 BODY = {
     "to": "you@example.com",
@@ -28,12 +29,6 @@ BODY = {
     "subject": "Hello from AutoRelay",
     "html": "<p>It works.</p>",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_up(url: str, process: subprocess.Popen) -> None:

@@ -80,15 +80,8 @@ class EmbeddedConsumer:
     """
 
     def __init__(self, huey: Huey, workers: int, poll_interval: float) -> None:
-        self._consumer = Consumer(
-            huey,
-            workers=workers,
-            worker_type="thread",
-            initial_delay=poll_interval,
-            max_delay=poll_interval,
-            periodic=False,
-            check_worker_health=False,
-        )
+        # No health checks: they restart threads through signal-driven paths uvicorn owns.
+        self._consumer = _consumer(huey, workers, poll_interval, check_worker_health=False)
         self._started = False
         self._lock = threading.Lock()
 
@@ -111,11 +104,17 @@ class EmbeddedConsumer:
 
 def run_consumer(huey: Huey, workers: int, poll_interval: float) -> None:
     """Run Huey's own consumer in this (main) thread until a signal stops it: `autorelay worker`."""
-    Consumer(
+    _consumer(huey, workers, poll_interval).run()
+
+
+def _consumer(huey: Huey, workers: int, poll_interval: float, **options: object) -> Consumer:
+    # Threads, not processes: a pass spends its time waiting on I/O on the process's event loop.
+    return Consumer(
         huey,
         workers=workers,
         worker_type="thread",
         initial_delay=poll_interval,
         max_delay=poll_interval,
         periodic=False,
-    ).run()
+        **options,
+    )
