@@ -103,14 +103,15 @@ def build(
     clock = clock or SystemClock()
     runner = LoopRunner()
     consumer = None
-    deps_box: list[Deps] = []
 
+    # The queue runs passes over `deps`, which needs the queue: the closures below look `deps` up
+    # when a pass runs, after it has been assigned.
     def pass_from_thread() -> None:
-        runner.run(drain(deps_box[0]), timeout=settings.outbox_lease_seconds * 10)
+        runner.run(drain(deps), timeout=settings.outbox_lease_seconds * 10)
 
     if queue is None and settings.database_url == "memory://" and not settings.redis_url:
         # Nothing else can reach an in-memory database, so the queue may live on the loop too.
-        queue = AsyncioJobQueue(lambda: drain(deps_box[0]), clock)
+        queue = AsyncioJobQueue(lambda: drain(deps), clock)
     if queue is None:
         huey_path = None if settings.redis_url else settings.data_dir / "queue.db"
         huey = make_huey(sqlite_path=huey_path, redis_url=settings.redis_url or None)
@@ -132,5 +133,4 @@ def build(
             reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
         ),
     )
-    deps_box.append(deps)
     return Services(settings, deps, consumer, runner)

@@ -54,9 +54,8 @@ class ManualQueue:
 def make_deps(storage: Storage | None = None, *, queue=None, clock: FakeClock | None = None, mailer=None) -> Deps:
     clock = clock or FakeClock()
     mailer = mailer or RecordingMailer()
-    box: list[Deps] = []
     if queue is None:
-        queue = AsyncioJobQueue(lambda: drain(box[0]), clock)
+        queue = AsyncioJobQueue(lambda: drain(deps), clock)  # `deps` is bound below, before any pass
     deps = Deps(
         storage=storage or MemoryStorage(),
         mailer=mailer,
@@ -68,5 +67,4 @@ def make_deps(storage: Storage | None = None, *, queue=None, clock: FakeClock | 
         html_to_text=InscriptisText(),
         config=CoreConfig(),
     )
-    box.append(deps)
     return deps
