@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import secrets
+import random
 from datetime import datetime
 from email.header import Header
 from email.utils import encode_rfc2231, format_datetime, formataddr, parseaddr
@@ -101,7 +101,7 @@ def _alternative(text: str, html: str) -> str:
 
 def _multipart(subtype: str, parts: list[str]) -> str:
     # "=_" cannot occur in quoted-printable or base64 output, so the boundary never collides.
-    boundary = f"=_{secrets.token_hex(16)}"
+    boundary = f"=_{random.getrandbits(128):032x}"  # unique, not secret: no need for the CSPRNG
     out = [f'Content-Type: multipart/{subtype}; boundary="{boundary}"', ""]
     for part in parts:
         out += [f"--{boundary}", part.rstrip(CRLF)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -54,7 +55,8 @@ class HueyJobQueue:
         if eta is not None:
             self._task.schedule(eta=eta)
             return
-        self._wanted.set()
+        if not self._wanted.is_set():  # a plain read: most wakes during a burst stop here
+            self._wanted.set()
         if self._waker is None:
             with self._lock:
                 if self._waker is None:
@@ -69,7 +71,7 @@ class HueyJobQueue:
                 self._task()
             except Exception:
                 log.exception("could not enqueue a delivery pass")
-            self._wanted.wait(self._window)  # wakes meanwhile collapse into the next task
+            time.sleep(self._window)  # wakes meanwhile collapse into the next task
 
 
 class EmbeddedConsumer:

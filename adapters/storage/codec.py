@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import cattrs
+import orjson
 
 from autorelay_core.domain.emails import Email, Event
 
@@ -28,11 +29,11 @@ def from_ts(value: float) -> datetime:
 
 
 def email_payload(email: Email) -> str:
-    return json.dumps(converter.unstructure(email), separators=(",", ":"))
+    return orjson.dumps(converter.unstructure(email)).decode()
 
 
 def email_from_payload(payload: str) -> Email:
-    return converter.structure(json.loads(payload), Email)
+    return converter.structure(orjson.loads(payload), Email)
 
 
 def event_data(event: Event) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 import sqlite_utils
 
 from adapters.storage import codec
+from adapters.storage.sqlite_batch import GroupCommit
 from adapters.storage.sqlite_schema import migrate
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey, KeyMode
@@ -176,23 +177,30 @@ class SqliteKeys(_Tables):
 
 
 class SqliteEmails(_Tables):
+    def __init__(self, db: sqlite_utils.Database, group: GroupCommit) -> None:
+        super().__init__(db)
+        self._group = group
+
     async def add(self, email: Email, events: list[Event]) -> None:
-        due = email.scheduled_at or email.created_at
-        with self.tx() as conn:
+        row = (
+            email.id,
+            email.project_id,
+            email.status.value,
+            codec.email_payload(email),
+            email.created_at.isoformat(),
+            Delivery.PENDING.value,
+            codec.ts(email.scheduled_at or email.created_at),
+        )
+
+        def write(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT INTO emails (id, project_id, status, payload, created_at, delivery, due_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    email.id,
-                    email.project_id,
-                    email.status.value,
-                    codec.email_payload(email),
-                    email.created_at.isoformat(),
-                    Delivery.PENDING.value,
-                    codec.ts(due),
-                ),
+                row,
             )
             self._add_events(conn, email.id, events)
+
+        await self._group.run(write)
 
     @staticmethod
     def _add_events(conn: sqlite3.Connection, email_id: str, events: list[Event]) -> None:
@@ -259,17 +267,21 @@ class SqliteEmails(_Tables):
         return [Claim(codec.email_from_payload(p), attempt, lease_until) for p, attempt in rows]
 
     async def finish(self, claim: Claim, email: Email, events: list[Event]) -> bool:
-        with self.tx() as conn:
+        args = (email.status.value, codec.email_payload(email), email.id, claim.attempt)
+
+        def write(conn: sqlite3.Connection) -> bool:
             # The attempt number is the lease token: every claim increments it.
             cursor = conn.execute(
                 "UPDATE emails SET delivery = 'done', lease_until = NULL, status = ?, payload = ?"
                 " WHERE id = ? AND delivery = 'leased' AND attempts = ?",
-                (email.status.value, codec.email_payload(email), email.id, claim.attempt),
+                args,
             )
             if cursor.rowcount != 1:
                 return False
             self._add_events(conn, email.id, events)
-        return True
+            return True
+
+        return await self._group.run(write)
 
     async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:
         email = claim.email
@@ -347,7 +359,7 @@ class SqliteStorage:
         self._checkpointer = Checkpointer(path)
         self.projects = SqliteProjects(self.db)
         self.keys = SqliteKeys(self.db)
-        self.emails = SqliteEmails(self.db)
+        self.emails = SqliteEmails(self.db, GroupCommit(self.db.conn))
         self.templates = SqliteTemplates(self.db)
 
     async def close(self) -> None:

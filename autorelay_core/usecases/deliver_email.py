@@ -24,7 +24,7 @@ async def deliver_email(deps: Deps, email_id: str) -> str:
     return "skipped" if claim is None else await deliver_claim(deps, claim)
 
 
-async def deliver_due(deps: Deps, batch: int = 32) -> int:
+async def deliver_due(deps: Deps, batch: int = 8) -> int:
     """One delivery pass: lease up to `batch` due emails and deliver them concurrently.
     Returns how many were leased; a full batch means more may be waiting."""
     now = deps.clock.now()
@@ -33,7 +33,7 @@ async def deliver_due(deps: Deps, batch: int = 32) -> int:
     return len(claims)
 
 
-async def drain(deps: Deps, batch: int = 32) -> int:
+async def drain(deps: Deps, batch: int = 8) -> int:
     """Delivery passes until nothing is due; returns how many emails were leased in all."""
     total = 0
     while (count := await deliver_due(deps, batch)) > 0:

@@ -6,7 +6,6 @@ import base64
 import binascii
 import mimetypes
 import re
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -129,9 +128,9 @@ def _optional_recipients(value: str | list[str] | None, field: str, maximum: int
     return () if value is None else check_recipients(value, field, maximum=maximum)
 
 
-def new_message_id(sender: Mailbox) -> str:
+def new_message_id(deps: Deps, sender: Mailbox) -> str:
     # Our own Message-ID, on the sender's domain so that it aligns with DKIM and SPF.
-    return f"<{secrets.token_hex(16)}@{sender.domain}>"
+    return f"<{deps.ids.new('msg')}@{sender.domain}>"
 
 
 async def build_email(deps: Deps, key: ApiKey, command: SendCommand) -> Email:
@@ -185,7 +184,7 @@ async def build_email(deps: Deps, key: ApiKey, command: SendCommand) -> Email:
     return Email(
         id=deps.ids.new("em"),
         project_id=key.project_id,
-        message_id=new_message_id(sender),
+        message_id=new_message_id(deps, sender),
         sender=sender.formatted(),
         to=to,
         to_was_list=not isinstance(command.to, str),

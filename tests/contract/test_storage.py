@@ -239,3 +239,24 @@ async def test_claim_due_takes_due_rows_oldest_first_and_never_twice(store):
     assert await store.emails.claim_due(NOW, lease, 10) == []
     at = NOW + timedelta(minutes=1)
     assert [c.email.id for c in await store.emails.claim_due(at, at + timedelta(seconds=60), 10)] == [later.id]
+
+
+async def test_sqlite_group_commit_isolates_a_failing_write(tmp_path):
+    """Concurrent adds share a transaction; a duplicate id fails alone and the others are stored."""
+    store = SqliteStorage(tmp_path / "group.db")
+    try:
+        first = new_email()
+        await add(store, first)
+        batch = [new_email() for _ in range(5)]
+        results = await asyncio.gather(
+            *(add(store, e) for e in batch[:2]),
+            add(store, first),
+            *(add(store, e) for e in batch[2:]),
+            return_exceptions=True,
+        )
+        assert [isinstance(r, Exception) for r in results] == [False, False, True, False, False, False]
+        for email in [first, *batch]:
+            assert await store.emails.get("prj_a", email.id) == email
+            assert len(await store.emails.events(email.id)) == 1, "the failed write left no event behind"
+    finally:
+        await store.close()

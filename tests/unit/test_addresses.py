@@ -37,3 +37,12 @@ def test_recipients_accept_one_or_a_list():
     assert check_recipients(["a@b.co", " c@d.co "], "to", maximum=2) == ("a@b.co", "c@d.co")
     with pytest.raises(Invalid, match="at least one"):
         check_recipients([], "to", maximum=2)
+
+
+def test_ids_are_prefixed_unique_and_long():
+    from adapters.system.clock_ids import RandomIds
+
+    ids = RandomIds()
+    made = [ids.new("em") for _ in range(2000)]  # crosses several 4 KiB refills
+    assert len(set(made)) == 2000
+    assert all(i.startswith("em_") and len(i) == 27 for i in made)
