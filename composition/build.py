@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from adapters.storage.sqlite import SqliteStorage
 from adapters.system.clock_ids import RandomIds, SystemClock
 from autorelay_core.ports import Clock, IdGenerator, JobQueue, Mailer, Storage
 from autorelay_core.usecases.context import CoreConfig, Deps
-from autorelay_core.usecases.deliver_email import drain, reconcile_outbox
+from autorelay_core.usecases.deliver_email import deliver_due, drain, reconcile_outbox
 from composition.settings import Settings
 
 log = logging.getLogger("autorelay")
@@ -44,8 +45,16 @@ class LoopRunner:
 class Services:
     """Everything a process needs: the core's ports (`deps`) and the background machinery."""
 
-    def __init__(self, settings: Settings, deps: Deps, consumer: EmbeddedConsumer | None, runner: LoopRunner) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        deps: Deps,
+        consumer: EmbeddedConsumer | None,
+        runner: LoopRunner,
+        stopping: threading.Event,
+    ) -> None:
         self.settings = settings
+        self.stopping = stopping
         self.deps = deps
         self.consumer = consumer
         self.runner = runner
@@ -71,12 +80,37 @@ class Services:
             await asyncio.sleep(interval)
 
     async def stop(self) -> None:
+        self.stopping.set()  # running passes finish the email in hand and return
         if self._reconciler is not None:
             self._reconciler.cancel()
             self._reconciler = None
         if self.consumer is not None:
             await asyncio.to_thread(self.consumer.stop)
         await self.deps.storage.close()
+
+
+async def run_passes(deps: Deps, stopping: threading.Event, share: float = 1.0) -> int:
+    """Delivery passes until nothing is due or the process is stopping.
+
+    With `share` < 1 (the embedded profile, where HTTP requests share this event loop), passes
+    yield while the loop is busy so that deliveries take about `share` of its time: a burst of sends
+    is answered quickly and delivered just behind it. On an idle loop passes run back to back.
+    """
+    loop = asyncio.get_running_loop()
+    total = 0
+    while not stopping.is_set():
+        started = loop.time()
+        count = await deliver_due(deps)
+        total += count
+        if count == 0:
+            break
+        if share < 1:
+            spent = loop.time() - started
+            probe = loop.time()
+            await asyncio.sleep(0)  # how long one turn of the loop takes tells how busy it is
+            if loop.time() - probe > 0.001:
+                await asyncio.sleep(min(1.0, spent * (1 - share) / share))
+    return total
 
 
 def _storage(settings: Settings) -> Storage:
@@ -106,8 +140,12 @@ def build(
 
     # The queue runs passes over `deps`, which needs the queue: the closures below look `deps` up
     # when a pass runs, after it has been assigned.
+    stopping = threading.Event()
+    # Passes inside `serve` share the loop with requests; a worker process's passes do not.
+    share = settings.embedded_delivery_share if settings.embedded_workers else 1.0
+
     def pass_from_thread() -> None:
-        runner.run(drain(deps), timeout=settings.outbox_lease_seconds * 10)
+        runner.run(run_passes(deps, stopping, share), timeout=settings.outbox_lease_seconds * 10)
 
     if queue is None and settings.database_url == "memory://" and not settings.redis_url:
         # Nothing else can reach an in-memory database, so the queue may live on the loop too.
@@ -133,4 +171,4 @@ def build(
             reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
         ),
     )
-    return Services(settings, deps, consumer, runner)
+    return Services(settings, deps, consumer, runner, stopping)

@@ -33,7 +33,10 @@ class Settings:
     redis_url: str = field(**_doc("Redis URL for the job queue (default: SQLite queue in the data dir)", ""))
     mailer: str = field(**_doc("Mailer: log", "log"))
     embedded_workers: int = field(
-        converter=int, **_doc("Queue consumer threads inside `serve`; 0 when separate workers run", 4)
+        converter=int, **_doc("Queue consumer threads inside `serve`; 0 when separate workers run", 1)
+    )
+    embedded_delivery_share: float = field(
+        converter=float, **_doc("Share of a busy `serve` loop that in-process deliveries may take", 0.25)
     )
     worker_threads: int = field(converter=int, **_doc("Consumer threads per `autorelay worker` process", 8))
     queue_poll_seconds: float = field(converter=float, **_doc("How often an idle consumer polls the queue", 0.1))
@@ -82,6 +85,8 @@ class Settings:
         url = self.database_url
         if url and not (url.startswith("sqlite:///") or url == "memory://"):
             raise SettingsError(f"{PREFIX}DATABASE_URL={url!r}: expected sqlite:///PATH or memory://")
+        if not 0 < self.embedded_delivery_share <= 1:
+            raise SettingsError(f"{PREFIX}EMBEDDED_DELIVERY_SHARE must be in (0, 1]")
         if self.embedded_workers < 0 or self.worker_threads < 1:
             raise SettingsError(f"{PREFIX}EMBEDDED_WORKERS must be >= 0 and {PREFIX}WORKER_THREADS >= 1")
 
