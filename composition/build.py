@@ -18,6 +18,7 @@ from adapters.queue.asyncio_queue import AsyncioJobQueue
 from adapters.queue.huey_queue import EmbeddedConsumer, HueyJobQueue, make_huey
 from adapters.rendering.jinja import JinjaTemplates
 from adapters.rendering.text import InscriptisText
+from adapters.storage.key_cache import CachedKeys
 from adapters.storage.memory import MemoryStorage
 from adapters.storage.sqlite import SqliteStorage
 from adapters.system.clock_ids import RandomIds, SystemClock
@@ -133,6 +134,8 @@ def build(
 ) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     storage = storage or _storage(settings)
+    if settings.key_cache_seconds > 0:
+        storage.keys = CachedKeys(storage.keys, settings.key_cache_seconds)
     log_mailer = LogMailer(settings.mail_dir)
     clock = clock or SystemClock()
     runner = LoopRunner()

@@ -45,6 +45,10 @@ class Settings:
     reconcile_grace_seconds: float = field(
         converter=float, **_doc("How long past due a pending email waits before it is enqueued again", 30)
     )
+    key_cache_seconds: float = field(
+        converter=float,
+        **_doc("Seconds a process trusts a looked-up key (revocations elsewhere wait this long)", 1),
+    )
     max_body_bytes: int = field(converter=int, **_doc("Largest accepted request body", 16 * 1024 * 1024))
     log_level: str = field(**_doc("Python logging level", "INFO"))
     access_log: bool = field(

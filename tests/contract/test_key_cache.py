@@ -1,0 +1,40 @@
+"""The key cache in front of any key repository: hits, expiry and local revocation."""
+
+from __future__ import annotations
+
+import asyncio
+
+from adapters.storage.key_cache import CachedKeys
+from adapters.storage.memory import MemoryKeys
+from autorelay_core.domain.keys import ApiKey, KeyMode
+from tests.support import FakeClock
+
+NOW = FakeClock().now()
+
+
+def key(kid: str = "key_1") -> ApiKey:
+    return ApiKey(kid, "prj", "k", KeyMode.LIVE, kid * 4, "abcd", ("full",), NOW)
+
+
+async def test_revocation_elsewhere_shows_after_the_ttl_and_here_at_once():
+    inner = MemoryKeys()
+    await inner.add(key())
+    cached = CachedKeys(inner, ttl=0.2)
+    assert (await cached.get_by_hash("key_1" * 4)).revoked_at is None
+    await inner.revoke("key_1", NOW)  # another process revokes it
+    assert (await cached.get_by_hash("key_1" * 4)).revoked_at is None  # still cached
+    await asyncio.sleep(0.25)
+    assert (await cached.get_by_hash("key_1" * 4)).revoked_at == NOW
+
+    await inner.add(key("key_2"))
+    assert (await cached.get_by_hash("key_2" * 4)).revoked_at is None
+    await cached.revoke("key_2", NOW)  # revoked through this process: no wait
+    assert (await cached.get_by_hash("key_2" * 4)).revoked_at == NOW
+
+
+async def test_unknown_keys_are_not_cached():
+    inner = MemoryKeys()
+    cached = CachedKeys(inner, ttl=60)
+    assert await cached.get_by_hash("key_3" * 4) is None
+    await inner.add(key("key_3"))
+    assert await cached.get_by_hash("key_3" * 4) is not None
