@@ -43,16 +43,34 @@ def wait_up(url: str, process: subprocess.Popen) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
+def queued(base: str, key: str) -> int:
+    response = httpx.get(
+        f"{base}/api/v1/emails", params={"status": "queued", "limit": 1}, headers={"Authorization": key}
+    )
+    return response.json()["total"]
+
+
 def measure(command: list[str], env: dict, port: int, auth: str, args: argparse.Namespace, log: Path) -> dict:
+    """wrk against one server. For AutoRelay (no `auth` given: the printed live key is used) also
+    how much was delivered during the run and how long the backlog took to drain afterwards:
+    in-process deliveries yield to requests while the loop is busy, then catch up."""
     with log.open("w") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
     try:
-        wait_up(f"http://127.0.0.1:{port}/healthz", process)
+        wait_up(f"{base}/healthz", process)
         time.sleep(0.5)
         key = auth or "Bearer " + re.search(r"live key: (ak_\w+)", log.read_text()).group(1)
-        url = f"http://127.0.0.1:{port}/api/v1/emails"
+        url = f"{base}/api/v1/emails"
         run_wrk(url, BODY, key, connections=args.connections, seconds=2)  # warm-up
-        return run_wrk(url, BODY, key, connections=args.connections, seconds=args.seconds)
+        figures = run_wrk(url, BODY, key, connections=args.connections, seconds=args.seconds)
+        if not auth:
+            figures["queued_at_end"] = queued(base, key)
+            started = time.monotonic()
+            while queued(base, key) and time.monotonic() - started < 300:
+                time.sleep(0.5)
+            figures["backlog_drained_s"] = round(time.monotonic() - started, 1)
+        return figures
     finally:
         process.terminate()
         process.wait(30)
