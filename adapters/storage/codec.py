@@ -37,7 +37,7 @@ def email_from_payload(payload: str) -> Email:
 
 
 def event_data(event: Event) -> str:
-    return json.dumps(event.data, separators=(",", ":"))
+    return orjson.dumps(event.data).decode() if event.data else "{}"
 
 
 def dumps(value: Any) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import threading
 from datetime import UTC, datetime
@@ -14,7 +13,7 @@ class SystemClock:
 
 
 class RandomIds:
-    """`<prefix>_` + 24 base32 characters: 120 random bits from the OS CSPRNG.
+    """`<prefix>_` + 30 hex digits: 120 random bits from the OS CSPRNG.
 
     The bytes come from os.urandom in 4 KiB reads rather than one system call per id: every system
     call releases the GIL, and on a busy server getting it back costs more than the call itself.
@@ -36,4 +35,4 @@ class RandomIds:
             return self._pool[start : self._offset]
 
     def new(self, prefix: str) -> str:
-        return f"{prefix}_{base64.b32encode(self._take()).decode('ascii').lower()}"
+        return f"{prefix}_{self._take().hex()}"

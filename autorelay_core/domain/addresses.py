@@ -20,9 +20,26 @@ _WHATWG = re.compile(
 )
 
 
+# `addr` or `Display Name <addr>` with no quotes, comments or escapes.
+_NAME_WORD = r"[^\s\"<>()\[\]\\,;:@.]+"
+_SIMPLE_MAILBOX = re.compile(
+    rf"\s*((?:{_NAME_WORD})(?: {_NAME_WORD})*)?\s*<([^<>\s]+)>\s*|\s*([^\s<>\"(),;:\[\]]+@[^\s<>\"(),;:\[\]]+)\s*"
+)
+
 # Every character Python's email package (str.splitlines) treats as ending a line. Any of them in a
 # header value would either be refused when the message is built or split the header in two.
 LINE_BREAKS = frozenset("\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def split_mailbox(value: str) -> tuple[str, str]:
+    """(display name, address), as email.utils.parseaddr gives them. The common shapes skip
+    parseaddr, which is slow; anything with quotes, comments or escapes goes through it."""
+    simple = _SIMPLE_MAILBOX.fullmatch(value)
+    if simple is None:
+        return parseaddr(value)
+    if simple.group(3):
+        return "", simple.group(3)
+    return simple.group(1) or "", simple.group(2)
 
 
 def has_line_break(value: str) -> bool:
@@ -66,7 +83,7 @@ class Mailbox:
             raise Invalid(f"{field} must be a sender like 'Jane <jane@example.com>'", field=field)
         if has_line_break(value):
             raise Invalid(f"{field} must not contain line breaks", field=field)
-        name, address = parseaddr(value)
+        name, address = split_mailbox(value)
         if not address or not is_valid_address(address):
             raise Invalid(f"{field} is not a valid sender address: {value!r}", field=field)
         return cls(address=address, name=name.strip())

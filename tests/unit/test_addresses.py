@@ -45,4 +45,19 @@ def test_ids_are_prefixed_unique_and_long():
     ids = RandomIds()
     made = [ids.new("em") for _ in range(2000)]  # crosses several 4 KiB refills
     assert len(set(made)) == 2000
-    assert all(i.startswith("em_") and len(i) == 27 for i in made)
+    assert all(i.startswith("em_") and len(i) == 33 for i in made)
+
+
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=["Cs", "Cc"]), max_size=30)
+    | st.sampled_from(["J. Smith", "A  B", "A [b]", "a.b", "Ünïcode Näme"]),
+    st.emails(),
+    st.sampled_from(["{name} <{addr}>", "{addr}", " {addr} ", "<{addr}>", '"{name}" <{addr}>', "{name}<{addr}>"]),
+)
+def test_fast_mailbox_split_agrees_with_parseaddr(name, addr, shape):
+    from email.utils import parseaddr
+
+    from autorelay_core.domain.addresses import split_mailbox
+
+    value = shape.format(name=name, addr=addr)
+    assert split_mailbox(value) == parseaddr(value)
