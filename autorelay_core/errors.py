@@ -51,11 +51,13 @@ class QuotaExceeded(AutoRelayError):
 
 
 class RateLimited(AutoRelayError):
-    """Too many requests in the window; retry after `retry_after` whole seconds."""
+    """Too many requests in the window; retry after `retry_after` whole seconds.
+    `policy` names the limit that was hit: (name, count, window seconds)."""
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
+    def __init__(self, message: str, *, retry_after: int, policy: tuple[str, int, float] | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.policy = policy
 
 
 class TooLarge(AutoRelayError):

@@ -17,6 +17,7 @@ from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.templates import Template
 from autorelay_core.policies.pagination import CursorPage, CursorRequest
+from autorelay_core.policies.rate_limit import Admission, Limit
 
 
 class Clock(Protocol):
@@ -121,8 +122,24 @@ class TemplateRepository(Protocol):
     async def delete(self, project_id: str, template_id: str) -> bool: ...
 
 
+class LimitOverrides(Protocol):
+    async def get(self, project_id: str) -> dict[str, Limit]:
+        """The operator's per-endpoint limits for the project ("METHOD /path" -> Limit)."""
+
+    async def set(self, project_id: str, endpoint: str, limit: Limit) -> None: ...
+
+    async def clear(self, project_id: str, endpoint: str) -> bool: ...
+
+
+class RateLimitStore(Protocol):
+    async def hit(self, bucket: str, now: float, limit: Limit) -> Admission:
+        """Apply `policies.rate_limit.admit` to the bucket atomically: between processes too, for
+        the shared stores (SQL, Redis). Entries older than the window may be forgotten."""
+
+
 class Storage(Protocol):
     projects: ProjectRepository
+    limits: LimitOverrides
     keys: KeyRepository
     emails: EmailRepository
     templates: TemplateRepository

@@ -13,6 +13,8 @@ from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
+from adapters.limits.memory import MemoryRateLimits
+from adapters.limits.redis import RedisRateLimits
 from adapters.mailers.log import LogMailer
 from adapters.queue.asyncio_queue import AsyncioJobQueue
 from adapters.queue.huey_queue import EmbeddedConsumer, HueyJobQueue, make_huey
@@ -161,6 +163,11 @@ def build(
         if settings.embedded_workers:
             consumer = EmbeddedConsumer(huey, settings.embedded_workers, settings.queue_poll_seconds)
 
+    if settings.redis_url:
+        rate_limits = RedisRateLimits(settings.redis_url)
+    else:
+        # The SQL store is shared by every process on the same database; memory is one process's.
+        rate_limits = getattr(storage, "rate_limits", None) or MemoryRateLimits()
     deps = Deps(
         storage=storage,
         mailer=mailer or log_mailer,
@@ -170,6 +177,7 @@ def build(
         ids=ids or RandomIds(),
         templates=JinjaTemplates(),
         html_to_text=InscriptisText(),
+        rate_limits=rate_limits,
         config=CoreConfig(
             lease=timedelta(seconds=settings.outbox_lease_seconds),
             reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),

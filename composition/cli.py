@@ -13,6 +13,7 @@ from typing import Any
 
 from autorelay_core.domain.keys import KeyMode
 from autorelay_core.errors import AutoRelayError
+from autorelay_core.policies.rate_limit import LIMITS, parse_limit
 from autorelay_core.usecases import manage_keys
 from composition.build import Services, build
 from composition.settings import Settings, SettingsError
@@ -139,6 +140,47 @@ def projects_list(args: argparse.Namespace) -> None:
     _run(args, action)
 
 
+def _endpoint(text: str) -> str:
+    endpoint = " ".join(text.split())
+    if endpoint not in LIMITS:
+        known = "\n  ".join(LIMITS)
+        raise SettingsError(f"no rate limit is defined for {text!r}; endpoints with limits:\n  {known}")
+    return endpoint
+
+
+def limits_set(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        project = await manage_keys.find_project(services.deps, args.project)
+        endpoint, limit = _endpoint(args.endpoint), parse_limit(args.limit)
+        await services.deps.storage.limits.set(project.id, endpoint, limit)
+        print(f"{project.name}: {endpoint} now {limit.describe()} per key")
+
+    _run(args, action)
+
+
+def limits_reset(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        project = await manage_keys.find_project(services.deps, args.project)
+        endpoint = _endpoint(args.endpoint)
+        await services.deps.storage.limits.clear(project.id, endpoint)
+        print(f"{project.name}: {endpoint} back to {LIMITS[endpoint][0].describe()}")
+
+    _run(args, action)
+
+
+def limits_list(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        project = await manage_keys.find_project(services.deps, args.project)
+        overrides = await services.deps.storage.limits.get(project.id)
+        for endpoint, defaults in LIMITS.items():
+            shown = ", ".join(f"{lim.describe()} per {lim.scope.value}" for lim in defaults)
+            if endpoint in overrides:
+                shown = f"{overrides[endpoint].describe()} per key (override; default {shown})"
+            print(f"{endpoint:<45} {shown}")
+
+    _run(args, action)
+
+
 def parser() -> argparse.ArgumentParser:
     settings_help = "\n".join(f"  {var:<38} {doc} (default: {default})" for var, doc, default in Settings.describe())
     root = argparse.ArgumentParser(
@@ -175,6 +217,21 @@ def parser() -> argparse.ArgumentParser:
     p = keys.add_parser("revoke", help="revoke a key by its id (key_...)")
     p.add_argument("key_id")
     p.set_defaults(func=keys_revoke)
+
+    limits = commands.add_parser("limits", help="per-project rate limits (a paid plan's higher limits)")
+    limits = limits.add_subparsers(dest="action", required=True)
+    p = limits.add_parser("set", help='override one endpoint\'s per-key limit, e.g. "POST /api/v1/emails" 1000/min')
+    p.add_argument("endpoint")
+    p.add_argument("limit", help="COUNT/UNIT with UNIT s, min, hour or day (or a number of seconds)")
+    p.add_argument("--project", default="default")
+    p.set_defaults(func=limits_set)
+    p = limits.add_parser("reset", help="back to the reference's limit")
+    p.add_argument("endpoint")
+    p.add_argument("--project", default="default")
+    p.set_defaults(func=limits_reset)
+    p = limits.add_parser("list", help="every endpoint's limits for a project")
+    p.add_argument("--project", default="default")
+    p.set_defaults(func=limits_list)
 
     projects = commands.add_parser("projects", help="create and list projects").add_subparsers(
         dest="action", required=True

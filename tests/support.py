@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from adapters.limits.memory import MemoryRateLimits
 from adapters.queue.asyncio_queue import AsyncioJobQueue
 from adapters.rendering.jinja import JinjaTemplates
 from adapters.rendering.text import InscriptisText
@@ -65,6 +66,7 @@ def make_deps(storage: Storage | None = None, *, queue=None, clock: FakeClock | 
         ids=RandomIds(),
         templates=JinjaTemplates(),
         html_to_text=InscriptisText(),
+        rate_limits=MemoryRateLimits(),
         config=CoreConfig(),
     )
     return deps

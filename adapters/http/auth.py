@@ -10,7 +10,9 @@ from starlette.responses import Response
 
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.errors import Forbidden
+from autorelay_core.policies.rate_limit import policy_name, reset_after
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.enforce_limits import Applied, enforce
 from autorelay_core.usecases.manage_keys import authenticate
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -33,18 +35,36 @@ def key_of(request: Request) -> ApiKey:
 
 
 def requires(scope: str) -> Callable[[Handler], Handler]:
-    """Authenticate the request and check that its key has `scope` (or `full`)."""
+    """Authenticate the request, check that its key has `scope` (or `full`), and count it
+    against the endpoint's rate limits (RateLimit headers on the answer)."""
 
     def decorate(handler: Handler) -> Handler:
         @wraps(handler)
         async def wrapper(request: Request) -> Response:
-            key = await authenticate(deps_of(request), bearer_token(request))
+            deps = deps_of(request)
+            key = await authenticate(deps, bearer_token(request))
             if not key.allows(scope):
                 raise Forbidden(f"This API key lacks the '{scope}' scope")
             request.state.key = key
-            return await handler(request)
+            applied = await enforce(deps, request.state.endpoint, key=key)
+            response = await handler(request)
+            if applied:
+                add_rate_headers(response, applied)
+            return response
 
         wrapper.scope = scope  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
+
+
+def add_rate_headers(response: Response, applied: list[Applied]) -> None:
+    """IETF draft-ietf-httpapi-ratelimit-headers: the policies, and what is left of each."""
+    policies, states = [], []
+    for item in applied:
+        name, limit = policy_name(item.limit), item.limit
+        policies.append(f'"{name}";q={limit.count};w={limit.window:g}')
+        remaining = max(0, limit.count - item.admission.used)
+        states.append(f'"{name}";r={remaining};t={reset_after(item.admission, item.now, limit)}')
+    response.headers["RateLimit-Policy"] = ", ".join(policies)
+    response.headers["RateLimit"] = ", ".join(states)

@@ -34,6 +34,10 @@ def error_response(error: errors.AutoRelayError) -> Response:
         body["accountStatus"] = error.account_status
     if isinstance(error, errors.RateLimited):
         headers["Retry-After"] = str(error.retry_after)
+        if error.policy:
+            name, count, window = error.policy
+            headers["RateLimit-Policy"] = f'"{name}";q={count};w={window:g}'
+            headers["RateLimit"] = f'"{name}";r=0;t={error.retry_after}'
     if isinstance(error, errors.Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="autorelay"'
     return JSON(body, status_code=status, headers=headers)

@@ -17,9 +17,12 @@ def resource(path: str, **handlers: Handler) -> Route:
     allowed = ", ".join(sorted(handlers))
 
     async def dispatch(request: Request) -> Response:
-        handler = handlers.get(request.method) or (handlers.get("GET") if request.method == "HEAD" else None)
+        method = "GET" if request.method == "HEAD" else request.method
+        handler = handlers.get(method)
         if handler is None:
             raise HTTPException(405, headers={"Allow": allowed})
+        # "METHOD /route/{param}": what rate limits and idempotency are keyed on.
+        request.state.endpoint = f"{method} {path}"
         return await handler(request)
 
     dispatch.__name__ = f"resource_{path}"

@@ -16,6 +16,7 @@ from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import Conflict
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
+from autorelay_core.policies.rate_limit import Limit
 from autorelay_core.ports import Claim
 
 
@@ -197,12 +198,27 @@ class MemoryTemplates:
         return True
 
 
+class MemoryLimitOverrides:
+    def __init__(self) -> None:
+        self._rows: dict[str, dict[str, Limit]] = {}
+
+    async def get(self, project_id: str) -> dict[str, Limit]:
+        return dict(self._rows.get(project_id, {}))
+
+    async def set(self, project_id: str, endpoint: str, limit: Limit) -> None:
+        self._rows.setdefault(project_id, {})[endpoint] = limit
+
+    async def clear(self, project_id: str, endpoint: str) -> bool:
+        return self._rows.get(project_id, {}).pop(endpoint, None) is not None
+
+
 class MemoryStorage:
     def __init__(self) -> None:
         self.projects = MemoryProjects()
         self.keys = MemoryKeys()
         self.emails = MemoryEmails()
         self.templates = MemoryTemplates()
+        self.limits = MemoryLimitOverrides()
 
     async def close(self) -> None:
         return None

@@ -26,6 +26,7 @@ from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import Conflict
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
+from autorelay_core.policies.rate_limit import Admission, Limit
 from autorelay_core.ports import Claim
 
 
@@ -306,6 +307,49 @@ class SqliteEmails(_Tables):
         return [r[0] for r in rows]
 
 
+class SqliteLimitOverrides(_Tables):
+    async def get(self, project_id: str) -> dict[str, Limit]:
+        rows = self.conn.execute(
+            "SELECT endpoint, count, window FROM limit_overrides WHERE project_id = ?", (project_id,)
+        )
+        return {endpoint: Limit(count, window) for endpoint, count, window in rows}
+
+    async def set(self, project_id: str, endpoint: str, limit: Limit) -> None:
+        with self.tx() as conn:
+            conn.execute(
+                "INSERT INTO limit_overrides (project_id, endpoint, count, window) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (project_id, endpoint) DO UPDATE SET count = excluded.count, window = excluded.window",
+                (project_id, endpoint, limit.count, limit.window),
+            )
+
+    async def clear(self, project_id: str, endpoint: str) -> bool:
+        with self.tx() as conn:
+            cursor = conn.execute(
+                "DELETE FROM limit_overrides WHERE project_id = ? AND endpoint = ?", (project_id, endpoint)
+            )
+        return cursor.rowcount == 1
+
+
+class SqliteRateLimits:
+    """The sliding log in a table; shared by every process that opens the same database file."""
+
+    def __init__(self, group: GroupCommit) -> None:
+        self._group = group
+
+    async def hit(self, bucket: str, now: float, limit: Limit) -> Admission:
+        def write(conn: sqlite3.Connection) -> Admission:
+            conn.execute("DELETE FROM rate_hits WHERE bucket = ? AND at <= ?", (bucket, now - limit.window))
+            used, oldest = conn.execute(
+                "SELECT COUNT(*), MIN(at) FROM rate_hits WHERE bucket = ?", (bucket,)
+            ).fetchone()
+            if used >= limit.count:
+                return Admission(False, used, oldest)
+            conn.execute("INSERT INTO rate_hits (bucket, at) VALUES (?, ?)", (bucket, now))
+            return Admission(True, used + 1, now if oldest is None else oldest)
+
+        return await self._group.run(write)
+
+
 def _template(row: tuple) -> Template:
     tid, project_id, name, subject, html, text, created, updated = row
     return Template(
@@ -359,7 +403,10 @@ class SqliteStorage:
         self._checkpointer = Checkpointer(path)
         self.projects = SqliteProjects(self.db)
         self.keys = SqliteKeys(self.db)
-        self.emails = SqliteEmails(self.db, GroupCommit(self.db.conn))
+        group = GroupCommit(self.db.conn)
+        self.emails = SqliteEmails(self.db, group)
+        self.limits = SqliteLimitOverrides(self.db)
+        self.rate_limits = SqliteRateLimits(group)
         self.templates = SqliteTemplates(self.db)
 
     async def close(self) -> None:

@@ -65,6 +65,21 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX templates_project ON templates(project_id, created_at);
     """,
+    # 2: request policies
+    """
+    CREATE TABLE rate_hits (
+        bucket TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX rate_hits_bucket ON rate_hits(bucket, at);
+    CREATE TABLE limit_overrides (
+        project_id TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        window REAL NOT NULL,
+        PRIMARY KEY (project_id, endpoint)
+    );
+    """,
 ]
 
 

@@ -6,7 +6,16 @@ from datetime import timedelta
 
 from attrs import field, frozen
 
-from autorelay_core.ports import Clock, HtmlToText, IdGenerator, JobQueue, Mailer, Storage, TemplateEngine
+from autorelay_core.ports import (
+    Clock,
+    HtmlToText,
+    IdGenerator,
+    JobQueue,
+    Mailer,
+    RateLimitStore,
+    Storage,
+    TemplateEngine,
+)
 
 
 def _default_backoff() -> tuple[timedelta, ...]:
@@ -37,4 +46,5 @@ class Deps:
     ids: IdGenerator
     templates: TemplateEngine
     html_to_text: HtmlToText
+    rate_limits: RateLimitStore
     config: CoreConfig = field(factory=CoreConfig)

@@ -1,0 +1,46 @@
+"""Rate-limit logs in Redis sorted sets, shared by every process that uses the same Redis.
+
+One Lua script per hit makes the read-decide-write atomic on the server; it is
+`policies.rate_limit.admit` written in Lua.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from autorelay_core.policies.rate_limit import Admission, Limit
+
+# KEYS[1] bucket; ARGV: now, window, count, member
+_HIT = """
+local now, window, count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local used = redis.call('ZCARD', KEYS[1])
+local allowed = 0
+if used < count then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  used = used + 1
+  allowed = 1
+end
+redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {allowed, used, oldest[2] or ''}
+"""
+
+
+class RedisRateLimits:
+    def __init__(self, url: str, prefix: str = "autorelay:rl:") -> None:
+        import redis.asyncio as redis
+
+        self._client = redis.from_url(url)
+        self._script = self._client.register_script(_HIT)
+        self._prefix = prefix
+
+    async def hit(self, bucket: str, now: float, limit: Limit) -> Admission:
+        member = f"{now:.6f}:{secrets.token_hex(4)}"
+        allowed, used, oldest = await self._script(
+            keys=[self._prefix + bucket], args=[repr(now), repr(limit.window), limit.count, member]
+        )
+        return Admission(bool(allowed), int(used), float(oldest) if oldest not in (b"", "") else None)
+
+    async def close(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,128 @@
+"""Sliding-window rate limits: the table from the API reference, and the rule every store applies.
+
+A request is admitted when fewer than `count` requests were admitted for the same bucket in the
+`window` seconds before it; the admitted ones are remembered (a sliding log), so no window of that
+length ever holds more than `count` admitted requests. A refused request is told to retry after
+the oldest admitted request in the window leaves it; at that moment it will be admitted.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+
+from attrs import frozen
+
+from autorelay_core.errors import Invalid, RateLimited
+
+
+class Scope(StrEnum):
+    KEY = "key"  # per project API key
+    RECIPIENT = "recipient"
+    IP = "ip"
+
+
+@frozen
+class Limit:
+    count: int
+    window: float  # seconds
+    scope: Scope = Scope.KEY
+
+    def describe(self) -> str:
+        return f"{self.count}/{_UNIT_NAMES.get(self.window, f'{self.window:g}s')}"
+
+
+_UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "hour": 3600.0, "h": 3600.0, "day": 86400.0, "d": 86400.0}
+_UNIT_NAMES = {1.0: "s", 60.0: "min", 3600.0: "hour", 86400.0: "day"}
+
+MINUTE, HOUR = 60.0, 3600.0
+
+# Exactly the reference's table. Keys are "METHOD /path" as routed.
+LIMITS: dict[str, tuple[Limit, ...]] = {
+    "POST /api/v1/emails": (Limit(100, MINUTE),),
+    "POST /api/v1/emails/batch": (Limit(10, MINUTE),),
+    "GET /api/v1/contacts": (Limit(60, MINUTE),),
+    "POST /api/v1/contacts": (Limit(30, MINUTE),),
+    "GET /api/v1/contacts/{contact_id}": (Limit(60, MINUTE),),
+    "PUT /api/v1/contacts/{contact_id}": (Limit(30, MINUTE),),
+    "DELETE /api/v1/contacts/{contact_id}": (Limit(30, MINUTE),),
+    "POST /api/v1/contacts/import": (Limit(5, HOUR),),
+    "GET /api/v1/lists": (Limit(60, MINUTE),),
+    "POST /api/v1/lists": (Limit(20, HOUR),),
+    "GET /api/v1/campaigns": (Limit(60, MINUTE),),
+    "POST /api/v1/campaigns": (Limit(20, HOUR),),
+    "GET /api/v1/campaigns/{campaign_id}": (Limit(60, MINUTE),),
+    "PUT /api/v1/campaigns/{campaign_id}": (Limit(30, MINUTE),),
+    "DELETE /api/v1/campaigns/{campaign_id}": (Limit(30, MINUTE),),
+    "POST /api/v1/campaigns/{campaign_id}/launch": (Limit(5, HOUR),),
+    "GET /api/v1/templates": (Limit(60, MINUTE),),
+    "GET /api/v1/assets": (Limit(60, MINUTE),),
+    "POST /api/v1/assets": (Limit(30, MINUTE),),
+    "POST /api/v1/domains": (Limit(10, HOUR),),
+    "POST /api/v1/webhooks": (Limit(20, HOUR),),
+    "GET /api/v1/stats": (Limit(30, MINUTE),),
+    "POST /api/v1/otp/send": (Limit(20, HOUR), Limit(5, HOUR, Scope.RECIPIENT)),
+    "POST /api/v1/otp/verify": (Limit(10, MINUTE),),
+    "POST /api/v1/unsubscribe": (Limit(60, MINUTE, Scope.IP),),
+}
+
+
+def parse_limit(text: str) -> Limit:
+    """`100/min`, `5/hour`, `10000/m`, `3/30s`: an operator override."""
+    try:
+        count_text, unit = text.strip().split("/", 1)
+        count = int(count_text)
+        if unit in _UNITS:
+            window = _UNITS[unit]
+        else:
+            window = float(unit.rstrip("s"))
+    except ValueError:
+        raise Invalid(f"{text!r} is not a limit like 100/min, 5/hour or 3/30s") from None
+    if count < 1 or window <= 0:
+        raise Invalid(f"{text!r}: the count and the window must be positive")
+    return Limit(count, window)
+
+
+@frozen
+class Admission:
+    """What a store reports for one attempt."""
+
+    allowed: bool
+    used: int  # admitted requests in the window, this one included when allowed
+    oldest: float | None  # time of the oldest admitted request still in the window
+
+
+def admit(log: list[float], now: float, limit: Limit) -> tuple[Admission, list[float]]:
+    """The rule, on a bucket's log of admission times (oldest first). Returns the outcome and the
+    log to store. Stores that cannot run Python (SQL, Redis) implement exactly this."""
+    recent = [t for t in log if t > now - limit.window]
+    if len(recent) < limit.count:
+        recent.append(now)
+        return Admission(True, len(recent), recent[0]), recent
+    return Admission(False, len(recent), recent[0]), recent
+
+
+def retry_after(admission: Admission, now: float, limit: Limit) -> int:
+    """Whole seconds (>= 1) after which the same request will be admitted."""
+    assert admission.oldest is not None
+    return max(1, math.ceil(admission.oldest + limit.window - now))
+
+
+def reset_after(admission: Admission, now: float, limit: Limit) -> int:
+    """Seconds until the window has room for the full quota again (for the RateLimit header)."""
+    if admission.oldest is None:
+        return 0
+    return max(0, math.ceil(admission.oldest + limit.window - now))
+
+
+def refuse(admission: Admission, now: float, limit: Limit) -> RateLimited:
+    wait = retry_after(admission, now, limit)
+    return RateLimited(
+        f"Rate limit exceeded: {limit.describe()} per {limit.scope.value}; retry in {wait} s",
+        retry_after=wait,
+        policy=(policy_name(limit), limit.count, limit.window),
+    )
+
+
+def policy_name(limit: Limit) -> str:
+    return f"per-{limit.scope.value}"

@@ -1,0 +1,50 @@
+"""Apply the rate limits of one endpoint to one request."""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from autorelay_core.domain.keys import ApiKey
+from autorelay_core.policies.rate_limit import LIMITS, Admission, Limit, Scope, refuse
+from autorelay_core.usecases.context import Deps
+
+
+@frozen
+class Applied:
+    limit: Limit
+    admission: Admission
+    now: float
+
+
+async def limits_for(deps: Deps, project_id: str, endpoint: str) -> tuple[Limit, ...]:
+    """The reference's limits for the endpoint, with an operator override replacing the per-key one."""
+    defaults = LIMITS.get(endpoint, ())
+    override = (await deps.storage.limits.get(project_id)).get(endpoint) if defaults else None
+    if override is None:
+        return defaults
+    return tuple(override if limit.scope is Scope.KEY else limit for limit in defaults)
+
+
+async def enforce(
+    deps: Deps, endpoint: str, *, key: ApiKey | None = None, recipient: str | None = None, ip: str | None = None
+) -> list[Applied]:
+    """Count this request against every limit of the endpoint; RateLimited if any is full.
+    Returns what was applied, for the RateLimit response headers."""
+    project_id = key.project_id if key else ""
+    limits = await limits_for(deps, project_id, endpoint) if project_id else LIMITS.get(endpoint, ())
+    subjects = {
+        Scope.KEY: key.id if key else None,
+        Scope.RECIPIENT: f"{project_id}:{recipient.lower()}" if recipient else None,
+        Scope.IP: ip,
+    }
+    applied = []
+    now = deps.clock.now().timestamp()
+    for limit in limits:
+        subject = subjects[limit.scope]
+        if subject is None:
+            continue
+        admission = await deps.rate_limits.hit(f"{endpoint}|{limit.scope.value}:{subject}", now, limit)
+        if not admission.allowed:
+            raise refuse(admission, now, limit)
+        applied.append(Applied(limit, admission, now))
+    return applied
