@@ -158,7 +158,7 @@ def build(
         queue = AsyncioJobQueue(lambda: drain(deps), clock)
     if queue is None:
         huey_path = None if settings.redis_url else settings.data_dir / "queue.db"
-        huey = make_huey(sqlite_path=huey_path, redis_url=settings.redis_url or None)
+        huey = make_huey(name=settings.queue_name, sqlite_path=huey_path, redis_url=settings.redis_url or None)
         queue = HueyJobQueue(huey, pass_from_thread)
         if settings.embedded_workers:
             consumer = EmbeddedConsumer(huey, settings.embedded_workers, settings.queue_poll_seconds)

@@ -31,6 +31,7 @@ class Settings:
     port: int = field(converter=int, **_doc("Port the HTTP server binds", 3000))
     database_url: str = field(**_doc("sqlite:///path, or memory:// (default: SQLite in the data dir)", ""))
     redis_url: str = field(**_doc("Redis URL for the job queue (default: SQLite queue in the data dir)", ""))
+    queue_name: str = field(**_doc("Queue name; deployments sharing one Redis need different names", "autorelay"))
     mailer: str = field(**_doc("Mailer: log", "log"))
     embedded_workers: int = field(
         converter=int, **_doc("Queue consumer threads inside `serve`; 0 when separate workers run", 1)

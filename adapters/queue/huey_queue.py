@@ -26,15 +26,15 @@ from huey.consumer import Consumer
 log = logging.getLogger("autorelay.queue")
 
 
-def make_huey(*, sqlite_path: str | Path | None = None, redis_url: str | None = None) -> Huey:
+def make_huey(*, name: str = "autorelay", sqlite_path: str | Path | None = None, redis_url: str | None = None) -> Huey:
     # results=False: outcomes live in the outbox rows, not in Huey's result store.
     if redis_url:
         from huey import RedisHuey
 
-        return RedisHuey("autorelay", url=redis_url, results=False, blocking=True)
+        return RedisHuey(name, url=redis_url, results=False, blocking=True)
     if sqlite_path:
-        return SqliteHuey("autorelay", filename=str(sqlite_path), results=False)
-    return MemoryHuey("autorelay", results=False)
+        return SqliteHuey(name, filename=str(sqlite_path), results=False)
+    return MemoryHuey(name, results=False)
 
 
 class HueyJobQueue:

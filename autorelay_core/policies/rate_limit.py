@@ -105,7 +105,9 @@ def admit(log: list[float], now: float, limit: Limit) -> tuple[Admission, list[f
 def retry_after(admission: Admission, now: float, limit: Limit) -> int:
     """Whole seconds (>= 1) after which the same request will be admitted."""
     assert admission.oldest is not None
-    return max(1, math.ceil(admission.oldest + limit.window - now))
+    # floor + 1 rather than ceil: strictly past the moment the oldest entry leaves the window, so
+    # float rounding at an exact boundary can never make the retry land a hair too early.
+    return max(1, math.floor(admission.oldest + limit.window - now) + 1)
 
 
 def reset_after(admission: Admission, now: float, limit: Limit) -> int:
