@@ -30,6 +30,10 @@ class Conflict(AutoRelayError):
     """The request clashes with the current state of an object."""
 
 
+class Unprocessable(AutoRelayError):
+    """Well-formed but unusable: an idempotency key reused with a different request."""
+
+
 class Unauthenticated(AutoRelayError):
     """No key, a malformed key, an unknown key or a revoked key."""
 

@@ -16,6 +16,7 @@ from autorelay_core.domain.emails import Email, EmailStatus, Event
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.templates import Template
+from autorelay_core.policies.idempotency import Existing, StoredResponse
 from autorelay_core.policies.pagination import CursorPage, CursorRequest
 from autorelay_core.policies.rate_limit import Admission, Limit
 
@@ -137,8 +138,22 @@ class RateLimitStore(Protocol):
         the shared stores (SQL, Redis). Entries older than the window may be forgotten."""
 
 
+class IdempotencyStore(Protocol):
+    async def claim(self, project_id: str, key: str, fingerprint: str, now: datetime) -> Existing | None:
+        """Atomically take the key for a new request (None), unless a live record holds it: then
+        return that record. A record is dead once `RETENTION` has passed, or, while still in
+        flight, once `IN_FLIGHT_LEASE` has (its process died). Racing claims: exactly one wins."""
+
+    async def complete(self, project_id: str, key: str, response: StoredResponse) -> None:
+        """Remember the answer of the request that holds the key."""
+
+    async def release(self, project_id: str, key: str) -> None:
+        """Forget the claim (the answer is not one to replay), so the client may retry."""
+
+
 class Storage(Protocol):
     projects: ProjectRepository
+    idempotency: IdempotencyStore
     limits: LimitOverrides
     keys: KeyRepository
     emails: EmailRepository

@@ -8,11 +8,14 @@ from functools import wraps
 from starlette.requests import Request
 from starlette.responses import Response
 
+from adapters.http.errors import error_response
 from autorelay_core.domain.keys import ApiKey
-from autorelay_core.errors import Forbidden
+from autorelay_core.errors import AutoRelayError, Forbidden
+from autorelay_core.policies.idempotency import METHODS, StoredResponse
 from autorelay_core.policies.rate_limit import policy_name, reset_after
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.enforce_limits import Applied, enforce
+from autorelay_core.usecases.idempotent import run_once
 from autorelay_core.usecases.manage_keys import authenticate
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -47,7 +50,11 @@ def requires(scope: str) -> Callable[[Handler], Handler]:
                 raise Forbidden(f"This API key lacks the '{scope}' scope")
             request.state.key = key
             applied = await enforce(deps, request.state.endpoint, key=key)
-            response = await handler(request)
+            idempotency_key = request.headers.get("idempotency-key")
+            if idempotency_key is not None and request.method in METHODS:
+                response = await _idempotent(request, handler, idempotency_key)
+            else:
+                response = await handler(request)
             if applied:
                 add_rate_headers(response, applied)
             return response
@@ -56,6 +63,24 @@ def requires(scope: str) -> Callable[[Handler], Handler]:
         return wrapper
 
     return decorate
+
+
+async def _idempotent(request: Request, handler: Handler, key: str) -> Response:
+    """Run the handler under an Idempotency-Key; its own error answers are stored like successes."""
+    body = await request.body()  # Starlette keeps it, so the handler can read it again
+
+    async def operation() -> StoredResponse:
+        try:
+            response = await handler(request)
+        except AutoRelayError as error:
+            response = error_response(error)
+        return StoredResponse(response.status_code, response.media_type or "application/json", bytes(response.body))
+
+    stored, replayed = await run_once(
+        deps_of(request), key_of(request).project_id, key, request.state.endpoint, body, operation
+    )
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return Response(stored.body, status_code=stored.status, media_type=stored.content_type, headers=headers)
 
 
 def add_rate_headers(response: Response, applied: list[Applied]) -> None:

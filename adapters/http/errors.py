@@ -22,6 +22,7 @@ STATUS = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.TooLarge: 413,
+    errors.Unprocessable: 422,
     errors.RateLimited: 429,
 }
 

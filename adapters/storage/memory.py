@@ -15,6 +15,7 @@ from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import Conflict
+from autorelay_core.policies.idempotency import IN_FLIGHT_LEASE, RETENTION, Existing, StoredResponse
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
 from autorelay_core.policies.rate_limit import Limit
 from autorelay_core.ports import Claim
@@ -212,6 +213,27 @@ class MemoryLimitOverrides:
         return self._rows.get(project_id, {}).pop(endpoint, None) is not None
 
 
+class MemoryIdempotency:
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str], tuple[str, datetime, StoredResponse | None]] = {}
+
+    async def claim(self, project_id: str, key: str, fingerprint: str, now: datetime) -> Existing | None:
+        row = self._rows.get((project_id, key))
+        if row is not None:
+            held, claimed_at, response = row
+            if claimed_at > now - (RETENTION if response is not None else IN_FLIGHT_LEASE):
+                return Existing(held, response)
+        self._rows[(project_id, key)] = (fingerprint, now, None)
+        return None
+
+    async def complete(self, project_id: str, key: str, response: StoredResponse) -> None:
+        fingerprint, claimed_at, _ = self._rows[(project_id, key)]
+        self._rows[(project_id, key)] = (fingerprint, claimed_at, response)
+
+    async def release(self, project_id: str, key: str) -> None:
+        self._rows.pop((project_id, key), None)
+
+
 class MemoryStorage:
     def __init__(self) -> None:
         self.projects = MemoryProjects()
@@ -219,6 +241,7 @@ class MemoryStorage:
         self.emails = MemoryEmails()
         self.templates = MemoryTemplates()
         self.limits = MemoryLimitOverrides()
+        self.idempotency = MemoryIdempotency()
 
     async def close(self) -> None:
         return None

@@ -25,6 +25,7 @@ from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import Conflict
+from autorelay_core.policies.idempotency import IN_FLIGHT_LEASE, RETENTION, Existing, StoredResponse
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
 from autorelay_core.policies.rate_limit import Admission, Limit
 from autorelay_core.ports import Claim
@@ -350,6 +351,49 @@ class SqliteRateLimits:
         return await self._group.run(write)
 
 
+class SqliteIdempotency(_Tables):
+    def __init__(self, db: sqlite_utils.Database, group: GroupCommit) -> None:
+        super().__init__(db)
+        self._group = group
+
+    async def claim(self, project_id: str, key: str, fingerprint: str, now: datetime) -> Existing | None:
+        at = codec.ts(now)
+
+        def write(conn: sqlite3.Connection) -> Existing | None:
+            row = conn.execute(
+                "SELECT fingerprint, claimed_at, status, content_type, body FROM idempotency"
+                " WHERE project_id = ? AND key = ?",
+                (project_id, key),
+            ).fetchone()
+            if row is not None:
+                held, claimed_at, status, content_type, body = row
+                dead_after = RETENTION if status is not None else IN_FLIGHT_LEASE
+                if claimed_at > at - dead_after.total_seconds():
+                    stored = StoredResponse(status, content_type, bytes(body)) if status is not None else None
+                    return Existing(held, stored)
+            conn.execute(
+                "INSERT OR REPLACE INTO idempotency (project_id, key, fingerprint, claimed_at) VALUES (?, ?, ?, ?)",
+                (project_id, key, fingerprint, at),
+            )
+            return None
+
+        return await self._group.run(write)
+
+    async def complete(self, project_id: str, key: str, response: StoredResponse) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE idempotency SET status = ?, content_type = ?, body = ? WHERE project_id = ? AND key = ?",
+                (response.status, response.content_type, response.body, project_id, key),
+            )
+
+        await self._group.run(write)
+
+    async def release(self, project_id: str, key: str) -> None:
+        await self._group.run(
+            lambda conn: conn.execute("DELETE FROM idempotency WHERE project_id = ? AND key = ?", (project_id, key))
+        )
+
+
 def _template(row: tuple) -> Template:
     tid, project_id, name, subject, html, text, created, updated = row
     return Template(
@@ -407,6 +451,7 @@ class SqliteStorage:
         self.emails = SqliteEmails(self.db, group)
         self.limits = SqliteLimitOverrides(self.db)
         self.rate_limits = SqliteRateLimits(group)
+        self.idempotency = SqliteIdempotency(self.db, group)
         self.templates = SqliteTemplates(self.db)
 
     async def close(self) -> None:

@@ -79,6 +79,17 @@ MIGRATIONS: list[str] = [
         window REAL NOT NULL,
         PRIMARY KEY (project_id, endpoint)
     );
+    CREATE TABLE idempotency (
+        project_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        claimed_at REAL NOT NULL,
+        status INTEGER,
+        content_type TEXT,
+        body BLOB,
+        PRIMARY KEY (project_id, key)
+    );
+    CREATE INDEX idempotency_age ON idempotency(claimed_at);
     """,
 ]
 

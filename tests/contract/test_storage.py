@@ -260,3 +260,17 @@ async def test_sqlite_group_commit_isolates_a_failing_write(tmp_path):
             assert len(await store.emails.events(email.id)) == 1, "the failed write left no event behind"
     finally:
         await store.close()
+
+
+async def test_idempotency_claims_are_exclusive_and_remember_answers(store):
+    from autorelay_core.policies.idempotency import StoredResponse
+
+    assert await store.idempotency.claim("prj", "k", "f1", NOW) is None
+    held = await store.idempotency.claim("prj", "k", "f1", NOW)
+    assert held is not None and held.fingerprint == "f1" and held.response is None
+    answer = StoredResponse(201, "application/json", b'{"id":"x"}')
+    await store.idempotency.complete("prj", "k", answer)
+    assert (await store.idempotency.claim("prj", "k", "f2", NOW)).response == answer
+    assert await store.idempotency.claim("other", "k", "f1", NOW) is None
+    await store.idempotency.release("prj", "k")
+    assert await store.idempotency.claim("prj", "k", "f3", NOW) is None

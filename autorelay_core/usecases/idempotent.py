@@ -1,0 +1,42 @@
+"""Run one request under an Idempotency-Key."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from autorelay_core.errors import Conflict, Unprocessable
+from autorelay_core.policies.idempotency import StoredResponse, check_key, fingerprint, storable
+from autorelay_core.usecases.context import Deps
+
+
+async def run_once(
+    deps: Deps,
+    project_id: str,
+    key: str,
+    endpoint: str,
+    body: bytes,
+    operation: Callable[[], Awaitable[StoredResponse]],
+) -> tuple[StoredResponse, bool]:
+    """The operation's answer, and whether it is a replay. The operation must turn the errors
+    it answers (validation, not found...) into responses itself; anything it raises is a 5xx: the
+    claim is released and the error propagates."""
+    check_key(key)
+    mine = fingerprint(endpoint, body)
+    store = deps.storage.idempotency
+    existing = await store.claim(project_id, key, mine, deps.clock.now())
+    if existing is not None:
+        if existing.fingerprint != mine:
+            raise Unprocessable("This Idempotency-Key was used with a different request; use a new key")
+        if existing.response is None:
+            raise Conflict("A request with this Idempotency-Key is still in progress; retry shortly")
+        return existing.response, True
+    try:
+        response = await operation()
+    except BaseException:
+        await store.release(project_id, key)
+        raise
+    if storable(response.status):
+        await store.complete(project_id, key, response)
+    else:
+        await store.release(project_id, key)
+    return response, False
