@@ -15,6 +15,7 @@ from attrs import frozen
 from autorelay_core.domain.emails import Email, EmailStatus, Event
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.projects import AccountStatus, Project
+from autorelay_core.domain.reputation import Activity
 from autorelay_core.domain.templates import Template
 from autorelay_core.policies.idempotency import Existing, StoredResponse
 from autorelay_core.policies.pagination import CursorPage, CursorRequest
@@ -85,6 +86,13 @@ class EmailRepository(Protocol):
         the project with that status, whatever the cursor. Rows inserted during a walk never cause a
         duplicate or a gap among the rows that existed when the walk began.
         """
+
+    async def activity(self, project_id: str, since: datetime) -> Activity:
+        """Live (not test) sends, bounces and complaints recorded since `since`, by event time."""
+
+    async def record(self, email: Email, events: list[Event]) -> bool:
+        """Store what happened to an email after delivery (engagement, bounces, complaints): its
+        status and counters, and the events. False if there is no such email in its project."""
 
     # Outbox ---------------------------------------------------------------------------------
     async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:

@@ -20,7 +20,7 @@ from adapters.queue.asyncio_queue import AsyncioJobQueue
 from adapters.queue.huey_queue import EmbeddedConsumer, HueyJobQueue, make_huey
 from adapters.rendering.jinja import JinjaTemplates
 from adapters.rendering.text import InscriptisText
-from adapters.storage.key_cache import CachedKeys
+from adapters.storage.caches import CachedKeys, CachedProjects
 from adapters.storage.memory import MemoryStorage
 from adapters.storage.sqlite import SqliteStorage
 from adapters.system.clock_ids import RandomIds, SystemClock
@@ -139,6 +139,7 @@ def build(
     storage = storage or _storage(settings)
     if settings.key_cache_seconds > 0:
         storage.keys = CachedKeys(storage.keys, settings.key_cache_seconds)
+        storage.projects = CachedProjects(storage.projects, settings.key_cache_seconds)
     log_mailer = LogMailer(settings.mail_dir)
     clock = clock or SystemClock()
     runner = LoopRunner()
@@ -181,6 +182,7 @@ def build(
         config=CoreConfig(
             lease=timedelta(seconds=settings.outbox_lease_seconds),
             reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
+            reputation_min_volume=settings.reputation_min_volume,
         ),
     )
     return Services(settings, deps, consumer, runner, stopping)

@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from autorelay_core.domain.keys import KeyMode
+from autorelay_core.domain.projects import AccountStatus
 from autorelay_core.errors import AutoRelayError
 from autorelay_core.policies.rate_limit import LIMITS, parse_limit
-from autorelay_core.usecases import manage_keys
+from autorelay_core.usecases import manage_keys, manage_reputation
 from composition.build import Services, build
 from composition.settings import Settings, SettingsError
 
@@ -132,10 +133,25 @@ def projects_create(args: argparse.Namespace) -> None:
     _run(args, action)
 
 
+def projects_status(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        project = await manage_reputation.operator_action(
+            services.deps, args.project, AccountStatus(_STATUS_OF[args.action]), args.reason
+        )
+        reason = f" ({project.status_reason})" if project.status_reason else ""
+        print(f"{project.name}: {project.status.value}{reason}")
+
+    _run(args, action)
+
+
+_STATUS_OF = {"reinstate": "active", "flag": "flagged", "suspend": "suspended", "deactivate": "deactivated"}
+
+
 def projects_list(args: argparse.Namespace) -> None:
     async def action(services: Services) -> None:
         for project in await services.deps.storage.projects.list():
-            print(f"{project.id}  {project.name}  {project.status.value}")
+            reason = f"  ({project.status_reason})" if project.status_reason else ""
+            print(f"{project.id}  {project.name}  {project.status.value}{reason}")
 
     _run(args, action)
 
@@ -242,6 +258,17 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=projects_create)
     p = projects.add_parser("list", help="list projects")
     p.set_defaults(func=projects_list)
+    helps = {
+        "reinstate": "back to active (after a review)",
+        "flag": "pause outbound sending pending a review",
+        "suspend": "suspend for a compliance review",
+        "deactivate": "close for good (cannot be undone)",
+    }
+    for action, text in helps.items():
+        p = projects.add_parser(action, help=text)
+        p.add_argument("project", help="project id or name")
+        p.add_argument("--reason", default="")
+        p.set_defaults(func=projects_status)
     return root
 
 

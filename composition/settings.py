@@ -50,6 +50,9 @@ class Settings:
         converter=float,
         **_doc("Seconds a process trusts a looked-up key (revocations elsewhere wait this long)", 1),
     )
+    reputation_min_volume: int = field(
+        converter=int, **_doc("Live sends in 24 h below which bounce/complaint rates never flag a project", 100)
+    )
     max_body_bytes: int = field(converter=int, **_doc("Largest accepted request body", 16 * 1024 * 1024))
     log_level: str = field(**_doc("Python logging level", "INFO"))
     access_log: bool = field(

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from adapters.http.errors import error_response
 from autorelay_core.domain.keys import ApiKey
+from autorelay_core.domain.reputation import check_access
 from autorelay_core.errors import AutoRelayError, Forbidden
 from autorelay_core.policies.idempotency import METHODS, StoredResponse
 from autorelay_core.policies.rate_limit import policy_name, reset_after
@@ -19,6 +20,7 @@ from autorelay_core.usecases.idempotent import run_once
 from autorelay_core.usecases.manage_keys import authenticate
 
 Handler = Callable[[Request], Awaitable[Response]]
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def deps_of(request: Request) -> Deps:
@@ -46,6 +48,9 @@ def requires(scope: str) -> Callable[[Handler], Handler]:
         async def wrapper(request: Request) -> Response:
             deps = deps_of(request)
             key = await authenticate(deps, bearer_token(request))
+            project = await deps.storage.projects.get(key.project_id)
+            if project is not None:
+                check_access(project, mutating=request.method in MUTATING)
             if not key.allows(scope):
                 raise Forbidden(f"This API key lacks the '{scope}' scope")
             request.state.key = key

@@ -10,9 +10,10 @@ from datetime import datetime
 
 from attrs import define, evolve, field
 
-from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event
+from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.projects import AccountStatus, Project
+from autorelay_core.domain.reputation import Activity
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import Conflict
 from autorelay_core.policies.idempotency import IN_FLIGHT_LEASE, RETENTION, Existing, StoredResponse
@@ -114,6 +115,24 @@ class MemoryEmails:
             rows = [r for r in rows if (r.seq < anchor.seq if descending else r.seq > anchor.seq)]
         chosen = rows[: cursor.limit]
         return CursorPage([evolve(r.email) for r in chosen], total, len(rows) > cursor.limit)
+
+    async def activity(self, project_id: str, since: datetime) -> Activity:
+        counts = {EventType.SENT: 0, EventType.BOUNCED: 0, EventType.COMPLAINED: 0}
+        for row in self._rows.values():
+            if row.email.project_id != project_id or row.email.test:
+                continue
+            for event in row.events:
+                if event.type in counts and event.created_at >= since:
+                    counts[event.type] += 1
+        return Activity(counts[EventType.SENT], counts[EventType.BOUNCED], counts[EventType.COMPLAINED])
+
+    async def record(self, email: Email, events: list[Event]) -> bool:
+        row = self._rows.get(email.id)
+        if row is None or row.email.project_id != email.project_id:
+            return False
+        row.email = evolve(email)
+        row.events.extend(events)
+        return True
 
     async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
         row = self._rows.get(email_id)

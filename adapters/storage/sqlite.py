@@ -23,6 +23,7 @@ from adapters.storage.sqlite_schema import migrate
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.domain.projects import AccountStatus, Project
+from autorelay_core.domain.reputation import Activity
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import Conflict
 from autorelay_core.policies.idempotency import IN_FLIGHT_LEASE, RETENTION, Existing, StoredResponse
@@ -188,6 +189,7 @@ class SqliteEmails(_Tables):
             email.id,
             email.project_id,
             email.status.value,
+            int(email.test),
             codec.email_payload(email),
             email.created_at.isoformat(),
             Delivery.PENDING.value,
@@ -196,8 +198,8 @@ class SqliteEmails(_Tables):
 
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT INTO emails (id, project_id, status, payload, created_at, delivery, due_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
             self._add_events(conn, email.id, events)
@@ -244,6 +246,29 @@ class SqliteEmails(_Tables):
         ).fetchall()
         items = [codec.email_from_payload(r[0]) for r in rows[: cursor.limit]]
         return CursorPage(items=items, total=total, has_more=len(rows) > cursor.limit)
+
+    async def activity(self, project_id: str, since: datetime) -> Activity:
+        rows = self.conn.execute(
+            "SELECT e.type, COUNT(*) FROM email_events e JOIN emails m ON m.id = e.email_id"
+            " WHERE e.type IN ('sent', 'bounced', 'complained') AND e.created_at >= ?"
+            " AND m.project_id = ? AND m.test = 0 GROUP BY e.type",
+            (since.isoformat(), project_id),
+        )
+        counts = dict(rows.fetchall())
+        return Activity(counts.get("sent", 0), counts.get("bounced", 0), counts.get("complained", 0))
+
+    async def record(self, email: Email, events: list[Event]) -> bool:
+        def write(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "UPDATE emails SET status = ?, payload = ? WHERE id = ? AND project_id = ?",
+                (email.status.value, codec.email_payload(email), email.id, email.project_id),
+            )
+            if cursor.rowcount != 1:
+                return False
+            self._add_events(conn, email.id, events)
+            return True
+
+        return await self._group.run(write)
 
     async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
         with self.tx() as conn:

@@ -35,6 +35,7 @@ MIGRATIONS: list[str] = [
         id TEXT NOT NULL UNIQUE,
         project_id TEXT NOT NULL,
         status TEXT NOT NULL,
+        test INTEGER NOT NULL DEFAULT 0,
         payload TEXT NOT NULL,
         created_at TEXT NOT NULL,
         delivery TEXT NOT NULL,
@@ -53,6 +54,7 @@ MIGRATIONS: list[str] = [
         data TEXT NOT NULL DEFAULT '{}'
     );
     CREATE INDEX email_events_email ON email_events(email_id, seq);
+    CREATE INDEX email_events_recent ON email_events(type, created_at);
     CREATE TABLE templates (
         id TEXT PRIMARY KEY,
         project_id TEXT NOT NULL,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from adapters.storage.key_cache import CachedKeys
+from adapters.storage.caches import CachedKeys
 from adapters.storage.memory import MemoryKeys
 from autorelay_core.domain.keys import ApiKey, KeyMode
 from tests.support import FakeClock
