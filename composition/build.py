@@ -27,6 +27,7 @@ from adapters.system.clock_ids import RandomIds, SystemClock
 from autorelay_core.ports import Clock, IdGenerator, JobQueue, Mailer, Storage
 from autorelay_core.usecases.context import CoreConfig, Deps
 from autorelay_core.usecases.deliver_email import deliver_due, drain, reconcile_outbox
+from autorelay_core.usecases.manage_reputation import evaluate_all
 from composition.settings import Settings
 
 log = logging.getLogger("autorelay")
@@ -73,13 +74,20 @@ class Services:
 
     async def _reconcile_forever(self) -> None:
         interval = self.settings.reconcile_interval_seconds
+        loop = asyncio.get_running_loop()
+        next_reputation_check = loop.time()
         while True:
             try:
                 found = await reconcile_outbox(self.deps)
                 if found:
                     log.info("reconciler re-enqueued %d email(s) whose job was lost", found)
-            except Exception:
-                log.exception("outbox reconciliation failed")
+                if loop.time() >= next_reputation_check:
+                    # Rates also change as sends age out of the 24 h window, not only on feedback.
+                    next_reputation_check = loop.time() + 60
+                    for project in await evaluate_all(self.deps):
+                        log.warning("project %s flagged: %s", project.name, project.status_reason)
+            except Exception:  # keep going; the next round retries
+                log.exception("background checks failed")
             await asyncio.sleep(interval)
 
     async def stop(self) -> None:
