@@ -105,9 +105,10 @@ def admit(log: list[float], now: float, limit: Limit) -> tuple[Admission, list[f
 def retry_after(admission: Admission, now: float, limit: Limit) -> int:
     """Whole seconds (>= 1) after which the same request will be admitted."""
     assert admission.oldest is not None
-    # floor + 1 rather than ceil: strictly past the moment the oldest entry leaves the window, so
-    # float rounding at an exact boundary can never make the retry land a hair too early.
-    return max(1, math.floor(admission.oldest + limit.window - now) + 1)
+    # floor(... + slack) + 1 rather than ceil: strictly past the moment the oldest entry leaves the
+    # window, with a microsecond to spare, so float rounding of `now + wait` can never land the
+    # retry a hair too early.
+    return max(1, math.floor(admission.oldest + limit.window - now + 1e-6) + 1)
 
 
 def reset_after(admission: Admission, now: float, limit: Limit) -> int:
