@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from attrs import frozen
 
+from autorelay_core.domain.domains import Domain
 from autorelay_core.domain.emails import Email, EmailStatus, Event
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.projects import AccountStatus, Project
@@ -19,6 +20,7 @@ from autorelay_core.domain.reputation import Activity
 from autorelay_core.domain.templates import Template
 from autorelay_core.policies.idempotency import Existing, StoredResponse
 from autorelay_core.policies.pagination import CursorPage, CursorRequest
+from autorelay_core.policies.quota import Charge
 from autorelay_core.policies.rate_limit import Admission, Limit
 
 
@@ -69,9 +71,14 @@ class Claim:
 
 
 class EmailRepository(Protocol):
-    async def add(self, email: Email, events: list[Event]) -> None:
+    async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
         """Store a new email and its first events in one transaction, ready for the outbox:
-        pending, due at `email.scheduled_at` or else at once."""
+        pending, due at `email.scheduled_at` or else at once. In the same transaction, count the
+        email against each charge's counter; if any would pass its limit, raise QuotaExceeded and
+        store and count nothing (atomically: concurrent sends never overshoot a limit)."""
+
+    async def usage(self, project_id: str, counter: str, period: str) -> int:
+        """How much of a counter the project used in a period."""
 
     async def get(self, project_id: str, email_id: str) -> Email | None:
         """The email if it exists in this project; None otherwise (including other projects')."""
@@ -131,6 +138,17 @@ class TemplateRepository(Protocol):
     async def delete(self, project_id: str, template_id: str) -> bool: ...
 
 
+class DomainRepository(Protocol):
+    async def get_by_name(self, project_id: str, name: str) -> Domain | None: ...
+
+    async def add(self, domain: Domain) -> None:
+        """Conflict if the project already has the domain."""
+
+    async def update(self, domain: Domain) -> None: ...
+
+    async def count(self, project_id: str) -> int: ...
+
+
 class LimitOverrides(Protocol):
     async def get(self, project_id: str) -> dict[str, Limit]:
         """The operator's per-endpoint limits for the project ("METHOD /path" -> Limit)."""
@@ -162,6 +180,7 @@ class IdempotencyStore(Protocol):
 class Storage(Protocol):
     projects: ProjectRepository
     idempotency: IdempotencyStore
+    domains: DomainRepository
     limits: LimitOverrides
     keys: KeyRepository
     emails: EmailRepository

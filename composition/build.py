@@ -191,6 +191,9 @@ def build(
             lease=timedelta(seconds=settings.outbox_lease_seconds),
             reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
             reputation_min_volume=settings.reputation_min_volume,
+            monthly_quota=settings.monthly_quota,
+            sandbox_sender=settings.sandbox_sender,
+            sandbox_daily_cap=settings.sandbox_daily_cap,
         ),
     )
     return Services(settings, deps, consumer, runner, stopping)

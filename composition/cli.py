@@ -15,7 +15,7 @@ from autorelay_core.domain.keys import KeyMode
 from autorelay_core.domain.projects import AccountStatus
 from autorelay_core.errors import AutoRelayError
 from autorelay_core.policies.rate_limit import LIMITS, parse_limit
-from autorelay_core.usecases import manage_keys, manage_reputation
+from autorelay_core.usecases import manage_domains, manage_keys, manage_reputation
 from composition.build import Services, build
 from composition.settings import Settings, SettingsError
 
@@ -197,6 +197,16 @@ def limits_list(args: argparse.Namespace) -> None:
     _run(args, action)
 
 
+def domains_verify(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        project = await manage_keys.find_project(services.deps, args.project)
+        for name in args.domains:
+            domain = await manage_domains.mark_verified(services.deps, project.id, name)
+            print(f"{project.name}: {domain.name} verified ({domain.id})")
+
+    _run(args, action)
+
+
 def parser() -> argparse.ArgumentParser:
     settings_help = "\n".join(f"  {var:<38} {doc} (default: {default})" for var, doc, default in Settings.describe())
     root = argparse.ArgumentParser(
@@ -248,6 +258,12 @@ def parser() -> argparse.ArgumentParser:
     p = limits.add_parser("list", help="every endpoint's limits for a project")
     p.add_argument("--project", default="default")
     p.set_defaults(func=limits_list)
+
+    domains = commands.add_parser("domains", help="sending domains").add_subparsers(dest="action", required=True)
+    p = domains.add_parser("verify", help="mark domains verified for a project (operator override)")
+    p.add_argument("domains", nargs="+")
+    p.add_argument("--project", default="default")
+    p.set_defaults(func=domains_verify)
 
     projects = commands.add_parser("projects", help="create and list projects").add_subparsers(
         dest="action", required=True

@@ -53,6 +53,9 @@ class Settings:
     reputation_min_volume: int = field(
         converter=int, **_doc("Live sends in 24 h below which bounce/complaint rates never flag a project", 100)
     )
+    monthly_quota: int = field(converter=int, **_doc("Live emails a project may send per calendar month", 50_000))
+    sandbox_sender: str = field(**_doc("Shared sender any project may use unverified", "hello@autorelay.net"))
+    sandbox_daily_cap: int = field(converter=int, **_doc("Emails per day per project from the sandbox sender", 100))
     max_body_bytes: int = field(converter=int, **_doc("Largest accepted request body", 16 * 1024 * 1024))
     log_level: str = field(**_doc("Python logging level", "INFO"))
     access_log: bool = field(

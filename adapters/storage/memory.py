@@ -10,14 +10,16 @@ from datetime import datetime
 
 from attrs import define, evolve, field
 
+from autorelay_core.domain.domains import Domain
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.reputation import Activity
 from autorelay_core.domain.templates import Template
-from autorelay_core.errors import Conflict
+from autorelay_core.errors import Conflict, QuotaExceeded
 from autorelay_core.policies.idempotency import IN_FLIGHT_LEASE, RETENTION, Existing, StoredResponse
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
+from autorelay_core.policies.quota import Charge, exceeded_message
 from autorelay_core.policies.rate_limit import Limit
 from autorelay_core.ports import Claim
 
@@ -83,11 +85,21 @@ class MemoryEmails:
     def __init__(self) -> None:
         self._rows: dict[str, _OutboxRow] = {}
         self._seq = 0
+        self._usage: dict[tuple[str, str, str], int] = {}
 
-    async def add(self, email: Email, events: list[Event]) -> None:
+    async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
+        keys = [(email.project_id, c.counter, c.period) for c in charges]
+        for key, charge in zip(keys, charges, strict=True):
+            if self._usage.get(key, 0) >= charge.limit:
+                raise QuotaExceeded(exceeded_message(charge))
+        for key in keys:
+            self._usage[key] = self._usage.get(key, 0) + 1
         self._seq += 1
         due = email.scheduled_at or email.created_at
         self._rows[email.id] = _OutboxRow(evolve(email), self._seq, due, events=list(events))
+
+    async def usage(self, project_id: str, counter: str, period: str) -> int:
+        return self._usage.get((project_id, counter, period), 0)
 
     async def get(self, project_id: str, email_id: str) -> Email | None:
         row = self._rows.get(email_id)
@@ -218,6 +230,26 @@ class MemoryTemplates:
         return True
 
 
+class MemoryDomains:
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str], Domain] = {}
+
+    async def get_by_name(self, project_id: str, name: str) -> Domain | None:
+        domain = self._rows.get((project_id, name.lower()))
+        return evolve(domain) if domain else None
+
+    async def add(self, domain: Domain) -> None:
+        if (domain.project_id, domain.name) in self._rows:
+            raise Conflict(f"the project already has the domain {domain.name}")
+        self._rows[(domain.project_id, domain.name)] = evolve(domain)
+
+    async def update(self, domain: Domain) -> None:
+        self._rows[(domain.project_id, domain.name)] = evolve(domain)
+
+    async def count(self, project_id: str) -> int:
+        return sum(1 for project, _ in self._rows if project == project_id)
+
+
 class MemoryLimitOverrides:
     def __init__(self) -> None:
         self._rows: dict[str, dict[str, Limit]] = {}
@@ -261,6 +293,7 @@ class MemoryStorage:
         self.templates = MemoryTemplates()
         self.limits = MemoryLimitOverrides()
         self.idempotency = MemoryIdempotency()
+        self.domains = MemoryDomains()
 
     async def close(self) -> None:
         return None

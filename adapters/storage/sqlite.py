@@ -20,14 +20,16 @@ import sqlite_utils
 from adapters.storage import codec
 from adapters.storage.sqlite_batch import GroupCommit
 from adapters.storage.sqlite_schema import migrate
+from autorelay_core.domain.domains import Domain, DomainStatus
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.reputation import Activity
 from autorelay_core.domain.templates import Template
-from autorelay_core.errors import Conflict
+from autorelay_core.errors import Conflict, QuotaExceeded
 from autorelay_core.policies.idempotency import IN_FLIGHT_LEASE, RETENTION, Existing, StoredResponse
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
+from autorelay_core.policies.quota import Charge, exceeded_message
 from autorelay_core.policies.rate_limit import Admission, Limit
 from autorelay_core.ports import Claim
 
@@ -184,7 +186,7 @@ class SqliteEmails(_Tables):
         super().__init__(db)
         self._group = group
 
-    async def add(self, email: Email, events: list[Event]) -> None:
+    async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
         row = (
             email.id,
             email.project_id,
@@ -197,6 +199,8 @@ class SqliteEmails(_Tables):
         )
 
         def write(conn: sqlite3.Connection) -> None:
+            for charge in charges:
+                self._charge(conn, email.project_id, charge)
             conn.execute(
                 "INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -205,6 +209,23 @@ class SqliteEmails(_Tables):
             self._add_events(conn, email.id, events)
 
         await self._group.run(write)
+
+    @staticmethod
+    def _charge(conn: sqlite3.Connection, project_id: str, charge: Charge) -> None:
+        key = (project_id, charge.counter, charge.period)
+        conn.execute("INSERT INTO usage VALUES (?, ?, ?, 0) ON CONFLICT DO NOTHING", key)
+        cursor = conn.execute(
+            "UPDATE usage SET count = count + 1 WHERE project_id = ? AND counter = ? AND period = ? AND count < ?",
+            (*key, charge.limit),
+        )
+        if cursor.rowcount != 1:
+            raise QuotaExceeded(exceeded_message(charge))  # the savepoint undoes this send's writes
+
+    async def usage(self, project_id: str, counter: str, period: str) -> int:
+        row = self.conn.execute(
+            "SELECT count FROM usage WHERE project_id = ? AND counter = ? AND period = ?", (project_id, counter, period)
+        ).fetchone()
+        return row[0] if row else 0
 
     @staticmethod
     def _add_events(conn: sqlite3.Connection, email_id: str, events: list[Event]) -> None:
@@ -331,6 +352,55 @@ class SqliteEmails(_Tables):
                 (codec.ts(now), codec.ts(pending_before), codec.ts(now), limit),
             ).fetchall()
         return [r[0] for r in rows]
+
+
+def _domain(row: tuple) -> Domain:
+    did, project_id, name, status, created, verified = row
+    return Domain(
+        did,
+        project_id,
+        name,
+        datetime.fromisoformat(created),
+        DomainStatus(status),
+        datetime.fromisoformat(verified) if verified else None,
+    )
+
+
+class SqliteDomains(_Tables):
+    _COLUMNS = "id, project_id, name, status, created_at, verified_at"
+
+    async def get_by_name(self, project_id: str, name: str) -> Domain | None:
+        row = self.conn.execute(
+            f"SELECT {self._COLUMNS} FROM domains WHERE project_id = ? AND name = ?", (project_id, name.lower())
+        ).fetchone()
+        return _domain(row) if row else None
+
+    async def add(self, domain: Domain) -> None:
+        try:
+            with self.tx() as conn:
+                conn.execute(
+                    f"INSERT INTO domains ({self._COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        domain.id,
+                        domain.project_id,
+                        domain.name,
+                        domain.status.value,
+                        domain.created_at.isoformat(),
+                        domain.verified_at.isoformat() if domain.verified_at else None,
+                    ),
+                )
+        except sqlite3.IntegrityError as error:
+            raise Conflict(f"the project already has the domain {domain.name}") from error
+
+    async def update(self, domain: Domain) -> None:
+        with self.tx() as conn:
+            conn.execute(
+                "UPDATE domains SET status = ?, verified_at = ? WHERE id = ?",
+                (domain.status.value, domain.verified_at.isoformat() if domain.verified_at else None, domain.id),
+            )
+
+    async def count(self, project_id: str) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM domains WHERE project_id = ?", (project_id,)).fetchone()[0]
 
 
 class SqliteLimitOverrides(_Tables):
@@ -477,6 +547,7 @@ class SqliteStorage:
         self.limits = SqliteLimitOverrides(self.db)
         self.rate_limits = SqliteRateLimits(group)
         self.idempotency = SqliteIdempotency(self.db, group)
+        self.domains = SqliteDomains(self.db)
         self.templates = SqliteTemplates(self.db)
 
     async def close(self) -> None:

@@ -92,6 +92,22 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (project_id, key)
     );
     CREATE INDEX idempotency_age ON idempotency(claimed_at);
+    CREATE TABLE usage (
+        project_id TEXT NOT NULL,
+        counter TEXT NOT NULL,
+        period TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (project_id, counter, period)
+    );
+    CREATE TABLE domains (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        verified_at TEXT,
+        UNIQUE (project_id, name)
+    );
     """,
 ]
 

@@ -35,6 +35,10 @@ class CoreConfig:
     max_schedule_ahead: timedelta = timedelta(days=30)
     # Live sends in 24 h below which bounce and complaint rates never flag an account.
     reputation_min_volume: int = 100
+    monthly_quota: int = 50_000
+    # The shared sender any project may use without a verified domain, capped per day.
+    sandbox_sender: str = "hello@autorelay.net"
+    sandbox_daily_cap: int = 100
 
 
 @frozen

@@ -54,8 +54,8 @@ async def send_batch(deps: Deps, key: ApiKey, rows: list[tuple[SendCommand | Inv
         try:
             if isinstance(parsed, Invalid):
                 raise parsed
-            email = await build_email(deps, key, parsed)
-            await accept(deps, email)
+            email, billed = await build_email(deps, key, parsed)
+            await accept(deps, email, billed)
         except AutoRelayError as error:
             results.append(BatchRow(id=None, to=shown_to, status="failed", error=error.message))
             continue

@@ -12,9 +12,11 @@ from typing import Any
 from attrs import frozen
 
 from autorelay_core.domain.addresses import LINE_BREAKS, Mailbox, check_recipients, has_line_break
+from autorelay_core.domain.domains import DomainStatus
 from autorelay_core.domain.emails import Attachment, Email, EventType
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.errors import Invalid, NotFound
+from autorelay_core.policies.quota import Charge, charges
 from autorelay_core.usecases.context import Deps
 
 
@@ -133,10 +135,32 @@ def new_message_id(deps: Deps, sender: Mailbox) -> str:
     return f"<{deps.ids.new('msg')}@{sender.domain}>"
 
 
-async def build_email(deps: Deps, key: ApiKey, command: SendCommand) -> Email:
-    """Validate and render `command` into a new queued Email (not yet stored)."""
+async def sender_charges(deps: Deps, key: ApiKey, sender: Mailbox) -> tuple[Charge, ...]:
+    """What a send from `sender` is charged, after checking the key may use it: test keys may use
+    any sender and are charged nothing; live keys need the sandbox sender or a verified domain."""
+    if key.is_test:
+        return ()
+    config = deps.config
+    sandbox = sender.address.lower() == config.sandbox_sender.lower()
+    if not sandbox:
+        domain = await deps.storage.domains.get_by_name(key.project_id, sender.domain)
+        if domain is None or domain.status is not DomainStatus.VERIFIED:
+            raise Invalid(
+                f"from: {sender.domain} is not a verified domain of this project; verify it first, "
+                f"send from the sandbox sender {config.sandbox_sender}, or use a test key",
+                field="from",
+            )
+    return charges(
+        at=deps.clock.now(), monthly_quota=config.monthly_quota, sandbox=sandbox, sandbox_cap=config.sandbox_daily_cap
+    )
+
+
+async def build_email(deps: Deps, key: ApiKey, command: SendCommand) -> tuple[Email, tuple[Charge, ...]]:
+    """Validate and render `command` into a new queued Email (not yet stored), and what it will be
+    charged."""
     config = deps.config
     sender = Mailbox.parse(command.from_, "from")
+    billed = await sender_charges(deps, key, sender)
     to = check_recipients(command.to, "to", maximum=config.max_recipients)
     cc = _optional_recipients(command.cc, "cc", config.max_recipients)
     bcc = _optional_recipients(command.bcc, "bcc", config.max_recipients)
@@ -181,7 +205,7 @@ async def build_email(deps: Deps, key: ApiKey, command: SendCommand) -> Email:
         if scheduled_at <= now:
             scheduled_at = None
 
-    return Email(
+    email = Email(
         id=deps.ids.new("em"),
         project_id=key.project_id,
         message_id=new_message_id(deps, sender),
@@ -202,17 +226,18 @@ async def build_email(deps: Deps, key: ApiKey, command: SendCommand) -> Email:
         scheduled_at=scheduled_at,
         created_at=now,
     )
+    return email, billed
 
 
 async def send_email(deps: Deps, key: ApiKey, command: SendCommand) -> Email:
-    email = await build_email(deps, key, command)
-    await accept(deps, email)
+    email, billed = await build_email(deps, key, command)
+    await accept(deps, email, billed)
     return email
 
 
-async def accept(deps: Deps, email: Email) -> None:
+async def accept(deps: Deps, email: Email, billed: tuple[Charge, ...] = ()) -> None:
     """Store the email as queued and wake a delivery pass. The row is the truth: if the queue
     loses the pass, the reconciler finds the row and wakes another."""
     event = email.record(EventType.QUEUED, email.created_at)
-    await deps.storage.emails.add(email, [event])
+    await deps.storage.emails.add(email, [event], billed)
     deps.queue.wake(email.scheduled_at)

@@ -274,3 +274,18 @@ async def test_idempotency_claims_are_exclusive_and_remember_answers(store):
     assert await store.idempotency.claim("other", "k", "f1", NOW) is None
     await store.idempotency.release("prj", "k")
     assert await store.idempotency.claim("prj", "k", "f3", NOW) is None
+
+
+async def test_charges_never_overshoot_under_concurrency(store):
+    from autorelay_core.errors import QuotaExceeded
+    from autorelay_core.policies.quota import Charge
+
+    charge = (Charge("emails", "2026-05", 5),)
+    emails = [new_email() for _ in range(20)]
+    results = await asyncio.gather(
+        *(store.emails.add(e, [Event(EventType.QUEUED, NOW)], charge) for e in emails), return_exceptions=True
+    )
+    assert sum(r is None for r in results) == 5
+    assert all(isinstance(r, QuotaExceeded) for r in results if r is not None)
+    assert await store.emails.usage("prj_a", "emails", "2026-05") == 5
+    assert (await store.emails.page("prj_a", None, CursorRequest(limit=100))).total == 5

@@ -81,6 +81,8 @@ class Server:
             raise AssertionError(f"server did not start: {self.log.read_text()}")
         for mode, key in re.findall(r"(live|test) key: (ak_\w+)", self.log.read_text()):
             self.keys.setdefault(mode, key)
+        if self.keys:
+            verify_domains(self.data_dir, "default")
         if lift and self.keys:
             lift_limits(self.data_dir, "default")
         return self
@@ -107,14 +109,23 @@ class Server:
 HIGH_LIMITS = {"POST /api/v1/emails": "100000/min", "POST /api/v1/emails/batch": "10000/min"}
 
 
+# The sender domains the suites use, verified as an operator would (live keys need it).
+TEST_DOMAINS = ("acme.test", "crash.test", "idem.test", "flag.test", "work.test", "limits.test", "walk.test")
+
+
 def lift_limits(data_dir: Path, project: str) -> None:
     for endpoint, limit in HIGH_LIMITS.items():
         autorelay(data_dir, "limits", "set", endpoint, limit, "--project", project)
 
 
+def verify_domains(data_dir: Path, project: str) -> None:
+    autorelay(data_dir, "domains", "verify", *TEST_DOMAINS, "--project", project)
+
+
 def new_project(data_dir: Path, name: str, *, lift: bool = True) -> dict[str, str]:
     """Create a project with the CLI; returns its live and test keys."""
     out = autorelay(data_dir, "projects", "create", name, "--with-keys")
+    verify_domains(data_dir, name)
     if lift:
         lift_limits(data_dir, name)
     return dict(re.findall(r"(live|test) key: (ak_\w+)", out))

@@ -10,6 +10,7 @@ import pytest
 from autorelay_core.domain.emails import EmailStatus, EventType
 from autorelay_core.domain.keys import KeyMode
 from autorelay_core.errors import Invalid, NotFound
+from autorelay_core.usecases.manage_domains import mark_verified
 from autorelay_core.usecases.manage_keys import create_key, create_project
 from autorelay_core.usecases.manage_templates import TemplateInput, create_template
 from autorelay_core.usecases.read_emails import get_email
@@ -18,6 +19,7 @@ from autorelay_core.usecases.send_email import AttachmentInput, SendCommand, sen
 
 async def live_key(deps, name="acme", mode=KeyMode.LIVE):
     project = await create_project(deps, name)
+    await mark_verified(deps, project.id, "acme.test")
     return (await create_key(deps, project.id, mode)).key
 
 
