@@ -26,3 +26,14 @@ def test_the_send_past_the_monthly_quota_gets_402_and_sends_nothing(tmp_path):
             assert tester.post("/emails", json=BODY).status_code == 200  # test sends cost nothing
     finally:
         server.stop()
+
+
+def test_stats_show_usage_and_account_health(server, live):
+    before = live.get("/stats").json()
+    assert live.post("/emails", json=BODY).status_code == 200
+    stats = live.get("/stats").json()
+    assert stats["emailsThisMonth"] == before["emailsThisMonth"] + 1
+    assert stats["accountStatus"] == "active" and stats["statusReason"] is None
+    assert stats["quota"]["monthly"] == {"used": stats["emailsThisMonth"], "limit": 50_000}
+    assert stats["domains"] >= 1 and stats["campaigns"] == {"total": 0, "sending": 0, "completed": 0}
+    assert set(stats["last24h"]) == {"sends", "bounces", "complaints", "bounceRate", "complaintRate"}

@@ -1,0 +1,36 @@
+"""Project counters for GET /stats: the reference's fields plus the account's health and quota."""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from autorelay_core.domain.projects import Project
+from autorelay_core.domain.reputation import Activity
+from autorelay_core.errors import NotFound
+from autorelay_core.policies.quota import day, month
+from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.manage_reputation import activity
+
+
+@frozen
+class Stats:
+    project: Project
+    emails_this_month: int
+    sandbox_today: int
+    domains: int
+    activity: Activity
+
+
+async def read_stats(deps: Deps, project_id: str) -> Stats:
+    project = await deps.storage.projects.get(project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} not found")
+    now = deps.clock.now()
+    emails = deps.storage.emails
+    return Stats(
+        project=project,
+        emails_this_month=await emails.usage(project_id, "emails", month(now)),
+        sandbox_today=await emails.usage(project_id, "sandbox", day(now)),
+        domains=await deps.storage.domains.count(project_id),
+        activity=await activity(deps, project_id),
+    )
