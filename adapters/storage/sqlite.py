@@ -427,21 +427,35 @@ class SqliteLimitOverrides(_Tables):
 
 
 class SqliteRateLimits:
-    """The sliding log in a table; shared by every process that opens the same database file."""
+    """The sliding log in a table; shared by every process that opens the same database file.
+
+    Each check costs O(log n) whatever the limit: expired rows are deleted as they expire (each
+    once), the count per bucket is kept in rate_counts, and the oldest row comes off the index.
+    """
 
     def __init__(self, group: GroupCommit) -> None:
         self._group = group
 
     async def hit(self, bucket: str, now: float, limit: Limit) -> Admission:
         def write(conn: sqlite3.Connection) -> Admission:
-            conn.execute("DELETE FROM rate_hits WHERE bucket = ? AND at <= ?", (bucket, now - limit.window))
-            used, oldest = conn.execute(
-                "SELECT COUNT(*), MIN(at) FROM rate_hits WHERE bucket = ?", (bucket,)
-            ).fetchone()
-            if used >= limit.count:
-                return Admission(False, used, oldest)
-            conn.execute("INSERT INTO rate_hits (bucket, at) VALUES (?, ?)", (bucket, now))
-            return Admission(True, used + 1, now if oldest is None else oldest)
+            expired = conn.execute(
+                "DELETE FROM rate_hits WHERE bucket = ? AND at <= ?", (bucket, now - limit.window)
+            ).rowcount
+            if expired:
+                conn.execute("UPDATE rate_counts SET used = used - ? WHERE bucket = ?", (expired, bucket))
+            row = conn.execute("SELECT used FROM rate_counts WHERE bucket = ?", (bucket,)).fetchone()
+            used = row[0] if row else 0
+            allowed = used < limit.count
+            if allowed:
+                conn.execute("INSERT INTO rate_hits (bucket, at) VALUES (?, ?)", (bucket, now))
+                conn.execute(
+                    "INSERT INTO rate_counts (bucket, used) VALUES (?, 1)"
+                    " ON CONFLICT (bucket) DO UPDATE SET used = used + 1",
+                    (bucket,),
+                )
+                used += 1
+            (oldest,) = conn.execute("SELECT MIN(at) FROM rate_hits WHERE bucket = ?", (bucket,)).fetchone()
+            return Admission(allowed, used, oldest)
 
         return await self._group.run(write)
 

@@ -74,6 +74,11 @@ MIGRATIONS: list[str] = [
         at REAL NOT NULL
     );
     CREATE INDEX rate_hits_bucket ON rate_hits(bucket, at);
+    -- How many rows rate_hits holds per bucket, so a check never counts them one by one.
+    CREATE TABLE rate_counts (
+        bucket TEXT PRIMARY KEY,
+        used INTEGER NOT NULL
+    );
     CREATE TABLE limit_overrides (
         project_id TEXT NOT NULL,
         endpoint TEXT NOT NULL,
