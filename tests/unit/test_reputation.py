@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from autorelay_core.domain.emails import EventType
+from autorelay_core.domain.keys import KeyMode
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.reputation import Activity, auto_flag, breach, check_access, operator_set
 from autorelay_core.errors import AccountLocked, Conflict
@@ -96,3 +97,14 @@ async def test_bounces_over_the_threshold_flag_the_account_and_test_sends_do_not
     await record_feedback(deps, key.project_id, sent[1].id, EventType.BOUNCED)
     project = await deps.storage.projects.get(key.project_id)
     assert project.status is AccountStatus.FLAGGED and "bounce rate 2.00%" in project.status_reason
+
+
+async def test_test_sends_count_toward_no_reputation(deps):
+    test_key = await live_key(deps, "sandboxed", mode=KeyMode.TEST)
+    sent = [await send_email(deps, test_key, command()) for _ in range(100)]
+    await deps.queue.drain()
+    for email in sent[:10]:
+        await record_feedback(deps, test_key.project_id, email.id, EventType.BOUNCED)
+    project = await deps.storage.projects.get(test_key.project_id)
+    assert project.status is AccountStatus.ACTIVE
+    assert (await deps.storage.emails.activity(test_key.project_id, FakeClock().now())).sends == 0
