@@ -2,37 +2,52 @@
 its project (for the account status).
 
 Caching for `ttl` seconds means a change made by another process (the CLI, another server) takes
-effect within `ttl` seconds; a change made through this process takes effect at once.
+effect within `ttl` seconds; a change made through this process takes effect at once. Misses are
+not cached: a flood of unknown keys must not evict real ones.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.ports import KeyRepository, ProjectRepository
 
+T = TypeVar("T")
 
-class CachedKeys:
-    def __init__(self, inner: KeyRepository, ttl: float, max_entries: int = 10_000) -> None:
-        self._inner = inner
-        self._ttl = ttl
-        self._max = max_entries
-        self._entries: dict[str, tuple[float, ApiKey | None]] = {}
 
-    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
+class _Ttl(Generic[T]):
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self._ttl, self._max = ttl, max_entries
+        self._entries: dict[str, tuple[float, T]] = {}
+
+    async def get(self, key: str, load: Callable[[], Awaitable[T | None]]) -> T | None:
         now = time.monotonic()
-        hit = self._entries.get(key_hash)
+        hit = self._entries.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-        key = await self._inner.get_by_hash(key_hash)
-        if key is not None:  # unknown keys are not cached: a flood of guesses must not evict real ones
+        value = await load()
+        if value is not None:
             if len(self._entries) >= self._max:
                 self._entries.clear()
-            self._entries[key_hash] = (now + self._ttl, key)
-        return key
+            self._entries[key] = (now + self._ttl, value)
+        return value
+
+    def drop(self, keep: Callable[[T], bool]) -> None:
+        self._entries = {k: entry for k, entry in self._entries.items() if keep(entry[1])}
+
+
+class CachedKeys:
+    def __init__(self, inner: KeyRepository, ttl: float) -> None:
+        self._inner = inner
+        self._cache: _Ttl[ApiKey] = _Ttl(ttl)
+
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        return await self._cache.get(key_hash, lambda: self._inner.get_by_hash(key_hash))
 
     async def add(self, key: ApiKey) -> None:
         await self._inner.add(key)
@@ -41,25 +56,17 @@ class CachedKeys:
         return await self._inner.list(project_id)
 
     async def revoke(self, key_id: str, at: datetime) -> bool:
-        self._entries = {h: entry for h, entry in self._entries.items() if entry[1] is None or entry[1].id != key_id}
+        self._cache.drop(lambda key: key.id != key_id)
         return await self._inner.revoke(key_id, at)
 
 
 class CachedProjects:
     def __init__(self, inner: ProjectRepository, ttl: float) -> None:
         self._inner = inner
-        self._ttl = ttl
-        self._entries: dict[str, tuple[float, Project]] = {}
+        self._cache: _Ttl[Project] = _Ttl(ttl)
 
     async def get(self, project_id: str) -> Project | None:
-        now = time.monotonic()
-        hit = self._entries.get(project_id)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        project = await self._inner.get(project_id)
-        if project is not None:
-            self._entries[project_id] = (now + self._ttl, project)
-        return project
+        return await self._cache.get(project_id, lambda: self._inner.get(project_id))
 
     async def add(self, project: Project) -> None:
         await self._inner.add(project)
@@ -71,5 +78,5 @@ class CachedProjects:
         return await self._inner.list()
 
     async def set_status(self, project_id: str, status: AccountStatus, reason: str) -> None:
-        self._entries.pop(project_id, None)
+        self._cache.drop(lambda project: project.id != project_id)
         await self._inner.set_status(project_id, status, reason)
