@@ -469,22 +469,30 @@ class SqliteIdempotency(_Tables):
         at = codec.ts(now)
 
         def write(conn: sqlite3.Connection) -> Existing | None:
-            row = conn.execute(
+            # The claim is a unique insert; only when it loses do we look at who holds the key.
+            claimed = conn.execute(
+                "INSERT INTO idempotency (project_id, key, fingerprint, claimed_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (project_id, key) DO NOTHING",
+                (project_id, key, fingerprint, at),
+            ).rowcount
+            if claimed:
+                return None
+            held, claimed_at, status, content_type, body = conn.execute(
                 "SELECT fingerprint, claimed_at, status, content_type, body FROM idempotency"
                 " WHERE project_id = ? AND key = ?",
                 (project_id, key),
             ).fetchone()
-            if row is not None:
-                held, claimed_at, status, content_type, body = row
-                dead_after = RETENTION if status is not None else IN_FLIGHT_LEASE
-                if claimed_at > at - dead_after.total_seconds():
-                    stored = StoredResponse(status, content_type, bytes(body)) if status is not None else None
-                    return Existing(held, stored)
-            conn.execute(
-                "INSERT OR REPLACE INTO idempotency (project_id, key, fingerprint, claimed_at) VALUES (?, ?, ?, ?)",
-                (project_id, key, fingerprint, at),
-            )
-            return None
+            dead_after = RETENTION if status is not None else IN_FLIGHT_LEASE
+            if claimed_at > at - dead_after.total_seconds():
+                stored = StoredResponse(status, content_type, bytes(body)) if status is not None else None
+                return Existing(held, stored)
+            # Expired, or abandoned in flight: take it over, unless someone else just did.
+            taken = conn.execute(
+                "UPDATE idempotency SET fingerprint = ?, claimed_at = ?, status = NULL, content_type = NULL,"
+                " body = NULL WHERE project_id = ? AND key = ? AND claimed_at = ?",
+                (fingerprint, at, project_id, key, claimed_at),
+            ).rowcount
+            return None if taken else Existing(held, None)
 
         return await self._group.run(write)
 
