@@ -20,7 +20,7 @@ from adapters.queue.asyncio_queue import AsyncioJobQueue
 from adapters.queue.huey_queue import EmbeddedConsumer, HueyJobQueue, make_huey
 from adapters.rendering.jinja import JinjaTemplates
 from adapters.rendering.text import InscriptisText
-from adapters.storage.caches import CachedKeys, CachedProjects
+from adapters.storage.caches import CachedDomains, CachedKeys, CachedLimits, CachedProjects
 from adapters.storage.memory import MemoryStorage
 from adapters.storage.sqlite import SqliteStorage
 from adapters.system.clock_ids import RandomIds, SystemClock
@@ -148,6 +148,8 @@ def build(
     if settings.key_cache_seconds > 0:
         storage.keys = CachedKeys(storage.keys, settings.key_cache_seconds)
         storage.projects = CachedProjects(storage.projects, settings.key_cache_seconds)
+        storage.limits = CachedLimits(storage.limits, settings.key_cache_seconds)
+        storage.domains = CachedDomains(storage.domains, settings.key_cache_seconds)
     log_mailer = LogMailer(settings.mail_dir)
     clock = clock or SystemClock()
     runner = LoopRunner()

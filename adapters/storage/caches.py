@@ -1,5 +1,5 @@
-"""Short-lived, per-process caches in front of the lookups every request makes: its API key and
-its project (for the account status).
+"""Short-lived, per-process caches in front of the lookups every request makes: its API key, its
+project (for the account status), the project's rate-limit overrides, and its sending domains.
 
 Caching for `ttl` seconds means a change made by another process (the CLI, another server) takes
 effect within `ttl` seconds; a change made through this process takes effect at once. Misses are
@@ -13,9 +13,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from autorelay_core.domain.domains import Domain, DomainStatus
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.projects import AccountStatus, Project
-from autorelay_core.ports import KeyRepository, ProjectRepository
+from autorelay_core.policies.rate_limit import Limit
+from autorelay_core.ports import DomainRepository, KeyRepository, LimitOverrides, ProjectRepository
 
 T = TypeVar("T")
 
@@ -25,13 +27,15 @@ class _Ttl(Generic[T]):
         self._ttl, self._max = ttl, max_entries
         self._entries: dict[str, tuple[float, T]] = {}
 
-    async def get(self, key: str, load: Callable[[], Awaitable[T | None]]) -> T | None:
+    async def get(
+        self, key: str, load: Callable[[], Awaitable[T | None]], keep: Callable[[T], bool] = lambda _: True
+    ) -> T | None:
         now = time.monotonic()
         hit = self._entries.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
         value = await load()
-        if value is not None:
+        if value is not None and keep(value):
             if len(self._entries) >= self._max:
                 self._entries.clear()
             self._entries[key] = (now + self._ttl, value)
@@ -80,3 +84,45 @@ class CachedProjects:
     async def set_status(self, project_id: str, status: AccountStatus, reason: str) -> None:
         self._cache.drop(lambda project: project.id != project_id)
         await self._inner.set_status(project_id, status, reason)
+
+
+class CachedLimits:
+    def __init__(self, inner: LimitOverrides, ttl: float) -> None:
+        self._inner = inner
+        self._cache: _Ttl[dict[str, Limit]] = _Ttl(ttl)
+
+    async def get(self, project_id: str) -> dict[str, Limit]:
+        return await self._cache.get(project_id, lambda: self._inner.get(project_id)) or {}
+
+    async def set(self, project_id: str, endpoint: str, limit: Limit) -> None:
+        self._cache.drop(lambda _: False)
+        await self._inner.set(project_id, endpoint, limit)
+
+    async def clear(self, project_id: str, endpoint: str) -> bool:
+        self._cache.drop(lambda _: False)
+        return await self._inner.clear(project_id, endpoint)
+
+
+class CachedDomains:
+    """Only verified domains are cached: a domain verified elsewhere shows up at once."""
+
+    def __init__(self, inner: DomainRepository, ttl: float) -> None:
+        self._inner = inner
+        self._cache: _Ttl[Domain] = _Ttl(ttl)
+
+    async def get_by_name(self, project_id: str, name: str) -> Domain | None:
+        return await self._cache.get(
+            f"{project_id}|{name.lower()}",
+            lambda: self._inner.get_by_name(project_id, name),
+            keep=lambda domain: domain.status is DomainStatus.VERIFIED,
+        )
+
+    async def add(self, domain: Domain) -> None:
+        await self._inner.add(domain)
+
+    async def update(self, domain: Domain) -> None:
+        self._cache.drop(lambda _: False)
+        await self._inner.update(domain)
+
+    async def count(self, project_id: str) -> int:
+        return await self._inner.count(project_id)

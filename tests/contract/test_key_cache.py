@@ -38,3 +38,18 @@ async def test_unknown_keys_are_not_cached():
     assert await cached.get_by_hash("key_3" * 4) is None
     await inner.add(key("key_3"))
     assert await cached.get_by_hash("key_3" * 4) is not None
+
+
+async def test_domains_are_cached_only_once_verified():
+    from adapters.storage.caches import CachedDomains
+    from adapters.storage.memory import MemoryDomains
+    from autorelay_core.domain.domains import Domain, DomainStatus
+
+    inner = MemoryDomains()
+    cached = CachedDomains(inner, ttl=60)
+    pending = Domain("dom_1", "prj", "example.com", NOW)
+    await inner.add(pending)
+    assert (await cached.get_by_name("prj", "example.com")).status is DomainStatus.PENDING
+    pending.status, pending.verified_at = DomainStatus.VERIFIED, NOW
+    await inner.update(pending)  # verified by another process: seen at once, pending was not cached
+    assert (await cached.get_by_name("prj", "Example.com")).status is DomainStatus.VERIFIED
