@@ -45,7 +45,16 @@ class _Ttl(Generic[T]):
         self._entries = {k: entry for k, entry in self._entries.items() if keep(entry[1])}
 
 
-class CachedKeys:
+class _Delegating:
+    """Methods a cache does not define go straight to the repository it wraps."""
+
+    _inner: object
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
+class CachedKeys(_Delegating):
     def __init__(self, inner: KeyRepository, ttl: float) -> None:
         self._inner = inner
         self._cache: _Ttl[ApiKey] = _Ttl(ttl)
@@ -53,18 +62,12 @@ class CachedKeys:
     async def get_by_hash(self, key_hash: str) -> ApiKey | None:
         return await self._cache.get(key_hash, lambda: self._inner.get_by_hash(key_hash))
 
-    async def add(self, key: ApiKey) -> None:
-        await self._inner.add(key)
-
-    async def list(self, project_id: str) -> list[ApiKey]:
-        return await self._inner.list(project_id)
-
     async def revoke(self, key_id: str, at: datetime) -> bool:
         self._cache.drop(lambda key: key.id != key_id)
         return await self._inner.revoke(key_id, at)
 
 
-class CachedProjects:
+class CachedProjects(_Delegating):
     def __init__(self, inner: ProjectRepository, ttl: float) -> None:
         self._inner = inner
         self._cache: _Ttl[Project] = _Ttl(ttl)
@@ -72,21 +75,12 @@ class CachedProjects:
     async def get(self, project_id: str) -> Project | None:
         return await self._cache.get(project_id, lambda: self._inner.get(project_id))
 
-    async def add(self, project: Project) -> None:
-        await self._inner.add(project)
-
-    async def get_by_name(self, name: str) -> Project | None:
-        return await self._inner.get_by_name(name)
-
-    async def list(self) -> list[Project]:
-        return await self._inner.list()
-
     async def set_status(self, project_id: str, status: AccountStatus, reason: str) -> None:
         self._cache.drop(lambda project: project.id != project_id)
         await self._inner.set_status(project_id, status, reason)
 
 
-class CachedLimits:
+class CachedLimits(_Delegating):
     def __init__(self, inner: LimitOverrides, ttl: float) -> None:
         self._inner = inner
         self._cache: _Ttl[dict[str, Limit]] = _Ttl(ttl)
@@ -103,7 +97,7 @@ class CachedLimits:
         return await self._inner.clear(project_id, endpoint)
 
 
-class CachedDomains:
+class CachedDomains(_Delegating):
     """Only verified domains are cached: a domain verified elsewhere shows up at once."""
 
     def __init__(self, inner: DomainRepository, ttl: float) -> None:
@@ -117,12 +111,6 @@ class CachedDomains:
             keep=lambda domain: domain.status is DomainStatus.VERIFIED,
         )
 
-    async def add(self, domain: Domain) -> None:
-        await self._inner.add(domain)
-
     async def update(self, domain: Domain) -> None:
         self._cache.drop(lambda _: False)
         await self._inner.update(domain)
-
-    async def count(self, project_id: str) -> int:
-        return await self._inner.count(project_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import cattrs
@@ -22,10 +22,6 @@ converter.register_structure_hook(bytes, lambda v, _: base64.b64decode(v))
 def ts(moment: datetime) -> float:
     """Times the database compares (due, lease) are stored as epoch seconds."""
     return moment.timestamp()
-
-
-def from_ts(value: float) -> datetime:
-    return datetime.fromtimestamp(value, UTC)
 
 
 def email_payload(email: Email) -> str:
