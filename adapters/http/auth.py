@@ -1,4 +1,6 @@
-"""Bearer-key authentication and scope checks, as a decorator on route handlers."""
+"""What every API request passes before its handler, as one decorator: the bearer key, the
+account status, the key's scope, the endpoint's rate limits and, on POST/PUT/PATCH, the
+Idempotency-Key."""
 
 from __future__ import annotations
 
@@ -64,7 +66,6 @@ def requires(scope: str) -> Callable[[Handler], Handler]:
                 add_rate_headers(response, applied)
             return response
 
-        wrapper.scope = scope  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
