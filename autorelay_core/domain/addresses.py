@@ -20,10 +20,13 @@ _WHATWG = re.compile(
 )
 
 
-# `addr` or `Display Name <addr>` with no quotes, comments or escapes.
-_NAME_WORD = r"[^\s\"<>()\[\]\\,;:@.]+"
+# `addr` or `Display Name <addr>` with no quotes, comments or escapes. Whitespace is what parseaddr
+# skips (space, tab, CR, LF), not Unicode's: a no-break space belongs to the name, as it does there.
+_WS = r"[ \t\r\n]"
+_NAME_WORD = r"[^ \t\r\n\"<>()\[\]\\,;:@.]+"
+_ADDR = r"[^ \t\r\n<>\"(),;:\[\]]+"
 _SIMPLE_MAILBOX = re.compile(
-    rf"\s*((?:{_NAME_WORD})(?: {_NAME_WORD})*)?\s*<([^<>\s]+)>\s*|\s*([^\s<>\"(),;:\[\]]+@[^\s<>\"(),;:\[\]]+)\s*"
+    rf"{_WS}*((?:{_NAME_WORD})(?: {_NAME_WORD})*)?{_WS}*<([^<> \t\r\n]+)>{_WS}*|{_WS}*({_ADDR}@{_ADDR}){_WS}*"
 )
 
 # Every character Python's email package (str.splitlines) treats as ending a line. Any of them in a

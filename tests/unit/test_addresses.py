@@ -5,7 +5,7 @@ from __future__ import annotations
 from email.headerregistry import Address
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from autorelay_core.domain.addresses import Mailbox, check_recipients, is_valid_address
@@ -54,6 +54,9 @@ def test_ids_are_prefixed_unique_and_long():
     st.emails(),
     st.sampled_from(["{name} <{addr}>", "{addr}", " {addr} ", "<{addr}>", '"{name}" <{addr}>', "{name}<{addr}>"]),
 )
+@example("\xa0", "2@a.bo", "{name} <{addr}>")  # a no-break space is part of the name, not whitespace
+@example("a\u2003b", "x@y.z", "{name} <{addr}>")
+@example("", "x@y.z\xa0", " {addr} ")
 def test_fast_mailbox_split_agrees_with_parseaddr(name, addr, shape):
     from email.utils import parseaddr
 
