@@ -186,6 +186,10 @@ class Storage(Protocol):
     emails: EmailRepository
     templates: TemplateRepository
 
+    async def migrate(self) -> int:
+        """Bring the schema to the newest version (safe from many processes at once); returns the
+        version reached. Stores without a schema return 0."""
+
     async def close(self) -> None: ...
 
 

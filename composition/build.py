@@ -65,8 +65,10 @@ class Services:
         self._reconciler: asyncio.Task | None = None
 
     async def start(self, *, consume: bool = True) -> None:
-        """Bind to the running loop, start the in-process consumer (if any) and the reconciler."""
+        """Bind to the running loop, bring the schema up to date, start the in-process consumer (if
+        any) and the reconciler."""
         self.runner.loop = asyncio.get_running_loop()
+        await self.deps.storage.migrate()
         if consume and self.consumer is not None:
             self.consumer.start()
         if consume:
@@ -128,6 +130,10 @@ async def run_passes(deps: Deps, stopping: threading.Event, share: float = 1.0) 
 def _storage(settings: Settings) -> Storage:
     if settings.database_url == "memory://":
         return MemoryStorage()
+    if settings.postgres:
+        from adapters.storage.postgres import PostgresStorage  # psycopg is an optional extra
+
+        return PostgresStorage(settings.database_url, settings.database_pool_size)
     path = settings.sqlite_path
     assert path is not None  # Settings.check() refused anything else
     path.parent.mkdir(parents=True, exist_ok=True)

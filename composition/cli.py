@@ -45,14 +45,8 @@ def serve(args: argparse.Namespace) -> None:
 
     settings = _settings(args)
     services = build(settings)
-    _print_keys(asyncio.run(manage_keys.bootstrap(services.deps)))
     app = create_app(services, max_body_bytes=settings.max_body_bytes)
-    print(f"AutoRelay API on http://{settings.host}:{settings.port}/api/v1 (data in {settings.data_dir})", flush=True)
-    # Everything built so far lives as long as the process: keep the cyclic GC from rescanning it
-    # on every full collection, which otherwise shows up as latency spikes under load.
-    gc.freeze()
-    gc.set_threshold(20_000, 50, 100)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -60,6 +54,29 @@ def serve(args: argparse.Namespace) -> None:
         access_log=settings.access_log,
         lifespan="on",
     )
+
+    async def main() -> None:
+        # One event loop for the whole process: a Postgres pool belongs to the loop that opened it.
+        await services.deps.storage.migrate()
+        _print_keys(await manage_keys.bootstrap(services.deps))
+        where = "PostgreSQL" if settings.postgres else f"data in {settings.data_dir}"
+        print(f"AutoRelay API on http://{settings.host}:{settings.port}/api/v1 ({where})", flush=True)
+        # Everything built so far lives as long as the process: keep the cyclic GC from rescanning
+        # it on every full collection, which otherwise shows up as latency spikes under load.
+        gc.freeze()
+        gc.set_threshold(20_000, 50, 100)
+        await uvicorn.Server(config).serve()
+
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+        runner.run(main())
+
+
+def migrate(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        version = await services.deps.storage.migrate()
+        print(f"schema at version {version}")
+
+    _run(args, action)
 
 
 def worker(args: argparse.Namespace) -> None:
@@ -223,6 +240,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int)
     p.add_argument("--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.set_defaults(func=serve)
+
+    p = commands.add_parser("migrate", help="bring the database schema up to date (serve and worker also do)")
+    p.add_argument("--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.set_defaults(func=migrate)
 
     p = commands.add_parser("worker", help="run queue consumers (deliveries) in this process")
     p.add_argument("--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)

@@ -29,7 +29,10 @@ class Settings:
     )
     host: str = field(**_doc("Address the HTTP server binds", "127.0.0.1"))
     port: int = field(converter=int, **_doc("Port the HTTP server binds", 3000))
-    database_url: str = field(**_doc("sqlite:///path, or memory:// (default: SQLite in the data dir)", ""))
+    database_url: str = field(
+        **_doc("postgresql://..., sqlite:///PATH or memory:// (default: SQLite in the data dir)", "")
+    )
+    database_pool_size: int = field(converter=int, **_doc("Most Postgres connections one process opens", 10))
     redis_url: str = field(**_doc("Redis URL for the job queue (default: SQLite queue in the data dir)", ""))
     queue_name: str = field(**_doc("Queue name; deployments sharing one Redis need different names", "autorelay"))
     mailer: str = field(**_doc("Mailer: log", "log"))
@@ -71,6 +74,10 @@ class Settings:
         return None
 
     @property
+    def postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
 
@@ -94,8 +101,13 @@ class Settings:
         if self.mailer not in {"log"}:
             raise SettingsError(f"{PREFIX}MAILER={self.mailer!r} is not a known mailer; use: log")
         url = self.database_url
-        if url and not (url.startswith("sqlite:///") or url == "memory://"):
-            raise SettingsError(f"{PREFIX}DATABASE_URL={url!r}: expected sqlite:///PATH or memory://")
+        if url and not (url.startswith("sqlite:///") or url == "memory://" or self.postgres):
+            shown = url.split("@")[-1]  # never echo a password
+            raise SettingsError(
+                f"{PREFIX}DATABASE_URL=...{shown!r}: expected postgresql://USER@HOST/DB, sqlite:///PATH or memory://"
+            )
+        if self.database_pool_size < 1:
+            raise SettingsError(f"{PREFIX}DATABASE_POOL_SIZE must be >= 1")
         if not 0 < self.embedded_delivery_share <= 1:
             raise SettingsError(f"{PREFIX}EMBEDDED_DELIVERY_SHARE must be in (0, 1]")
         if self.embedded_workers < 0 or self.worker_threads < 1:

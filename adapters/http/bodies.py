@@ -157,9 +157,34 @@ def parse_json(raw: bytes) -> Any:
     if not raw:
         raise Invalid("the request body is empty; send a JSON object")
     try:
-        return orjson.loads(raw)
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise Invalid("the request body is not valid JSON") from None
+    if b"\\u0000" in raw:  # cheap test first; the walk below finds where (and rules out "\\u0000")
+        where = _nul_at(data, "")
+        if where is not None:
+            # No email can carry NUL (RFC 5322), and no database text column can store it.
+            raise Invalid(f"{where or 'the request body'} must not contain the NUL character (\\u0000)")
+    return data
+
+
+def _nul_at(value: Any, path: str) -> str | None:
+    """The path of the first string (value or key) holding a NUL, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return path or "a field name"
+            found = _nul_at(item, f"{path}.{key}" if path else key)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_at(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def structure(data: Any, cls: type[T], *, where: str = "") -> T:

@@ -9,7 +9,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from autorelay_core.errors import Invalid
+
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _has_nul(request: Request) -> bool:
+    if any("\x00" in value for value in request.path_params.values()):
+        return True
+    return bool(request.scope["query_string"]) and any(
+        "\x00" in key or "\x00" in value for key, value in request.query_params.multi_items()
+    )
 
 
 def resource(path: str, **handlers: Handler) -> Route:
@@ -23,6 +33,8 @@ def resource(path: str, **handlers: Handler) -> Route:
             raise HTTPException(405, headers={"Allow": allowed})
         # "METHOD /route/{param}": what rate limits and idempotency are keyed on.
         request.state.endpoint = f"{method} {path}"
+        if _has_nul(request):
+            raise Invalid("the URL must not contain the NUL character (%00)")
         return await handler(request)
 
     dispatch.__name__ = f"resource_{path}"

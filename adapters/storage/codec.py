@@ -29,7 +29,12 @@ def email_payload(email: Email) -> str:
 
 
 def email_from_payload(payload: str) -> Email:
-    return converter.structure(orjson.loads(payload), Email)
+    return email_from_data(orjson.loads(payload))
+
+
+def email_from_data(data: dict[str, Any]) -> Email:
+    """From the decoded payload (a JSON column the driver already parsed)."""
+    return converter.structure(data, Email)
 
 
 def event_data(event: Event) -> str:

@@ -295,5 +295,8 @@ class MemoryStorage:
         self.idempotency = MemoryIdempotency()
         self.domains = MemoryDomains()
 
+    async def migrate(self) -> int:
+        return 0
+
     async def close(self) -> None:
         return None

@@ -572,6 +572,9 @@ class SqliteStorage:
         self.domains = SqliteDomains(self.db)
         self.templates = SqliteTemplates(self.db)
 
+    async def migrate(self) -> int:
+        return migrate(self.db.conn)  # already done on open; a no-op that reports the version
+
     async def close(self) -> None:
         self._checkpointer.stop()
         self.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")

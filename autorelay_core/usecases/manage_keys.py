@@ -64,7 +64,10 @@ async def bootstrap(deps: Deps) -> list[IssuedKey]:
     """On an empty database: a project `default` with one live and one test key. Else nothing."""
     if await deps.storage.projects.list():
         return []
-    project = await create_project(deps, "default")
+    try:
+        project = await create_project(deps, "default")
+    except Conflict:  # another process starting on the same database got there first
+        return []
     return [
         await create_key(deps, project.id, KeyMode.LIVE, "default live"),
         await create_key(deps, project.id, KeyMode.TEST, "default test"),

@@ -1,40 +1,63 @@
-"""The sliding-window rule, over every rate-limit store (Redis when AUTORELAY_REDIS_URL is set)."""
+"""The sliding-window rule, over every rate-limit store (Postgres and Redis when their test URLs are set)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
+from contextlib import asynccontextmanager
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.limits.memory import MemoryRateLimits
+from adapters.storage.postgres import PostgresStorage
 from adapters.storage.sqlite import SqliteStorage
 from autorelay_core.policies.rate_limit import Limit, parse_limit, retry_after
+from tests.backends import POSTGRES_URL, REDIS_URL, drop_postgres_schema, new_postgres_schema
 
-STORES = ["memory", "sqlite"] + (["redis"] if os.environ.get("AUTORELAY_REDIS_URL") else [])
+STORES = ["memory", "sqlite"] + (["postgres"] if POSTGRES_URL else []) + (["redis"] if REDIS_URL else [])
 
 
 @pytest.fixture(params=STORES)
 def make_store(request, tmp_path):
-    opened = []
+    """`async with make_store() as store`: a fresh, empty store, closed on the loop that used it."""
+    schema = None
+    if request.param == "postgres":
+        schema, url = new_postgres_schema()
 
-    def make():
+    @asynccontextmanager
+    async def make():
         if request.param == "memory":
-            return MemoryRateLimits()
-        if request.param == "sqlite":
-            storage = SqliteStorage(tmp_path / f"{uuid.uuid4().hex}.db")
-            opened.append(storage)
-            return storage.rate_limits
-        from adapters.limits.redis import RedisRateLimits
+            yield MemoryRateLimits()
+            return
+        if request.param == "redis":
+            from adapters.limits.redis import RedisRateLimits
 
-        return RedisRateLimits(os.environ["AUTORELAY_REDIS_URL"], prefix=f"test:{uuid.uuid4().hex}:")
+            store = RedisRateLimits(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
+            try:
+                yield store
+            finally:
+                await store.close()
+            return
+        bucket_prefix = uuid.uuid4().hex  # the SQL stores are shared by the test's examples
+        storage = SqliteStorage(tmp_path / "limits.db") if request.param == "sqlite" else PostgresStorage(url)
+        try:
+            yield _Prefixed(storage.rate_limits, bucket_prefix)
+        finally:
+            await storage.close()
 
     yield make
-    for storage in opened:
-        asyncio.run(storage.close())
+    if schema:
+        drop_postgres_schema(schema)
+
+
+class _Prefixed:
+    def __init__(self, store, prefix: str) -> None:
+        self._store, self._prefix = store, prefix
+
+    async def hit(self, bucket: str, now: float, limit: Limit):
+        return await self._store.hit(self._prefix + bucket, now, limit)
 
 
 arrivals = st.lists(st.floats(min_value=0, max_value=300, allow_nan=False), min_size=1, max_size=60).map(sorted)
@@ -46,8 +69,8 @@ def test_no_window_ever_holds_more_than_the_limit(make_store, times, count, wind
     limit = Limit(count, window)
 
     async def run() -> list[float]:
-        store = make_store()
-        return [t for t in times if (await store.hit("bucket", t, limit)).allowed]
+        async with make_store() as store:
+            return [t for t in times if (await store.hit("bucket", t, limit)).allowed]
 
     accepted = asyncio.run(run())
     for start in accepted:
@@ -65,25 +88,25 @@ def test_retrying_after_retry_after_passes(make_store, times, count, window):
     limit = Limit(count, window)
 
     async def run() -> None:
-        store = make_store()
-        for t in times:
-            admission = await store.hit("bucket", t, limit)
-            if not admission.allowed:
-                wait = retry_after(admission, t, limit)
-                assert wait >= 1 and isinstance(wait, int)
-                retried = await store.hit("bucket", t + wait, limit)
-                assert retried.allowed, f"refused again after waiting {wait} s"
-                return
+        async with make_store() as store:
+            for t in times:
+                admission = await store.hit("bucket", t, limit)
+                if not admission.allowed:
+                    wait = retry_after(admission, t, limit)
+                    assert wait >= 1 and isinstance(wait, int)
+                    retried = await store.hit("bucket", t + wait, limit)
+                    assert retried.allowed, f"refused again after waiting {wait} s"
+                    return
 
     asyncio.run(run())
 
 
 async def test_buckets_are_independent(make_store):
-    store = make_store()
     limit = Limit(1, 60)
-    assert (await store.hit("a", 0, limit)).allowed
-    assert not (await store.hit("a", 1, limit)).allowed
-    assert (await store.hit("b", 1, limit)).allowed
+    async with make_store() as store:
+        assert (await store.hit("a", 0, limit)).allowed
+        assert not (await store.hit("a", 1, limit)).allowed
+        assert (await store.hit("b", 1, limit)).allowed
 
 
 def test_operator_limits_parse():

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.storage.memory import MemoryStorage
+from adapters.storage.postgres import PostgresStorage
 from adapters.storage.sqlite import SqliteStorage
 from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey, KeyMode
@@ -21,24 +22,39 @@ from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import Conflict
 from autorelay_core.policies.pagination import CursorRequest, Order
+from tests.backends import POSTGRES_URL, drop_postgres_schema, new_postgres_schema
 from tests.support import FakeClock
+
+BACKENDS = ["memory", "sqlite"] + (["postgres"] if POSTGRES_URL else [])
 
 NOW = FakeClock().now()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def storage(request, tmp_path):
-    if request.param == "memory":
-        store = MemoryStorage()
-    else:
-        store = SqliteStorage(tmp_path / "contract.db")
-    yield store
-    asyncio.run(store.close())
+@pytest.fixture(params=BACKENDS)
+def make_storage(request, tmp_path):
+    """Opens storages on one database (a file, a Postgres schema) that lives as long as the test.
+    Each storage must be used and closed on one event loop."""
+    schema = None
+    if request.param == "postgres":
+        schema, url = new_postgres_schema()
+
+    def make():
+        if request.param == "memory":
+            return MemoryStorage()
+        if request.param == "sqlite":
+            return SqliteStorage(tmp_path / "contract.db")
+        return PostgresStorage(url)
+
+    yield make
+    if schema:
+        drop_postgres_schema(schema)
 
 
 @pytest.fixture
-def store(storage):
-    return storage
+async def store(make_storage):
+    storage = make_storage()
+    yield storage
+    await storage.close()
 
 
 _counter = iter(range(10**9))
@@ -167,8 +183,15 @@ async def test_pages_filter_by_status_and_count_the_total(store):
     order=st.sampled_from(list(Order)),
     inserts=st.lists(st.integers(0, 3), max_size=12),
 )
-def test_cursor_walk_has_no_duplicate_or_gap_while_rows_are_inserted(storage, initial, limit, order, inserts):
+def test_cursor_walk_has_no_duplicate_or_gap_while_rows_are_inserted(make_storage, initial, limit, order, inserts):
     async def walk() -> None:
+        storage = make_storage()
+        try:
+            await walk_once(storage)
+        finally:
+            await storage.close()
+
+    async def walk_once(storage) -> None:
         before = [await add(storage, new_email(project_id=project)) for _ in range(initial)]
         seen: list[str] = []
         after = None
@@ -203,20 +226,32 @@ async def test_templates_crud_is_project_scoped(store):
     assert await store.templates.list("prj_a") == []
 
 
-def test_sqlite_claims_are_exclusive_across_connections(tmp_path):
-    """Several connections (as several processes would have) race for the same 200 rows."""
-    path = tmp_path / "race.db"
-    seed = SqliteStorage(path)
-    ids = [asyncio.run(add(seed, new_email())).id for _ in range(200)]
+@pytest.mark.parametrize("make_storage", [b for b in BACKENDS if b != "memory"], indirect=True)
+def test_claims_are_exclusive_across_connections(make_storage):
+    """Several connections (as several processes would have) race for the same 200 rows, one by one
+    and in batches."""
+
+    async def seed() -> list[str]:
+        store = make_storage()
+        try:
+            return [(await add(store, new_email())).id for _ in range(200)]
+        finally:
+            await store.close()
+
+    ids = asyncio.run(seed())
     won: list[list[str]] = [[] for _ in range(4)]
 
     def racer(slot: int) -> None:
-        store = SqliteStorage(path)
-
         async def run() -> None:
-            for email_id in ids:
-                if await store.emails.claim(email_id, NOW, NOW + timedelta(seconds=60)):
-                    won[slot].append(email_id)
+            store = make_storage()
+            try:
+                for email_id in ids[:100]:
+                    if await store.emails.claim(email_id, NOW, NOW + timedelta(seconds=60)):
+                        won[slot].append(email_id)
+                while claims := await store.emails.claim_due(NOW, NOW + timedelta(seconds=60), 7):
+                    won[slot].extend(c.email.id for c in claims)
+            finally:
+                await store.close()
 
         asyncio.run(run())
 
@@ -289,3 +324,18 @@ async def test_charges_never_overshoot_under_concurrency(store):
     assert all(isinstance(r, QuotaExceeded) for r in results if r is not None)
     assert await store.emails.usage("prj_a", "emails", "2026-05") == 5
     assert (await store.emails.page("prj_a", None, CursorRequest(limit=100))).total == 5
+
+
+async def test_text_with_nul_is_refused_cleanly_and_stores_nothing(store):
+    """SQLite can hold NUL; PostgreSQL cannot. Either way nothing half-written remains."""
+    from autorelay_core.errors import Invalid
+
+    email = new_email(subject="a\x00b")
+    try:
+        await add(store, email)
+    except Invalid as error:
+        assert "NUL" in str(error)
+        assert await store.emails.get("prj_a", email.id) is None
+        assert await store.emails.events(email.id) == []
+    else:
+        assert (await store.emails.get("prj_a", email.id)).subject == "a\x00b"

@@ -1,5 +1,6 @@
 import pytest
 
+from tests import backends
 from tests.e2e.server import Server
 
 
@@ -14,3 +15,10 @@ def server(tmp_path_factory):
 def live(server):
     with server.client(server.keys["live"]) as client:
         yield client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def drop_postgres_schemas():
+    """The postgres profile gives each deployment a schema; drop them when this worker is done."""
+    yield
+    backends.drop_server_schemas()

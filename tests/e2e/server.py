@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from tests import backends
+
 FAST_OUTBOX = {
     "AUTORELAY_OUTBOX_LEASE_SECONDS": "3",
     "AUTORELAY_RECONCILE_INTERVAL_SECONDS": "0.5",
@@ -27,10 +29,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# Per data dir, the backend settings every process of that deployment shares (under the postgres
+# profile: one database schema and one queue name; see tests/backends.py).
+_BACKENDS: dict[Path, dict[str, str]] = {}
+
+
+def backend_settings(data_dir: Path) -> dict[str, str]:
+    if data_dir not in _BACKENDS:
+        _BACKENDS[data_dir] = backends.server_settings()
+    return _BACKENDS[data_dir]
+
+
 def cli_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTORELAY_")}
     env.update(FAST_OUTBOX)
     env["AUTORELAY_DATA_DIR"] = str(data_dir)
+    env.update(backend_settings(data_dir))
     env.update(extra or {})
     return env
 

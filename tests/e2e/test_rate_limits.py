@@ -1,15 +1,15 @@
 """Rate limits through real servers: the reference's 100/min on POST /emails, its headers, and one
-combined limit for two processes sharing a SQLite file (and a Redis, when one is configured)."""
+combined limit for two processes sharing a database (and a Redis, when one is configured)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
+from tests.backends import REDIS_URL
 from tests.e2e.server import Server, new_project
 
 pytestmark = pytest.mark.e2e
@@ -50,11 +50,11 @@ def _combined(tmp_path, extra: dict[str, str]) -> None:
         second.stop()
 
 
-def test_two_processes_on_one_sqlite_file_share_one_limit(tmp_path):
-    _combined(tmp_path, {})
+def test_two_processes_on_one_database_share_one_limit(tmp_path):
+    _combined(tmp_path, {})  # the profile's store: SQLite file, or Redis under the postgres profile
 
 
-@pytest.mark.skipif(not os.environ.get("AUTORELAY_REDIS_URL"), reason="AUTORELAY_REDIS_URL is not set")
+@pytest.mark.skipif(not REDIS_URL, reason="AUTORELAY_TEST_REDIS_URL is not set")
 def test_two_processes_on_one_redis_share_one_limit(tmp_path):
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    _combined(tmp_path, {"AUTORELAY_REDIS_URL": os.environ["AUTORELAY_REDIS_URL"], "AUTORELAY_QUEUE_NAME": queue})
+    _combined(tmp_path, {"AUTORELAY_REDIS_URL": REDIS_URL, "AUTORELAY_QUEUE_NAME": queue})

@@ -152,3 +152,19 @@ def test_auth_scopes_and_error_shapes(server, live):
     assert live.get("/emails", params={"limit": 101}).status_code == 400
     assert live.get("/nowhere").json() == {"error": "Not found"}
     assert live.get("/emails/em_doesnotexist").status_code == 404
+
+
+def test_nul_characters_are_refused_naming_the_field_and_nothing_is_stored(server, live):
+    before = live.get("/emails").json()["total"]
+    subject = live.post("/emails", json=QUICKSTART | {"subject": "a\u0000b"})
+    assert subject.status_code == 400 and "subject" in subject.json()["error"] and "NUL" in subject.json()["error"]
+    tag = live.post("/emails", json=QUICKSTART | {"to": ["a@example.com", "b\u0000@example.com"]})
+    assert tag.status_code == 400 and "to[1]" in tag.json()["error"]
+    template = live.post("/templates", json={"name": "n\u0000", "subject": "s", "html": "<p>h</p>"})
+    assert template.status_code == 400 and "name" in template.json()["error"]
+    assert live.get("/emails/em_%00").status_code == 400
+    assert live.get("/emails", params={"startingAfter": "em_\u0000"}).status_code == 400
+    # A literal backslash-u-0000 (escaped in JSON as "\\u0000") is ordinary text.
+    literal = live.post("/emails", json=QUICKSTART | {"subject": "\\u0000 is fine"})
+    assert literal.status_code == 200
+    assert live.get("/emails").json()["total"] == before + 1

@@ -1,0 +1,391 @@
+"""PostgreSQL storage through psycopg 3 and its async connection pool: the production profile.
+
+Every process (API servers, workers, the CLI) opens its own pool; the database is the only shared
+state. Atomicity between processes comes from the database alone: unique inserts, row locks taken
+by UPDATE, and SKIP LOCKED claims. Connections run in autocommit; work that must be atomic opens an
+explicit transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+import orjson
+from psycopg import AsyncConnection, errors
+from psycopg.types.json import set_json_loads
+from psycopg_pool import AsyncConnectionPool
+
+from adapters.storage.postgres_emails import PostgresEmails
+from adapters.storage.postgres_schema import migrate
+from autorelay_core.domain.domains import Domain, DomainStatus
+from autorelay_core.domain.keys import ApiKey, KeyMode
+from autorelay_core.domain.projects import AccountStatus, Project
+from autorelay_core.domain.templates import Template
+from autorelay_core.errors import Conflict, Invalid
+from autorelay_core.policies.idempotency import IN_FLIGHT_LEASE, RETENTION, Existing, StoredResponse
+from autorelay_core.policies.rate_limit import Admission, Limit
+
+
+class Database:
+    """A pool opened on first use, on the event loop that uses it, with the schema migrated.
+
+    A pool belongs to one event loop; using it from another is a bug (each process runs one loop),
+    reported as such rather than hanging.
+    """
+
+    def __init__(self, url: str, max_size: int = 10) -> None:
+        self.url, self._max_size = url, max_size
+        self._pool: AsyncConnectionPool | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._opening = asyncio.Lock()
+        self.version = 0
+
+    @staticmethod
+    async def _configure(conn: AsyncConnection) -> None:
+        set_json_loads(orjson.loads, conn)
+        await conn.execute("SET TIME ZONE 'UTC'")
+
+    async def pool(self) -> AsyncConnectionPool:
+        loop = asyncio.get_running_loop()
+        if self._pool is not None and self._loop is loop:
+            return self._pool
+        if self._loop is not None and self._loop is not loop:
+            raise RuntimeError("a PostgresStorage is bound to the event loop that first used it")
+        async with self._opening:
+            if self._pool is None:
+                async with await AsyncConnection.connect(self.url, autocommit=True) as conn:
+                    self.version = await migrate(conn)
+                pool = AsyncConnectionPool(
+                    self.url,
+                    min_size=1,
+                    max_size=self._max_size,
+                    kwargs={"autocommit": True},
+                    configure=self._configure,
+                    open=False,
+                )
+                await pool.open(wait=True, timeout=30)
+                self._pool, self._loop = pool, loop
+        return self._pool
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with (await self.pool()).connection() as conn:
+                yield conn
+        except errors.DataError as error:
+            # The HTTP edge refuses NUL already; an embedder calling the core gets the same answer.
+            if "NUL" in str(error) or isinstance(error, errors.UntranslatableCharacter):
+                raise Invalid("text must not contain the NUL character (\\u0000)") from None
+            raise
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        async with self.connection() as conn, conn.transaction():
+            yield conn
+
+    async def fetchone(self, query: str, params: tuple = ()) -> tuple | None:
+        async with self.connection() as conn:
+            cursor = await conn.execute(query, params)
+            return await cursor.fetchone()
+
+    async def fetchall(self, query: str, params: tuple = ()) -> list[tuple]:
+        async with self.connection() as conn:
+            cursor = await conn.execute(query, params)
+            return await cursor.fetchall()
+
+    async def rowcount(self, query: str, params: tuple = ()) -> int:
+        async with self.connection() as conn:
+            cursor = await conn.execute(query, params)
+            return cursor.rowcount
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+def _project(row: tuple) -> Project:
+    pid, name, status, reason, created = row
+    return Project(pid, name, created, AccountStatus(status), reason)
+
+
+class PostgresProjects:
+    _COLUMNS = "id, name, status, status_reason, created_at"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, project: Project) -> None:
+        try:
+            await self.db.rowcount(
+                f"INSERT INTO projects ({self._COLUMNS}) VALUES (%s, %s, %s, %s, %s)",
+                (project.id, project.name, project.status.value, project.status_reason, project.created_at),
+            )
+        except errors.UniqueViolation as error:
+            raise Conflict(f"a project named {project.name!r} already exists") from error
+
+    async def get(self, project_id: str) -> Project | None:
+        row = await self.db.fetchone(f"SELECT {self._COLUMNS} FROM projects WHERE id = %s", (project_id,))
+        return _project(row) if row else None
+
+    async def get_by_name(self, name: str) -> Project | None:
+        row = await self.db.fetchone(f"SELECT {self._COLUMNS} FROM projects WHERE name = %s", (name,))
+        return _project(row) if row else None
+
+    async def list(self) -> list[Project]:
+        rows = await self.db.fetchall(f"SELECT {self._COLUMNS} FROM projects ORDER BY created_at, id")
+        return [_project(r) for r in rows]
+
+    async def set_status(self, project_id: str, status: AccountStatus, reason: str) -> None:
+        await self.db.rowcount(
+            "UPDATE projects SET status = %s, status_reason = %s WHERE id = %s", (status.value, reason, project_id)
+        )
+
+
+def _key(row: tuple) -> ApiKey:
+    kid, project_id, name, mode, key_hash, last4, scopes, created, revoked = row
+    return ApiKey(kid, project_id, name, KeyMode(mode), key_hash, last4, tuple(scopes), created, revoked)
+
+
+class PostgresKeys:
+    _COLUMNS = "id, project_id, name, mode, key_hash, last4, scopes, created_at, revoked_at"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, key: ApiKey) -> None:
+        await self.db.rowcount(
+            f"INSERT INTO api_keys ({self._COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                key.id,
+                key.project_id,
+                key.name,
+                key.mode.value,
+                key.key_hash,
+                key.last4,
+                list(key.scopes),
+                key.created_at,
+                key.revoked_at,
+            ),
+        )
+
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        row = await self.db.fetchone(f"SELECT {self._COLUMNS} FROM api_keys WHERE key_hash = %s", (key_hash,))
+        return _key(row) if row else None
+
+    async def list(self, project_id: str) -> list[ApiKey]:
+        rows = await self.db.fetchall(
+            f"SELECT {self._COLUMNS} FROM api_keys WHERE project_id = %s ORDER BY created_at, id", (project_id,)
+        )
+        return [_key(r) for r in rows]
+
+    async def revoke(self, key_id: str, at: datetime) -> bool:
+        updated = await self.db.rowcount(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, %s) WHERE id = %s", (at, key_id)
+        )
+        return updated == 1
+
+
+def _domain(row: tuple) -> Domain:
+    did, project_id, name, status, created, verified = row
+    return Domain(did, project_id, name, created, DomainStatus(status), verified)
+
+
+class PostgresDomains:
+    _COLUMNS = "id, project_id, name, status, created_at, verified_at"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get_by_name(self, project_id: str, name: str) -> Domain | None:
+        row = await self.db.fetchone(
+            f"SELECT {self._COLUMNS} FROM domains WHERE project_id = %s AND name = %s", (project_id, name.lower())
+        )
+        return _domain(row) if row else None
+
+    async def add(self, domain: Domain) -> None:
+        try:
+            await self.db.rowcount(
+                f"INSERT INTO domains ({self._COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)",
+                (domain.id, domain.project_id, domain.name, domain.status.value, domain.created_at, domain.verified_at),
+            )
+        except errors.UniqueViolation as error:
+            raise Conflict(f"the project already has the domain {domain.name}") from error
+
+    async def update(self, domain: Domain) -> None:
+        await self.db.rowcount(
+            "UPDATE domains SET status = %s, verified_at = %s WHERE id = %s",
+            (domain.status.value, domain.verified_at, domain.id),
+        )
+
+    async def count(self, project_id: str) -> int:
+        row = await self.db.fetchone("SELECT count(*) FROM domains WHERE project_id = %s", (project_id,))
+        return row[0] if row else 0
+
+
+class PostgresLimitOverrides:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, project_id: str) -> dict[str, Limit]:
+        rows = await self.db.fetchall(
+            'SELECT endpoint, count, "window" FROM limit_overrides WHERE project_id = %s', (project_id,)
+        )
+        return {endpoint: Limit(count, window) for endpoint, count, window in rows}
+
+    async def set(self, project_id: str, endpoint: str, limit: Limit) -> None:
+        await self.db.rowcount(
+            'INSERT INTO limit_overrides (project_id, endpoint, count, "window") VALUES (%s, %s, %s, %s)'
+            ' ON CONFLICT (project_id, endpoint) DO UPDATE SET count = excluded.count, "window" = excluded."window"',
+            (project_id, endpoint, limit.count, limit.window),
+        )
+
+    async def clear(self, project_id: str, endpoint: str) -> bool:
+        deleted = await self.db.rowcount(
+            "DELETE FROM limit_overrides WHERE project_id = %s AND endpoint = %s", (project_id, endpoint)
+        )
+        return deleted == 1
+
+
+class PostgresRateLimits:
+    """The sliding log, shared by every process on the database (see autorelay_rate_hit)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def hit(self, bucket: str, now: float, limit: Limit) -> Admission:
+        row = await self.db.fetchone(
+            "SELECT * FROM autorelay_rate_hit(%s, %s, %s, %s)", (bucket, now, limit.count, float(limit.window))
+        )
+        assert row is not None
+        allowed, used, oldest = row
+        return Admission(allowed, used, oldest)
+
+
+class PostgresIdempotency:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def claim(self, project_id: str, key: str, fingerprint: str, now: datetime) -> Existing | None:
+        async with self.db.transaction() as conn:
+            # The claim is a unique insert (a racing insert waits for ours, then does nothing); only
+            # when it loses do we look at who holds the key.
+            cursor = await conn.execute(
+                "INSERT INTO idempotency (project_id, key, fingerprint, claimed_at) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (project_id, key) DO NOTHING",
+                (project_id, key, fingerprint, now),
+            )
+            if cursor.rowcount == 1:
+                return None
+            cursor = await conn.execute(
+                "SELECT fingerprint, claimed_at, status, content_type, body FROM idempotency"
+                " WHERE project_id = %s AND key = %s",
+                (project_id, key),
+            )
+            row = await cursor.fetchone()
+            if row is None:  # released between our insert and our read: the client may retry
+                return Existing(fingerprint, None)
+            held, claimed_at, status, content_type, body = row
+            dead_after = RETENTION if status is not None else IN_FLIGHT_LEASE
+            if claimed_at > now - dead_after:
+                stored = StoredResponse(status, content_type, bytes(body)) if status is not None else None
+                return Existing(held, stored)
+            # Expired, or abandoned in flight: take it over, unless someone else just did.
+            cursor = await conn.execute(
+                "UPDATE idempotency SET fingerprint = %s, claimed_at = %s, status = NULL, content_type = NULL,"
+                " body = NULL WHERE project_id = %s AND key = %s AND claimed_at = %s",
+                (fingerprint, now, project_id, key, claimed_at),
+            )
+            return None if cursor.rowcount == 1 else Existing(held, None)
+
+    async def complete(self, project_id: str, key: str, response: StoredResponse) -> None:
+        await self.db.rowcount(
+            "UPDATE idempotency SET status = %s, content_type = %s, body = %s WHERE project_id = %s AND key = %s",
+            (response.status, response.content_type, response.body, project_id, key),
+        )
+
+    async def release(self, project_id: str, key: str) -> None:
+        await self.db.rowcount("DELETE FROM idempotency WHERE project_id = %s AND key = %s", (project_id, key))
+
+
+def _template(row: tuple) -> Template:
+    tid, project_id, name, subject, html, text, created, updated = row
+    return Template(tid, project_id, name, subject, html, created, updated, text)
+
+
+class PostgresTemplates:
+    _COLUMNS = "id, project_id, name, subject, html, text, created_at, updated_at"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, template: Template) -> None:
+        await self.db.rowcount(
+            f"INSERT INTO templates ({self._COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                template.id,
+                template.project_id,
+                template.name,
+                template.subject,
+                template.html,
+                template.text,
+                template.created_at,
+                template.updated_at,
+            ),
+        )
+
+    async def get(self, project_id: str, template_id: str) -> Template | None:
+        row = await self.db.fetchone(
+            f"SELECT {self._COLUMNS} FROM templates WHERE id = %s AND project_id = %s", (template_id, project_id)
+        )
+        return _template(row) if row else None
+
+    async def list(self, project_id: str) -> list[Template]:
+        rows = await self.db.fetchall(
+            f"SELECT {self._COLUMNS} FROM templates WHERE project_id = %s ORDER BY created_at, id", (project_id,)
+        )
+        return [_template(r) for r in rows]
+
+    async def update(self, template: Template) -> None:
+        await self.db.rowcount(
+            "UPDATE templates SET name = %s, subject = %s, html = %s, text = %s, updated_at = %s"
+            " WHERE id = %s AND project_id = %s",
+            (
+                template.name,
+                template.subject,
+                template.html,
+                template.text,
+                template.updated_at,
+                template.id,
+                template.project_id,
+            ),
+        )
+
+    async def delete(self, project_id: str, template_id: str) -> bool:
+        deleted = await self.db.rowcount(
+            "DELETE FROM templates WHERE id = %s AND project_id = %s", (template_id, project_id)
+        )
+        return deleted == 1
+
+
+class PostgresStorage:
+    def __init__(self, url: str, pool_size: int = 10) -> None:
+        self.db = Database(url, pool_size)
+        self.projects = PostgresProjects(self.db)
+        self.keys = PostgresKeys(self.db)
+        self.emails = PostgresEmails(self.db)
+        self.limits = PostgresLimitOverrides(self.db)
+        self.rate_limits = PostgresRateLimits(self.db)
+        self.idempotency = PostgresIdempotency(self.db)
+        self.domains = PostgresDomains(self.db)
+        self.templates = PostgresTemplates(self.db)
+
+    async def migrate(self) -> int:
+        await self.db.pool()  # opening the pool migrates
+        return self.db.version
+
+    async def close(self) -> None:
+        await self.db.close()

@@ -1,0 +1,207 @@
+"""Emails and their outbox on PostgreSQL.
+
+Claims are `UPDATE ... RETURNING`: a racing claim on the same row waits for the first to commit,
+re-reads the row and finds it no longer claimable. Batch claims use `FOR UPDATE SKIP LOCKED`, so
+workers on many machines take disjoint sets of rows without waiting for each other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from psycopg import AsyncConnection
+
+from adapters.storage import codec
+from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
+from autorelay_core.domain.reputation import Activity
+from autorelay_core.errors import QuotaExceeded
+from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
+from autorelay_core.policies.quota import Charge, exceeded_message
+from autorelay_core.ports import Claim
+
+if TYPE_CHECKING:
+    from adapters.storage.postgres import Database
+
+_CLAIMED = "payload, attempts"
+
+
+def _claim(row: tuple, lease_until: datetime) -> Claim:
+    payload, attempts = row
+    return Claim(codec.email_from_data(payload), attempts, lease_until)
+
+
+async def _add_events(conn: AsyncConnection, email_id: str, events: list[Event]) -> None:
+    if not events:
+        return
+    await conn.execute(
+        "INSERT INTO email_events (email_id, type, created_at, data)"
+        " SELECT %s, t, c, d FROM unnest(%s::text[], %s::timestamptz[], %s::jsonb[]) AS e(t, c, d)",
+        (
+            email_id,
+            [e.type.value for e in events],
+            [e.created_at for e in events],
+            [codec.event_data(e) for e in events],
+        ),
+    )
+
+
+async def _charge(conn: AsyncConnection, project_id: str, charge: Charge) -> None:
+    # One statement: count the email, unless the counter is at its limit (then no row comes back).
+    cursor = await conn.execute(
+        "INSERT INTO usage AS u (project_id, counter, period, count) VALUES (%s, %s, %s, 1)"
+        " ON CONFLICT (project_id, counter, period) DO UPDATE SET count = u.count + 1 WHERE u.count < %s"
+        " RETURNING count",
+        (project_id, charge.counter, charge.period, charge.limit),
+    )
+    if charge.limit <= 0 or await cursor.fetchone() is None:
+        raise QuotaExceeded(exceeded_message(charge))  # the transaction undoes this send's writes
+
+
+class PostgresEmails:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
+        async with self.db.transaction() as conn:
+            for charge in charges:
+                await _charge(conn, email.project_id, charge)
+            await conn.execute(
+                "INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at)"
+                " VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s)",
+                (
+                    email.id,
+                    email.project_id,
+                    email.status.value,
+                    email.test,
+                    codec.email_payload(email),
+                    email.created_at,
+                    Delivery.PENDING.value,
+                    email.scheduled_at or email.created_at,
+                ),
+            )
+            await _add_events(conn, email.id, events)
+
+    async def usage(self, project_id: str, counter: str, period: str) -> int:
+        row = await self.db.fetchone(
+            "SELECT count FROM usage WHERE project_id = %s AND counter = %s AND period = %s",
+            (project_id, counter, period),
+        )
+        return row[0] if row else 0
+
+    async def get(self, project_id: str, email_id: str) -> Email | None:
+        row = await self.db.fetchone(
+            "SELECT payload FROM emails WHERE id = %s AND project_id = %s", (email_id, project_id)
+        )
+        return codec.email_from_data(row[0]) if row else None
+
+    async def events(self, email_id: str) -> list[Event]:
+        rows = await self.db.fetchall(
+            "SELECT type, created_at, data FROM email_events WHERE email_id = %s ORDER BY seq", (email_id,)
+        )
+        return [Event(EventType(t), c, d) for t, c, d in rows]
+
+    async def page(self, project_id: str, status: EmailStatus | None, cursor: CursorRequest) -> CursorPage[Email]:
+        where, args = "project_id = %s", [project_id]
+        if status is not None:
+            where += " AND status = %s"
+            args.append(status.value)
+        async with self.db.connection() as conn:
+            total = await (await conn.execute(f"SELECT count(*) FROM emails WHERE {where}", args)).fetchone()
+            if cursor.after is not None:
+                anchor = await (
+                    await conn.execute(
+                        "SELECT seq FROM emails WHERE id = %s AND project_id = %s", (cursor.after, project_id)
+                    )
+                ).fetchone()
+                if anchor is None:
+                    return CursorPage(items=[], total=total[0] if total else 0, has_more=False)
+                where += " AND seq < %s" if cursor.order is Order.DESC else " AND seq > %s"
+                args.append(anchor[0])
+            direction = "DESC" if cursor.order is Order.DESC else "ASC"
+            rows = await (
+                await conn.execute(
+                    f"SELECT payload FROM emails WHERE {where} ORDER BY seq {direction} LIMIT %s",
+                    [*args, cursor.limit + 1],
+                )
+            ).fetchall()
+        items = [codec.email_from_data(r[0]) for r in rows[: cursor.limit]]
+        return CursorPage(items=items, total=total[0] if total else 0, has_more=len(rows) > cursor.limit)
+
+    async def activity(self, project_id: str, since: datetime) -> Activity:
+        rows = await self.db.fetchall(
+            "SELECT e.type, count(*) FROM email_events e JOIN emails m ON m.id = e.email_id"
+            " WHERE e.type IN ('sent', 'bounced', 'complained') AND e.created_at >= %s"
+            " AND m.project_id = %s AND NOT m.test GROUP BY e.type",
+            (since, project_id),
+        )
+        counts = dict(rows)
+        return Activity(counts.get("sent", 0), counts.get("bounced", 0), counts.get("complained", 0))
+
+    async def record(self, email: Email, events: list[Event]) -> bool:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE emails SET status = %s, payload = %s::jsonb WHERE id = %s AND project_id = %s",
+                (email.status.value, codec.email_payload(email), email.id, email.project_id),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await _add_events(conn, email.id, events)
+            return True
+
+    async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
+        row = await self.db.fetchone(
+            "UPDATE emails SET delivery = 'leased', lease_until = %s, attempts = attempts + 1"
+            " WHERE id = %s AND ((delivery = 'pending' AND due_at <= %s)"
+            " OR (delivery = 'leased' AND lease_until <= %s))"
+            f" RETURNING {_CLAIMED}",
+            (lease_until, email_id, now, now),
+        )
+        return _claim(row, lease_until) if row else None
+
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+        rows = await self.db.fetchall(
+            "WITH due AS (SELECT id, due_at FROM emails WHERE delivery = 'pending' AND due_at <= %s"
+            " ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+            " UPDATE emails m SET delivery = 'leased', lease_until = %s, attempts = m.attempts + 1"
+            f" FROM due WHERE m.id = due.id RETURNING due.due_at, m.{_CLAIMED.replace(', ', ', m.')}",
+            (now, limit, lease_until),
+        )
+        rows.sort(key=lambda r: r[0])  # RETURNING has no order of its own
+        return [_claim(r[1:], lease_until) for r in rows]
+
+    async def finish(self, claim: Claim, email: Email, events: list[Event]) -> bool:
+        async with self.db.transaction() as conn:
+            # The attempt number is the lease token: every claim increments it.
+            cursor = await conn.execute(
+                "UPDATE emails SET delivery = 'done', lease_until = NULL, status = %s, payload = %s::jsonb"
+                " WHERE id = %s AND delivery = 'leased' AND attempts = %s",
+                (email.status.value, codec.email_payload(email), email.id, claim.attempt),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await _add_events(conn, email.id, events)
+            return True
+
+    async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:
+        email = claim.email
+        email.last_error = error
+        updated = await self.db.rowcount(
+            "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = %s, payload = %s::jsonb"
+            " WHERE id = %s AND delivery = 'leased' AND attempts = %s",
+            (at, codec.email_payload(email), email.id, claim.attempt),
+        )
+        return updated == 1
+
+    async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:
+        rows = await self.db.fetchall(
+            "WITH waiting AS (SELECT id FROM emails WHERE delivery = 'pending' AND due_at <= %s"
+            " LIMIT %s FOR UPDATE SKIP LOCKED),"
+            " expired AS (SELECT id FROM emails WHERE delivery = 'leased' AND lease_until <= %s"
+            " LIMIT %s FOR UPDATE SKIP LOCKED),"
+            " lost AS (SELECT id FROM waiting UNION ALL SELECT id FROM expired LIMIT %s)"
+            " UPDATE emails m SET delivery = 'pending', lease_until = NULL, due_at = %s"
+            " FROM lost WHERE m.id = lost.id RETURNING m.id",
+            (pending_before, limit, now, limit, limit, now),
+        )
+        return [r[0] for r in rows]

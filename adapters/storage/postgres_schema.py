@@ -1,0 +1,162 @@
+"""Versioned PostgreSQL schema. Each entry runs once, in order, in one transaction with its record in
+schema_migrations; an advisory lock lets any number of processes start (and migrate) at once.
+
+Never edit a migration that has shipped: append a new one.
+"""
+
+from __future__ import annotations
+
+from psycopg import AsyncConnection
+
+# Any fixed number: the key of the advisory lock that serialises migrations in this database.
+_LOCK = 0x6175746F72656C
+
+MIGRATIONS: list[str] = [
+    # 1: the spine and the request policies
+    """
+    CREATE TABLE projects (
+        id text PRIMARY KEY,
+        name text NOT NULL UNIQUE,
+        status text NOT NULL,
+        status_reason text NOT NULL DEFAULT '',
+        created_at timestamptz NOT NULL
+    );
+    CREATE TABLE api_keys (
+        id text PRIMARY KEY,
+        project_id text NOT NULL REFERENCES projects(id),
+        name text NOT NULL,
+        mode text NOT NULL,
+        key_hash text NOT NULL UNIQUE,
+        last4 text NOT NULL,
+        scopes text[] NOT NULL,
+        created_at timestamptz NOT NULL,
+        revoked_at timestamptz
+    );
+    CREATE INDEX api_keys_project ON api_keys(project_id, created_at);
+    CREATE TABLE emails (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        project_id text NOT NULL,
+        status text NOT NULL,
+        test boolean NOT NULL DEFAULT false,
+        payload jsonb NOT NULL,
+        created_at timestamptz NOT NULL,
+        delivery text NOT NULL,
+        due_at timestamptz NOT NULL,
+        lease_until timestamptz,
+        attempts integer NOT NULL DEFAULT 0
+    );
+    CREATE INDEX emails_project_seq ON emails(project_id, seq);
+    CREATE INDEX emails_project_status_seq ON emails(project_id, status, seq);
+    -- The outbox only ever scans rows still to deliver; done rows stay out of these indexes.
+    CREATE INDEX emails_pending ON emails(due_at) WHERE delivery = 'pending';
+    CREATE INDEX emails_leased ON emails(lease_until) WHERE delivery = 'leased';
+    CREATE TABLE email_events (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        email_id text NOT NULL,
+        type text NOT NULL,
+        created_at timestamptz NOT NULL,
+        data jsonb NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX email_events_email ON email_events(email_id, seq);
+    CREATE INDEX email_events_recent ON email_events(type, created_at);
+    CREATE TABLE templates (
+        id text PRIMARY KEY,
+        project_id text NOT NULL,
+        name text NOT NULL,
+        subject text NOT NULL,
+        html text NOT NULL,
+        text text,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL
+    );
+    CREATE INDEX templates_project ON templates(project_id, created_at);
+    -- Rate-limit logs are not worth a WAL write each: UNLOGGED tables skip it, and a database
+    -- crash empties them (every limit starts afresh), which is the only cost.
+    CREATE UNLOGGED TABLE rate_hits (
+        bucket text NOT NULL,
+        at double precision NOT NULL
+    );
+    CREATE INDEX rate_hits_bucket ON rate_hits(bucket, at);
+    CREATE UNLOGGED TABLE rate_counts (
+        bucket text PRIMARY KEY,
+        used integer NOT NULL
+    );
+    -- policies.rate_limit.admit on one bucket, atomic between processes: the bucket's count row
+    -- is locked first, so hits on one bucket run one after another.
+    CREATE FUNCTION autorelay_rate_hit(
+        p_bucket text, p_now double precision, p_count integer, p_window double precision,
+        OUT out_allowed boolean, OUT out_used integer, OUT out_oldest double precision
+    ) AS $$
+    DECLARE
+        expired integer;
+    BEGIN
+        INSERT INTO rate_counts (bucket, used) VALUES (p_bucket, 0) ON CONFLICT (bucket) DO NOTHING;
+        SELECT c.used INTO out_used FROM rate_counts c WHERE c.bucket = p_bucket FOR UPDATE;
+        DELETE FROM rate_hits h WHERE h.bucket = p_bucket AND h.at <= p_now - p_window;
+        GET DIAGNOSTICS expired = ROW_COUNT;
+        out_used := out_used - expired;
+        out_allowed := out_used < p_count;
+        IF out_allowed THEN
+            INSERT INTO rate_hits (bucket, at) VALUES (p_bucket, p_now);
+            out_used := out_used + 1;
+        END IF;
+        UPDATE rate_counts c SET used = out_used WHERE c.bucket = p_bucket;
+        SELECT min(h.at) INTO out_oldest FROM rate_hits h WHERE h.bucket = p_bucket;
+    END
+    $$ LANGUAGE plpgsql;
+    CREATE TABLE limit_overrides (
+        project_id text NOT NULL,
+        endpoint text NOT NULL,
+        count integer NOT NULL,
+        "window" double precision NOT NULL,
+        PRIMARY KEY (project_id, endpoint)
+    );
+    CREATE TABLE idempotency (
+        project_id text NOT NULL,
+        key text NOT NULL,
+        fingerprint text NOT NULL,
+        claimed_at timestamptz NOT NULL,
+        status integer,
+        content_type text,
+        body bytea,
+        PRIMARY KEY (project_id, key)
+    );
+    CREATE INDEX idempotency_age ON idempotency(claimed_at);
+    CREATE TABLE usage (
+        project_id text NOT NULL,
+        counter text NOT NULL,
+        period text NOT NULL,
+        count integer NOT NULL,
+        PRIMARY KEY (project_id, counter, period)
+    );
+    CREATE TABLE domains (
+        id text PRIMARY KEY,
+        project_id text NOT NULL,
+        name text NOT NULL,
+        status text NOT NULL,
+        created_at timestamptz NOT NULL,
+        verified_at timestamptz,
+        UNIQUE (project_id, name)
+    );
+    """,
+]
+
+
+async def migrate(conn: AsyncConnection) -> int:
+    """Bring the database (the connection's search_path schema) to the newest version; returns the
+    version reached."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            " (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        cursor = await conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
+        row = await cursor.fetchone()
+        current = row[0] if row else 0
+        for version, script in enumerate(MIGRATIONS, start=1):
+            if version > current:
+                await conn.execute(script.encode())  # no parameters: several statements may run
+                await conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+    return len(MIGRATIONS)
