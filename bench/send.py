@@ -1,7 +1,10 @@
 """POST /emails through uvicorn on the embedded default, beside a bare Starlette endpoint.
 
 Prints JSON: requests/s and p50/p99 latency for both, at 32 connections (wrk), and the ratio.
-Usage: python bench/send.py [--seconds 10] [--connections 32]
+Usage: python bench/send.py [--seconds 10] [--connections 32] [--postgres URL [--redis URL]]
+
+With --postgres, AutoRelay runs on that database (in a fresh schema, dropped afterwards) instead of
+SQLite; with --redis too, its queue and rate limits live in Redis: the production profile.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -21,6 +25,7 @@ import httpx
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 from wrk import run_wrk  # noqa: E402 - needs the path set above
 
+from tests.backends import with_search_path  # noqa: E402
 from tests.e2e.server import free_port  # noqa: E402
 
 BODY = {
@@ -90,7 +95,34 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--postgres", help="PostgreSQL URL to run on instead of SQLite")
+    parser.add_argument("--redis", help="Redis URL for the queue and rate limits")
     args = parser.parse_args()
+    schema = None
+    try:
+        _run(args, schema := _new_schema(args.postgres) if args.postgres else None)
+    finally:
+        if schema:
+            _drop_schema(args.postgres, schema)
+
+
+def _new_schema(url: str) -> str:
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    return schema
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _run(args: argparse.Namespace, schema: str | None) -> None:
     root = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AUTORELAY_")}
@@ -100,6 +132,13 @@ def main() -> None:
             "AUTORELAY_MONTHLY_QUOTA": "100000000",
         }
         env["PYTHONPATH"] = str(root)
+        profile = "embedded default (SQLite, in-process consumer)"
+        if schema:
+            env["AUTORELAY_DATABASE_URL"] = with_search_path(args.postgres, schema)
+            profile = "PostgreSQL, in-process consumer"
+        if args.redis:
+            env |= {"AUTORELAY_REDIS_URL": args.redis, "AUTORELAY_QUEUE_NAME": f"bench-{uuid.uuid4().hex[:8]}"}
+            profile = profile.replace("in-process consumer", "Redis queue and limits, in-process consumer")
         bare_port, app_port = free_port(), free_port()
         bare = measure(
             [
@@ -132,7 +171,7 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "benchmark": "POST /api/v1/emails, embedded default (SQLite, log mailer, in-process consumer)",
+                "benchmark": f"POST /api/v1/emails, {profile}, log mailer",
                 "connections": args.connections,
                 "seconds": args.seconds,
                 "autorelay": autorelay,

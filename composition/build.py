@@ -111,13 +111,21 @@ async def run_passes(deps: Deps, stopping: threading.Event, share: float = 1.0) 
     """
     loop = asyncio.get_running_loop()
     total = 0
+    recruited = False
     while not stopping.is_set():
         started = loop.time()
         # Small passes on a shared loop: each keeps requests waiting for less time.
-        count = await deliver_due(deps, batch=8 if share >= 1 else 2)
+        batch = 8 if share >= 1 else 2
+        count = await deliver_due(deps, batch=batch)
         total += count
         if count == 0:
             break
+        if count == batch and share >= 1 and not recruited:
+            # More is due than one pass takes: ask for one more pass, which another consumer thread
+            # or worker process picks up (and which may recruit another in turn), so a backlog is
+            # spread over every worker instead of drained by whichever got the first wake.
+            deps.queue.wake()
+            recruited = True
         if share < 1:
             spent = loop.time() - started
             probe = loop.time()

@@ -3,7 +3,8 @@
 The default for the embedded profile and the mailer every test-mode key uses. One file per
 message, named after the email id, published atomically and exclusively (temp file + link): a
 redelivery after a crash finds the file and writes nothing, so each message is written once.
-Every write also appends a line to `journal.log`, which lets an operator (or a test) count writes.
+Every write also appends a line `<email id> <pid>` to `journal.log`, which lets an operator (or a
+test) count writes and see which process made each.
 """
 
 from __future__ import annotations
@@ -49,4 +50,4 @@ class LogMailer:
         finally:
             Path(temp).unlink(missing_ok=True)
         with open(self.directory / "journal.log", "a", encoding="ascii") as journal:
-            journal.write(f"{target.stem}\n")
+            journal.write(f"{target.stem} {os.getpid()}\n")

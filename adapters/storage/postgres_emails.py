@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from psycopg import AsyncConnection
+from psycopg import errors
 
 from adapters.storage import codec
-from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
+from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
 from autorelay_core.domain.reputation import Activity
 from autorelay_core.errors import QuotaExceeded
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
@@ -31,31 +31,19 @@ def _claim(row: tuple, lease_until: datetime) -> Claim:
     return Claim(codec.email_from_data(payload), attempts, lease_until)
 
 
-async def _add_events(conn: AsyncConnection, email_id: str, events: list[Event]) -> None:
-    if not events:
-        return
-    await conn.execute(
-        "INSERT INTO email_events (email_id, type, created_at, data)"
-        " SELECT %s, t, c, d FROM unnest(%s::text[], %s::timestamptz[], %s::jsonb[]) AS e(t, c, d)",
-        (
-            email_id,
-            [e.type.value for e in events],
-            [e.created_at for e in events],
-            [codec.event_data(e) for e in events],
-        ),
-    )
+def _event_arrays(events: list[Event]) -> tuple[list[str], list[datetime], list[str]]:
+    return [e.type.value for e in events], [e.created_at for e in events], [codec.event_data(e) for e in events]
 
 
-async def _charge(conn: AsyncConnection, project_id: str, charge: Charge) -> None:
-    # One statement: count the email, unless the counter is at its limit (then no row comes back).
-    cursor = await conn.execute(
-        "INSERT INTO usage AS u (project_id, counter, period, count) VALUES (%s, %s, %s, 1)"
-        " ON CONFLICT (project_id, counter, period) DO UPDATE SET count = u.count + 1 WHERE u.count < %s"
-        " RETURNING count",
-        (project_id, charge.counter, charge.period, charge.limit),
-    )
-    if charge.limit <= 0 or await cursor.fetchone() is None:
-        raise QuotaExceeded(exceeded_message(charge))  # the transaction undoes this send's writes
+# Update an email row and, only if that happened, add its events: one statement, one round trip.
+# `{where}` narrows the update (a lease check); the count says whether the row was there.
+_UPDATE_WITH_EVENTS = (
+    "WITH updated AS (UPDATE emails SET {set} WHERE {where} RETURNING id),"
+    " added AS (INSERT INTO email_events (email_id, type, created_at, data)"
+    " SELECT updated.id, t, c, d FROM updated, unnest(%s::text[], %s::timestamptz[], %s::jsonb[]) AS e(t, c, d))"
+    " SELECT count(*) FROM updated"
+)
+_QUOTA_REACHED = "AR001"
 
 
 class PostgresEmails:
@@ -63,12 +51,10 @@ class PostgresEmails:
         self.db = db
 
     async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
-        async with self.db.transaction() as conn:
-            for charge in charges:
-                await _charge(conn, email.project_id, charge)
-            await conn.execute(
-                "INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at)"
-                " VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s)",
+        try:
+            await self.db.fetchone(
+                "SELECT autorelay_add_email(%s, %s, %s, %s, %s::jsonb, %s, %s,"
+                " %s::text[], %s::timestamptz[], %s::jsonb[], %s::text[], %s::text[], %s::integer[])",
                 (
                     email.id,
                     email.project_id,
@@ -76,11 +62,18 @@ class PostgresEmails:
                     email.test,
                     codec.email_payload(email),
                     email.created_at,
-                    Delivery.PENDING.value,
                     email.scheduled_at or email.created_at,
+                    *_event_arrays(events),
+                    [c.counter for c in charges],
+                    [c.period for c in charges],
+                    [c.limit for c in charges],
                 ),
             )
-            await _add_events(conn, email.id, events)
+        except errors.Error as error:
+            if error.sqlstate != _QUOTA_REACHED:
+                raise
+            charge = charges[int(error.diag.message_detail or "1") - 1]
+            raise QuotaExceeded(exceeded_message(charge)) from None
 
     async def usage(self, project_id: str, counter: str, period: str) -> int:
         row = await self.db.fetchone(
@@ -139,15 +132,11 @@ class PostgresEmails:
         return Activity(counts.get("sent", 0), counts.get("bounced", 0), counts.get("complained", 0))
 
     async def record(self, email: Email, events: list[Event]) -> bool:
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE emails SET status = %s, payload = %s::jsonb WHERE id = %s AND project_id = %s",
-                (email.status.value, codec.email_payload(email), email.id, email.project_id),
-            )
-            if cursor.rowcount != 1:
-                return False
-            await _add_events(conn, email.id, events)
-            return True
+        row = await self.db.fetchone(
+            _UPDATE_WITH_EVENTS.format(set="status = %s, payload = %s::jsonb", where="id = %s AND project_id = %s"),
+            (email.status.value, codec.email_payload(email), email.id, email.project_id, *_event_arrays(events)),
+        )
+        return bool(row and row[0])
 
     async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
         row = await self.db.fetchone(
@@ -171,17 +160,15 @@ class PostgresEmails:
         return [_claim(r[1:], lease_until) for r in rows]
 
     async def finish(self, claim: Claim, email: Email, events: list[Event]) -> bool:
-        async with self.db.transaction() as conn:
-            # The attempt number is the lease token: every claim increments it.
-            cursor = await conn.execute(
-                "UPDATE emails SET delivery = 'done', lease_until = NULL, status = %s, payload = %s::jsonb"
-                " WHERE id = %s AND delivery = 'leased' AND attempts = %s",
-                (email.status.value, codec.email_payload(email), email.id, claim.attempt),
-            )
-            if cursor.rowcount != 1:
-                return False
-            await _add_events(conn, email.id, events)
-            return True
+        # The attempt number is the lease token: every claim increments it.
+        row = await self.db.fetchone(
+            _UPDATE_WITH_EVENTS.format(
+                set="delivery = 'done', lease_until = NULL, status = %s, payload = %s::jsonb",
+                where="id = %s AND delivery = 'leased' AND attempts = %s",
+            ),
+            (email.status.value, codec.email_payload(email), email.id, claim.attempt, *_event_arrays(events)),
+        )
+        return bool(row and row[0])
 
     async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:
         email = claim.email

@@ -105,6 +105,38 @@ MIGRATIONS: list[str] = [
         SELECT min(h.at) INTO out_oldest FROM rate_hits h WHERE h.bucket = p_bucket;
     END
     $$ LANGUAGE plpgsql;
+    -- EmailRepository.add in one round trip. The usage rows are every send's hot spot: they are
+    -- locked last, so each is held for the rest of this function and the commit, never across a
+    -- network round trip to a busy client. Over a limit: SQLSTATE AR001, DETAIL = the charge's
+    -- 1-based index, and nothing of the send is stored.
+    CREATE FUNCTION autorelay_add_email(
+        p_id text, p_project text, p_status text, p_test boolean, p_payload jsonb,
+        p_created timestamptz, p_due timestamptz,
+        p_event_types text[], p_event_times timestamptz[], p_event_data jsonb[],
+        p_counters text[], p_periods text[], p_limits integer[]
+    ) RETURNS void AS $$
+    DECLARE
+        charged integer;
+    BEGIN
+        INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at)
+        VALUES (p_id, p_project, p_status, p_test, p_payload, p_created, 'pending', p_due);
+        INSERT INTO email_events (email_id, type, created_at, data)
+        SELECT p_id, t, c, d FROM unnest(p_event_types, p_event_times, p_event_data) AS e(t, c, d);
+        FOR i IN 1 .. coalesce(array_length(p_counters, 1), 0) LOOP
+            charged := NULL;
+            IF p_limits[i] > 0 THEN
+                INSERT INTO usage AS u (project_id, counter, period, count)
+                VALUES (p_project, p_counters[i], p_periods[i], 1)
+                ON CONFLICT (project_id, counter, period) DO UPDATE SET count = u.count + 1
+                WHERE u.count < p_limits[i]
+                RETURNING u.count INTO charged;
+            END IF;
+            IF charged IS NULL THEN
+                RAISE EXCEPTION 'quota reached' USING ERRCODE = 'AR001', DETAIL = i::text;
+            END IF;
+        END LOOP;
+    END
+    $$ LANGUAGE plpgsql;
     CREATE TABLE limit_overrides (
         project_id text NOT NULL,
         endpoint text NOT NULL,

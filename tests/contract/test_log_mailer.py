@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
 
 from adapters.mailers.log import LogMailer
 from autorelay_core.domain.emails import Attachment, Email
@@ -44,7 +45,7 @@ async def test_redelivery_does_not_write_a_second_copy(tmp_path):
     mailer = LogMailer(tmp_path)
     await mailer.send(sample(), FakeClock().now())
     await mailer.send(sample(subject="changed"), FakeClock().now())
-    assert (tmp_path / "journal.log").read_text().split() == ["em_1"]
+    assert (tmp_path / "journal.log").read_text().splitlines() == [f"em_1 {os.getpid()}"]
     assert list(tmp_path.glob("*.eml")) == [mailer.path_for("em_1")]
 
 

@@ -40,6 +40,11 @@ def backend_settings(data_dir: Path) -> dict[str, str]:
     return _BACKENDS[data_dir]
 
 
+def share_backend(data_dir: Path, settings: dict[str, str]) -> None:
+    """Every process and CLI command on `data_dir` uses these settings (a deployment's shared ones)."""
+    _BACKENDS[data_dir] = settings
+
+
 def cli_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTORELAY_")}
     env.update(FAST_OUTBOX)
@@ -119,12 +124,58 @@ class Server:
         return httpx.Client(base_url=f"{self.base}/api/v1", headers=headers, timeout=30)
 
 
+class Worker:
+    """An `autorelay worker` process (queue consumers, no HTTP)."""
+
+    def __init__(self, data_dir: Path, extra: dict[str, str] | None = None) -> None:
+        self.data_dir, self.extra = data_dir, extra or {}
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Worker:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        output = (self.data_dir / f"worker-{id(self)}.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "composition.cli", "worker"],
+            env=cli_env(self.data_dir, self.extra),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
 # Suites that are not about rate limits lift the ones they would hit, as an operator would.
 HIGH_LIMITS = {"POST /api/v1/emails": "100000/min", "POST /api/v1/emails/batch": "10000/min"}
 
 
 # The sender domains the suites use, verified as an operator would (live keys need it).
-TEST_DOMAINS = ("acme.test", "crash.test", "idem.test", "flag.test", "work.test", "limits.test", "walk.test")
+TEST_DOMAINS = (
+    "acme.test",
+    "crash.test",
+    "idem.test",
+    "flag.test",
+    "work.test",
+    "limits.test",
+    "walk.test",
+    "fleet.test",
+)
 
 
 def lift_limits(data_dir: Path, project: str) -> None:
@@ -152,3 +203,11 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+def journal(data_dir: Path) -> list[tuple[str, int]]:
+    """(email id, pid of the writing process) for every message the log mailer wrote."""
+    path = data_dir / "mail" / "journal.log"
+    if not path.exists():
+        return []
+    return [(line.split()[0], int(line.split()[1])) for line in path.read_text().splitlines()]
