@@ -4,7 +4,8 @@ The default for the embedded profile and the mailer every test-mode key uses. On
 message, named after the email id, published atomically and exclusively (temp file + link): a
 redelivery after a crash finds the file and writes nothing, so each message is written once.
 Every write also appends a line `<email id> <pid>` to `journal.log`, which lets an operator (or a
-test) count writes and see which process made each.
+test) count writes and see which process made each. The line follows the publication, so a process
+killed between the two leaves a message without its line, never a line without its message.
 """
 
 from __future__ import annotations
