@@ -22,6 +22,10 @@ class Invalid(AutoRelayError):
         self.field = field
 
 
+class CodeRejected(Invalid):
+    """A one-time code that does not verify: wrong, expired, used up or never sent."""
+
+
 class NotFound(AutoRelayError):
     """The object does not exist, or belongs to another project (never leak which)."""
 

@@ -12,14 +12,16 @@ from typing import Any, Protocol
 
 from attrs import frozen
 
+from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.domains import Domain
 from autorelay_core.domain.emails import Email, EmailStatus, Event
 from autorelay_core.domain.keys import ApiKey
+from autorelay_core.domain.otp import OtpCode
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.reputation import Activity
 from autorelay_core.domain.templates import Template
 from autorelay_core.policies.idempotency import Existing, StoredResponse
-from autorelay_core.policies.pagination import CursorPage, CursorRequest
+from autorelay_core.policies.pagination import CursorPage, CursorRequest, OffsetPage, OffsetRequest
 from autorelay_core.policies.quota import Charge
 from autorelay_core.policies.rate_limit import Admission, Limit
 
@@ -177,8 +179,82 @@ class IdempotencyStore(Protocol):
         """Forget the claim (the answer is not one to replay), so the client may retry."""
 
 
+@frozen
+class ContactQuery:
+    """Which contacts of a list a page shows: `search` matches name or email, case-insensitively."""
+
+    list_id: str
+    search: str | None = None
+    status: ContactStatus | None = None
+
+
+class ContactRepository(Protocol):
+    async def add(self, contact: Contact) -> None:
+        """Conflict if the list already has the address (case-insensitively)."""
+
+    async def add_many(self, contacts: list[Contact]) -> list[Contact]:
+        """Insert in one transaction every contact whose address is not yet in its list (nor earlier
+        in `contacts`); return the ones inserted. All or nothing on an error."""
+
+    async def get(self, project_id: str, contact_id: str) -> Contact | None: ...
+
+    async def update(self, contact: Contact) -> None:
+        """Conflict if the new address (or list) collides with another contact."""
+
+    async def delete(self, project_id: str, contact_id: str) -> bool: ...
+
+    async def page(self, project_id: str, query: ContactQuery, page: OffsetRequest) -> OffsetPage[Contact]:
+        """A list's contacts, oldest first, with the total matching the query."""
+
+    async def count(self, project_id: str) -> int: ...
+
+    async def confirm_pending(self, project_id: str, email_key: str) -> int:
+        """Make every pending contact with this address in the project subscribed; how many."""
+
+
+class ListRepository(Protocol):
+    async def add(self, contact_list: ContactList) -> None: ...
+
+    async def get(self, project_id: str, list_id: str) -> ContactList | None:
+        """With its live contact_count."""
+
+    async def all(self, project_id: str) -> list[ContactList]:
+        """Oldest first, each with its live contact_count, in one query."""
+
+    async def update(self, contact_list: ContactList) -> None: ...
+
+    async def delete(self, project_id: str, list_id: str) -> bool:
+        """Delete the list and its contacts."""
+
+
+class OtpRepository(Protocol):
+    async def put(self, code: OtpCode) -> None:
+        """Store a new code, replacing any earlier one for the same project, address and purpose."""
+
+    async def current(self, project_id: str, email_key: str, purpose: str) -> OtpCode | None: ...
+
+    async def use(self, code: OtpCode, at: datetime) -> bool:
+        """Mark the code used, if it is still unused with the same number of wrong tries (so two
+        verifications racing with the right code succeed once)."""
+
+    async def wrong_try(self, code: OtpCode) -> None:
+        """Count one wrong try against the code."""
+
+
+class Sealer(Protocol):
+    """Symmetric authenticated encryption with the server secret, for the few things that must be
+    stored but not readable there (an OTP email's body waiting in the outbox)."""
+
+    def seal(self, text: str) -> str: ...
+
+    def open(self, sealed: str) -> str: ...
+
+
 class Storage(Protocol):
     projects: ProjectRepository
+    contacts: ContactRepository
+    lists: ListRepository
+    otp: OtpRepository
     idempotency: IdempotencyStore
     domains: DomainRepository
     limits: LimitOverrides

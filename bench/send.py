@@ -135,6 +135,7 @@ def _run(args: argparse.Namespace, schema: str | None) -> None:
         profile = "embedded default (SQLite, in-process consumer)"
         if schema:
             env["AUTORELAY_DATABASE_URL"] = with_search_path(args.postgres, schema)
+            env["AUTORELAY_SECRET_KEY"] = uuid.uuid4().hex * 2
             profile = "PostgreSQL, in-process consumer"
         if args.redis:
             env |= {"AUTORELAY_REDIS_URL": args.redis, "AUTORELAY_QUEUE_NAME": f"bench-{uuid.uuid4().hex[:8]}"}

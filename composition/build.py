@@ -24,10 +24,12 @@ from adapters.storage.caches import CachedDomains, CachedKeys, CachedLimits, Cac
 from adapters.storage.memory import MemoryStorage
 from adapters.storage.sqlite import SqliteStorage
 from adapters.system.clock_ids import RandomIds, SystemClock
+from adapters.system.sealing import FernetSealer, derive
 from autorelay_core.ports import Clock, IdGenerator, JobQueue, Mailer, Storage
 from autorelay_core.usecases.context import CoreConfig, Deps
 from autorelay_core.usecases.deliver_email import deliver_due, drain, reconcile_outbox
 from autorelay_core.usecases.manage_reputation import evaluate_all
+from composition.secret import server_secret
 from composition.settings import Settings
 
 log = logging.getLogger("autorelay")
@@ -158,6 +160,7 @@ def build(
     ids: IdGenerator | None = None,
 ) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secret = server_secret(settings)
     storage = storage or _storage(settings)
     if settings.key_cache_seconds > 0:
         storage.keys = CachedKeys(storage.keys, settings.key_cache_seconds)
@@ -203,6 +206,7 @@ def build(
         templates=JinjaTemplates(),
         html_to_text=InscriptisText(),
         rate_limits=rate_limits,
+        sealer=FernetSealer(secret),
         config=CoreConfig(
             lease=timedelta(seconds=settings.outbox_lease_seconds),
             reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
@@ -210,6 +214,8 @@ def build(
             monthly_quota=settings.monthly_quota,
             sandbox_sender=settings.sandbox_sender,
             sandbox_daily_cap=settings.sandbox_daily_cap,
+            otp_key=derive(secret, "otp"),
+            otp_sender=settings.otp_sender,
         ),
     )
     return Services(settings, deps, consumer, runner, stopping)

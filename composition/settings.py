@@ -36,6 +36,11 @@ class Settings:
     redis_url: str = field(**_doc("Redis URL for the job queue (default: SQLite queue in the data dir)", ""))
     queue_name: str = field(**_doc("Queue name; deployments sharing one Redis need different names", "autorelay"))
     mailer: str = field(**_doc("Mailer: log", "log"))
+    secret_key: str = field(
+        repr=False,
+        **_doc("Server secret (32+ characters) for OTP hashes and sealing; default: created in the data dir", ""),
+    )
+    otp_sender: str = field(**_doc("From address of OTP emails", "AutoRelay <hello@autorelay.net>"))
     embedded_workers: int = field(
         converter=int, **_doc("Queue consumer threads inside `serve`; 0 when separate workers run", 1)
     )

@@ -67,4 +67,5 @@ def server_settings() -> dict[str, str]:
         "AUTORELAY_DATABASE_URL": url,
         "AUTORELAY_REDIS_URL": REDIS_URL,
         "AUTORELAY_QUEUE_NAME": f"q{uuid.uuid4().hex[:12]}",
+        "AUTORELAY_SECRET_KEY": uuid.uuid4().hex * 2,
     }

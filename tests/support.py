@@ -10,6 +10,7 @@ from adapters.rendering.jinja import JinjaTemplates
 from adapters.rendering.text import InscriptisText
 from adapters.storage.memory import MemoryStorage
 from adapters.system.clock_ids import RandomIds
+from adapters.system.sealing import FernetSealer
 from autorelay_core.domain.emails import Email
 from autorelay_core.ports import Storage
 from autorelay_core.usecases.context import CoreConfig, Deps
@@ -67,6 +68,7 @@ def make_deps(storage: Storage | None = None, *, queue=None, clock: FakeClock | 
         templates=JinjaTemplates(),
         html_to_text=InscriptisText(),
         rate_limits=MemoryRateLimits(),
+        sealer=FernetSealer(b"0" * 32),
         config=CoreConfig(),
     )
     return deps

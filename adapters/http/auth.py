@@ -62,6 +62,8 @@ def requires(scope: str) -> Callable[[Handler], Handler]:
                 response = await _idempotent(request, handler, idempotency_key)
             else:
                 response = await handler(request)
+            # Limits on a subject only the handler knows (OTP's recipient) are reported here too.
+            applied += getattr(request.state, "applied_later", [])
             if applied:
                 add_rate_headers(response, applied)
             return response

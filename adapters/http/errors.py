@@ -33,6 +33,8 @@ def error_response(error: errors.AutoRelayError) -> Response:
     headers: dict[str, str] = {}
     if isinstance(error, errors.AccountLocked):
         body["accountStatus"] = error.account_status
+    if isinstance(error, errors.CodeRejected):
+        body = {"ok": False, **body}  # the reference's OTP answers carry `ok`
     if isinstance(error, errors.RateLimited):
         headers["Retry-After"] = str(error.retry_after)
         if error.policy:

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from attrs import define, evolve, field
 
+from adapters.storage.memory_contacts import MemoryContacts, MemoryLists, MemoryOtp
 from autorelay_core.domain.domains import Domain
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey
@@ -294,6 +295,9 @@ class MemoryStorage:
         self.limits = MemoryLimitOverrides()
         self.idempotency = MemoryIdempotency()
         self.domains = MemoryDomains()
+        self.contacts = MemoryContacts()
+        self.lists = MemoryLists(self.contacts)
+        self.otp = MemoryOtp()
 
     async def migrate(self) -> int:
         return 0

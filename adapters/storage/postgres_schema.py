@@ -172,6 +172,46 @@ MIGRATIONS: list[str] = [
         UNIQUE (project_id, name)
     );
     """,
+    # 2: contacts, lists and one-time codes
+    """
+    CREATE TABLE contact_lists (
+        id text PRIMARY KEY,
+        project_id text NOT NULL,
+        name text NOT NULL,
+        double_opt_in boolean NOT NULL DEFAULT false,
+        created_at timestamptz NOT NULL
+    );
+    CREATE INDEX contact_lists_project ON contact_lists(project_id, created_at);
+    CREATE TABLE contacts (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        project_id text NOT NULL,
+        list_id text NOT NULL,
+        email text NOT NULL,
+        email_key text NOT NULL,
+        search_key text NOT NULL,
+        name text,
+        company text,
+        status text NOT NULL,
+        created_at timestamptz NOT NULL,
+        UNIQUE (list_id, email_key)
+    );
+    CREATE INDEX contacts_page ON contacts(project_id, list_id, seq);
+    CREATE INDEX contacts_status_page ON contacts(project_id, list_id, status, seq);
+    CREATE INDEX contacts_address ON contacts(project_id, email_key);
+    CREATE TABLE otp_codes (
+        project_id text NOT NULL,
+        email_key text NOT NULL,
+        purpose text NOT NULL,
+        id text NOT NULL,
+        code_hash text NOT NULL,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL,
+        wrong integer NOT NULL DEFAULT 0,
+        used_at timestamptz,
+        PRIMARY KEY (project_id, email_key, purpose)
+    );
+    """,
 ]
 
 

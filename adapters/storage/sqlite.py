@@ -19,6 +19,7 @@ import sqlite_utils
 
 from adapters.storage import codec
 from adapters.storage.sqlite_batch import GroupCommit
+from adapters.storage.sqlite_contacts import SqliteContacts, SqliteLists, SqliteOtp
 from adapters.storage.sqlite_schema import migrate
 from autorelay_core.domain.domains import Domain, DomainStatus
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
@@ -571,6 +572,10 @@ class SqliteStorage:
         self.idempotency = SqliteIdempotency(self.db, group)
         self.domains = SqliteDomains(self.db)
         self.templates = SqliteTemplates(self.db)
+        tables = _Tables(self.db)
+        self.contacts = SqliteContacts(tables)
+        self.lists = SqliteLists(tables)
+        self.otp = SqliteOtp(tables)
 
     async def migrate(self) -> int:
         return migrate(self.db.conn)  # already done on open; a no-op that reports the version

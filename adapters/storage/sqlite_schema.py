@@ -114,6 +114,47 @@ MIGRATIONS: list[str] = [
         UNIQUE (project_id, name)
     );
     """,
+    # 3: contacts, lists and one-time codes
+    """
+    CREATE TABLE contact_lists (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        double_opt_in INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX contact_lists_project ON contact_lists(project_id, created_at);
+    CREATE TABLE contacts (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        project_id TEXT NOT NULL,
+        list_id TEXT NOT NULL,
+        email TEXT NOT NULL,
+        email_key TEXT NOT NULL,
+        -- lower-cased email and name, what `search` matches (lower-cased in Python: all of Unicode)
+        search_key TEXT NOT NULL,
+        name TEXT,
+        company TEXT,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (list_id, email_key)
+    );
+    CREATE INDEX contacts_page ON contacts(project_id, list_id, seq);
+    CREATE INDEX contacts_status_page ON contacts(project_id, list_id, status, seq);
+    CREATE INDEX contacts_address ON contacts(project_id, email_key);
+    CREATE TABLE otp_codes (
+        project_id TEXT NOT NULL,
+        email_key TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        id TEXT NOT NULL,
+        code_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        wrong INTEGER NOT NULL DEFAULT 0,
+        used_at TEXT,
+        PRIMARY KEY (project_id, email_key, purpose)
+    );
+    """,
 ]
 
 

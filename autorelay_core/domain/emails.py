@@ -122,6 +122,9 @@ class Email:
     provider_message_id: str | None = None
     # Whether `to` was given as a bare string; the API echoes the shape the caller used.
     to_was_list: bool = False
+    # html and text are sealed with the server secret (an OTP email: its code must not be readable
+    # in storage); delivery opens them for the mailer only.
+    sealed: bool = False
 
     def record(self, event: EventType, at: datetime, **data: Any) -> Event:
         """Apply an event to the status and counters; the caller stores the returned Event."""

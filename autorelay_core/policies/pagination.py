@@ -62,3 +62,28 @@ def parse_bounded_int(value: str | None, name: str, *, default: int, low: int, h
     if not low <= number <= high:
         raise Invalid(f"{name} must be between {low} and {high}", field=name)
     return number
+
+
+@frozen
+class OffsetRequest:
+    """Page-number pagination (the reference's `/contacts`): page 1 is the first."""
+
+    page: int
+    page_size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+    @classmethod
+    def parse(cls, page: str | None, page_size: str | None, *, default: int = 50, maximum: int = 200) -> OffsetRequest:
+        return cls(
+            page=parse_bounded_int(page, "page", default=1, low=1, high=10**9),
+            page_size=parse_bounded_int(page_size, "pageSize", default=default, low=1, high=maximum),
+        )
+
+
+@frozen
+class OffsetPage(Generic[T]):
+    items: list[T]
+    total: int

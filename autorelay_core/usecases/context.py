@@ -13,6 +13,7 @@ from autorelay_core.ports import (
     JobQueue,
     Mailer,
     RateLimitStore,
+    Sealer,
     Storage,
     TemplateEngine,
 )
@@ -39,6 +40,11 @@ class CoreConfig:
     # The shared sender any project may use without a verified domain, capped per day.
     sandbox_sender: str = "hello@autorelay.net"
     sandbox_daily_cap: int = 100
+    # Keys derived from the server secret: one for OTP hashes (the sealer has its own).
+    otp_key: bytes = b"autorelay-unconfigured-otp-key"
+    # Where OTP emails come from (operator setting; not subject to the project's domain checks).
+    otp_sender: str = "AutoRelay <hello@autorelay.net>"
+    max_import_rows: int = 10_000
 
 
 @frozen
@@ -53,4 +59,5 @@ class Deps:
     templates: TemplateEngine
     html_to_text: HtmlToText
     rate_limits: RateLimitStore
+    sealer: Sealer
     config: CoreConfig = field(factory=CoreConfig)

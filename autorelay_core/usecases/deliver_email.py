@@ -44,11 +44,14 @@ async def drain(deps: Deps, batch: int = 8) -> int:
 async def deliver_claim(deps: Deps, claim: Claim) -> str:
     email = evolve(claim.email)
     mailer = deps.test_mailer if email.test else deps.mailer
-    if email.text is None:
+    if email.text is None and not email.sealed:
         # Generated here rather than at accept time: it keeps the send request fast.
         email.text = deps.html_to_text.convert(email.html)
+    outgoing = email
+    if email.sealed:  # opened for the mailer only; the stored row stays sealed
+        outgoing = evolve(email, html=deps.sealer.open(email.html), text=deps.sealer.open(email.text or ""))
     try:
-        provider_id = await _send(mailer, email, deps.clock.now())
+        provider_id = await _send(mailer, outgoing, deps.clock.now())
     except MailerError as error:
         backoff = deps.config.retry_backoff
         if not error.permanent and claim.attempt <= len(backoff):

@@ -26,10 +26,17 @@ async def limits_for(deps: Deps, project_id: str, endpoint: str) -> tuple[Limit,
 
 
 async def enforce(
-    deps: Deps, endpoint: str, *, key: ApiKey | None = None, recipient: str | None = None, ip: str | None = None
+    deps: Deps,
+    endpoint: str,
+    *,
+    key: ApiKey | None = None,
+    recipient: str | None = None,
+    ip: str | None = None,
+    only: Scope | None = None,
 ) -> list[Applied]:
-    """Count this request against every limit of the endpoint; RateLimited if any is full.
-    Returns what was applied, for the RateLimit response headers."""
+    """Count this request against every limit of the endpoint (or only those of one scope, for a
+    subject known later than the key); RateLimited if any is full. Returns what was applied, for
+    the RateLimit response headers."""
     project_id = key.project_id if key else ""
     limits = await limits_for(deps, project_id, endpoint) if project_id else LIMITS.get(endpoint, ())
     subjects = {
@@ -41,7 +48,7 @@ async def enforce(
     now = deps.clock.now().timestamp()
     for limit in limits:
         subject = subjects[limit.scope]
-        if subject is None:
+        if subject is None or (only is not None and limit.scope is not only):
             continue
         admission = await deps.rate_limits.hit(f"{endpoint}|{limit.scope.value}:{subject}", now, limit)
         if not admission.allowed:

@@ -18,6 +18,7 @@ class Stats:
     emails_this_month: int
     sandbox_today: int
     domains: int
+    contacts: int
     activity: Activity
 
 
@@ -32,5 +33,6 @@ async def read_stats(deps: Deps, project_id: str) -> Stats:
         emails_this_month=await emails.usage(project_id, "emails", month(now)),
         sandbox_today=await emails.usage(project_id, "sandbox", day(now)),
         domains=await deps.storage.domains.count(project_id),
+        contacts=await deps.storage.contacts.count(project_id),
         activity=await activity(deps, project_id),
     )

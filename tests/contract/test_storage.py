@@ -13,8 +13,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.storage.memory import MemoryStorage
-from adapters.storage.postgres import PostgresStorage
 from adapters.storage.sqlite import SqliteStorage
 from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey, KeyMode
@@ -22,39 +20,10 @@ from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import Conflict
 from autorelay_core.policies.pagination import CursorRequest, Order
-from tests.backends import POSTGRES_URL, drop_postgres_schema, new_postgres_schema
+from tests.contract.conftest import BACKENDS
 from tests.support import FakeClock
 
-BACKENDS = ["memory", "sqlite"] + (["postgres"] if POSTGRES_URL else [])
-
 NOW = FakeClock().now()
-
-
-@pytest.fixture(params=BACKENDS)
-def make_storage(request, tmp_path):
-    """Opens storages on one database (a file, a Postgres schema) that lives as long as the test.
-    Each storage must be used and closed on one event loop."""
-    schema = None
-    if request.param == "postgres":
-        schema, url = new_postgres_schema()
-
-    def make():
-        if request.param == "memory":
-            return MemoryStorage()
-        if request.param == "sqlite":
-            return SqliteStorage(tmp_path / "contract.db")
-        return PostgresStorage(url)
-
-    yield make
-    if schema:
-        drop_postgres_schema(schema)
-
-
-@pytest.fixture
-async def store(make_storage):
-    storage = make_storage()
-    yield storage
-    await storage.close()
 
 
 _counter = iter(range(10**9))

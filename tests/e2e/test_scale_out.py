@@ -47,6 +47,7 @@ def fleet(tmp_path):
         "AUTORELAY_REDIS_URL": REDIS_URL,
         "AUTORELAY_QUEUE_NAME": f"fleet-{uuid.uuid4().hex[:8]}",
         "AUTORELAY_EMBEDDED_WORKERS": "0",  # the API processes only accept; workers deliver
+        "AUTORELAY_SECRET_KEY": uuid.uuid4().hex * 2,
     }
     running = Fleet(tmp_path / "fleet", settings).start()
     try:

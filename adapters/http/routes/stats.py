@@ -18,8 +18,8 @@ async def get_stats(request: Request) -> Response:
     config = deps.config
     return JSON(
         {
-            # Contacts and campaigns arrive with their issues; until then there are none to count.
-            "contacts": 0,
+            "contacts": stats.contacts,
+            # Campaigns arrive with their issue; until then there are none to count.
             "campaigns": {"total": 0, "sending": 0, "completed": 0},
             "emailsThisMonth": stats.emails_this_month,
             "domains": stats.domains,

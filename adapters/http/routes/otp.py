@@ -1,0 +1,38 @@
+"""/otp/send and /otp/verify (scope emails.send; the per-recipient limit applies once the address
+is known, after the per-key one)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapters.http.auth import deps_of, key_of, requires
+from adapters.http.bodies import parse_json, structure
+from adapters.http.responses import JSON, iso
+from adapters.http.routing import resource
+from autorelay_core.domain.addresses import check_address
+from autorelay_core.policies.rate_limit import Scope
+from autorelay_core.usecases.enforce_limits import enforce
+from autorelay_core.usecases.otp import CodeCheck, CodeRequest, send_code, verify_code
+
+
+@requires("emails.send")
+async def send(request: Request) -> Response:
+    fields = structure(parse_json(await request.body()), CodeRequest)
+    deps, key = deps_of(request), key_of(request)
+    address = check_address(fields.email, "email")
+    request.state.applied_later = await enforce(
+        deps, request.state.endpoint, key=key, recipient=address, only=Scope.RECIPIENT
+    )
+    expires = await send_code(deps, key, address, fields.purpose)
+    return JSON({"ok": True, "expiresAt": iso(expires)})
+
+
+@requires("emails.send")
+async def verify(request: Request) -> Response:
+    fields = structure(parse_json(await request.body()), CodeCheck)
+    await verify_code(deps_of(request), key_of(request).project_id, fields.email, fields.purpose, fields.code)
+    return JSON({"ok": True})
+
+
+routes = [resource("/api/v1/otp/send", POST=send), resource("/api/v1/otp/verify", POST=verify)]

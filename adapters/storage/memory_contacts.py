@@ -1,0 +1,141 @@
+"""Contacts, lists and OTP codes in memory (see memory.py: atomic because nothing awaits midway)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from attrs import evolve
+
+from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
+from autorelay_core.domain.otp import OtpCode
+from autorelay_core.errors import Conflict
+from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
+from autorelay_core.ports import ContactQuery
+
+
+def _clash(contact: Contact) -> Conflict:
+    return Conflict(f"the list already has a contact with the email {contact.email}")
+
+
+class MemoryContacts:
+    def __init__(self) -> None:
+        self.rows: dict[str, Contact] = {}  # insertion order is the page order
+
+    def _taken(self, list_id: str, key: str, but: str | None = None) -> bool:
+        return any(c.list_id == list_id and c.email_key == key and c.id != but for c in self.rows.values())
+
+    async def add(self, contact: Contact) -> None:
+        if self._taken(contact.list_id, contact.email_key):
+            raise _clash(contact)
+        self.rows[contact.id] = evolve(contact)
+
+    async def add_many(self, contacts: list[Contact]) -> list[Contact]:
+        taken = {(c.list_id, c.email_key) for c in self.rows.values()}
+        inserted = []
+        for contact in contacts:
+            if (contact.list_id, contact.email_key) not in taken:
+                taken.add((contact.list_id, contact.email_key))
+                self.rows[contact.id] = evolve(contact)
+                inserted.append(contact)
+        return inserted
+
+    async def get(self, project_id: str, contact_id: str) -> Contact | None:
+        contact = self.rows.get(contact_id)
+        return evolve(contact) if contact and contact.project_id == project_id else None
+
+    async def update(self, contact: Contact) -> None:
+        if self._taken(contact.list_id, contact.email_key, but=contact.id):
+            raise _clash(contact)
+        self.rows[contact.id] = evolve(contact)
+
+    async def delete(self, project_id: str, contact_id: str) -> bool:
+        contact = self.rows.get(contact_id)
+        if contact is None or contact.project_id != project_id:
+            return False
+        del self.rows[contact_id]
+        return True
+
+    async def page(self, project_id: str, query: ContactQuery, page: OffsetRequest) -> OffsetPage[Contact]:
+        needle = query.search.lower() if query.search else None
+        found = [
+            c
+            for c in self.rows.values()
+            if c.project_id == project_id
+            and c.list_id == query.list_id
+            and (query.status is None or c.status is query.status)
+            and (needle is None or needle in c.email_key or needle in (c.name or "").lower())
+        ]
+        chosen = found[page.offset : page.offset + page.page_size]
+        return OffsetPage(items=[evolve(c) for c in chosen], total=len(found))
+
+    async def count(self, project_id: str) -> int:
+        return sum(1 for c in self.rows.values() if c.project_id == project_id)
+
+    async def confirm_pending(self, project_id: str, email_key: str) -> int:
+        changed = 0
+        for contact in self.rows.values():
+            if contact.project_id == project_id and contact.email_key == email_key:
+                if contact.status is ContactStatus.PENDING:
+                    contact.status = ContactStatus.SUBSCRIBED
+                    changed += 1
+        return changed
+
+
+class MemoryLists:
+    def __init__(self, contacts: MemoryContacts) -> None:
+        self._rows: dict[str, ContactList] = {}
+        self._contacts = contacts
+
+    def _counted(self, found: ContactList) -> ContactList:
+        count = sum(1 for c in self._contacts.rows.values() if c.list_id == found.id)
+        return evolve(found, contact_count=count)
+
+    async def add(self, contact_list: ContactList) -> None:
+        self._rows[contact_list.id] = evolve(contact_list)
+
+    async def get(self, project_id: str, list_id: str) -> ContactList | None:
+        found = self._rows.get(list_id)
+        return self._counted(found) if found and found.project_id == project_id else None
+
+    async def all(self, project_id: str) -> list[ContactList]:
+        return [self._counted(x) for x in self._rows.values() if x.project_id == project_id]
+
+    async def update(self, contact_list: ContactList) -> None:
+        self._rows[contact_list.id] = evolve(contact_list, contact_count=0)
+
+    async def delete(self, project_id: str, list_id: str) -> bool:
+        found = self._rows.get(list_id)
+        if found is None or found.project_id != project_id:
+            return False
+        del self._rows[list_id]
+        for contact_id in [c.id for c in self._contacts.rows.values() if c.list_id == list_id]:
+            del self._contacts.rows[contact_id]
+        return True
+
+
+class MemoryOtp:
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str, str], OtpCode] = {}
+
+    async def put(self, code: OtpCode) -> None:
+        self._rows[(code.project_id, code.email_key, code.purpose)] = evolve(code)
+
+    async def current(self, project_id: str, email_key: str, purpose: str) -> OtpCode | None:
+        found = self._rows.get((project_id, email_key, purpose))
+        return evolve(found) if found else None
+
+    def _same(self, code: OtpCode) -> OtpCode | None:
+        found = self._rows.get((code.project_id, code.email_key, code.purpose))
+        return found if found and found.id == code.id else None
+
+    async def use(self, code: OtpCode, at: datetime) -> bool:
+        found = self._same(code)
+        if found is None or found.used_at is not None or found.wrong != code.wrong:
+            return False
+        found.used_at = at
+        return True
+
+    async def wrong_try(self, code: OtpCode) -> None:
+        found = self._same(code)
+        if found is not None:
+            found.wrong += 1

@@ -1,0 +1,226 @@
+"""Contacts, lists and OTP codes on PostgreSQL (see postgres.py for the pool)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from psycopg import errors
+
+from adapters.storage.contact_rows import COLUMNS, LIKE_ESCAPE, contact_row, like_pattern, search_key
+from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
+from autorelay_core.domain.otp import OtpCode
+from autorelay_core.errors import Conflict
+from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
+from autorelay_core.ports import ContactQuery
+
+if TYPE_CHECKING:
+    from adapters.storage.postgres import Database
+
+_FIELDS = "id, project_id, list_id, email, email_key, search_key, name, company, status, created_at"
+_MARKS = ", ".join(["%s"] * 10)
+
+
+def _values(contact: Contact) -> tuple:
+    return (
+        contact.id,
+        contact.project_id,
+        contact.list_id,
+        contact.email,
+        contact.email_key,
+        search_key(contact),
+        contact.name,
+        contact.company,
+        contact.status.value,
+        contact.created_at,
+    )
+
+
+class PostgresContacts:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, contact: Contact) -> None:
+        try:
+            await self.db.rowcount(
+                f"INSERT INTO contacts ({_FIELDS}) VALUES ({', '.join(['%s'] * 10)})", _values(contact)
+            )
+        except errors.UniqueViolation as error:
+            raise Conflict(f"the list already has a contact with the email {contact.email}") from error
+
+    async def add_many(self, contacts: list[Contact]) -> list[Contact]:
+        if not contacts:
+            return []
+        columns = list(zip(*(_values(c) for c in contacts), strict=True))
+        # One statement: rows whose address the list already has (or that repeat one) are skipped.
+        rows = await self.db.fetchall(
+            f"INSERT INTO contacts ({_FIELDS}) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
+            " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])"
+            " ON CONFLICT (list_id, email_key) DO NOTHING RETURNING id",
+            tuple(list(column) for column in columns),
+        )
+        inserted = {r[0] for r in rows}
+        return [c for c in contacts if c.id in inserted]
+
+    async def get(self, project_id: str, contact_id: str) -> Contact | None:
+        row = await self.db.fetchone(
+            f"SELECT {COLUMNS} FROM contacts WHERE id = %s AND project_id = %s", (contact_id, project_id)
+        )
+        return contact_row(row) if row else None
+
+    async def update(self, contact: Contact) -> None:
+        try:
+            await self.db.rowcount(
+                "UPDATE contacts SET list_id = %s, email = %s, email_key = %s, search_key = %s, name = %s,"
+                " company = %s, status = %s WHERE id = %s AND project_id = %s",
+                (
+                    contact.list_id,
+                    contact.email,
+                    contact.email_key,
+                    search_key(contact),
+                    contact.name,
+                    contact.company,
+                    contact.status.value,
+                    contact.id,
+                    contact.project_id,
+                ),
+            )
+        except errors.UniqueViolation as error:
+            raise Conflict(f"the list already has a contact with the email {contact.email}") from error
+
+    async def delete(self, project_id: str, contact_id: str) -> bool:
+        deleted = await self.db.rowcount(
+            "DELETE FROM contacts WHERE id = %s AND project_id = %s", (contact_id, project_id)
+        )
+        return deleted == 1
+
+    async def page(self, project_id: str, query: ContactQuery, page: OffsetRequest) -> OffsetPage[Contact]:
+        where, args = "project_id = %s AND list_id = %s", [project_id, query.list_id]
+        if query.status is not None:
+            where += " AND status = %s"
+            args.append(query.status.value)
+        if query.search:
+            where += f" AND search_key LIKE %s ESCAPE '{LIKE_ESCAPE}'"
+            args.append(like_pattern(query.search))
+        async with self.db.connection() as conn:
+            total = await (await conn.execute(f"SELECT count(*) FROM contacts WHERE {where}", args)).fetchone()
+            rows = await (
+                await conn.execute(
+                    f"SELECT {COLUMNS} FROM contacts WHERE seq IN"
+                    f" (SELECT seq FROM contacts WHERE {where} ORDER BY seq LIMIT %s OFFSET %s) ORDER BY seq",
+                    [*args, page.page_size, page.offset],
+                )
+            ).fetchall()
+        return OffsetPage(items=[contact_row(r) for r in rows], total=total[0] if total else 0)
+
+    async def count(self, project_id: str) -> int:
+        row = await self.db.fetchone("SELECT count(*) FROM contacts WHERE project_id = %s", (project_id,))
+        return row[0] if row else 0
+
+    async def confirm_pending(self, project_id: str, email_key: str) -> int:
+        return await self.db.rowcount(
+            "UPDATE contacts SET status = %s WHERE project_id = %s AND email_key = %s AND status = %s",
+            (ContactStatus.SUBSCRIBED.value, project_id, email_key, ContactStatus.PENDING.value),
+        )
+
+
+def _list(row: tuple) -> ContactList:
+    lid, project_id, name, double_opt_in, created, count = row
+    return ContactList(lid, project_id, name, created, double_opt_in, count)
+
+
+_LISTS = (
+    "SELECT l.id, l.project_id, l.name, l.double_opt_in, l.created_at, count(c.seq) FROM contact_lists l"
+    " LEFT JOIN contacts c ON c.project_id = l.project_id AND c.list_id = l.id WHERE l.project_id = %s {extra}"
+    " GROUP BY l.id ORDER BY l.created_at, l.id"
+)
+
+
+class PostgresLists:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, contact_list: ContactList) -> None:
+        await self.db.rowcount(
+            "INSERT INTO contact_lists (id, project_id, name, double_opt_in, created_at) VALUES (%s, %s, %s, %s, %s)",
+            (
+                contact_list.id,
+                contact_list.project_id,
+                contact_list.name,
+                contact_list.double_opt_in,
+                contact_list.created_at,
+            ),
+        )
+
+    async def get(self, project_id: str, list_id: str) -> ContactList | None:
+        row = await self.db.fetchone(_LISTS.format(extra="AND l.id = %s"), (project_id, list_id))
+        return _list(row) if row else None
+
+    async def all(self, project_id: str) -> list[ContactList]:
+        return [_list(r) for r in await self.db.fetchall(_LISTS.format(extra=""), (project_id,))]
+
+    async def update(self, contact_list: ContactList) -> None:
+        await self.db.rowcount(
+            "UPDATE contact_lists SET name = %s, double_opt_in = %s WHERE id = %s AND project_id = %s",
+            (contact_list.name, contact_list.double_opt_in, contact_list.id, contact_list.project_id),
+        )
+
+    async def delete(self, project_id: str, list_id: str) -> bool:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM contact_lists WHERE id = %s AND project_id = %s", (list_id, project_id)
+            )
+            if cursor.rowcount != 1:
+                return False
+            await conn.execute("DELETE FROM contacts WHERE project_id = %s AND list_id = %s", (project_id, list_id))
+            return True
+
+
+_OTP_COLUMNS = "project_id, email_key, purpose, id, code_hash, created_at, expires_at, wrong, used_at"
+
+
+class PostgresOtp:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def put(self, code: OtpCode) -> None:
+        await self.db.rowcount(
+            f"INSERT INTO otp_codes ({_OTP_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, 0, NULL)"
+            " ON CONFLICT (project_id, email_key, purpose) DO UPDATE SET id = excluded.id,"
+            " code_hash = excluded.code_hash, created_at = excluded.created_at, expires_at = excluded.expires_at,"
+            " wrong = 0, used_at = NULL",
+            (
+                code.project_id,
+                code.email_key,
+                code.purpose,
+                code.id,
+                code.code_hash,
+                code.created_at,
+                code.expires_at,
+            ),
+        )
+
+    async def current(self, project_id: str, email_key: str, purpose: str) -> OtpCode | None:
+        row = await self.db.fetchone(
+            f"SELECT {_OTP_COLUMNS} FROM otp_codes WHERE project_id = %s AND email_key = %s AND purpose = %s",
+            (project_id, email_key, purpose),
+        )
+        if row is None:
+            return None
+        project_id, key, purpose, oid, code_hash, created, expires, wrong, used = row
+        return OtpCode(oid, project_id, key, purpose, code_hash, created, expires, wrong, used)
+
+    async def use(self, code: OtpCode, at: datetime) -> bool:
+        updated = await self.db.rowcount(
+            "UPDATE otp_codes SET used_at = %s WHERE project_id = %s AND email_key = %s AND purpose = %s AND id = %s"
+            " AND used_at IS NULL AND wrong = %s",
+            (at, code.project_id, code.email_key, code.purpose, code.id, code.wrong),
+        )
+        return updated == 1
+
+    async def wrong_try(self, code: OtpCode) -> None:
+        await self.db.rowcount(
+            "UPDATE otp_codes SET wrong = wrong + 1 WHERE project_id = %s AND email_key = %s AND purpose = %s"
+            " AND id = %s",
+            (code.project_id, code.email_key, code.purpose, code.id),
+        )

@@ -1,0 +1,245 @@
+"""Contacts, lists and OTP codes on SQLite (see sqlite.py for the connection and transactions)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from adapters.storage.contact_rows import COLUMNS, LIKE_ESCAPE, contact_row, like_pattern, search_key
+from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
+from autorelay_core.domain.otp import OtpCode
+from autorelay_core.errors import Conflict
+from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
+from autorelay_core.ports import ContactQuery
+
+_CHUNK = 500  # bound parameters per IN (...) query
+
+
+def _row(contact: Contact) -> tuple:
+    return (
+        contact.id,
+        contact.project_id,
+        contact.list_id,
+        contact.email,
+        contact.email_key,
+        search_key(contact),
+        contact.name,
+        contact.company,
+        contact.status.value,
+        contact.created_at.isoformat(),
+    )
+
+
+_INSERT = (
+    "INSERT INTO contacts (id, project_id, list_id, email, email_key, search_key, name, company, status, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class SqliteContacts:
+    def __init__(self, tables) -> None:  # sqlite._Tables: the connection and its tx()
+        self._t = tables
+
+    async def add(self, contact: Contact) -> None:
+        try:
+            with self._t.tx() as conn:
+                conn.execute(_INSERT, _row(contact))
+        except sqlite3.IntegrityError as error:
+            raise Conflict(f"the list already has a contact with the email {contact.email}") from error
+
+    async def add_many(self, contacts: list[Contact]) -> list[Contact]:
+        with self._t.tx() as conn:
+            taken: set[tuple[str, str]] = set()
+            for list_id in {c.list_id for c in contacts}:
+                keys = [c.email_key for c in contacts if c.list_id == list_id]
+                for start in range(0, len(keys), _CHUNK):
+                    chunk = keys[start : start + _CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    rows = conn.execute(
+                        f"SELECT email_key FROM contacts WHERE list_id = ? AND email_key IN ({marks})",
+                        [list_id, *chunk],
+                    )
+                    taken.update((list_id, k) for (k,) in rows)
+            fresh = []
+            for contact in contacts:
+                if (contact.list_id, contact.email_key) not in taken:
+                    taken.add((contact.list_id, contact.email_key))
+                    fresh.append(contact)
+            conn.executemany(_INSERT, [_row(c) for c in fresh])
+        return fresh
+
+    async def get(self, project_id: str, contact_id: str) -> Contact | None:
+        row = self._t.conn.execute(
+            f"SELECT {COLUMNS} FROM contacts WHERE id = ? AND project_id = ?", (contact_id, project_id)
+        ).fetchone()
+        return contact_row(row) if row else None
+
+    async def update(self, contact: Contact) -> None:
+        try:
+            with self._t.tx() as conn:
+                conn.execute(
+                    "UPDATE contacts SET list_id = ?, email = ?, email_key = ?, search_key = ?, name = ?, company = ?,"
+                    " status = ? WHERE id = ? AND project_id = ?",
+                    (
+                        contact.list_id,
+                        contact.email,
+                        contact.email_key,
+                        search_key(contact),
+                        contact.name,
+                        contact.company,
+                        contact.status.value,
+                        contact.id,
+                        contact.project_id,
+                    ),
+                )
+        except sqlite3.IntegrityError as error:
+            raise Conflict(f"the list already has a contact with the email {contact.email}") from error
+
+    async def delete(self, project_id: str, contact_id: str) -> bool:
+        with self._t.tx() as conn:
+            cursor = conn.execute("DELETE FROM contacts WHERE id = ? AND project_id = ?", (contact_id, project_id))
+        return cursor.rowcount == 1
+
+    async def page(self, project_id: str, query: ContactQuery, page: OffsetRequest) -> OffsetPage[Contact]:
+        where, args = "project_id = ? AND list_id = ?", [project_id, query.list_id]
+        if query.status is not None:
+            where += " AND status = ?"
+            args.append(query.status.value)
+        if query.search:
+            where += f" AND search_key LIKE ? ESCAPE '{LIKE_ESCAPE}'"
+            args.append(like_pattern(query.search))
+        conn = self._t.conn
+        (total,) = conn.execute(f"SELECT count(*) FROM contacts WHERE {where}", args).fetchone()
+        # The offset is walked in the index alone (seq only); just the page's rows are read.
+        rows = conn.execute(
+            f"SELECT {COLUMNS} FROM contacts WHERE seq IN"
+            f" (SELECT seq FROM contacts WHERE {where} ORDER BY seq LIMIT ? OFFSET ?) ORDER BY seq",
+            [*args, page.page_size, page.offset],
+        ).fetchall()
+        return OffsetPage(items=[contact_row(r) for r in rows], total=total)
+
+    async def count(self, project_id: str) -> int:
+        return self._t.conn.execute("SELECT count(*) FROM contacts WHERE project_id = ?", (project_id,)).fetchone()[0]
+
+    async def confirm_pending(self, project_id: str, email_key: str) -> int:
+        with self._t.tx() as conn:
+            cursor = conn.execute(
+                "UPDATE contacts SET status = ? WHERE project_id = ? AND email_key = ? AND status = ?",
+                (ContactStatus.SUBSCRIBED.value, project_id, email_key, ContactStatus.PENDING.value),
+            )
+        return cursor.rowcount
+
+
+def _list(row: tuple) -> ContactList:
+    lid, project_id, name, double_opt_in, created, count = row
+    return ContactList(lid, project_id, name, datetime.fromisoformat(created), bool(double_opt_in), count)
+
+
+# Each list with its live count, in one query (a grouped join over the contacts index).
+_LISTS = (
+    "SELECT l.id, l.project_id, l.name, l.double_opt_in, l.created_at, count(c.seq) FROM contact_lists l"
+    " LEFT JOIN contacts c ON c.project_id = l.project_id AND c.list_id = l.id WHERE l.project_id = ? {extra}"
+    " GROUP BY l.id ORDER BY l.created_at, l.rowid"
+)
+
+
+class SqliteLists:
+    def __init__(self, tables) -> None:
+        self._t = tables
+
+    async def add(self, contact_list: ContactList) -> None:
+        with self._t.tx() as conn:
+            conn.execute(
+                "INSERT INTO contact_lists (id, project_id, name, double_opt_in, created_at) VALUES (?, ?, ?, ?, ?)",
+                (
+                    contact_list.id,
+                    contact_list.project_id,
+                    contact_list.name,
+                    int(contact_list.double_opt_in),
+                    contact_list.created_at.isoformat(),
+                ),
+            )
+
+    async def get(self, project_id: str, list_id: str) -> ContactList | None:
+        row = self._t.conn.execute(_LISTS.format(extra="AND l.id = ?"), (project_id, list_id)).fetchone()
+        return _list(row) if row else None
+
+    async def all(self, project_id: str) -> list[ContactList]:
+        return [_list(r) for r in self._t.conn.execute(_LISTS.format(extra=""), (project_id,))]
+
+    async def update(self, contact_list: ContactList) -> None:
+        with self._t.tx() as conn:
+            conn.execute(
+                "UPDATE contact_lists SET name = ?, double_opt_in = ? WHERE id = ? AND project_id = ?",
+                (contact_list.name, int(contact_list.double_opt_in), contact_list.id, contact_list.project_id),
+            )
+
+    async def delete(self, project_id: str, list_id: str) -> bool:
+        with self._t.tx() as conn:
+            deleted = conn.execute(
+                "DELETE FROM contact_lists WHERE id = ? AND project_id = ?", (list_id, project_id)
+            ).rowcount
+            if deleted:
+                conn.execute("DELETE FROM contacts WHERE project_id = ? AND list_id = ?", (project_id, list_id))
+        return deleted == 1
+
+
+def _otp(row: tuple) -> OtpCode:
+    project_id, key, purpose, oid, code_hash, created, expires, wrong, used = row
+    return OtpCode(
+        oid,
+        project_id,
+        key,
+        purpose,
+        code_hash,
+        datetime.fromisoformat(created),
+        datetime.fromisoformat(expires),
+        wrong,
+        datetime.fromisoformat(used) if used else None,
+    )
+
+
+class SqliteOtp:
+    def __init__(self, tables) -> None:
+        self._t = tables
+
+    async def put(self, code: OtpCode) -> None:
+        with self._t.tx() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO otp_codes (project_id, email_key, purpose, id, code_hash, created_at,"
+                " expires_at, wrong, used_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL)",
+                (
+                    code.project_id,
+                    code.email_key,
+                    code.purpose,
+                    code.id,
+                    code.code_hash,
+                    code.created_at.isoformat(),
+                    code.expires_at.isoformat(),
+                ),
+            )
+
+    async def current(self, project_id: str, email_key: str, purpose: str) -> OtpCode | None:
+        row = self._t.conn.execute(
+            "SELECT project_id, email_key, purpose, id, code_hash, created_at, expires_at, wrong, used_at"
+            " FROM otp_codes WHERE project_id = ? AND email_key = ? AND purpose = ?",
+            (project_id, email_key, purpose),
+        ).fetchone()
+        return _otp(row) if row else None
+
+    async def use(self, code: OtpCode, at: datetime) -> bool:
+        with self._t.tx() as conn:
+            cursor = conn.execute(
+                "UPDATE otp_codes SET used_at = ? WHERE project_id = ? AND email_key = ? AND purpose = ? AND id = ?"
+                " AND used_at IS NULL AND wrong = ?",
+                (at.isoformat(), code.project_id, code.email_key, code.purpose, code.id, code.wrong),
+            )
+        return cursor.rowcount == 1
+
+    async def wrong_try(self, code: OtpCode) -> None:
+        with self._t.tx() as conn:
+            conn.execute(
+                "UPDATE otp_codes SET wrong = wrong + 1 WHERE project_id = ? AND email_key = ? AND purpose = ?"
+                " AND id = ?",
+                (code.project_id, code.email_key, code.purpose, code.id),
+            )

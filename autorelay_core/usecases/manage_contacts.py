@@ -1,0 +1,216 @@
+"""Contacts and lists: CRUD, search pages, bulk import, and double opt-in on the way in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import evolve, frozen
+
+from autorelay_core.domain.addresses import check_address
+from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus, change_status
+from autorelay_core.domain.keys import ApiKey
+from autorelay_core.errors import Invalid, NotFound
+from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
+from autorelay_core.ports import ContactQuery
+from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.otp import send_code
+
+_TEXT_LIMIT = 256
+
+
+@frozen
+class ContactInput:
+    """A create (email and list_id required) or an update (any subset)."""
+
+    email: str | None = None
+    list_id: str | None = None
+    name: str | None = None
+    company: str | None = None
+    status: str | None = None
+
+
+def _text(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Invalid(f"{field} must be a string", field=field)
+    if len(value) > _TEXT_LIMIT:
+        raise Invalid(f"{field} must be at most {_TEXT_LIMIT} characters", field=field)
+    return value.strip() or None
+
+
+async def find_list(deps: Deps, project_id: str, list_id: str | None) -> ContactList:
+    if not list_id:
+        raise Invalid("listId is required", field="listId")
+    found = await deps.storage.lists.get(project_id, list_id)
+    if found is None:
+        raise NotFound(f"list {list_id} not found")
+    return found
+
+
+async def create_contact(deps: Deps, key: ApiKey, fields: ContactInput) -> Contact:
+    if fields.email is None:
+        raise Invalid("email is required", field="email")
+    if fields.status is not None:
+        raise Invalid("status cannot be set on create; new contacts are subscribed (or pending)", field="status")
+    address = check_address(fields.email, "email")
+    target = await find_list(deps, key.project_id, fields.list_id)
+    contact = Contact(
+        id=deps.ids.new("con"),
+        project_id=key.project_id,
+        list_id=target.id,
+        email=address,
+        created_at=deps.clock.now(),
+        name=_text(fields.name, "name"),
+        company=_text(fields.company, "company"),
+        status=ContactStatus.PENDING if target.double_opt_in else ContactStatus.SUBSCRIBED,
+    )
+    await deps.storage.contacts.add(contact)
+    if contact.status is ContactStatus.PENDING:
+        await send_code(deps, key, address, "subscribe")
+    return contact
+
+
+async def get_contact(deps: Deps, project_id: str, contact_id: str) -> Contact:
+    contact = await deps.storage.contacts.get(project_id, contact_id)
+    if contact is None:
+        raise NotFound(f"contact {contact_id} not found")
+    return contact
+
+
+async def update_contact(deps: Deps, project_id: str, contact_id: str, fields: ContactInput) -> Contact:
+    contact = await get_contact(deps, project_id, contact_id)
+    changes: dict[str, Any] = {}
+    if fields.email is not None:
+        changes["email"] = check_address(fields.email, "email")
+    if fields.name is not None:
+        changes["name"] = _text(fields.name, "name")
+    if fields.company is not None:
+        changes["company"] = _text(fields.company, "company")
+    if fields.status is not None:
+        changes["status"] = change_status(contact.status, fields.status)
+    if fields.list_id is not None:
+        changes["list_id"] = (await find_list(deps, project_id, fields.list_id)).id
+    updated = evolve(contact, **changes)
+    if updated != contact:
+        await deps.storage.contacts.update(updated)
+    return updated
+
+
+async def delete_contact(deps: Deps, project_id: str, contact_id: str) -> None:
+    if not await deps.storage.contacts.delete(project_id, contact_id):
+        raise NotFound(f"contact {contact_id} not found")
+
+
+async def list_contacts(
+    deps: Deps, project_id: str, list_id: str | None, page: OffsetRequest, search: str | None, status: str | None
+) -> OffsetPage[Contact]:
+    target = await find_list(deps, project_id, list_id)
+    wanted = None
+    if status is not None:
+        try:
+            wanted = ContactStatus(status)
+        except ValueError:
+            known = ", ".join(s.value for s in ContactStatus)
+            raise Invalid(f"status must be one of: {known}", field="status") from None
+    query = ContactQuery(list_id=target.id, search=(search or "").strip() or None, status=wanted)
+    return await deps.storage.contacts.page(project_id, query, page)
+
+
+@frozen
+class ImportInput:
+    list_id: str | None = None
+    contacts: Any = None
+
+
+@frozen
+class ListInput:
+    name: str | None = None
+    double_opt_in: bool | None = None
+
+
+@frozen
+class ImportResult:
+    imported: int
+    skipped: int
+    errors: list[tuple[int, str]]
+
+
+async def import_contacts(deps: Deps, key: ApiKey, list_id: str | None, rows: Any) -> ImportResult:
+    """Up to `max_import_rows` rows into one list in one transaction. Invalid rows are reported by
+    index and left out; addresses already in the list (or earlier in `rows`) are skipped."""
+    if not isinstance(rows, list):
+        raise Invalid("contacts must be an array of {email, name} objects", field="contacts")
+    limit = deps.config.max_import_rows
+    if len(rows) > limit:
+        raise Invalid(f"contacts has {len(rows)} rows; at most {limit} per import", field="contacts")
+    target = await find_list(deps, key.project_id, list_id)
+    status = ContactStatus.PENDING if target.double_opt_in else ContactStatus.SUBSCRIBED
+    now = deps.clock.now()
+    valid: list[Contact] = []
+    errors: list[tuple[int, str]] = []
+    for index, row in enumerate(rows):
+        try:
+            valid.append(_import_row(deps, key.project_id, target.id, row, status, now))
+        except Invalid as error:
+            errors.append((index, error.message))
+    inserted = await deps.storage.contacts.add_many(valid)
+    if status is ContactStatus.PENDING:
+        for contact in inserted:
+            await send_code(deps, key, contact.email, "subscribe")
+    return ImportResult(imported=len(inserted), skipped=len(valid) - len(inserted), errors=errors)
+
+
+def _import_row(deps: Deps, project_id: str, list_id: str, row: Any, status: ContactStatus, now: Any) -> Contact:
+    if not isinstance(row, dict):
+        raise Invalid("expected an object with email and optional name and company")
+    unknown = set(row) - {"email", "name", "company"}
+    if unknown:
+        raise Invalid(f"unknown field(s): {', '.join(sorted(unknown))}")
+    return Contact(
+        id=deps.ids.new("con"),
+        project_id=project_id,
+        list_id=list_id,
+        email=check_address(row.get("email"), "email"),
+        created_at=now,
+        name=_text(row.get("name"), "name"),
+        company=_text(row.get("company"), "company"),
+        status=status,
+    )
+
+
+def _list_name(value: Any) -> str:
+    name = _text(value, "name")
+    if name is None:
+        raise Invalid("name is required", field="name")
+    return name
+
+
+async def create_list(deps: Deps, project_id: str, name: Any, double_opt_in: bool = False) -> ContactList:
+    contact_list = ContactList(
+        id=deps.ids.new("lst"),
+        project_id=project_id,
+        name=_list_name(name),
+        created_at=deps.clock.now(),
+        double_opt_in=double_opt_in,
+    )
+    await deps.storage.lists.add(contact_list)
+    return contact_list
+
+
+async def update_list(
+    deps: Deps, project_id: str, list_id: str, name: Any = None, double_opt_in: bool | None = None
+) -> ContactList:
+    found = await find_list(deps, project_id, list_id)
+    updated = evolve(
+        found,
+        name=_list_name(name) if name is not None else found.name,
+        double_opt_in=found.double_opt_in if double_opt_in is None else double_opt_in,
+    )
+    await deps.storage.lists.update(updated)
+    return updated
+
+
+async def delete_list(deps: Deps, project_id: str, list_id: str) -> None:
+    if not await deps.storage.lists.delete(project_id, list_id):
+        raise NotFound(f"list {list_id} not found")

@@ -1,0 +1,137 @@
+"""POST /otp/send and /otp/verify, and the codes double opt-in sends.
+
+The code goes out as a real email through the outbox and the mailer port. Its body is sealed with
+the server secret while it waits in storage, and the code itself is kept only as an HMAC: nothing
+stored reveals a live code.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from attrs import frozen
+
+from autorelay_core.domain import otp
+from autorelay_core.domain.addresses import Mailbox, check_address
+from autorelay_core.domain.contacts import email_key
+from autorelay_core.domain.emails import Email, EventType
+from autorelay_core.domain.keys import ApiKey, KeyMode
+from autorelay_core.errors import CodeRejected, Invalid
+from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.send_email import new_message_id
+
+# A project may change the email by saving a template with this name (subject, html, text; the
+# variables are `code`, `minutes` and `purpose`).
+TEMPLATE_NAME = "autorelay-otp"
+_SUBJECT = "Your verification code"
+_HTML = (
+    "<p>Your verification code is</p>"
+    '<p style="font-size:28px;letter-spacing:6px"><strong>{{ code }}</strong></p>'
+    "<p>It expires in {{ minutes }} minutes. If you did not ask for it, you can ignore this email.</p>"
+)
+_TEXT = "Your verification code is {{ code }}\n\nIt expires in {{ minutes }} minutes.\n"
+_PURPOSE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+@frozen
+class CodeRequest:
+    email: str
+    purpose: str | None = None
+
+
+@frozen
+class CodeCheck:
+    email: str
+    code: str
+    purpose: str | None = None
+
+
+def check_purpose(value: str | None) -> str:
+    if value is None:
+        return "subscribe"  # the reference's examples leave it out
+    if not _PURPOSE.fullmatch(value):
+        raise Invalid("purpose must be a short lowercase word such as 'subscribe'", field="purpose")
+    return value
+
+
+async def send_code(deps: Deps, key: ApiKey, address: str, purpose: str | None) -> datetime:
+    """Issue a new code for (address, purpose), replacing any earlier one, and queue its email.
+    Returns when the code expires."""
+    address = check_address(address, "email")
+    purpose = check_purpose(purpose)
+    now = deps.clock.now()
+    code = otp.new_code()
+    record = otp.OtpCode(
+        id=deps.ids.new("otp"),
+        project_id=key.project_id,
+        email_key=email_key(address),
+        purpose=purpose,
+        code_hash=otp.code_hash(deps.config.otp_key, key.project_id, email_key(address), purpose, code),
+        created_at=now,
+        expires_at=now + otp.LIFETIME,
+    )
+    await deps.storage.otp.put(record)
+    email = await _code_email(deps, key, address, purpose, code)
+    event = email.record(EventType.QUEUED, now)
+    await deps.storage.emails.add(email, [event])
+    deps.queue.wake()
+    return record.expires_at
+
+
+async def _code_email(deps: Deps, key: ApiKey, address: str, purpose: str, code: str) -> Email:
+    subject, html, text = _SUBJECT, _HTML, _TEXT
+    for template in await deps.storage.templates.list(key.project_id):
+        if template.name == TEMPLATE_NAME:
+            subject, html, text = template.subject, template.html, template.text or _TEXT
+    data = {"code": code, "minutes": int(otp.LIFETIME.total_seconds() // 60), "purpose": purpose}
+    render = deps.templates.render
+    sender = Mailbox.parse(deps.config.otp_sender, "otp sender")
+    return Email(
+        id=deps.ids.new("em"),
+        project_id=key.project_id,
+        message_id=new_message_id(deps, sender),
+        sender=sender.formatted(),
+        to=(address,),
+        # The subject is stored in the clear, so it never gets the code.
+        subject=render(subject, {**data, "code": ""}, strict=False, html=False),
+        html=deps.sealer.seal(render(html, data, strict=False)),
+        text=deps.sealer.seal(render(text, data, strict=False, html=False)),
+        created_at=deps.clock.now(),
+        tags={"autorelay": "otp", "purpose": purpose},
+        test=key.mode is KeyMode.TEST,
+        sealed=True,
+    )
+
+
+async def verify_code(deps: Deps, project_id: str, address: str, purpose: str | None, code: str) -> int:
+    """Accept the code once. For purpose `subscribe`, the address's pending contacts in the project
+    become subscribed; returns how many."""
+    address = check_address(address, "email")
+    purpose = check_purpose(purpose)
+    if not isinstance(code, str) or not re.fullmatch(rf"\d{{{otp.DIGITS}}}", code):
+        raise Invalid(f"code must be {otp.DIGITS} digits", field="code")
+    now = deps.clock.now()
+    record = await deps.storage.otp.current(project_id, email_key(address), purpose)
+    if record is None or not record.usable(now):
+        raise CodeRejected(_why(record, now))
+    presented = otp.code_hash(deps.config.otp_key, project_id, email_key(address), purpose, code)
+    if not otp.same_hash(record.code_hash, presented):
+        await deps.storage.otp.wrong_try(record)
+        left = otp.MAX_WRONG - record.wrong - 1
+        raise CodeRejected("The code is wrong" + (f"; {left} tries left" if left else "; it is now invalid"))
+    if not await deps.storage.otp.use(record, now):
+        raise CodeRejected("The code was already used")
+    if purpose == "subscribe":
+        return await deps.storage.contacts.confirm_pending(project_id, email_key(address))
+    return 0
+
+
+def _why(record: otp.OtpCode | None, now: datetime) -> str:
+    if record is None:
+        return "No code was sent to this address for this purpose"
+    if record.used_at is not None:
+        return "The code was already used"
+    if record.wrong >= otp.MAX_WRONG:
+        return "Too many wrong tries; ask for a new code"
+    return "The code has expired; ask for a new code"

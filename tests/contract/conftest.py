@@ -1,0 +1,39 @@
+"""Fixtures shared by the contract suites: every storage adapter, on a fresh database per test."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.storage.memory import MemoryStorage
+from adapters.storage.postgres import PostgresStorage
+from adapters.storage.sqlite import SqliteStorage
+from tests.backends import POSTGRES_URL, drop_postgres_schema, new_postgres_schema
+
+BACKENDS = ["memory", "sqlite"] + (["postgres"] if POSTGRES_URL else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def make_storage(request, tmp_path):
+    """Opens storages on one database (a file, a Postgres schema) that lives as long as the test.
+    Each storage must be used and closed on one event loop."""
+    schema = None
+    if request.param == "postgres":
+        schema, url = new_postgres_schema()
+
+    def make():
+        if request.param == "memory":
+            return MemoryStorage()
+        if request.param == "sqlite":
+            return SqliteStorage(tmp_path / "contract.db")
+        return PostgresStorage(url)
+
+    yield make
+    if schema:
+        drop_postgres_schema(schema)
+
+
+@pytest.fixture
+async def store(make_storage):
+    storage = make_storage()
+    yield storage
+    await storage.close()

@@ -1,0 +1,149 @@
+"""Contacts, lists and OTP codes: one suite over every storage adapter."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
+from autorelay_core.domain.otp import OtpCode
+from autorelay_core.errors import Conflict
+from autorelay_core.policies.pagination import OffsetRequest
+from autorelay_core.ports import ContactQuery
+from tests.support import FakeClock
+
+NOW = FakeClock().now()
+_n = iter(range(10**9))
+
+
+def contact(email: str, list_id: str = "lst_a", project: str = "prj_a", **fields) -> Contact:
+    return Contact(f"con_{next(_n):06d}", project, list_id, email, NOW, **fields)
+
+
+async def with_list(store, list_id: str = "lst_a", project: str = "prj_a", **fields) -> ContactList:
+    created = ContactList(list_id, project, f"list {list_id}", NOW, **fields)
+    await store.lists.add(created)
+    return created
+
+
+async def test_an_address_is_unique_per_list_case_insensitively_and_kept_as_given(store):
+    await with_list(store)
+    await with_list(store, "lst_b")
+    first = contact("Alice@Example.com", name="Alice")
+    await store.contacts.add(first)
+    with pytest.raises(Conflict):
+        await store.contacts.add(contact("alice@example.COM"))
+    await store.contacts.add(contact("alice@example.com", list_id="lst_b"))
+    assert (await store.contacts.get("prj_a", first.id)).email == "Alice@Example.com"
+    assert await store.contacts.get("prj_other", first.id) is None
+    moved = contact("ALICE@example.com", list_id="lst_b")
+    with pytest.raises(Conflict):
+        await store.contacts.add(moved)
+
+
+async def test_add_many_skips_addresses_already_there_or_repeated_and_returns_the_inserted(store):
+    await with_list(store)
+    await store.contacts.add(contact("old@example.com"))
+    batch = [contact("new1@example.com"), contact("OLD@example.com"), contact("new2@example.com"), contact("NEW1@x.y")]
+    batch[3] = contact("New1@Example.com")
+    inserted = await store.contacts.add_many(batch)
+    assert [c.email for c in inserted] == ["new1@example.com", "new2@example.com"]
+    page = await store.contacts.page("prj_a", ContactQuery("lst_a"), OffsetRequest(1, 50))
+    assert [c.email for c in page.items] == ["old@example.com", "new1@example.com", "new2@example.com"]
+    assert await store.contacts.add_many([]) == []
+
+
+async def test_pages_search_and_filter_with_totals(store):
+    await with_list(store)
+    await with_list(store, "lst_b")
+    names = ["Zoë Ünal", "Bob", "Carol", "Dan", "Eve"]
+    for i, name in enumerate(names):
+        await store.contacts.add(contact(f"user{i}@example.com", name=name))
+    await store.contacts.add(contact("user9@example.com", list_id="lst_b"))
+    unsubscribed = contact("100%_off@example.com", status=ContactStatus.UNSUBSCRIBED)
+    await store.contacts.add(unsubscribed)
+    query = ContactQuery("lst_a")
+    first = await store.contacts.page("prj_a", query, OffsetRequest(1, 2))
+    second = await store.contacts.page("prj_a", query, OffsetRequest(2, 2))
+    assert first.total == second.total == 6
+    assert [c.name for c in first.items + second.items] == ["Zoë Ünal", "Bob", "Carol", "Dan"]
+    assert (await store.contacts.page("prj_a", query, OffsetRequest(9, 2))).items == []
+    assert [
+        c.name for c in (await store.contacts.page("prj_a", ContactQuery("lst_a", "ZOË"), OffsetRequest(1, 50))).items
+    ] == ["Zoë Ünal"]
+    by_email = await store.contacts.page("prj_a", ContactQuery("lst_a", "USER3@"), OffsetRequest(1, 50))
+    assert [c.name for c in by_email.items] == ["Dan"] and by_email.total == 1
+    # LIKE's wildcards are matched literally.
+    literal = await store.contacts.page("prj_a", ContactQuery("lst_a", "100%_"), OffsetRequest(1, 50))
+    assert [c.id for c in literal.items] == [unsubscribed.id]
+    assert (await store.contacts.page("prj_a", ContactQuery("lst_a", "%"), OffsetRequest(1, 50))).total == 1
+    status = await store.contacts.page(
+        "prj_a", ContactQuery("lst_a", status=ContactStatus.UNSUBSCRIBED), OffsetRequest(1, 50)
+    )
+    assert [c.id for c in status.items] == [unsubscribed.id]
+    assert (await store.contacts.page("prj_other", query, OffsetRequest(1, 50))).total == 0
+    assert await store.contacts.count("prj_a") == 7
+
+
+async def test_update_delete_and_confirming_pending_addresses(store):
+    await with_list(store)
+    await with_list(store, "lst_b")
+    pending = contact("p@example.com", status=ContactStatus.PENDING)
+    other = contact("P@EXAMPLE.com", list_id="lst_b", status=ContactStatus.PENDING)
+    await store.contacts.add(pending)
+    await store.contacts.add(other)
+    await store.contacts.add(contact("q@example.com"))
+    assert await store.contacts.confirm_pending("prj_a", "p@example.com") == 2
+    assert (await store.contacts.get("prj_a", other.id)).status is ContactStatus.SUBSCRIBED
+    assert await store.contacts.confirm_pending("prj_a", "p@example.com") == 0
+    pending.email = "Q@example.com"
+    with pytest.raises(Conflict):
+        await store.contacts.update(pending)
+    pending.email, pending.company = "r@example.com", "Acme"
+    await store.contacts.update(pending)
+    assert (await store.contacts.get("prj_a", pending.id)).company == "Acme"
+    assert not await store.contacts.delete("prj_other", pending.id)
+    assert await store.contacts.delete("prj_a", pending.id)
+    assert await store.contacts.get("prj_a", pending.id) is None
+
+
+async def test_lists_carry_live_counts_and_take_their_contacts_with_them(store):
+    first = await with_list(store, double_opt_in=True)
+    await with_list(store, "lst_b")
+    await with_list(store, "lst_c", project="prj_other")
+    for i in range(3):
+        await store.contacts.add(contact(f"c{i}@example.com"))
+    await store.contacts.add(contact("b@example.com", list_id="lst_b"))
+    assert [(x.id, x.contact_count) for x in await store.lists.all("prj_a")] == [("lst_a", 3), ("lst_b", 1)]
+    got = await store.lists.get("prj_a", "lst_a")
+    assert got.double_opt_in and got.contact_count == 3 and got.name == first.name
+    assert await store.lists.get("prj_other", "lst_a") is None
+    got.name, got.double_opt_in = "renamed", False
+    await store.lists.update(got)
+    assert (await store.lists.get("prj_a", "lst_a")).name == "renamed"
+    assert not await store.lists.delete("prj_other", "lst_a")
+    assert await store.lists.delete("prj_a", "lst_a")
+    assert await store.contacts.count("prj_a") == 1
+
+
+async def test_otp_codes_are_replaced_used_once_and_count_wrong_tries(store):
+    def code(id_: str) -> OtpCode:
+        return OtpCode(id_, "prj_a", "a@example.com", "subscribe", "h" + id_, NOW, NOW + timedelta(minutes=10))
+
+    await store.otp.put(code("otp_1"))
+    await store.otp.put(code("otp_2"))
+    current = await store.otp.current("prj_a", "a@example.com", "subscribe")
+    assert current.id == "otp_2" and current.code_hash == "hotp_2" and current.wrong == 0
+    assert await store.otp.current("prj_a", "a@example.com", "login") is None
+    await store.otp.wrong_try(current)
+    assert not await store.otp.use(current, NOW), "a wrong try in between: the caller's view is stale"
+    current = await store.otp.current("prj_a", "a@example.com", "subscribe")
+    assert current.wrong == 1
+    results = await asyncio.gather(store.otp.use(current, NOW), store.otp.use(current, NOW))
+    assert sorted(results) == [False, True]
+    assert (await store.otp.current("prj_a", "a@example.com", "subscribe")).used_at == NOW
+    await store.otp.put(code("otp_3"))
+    fresh = await store.otp.current("prj_a", "a@example.com", "subscribe")
+    assert fresh.used_at is None and fresh.wrong == 0
