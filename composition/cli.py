@@ -224,6 +224,27 @@ def domains_verify(args: argparse.Namespace) -> None:
     _run(args, action)
 
 
+def contacts_import(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from composition.import_csv import import_file
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise SettingsError(f"{path}: no such file")
+
+    async def action(services: Services) -> None:
+        project = await manage_keys.find_project(services.deps, args.project)
+        imported, skipped, problems = await import_file(services.deps, project.id, args.list, path)
+        print(f"imported {imported}, skipped {skipped} already in the list, {len(problems)} invalid row(s)")
+        for line in problems[:50]:
+            print(f"  {line}")
+        if len(problems) > 50:
+            print(f"  ... and {len(problems) - 50} more")
+
+    _run(args, action)
+
+
 def parser() -> argparse.ArgumentParser:
     settings_help = "\n".join(f"  {var:<38} {doc} (default: {default})" for var, doc, default in Settings.describe())
     root = argparse.ArgumentParser(
@@ -279,6 +300,13 @@ def parser() -> argparse.ArgumentParser:
     p = limits.add_parser("list", help="every endpoint's limits for a project")
     p.add_argument("--project", default="default")
     p.set_defaults(func=limits_list)
+
+    contacts = commands.add_parser("contacts", help="contacts").add_subparsers(dest="action", required=True)
+    p = contacts.add_parser("import", help="import a CSV file (header row with email, optional name, company)")
+    p.add_argument("file")
+    p.add_argument("--list", required=True, help="the list id (lst_...)")
+    p.add_argument("--project", default="default")
+    p.set_defaults(func=contacts_import)
 
     domains = commands.add_parser("domains", help="sending domains").add_subparsers(dest="action", required=True)
     p = domains.add_parser("verify", help="mark domains verified for a project (operator override)")

@@ -8,7 +8,7 @@ from attrs import evolve, frozen
 
 from autorelay_core.domain.addresses import check_address
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus, change_status
-from autorelay_core.domain.keys import ApiKey
+from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import ContactQuery
@@ -67,7 +67,7 @@ async def create_contact(deps: Deps, key: ApiKey, fields: ContactInput) -> Conta
     )
     await deps.storage.contacts.add(contact)
     if contact.status is ContactStatus.PENDING:
-        await send_code(deps, key, address, "subscribe")
+        await send_code(deps, key.project_id, address, "subscribe", test=key.mode is KeyMode.TEST)
     return contact
 
 
@@ -136,28 +136,31 @@ class ImportResult:
     errors: list[tuple[int, str]]
 
 
-async def import_contacts(deps: Deps, key: ApiKey, list_id: str | None, rows: Any) -> ImportResult:
+async def import_contacts(
+    deps: Deps, project_id: str, list_id: str | None, rows: Any, *, test: bool = False
+) -> ImportResult:
     """Up to `max_import_rows` rows into one list in one transaction. Invalid rows are reported by
-    index and left out; addresses already in the list (or earlier in `rows`) are skipped."""
+    index and left out; addresses already in the list (or earlier in `rows`) are skipped. Contacts
+    entering a double opt-in list are sent their code (through the log mailer when `test`)."""
     if not isinstance(rows, list):
         raise Invalid("contacts must be an array of {email, name} objects", field="contacts")
     limit = deps.config.max_import_rows
     if len(rows) > limit:
         raise Invalid(f"contacts has {len(rows)} rows; at most {limit} per import", field="contacts")
-    target = await find_list(deps, key.project_id, list_id)
+    target = await find_list(deps, project_id, list_id)
     status = ContactStatus.PENDING if target.double_opt_in else ContactStatus.SUBSCRIBED
     now = deps.clock.now()
     valid: list[Contact] = []
     errors: list[tuple[int, str]] = []
     for index, row in enumerate(rows):
         try:
-            valid.append(_import_row(deps, key.project_id, target.id, row, status, now))
+            valid.append(_import_row(deps, project_id, target.id, row, status, now))
         except Invalid as error:
             errors.append((index, error.message))
     inserted = await deps.storage.contacts.add_many(valid)
     if status is ContactStatus.PENDING:
         for contact in inserted:
-            await send_code(deps, key, contact.email, "subscribe")
+            await send_code(deps, project_id, contact.email, "subscribe", test=test)
     return ImportResult(imported=len(inserted), skipped=len(valid) - len(inserted), errors=errors)
 
 

@@ -16,7 +16,6 @@ from autorelay_core.domain import otp
 from autorelay_core.domain.addresses import Mailbox, check_address
 from autorelay_core.domain.contacts import email_key
 from autorelay_core.domain.emails import Email, EventType
-from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.errors import CodeRejected, Invalid
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.send_email import new_message_id
@@ -55,33 +54,33 @@ def check_purpose(value: str | None) -> str:
     return value
 
 
-async def send_code(deps: Deps, key: ApiKey, address: str, purpose: str | None) -> datetime:
-    """Issue a new code for (address, purpose), replacing any earlier one, and queue its email.
-    Returns when the code expires."""
+async def send_code(deps: Deps, project_id: str, address: str, purpose: str | None, *, test: bool = False) -> datetime:
+    """Issue a new code for (address, purpose), replacing any earlier one, and queue its email
+    (through the log mailer when `test`, as for a test key). Returns when the code expires."""
     address = check_address(address, "email")
     purpose = check_purpose(purpose)
     now = deps.clock.now()
     code = otp.new_code()
     record = otp.OtpCode(
         id=deps.ids.new("otp"),
-        project_id=key.project_id,
+        project_id=project_id,
         email_key=email_key(address),
         purpose=purpose,
-        code_hash=otp.code_hash(deps.config.otp_key, key.project_id, email_key(address), purpose, code),
+        code_hash=otp.code_hash(deps.config.otp_key, project_id, email_key(address), purpose, code),
         created_at=now,
         expires_at=now + otp.LIFETIME,
     )
     await deps.storage.otp.put(record)
-    email = await _code_email(deps, key, address, purpose, code)
+    email = await _code_email(deps, project_id, address, purpose, code, test)
     event = email.record(EventType.QUEUED, now)
     await deps.storage.emails.add(email, [event])
     deps.queue.wake()
     return record.expires_at
 
 
-async def _code_email(deps: Deps, key: ApiKey, address: str, purpose: str, code: str) -> Email:
+async def _code_email(deps: Deps, project_id: str, address: str, purpose: str, code: str, test: bool) -> Email:
     subject, html, text = _SUBJECT, _HTML, _TEXT
-    for template in await deps.storage.templates.list(key.project_id):
+    for template in await deps.storage.templates.list(project_id):
         if template.name == TEMPLATE_NAME:
             subject, html, text = template.subject, template.html, template.text or _TEXT
     data = {"code": code, "minutes": int(otp.LIFETIME.total_seconds() // 60), "purpose": purpose}
@@ -89,7 +88,7 @@ async def _code_email(deps: Deps, key: ApiKey, address: str, purpose: str, code:
     sender = Mailbox.parse(deps.config.otp_sender, "otp sender")
     return Email(
         id=deps.ids.new("em"),
-        project_id=key.project_id,
+        project_id=project_id,
         message_id=new_message_id(deps, sender),
         sender=sender.formatted(),
         to=(address,),
@@ -99,7 +98,7 @@ async def _code_email(deps: Deps, key: ApiKey, address: str, purpose: str, code:
         text=deps.sealer.seal(render(text, data, strict=False, html=False)),
         created_at=deps.clock.now(),
         tags={"autorelay": "otp", "purpose": purpose},
-        test=key.mode is KeyMode.TEST,
+        test=test,
         sealed=True,
     )
 

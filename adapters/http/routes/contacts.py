@@ -12,6 +12,7 @@ from adapters.http.bodies import parse_json, structure
 from adapters.http.responses import JSON, iso
 from adapters.http.routing import resource
 from autorelay_core.domain.contacts import Contact, ContactList
+from autorelay_core.domain.keys import KeyMode
 from autorelay_core.policies.pagination import OffsetRequest
 from autorelay_core.usecases import manage_contacts as uc
 
@@ -50,7 +51,12 @@ async def list_contacts(request: Request) -> Response:
     query = request.query_params
     page = OffsetRequest.parse(query.get("page"), query.get("pageSize"))
     found = await uc.list_contacts(
-        deps_of(request), key_of(request).project_id, query.get("listId"), page, query.get("search"), query.get("status")
+        deps_of(request),
+        key_of(request).project_id,
+        query.get("listId"),
+        page,
+        query.get("search"),
+        query.get("status"),
     )
     return JSON(
         {
@@ -82,7 +88,10 @@ async def delete_contact(request: Request) -> Response:
 @requires("contacts.write")
 async def import_contacts(request: Request) -> Response:
     fields = structure(parse_json(await request.body()), uc.ImportInput)
-    result = await uc.import_contacts(deps_of(request), key_of(request), fields.list_id, fields.contacts)
+    key = key_of(request)
+    result = await uc.import_contacts(
+        deps_of(request), key.project_id, fields.list_id, fields.contacts, test=key.mode is KeyMode.TEST
+    )
     return JSON(
         {
             "success": True,
@@ -96,7 +105,9 @@ async def import_contacts(request: Request) -> Response:
 @requires("contacts.write")
 async def create_list(request: Request) -> Response:
     fields = structure(parse_json(await request.body()), uc.ListInput)
-    created = await uc.create_list(deps_of(request), key_of(request).project_id, fields.name, bool(fields.double_opt_in))
+    created = await uc.create_list(
+        deps_of(request), key_of(request).project_id, fields.name, bool(fields.double_opt_in)
+    )
     return JSON(list_view(created), status_code=201)
 
 

@@ -11,6 +11,7 @@ from adapters.http.bodies import parse_json, structure
 from adapters.http.responses import JSON, iso
 from adapters.http.routing import resource
 from autorelay_core.domain.addresses import check_address
+from autorelay_core.domain.keys import KeyMode
 from autorelay_core.policies.rate_limit import Scope
 from autorelay_core.usecases.enforce_limits import enforce
 from autorelay_core.usecases.otp import CodeCheck, CodeRequest, send_code, verify_code
@@ -24,7 +25,7 @@ async def send(request: Request) -> Response:
     request.state.applied_later = await enforce(
         deps, request.state.endpoint, key=key, recipient=address, only=Scope.RECIPIENT
     )
-    expires = await send_code(deps, key, address, fields.purpose)
+    expires = await send_code(deps, key.project_id, address, fields.purpose, test=key.mode is KeyMode.TEST)
     return JSON({"ok": True, "expiresAt": iso(expires)})
 
 
