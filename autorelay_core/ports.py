@@ -215,8 +215,8 @@ class ContactRepository(Protocol):
 class ListRepository(Protocol):
     async def add(self, contact_list: ContactList) -> None: ...
 
-    async def get(self, project_id: str, list_id: str) -> ContactList | None:
-        """With its live contact_count."""
+    async def get(self, project_id: str, list_id: str, *, counted: bool = True) -> ContactList | None:
+        """With its live contact_count when `counted` (else 0)."""
 
     async def all(self, project_id: str) -> list[ContactList]:
         """Oldest first, each with its live contact_count, in one query."""

@@ -93,9 +93,11 @@ class MemoryLists:
     async def add(self, contact_list: ContactList) -> None:
         self._rows[contact_list.id] = evolve(contact_list)
 
-    async def get(self, project_id: str, list_id: str) -> ContactList | None:
+    async def get(self, project_id: str, list_id: str, *, counted: bool = True) -> ContactList | None:
         found = self._rows.get(list_id)
-        return self._counted(found) if found and found.project_id == project_id else None
+        if found is None or found.project_id != project_id:
+            return None
+        return self._counted(found) if counted else evolve(found)
 
     async def all(self, project_id: str) -> list[ContactList]:
         return [self._counted(x) for x in self._rows.values() if x.project_id == project_id]

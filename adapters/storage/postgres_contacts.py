@@ -134,6 +134,9 @@ _LISTS = (
     " LEFT JOIN contacts c ON c.project_id = l.project_id AND c.list_id = l.id WHERE l.project_id = %s {extra}"
     " GROUP BY l.id ORDER BY l.created_at, l.id"
 )
+_LIST_ONLY = (
+    "SELECT id, project_id, name, double_opt_in, created_at, 0 FROM contact_lists WHERE project_id = %s AND id = %s"
+)
 
 
 class PostgresLists:
@@ -152,8 +155,9 @@ class PostgresLists:
             ),
         )
 
-    async def get(self, project_id: str, list_id: str) -> ContactList | None:
-        row = await self.db.fetchone(_LISTS.format(extra="AND l.id = %s"), (project_id, list_id))
+    async def get(self, project_id: str, list_id: str, *, counted: bool = True) -> ContactList | None:
+        query = _LISTS.format(extra="AND l.id = %s") if counted else _LIST_ONLY
+        row = await self.db.fetchone(query, (project_id, list_id))
         return _list(row) if row else None
 
     async def all(self, project_id: str) -> list[ContactList]:

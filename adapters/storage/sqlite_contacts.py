@@ -141,6 +141,9 @@ _LISTS = (
     " LEFT JOIN contacts c ON c.project_id = l.project_id AND c.list_id = l.id WHERE l.project_id = ? {extra}"
     " GROUP BY l.id ORDER BY l.created_at, l.rowid"
 )
+_LIST_ONLY = (
+    "SELECT id, project_id, name, double_opt_in, created_at, 0 FROM contact_lists WHERE project_id = ? AND id = ?"
+)
 
 
 class SqliteLists:
@@ -160,8 +163,9 @@ class SqliteLists:
                 ),
             )
 
-    async def get(self, project_id: str, list_id: str) -> ContactList | None:
-        row = self._t.conn.execute(_LISTS.format(extra="AND l.id = ?"), (project_id, list_id)).fetchone()
+    async def get(self, project_id: str, list_id: str, *, counted: bool = True) -> ContactList | None:
+        query = _LISTS.format(extra="AND l.id = ?") if counted else _LIST_ONLY
+        row = self._t.conn.execute(query, (project_id, list_id)).fetchone()
         return _list(row) if row else None
 
     async def all(self, project_id: str) -> list[ContactList]:

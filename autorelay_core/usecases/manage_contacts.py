@@ -39,10 +39,11 @@ def _text(value: Any, field: str) -> str | None:
     return value.strip() or None
 
 
-async def find_list(deps: Deps, project_id: str, list_id: str | None) -> ContactList:
+async def find_list(deps: Deps, project_id: str, list_id: str | None, *, counted: bool = False) -> ContactList:
+    """The list, or NotFound; with its live contact_count only when `counted` (a count costs a scan)."""
     if not list_id:
         raise Invalid("listId is required", field="listId")
-    found = await deps.storage.lists.get(project_id, list_id)
+    found = await deps.storage.lists.get(project_id, list_id, counted=counted)
     if found is None:
         raise NotFound(f"list {list_id} not found")
     return found

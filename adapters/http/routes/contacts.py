@@ -119,7 +119,9 @@ async def all_lists(request: Request) -> Response:
 
 @requires("contacts.read")
 async def read_list(request: Request) -> Response:
-    found = await uc.find_list(deps_of(request), key_of(request).project_id, request.path_params["list_id"])
+    found = await uc.find_list(
+        deps_of(request), key_of(request).project_id, request.path_params["list_id"], counted=True
+    )
     return JSON({"success": True, "data": list_view(found)})
 
 
@@ -128,7 +130,7 @@ async def update_list(request: Request) -> Response:
     fields = structure(parse_json(await request.body()), uc.ListInput)
     deps, project_id, list_id = deps_of(request), key_of(request).project_id, request.path_params["list_id"]
     await uc.update_list(deps, project_id, list_id, fields.name, fields.double_opt_in)
-    return JSON({"success": True, "data": list_view(await uc.find_list(deps, project_id, list_id))})
+    return JSON({"success": True, "data": list_view(await uc.find_list(deps, project_id, list_id, counted=True))})
 
 
 @requires("contacts.write")
