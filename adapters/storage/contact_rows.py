@@ -7,6 +7,10 @@ from datetime import datetime
 from autorelay_core.domain.contacts import Contact, ContactStatus
 
 COLUMNS = "id, project_id, list_id, email, name, company, status, created_at"
+# Every stored column, in the order of `values()`.
+FIELDS = "id, project_id, list_id, email, email_key, search_key, name, company, status, created_at"
+# An update changes these (values()[2:9]) of the row with values()[0:2] as (id, project_id).
+UPDATE = "list_id = {p}, email = {p}, email_key = {p}, search_key = {p}, name = {p}, company = {p}, status = {p}"
 LIKE_ESCAPE = "\\"
 
 
@@ -20,6 +24,27 @@ def search_key(contact: Contact) -> str:
     """What `search` matches: the address and the name, lower-cased here (all of Unicode, where the
     databases' lower() may know only ASCII), joined by a character nobody types."""
     return f"{contact.email_key}\x1f{(contact.name or '').lower()}"
+
+
+def values(contact: Contact, created_at: object = None) -> tuple:
+    """The row for FIELDS; `created_at` as the database wants it (default: the datetime)."""
+    return (
+        contact.id,
+        contact.project_id,
+        contact.list_id,
+        contact.email,
+        contact.email_key,
+        search_key(contact),
+        contact.name,
+        contact.company,
+        contact.status.value,
+        contact.created_at if created_at is None else created_at,
+    )
+
+
+def update_args(contact: Contact) -> tuple:
+    row = values(contact)
+    return (*row[2:9], row[0], row[1])
 
 
 def like_pattern(search: str) -> str:

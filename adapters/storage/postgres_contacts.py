@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING
 
 from psycopg import errors
 
-from adapters.storage.contact_rows import COLUMNS, LIKE_ESCAPE, contact_row, like_pattern, search_key
+from adapters.storage.contact_rows import (
+    COLUMNS,
+    FIELDS,
+    LIKE_ESCAPE,
+    UPDATE,
+    contact_row,
+    like_pattern,
+    update_args,
+    values,
+)
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.otp import OtpCode
 from autorelay_core.errors import Conflict
@@ -17,23 +26,7 @@ from autorelay_core.ports import ContactQuery
 if TYPE_CHECKING:
     from adapters.storage.postgres import Database
 
-_FIELDS = "id, project_id, list_id, email, email_key, search_key, name, company, status, created_at"
 _MARKS = ", ".join(["%s"] * 10)
-
-
-def _values(contact: Contact) -> tuple:
-    return (
-        contact.id,
-        contact.project_id,
-        contact.list_id,
-        contact.email,
-        contact.email_key,
-        search_key(contact),
-        contact.name,
-        contact.company,
-        contact.status.value,
-        contact.created_at,
-    )
 
 
 class PostgresContacts:
@@ -43,7 +36,7 @@ class PostgresContacts:
     async def add(self, contact: Contact) -> None:
         try:
             await self.db.rowcount(
-                f"INSERT INTO contacts ({_FIELDS}) VALUES ({', '.join(['%s'] * 10)})", _values(contact)
+                f"INSERT INTO contacts ({FIELDS}) VALUES ({', '.join(['%s'] * 10)})", values(contact)
             )
         except errors.UniqueViolation as error:
             raise Conflict(f"the list already has a contact with the email {contact.email}") from error
@@ -51,10 +44,10 @@ class PostgresContacts:
     async def add_many(self, contacts: list[Contact]) -> list[Contact]:
         if not contacts:
             return []
-        columns = list(zip(*(_values(c) for c in contacts), strict=True))
+        columns = list(zip(*(values(c) for c in contacts), strict=True))
         # One statement: rows whose address the list already has (or that repeat one) are skipped.
         rows = await self.db.fetchall(
-            f"INSERT INTO contacts ({_FIELDS}) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
+            f"INSERT INTO contacts ({FIELDS}) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
             " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])"
             " ON CONFLICT (list_id, email_key) DO NOTHING RETURNING id",
             tuple(list(column) for column in columns),
@@ -71,19 +64,7 @@ class PostgresContacts:
     async def update(self, contact: Contact) -> None:
         try:
             await self.db.rowcount(
-                "UPDATE contacts SET list_id = %s, email = %s, email_key = %s, search_key = %s, name = %s,"
-                " company = %s, status = %s WHERE id = %s AND project_id = %s",
-                (
-                    contact.list_id,
-                    contact.email,
-                    contact.email_key,
-                    search_key(contact),
-                    contact.name,
-                    contact.company,
-                    contact.status.value,
-                    contact.id,
-                    contact.project_id,
-                ),
+                f"UPDATE contacts SET {UPDATE.format(p='%s')} WHERE id = %s AND project_id = %s", update_args(contact)
             )
         except errors.UniqueViolation as error:
             raise Conflict(f"the list already has a contact with the email {contact.email}") from error

@@ -5,7 +5,16 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from adapters.storage.contact_rows import COLUMNS, LIKE_ESCAPE, contact_row, like_pattern, search_key
+from adapters.storage.contact_rows import (
+    COLUMNS,
+    FIELDS,
+    LIKE_ESCAPE,
+    UPDATE,
+    contact_row,
+    like_pattern,
+    update_args,
+    values,
+)
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.otp import OtpCode
 from autorelay_core.errors import Conflict
@@ -16,24 +25,10 @@ _CHUNK = 500  # bound parameters per IN (...) query
 
 
 def _row(contact: Contact) -> tuple:
-    return (
-        contact.id,
-        contact.project_id,
-        contact.list_id,
-        contact.email,
-        contact.email_key,
-        search_key(contact),
-        contact.name,
-        contact.company,
-        contact.status.value,
-        contact.created_at.isoformat(),
-    )
+    return values(contact, contact.created_at.isoformat())
 
 
-_INSERT = (
-    "INSERT INTO contacts (id, project_id, list_id, email, email_key, search_key, name, company, status, created_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+_INSERT = f"INSERT INTO contacts ({FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 class SqliteContacts:
@@ -78,19 +73,7 @@ class SqliteContacts:
         try:
             with self._t.tx() as conn:
                 conn.execute(
-                    "UPDATE contacts SET list_id = ?, email = ?, email_key = ?, search_key = ?, name = ?, company = ?,"
-                    " status = ? WHERE id = ? AND project_id = ?",
-                    (
-                        contact.list_id,
-                        contact.email,
-                        contact.email_key,
-                        search_key(contact),
-                        contact.name,
-                        contact.company,
-                        contact.status.value,
-                        contact.id,
-                        contact.project_id,
-                    ),
+                    f"UPDATE contacts SET {UPDATE.format(p='?')} WHERE id = ? AND project_id = ?", update_args(contact)
                 )
         except sqlite3.IntegrityError as error:
             raise Conflict(f"the list already has a contact with the email {contact.email}") from error

@@ -68,7 +68,41 @@ def autorelay(data_dir: Path, *args: str, extra: dict[str, str] | None = None) -
     return done.stdout
 
 
-class Server:
+class _Process:
+    """A child `autorelay` process: stopped with `stop_signal`, killed (SIGKILL) when it will not stop."""
+
+    stop_signal = signal.SIGTERM
+    process: subprocess.Popen | None = None
+
+    def spawn(self, data_dir: Path, args: list[str], extra: dict[str, str], log: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "composition.cli", *args],
+            env=cli_env(data_dir, extra),
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(self.stop_signal)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class Server(_Process):
     def __init__(self, data_dir: Path, extra: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.extra = extra or {}
@@ -79,14 +113,7 @@ class Server:
         self.log = data_dir / f"server-{self.port}.log"
 
     def start(self, *, lift: bool = True) -> Server:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        output = self.log.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "composition.cli", "serve", "--port", str(self.port)],
-            env=cli_env(self.data_dir, self.extra),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+        self.spawn(self.data_dir, ["serve", "--port", str(self.port)], self.extra, self.log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -106,59 +133,22 @@ class Server:
             lift_limits(self.data_dir, "default")
         return self
 
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
     def client(self, key: str | None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         return httpx.Client(base_url=f"{self.base}/api/v1", headers=headers, timeout=30)
 
 
-class Worker:
-    """An `autorelay worker` process (queue consumers, no HTTP)."""
+class Worker(_Process):
+    """An `autorelay worker` process (queue consumers, no HTTP); SIGINT stops it cleanly."""
+
+    stop_signal = signal.SIGINT
 
     def __init__(self, data_dir: Path, extra: dict[str, str] | None = None) -> None:
         self.data_dir, self.extra = data_dir, extra or {}
-        self.process: subprocess.Popen | None = None
 
     def start(self) -> Worker:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        output = (self.data_dir / f"worker-{id(self)}.log").open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "composition.cli", "worker"],
-            env=cli_env(self.data_dir, self.extra),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+        self.spawn(self.data_dir, ["worker"], self.extra, self.data_dir / f"worker-{id(self)}.log")
         return self
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 # Suites that are not about rate limits lift the ones they would hit, as an operator would.
