@@ -73,8 +73,10 @@ class TooLarge(AutoRelayError):
 
 
 class MailerError(AutoRelayError):
-    """Raised by mailer adapters. `permanent` failures are not retried."""
+    """Raised by mailer adapters. `permanent` failures are not retried; `bounced` names the
+    recipients the next hop refused for good (a hard bounce), which are then suppressed."""
 
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    def __init__(self, message: str, *, permanent: bool, bounced: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.bounced = bounced

@@ -19,6 +19,7 @@ from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.otp import OtpCode
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.reputation import Activity
+from autorelay_core.domain.suppressions import Suppression
 from autorelay_core.domain.templates import Template
 from autorelay_core.policies.idempotency import Existing, StoredResponse
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, OffsetPage, OffsetRequest
@@ -211,6 +212,10 @@ class ContactRepository(Protocol):
     async def confirm_pending(self, project_id: str, email_key: str) -> int:
         """Make every pending contact with this address in the project subscribed; how many."""
 
+    async def mark_undeliverable(self, project_id: str, email_key: str, status: ContactStatus) -> int:
+        """Set every contact with this address in the project to `status` (bounced or complained),
+        unless it already is one of those; how many changed."""
+
 
 class ListRepository(Protocol):
     async def add(self, contact_list: ContactList) -> None: ...
@@ -241,6 +246,19 @@ class OtpRepository(Protocol):
         """Count one wrong try against the code."""
 
 
+class SuppressionRepository(Protocol):
+    async def add(self, suppression: Suppression) -> None:
+        """Suppress the address; an address already suppressed keeps its first entry."""
+
+    async def matching(self, project_id: str, email_keys: list[str]) -> list[Suppression]:
+        """The entries among these (lower-cased) addresses."""
+
+    async def page(self, project_id: str, limit: int, after: str | None) -> list[Suppression]:
+        """Entries ordered by address, strictly after the address `after`; at most `limit`."""
+
+    async def remove(self, project_id: str, email_key: str) -> bool: ...
+
+
 class Sealer(Protocol):
     """Symmetric authenticated encryption with the server secret, for the few things that must be
     stored but not readable there (an OTP email's body waiting in the outbox)."""
@@ -255,6 +273,7 @@ class Storage(Protocol):
     contacts: ContactRepository
     lists: ListRepository
     otp: OtpRepository
+    suppressions: SuppressionRepository
     idempotency: IdempotencyStore
     domains: DomainRepository
     limits: LimitOverrides

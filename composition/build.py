@@ -101,6 +101,9 @@ class Services:
             self._reconciler = None
         if self.consumer is not None:
             await asyncio.to_thread(self.consumer.stop)
+        close_mailer = getattr(self.deps.mailer, "close", None)
+        if close_mailer is not None:
+            await close_mailer()  # SMTP: QUIT the kept connections
         await self.deps.storage.close()
 
 
@@ -148,6 +151,28 @@ def _storage(settings: Settings) -> Storage:
     assert path is not None  # Settings.check() refused anything else
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteStorage(path)
+
+
+def _mailer(settings: Settings, log_mailer: LogMailer) -> Mailer:
+    if settings.mailer == "smtp":
+        import ssl
+
+        from adapters.mailers.smtp import SmtpMailer, SmtpSettings  # aiosmtplib is the smtp extra
+
+        context = ssl.create_default_context(cafile=settings.smtp_ca_file or None)
+        return SmtpMailer(
+            SmtpSettings(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                security=settings.smtp_security,
+                username=settings.smtp_username,
+                password=settings.smtp_password,
+                timeout=settings.smtp_timeout_seconds,
+                pool_size=settings.smtp_pool_size,
+                tls_context=context,
+            )
+        )
+    return log_mailer
 
 
 def build(
@@ -198,7 +223,7 @@ def build(
         rate_limits = getattr(storage, "rate_limits", None) or MemoryRateLimits()
     deps = Deps(
         storage=storage,
-        mailer=mailer or log_mailer,
+        mailer=mailer or _mailer(settings, log_mailer),
         test_mailer=log_mailer,
         queue=queue,
         clock=clock,

@@ -35,7 +35,15 @@ class Settings:
     database_pool_size: int = field(converter=int, **_doc("Most Postgres connections one process opens", 10))
     redis_url: str = field(**_doc("Redis URL for the job queue (default: SQLite queue in the data dir)", ""))
     queue_name: str = field(**_doc("Queue name; deployments sharing one Redis need different names", "autorelay"))
-    mailer: str = field(**_doc("Mailer: log", "log"))
+    mailer: str = field(**_doc("How mail leaves: log or smtp", "log"))
+    smtp_host: str = field(**_doc("SMTP server (mailer smtp)", ""))
+    smtp_port: int = field(converter=int, **_doc("SMTP port: 587 for starttls, 465 for tls", 587))
+    smtp_security: str = field(**_doc("starttls, tls (implicit, port 465) or none", "starttls"))
+    smtp_username: str = field(**_doc("SMTP AUTH user (empty: no AUTH)", ""))
+    smtp_password: str = field(repr=False, **_doc("SMTP AUTH password", ""))
+    smtp_timeout_seconds: float = field(converter=float, **_doc("SMTP connect and reply timeout", 30))
+    smtp_pool_size: int = field(converter=int, **_doc("SMTP connections kept per process (concurrent sends)", 4))
+    smtp_ca_file: str = field(**_doc("CA bundle to trust for the SMTP server's certificate (default: system)", ""))
     secret_key: str = field(
         repr=False,
         **_doc("Server secret (32+ characters) for OTP hashes and sealing; default: created in the data dir", ""),
@@ -103,8 +111,17 @@ class Settings:
         return settings
 
     def check(self) -> None:
-        if self.mailer not in {"log"}:
-            raise SettingsError(f"{PREFIX}MAILER={self.mailer!r} is not a known mailer; use: log")
+        if self.mailer not in {"log", "smtp"}:
+            raise SettingsError(f"{PREFIX}MAILER={self.mailer!r} is not a known mailer; use: log or smtp")
+        if self.mailer == "smtp":
+            if not self.smtp_host:
+                raise SettingsError(f"{PREFIX}MAILER=smtp needs {PREFIX}SMTP_HOST")
+            if self.smtp_security not in {"starttls", "tls", "none"}:
+                raise SettingsError(f"{PREFIX}SMTP_SECURITY must be starttls, tls or none, not {self.smtp_security!r}")
+            if bool(self.smtp_username) != bool(self.smtp_password):
+                raise SettingsError(f"{PREFIX}SMTP_USERNAME and {PREFIX}SMTP_PASSWORD go together")
+            if self.smtp_pool_size < 1:
+                raise SettingsError(f"{PREFIX}SMTP_POOL_SIZE must be >= 1")
         url = self.database_url
         if url and not (url.startswith("sqlite:///") or url == "memory://" or self.postgres):
             shown = url.split("@")[-1]  # never echo a password

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from attrs import define, evolve, field
 
-from adapters.storage.memory_contacts import MemoryContacts, MemoryLists, MemoryOtp
+from adapters.storage.memory_contacts import MemoryContacts, MemoryLists, MemoryOtp, MemorySuppressions
 from autorelay_core.domain.domains import Domain
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey
@@ -298,6 +298,7 @@ class MemoryStorage:
         self.contacts = MemoryContacts()
         self.lists = MemoryLists(self.contacts)
         self.otp = MemoryOtp()
+        self.suppressions = MemorySuppressions()
 
     async def migrate(self) -> int:
         return 0

@@ -8,6 +8,7 @@ from attrs import evolve
 
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.otp import OtpCode
+from autorelay_core.domain.suppressions import Suppression
 from autorelay_core.errors import Conflict
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import ContactQuery
@@ -79,6 +80,33 @@ class MemoryContacts:
                     contact.status = ContactStatus.SUBSCRIBED
                     changed += 1
         return changed
+
+    async def mark_undeliverable(self, project_id: str, email_key: str, status: ContactStatus) -> int:
+        final = (ContactStatus.BOUNCED, ContactStatus.COMPLAINED)
+        changed = 0
+        for contact in self.rows.values():
+            if contact.project_id == project_id and contact.email_key == email_key and contact.status not in final:
+                contact.status = status
+                changed += 1
+        return changed
+
+
+class MemorySuppressions:
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str], Suppression] = {}
+
+    async def add(self, suppression: Suppression) -> None:
+        self._rows.setdefault((suppression.project_id, suppression.email_key), suppression)
+
+    async def matching(self, project_id: str, email_keys: list[str]) -> list[Suppression]:
+        return [self._rows[(project_id, k)] for k in dict.fromkeys(email_keys) if (project_id, k) in self._rows]
+
+    async def page(self, project_id: str, limit: int, after: str | None) -> list[Suppression]:
+        keys = sorted(k for p, k in self._rows if p == project_id and (after is None or k > after))
+        return [self._rows[(project_id, k)] for k in keys[:limit]]
+
+    async def remove(self, project_id: str, email_key: str) -> bool:
+        return self._rows.pop((project_id, email_key), None) is not None
 
 
 class MemoryLists:

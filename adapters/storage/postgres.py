@@ -18,7 +18,7 @@ from psycopg import AsyncConnection, errors
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
-from adapters.storage.postgres_contacts import PostgresContacts, PostgresLists, PostgresOtp
+from adapters.storage.postgres_contacts import PostgresContacts, PostgresLists, PostgresOtp, PostgresSuppressions
 from adapters.storage.postgres_emails import PostgresEmails
 from adapters.storage.postgres_schema import migrate
 from autorelay_core.domain.domains import Domain, DomainStatus
@@ -386,6 +386,7 @@ class PostgresStorage:
         self.contacts = PostgresContacts(self.db)
         self.lists = PostgresLists(self.db)
         self.otp = PostgresOtp(self.db)
+        self.suppressions = PostgresSuppressions(self.db)
 
     async def migrate(self) -> int:
         await self.db.pool()  # opening the pool migrates

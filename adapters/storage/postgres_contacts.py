@@ -19,6 +19,7 @@ from adapters.storage.contact_rows import (
 )
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.otp import OtpCode
+from autorelay_core.domain.suppressions import Suppression, SuppressionReason
 from autorelay_core.errors import Conflict
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import ContactQuery
@@ -102,6 +103,13 @@ class PostgresContacts:
         return await self.db.rowcount(
             "UPDATE contacts SET status = %s WHERE project_id = %s AND email_key = %s AND status = %s",
             (ContactStatus.SUBSCRIBED.value, project_id, email_key, ContactStatus.PENDING.value),
+        )
+
+    async def mark_undeliverable(self, project_id: str, email_key: str, status: ContactStatus) -> int:
+        return await self.db.rowcount(
+            "UPDATE contacts SET status = %s WHERE project_id = %s AND email_key = %s"
+            " AND status NOT IN ('bounced', 'complained')",
+            (status.value, project_id, email_key),
         )
 
 
@@ -209,3 +217,52 @@ class PostgresOtp:
             " AND id = %s",
             (code.project_id, code.email_key, code.purpose, code.id),
         )
+
+
+_SUPPRESSION_COLUMNS = "project_id, email_key, email, reason, detail, created_at"
+
+
+def _suppression(row: tuple) -> Suppression:
+    project_id, _, email, reason, detail, created = row
+    return Suppression(project_id, email, SuppressionReason(reason), created, detail)
+
+
+class PostgresSuppressions:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, suppression: Suppression) -> None:
+        await self.db.rowcount(
+            f"INSERT INTO suppressions ({_SUPPRESSION_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (
+                suppression.project_id,
+                suppression.email_key,
+                suppression.email,
+                suppression.reason.value,
+                suppression.detail,
+                suppression.created_at,
+            ),
+        )
+
+    async def matching(self, project_id: str, email_keys: list[str]) -> list[Suppression]:
+        if not email_keys:
+            return []
+        rows = await self.db.fetchall(
+            f"SELECT {_SUPPRESSION_COLUMNS} FROM suppressions WHERE project_id = %s AND email_key = ANY(%s)",
+            (project_id, list(dict.fromkeys(email_keys))),
+        )
+        return [_suppression(r) for r in rows]
+
+    async def page(self, project_id: str, limit: int, after: str | None) -> list[Suppression]:
+        rows = await self.db.fetchall(
+            f"SELECT {_SUPPRESSION_COLUMNS} FROM suppressions WHERE project_id = %s AND email_key > %s"
+            ' ORDER BY email_key COLLATE "C" LIMIT %s',
+            (project_id, after or "", limit),
+        )
+        return [_suppression(r) for r in rows]
+
+    async def remove(self, project_id: str, email_key: str) -> bool:
+        deleted = await self.db.rowcount(
+            "DELETE FROM suppressions WHERE project_id = %s AND email_key = %s", (project_id, email_key)
+        )
+        return deleted == 1

@@ -212,6 +212,18 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (project_id, email_key, purpose)
     );
     """,
+    # 3: the suppression list
+    """
+    CREATE TABLE suppressions (
+        project_id text NOT NULL,
+        email_key text NOT NULL,
+        email text NOT NULL,
+        reason text NOT NULL,
+        detail text NOT NULL DEFAULT '',
+        created_at timestamptz NOT NULL,
+        PRIMARY KEY (project_id, email_key)
+    );
+    """,
 ]
 
 

@@ -17,6 +17,7 @@ from adapters.storage.contact_rows import (
 )
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.otp import OtpCode
+from autorelay_core.domain.suppressions import Suppression, SuppressionReason
 from autorelay_core.errors import Conflict
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import ContactQuery
@@ -109,6 +110,15 @@ class SqliteContacts:
             cursor = conn.execute(
                 "UPDATE contacts SET status = ? WHERE project_id = ? AND email_key = ? AND status = ?",
                 (ContactStatus.SUBSCRIBED.value, project_id, email_key, ContactStatus.PENDING.value),
+            )
+        return cursor.rowcount
+
+    async def mark_undeliverable(self, project_id: str, email_key: str, status: ContactStatus) -> int:
+        with self._t.tx() as conn:
+            cursor = conn.execute(
+                "UPDATE contacts SET status = ? WHERE project_id = ? AND email_key = ?"
+                " AND status NOT IN ('bounced', 'complained')",
+                (status.value, project_id, email_key),
             )
         return cursor.rowcount
 
@@ -230,3 +240,56 @@ class SqliteOtp:
                 " AND id = ?",
                 (code.project_id, code.email_key, code.purpose, code.id),
             )
+
+
+def _suppression(row: tuple) -> Suppression:
+    project_id, _, email, reason, detail, created = row
+    return Suppression(project_id, email, SuppressionReason(reason), datetime.fromisoformat(created), detail)
+
+
+_SUPPRESSION_COLUMNS = "project_id, email_key, email, reason, detail, created_at"
+
+
+class SqliteSuppressions:
+    def __init__(self, tables) -> None:
+        self._t = tables
+
+    async def add(self, suppression: Suppression) -> None:
+        with self._t.tx() as conn:
+            conn.execute(
+                f"INSERT INTO suppressions ({_SUPPRESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (
+                    suppression.project_id,
+                    suppression.email_key,
+                    suppression.email,
+                    suppression.reason.value,
+                    suppression.detail,
+                    suppression.created_at.isoformat(),
+                ),
+            )
+
+    async def matching(self, project_id: str, email_keys: list[str]) -> list[Suppression]:
+        keys = list(dict.fromkeys(email_keys))
+        if not keys:
+            return []
+        marks = ",".join("?" * len(keys))
+        rows = self._t.conn.execute(
+            f"SELECT {_SUPPRESSION_COLUMNS} FROM suppressions WHERE project_id = ? AND email_key IN ({marks})",
+            [project_id, *keys],
+        )
+        return [_suppression(r) for r in rows]
+
+    async def page(self, project_id: str, limit: int, after: str | None) -> list[Suppression]:
+        rows = self._t.conn.execute(
+            f"SELECT {_SUPPRESSION_COLUMNS} FROM suppressions WHERE project_id = ? AND email_key > ?"
+            " ORDER BY email_key LIMIT ?",
+            (project_id, after or "", limit),
+        )
+        return [_suppression(r) for r in rows]
+
+    async def remove(self, project_id: str, email_key: str) -> bool:
+        with self._t.tx() as conn:
+            cursor = conn.execute(
+                "DELETE FROM suppressions WHERE project_id = ? AND email_key = ?", (project_id, email_key)
+            )
+        return cursor.rowcount == 1

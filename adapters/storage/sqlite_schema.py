@@ -155,6 +155,18 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (project_id, email_key, purpose)
     );
     """,
+    # 4: the suppression list
+    """
+    CREATE TABLE suppressions (
+        project_id TEXT NOT NULL,
+        email_key TEXT NOT NULL,
+        email TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (project_id, email_key)
+    );
+    """,
 ]
 
 

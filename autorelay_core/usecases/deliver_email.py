@@ -8,16 +8,20 @@ from datetime import datetime
 
 from attrs import evolve
 
+from autorelay_core.domain.addresses import split_mailbox
+from autorelay_core.domain.contacts import ContactStatus
 from autorelay_core.domain.emails import Email, EventType
+from autorelay_core.domain.suppressions import Suppression, SuppressionReason
 from autorelay_core.errors import MailerError
 from autorelay_core.ports import Claim, Mailer
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.manage_reputation import evaluate
 
 log = logging.getLogger("autorelay.outbox")
 
 
 async def deliver_email(deps: Deps, email_id: str) -> str:
-    """Lease one email and deliver it. Returns 'sent', 'failed', 'retry', 'lost' (our lease ran
+    """Lease one email and deliver it. Returns 'sent', 'failed', 'bounced', 'retry', 'lost' (our lease ran
     out before we could store the result) or 'skipped' (held elsewhere, done or not yet due)."""
     now = deps.clock.now()
     claim = await deps.storage.emails.claim(email_id, now, now + deps.config.lease)
@@ -43,6 +47,12 @@ async def drain(deps: Deps, batch: int = 8) -> int:
 
 async def deliver_claim(deps: Deps, claim: Claim) -> str:
     email = evolve(claim.email)
+    suppressed = await deps.storage.suppressions.matching(
+        email.project_id, [address.lower() for address in envelope_addresses(email)]
+    )
+    if suppressed:  # never reaches the mailer
+        listed = ", ".join(f"{s.email} ({s.reason.value})" for s in suppressed)
+        return await _fail(deps, claim, email, f"suppressed: {listed}")
     mailer = deps.test_mailer if email.test else deps.mailer
     if email.text is None and not email.sealed:
         # Generated here rather than at accept time: it keeps the send request fast.
@@ -60,9 +70,9 @@ async def deliver_claim(deps: Deps, claim: Claim) -> str:
                 deps.queue.wake(at)
                 return "retry"
             return "lost"
-        email.last_error = error.message
-        event = email.record(EventType.FAILED, deps.clock.now(), error=error.message)
-        return "failed" if await deps.storage.emails.finish(claim, email, [event]) else "lost"
+        if error.bounced:
+            return await _bounce(deps, claim, email, error)
+        return await _fail(deps, claim, email, error.message)
     email.provider_message_id = provider_id
     email.last_error = None
     event = email.record(EventType.SENT, deps.clock.now())
@@ -70,6 +80,34 @@ async def deliver_claim(deps: Deps, claim: Claim) -> str:
         log.warning("lease on %s expired during delivery; another worker may resend it", email.id)
         return "lost"
     return "sent"
+
+
+def envelope_addresses(email: Email) -> list[str]:
+    return [split_mailbox(r)[1] or r for r in (*email.to, *email.cc, *email.bcc)]
+
+
+async def _fail(deps: Deps, claim: Claim, email: Email, error: str) -> str:
+    email.last_error = error
+    event = email.record(EventType.FAILED, deps.clock.now(), error=error)
+    return "failed" if await deps.storage.emails.finish(claim, email, [event]) else "lost"
+
+
+async def _bounce(deps: Deps, claim: Claim, email: Email, error: MailerError) -> str:
+    """A hard bounce: the email is `bounced`, the refused addresses are suppressed and their contacts
+    marked bounced, and the account's bounce rate is checked again."""
+    now = deps.clock.now()
+    email.last_error = error.message
+    event = email.record(EventType.BOUNCED, now, error=error.message, recipients=list(error.bounced))
+    if not await deps.storage.emails.finish(claim, email, [event]):
+        return "lost"
+    for address in error.bounced:
+        await deps.storage.suppressions.add(
+            Suppression(email.project_id, address, SuppressionReason.BOUNCE, now, error.message[:500])
+        )
+        await deps.storage.contacts.mark_undeliverable(email.project_id, address.lower(), ContactStatus.BOUNCED)
+    if not email.test:
+        await evaluate(deps, email.project_id)
+    return "bounced"
 
 
 async def _send(mailer: Mailer, email: Email, now: datetime) -> str:

@@ -147,3 +147,33 @@ async def test_otp_codes_are_replaced_used_once_and_count_wrong_tries(store):
     await store.otp.put(code("otp_3"))
     fresh = await store.otp.current("prj_a", "a@example.com", "subscribe")
     assert fresh.used_at is None and fresh.wrong == 0
+
+
+async def test_suppressions_keep_the_first_entry_match_case_insensitively_and_page_by_address(store):
+    from autorelay_core.domain.suppressions import Suppression, SuppressionReason
+
+    for address in ("b@example.com", "A@example.com", "c@example.com"):
+        await store.suppressions.add(Suppression("prj_a", address, SuppressionReason.BOUNCE, NOW, "550"))
+    await store.suppressions.add(Suppression("prj_a", "a@EXAMPLE.com", SuppressionReason.COMPLAINT, NOW))
+    await store.suppressions.add(Suppression("prj_b", "z@example.com", SuppressionReason.COMPLAINT, NOW))
+    (found,) = await store.suppressions.matching("prj_a", ["a@example.com", "nobody@example.com", "a@example.com"])
+    assert (found.email, found.reason, found.detail) == ("A@example.com", SuppressionReason.BOUNCE, "550")
+    assert await store.suppressions.matching("prj_b", ["a@example.com"]) == []
+    assert await store.suppressions.matching("prj_a", []) == []
+    first = await store.suppressions.page("prj_a", 2, None)
+    rest = await store.suppressions.page("prj_a", 2, first[-1].email_key)
+    assert [s.email_key for s in first + rest] == ["a@example.com", "b@example.com", "c@example.com"]
+    assert await store.suppressions.remove("prj_a", "b@example.com")
+    assert not await store.suppressions.remove("prj_a", "b@example.com")
+    assert [s.email_key for s in await store.suppressions.page("prj_a", 10, None)] == ["a@example.com", "c@example.com"]
+
+
+async def test_undeliverable_addresses_mark_their_contacts_once(store):
+    await with_list(store)
+    await with_list(store, "lst_b")
+    first = contact("x@example.com")
+    await store.contacts.add(first)
+    await store.contacts.add(contact("X@example.com", list_id="lst_b", status=ContactStatus.COMPLAINED))
+    assert await store.contacts.mark_undeliverable("prj_a", "x@example.com", ContactStatus.BOUNCED) == 1
+    assert (await store.contacts.get("prj_a", first.id)).status is ContactStatus.BOUNCED
+    assert await store.contacts.mark_undeliverable("prj_a", "x@example.com", ContactStatus.COMPLAINED) == 0

@@ -1,0 +1,117 @@
+"""The SMTP mailer against a real SMTP server on loopback (aiosmtpd with STARTTLS and AUTH), through
+the delivery use case: what a send, a hard bounce and a transient refusal do end to end."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+
+import pytest
+
+from adapters.mailers.smtp import SmtpMailer, SmtpSettings
+from autorelay_core.domain.contacts import ContactStatus
+from autorelay_core.domain.emails import EmailStatus
+from autorelay_core.usecases import manage_contacts
+from autorelay_core.usecases.deliver_email import deliver_email
+from autorelay_core.usecases.read_emails import get_email
+from autorelay_core.usecases.send_email import send_email
+from tests.smtp_sink import PASSWORD, USER, Sink
+from tests.support import ManualQueue, make_deps
+from tests.unit.test_send_email import command, live_key
+
+
+@pytest.fixture
+def sink():
+    with Sink() as running:
+        yield running
+
+
+@pytest.fixture
+def smtp_deps(sink, clock):
+    settings = SmtpSettings(
+        host="127.0.0.1",
+        port=sink.port,
+        security="starttls",
+        username=USER,
+        password=PASSWORD,
+        timeout=10,
+        tls_context=sink.client_context(),
+    )
+    mailer = SmtpMailer(settings)
+    deps = make_deps(clock=clock, mailer=mailer, queue=ManualQueue())
+    return deps
+
+
+async def test_a_send_arrives_over_starttls_with_auth_as_valid_multipart(smtp_deps, sink):
+    key = await live_key(smtp_deps)
+    sent = await send_email(smtp_deps, key, command(to=["alice@example.com", "bob@example.com"]))
+    assert await deliver_email(smtp_deps, sent.id) == "sent"
+    (envelope,) = sink.messages
+    assert envelope.mail_from == "noreply@acme.test" and envelope.rcpt_tos == ["alice@example.com", "bob@example.com"]
+    message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+    assert message["Message-ID"] == sent.message_id
+    assert message.get_content_type() == "multipart/alternative"
+    assert message.get_body(("html",)).get_content().strip() == "<p>Hello</p>"
+    stored, _ = await get_email(smtp_deps, key.project_id, sent.id)
+    assert stored.status is EmailStatus.SENT and stored.provider_message_id.startswith("2.0.0 Ok: queued as")
+    # The connection is kept for the next message.
+    again = await send_email(smtp_deps, key, command())
+    assert await deliver_email(smtp_deps, again.id) == "sent"
+    assert sink.connections == 1
+
+
+async def test_a_550_at_rcpt_bounces_suppresses_and_the_next_send_never_connects(smtp_deps, sink):
+    key = await live_key(smtp_deps)
+    target = await manage_contacts.create_list(smtp_deps, key.project_id, "L")
+    contact = await manage_contacts.create_contact(
+        smtp_deps, key, manage_contacts.ContactInput("Gone@example.com", target.id)
+    )
+    sink.plans["gone@example.com"] = ["550 5.1.1 No such user"]
+    first = await send_email(smtp_deps, key, command(to="gone@example.com"))
+    assert await deliver_email(smtp_deps, first.id) == "bounced"
+    stored, events = await get_email(smtp_deps, key.project_id, first.id)
+    assert stored.status is EmailStatus.BOUNCED and "550" in stored.last_error
+    assert [e.type.value for e in events] == ["queued", "bounced"]
+    (entry,) = await smtp_deps.storage.suppressions.matching(key.project_id, ["gone@example.com"])
+    assert entry.reason.value == "bounce"
+    assert (await manage_contacts.get_contact(smtp_deps, key.project_id, contact.id)).status is ContactStatus.BOUNCED
+
+    connections = sink.connections
+    second = await send_email(smtp_deps, key, command(to="GONE@example.com"))
+    assert await deliver_email(smtp_deps, second.id) == "failed"
+    stored, _ = await get_email(smtp_deps, key.project_id, second.id)
+    assert stored.status is EmailStatus.FAILED and "suppressed" in stored.last_error
+    assert sink.connections == connections and len(sink.messages) == 0
+
+
+async def test_a_451_is_retried_after_the_backoff_and_then_sent(smtp_deps, sink, clock):
+    key = await live_key(smtp_deps)
+    sink.plans["busy@example.com"] = ["451 4.7.1 Try again later"]
+    sent = await send_email(smtp_deps, key, command(to="busy@example.com"))
+    assert await deliver_email(smtp_deps, sent.id) == "retry"
+    stored, _ = await get_email(smtp_deps, key.project_id, sent.id)
+    assert stored.status is EmailStatus.QUEUED and "451" in stored.last_error
+    assert await deliver_email(smtp_deps, sent.id) == "skipped", "not due before the backoff"
+    clock.advance(seconds=10)
+    assert await deliver_email(smtp_deps, sent.id) == "sent"
+    assert [m.rcpt_tos for m in sink.messages] == [["busy@example.com"]]
+
+
+async def test_wrong_credentials_and_a_dead_server_are_transient(sink, clock):
+    from autorelay_core.errors import MailerError
+
+    good = dict(host="127.0.0.1", port=sink.port, tls_context=sink.client_context(), timeout=3)
+    mailer = SmtpMailer(SmtpSettings(**good, username=USER, password="wrong"))
+    deps = make_deps(clock=clock, mailer=mailer, queue=ManualQueue())
+    key = await live_key(deps)
+    sent = await send_email(deps, key, command())
+    with pytest.raises(MailerError) as refused:
+        await mailer.send(sent, clock.now())
+    assert not refused.value.permanent and "SMTP" in refused.value.message
+    assert "wrong" not in refused.value.message, "the password never appears in an error"
+    from tests.e2e.server import free_port
+
+    nobody = SmtpMailer(SmtpSettings(host="127.0.0.1", port=free_port(), timeout=2))
+    with pytest.raises(MailerError) as down:
+        await nobody.send(sent, clock.now())
+    assert not down.value.permanent

@@ -1,0 +1,75 @@
+"""One send through the HTTP API per mailer, found at the other end: the log mailer's file, or the
+SMTP server on loopback (STARTTLS, AUTH) that the server was pointed at."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from contextlib import contextmanager
+
+import pytest
+
+from tests.e2e.server import Server, wait_for
+from tests.smtp_sink import PASSWORD, USER, Sink
+
+pytestmark = pytest.mark.e2e
+
+
+def parse(raw: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+@contextmanager
+def log_mailer(tmp_path):
+    server = Server(tmp_path / "log").start()
+
+    def received(answer: dict) -> bytes | None:
+        path = server.data_dir / "mail" / f"{answer['id']}.eml"
+        return path.read_bytes() if path.exists() else None
+
+    try:
+        yield server, received
+    finally:
+        server.stop()
+
+
+@contextmanager
+def smtp_mailer(tmp_path):
+    with Sink() as sink:
+        settings = {
+            "AUTORELAY_MAILER": "smtp",
+            "AUTORELAY_SMTP_HOST": "127.0.0.1",
+            "AUTORELAY_SMTP_PORT": str(sink.port),
+            "AUTORELAY_SMTP_SECURITY": "starttls",
+            "AUTORELAY_SMTP_USERNAME": USER,
+            "AUTORELAY_SMTP_PASSWORD": PASSWORD,
+            "AUTORELAY_SMTP_CA_FILE": sink.ca_file(tmp_path),
+        }
+        server = Server(tmp_path / "smtp", settings).start()
+
+        def received(answer: dict) -> bytes | None:
+            found = [
+                e.original_content
+                for e in sink.messages
+                if parse(e.original_content)["Message-ID"] == answer["messageId"]
+            ]
+            return found[0] if found else None
+
+        try:
+            yield server, received
+        finally:
+            server.stop()
+
+
+@pytest.mark.parametrize("mailer", [log_mailer, smtp_mailer], ids=["log", "smtp"])
+def test_a_send_through_the_api_arrives_at_the_other_end(tmp_path, mailer):
+    with mailer(tmp_path) as (server, received), server.client(server.keys["live"]) as client:
+        body = {"to": "reader@example.com", "from": "Acme <news@acme.test>", "subject": "Über the wire"}
+        answer = client.post("/emails", json=body | {"html": "<p>Hello <b>there</b></p>"}).json()
+        raw = wait_for(lambda: received(answer), 15)
+        assert raw, "the message never arrived"
+        message = parse(raw)
+        assert message["Message-ID"] == answer["messageId"] and message["Subject"] == "Über the wire"
+        assert message.get_body(("plain",)).get_content().strip().startswith("Hello")
+        status = client.get(f"/emails/{answer['id']}").json()["email"]["status"]
+        assert wait_for(lambda: client.get(f"/emails/{answer['id']}").json()["email"]["status"] == "sent", 5), status
