@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 
 from adapters.http.errors import HANDLERS
 from adapters.http.limits import BodyLimit
-from adapters.http.routes import contacts, emails, meta, otp, stats, templates
+from adapters.http.routes import contacts, emails, meta, otp, stats, suppressions, templates
 from autorelay_core.usecases.context import Deps
 
 
@@ -25,7 +25,15 @@ class Runtime(Protocol):
     async def stop(self) -> None: ...
 
 
-ROUTES = [*meta.routes, *emails.routes, *templates.routes, *contacts.routes, *otp.routes, *stats.routes]
+ROUTES = [
+    *meta.routes,
+    *emails.routes,
+    *templates.routes,
+    *contacts.routes,
+    *otp.routes,
+    *suppressions.routes,
+    *stats.routes,
+]
 
 
 def create_app(services: Runtime, *, max_body_bytes: int = 16 * 1024 * 1024) -> Starlette:

@@ -73,3 +73,41 @@ def test_a_send_through_the_api_arrives_at_the_other_end(tmp_path, mailer):
         assert message.get_body(("plain",)).get_content().strip().startswith("Hello")
         status = client.get(f"/emails/{answer['id']}").json()["email"]["status"]
         assert wait_for(lambda: client.get(f"/emails/{answer['id']}").json()["email"]["status"] == "sent", 5), status
+
+
+def test_a_hard_bounce_is_suppressed_listed_and_can_be_lifted(tmp_path):
+    with Sink() as sink:
+        settings = {
+            "AUTORELAY_MAILER": "smtp",
+            "AUTORELAY_SMTP_HOST": "127.0.0.1",
+            "AUTORELAY_SMTP_PORT": str(sink.port),
+            "AUTORELAY_SMTP_USERNAME": USER,
+            "AUTORELAY_SMTP_PASSWORD": PASSWORD,
+            "AUTORELAY_SMTP_CA_FILE": sink.ca_file(tmp_path),
+        }
+        server = Server(tmp_path / "bounce", settings).start()
+        try:
+            with server.client(server.keys["live"]) as client:
+                body = {"to": "gone@example.com", "from": "news@acme.test", "subject": "s", "html": "<p>x</p>"}
+                sink.plans["gone@example.com"] = ["550 5.1.1 <gone@example.com>: Recipient address rejected"]
+
+                def status(email_id: str) -> str:
+                    return client.get(f"/emails/{email_id}").json()["email"]["status"]
+
+                first = client.post("/emails", json=body).json()["id"]
+                assert wait_for(lambda: status(first) == "bounced", 10), status(first)
+                listed = client.get("/suppressions").json()
+                assert [(s["email"], s["reason"]) for s in listed["data"]] == [("gone@example.com", "bounce")]
+                second = client.post("/emails", json=body).json()["id"]
+                assert wait_for(lambda: status(second) == "failed", 10)
+                assert "suppressed" in client.get(f"/emails/{second}").json()["email"]["lastError"]
+                assert len(sink.messages) == 0
+                assert client.delete("/suppressions/GONE@example.com").json() == {
+                    "email": "GONE@example.com",
+                    "deleted": True,
+                }
+                assert client.delete("/suppressions/gone@example.com").status_code == 404
+                third = client.post("/emails", json=body).json()["id"]
+                assert wait_for(lambda: status(third) == "sent", 10)
+        finally:
+            server.stop()

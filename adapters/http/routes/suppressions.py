@@ -1,0 +1,47 @@
+"""/suppressions: the addresses this project will not mail again, and lifting one (API-DECISIONS)."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapters.http.auth import deps_of, key_of, requires
+from adapters.http.responses import JSON, iso
+from adapters.http.routing import resource
+from autorelay_core.errors import NotFound
+from autorelay_core.policies.pagination import parse_bounded_int
+
+
+@requires("emails.read")
+async def list_suppressions(request: Request) -> Response:
+    query = request.query_params
+    limit = parse_bounded_int(query.get("limit"), "limit", default=50, low=1, high=100)
+    after = (query.get("cursor") or "").lower() or None
+    found = await deps_of(request).storage.suppressions.page(key_of(request).project_id, limit + 1, after)
+    page = found[:limit]
+    return JSON(
+        {
+            "data": [
+                {"email": s.email, "reason": s.reason.value, "detail": s.detail, "createdAt": iso(s.created_at)}
+                for s in page
+            ],
+            "has_more": len(found) > limit,
+            "next_cursor": page[-1].email_key if len(found) > limit else None,
+        }
+    )
+
+
+@requires("emails.send")
+async def lift_suppression(request: Request) -> Response:
+    address = unquote(request.path_params["email"]).strip()
+    if not await deps_of(request).storage.suppressions.remove(key_of(request).project_id, address.lower()):
+        raise NotFound(f"{address} is not suppressed")
+    return JSON({"email": address, "deleted": True})
+
+
+routes = [
+    resource("/api/v1/suppressions", GET=list_suppressions),
+    resource("/api/v1/suppressions/{email}", DELETE=lift_suppression),
+]
