@@ -147,9 +147,17 @@ class DomainRepository(Protocol):
     async def add(self, domain: Domain) -> None:
         """Conflict if the project already has the domain."""
 
-    async def update(self, domain: Domain) -> None: ...
+    async def update(self, domain: Domain) -> None:
+        """Store the domain's status and verified_at."""
 
     async def count(self, project_id: str) -> int: ...
+
+    async def get(self, project_id: str, domain_id: str) -> Domain | None: ...
+
+    async def all(self, project_id: str) -> list[Domain]:
+        """Oldest first."""
+
+    async def delete(self, project_id: str, domain_id: str) -> bool: ...
 
 
 class LimitOverrides(Protocol):

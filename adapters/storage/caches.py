@@ -114,3 +114,7 @@ class CachedDomains(_Delegating):
     async def update(self, domain: Domain) -> None:
         self._cache.drop(lambda _: False)
         await self._inner.update(domain)
+
+    async def delete(self, project_id: str, domain_id: str) -> bool:
+        self._cache.drop(lambda _: False)
+        return await self._inner.delete(project_id, domain_id)

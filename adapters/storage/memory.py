@@ -250,6 +250,19 @@ class MemoryDomains:
     async def count(self, project_id: str) -> int:
         return sum(1 for project, _ in self._rows if project == project_id)
 
+    async def get(self, project_id: str, domain_id: str) -> Domain | None:
+        return next((evolve(d) for d in self._rows.values() if d.id == domain_id and d.project_id == project_id), None)
+
+    async def all(self, project_id: str) -> list[Domain]:
+        return [evolve(d) for (project, _), d in self._rows.items() if project == project_id]
+
+    async def delete(self, project_id: str, domain_id: str) -> bool:
+        found = await self.get(project_id, domain_id)
+        if found is None:
+            return False
+        del self._rows[(project_id, found.name)]
+        return True
+
 
 class MemoryLimitOverrides:
     def __init__(self) -> None:

@@ -224,6 +224,13 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (project_id, email_key)
     );
     """,
+    # 4: DKIM for sending domains
+    """
+    ALTER TABLE domains ADD COLUMN dkim_selector text NOT NULL DEFAULT '';
+    ALTER TABLE domains ADD COLUMN dkim_public_key text NOT NULL DEFAULT '';
+    ALTER TABLE domains ADD COLUMN dkim_private_key text NOT NULL DEFAULT '';
+    ALTER TABLE domains ADD COLUMN dkim_tokens text[] NOT NULL DEFAULT '{}';
+    """,
 ]
 
 

@@ -360,7 +360,7 @@ class SqliteEmails(_Tables):
 
 
 def _domain(row: tuple) -> Domain:
-    did, project_id, name, status, created, verified = row
+    did, project_id, name, status, created, verified, selector, public, private, tokens = row
     return Domain(
         did,
         project_id,
@@ -368,11 +368,18 @@ def _domain(row: tuple) -> Domain:
         datetime.fromisoformat(created),
         DomainStatus(status),
         datetime.fromisoformat(verified) if verified else None,
+        selector,
+        public,
+        private,
+        tuple(json.loads(tokens)),
     )
 
 
 class SqliteDomains(_Tables):
-    _COLUMNS = "id, project_id, name, status, created_at, verified_at"
+    _COLUMNS = (
+        "id, project_id, name, status, created_at, verified_at, dkim_selector, dkim_public_key, dkim_private_key,"
+        " dkim_tokens"
+    )
 
     async def get_by_name(self, project_id: str, name: str) -> Domain | None:
         row = self.conn.execute(
@@ -380,11 +387,23 @@ class SqliteDomains(_Tables):
         ).fetchone()
         return _domain(row) if row else None
 
+    async def get(self, project_id: str, domain_id: str) -> Domain | None:
+        row = self.conn.execute(
+            f"SELECT {self._COLUMNS} FROM domains WHERE project_id = ? AND id = ?", (project_id, domain_id)
+        ).fetchone()
+        return _domain(row) if row else None
+
+    async def all(self, project_id: str) -> list[Domain]:
+        rows = self.conn.execute(
+            f"SELECT {self._COLUMNS} FROM domains WHERE project_id = ? ORDER BY created_at, rowid", (project_id,)
+        )
+        return [_domain(r) for r in rows]
+
     async def add(self, domain: Domain) -> None:
         try:
             with self.tx() as conn:
                 conn.execute(
-                    f"INSERT INTO domains ({self._COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO domains ({self._COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         domain.id,
                         domain.project_id,
@@ -392,6 +411,10 @@ class SqliteDomains(_Tables):
                         domain.status.value,
                         domain.created_at.isoformat(),
                         domain.verified_at.isoformat() if domain.verified_at else None,
+                        domain.dkim_selector,
+                        domain.dkim_public_key,
+                        domain.dkim_private_key,
+                        codec.dumps(list(domain.dkim_tokens)),
                     ),
                 )
         except sqlite3.IntegrityError as error:
@@ -406,6 +429,11 @@ class SqliteDomains(_Tables):
 
     async def count(self, project_id: str) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM domains WHERE project_id = ?", (project_id,)).fetchone()[0]
+
+    async def delete(self, project_id: str, domain_id: str) -> bool:
+        with self.tx() as conn:
+            cursor = conn.execute("DELETE FROM domains WHERE project_id = ? AND id = ?", (project_id, domain_id))
+        return cursor.rowcount == 1
 
 
 class SqliteLimitOverrides(_Tables):

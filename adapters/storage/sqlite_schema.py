@@ -167,6 +167,13 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (project_id, email_key)
     );
     """,
+    # 5: DKIM for sending domains
+    """
+    ALTER TABLE domains ADD COLUMN dkim_selector TEXT NOT NULL DEFAULT '';
+    ALTER TABLE domains ADD COLUMN dkim_public_key TEXT NOT NULL DEFAULT '';
+    ALTER TABLE domains ADD COLUMN dkim_private_key TEXT NOT NULL DEFAULT '';
+    ALTER TABLE domains ADD COLUMN dkim_tokens TEXT NOT NULL DEFAULT '[]';
+    """,
 ]
 
 

@@ -308,3 +308,26 @@ async def test_text_with_nul_is_refused_cleanly_and_stores_nothing(store):
         assert await store.emails.events(email.id) == []
     else:
         assert (await store.emails.get("prj_a", email.id)).subject == "a\x00b"
+
+
+async def test_domains_round_trip_with_their_dkim_and_are_project_scoped(store):
+    from autorelay_core.domain.domains import Domain, DomainStatus
+
+    own = Domain(
+        "dom_1", "prj_a", "mail.acme.test", NOW, dkim_selector="ar1", dkim_public_key="PUB", dkim_private_key="sealed"
+    )
+    ses = Domain("dom_2", "prj_a", "ses.acme.test", NOW, dkim_tokens=("t1", "t2", "t3"))
+    await store.domains.add(own)
+    await store.domains.add(ses)
+    with pytest.raises(Conflict):
+        await store.domains.add(Domain("dom_3", "prj_a", "mail.acme.test", NOW))
+    assert await store.domains.get("prj_a", "dom_1") == own
+    assert await store.domains.get_by_name("prj_a", "SES.acme.test") == ses
+    assert await store.domains.get("prj_b", "dom_1") is None
+    assert [d.id for d in await store.domains.all("prj_a")] == ["dom_1", "dom_2"]
+    own.status, own.verified_at = DomainStatus.VERIFIED, NOW
+    await store.domains.update(own)
+    assert (await store.domains.get("prj_a", "dom_1")).status is DomainStatus.VERIFIED
+    assert not await store.domains.delete("prj_b", "dom_1")
+    assert await store.domains.delete("prj_a", "dom_1")
+    assert await store.domains.count("prj_a") == 1
