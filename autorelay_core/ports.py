@@ -267,6 +267,30 @@ class SuppressionRepository(Protocol):
     async def remove(self, project_id: str, email_key: str) -> bool: ...
 
 
+@frozen
+class DkimSetup:
+    """How a new sending domain signs: our own key (selector, public key as base64 DER, private key
+    sealed), or the mailer's tokens (SES)."""
+
+    selector: str = ""
+    public_key: str = ""
+    private_key: str = ""
+    tokens: tuple[str, ...] = ()
+
+
+class DomainProvisioner(Protocol):
+    async def provision(self, name: str) -> DkimSetup:
+        """Set the domain up with the mailer (SES: an email identity) and say how it signs."""
+
+
+class DnsResolver(Protocol):
+    async def txt(self, name: str) -> list[str]:
+        """The TXT values at `name` (each record's strings joined); [] when there are none."""
+
+    async def cname(self, name: str) -> list[str]:
+        """The CNAME targets at `name`, lower case without the trailing dot; [] when none."""
+
+
 class Sealer(Protocol):
     """Symmetric authenticated encryption with the server secret, for the few things that must be
     stored but not readable there (an OTP email's body waiting in the outbox)."""

@@ -13,8 +13,10 @@ from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
+from adapters.dns.resolver import DnsPythonResolver
 from adapters.limits.memory import MemoryRateLimits
 from adapters.limits.redis import RedisRateLimits
+from adapters.mailers.dkim import DkimSigner, OwnKeys
 from adapters.mailers.log import LogMailer
 from adapters.queue.asyncio_queue import AsyncioJobQueue
 from adapters.queue.huey_queue import EmbeddedConsumer, HueyJobQueue, make_huey
@@ -153,7 +155,7 @@ def _storage(settings: Settings) -> Storage:
     return SqliteStorage(path)
 
 
-def _mailer(settings: Settings, log_mailer: LogMailer) -> Mailer:
+def _mailer(settings: Settings, log_mailer: LogMailer, storage: Storage, sealer: FernetSealer) -> Mailer:
     if settings.mailer == "smtp":
         import ssl
 
@@ -170,7 +172,8 @@ def _mailer(settings: Settings, log_mailer: LogMailer) -> Mailer:
                 timeout=settings.smtp_timeout_seconds,
                 pool_size=settings.smtp_pool_size,
                 tls_context=context,
-            )
+            ),
+            signer=DkimSigner(storage.domains, sealer),
         )
     return log_mailer
 
@@ -186,6 +189,7 @@ def build(
 ) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     secret = server_secret(settings)
+    sealer = FernetSealer(secret)
     storage = storage or _storage(settings)
     if settings.key_cache_seconds > 0:
         storage.keys = CachedKeys(storage.keys, settings.key_cache_seconds)
@@ -223,7 +227,7 @@ def build(
         rate_limits = getattr(storage, "rate_limits", None) or MemoryRateLimits()
     deps = Deps(
         storage=storage,
-        mailer=mailer or _mailer(settings, log_mailer),
+        mailer=mailer or _mailer(settings, log_mailer, storage, sealer),
         test_mailer=log_mailer,
         queue=queue,
         clock=clock,
@@ -231,7 +235,9 @@ def build(
         templates=JinjaTemplates(),
         html_to_text=InscriptisText(),
         rate_limits=rate_limits,
-        sealer=FernetSealer(secret),
+        sealer=sealer,
+        domain_provisioner=OwnKeys(sealer),
+        dns=DnsPythonResolver(settings.dns_resolver),
         config=CoreConfig(
             lease=timedelta(seconds=settings.outbox_lease_seconds),
             reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),

@@ -43,6 +43,7 @@ class Settings:
     smtp_password: str = field(repr=False, **_doc("SMTP AUTH password", ""))
     smtp_timeout_seconds: float = field(converter=float, **_doc("SMTP connect and reply timeout", 30))
     smtp_pool_size: int = field(converter=int, **_doc("SMTP connections kept per process (concurrent sends)", 4))
+    dns_resolver: str = field(**_doc("Nameserver (host or host:port) for domain checks; default: the system's", ""))
     smtp_ca_file: str = field(**_doc("CA bundle to trust for the SMTP server's certificate (default: system)", ""))
     secret_key: str = field(
         repr=False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from adapters.limits.memory import MemoryRateLimits
+from adapters.mailers.dkim import OwnKeys
 from adapters.queue.asyncio_queue import AsyncioJobQueue
 from adapters.rendering.jinja import JinjaTemplates
 from adapters.rendering.text import InscriptisText
@@ -43,6 +44,16 @@ class RecordingMailer:
         return f"provider-{len(self.sent)}"
 
 
+class NoDns:
+    """A DNS resolver port double that finds nothing (no record is published)."""
+
+    async def txt(self, name: str) -> list[str]:
+        return []
+
+    async def cname(self, name: str) -> list[str]:
+        return []
+
+
 class ManualQueue:
     """Records wakes; the test decides when (and whether) delivery passes run."""
 
@@ -69,6 +80,8 @@ def make_deps(storage: Storage | None = None, *, queue=None, clock: FakeClock | 
         html_to_text=InscriptisText(),
         rate_limits=MemoryRateLimits(),
         sealer=FernetSealer(b"0" * 32),
+        domain_provisioner=OwnKeys(FernetSealer(b"0" * 32)),
+        dns=NoDns(),
         config=CoreConfig(),
     )
     return deps

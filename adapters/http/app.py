@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 
 from adapters.http.errors import HANDLERS
 from adapters.http.limits import BodyLimit
-from adapters.http.routes import contacts, emails, meta, otp, stats, suppressions, templates
+from adapters.http.routes import contacts, domains, emails, meta, otp, stats, suppressions, templates
 from autorelay_core.usecases.context import Deps
 
 
@@ -32,6 +32,7 @@ ROUTES = [
     *contacts.routes,
     *otp.routes,
     *suppressions.routes,
+    *domains.routes,
     *stats.routes,
 ]
 

@@ -8,6 +8,8 @@ from attrs import field, frozen
 
 from autorelay_core.ports import (
     Clock,
+    DnsResolver,
+    DomainProvisioner,
     HtmlToText,
     IdGenerator,
     JobQueue,
@@ -45,6 +47,8 @@ class CoreConfig:
     # Where OTP emails come from (operator setting; not subject to the project's domain checks).
     otp_sender: str = "AutoRelay <hello@autorelay.net>"
     max_import_rows: int = 10_000
+    # The SPF record a sending domain publishes (the mailer's: SES includes amazonses.com).
+    spf_record: str = "v=spf1 mx ~all"
 
 
 @frozen
@@ -60,4 +64,6 @@ class Deps:
     html_to_text: HtmlToText
     rate_limits: RateLimitStore
     sealer: Sealer
+    domain_provisioner: DomainProvisioner
+    dns: DnsResolver
     config: CoreConfig = field(factory=CoreConfig)

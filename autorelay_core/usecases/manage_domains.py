@@ -1,19 +1,83 @@
-"""Sending domains, for now only what an operator needs: mark a domain verified for a project.
-(DNS records and checks arrive with the mailers issue.)"""
+"""Sending domains: add one (the mailer says how it signs), show the DNS records to publish, verify
+them through DNS, delete; and the operator's override that marks a domain verified."""
 
 from __future__ import annotations
 
+from attrs import evolve, frozen
+
 from autorelay_core.domain.addresses import is_valid_address
-from autorelay_core.domain.domains import Domain, DomainStatus
-from autorelay_core.errors import Invalid
+from autorelay_core.domain.domains import DnsRecord, Domain, DomainStatus, dns_records
+from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.usecases.context import Deps
 
 
-def check_domain_name(name: str) -> str:
-    name = name.strip().lower().rstrip(".")
+def check_domain_name(name: object) -> str:
+    if not isinstance(name, str):
+        raise Invalid("domain must be a domain name like mail.example.com", field="domain")
+    name = name.lower().removesuffix(".")
     if not is_valid_address(f"postmaster@{name}"):
         raise Invalid(f"{name!r} is not a domain name like mail.example.com", field="domain")
     return name
+
+
+async def create_domain(deps: Deps, project_id: str, name: object) -> Domain:
+    name = check_domain_name(name)
+    setup = await deps.domain_provisioner.provision(name)
+    domain = Domain(
+        id=deps.ids.new("dom"),
+        project_id=project_id,
+        name=name,
+        created_at=deps.clock.now(),
+        dkim_selector=setup.selector,
+        dkim_public_key=setup.public_key,
+        dkim_private_key=setup.private_key,
+        dkim_tokens=setup.tokens,
+    )
+    await deps.storage.domains.add(domain)  # Conflict if the project has it already
+    return domain
+
+
+async def get_domain(deps: Deps, project_id: str, domain_id: str) -> Domain:
+    domain = await deps.storage.domains.get(project_id, domain_id)
+    if domain is None:
+        raise NotFound(f"domain {domain_id} not found")
+    return domain
+
+
+def records(deps: Deps, domain: Domain) -> list[DnsRecord]:
+    return dns_records(domain, deps.config.spf_record)
+
+
+@frozen
+class Verification:
+    domain: Domain
+    missing: list[DnsRecord]
+
+
+async def verify_domain(deps: Deps, project_id: str, domain_id: str) -> Verification:
+    """Look every record up; all found: `verified` (and it stays so). Otherwise say which are missing."""
+    domain = await get_domain(deps, project_id, domain_id)
+    missing = [record for record in records(deps, domain) if not await _published(deps, record)]
+    if not missing and domain.status is not DomainStatus.VERIFIED:
+        domain = evolve(domain, status=DomainStatus.VERIFIED, verified_at=deps.clock.now())
+        await deps.storage.domains.update(domain)
+    return Verification(domain, missing)
+
+
+async def _published(deps: Deps, record: DnsRecord) -> bool:
+    if record.type == "CNAME":
+        return record.value.lower() in await deps.dns.cname(record.name)
+    found = [" ".join(value.split()) for value in await deps.dns.txt(record.name)]
+    if record.value.startswith("v=DKIM1"):
+        key = record.value.rsplit("p=", 1)[1]
+        return any(value.replace(" ", "").endswith(f"p={key}") for value in found)
+    tag = record.value.split(";")[0].split(" ")[0]  # "v=spf1", "v=DMARC1": the owner may tune the rest
+    return any(value.lower().startswith(tag.lower()) for value in found)
+
+
+async def delete_domain(deps: Deps, project_id: str, domain_id: str) -> None:
+    if not await deps.storage.domains.delete(project_id, domain_id):
+        raise NotFound(f"domain {domain_id} not found")
 
 
 async def mark_verified(deps: Deps, project_id: str, name: str) -> Domain:

@@ -111,3 +111,60 @@ def test_a_hard_bounce_is_suppressed_listed_and_can_be_lifted(tmp_path):
                 assert wait_for(lambda: status(third) == "sent", 10)
         finally:
             server.stop()
+
+
+def test_a_domain_verified_through_dns_signs_its_mail_with_dkim(tmp_path):
+    import dkim
+
+    from tests.dns_server import DnsServer
+
+    with Sink() as sink, DnsServer() as dns_server:
+        settings = {
+            "AUTORELAY_MAILER": "smtp",
+            "AUTORELAY_SMTP_HOST": "127.0.0.1",
+            "AUTORELAY_SMTP_PORT": str(sink.port),
+            "AUTORELAY_SMTP_USERNAME": USER,
+            "AUTORELAY_SMTP_PASSWORD": PASSWORD,
+            "AUTORELAY_SMTP_CA_FILE": sink.ca_file(tmp_path),
+            "AUTORELAY_DNS_RESOLVER": dns_server.address,
+        }
+        server = Server(tmp_path / "dkim", settings).start()
+        try:
+            with server.client(server.keys["live"]) as client:
+                created = client.post("/domains", json={"domain": "signed.test"})
+                assert created.status_code == 201, created.text
+                domain = created.json()
+                assert domain["status"] == "pending" and len(domain["dkimTokens"]) == 1
+                read = client.get(f"/domains/{domain['id']}").json()
+                kinds = [(r["type"], r["name"].split(".")[0]) for r in read["dns_records"]]
+                assert kinds == [("TXT", domain["dkimTokens"][0]), ("TXT", "signed"), ("TXT", "_dmarc")]
+
+                body = {"to": "reader@example.com", "from": "News <news@signed.test>", "subject": "Signed"}
+                body["html"] = "<p>Signed mail</p>"
+                refused = client.post("/emails", json=body)
+                assert refused.status_code == 400 and "signed.test" in refused.json()["error"]
+                pending = client.post(f"/domains/{domain['id']}/verify").json()
+                assert pending["status"] == "pending" and len(pending["missing_records"]) == 3
+
+                for record in read["dns_records"]:
+                    dns_server.publish(record["type"], record["name"], record["value"])
+                verified = client.post(f"/domains/{domain['id']}/verify").json()
+                assert verified == {"status": "verified", "domain": "signed.test", "missing_records": []}
+                assert client.get("/domains").json()["data"][0]["verified_at"] is not None
+
+                answer = client.post("/emails", json=body).json()
+                raw = wait_for(lambda: next((m.original_content for m in sink.messages), None), 15)
+            assert raw is not None, "the message never arrived"
+            message = parse(raw)
+            assert message["Message-ID"] == answer["messageId"]
+            assert message.get_content_type() == "multipart/alternative"
+            signature = message["DKIM-Signature"]
+            assert f"s={domain['dkimTokens'][0]}" in signature and "d=signed.test" in signature
+            signed = {h.strip().lower() for h in signature.split("h=")[1].split(";")[0].split(":")}
+            assert {"from", "to", "subject", "date", "message-id"} <= signed
+            assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: dns_server.txt(name))
+            assert not dkim.verify(
+                raw.replace(b"Signed mail", b"Forged mail"), dnsfunc=lambda n, timeout=5: dns_server.txt(n)
+            )
+        finally:
+            server.stop()
