@@ -27,7 +27,7 @@ from adapters.storage.memory import MemoryStorage
 from adapters.storage.sqlite import SqliteStorage
 from adapters.system.clock_ids import RandomIds, SystemClock
 from adapters.system.sealing import FernetSealer, derive
-from autorelay_core.ports import Clock, IdGenerator, JobQueue, Mailer, Storage
+from autorelay_core.ports import Clock, DomainProvisioner, IdGenerator, JobQueue, Mailer, Storage
 from autorelay_core.usecases.context import CoreConfig, Deps
 from autorelay_core.usecases.deliver_email import deliver_due, drain, reconcile_outbox
 from autorelay_core.usecases.manage_reputation import evaluate_all
@@ -35,6 +35,7 @@ from composition.secret import server_secret
 from composition.settings import Settings
 
 log = logging.getLogger("autorelay")
+SES_SPF = "v=spf1 include:amazonses.com ~all"
 
 
 class LoopRunner:
@@ -155,6 +156,14 @@ def _storage(settings: Settings) -> Storage:
     return SqliteStorage(path)
 
 
+def _ses(settings: Settings) -> tuple[Mailer, DomainProvisioner]:
+    from adapters.mailers.ses import SesIdentities, SesMailer, ses_client  # boto3 is the ses extra
+
+    client = ses_client(settings.ses_region, settings.ses_endpoint_url)
+    classic = ses_client(settings.ses_region, settings.ses_endpoint_url, api="ses")
+    return SesMailer(client), SesIdentities(client, classic)
+
+
 def _mailer(settings: Settings, log_mailer: LogMailer, storage: Storage, sealer: FernetSealer) -> Mailer:
     if settings.mailer == "smtp":
         import ssl
@@ -197,6 +206,11 @@ def build(
         storage.limits = CachedLimits(storage.limits, settings.key_cache_seconds)
         storage.domains = CachedDomains(storage.domains, settings.key_cache_seconds)
     log_mailer = LogMailer(settings.mail_dir)
+    provisioner: DomainProvisioner = OwnKeys(sealer)
+    if settings.mailer == "ses":
+        chosen_mailer, provisioner = _ses(settings)
+    else:
+        chosen_mailer = _mailer(settings, log_mailer, storage, sealer)
     clock = clock or SystemClock()
     runner = LoopRunner()
     consumer = None
@@ -227,7 +241,7 @@ def build(
         rate_limits = getattr(storage, "rate_limits", None) or MemoryRateLimits()
     deps = Deps(
         storage=storage,
-        mailer=mailer or _mailer(settings, log_mailer, storage, sealer),
+        mailer=mailer or chosen_mailer,
         test_mailer=log_mailer,
         queue=queue,
         clock=clock,
@@ -236,7 +250,7 @@ def build(
         html_to_text=InscriptisText(),
         rate_limits=rate_limits,
         sealer=sealer,
-        domain_provisioner=OwnKeys(sealer),
+        domain_provisioner=provisioner,
         dns=DnsPythonResolver(settings.dns_resolver),
         config=CoreConfig(
             lease=timedelta(seconds=settings.outbox_lease_seconds),
@@ -247,6 +261,7 @@ def build(
             sandbox_daily_cap=settings.sandbox_daily_cap,
             otp_key=derive(secret, "otp"),
             otp_sender=settings.otp_sender,
+            **({"spf_record": SES_SPF} if settings.mailer == "ses" else {}),
         ),
     )
     return Services(settings, deps, consumer, runner, stopping)

@@ -35,7 +35,9 @@ class Settings:
     database_pool_size: int = field(converter=int, **_doc("Most Postgres connections one process opens", 10))
     redis_url: str = field(**_doc("Redis URL for the job queue (default: SQLite queue in the data dir)", ""))
     queue_name: str = field(**_doc("Queue name; deployments sharing one Redis need different names", "autorelay"))
-    mailer: str = field(**_doc("How mail leaves: log or smtp", "log"))
+    mailer: str = field(**_doc("How mail leaves: log, smtp or ses", "log"))
+    ses_region: str = field(**_doc("AWS region of SES (mailer ses; credentials the usual AWS ways)", "us-east-1"))
+    ses_endpoint_url: str = field(**_doc("SES endpoint override (a local SES double)", ""))
     smtp_host: str = field(**_doc("SMTP server (mailer smtp)", ""))
     smtp_port: int = field(converter=int, **_doc("SMTP port: 587 for starttls, 465 for tls", 587))
     smtp_security: str = field(**_doc("starttls, tls (implicit, port 465) or none", "starttls"))
@@ -112,8 +114,13 @@ class Settings:
         return settings
 
     def check(self) -> None:
-        if self.mailer not in {"log", "smtp"}:
-            raise SettingsError(f"{PREFIX}MAILER={self.mailer!r} is not a known mailer; use: log or smtp")
+        if self.mailer not in {"log", "smtp", "ses"}:
+            raise SettingsError(f"{PREFIX}MAILER={self.mailer!r} is not a known mailer; use: log, smtp or ses")
+        if self.mailer == "ses":
+            try:
+                import boto3  # noqa: F401
+            except ImportError:
+                raise SettingsError(f"{PREFIX}MAILER=ses needs boto3: pip install 'autorelay[ses]'") from None
         if self.mailer == "smtp":
             if not self.smtp_host:
                 raise SettingsError(f"{PREFIX}MAILER=smtp needs {PREFIX}SMTP_HOST")

@@ -61,7 +61,28 @@ def smtp_mailer(tmp_path):
             server.stop()
 
 
-@pytest.mark.parametrize("mailer", [log_mailer, smtp_mailer], ids=["log", "smtp"])
+@contextmanager
+def ses_mailer(tmp_path):
+    from tests.ses_server import CREDENTIALS, SesServer
+
+    with SesServer() as ses:
+        ses.verify_identity("acme.test")
+        settings = {"AUTORELAY_MAILER": "ses", "AUTORELAY_SES_ENDPOINT_URL": ses.url, **CREDENTIALS}
+        server = Server(tmp_path / "ses", settings).start()
+
+        def received(answer: dict) -> bytes | None:
+            for message in ses.sent_messages():
+                if parse(message["RawData"].encode())["Message-ID"] == answer["messageId"]:
+                    return message["RawData"].encode()
+            return None
+
+        try:
+            yield server, received
+        finally:
+            server.stop()
+
+
+@pytest.mark.parametrize("mailer", [log_mailer, smtp_mailer, ses_mailer], ids=["log", "smtp", "ses"])
 def test_a_send_through_the_api_arrives_at_the_other_end(tmp_path, mailer):
     with mailer(tmp_path) as (server, received), server.client(server.keys["live"]) as client:
         body = {"to": "reader@example.com", "from": "Acme <news@acme.test>", "subject": "Über the wire"}
