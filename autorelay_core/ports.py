@@ -86,6 +86,9 @@ class EmailRepository(Protocol):
     async def get(self, project_id: str, email_id: str) -> Email | None:
         """The email if it exists in this project; None otherwise (including other projects')."""
 
+    async def by_provider_id(self, provider_message_id: str) -> Email | None:
+        """The email the mailer accepted under this id (in whichever project)."""
+
     async def events(self, email_id: str) -> list[Event]:
         """The email's events, oldest first (ties in insertion order)."""
 

@@ -45,7 +45,11 @@ def serve(args: argparse.Namespace) -> None:
 
     settings = _settings(args)
     services = build(settings)
-    app = create_app(services, max_body_bytes=settings.max_body_bytes)
+    from adapters.http.sns import SnsVerifier
+
+    topics = {arn.strip() for arn in settings.ses_topic_arns.split(",") if arn.strip()}
+    sns = SnsVerifier(topics, connect_to=settings.sns_connect_to, ca_file=settings.sns_ca_file)
+    app = create_app(services, max_body_bytes=settings.max_body_bytes, sns=sns)
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -11,7 +11,8 @@ from starlette.middleware import Middleware
 
 from adapters.http.errors import HANDLERS
 from adapters.http.limits import BodyLimit
-from adapters.http.routes import contacts, domains, emails, meta, otp, stats, suppressions, templates
+from adapters.http.routes import contacts, domains, emails, meta, otp, providers, stats, suppressions, templates
+from adapters.http.sns import SnsVerifier
 from autorelay_core.usecases.context import Deps
 
 
@@ -33,11 +34,16 @@ ROUTES = [
     *otp.routes,
     *suppressions.routes,
     *domains.routes,
+    *providers.routes,
     *stats.routes,
 ]
 
 
-def create_app(services: Runtime, *, max_body_bytes: int = 16 * 1024 * 1024) -> Starlette:
+def create_app(
+    services: Runtime, *, max_body_bytes: int = 16 * 1024 * 1024, sns: SnsVerifier | None = None
+) -> Starlette:
+    """`sns` checks SES feedback (POST /providers/ses/events); without one every message is refused."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.start()
@@ -53,6 +59,7 @@ def create_app(services: Runtime, *, max_body_bytes: int = 16 * 1024 * 1024) -> 
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.sns = sns or SnsVerifier(set())
     app.state.spec = meta.SPEC_PATH.read_bytes()
     return app
 

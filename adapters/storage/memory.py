@@ -108,6 +108,10 @@ class MemoryEmails:
             return None
         return evolve(row.email)
 
+    async def by_provider_id(self, provider_message_id: str) -> Email | None:
+        found = next((r.email for r in self._rows.values() if r.email.provider_message_id == provider_message_id), None)
+        return evolve(found) if found else None
+
     async def events(self, email_id: str) -> list[Event]:
         row = self._rows.get(email_id)
         return list(row.events) if row else []

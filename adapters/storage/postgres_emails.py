@@ -88,6 +88,12 @@ class PostgresEmails:
         )
         return codec.email_from_data(row[0]) if row else None
 
+    async def by_provider_id(self, provider_message_id: str) -> Email | None:
+        row = await self.db.fetchone(
+            "SELECT payload FROM emails WHERE payload->>'provider_message_id' = %s", (provider_message_id,)
+        )
+        return codec.email_from_data(row[0]) if row else None
+
     async def events(self, email_id: str) -> list[Event]:
         rows = await self.db.fetchall(
             "SELECT type, created_at, data FROM email_events WHERE email_id = %s ORDER BY seq", (email_id,)

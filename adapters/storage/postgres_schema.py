@@ -231,6 +231,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE domains ADD COLUMN dkim_private_key text NOT NULL DEFAULT '';
     ALTER TABLE domains ADD COLUMN dkim_tokens text[] NOT NULL DEFAULT '{}';
     """,
+    # 5: find an email by the id its mailer gave it (SES feedback names only that)
+    """
+    CREATE INDEX emails_provider_id ON emails ((payload->>'provider_message_id'));
+    """,
 ]
 
 

@@ -245,6 +245,13 @@ class SqliteEmails(_Tables):
         ).fetchone()
         return codec.email_from_payload(row[0]) if row else None
 
+    async def by_provider_id(self, provider_message_id: str) -> Email | None:
+        row = self.conn.execute(
+            "SELECT payload FROM emails WHERE json_extract(payload, '$.provider_message_id') = ?",
+            (provider_message_id,),
+        ).fetchone()
+        return codec.email_from_payload(row[0]) if row else None
+
     async def events(self, email_id: str) -> list[Event]:
         rows = self.conn.execute(
             "SELECT type, created_at, data FROM email_events WHERE email_id = ? ORDER BY seq", (email_id,)

@@ -174,6 +174,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE domains ADD COLUMN dkim_private_key TEXT NOT NULL DEFAULT '';
     ALTER TABLE domains ADD COLUMN dkim_tokens TEXT NOT NULL DEFAULT '[]';
     """,
+    # 6: find an email by the id its mailer gave it (SES feedback names only that)
+    """
+    CREATE INDEX emails_provider_id ON emails(json_extract(payload, '$.provider_message_id'));
+    """,
 ]
 
 

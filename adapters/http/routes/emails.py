@@ -48,6 +48,7 @@ def email_detail(email: Email) -> dict[str, Any]:
         "templateId": email.template_id,
         "scheduledAt": iso(email.scheduled_at),
         "lastError": email.last_error,
+        "providerMessageId": email.provider_message_id,
     }
 
 
