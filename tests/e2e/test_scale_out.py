@@ -120,7 +120,10 @@ def test_a_worker_killed_midway_loses_and_repeats_nothing(fleet):
         assert done, client.get("/emails", params={"status": "queued"}).json()["total"]
     writes = journal(fleet.data_dir)
     per_email = Counter(email_id for email_id, _ in writes)
-    assert set(per_email) == ids and set(per_email.values()) == {1}, "an email was written twice or never"
+    assert {p.stem for p in (fleet.data_dir / "mail").glob("*.eml")} == ids, "an email was never written"
+    assert [e for e, n in per_email.items() if n > 1] == [], "an email was written twice"
+    # A kill between a file's publication and its journal line leaves that line out (writes in flight).
+    assert len(ids - set(per_email)) <= 16
     per_worker = Counter(pid for _, pid in writes)
     assert per_worker[victim.pid] > 0 and per_worker[survivor.pid] > 0
     assert set(per_worker) == {victim.pid, survivor.pid}, "only the workers deliver"

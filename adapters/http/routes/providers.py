@@ -11,7 +11,7 @@ from starlette.responses import Response
 from adapters.http.auth import deps_of
 from adapters.http.responses import JSON
 from adapters.http.routing import resource
-from autorelay_core.errors import Invalid
+from autorelay_core.errors import Forbidden, Invalid
 from autorelay_core.usecases.provider_feedback import Feedback, record_provider_feedback
 
 log = logging.getLogger("autorelay.ses")
@@ -19,12 +19,13 @@ log = logging.getLogger("autorelay.ses")
 
 async def ses_events(request: Request) -> Response:
     verifier = request.app.state.sns
+    # Anything that is not a signed message from a trusted topic is refused alike: 403.
     try:
         message = json.loads(await request.body())  # SNS posts JSON as text/plain
     except (ValueError, UnicodeDecodeError):
-        raise Invalid("the body is not an SNS message (JSON)") from None
+        raise Forbidden("not an SNS message: the body is not JSON") from None
     if not isinstance(message, dict):
-        raise Invalid("the body is not an SNS message (a JSON object)")
+        raise Forbidden("not an SNS message: the body is not a JSON object")
     await verifier.verify(message)  # Forbidden unless topic, certificate host and signature check out
     if message["Type"] == "SubscriptionConfirmation":
         await verifier.confirm(message)

@@ -1,0 +1,47 @@
+"""Settings are checked when a process starts: a wrong value stops it with a message naming the
+variable (and never echoing a password)."""
+
+from __future__ import annotations
+
+import pytest
+
+from composition.secret import server_secret
+from composition.settings import Settings, SettingsError
+
+
+def settings(**env: str) -> Settings:
+    return Settings.from_env({f"AUTORELAY_{k.upper()}": v for k, v in env.items()})
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"mailer": "smpt"}, "AUTORELAY_MAILER='smpt' is not a known mailer"),
+        ({"mailer": "smtp"}, "needs AUTORELAY_SMTP_HOST"),
+        ({"mailer": "smtp", "smtp_host": "mx", "smtp_security": "ssl"}, "AUTORELAY_SMTP_SECURITY"),
+        ({"mailer": "smtp", "smtp_host": "mx", "smtp_username": "u"}, "go together"),
+        ({"database_url": "mysql://root:hunter2@db/x"}, "AUTORELAY_DATABASE_URL"),
+        ({"database_pool_size": "0"}, "AUTORELAY_DATABASE_POOL_SIZE"),
+        ({"smtp_port": "many"}, "invalid AutoRelay setting"),
+    ],
+)
+def test_a_bad_setting_is_refused_naming_it(env, named):
+    with pytest.raises(SettingsError, match=named.replace("(", r"\(")) as refused:
+        settings(**env)
+    assert "hunter2" not in str(refused.value)
+
+
+def test_the_smtp_password_never_shows_in_a_repr():
+    configured = settings(mailer="smtp", smtp_host="mx", smtp_username="u", smtp_password="hunter2")
+    assert "hunter2" not in repr(configured)
+
+
+def test_the_server_secret_is_made_once_per_data_dir_and_required_with_postgres(tmp_path):
+    first = server_secret(settings(data_dir=str(tmp_path)))
+    assert len(first) == 64 and server_secret(settings(data_dir=str(tmp_path))) == first
+    assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0, "readable by the owner only"
+    with pytest.raises(SettingsError, match="AUTORELAY_SECRET_KEY is required"):
+        server_secret(settings(data_dir=str(tmp_path), database_url="postgresql://db/x"))
+    with pytest.raises(SettingsError, match="at least 32"):
+        server_secret(settings(secret_key="short"))
+    assert server_secret(settings(secret_key="k" * 40)) == b"k" * 40
