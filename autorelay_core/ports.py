@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from attrs import frozen
 
+from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.domains import Domain
 from autorelay_core.domain.emails import Email, EmailStatus, Event
@@ -257,6 +258,29 @@ class OtpRepository(Protocol):
         """Count one wrong try against the code."""
 
 
+@frozen
+class CampaignCounts:
+    total: int
+    sending: int
+    completed: int
+
+
+class CampaignRepository(Protocol):
+    async def add(self, campaign: Campaign) -> None: ...
+
+    async def get(self, project_id: str, campaign_id: str) -> Campaign | None: ...
+
+    async def page(self, project_id: str, status: CampaignStatus | None, page: OffsetRequest) -> OffsetPage[Campaign]:
+        """Newest first, with the total matching."""
+
+    async def update(self, campaign: Campaign) -> None: ...
+
+    async def delete(self, project_id: str, campaign_id: str) -> bool: ...
+
+    async def counts(self, project_id: str) -> CampaignCounts:
+        """All, sending and completed, in one aggregate query."""
+
+
 class SuppressionRepository(Protocol):
     async def add(self, suppression: Suppression) -> None:
         """Suppress the address; an address already suppressed keeps its first entry."""
@@ -309,6 +333,7 @@ class Storage(Protocol):
     lists: ListRepository
     otp: OtpRepository
     suppressions: SuppressionRepository
+    campaigns: CampaignRepository
     idempotency: IdempotencyStore
     domains: DomainRepository
     limits: LimitOverrides

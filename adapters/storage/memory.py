@@ -10,7 +10,13 @@ from datetime import datetime
 
 from attrs import define, evolve, field
 
-from adapters.storage.memory_contacts import MemoryContacts, MemoryLists, MemoryOtp, MemorySuppressions
+from adapters.storage.memory_contacts import (
+    MemoryCampaigns,
+    MemoryContacts,
+    MemoryLists,
+    MemoryOtp,
+    MemorySuppressions,
+)
 from autorelay_core.domain.domains import Domain
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey
@@ -316,6 +322,7 @@ class MemoryStorage:
         self.lists = MemoryLists(self.contacts)
         self.otp = MemoryOtp()
         self.suppressions = MemorySuppressions()
+        self.campaigns = MemoryCampaigns()
 
     async def migrate(self) -> int:
         return 0

@@ -1,4 +1,5 @@
-"""Contacts, lists and OTP codes in memory (see memory.py: atomic because nothing awaits midway)."""
+"""Contacts, lists, OTP codes, suppressions and campaigns in memory (see memory.py: each method
+is atomic because nothing awaits midway)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ from datetime import datetime
 
 from attrs import evolve
 
+from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.otp import OtpCode
 from autorelay_core.domain.suppressions import Suppression
 from autorelay_core.errors import Conflict
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
-from autorelay_core.ports import ContactQuery
+from autorelay_core.ports import CampaignCounts, ContactQuery
 
 
 def _clash(contact: Contact) -> Conflict:
@@ -169,3 +171,40 @@ class MemoryOtp:
         found = self._same(code)
         if found is not None:
             found.wrong += 1
+
+
+class MemoryCampaigns:
+    def __init__(self) -> None:
+        self._rows: dict[str, Campaign] = {}  # insertion order; pages are newest first
+
+    async def add(self, campaign: Campaign) -> None:
+        self._rows[campaign.id] = evolve(campaign)
+
+    async def get(self, project_id: str, campaign_id: str) -> Campaign | None:
+        found = self._rows.get(campaign_id)
+        return evolve(found) if found and found.project_id == project_id else None
+
+    async def page(self, project_id: str, status: CampaignStatus | None, page: OffsetRequest) -> OffsetPage[Campaign]:
+        found = [
+            c
+            for c in reversed(self._rows.values())
+            if c.project_id == project_id and (status is None or c.status is status)
+        ]
+        chosen = found[page.offset : page.offset + page.page_size]
+        return OffsetPage(items=[evolve(c) for c in chosen], total=len(found))
+
+    async def update(self, campaign: Campaign) -> None:
+        self._rows[campaign.id] = evolve(campaign)
+
+    async def delete(self, project_id: str, campaign_id: str) -> bool:
+        found = self._rows.get(campaign_id)
+        if found is None or found.project_id != project_id:
+            return False
+        del self._rows[campaign_id]
+        return True
+
+    async def counts(self, project_id: str) -> CampaignCounts:
+        mine = [c for c in self._rows.values() if c.project_id == project_id]
+        sending = sum(1 for c in mine if c.status is CampaignStatus.SENDING)
+        completed = sum(1 for c in mine if c.status is CampaignStatus.COMPLETED)
+        return CampaignCounts(len(mine), sending, completed)

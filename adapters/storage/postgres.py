@@ -18,6 +18,7 @@ from psycopg import AsyncConnection, errors
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
+from adapters.storage.postgres_campaigns import PostgresCampaigns
 from adapters.storage.postgres_contacts import PostgresContacts, PostgresLists, PostgresOtp, PostgresSuppressions
 from adapters.storage.postgres_emails import PostgresEmails
 from adapters.storage.postgres_schema import migrate
@@ -421,6 +422,7 @@ class PostgresStorage:
         self.lists = PostgresLists(self.db)
         self.otp = PostgresOtp(self.db)
         self.suppressions = PostgresSuppressions(self.db)
+        self.campaigns = PostgresCampaigns(self.db)
 
     async def migrate(self) -> int:
         await self.db.pool()  # opening the pool migrates

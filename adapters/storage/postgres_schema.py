@@ -235,6 +235,28 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX emails_provider_id ON emails ((payload->>'provider_message_id'));
     """,
+    # 6: campaigns
+    """
+    CREATE TABLE campaigns (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        project_id text NOT NULL,
+        name text NOT NULL,
+        subject text NOT NULL,
+        from_email text NOT NULL,
+        list_id text NOT NULL,
+        content text NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        status text NOT NULL,
+        launched_at timestamptz,
+        total integer NOT NULL DEFAULT 0,
+        sent integer NOT NULL DEFAULT 0,
+        failed integer NOT NULL DEFAULT 0
+    );
+    CREATE INDEX campaigns_page ON campaigns(project_id, seq);
+    CREATE INDEX campaigns_status_page ON campaigns(project_id, status, seq);
+    """,
 ]
 
 

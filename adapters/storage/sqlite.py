@@ -19,6 +19,7 @@ import sqlite_utils
 
 from adapters.storage import codec
 from adapters.storage.sqlite_batch import GroupCommit
+from adapters.storage.sqlite_campaigns import SqliteCampaigns
 from adapters.storage.sqlite_contacts import SqliteContacts, SqliteLists, SqliteOtp, SqliteSuppressions
 from adapters.storage.sqlite_schema import migrate
 from autorelay_core.domain.domains import Domain, DomainStatus
@@ -616,6 +617,7 @@ class SqliteStorage:
         self.lists = SqliteLists(tables)
         self.otp = SqliteOtp(tables)
         self.suppressions = SqliteSuppressions(tables)
+        self.campaigns = SqliteCampaigns(tables)
 
     async def migrate(self) -> int:
         return migrate(self.db.conn)  # already done on open; a no-op that reports the version

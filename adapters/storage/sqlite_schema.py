@@ -178,6 +178,28 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX emails_provider_id ON emails(json_extract(payload, '$.provider_message_id'));
     """,
+    # 7: campaigns
+    """
+    CREATE TABLE campaigns (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        project_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        from_email TEXT NOT NULL,
+        list_id TEXT NOT NULL,
+        content TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        launched_at TEXT,
+        total INTEGER NOT NULL DEFAULT 0,
+        sent INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX campaigns_page ON campaigns(project_id, seq);
+    CREATE INDEX campaigns_status_page ON campaigns(project_id, status, seq);
+    """,
 ]
 
 

@@ -177,3 +177,32 @@ async def test_undeliverable_addresses_mark_their_contacts_once(store):
     assert await store.contacts.mark_undeliverable("prj_a", "x@example.com", ContactStatus.BOUNCED) == 1
     assert (await store.contacts.get("prj_a", first.id)).status is ContactStatus.BOUNCED
     assert await store.contacts.mark_undeliverable("prj_a", "x@example.com", ContactStatus.COMPLAINED) == 0
+
+
+async def test_campaigns_page_newest_first_filter_update_and_count(store):
+    from autorelay_core.domain.campaigns import Campaign, CampaignStatus
+
+    def campaign(n: int, project: str = "prj_a") -> Campaign:
+        return Campaign(f"cmp_{n}", project, f"c{n}", "Hi", "news@acme.test", "lst_a", "<p>{{ name }}</p>", NOW, NOW)
+
+    for n in range(5):
+        await store.campaigns.add(campaign(n))
+    await store.campaigns.add(campaign(9, "prj_b"))
+    first = await store.campaigns.get("prj_a", "cmp_1")
+    assert first == campaign(1) and await store.campaigns.get("prj_b", "cmp_1") is None
+    first.status, first.launched_at, first.total, first.sent = CampaignStatus.SENDING, NOW, 10, 3
+    await store.campaigns.update(first)
+    second = await store.campaigns.get("prj_a", "cmp_2")
+    second.status = CampaignStatus.COMPLETED
+    await store.campaigns.update(second)
+    assert await store.campaigns.get("prj_a", "cmp_1") == first
+    page = await store.campaigns.page("prj_a", None, OffsetRequest(1, 3))
+    assert [c.id for c in page.items] == ["cmp_4", "cmp_3", "cmp_2"] and page.total == 5
+    sending = await store.campaigns.page("prj_a", CampaignStatus.SENDING, OffsetRequest(1, 10))
+    assert [c.id for c in sending.items] == ["cmp_1"] and sending.total == 1
+    counts = await store.campaigns.counts("prj_a")
+    assert (counts.total, counts.sending, counts.completed) == (5, 1, 1)
+    assert not await store.campaigns.delete("prj_b", "cmp_0")
+    assert await store.campaigns.delete("prj_a", "cmp_0")
+    assert (await store.campaigns.counts("prj_a")).total == 4
+    assert (await store.campaigns.counts("prj_none")).total == 0

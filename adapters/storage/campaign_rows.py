@@ -1,0 +1,48 @@
+"""Campaign <-> row helpers shared by the SQL adapters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from autorelay_core.domain.campaigns import Campaign, CampaignStatus
+
+COLUMNS = (
+    "id, project_id, name, subject, from_email, list_id, content, created_at, updated_at, status, launched_at,"
+    " total, sent, failed"
+)
+COUNT = 14
+# What an update may change (the id and project never do).
+UPDATE = (
+    "name = {p}, subject = {p}, from_email = {p}, list_id = {p}, content = {p}, updated_at = {p}, status = {p},"
+    " launched_at = {p}, total = {p}, sent = {p}, failed = {p}"
+)
+COUNTS = (
+    "SELECT count(*), coalesce(sum(CASE WHEN status = 'sending' THEN 1 ELSE 0 END), 0),"
+    " coalesce(sum(CASE WHEN status = 'completed' THEN 1 ELSE 0 END), 0) FROM campaigns WHERE project_id = {p}"
+)
+
+
+def values(campaign: Campaign, when=lambda moment: moment) -> tuple:
+    """The row for COLUMNS; `when` turns datetimes into what the database stores."""
+    c = campaign
+    launched = when(c.launched_at) if c.launched_at else None
+    return (
+        c.id, c.project_id, c.name, c.subject, c.from_email, c.list_id, c.content, when(c.created_at),
+        when(c.updated_at), c.status.value, launched, c.total, c.sent, c.failed,
+    )  # fmt: skip
+
+
+def update_args(campaign: Campaign, when=lambda moment: moment) -> tuple:
+    row = values(campaign, when)
+    return (*row[2:7], *row[8:], row[0], row[1])  # created_at (row[7]) never changes
+
+
+def campaign_row(row: tuple) -> Campaign:
+    def moment(value):
+        return value if isinstance(value, datetime) or value is None else datetime.fromisoformat(value)
+
+    cid, project_id, name, subject, sender, list_id, content, created, updated, status, launched, *counts = row
+    return Campaign(
+        cid, project_id, name, subject, sender, list_id, content, moment(created), moment(updated),
+        CampaignStatus(status), moment(launched), *counts,
+    )  # fmt: skip

@@ -1,0 +1,58 @@
+"""Campaigns on SQLite (see sqlite.py for the connection and its transactions)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from adapters.storage.campaign_rows import COLUMNS, COUNT, COUNTS, UPDATE, campaign_row, update_args, values
+from autorelay_core.domain.campaigns import Campaign, CampaignStatus
+from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
+from autorelay_core.ports import CampaignCounts
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+class SqliteCampaigns:
+    def __init__(self, tables) -> None:
+        self._t = tables
+
+    async def add(self, campaign: Campaign) -> None:
+        with self._t.tx() as conn:
+            conn.execute(f"INSERT INTO campaigns ({COLUMNS}) VALUES ({', '.join('?' * COUNT)})", values(campaign, _iso))
+
+    async def get(self, project_id: str, campaign_id: str) -> Campaign | None:
+        row = self._t.conn.execute(
+            f"SELECT {COLUMNS} FROM campaigns WHERE id = ? AND project_id = ?", (campaign_id, project_id)
+        ).fetchone()
+        return campaign_row(row) if row else None
+
+    async def page(self, project_id: str, status: CampaignStatus | None, page: OffsetRequest) -> OffsetPage[Campaign]:
+        where, args = "project_id = ?", [project_id]
+        if status is not None:
+            where += " AND status = ?"
+            args.append(status.value)
+        conn = self._t.conn
+        (total,) = conn.execute(f"SELECT count(*) FROM campaigns WHERE {where}", args).fetchone()
+        rows = conn.execute(
+            f"SELECT {COLUMNS} FROM campaigns WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+            [*args, page.page_size, page.offset],
+        ).fetchall()
+        return OffsetPage(items=[campaign_row(r) for r in rows], total=total)
+
+    async def update(self, campaign: Campaign) -> None:
+        with self._t.tx() as conn:
+            conn.execute(
+                f"UPDATE campaigns SET {UPDATE.format(p='?')} WHERE id = ? AND project_id = ?",
+                update_args(campaign, _iso),
+            )
+
+    async def delete(self, project_id: str, campaign_id: str) -> bool:
+        with self._t.tx() as conn:
+            cursor = conn.execute("DELETE FROM campaigns WHERE id = ? AND project_id = ?", (campaign_id, project_id))
+        return cursor.rowcount == 1
+
+    async def counts(self, project_id: str) -> CampaignCounts:
+        total, sending, completed = self._t.conn.execute(COUNTS.format(p="?"), (project_id,)).fetchone()
+        return CampaignCounts(total, sending, completed)

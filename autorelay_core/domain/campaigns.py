@@ -1,0 +1,45 @@
+"""Campaigns: a broadcast of one HTML body to a list. Drafts may be edited and deleted; once
+launched, content and list are locked and the campaign keeps its delivery records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from attrs import define
+
+from autorelay_core.errors import Conflict
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    SENDING = "sending"
+    PAUSED = "paused"  # the account is not active; resumes when it is
+    COMPLETED = "completed"
+    FAILED = "failed"  # nothing could be sent
+
+
+@define
+class Campaign:
+    id: str
+    project_id: str
+    name: str
+    subject: str
+    from_email: str
+    list_id: str
+    content: str
+    created_at: datetime
+    updated_at: datetime
+    status: CampaignStatus = CampaignStatus.DRAFT
+    launched_at: datetime | None = None
+    total: int = 0  # recipients snapshotted at launch
+    sent: int = 0
+    failed: int = 0
+
+    def check_editable(self) -> None:
+        if self.status is not CampaignStatus.DRAFT:
+            raise Conflict("The campaign has been launched: its content and list are locked")
+
+    def check_deletable(self) -> None:
+        if self.status is not CampaignStatus.DRAFT:
+            raise Conflict("Only draft campaigns can be deleted")
