@@ -11,7 +11,18 @@ from starlette.middleware import Middleware
 
 from adapters.http.errors import HANDLERS
 from adapters.http.limits import BodyLimit
-from adapters.http.routes import contacts, domains, emails, meta, otp, providers, stats, suppressions, templates
+from adapters.http.routes import (
+    campaigns,
+    contacts,
+    domains,
+    emails,
+    meta,
+    otp,
+    providers,
+    stats,
+    suppressions,
+    templates,
+)
 from adapters.http.sns import SnsVerifier
 from autorelay_core.usecases.context import Deps
 
@@ -31,6 +42,7 @@ ROUTES = [
     *emails.routes,
     *templates.routes,
     *contacts.routes,
+    *campaigns.routes,
     *otp.routes,
     *suppressions.routes,
     *domains.routes,

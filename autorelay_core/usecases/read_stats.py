@@ -8,6 +8,7 @@ from autorelay_core.domain.projects import Project
 from autorelay_core.domain.reputation import Activity
 from autorelay_core.errors import NotFound
 from autorelay_core.policies.quota import day, month
+from autorelay_core.ports import CampaignCounts
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.manage_reputation import activity
 
@@ -19,6 +20,7 @@ class Stats:
     sandbox_today: int
     domains: int
     contacts: int
+    campaigns: CampaignCounts
     activity: Activity
 
 
@@ -34,5 +36,6 @@ async def read_stats(deps: Deps, project_id: str) -> Stats:
         sandbox_today=await emails.usage(project_id, "sandbox", day(now)),
         domains=await deps.storage.domains.count(project_id),
         contacts=await deps.storage.contacts.count(project_id),
+        campaigns=await deps.storage.campaigns.counts(project_id),
         activity=await activity(deps, project_id),
     )

@@ -19,8 +19,11 @@ async def get_stats(request: Request) -> Response:
     return JSON(
         {
             "contacts": stats.contacts,
-            # Campaigns arrive with their issue; until then there are none to count.
-            "campaigns": {"total": 0, "sending": 0, "completed": 0},
+            "campaigns": {
+                "total": stats.campaigns.total,
+                "sending": stats.campaigns.sending,
+                "completed": stats.campaigns.completed,
+            },
             "emailsThisMonth": stats.emails_this_month,
             "domains": stats.domains,
             "accountStatus": stats.project.status.value,

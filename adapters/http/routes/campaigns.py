@@ -1,0 +1,96 @@
+"""/campaigns: drafts with the reference's shapes (`{success, data}`, offset pages)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapters.http.auth import deps_of, key_of, requires
+from adapters.http.bodies import parse_json, structure
+from adapters.http.responses import JSON, iso
+from adapters.http.routing import resource
+from autorelay_core.domain.campaigns import Campaign
+from autorelay_core.policies.pagination import OffsetRequest
+from autorelay_core.usecases import manage_campaigns as uc
+
+
+def summary(campaign: Campaign) -> dict[str, Any]:
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "status": campaign.status.value,
+        "listId": campaign.list_id,
+        "sentCount": campaign.sent,
+        "createdAt": iso(campaign.created_at),
+    }
+
+
+def detail(campaign: Campaign) -> dict[str, Any]:
+    done = campaign.sent + campaign.failed
+    return {
+        **summary(campaign),
+        "subject": campaign.subject,
+        "fromEmail": campaign.from_email,
+        "content": campaign.content,
+        "updatedAt": iso(campaign.updated_at),
+        "launchedAt": iso(campaign.launched_at),
+        "progress": {
+            "total": campaign.total,
+            "sent": campaign.sent,
+            "failed": campaign.failed,
+            "percent": round(100 * done / campaign.total, 1) if campaign.total else 0,
+        },
+        # Engagement counts arrive with the runner and tracking; a draft has none.
+        "stats": {"delivered": 0, "opened": 0, "clicked": 0, "bounced": 0, "complained": 0, "unsubscribed": 0},
+    }
+
+
+@requires("campaigns.write")
+async def create_campaign(request: Request) -> Response:
+    fields = structure(parse_json(await request.body()), uc.CampaignInput)
+    campaign = await uc.create_campaign(deps_of(request), key_of(request).project_id, fields)
+    return JSON(detail(campaign), status_code=201)
+
+
+@requires("campaigns.read")
+async def list_campaigns(request: Request) -> Response:
+    query = request.query_params
+    page = OffsetRequest.parse(query.get("page"), query.get("pageSize"), default=20, maximum=100)
+    found = await uc.list_campaigns(deps_of(request), key_of(request).project_id, query.get("status"), page)
+    return JSON(
+        {
+            "success": True,
+            "data": [summary(c) for c in found.items],
+            "pagination": {"total": found.total, "page": page.page, "pageSize": page.page_size},
+        }
+    )
+
+
+@requires("campaigns.read")
+async def read_campaign(request: Request) -> Response:
+    campaign = await uc.get_campaign(deps_of(request), key_of(request).project_id, request.path_params["campaign_id"])
+    return JSON({"success": True, "data": detail(campaign)})
+
+
+@requires("campaigns.write")
+async def update_campaign(request: Request) -> Response:
+    fields = structure(parse_json(await request.body()), uc.CampaignInput)
+    campaign = await uc.update_campaign(
+        deps_of(request), key_of(request).project_id, request.path_params["campaign_id"], fields
+    )
+    return JSON({"success": True, "data": detail(campaign)})
+
+
+@requires("campaigns.write")
+async def delete_campaign(request: Request) -> Response:
+    campaign_id = request.path_params["campaign_id"]
+    await uc.delete_campaign(deps_of(request), key_of(request).project_id, campaign_id)
+    return JSON({"id": campaign_id, "deleted": True})
+
+
+routes = [
+    resource("/api/v1/campaigns", GET=list_campaigns, POST=create_campaign),
+    resource("/api/v1/campaigns/{campaign_id}", GET=read_campaign, PUT=update_campaign, DELETE=delete_campaign),
+]

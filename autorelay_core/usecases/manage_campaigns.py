@@ -1,0 +1,115 @@
+"""Campaign drafts: create, read, page, edit and delete (launching and the runner come next).
+
+The sender's domain is checked at launch, not here, so drafts can be written before the domain is
+verified (API-DECISIONS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import evolve, frozen
+
+from autorelay_core.domain.addresses import check_address, has_line_break
+from autorelay_core.domain.campaigns import Campaign, CampaignStatus
+from autorelay_core.errors import Invalid, NotFound
+from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
+from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.manage_contacts import find_list
+
+
+@frozen
+class CampaignInput:
+    """A create (every field required) or an update (any subset; null keeps a field)."""
+
+    name: str | None = None
+    subject: str | None = None
+    from_email: str | None = None
+    list_id: str | None = None
+    content: str | None = None
+
+
+def _text(value: Any, field: str, *, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid(f"{field} must not be empty", field=field)
+    if len(value) > limit:
+        raise Invalid(f"{field} must be at most {limit} characters", field=field)
+    return value
+
+
+async def _checked(deps: Deps, project_id: str, fields: CampaignInput) -> dict[str, Any]:
+    """The given fields, each checked; the keys are Campaign's attribute names."""
+    changes: dict[str, Any] = {}
+    if fields.name is not None:
+        changes["name"] = _text(fields.name, "name", limit=256).strip()
+    if fields.subject is not None:
+        changes["subject"] = _text(fields.subject, "subject", limit=998)
+        if has_line_break(fields.subject):
+            raise Invalid("subject must not contain line breaks", field="subject")
+    if fields.from_email is not None:
+        changes["from_email"] = check_address(fields.from_email, "fromEmail")
+    if fields.list_id is not None:
+        changes["list_id"] = (await find_list(deps, project_id, fields.list_id)).id
+    if fields.content is not None:
+        changes["content"] = _text(fields.content, "content", limit=5 * 1024 * 1024)
+    # Parse now so that a broken template is refused when saved, not when the campaign runs.
+    for field, name in (("subject", "subject"), ("content", "content")):
+        if field in changes:
+            try:
+                deps.templates.variables(changes[field])
+            except Invalid as error:
+                raise Invalid(f"{name}: {error.message}", field=name) from None
+    return changes
+
+
+# (attribute, the field's name on the wire)
+_REQUIRED = (
+    ("name", "name"),
+    ("subject", "subject"),
+    ("from_email", "fromEmail"),
+    ("list_id", "listId"),
+    ("content", "content"),
+)
+
+
+async def create_campaign(deps: Deps, project_id: str, fields: CampaignInput) -> Campaign:
+    for name, wire in _REQUIRED:
+        if getattr(fields, name) is None:
+            raise Invalid(f"{wire} is required", field=wire)
+    changes = await _checked(deps, project_id, fields)
+    now = deps.clock.now()
+    campaign = Campaign(id=deps.ids.new("cmp"), project_id=project_id, created_at=now, updated_at=now, **changes)
+    await deps.storage.campaigns.add(campaign)
+    return campaign
+
+
+async def get_campaign(deps: Deps, project_id: str, campaign_id: str) -> Campaign:
+    campaign = await deps.storage.campaigns.get(project_id, campaign_id)
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    return campaign
+
+
+async def list_campaigns(deps: Deps, project_id: str, status: str | None, page: OffsetRequest) -> OffsetPage[Campaign]:
+    wanted = None
+    if status is not None:
+        try:
+            wanted = CampaignStatus(status)
+        except ValueError:
+            known = ", ".join(s.value for s in CampaignStatus)
+            raise Invalid(f"status must be one of: {known}", field="status") from None
+    return await deps.storage.campaigns.page(project_id, wanted, page)
+
+
+async def update_campaign(deps: Deps, project_id: str, campaign_id: str, fields: CampaignInput) -> Campaign:
+    campaign = await get_campaign(deps, project_id, campaign_id)
+    campaign.check_editable()  # 409 once launched
+    changes = await _checked(deps, project_id, fields)
+    updated = evolve(campaign, **changes, updated_at=deps.clock.now())
+    await deps.storage.campaigns.update(updated)
+    return updated
+
+
+async def delete_campaign(deps: Deps, project_id: str, campaign_id: str) -> None:
+    campaign = await get_campaign(deps, project_id, campaign_id)
+    campaign.check_deletable()  # 409 "Only draft campaigns can be deleted"
+    await deps.storage.campaigns.delete(project_id, campaign_id)
