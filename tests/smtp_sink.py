@@ -44,6 +44,18 @@ class Sink:
         self.ca.cert_pem.write_to_path(str(path))
         return str(path)
 
+    def server_settings(self, folder) -> dict[str, str]:
+        """What an AutoRelay server needs to deliver here (STARTTLS, AUTH, this sink's CA)."""
+        return {
+            "AUTORELAY_MAILER": "smtp",
+            "AUTORELAY_SMTP_HOST": "127.0.0.1",
+            "AUTORELAY_SMTP_PORT": str(self.port),
+            "AUTORELAY_SMTP_SECURITY": "starttls",
+            "AUTORELAY_SMTP_USERNAME": USER,
+            "AUTORELAY_SMTP_PASSWORD": PASSWORD,
+            "AUTORELAY_SMTP_CA_FILE": self.ca_file(folder),
+        }
+
     @staticmethod
     def _authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
         ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (

@@ -8,6 +8,8 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from autorelay_core.policies.pagination import OffsetRequest
+
 
 class JSON(Response):
     media_type = "application/json"
@@ -21,3 +23,8 @@ def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def pagination(page: OffsetRequest, total: int) -> dict[str, int]:
+    """The reference's block for offset pages."""
+    return {"total": total, "page": page.page, "pageSize": page.page_size}

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 
 from tests.e2e.server import Server, wait_for
-from tests.smtp_sink import PASSWORD, USER, Sink
+from tests.smtp_sink import Sink
 
 pytestmark = pytest.mark.e2e
 
@@ -36,16 +36,7 @@ def log_mailer(tmp_path):
 @contextmanager
 def smtp_mailer(tmp_path):
     with Sink() as sink:
-        settings = {
-            "AUTORELAY_MAILER": "smtp",
-            "AUTORELAY_SMTP_HOST": "127.0.0.1",
-            "AUTORELAY_SMTP_PORT": str(sink.port),
-            "AUTORELAY_SMTP_SECURITY": "starttls",
-            "AUTORELAY_SMTP_USERNAME": USER,
-            "AUTORELAY_SMTP_PASSWORD": PASSWORD,
-            "AUTORELAY_SMTP_CA_FILE": sink.ca_file(tmp_path),
-        }
-        server = Server(tmp_path / "smtp", settings).start()
+        server = Server(tmp_path / "smtp", sink.server_settings(tmp_path)).start()
 
         def received(answer: dict) -> bytes | None:
             found = [
@@ -98,15 +89,7 @@ def test_a_send_through_the_api_arrives_at_the_other_end(tmp_path, mailer):
 
 def test_a_hard_bounce_is_suppressed_listed_and_can_be_lifted(tmp_path):
     with Sink() as sink:
-        settings = {
-            "AUTORELAY_MAILER": "smtp",
-            "AUTORELAY_SMTP_HOST": "127.0.0.1",
-            "AUTORELAY_SMTP_PORT": str(sink.port),
-            "AUTORELAY_SMTP_USERNAME": USER,
-            "AUTORELAY_SMTP_PASSWORD": PASSWORD,
-            "AUTORELAY_SMTP_CA_FILE": sink.ca_file(tmp_path),
-        }
-        server = Server(tmp_path / "bounce", settings).start()
+        server = Server(tmp_path / "bounce", sink.server_settings(tmp_path)).start()
         try:
             with server.client(server.keys["live"]) as client:
                 body = {"to": "gone@example.com", "from": "news@acme.test", "subject": "s", "html": "<p>x</p>"}
@@ -140,15 +123,7 @@ def test_a_domain_verified_through_dns_signs_its_mail_with_dkim(tmp_path):
     from tests.dns_server import DnsServer
 
     with Sink() as sink, DnsServer() as dns_server:
-        settings = {
-            "AUTORELAY_MAILER": "smtp",
-            "AUTORELAY_SMTP_HOST": "127.0.0.1",
-            "AUTORELAY_SMTP_PORT": str(sink.port),
-            "AUTORELAY_SMTP_USERNAME": USER,
-            "AUTORELAY_SMTP_PASSWORD": PASSWORD,
-            "AUTORELAY_SMTP_CA_FILE": sink.ca_file(tmp_path),
-            "AUTORELAY_DNS_RESOLVER": dns_server.address,
-        }
+        settings = sink.server_settings(tmp_path) | {"AUTORELAY_DNS_RESOLVER": dns_server.address}
         server = Server(tmp_path / "dkim", settings).start()
         try:
             with server.client(server.keys["live"]) as client:

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from adapters.http.auth import deps_of, key_of, requires
 from adapters.http.bodies import parse_json, structure
-from adapters.http.responses import JSON, iso
+from adapters.http.responses import JSON, iso, pagination
 from adapters.http.routing import resource
 from autorelay_core.domain.campaigns import Campaign
 from autorelay_core.policies.pagination import OffsetRequest
@@ -63,7 +63,7 @@ async def list_campaigns(request: Request) -> Response:
         {
             "success": True,
             "data": [summary(c) for c in found.items],
-            "pagination": {"total": found.total, "page": page.page, "pageSize": page.page_size},
+            "pagination": pagination(page, found.total),
         }
     )
 

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from adapters.http.auth import deps_of, key_of, requires
 from adapters.http.bodies import parse_json, structure
-from adapters.http.responses import JSON, iso
+from adapters.http.responses import JSON, iso, pagination
 from adapters.http.routing import resource
 from autorelay_core.domain.contacts import Contact, ContactList
 from autorelay_core.domain.keys import KeyMode
@@ -61,7 +61,7 @@ async def list_contacts(request: Request) -> Response:
     return JSON(
         {
             "contacts": [contact_view(c) for c in found.items],
-            "pagination": {"total": found.total, "page": page.page, "pageSize": page.page_size},
+            "pagination": pagination(page, found.total),
         }
     )
 
