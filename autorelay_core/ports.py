@@ -81,6 +81,14 @@ class EmailRepository(Protocol):
         email against each charge's counter; if any would pass its limit, raise QuotaExceeded and
         store and count nothing (atomically: concurrent sends never overshoot a limit)."""
 
+    async def add_many(self, emails: list[Email], events: list[Event]) -> int:
+        """Store campaign emails (each with `events`, re-dated per email is not needed: the same
+        list) in one transaction, skipping any (campaign_id, contact_id) already stored; returns
+        how many were new. Launching twice, or again after a crash, never makes a second email."""
+
+    async def campaign_statuses(self, campaign_id: str) -> dict[EmailStatus, int]:
+        """How many of the campaign's emails are in each status (one aggregate query)."""
+
     async def usage(self, project_id: str, counter: str, period: str) -> int:
         """How much of a counter the project used in a period."""
 
@@ -279,6 +287,9 @@ class CampaignRepository(Protocol):
 
     async def counts(self, project_id: str) -> CampaignCounts:
         """All, sending and completed, in one aggregate query."""
+
+    async def sending(self) -> list[Campaign]:
+        """Every campaign still sending, in any project (the reconciler completes them)."""
 
 
 class SuppressionRepository(Protocol):

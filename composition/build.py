@@ -30,6 +30,7 @@ from adapters.system.sealing import FernetSealer, derive
 from autorelay_core.ports import Clock, DomainProvisioner, IdGenerator, JobQueue, Mailer, Storage
 from autorelay_core.usecases.context import CoreConfig, Deps
 from autorelay_core.usecases.deliver_email import deliver_due, drain, reconcile_outbox
+from autorelay_core.usecases.manage_campaigns import finish_campaigns
 from autorelay_core.usecases.manage_reputation import evaluate_all
 from composition.secret import server_secret
 from composition.settings import Settings
@@ -88,6 +89,9 @@ class Services:
                 found = await reconcile_outbox(self.deps)
                 if found:
                     log.info("reconciler re-enqueued %d email(s) whose job was lost", found)
+                for campaign in await finish_campaigns(self.deps):
+                    if campaign.status.value != "sending":
+                        log.info("campaign %s %s", campaign.id, campaign.status.value)
                 if loop.time() >= next_reputation_check:
                     # Rates also change as sends age out of the 24 h window, not only on feedback.
                     next_reputation_check = loop.time() + 60
@@ -261,6 +265,7 @@ def build(
             sandbox_daily_cap=settings.sandbox_daily_cap,
             otp_key=derive(secret, "otp"),
             otp_sender=settings.otp_sender,
+            campaign_rate=settings.campaign_rate,
             **({"spf_record": SES_SPF} if settings.mailer == "ses" else {}),
         ),
     )

@@ -75,6 +75,7 @@ class Settings:
     reputation_min_volume: int = field(
         converter=int, **_doc("Live sends in 24 h below which bounce/complaint rates never flag a project", 100)
     )
+    campaign_rate: float = field(converter=float, **_doc("Campaign pace: messages per second per campaign", 100))
     monthly_quota: int = field(converter=int, **_doc("Live emails a project may send per calendar month", 50_000))
     sandbox_sender: str = field(**_doc("Shared sender any project may use unverified", "hello@autorelay.net"))
     sandbox_daily_cap: int = field(converter=int, **_doc("Emails per day per project from the sandbox sender", 100))
@@ -139,6 +140,8 @@ class Settings:
             raise SettingsError(
                 f"{PREFIX}DATABASE_URL=...{shown!r}: expected postgresql://USER@HOST/DB, sqlite:///PATH or memory://"
             )
+        if self.campaign_rate <= 0:
+            raise SettingsError(f"{PREFIX}CAMPAIGN_RATE must be above 0")
         if self.database_pool_size < 1:
             raise SettingsError(f"{PREFIX}DATABASE_POOL_SIZE must be >= 1")
         if not 0 < self.embedded_delivery_share <= 1:

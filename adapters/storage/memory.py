@@ -105,6 +105,24 @@ class MemoryEmails:
         due = email.scheduled_at or email.created_at
         self._rows[email.id] = _OutboxRow(evolve(email), self._seq, due, events=list(events))
 
+    async def add_many(self, emails: list[Email], events: list[Event]) -> int:
+        taken = {(r.email.campaign_id, r.email.contact_id) for r in self._rows.values() if r.email.campaign_id}
+        added = 0
+        for email in emails:
+            if (email.campaign_id, email.contact_id) in taken or email.id in self._rows:
+                continue
+            taken.add((email.campaign_id, email.contact_id))
+            await self.add(email, list(events))
+            added += 1
+        return added
+
+    async def campaign_statuses(self, campaign_id: str) -> dict[EmailStatus, int]:
+        counts: dict[EmailStatus, int] = {}
+        for row in self._rows.values():
+            if row.email.campaign_id == campaign_id:
+                counts[row.email.status] = counts.get(row.email.status, 0) + 1
+        return counts
+
     async def usage(self, project_id: str, counter: str, period: str) -> int:
         return self._usage.get((project_id, counter, period), 0)
 

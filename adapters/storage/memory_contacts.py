@@ -203,6 +203,9 @@ class MemoryCampaigns:
         del self._rows[campaign_id]
         return True
 
+    async def sending(self) -> list[Campaign]:
+        return [evolve(c) for c in self._rows.values() if c.status is CampaignStatus.SENDING]
+
     async def counts(self, project_id: str) -> CampaignCounts:
         mine = [c for c in self._rows.values() if c.project_id == project_id]
         sending = sum(1 for c in mine if c.status is CampaignStatus.SENDING)

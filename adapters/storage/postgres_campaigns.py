@@ -54,6 +54,10 @@ class PostgresCampaigns:
         )
         return deleted == 1
 
+    async def sending(self) -> list[Campaign]:
+        rows = await self.db.fetchall(f"SELECT {COLUMNS} FROM campaigns WHERE status = 'sending' ORDER BY seq")
+        return [campaign_row(r) for r in rows]
+
     async def counts(self, project_id: str) -> CampaignCounts:
         row = await self.db.fetchone(COUNTS.format(p="%s"), (project_id,))
         total, sending, completed = row if row else (0, 0, 0)

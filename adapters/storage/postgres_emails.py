@@ -75,6 +75,45 @@ class PostgresEmails:
             charge = charges[int(error.diag.message_detail or "1") - 1]
             raise QuotaExceeded(exceeded_message(charge)) from None
 
+    async def add_many(self, emails: list[Email], events: list[Event]) -> int:
+        if not emails:
+            return 0
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at,"
+                " campaign_id, contact_id) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::boolean[],"
+                " %s::jsonb[], %s::timestamptz[], %s::text[], %s::timestamptz[], %s::text[], %s::text[])"
+                " ON CONFLICT DO NOTHING RETURNING id",
+                (
+                    [e.id for e in emails],
+                    [e.project_id for e in emails],
+                    [e.status.value for e in emails],
+                    [e.test for e in emails],
+                    [codec.email_payload(e) for e in emails],
+                    [e.created_at for e in emails],
+                    ["pending"] * len(emails),
+                    [e.scheduled_at or e.created_at for e in emails],
+                    [e.campaign_id for e in emails],
+                    [e.contact_id for e in emails],
+                ),
+            )
+            added = [r[0] for r in await cursor.fetchall()]
+            if added and events:
+                types, times, data = _event_arrays(events)
+                await conn.execute(
+                    "INSERT INTO email_events (email_id, type, created_at, data)"
+                    " SELECT m.id, e.t, e.c, e.d FROM unnest(%s::text[]) AS m(id),"
+                    " unnest(%s::text[], %s::timestamptz[], %s::jsonb[]) AS e(t, c, d)",
+                    (added, types, times, data),
+                )
+        return len(added)
+
+    async def campaign_statuses(self, campaign_id: str) -> dict[EmailStatus, int]:
+        rows = await self.db.fetchall(
+            "SELECT status, count(*) FROM emails WHERE campaign_id = %s GROUP BY status", (campaign_id,)
+        )
+        return {EmailStatus(status): count for status, count in rows}
+
     async def usage(self, project_id: str, counter: str, period: str) -> int:
         row = await self.db.fetchone(
             "SELECT count FROM usage WHERE project_id = %s AND counter = %s AND period = %s",

@@ -187,34 +187,57 @@ class SqliteKeys(_Tables):
         return cursor.rowcount == 1
 
 
+_INSERT_EMAIL = (
+    "INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at, campaign_id, contact_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _outbox_row(email: Email) -> tuple:
+    return (
+        email.id,
+        email.project_id,
+        email.status.value,
+        int(email.test),
+        codec.email_payload(email),
+        email.created_at.isoformat(),
+        Delivery.PENDING.value,
+        codec.ts(email.scheduled_at or email.created_at),
+        email.campaign_id,
+        email.contact_id,
+    )
+
+
 class SqliteEmails(_Tables):
     def __init__(self, db: sqlite_utils.Database, group: GroupCommit) -> None:
         super().__init__(db)
         self._group = group
 
     async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
-        row = (
-            email.id,
-            email.project_id,
-            email.status.value,
-            int(email.test),
-            codec.email_payload(email),
-            email.created_at.isoformat(),
-            Delivery.PENDING.value,
-            codec.ts(email.scheduled_at or email.created_at),
-        )
+        row = _outbox_row(email)
 
         def write(conn: sqlite3.Connection) -> None:
             for charge in charges:
                 self._charge(conn, email.project_id, charge)
-            conn.execute(
-                "INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
+            conn.execute(_INSERT_EMAIL, row)
             self._add_events(conn, email.id, events)
 
         await self._group.run(write)
+
+    async def add_many(self, emails: list[Email], events: list[Event]) -> int:
+        added = 0
+        with self.tx() as conn:
+            for email in emails:
+                if conn.execute(_INSERT_EMAIL + " ON CONFLICT DO NOTHING", _outbox_row(email)).rowcount:
+                    self._add_events(conn, email.id, events)
+                    added += 1
+        return added
+
+    async def campaign_statuses(self, campaign_id: str) -> dict[EmailStatus, int]:
+        rows = self.conn.execute(
+            "SELECT status, count(*) FROM emails WHERE campaign_id = ? GROUP BY status", (campaign_id,)
+        )
+        return {EmailStatus(status): count for status, count in rows}
 
     @staticmethod
     def _charge(conn: sqlite3.Connection, project_id: str, charge: Charge) -> None:

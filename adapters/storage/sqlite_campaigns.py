@@ -53,6 +53,10 @@ class SqliteCampaigns:
             cursor = conn.execute("DELETE FROM campaigns WHERE id = ? AND project_id = ?", (campaign_id, project_id))
         return cursor.rowcount == 1
 
+    async def sending(self) -> list[Campaign]:
+        rows = self._t.conn.execute(f"SELECT {COLUMNS} FROM campaigns WHERE status = 'sending' ORDER BY seq")
+        return [campaign_row(r) for r in rows]
+
     async def counts(self, project_id: str) -> CampaignCounts:
         total, sending, completed = self._t.conn.execute(COUNTS.format(p="?"), (project_id,)).fetchone()
         return CampaignCounts(total, sending, completed)

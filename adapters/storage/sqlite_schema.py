@@ -200,6 +200,13 @@ MIGRATIONS: list[str] = [
     CREATE INDEX campaigns_page ON campaigns(project_id, seq);
     CREATE INDEX campaigns_status_page ON campaigns(project_id, status, seq);
     """,
+    # 8: campaign mail in the outbox, once per (campaign, contact)
+    """
+    ALTER TABLE emails ADD COLUMN campaign_id TEXT;
+    ALTER TABLE emails ADD COLUMN contact_id TEXT;
+    CREATE UNIQUE INDEX emails_campaign_contact ON emails(campaign_id, contact_id) WHERE campaign_id IS NOT NULL;
+    CREATE INDEX emails_campaign_status ON emails(campaign_id, status) WHERE campaign_id IS NOT NULL;
+    """,
 ]
 
 

@@ -125,6 +125,9 @@ class Email:
     # html and text are sealed with the server secret (an OTP email: its code must not be readable
     # in storage); delivery opens them for the mailer only.
     sealed: bool = False
+    # Campaign mail: one email per (campaign, contact), made at launch.
+    campaign_id: str | None = None
+    contact_id: str | None = None
 
     def record(self, event: EventType, at: datetime, **data: Any) -> Event:
         """Apply an event to the status and counters; the caller stores the returned Event."""

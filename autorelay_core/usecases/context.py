@@ -47,6 +47,8 @@ class CoreConfig:
     # Where OTP emails come from (operator setting; not subject to the project's domain checks).
     otp_sender: str = "AutoRelay <hello@autorelay.net>"
     max_import_rows: int = 10_000
+    # Campaign pace: messages per second per campaign (launch spreads due times by it).
+    campaign_rate: float = 100.0
     # The SPF record a sending domain publishes (the mailer's: SES includes amazonses.com).
     spf_record: str = "v=spf1 mx ~all"
 

@@ -1,20 +1,26 @@
-"""Campaign drafts: create, read, page, edit and delete (launching and the runner come next).
+"""Campaigns: drafts (create, read, page, edit, delete), launch, and live progress.
 
 The sender's domain is checked at launch, not here, so drafts can be written before the domain is
 verified (API-DECISIONS)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from attrs import evolve, frozen
 
-from autorelay_core.domain.addresses import check_address, has_line_break
+from autorelay_core.domain.addresses import Mailbox, check_address, has_line_break
 from autorelay_core.domain.campaigns import Campaign, CampaignStatus
-from autorelay_core.errors import Invalid, NotFound
+from autorelay_core.domain.contacts import Contact, ContactStatus
+from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
+from autorelay_core.domain.keys import ApiKey, KeyMode
+from autorelay_core.errors import Conflict, Invalid, NotFound
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
+from autorelay_core.ports import ContactQuery
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.manage_contacts import find_list
+from autorelay_core.usecases.send_email import new_message_id, sender_charges
 
 
 @frozen
@@ -113,3 +119,83 @@ async def delete_campaign(deps: Deps, project_id: str, campaign_id: str) -> None
     campaign = await get_campaign(deps, project_id, campaign_id)
     campaign.check_deletable()  # 409 "Only draft campaigns can be deleted"
     await deps.storage.campaigns.delete(project_id, campaign_id)
+
+
+async def launch_campaign(deps: Deps, key: ApiKey, campaign_id: str) -> Campaign:
+    """Snapshot the list's subscribed contacts into one outbox email each, rendered for that contact
+    and due at the project's pace, then mark the campaign `sending`. The outbox makes the sending
+    crash-safe: each email is claimed under a lease and recorded once. Launching again after a crash
+    midway adds only what is missing."""
+    campaign = await get_campaign(deps, key.project_id, campaign_id)
+    if campaign.status is not CampaignStatus.DRAFT:
+        raise Conflict("The campaign was already launched")
+    sender = Mailbox.parse(campaign.from_email, "fromEmail")
+    await sender_charges(deps, key, sender)  # the sender's domain must be verified (live keys)
+    contacts = await deps.storage.contacts.page(
+        key.project_id, ContactQuery(campaign.list_id, status=ContactStatus.SUBSCRIBED), OffsetRequest(1, 10**9)
+    )
+    now = deps.clock.now()
+    pace = deps.config.campaign_rate
+    emails = [
+        _email_for(deps, key, campaign, sender, contact, now + timedelta(seconds=index / pace))
+        for index, contact in enumerate(contacts.items)
+    ]
+    await deps.storage.emails.add_many(emails, [Event(EventType.QUEUED, now)])
+    launched = evolve(campaign, status=CampaignStatus.SENDING, launched_at=now, total=len(emails), updated_at=now)
+    if not emails:
+        launched = evolve(launched, status=CampaignStatus.COMPLETED)
+    await deps.storage.campaigns.update(launched)
+    deps.queue.wake()
+    return launched
+
+
+def _email_for(deps: Deps, key: ApiKey, campaign: Campaign, sender: Mailbox, contact: Contact, due: datetime) -> Email:
+    data = {"name": contact.name or "", "email": contact.email, "unsubscribe_url": ""}
+    return Email(
+        id=deps.ids.new("em"),
+        project_id=key.project_id,
+        message_id=new_message_id(deps, sender),
+        sender=sender.formatted(),
+        to=(contact.email,),
+        subject=deps.templates.render(campaign.subject, data, strict=False, html=False),
+        html=deps.templates.render(campaign.content, data, strict=False),
+        text=None,
+        created_at=deps.clock.now(),
+        scheduled_at=due,
+        tags={"campaign": campaign.id},
+        test=key.mode is KeyMode.TEST,
+        campaign_id=campaign.id,
+        contact_id=contact.id,
+    )
+
+
+_SENT = (EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED, EmailStatus.COMPLAINED)
+_FAILED = (EmailStatus.FAILED, EmailStatus.BOUNCED)
+
+
+@frozen
+class Progress:
+    campaign: Campaign
+    statuses: dict[EmailStatus, int]
+
+
+async def progress(deps: Deps, campaign: Campaign) -> Progress:
+    """Live counts from the campaign's emails; a sending campaign with nothing left queued is
+    finished here: `completed`, or `failed` when nothing could be sent."""
+    if campaign.status is CampaignStatus.DRAFT:
+        return Progress(campaign, {})
+    statuses = await deps.storage.emails.campaign_statuses(campaign.id)
+    sent = sum(statuses.get(s, 0) for s in _SENT)
+    failed = sum(statuses.get(s, 0) for s in _FAILED)
+    counted = evolve(campaign, sent=sent, failed=failed)
+    if campaign.status is CampaignStatus.SENDING and not statuses.get(EmailStatus.QUEUED):
+        finished = CampaignStatus.FAILED if failed and not sent else CampaignStatus.COMPLETED
+        counted = evolve(counted, status=finished, updated_at=deps.clock.now())
+    if (counted.status, counted.sent, counted.failed) != (campaign.status, campaign.sent, campaign.failed):
+        await deps.storage.campaigns.update(counted)
+    return Progress(counted, statuses)
+
+
+async def finish_campaigns(deps: Deps) -> list[Campaign]:
+    """The reconciler's round: bring every sending campaign's counts and status up to date."""
+    return [(await progress(deps, campaign)).campaign for campaign in await deps.storage.campaigns.sending()]

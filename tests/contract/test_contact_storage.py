@@ -206,3 +206,29 @@ async def test_campaigns_page_newest_first_filter_update_and_count(store):
     assert await store.campaigns.delete("prj_a", "cmp_0")
     assert (await store.campaigns.counts("prj_a")).total == 4
     assert (await store.campaigns.counts("prj_none")).total == 0
+
+
+async def test_campaign_emails_are_stored_once_per_contact_and_counted_by_status(store):
+    from autorelay_core.domain.campaigns import Campaign, CampaignStatus
+    from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
+
+    def mail(n: int, contact: str) -> Email:
+        return Email(
+            f"em_c{n}", "prj_a", f"<{n}@acme.test>", "a@acme.test", ("x@example.com",), "s", "<p>h</p>", None, NOW,
+            campaign_id="cmp_1", contact_id=contact,
+        )  # fmt: skip
+
+    queued = [Event(EventType.QUEUED, NOW)]
+    assert await store.emails.add_many([mail(1, "con_1"), mail(2, "con_2")], queued) == 2
+    assert await store.emails.add_many([mail(3, "con_2"), mail(4, "con_3")], queued) == 1, "con_2 has one already"
+    assert [e.type for e in await store.emails.events("em_c4")] == [EventType.QUEUED]
+    assert await store.emails.events("em_c3") == []
+    claim = await store.emails.claim("em_c1", NOW, NOW + timedelta(seconds=60))
+    claim.email.record(EventType.SENT, NOW)
+    await store.emails.finish(claim, claim.email, [])
+    assert await store.emails.campaign_statuses("cmp_1") == {EmailStatus.SENT: 1, EmailStatus.QUEUED: 2}
+    assert await store.emails.campaign_statuses("cmp_other") == {}
+    sending = Campaign("cmp_1", "prj_a", "c", "s", "a@acme.test", "lst_a", "<p>x</p>", NOW, NOW, CampaignStatus.SENDING)
+    await store.campaigns.add(sending)
+    await store.campaigns.add(Campaign("cmp_2", "prj_b", "c", "s", "a@acme.test", "lst_a", "<p>x</p>", NOW, NOW))
+    assert [c.id for c in await store.campaigns.sending()] == ["cmp_1"]

@@ -47,6 +47,7 @@ def fleet(tmp_path):
         "AUTORELAY_REDIS_URL": REDIS_URL,
         "AUTORELAY_QUEUE_NAME": f"fleet-{uuid.uuid4().hex[:8]}",
         "AUTORELAY_EMBEDDED_WORKERS": "0",  # the API processes only accept; workers deliver
+        "AUTORELAY_CAMPAIGN_RATE": "5000",  # the test's pace; the default is 100 a second
         "AUTORELAY_SECRET_KEY": uuid.uuid4().hex * 2,
     }
     running = Fleet(tmp_path / "fleet", settings).start()
@@ -128,3 +129,47 @@ def test_a_worker_killed_midway_loses_and_repeats_nothing(fleet):
     assert per_worker[victim.pid] > 0 and per_worker[survivor.pid] > 0
     assert set(per_worker) == {victim.pid, survivor.pid}, "only the workers deliver"
     print(f"written before the kill: {written_at_kill}; by worker: {dict(per_worker)}")
+
+
+def test_a_10000_recipient_campaign_survives_a_worker_killed_midway(fleet):
+    import email
+    import email.policy
+
+    keys = new_project(fleet.data_dir, f"camp-{uuid.uuid4().hex[:6]}")
+    for worker in fleet.workers:
+        worker.stop()
+    first, second = (api.client(keys["live"]) for api in fleet.apis)
+    with first, second:
+        target = first.post("/lists", json={"name": "Everyone"}).json()["id"]
+        rows = [{"email": f"person{i}@example.com", "name": f"Person {i}"} for i in range(10_000)]
+        imported = first.post("/contacts/import", json={"listId": target, "contacts": rows}, timeout=120).json()
+        assert imported["importedCount"] == 10_000
+        body = {"name": "Big", "subject": "Hello {{ name }}", "fromEmail": "news@fleet.test", "listId": target}
+        campaign = first.post("/campaigns", json=body | {"content": "<p>Hi {{ name }}</p>"}).json()["id"]
+        assert second.post(f"/campaigns/{campaign}/launch", timeout=120).json()["status"] == "sending"
+
+        fleet.workers = [Worker(fleet.data_dir).start() for _ in range(2)]
+        victim, survivor = fleet.workers
+        assert wait_for(lambda: len(journal(fleet.data_dir)) >= 2_000, 90), "deliveries did not start"
+        victim.kill()
+        written_at_kill = len(journal(fleet.data_dir))
+
+        def completed() -> dict | None:
+            data = second.get(f"/campaigns/{campaign}").json()["data"]
+            return data if data["status"] == "completed" else None
+
+        data = wait_for(completed, 180, interval=1)
+        assert data, second.get(f"/campaigns/{campaign}").json()["data"]["progress"]
+        assert data["progress"] == {"total": 10_000, "sent": 10_000, "failed": 0, "percent": 100.0}
+
+    writes = journal(fleet.data_dir)
+    assert [e for e, n in Counter(e for e, _ in writes).items() if n > 1] == [], "a message was written twice"
+    recipients = Counter()
+    for path in (fleet.data_dir / "mail").glob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if message["Subject"].startswith("Hello Person"):
+            recipients[message["To"]] += 1
+    assert len(recipients) == 10_000 and set(recipients.values()) == {1}, "every recipient exactly once"
+    per_worker = Counter(pid for _, pid in writes)
+    assert per_worker[victim.pid] > 0 and per_worker[survivor.pid] > 0
+    print(f"campaign: {written_at_kill} written before the kill; by worker: {dict(per_worker)}")

@@ -12,6 +12,7 @@ from adapters.http.bodies import parse_json, structure
 from adapters.http.responses import JSON, iso, pagination
 from adapters.http.routing import resource
 from autorelay_core.domain.campaigns import Campaign
+from autorelay_core.domain.emails import EmailStatus
 from autorelay_core.policies.pagination import OffsetRequest
 from autorelay_core.usecases import manage_campaigns as uc
 
@@ -27,8 +28,9 @@ def summary(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def detail(campaign: Campaign) -> dict[str, Any]:
+def detail(campaign: Campaign, statuses: dict[EmailStatus, int] | None = None) -> dict[str, Any]:
     done = campaign.sent + campaign.failed
+    count = (statuses or {}).get
     return {
         **summary(campaign),
         "subject": campaign.subject,
@@ -42,8 +44,14 @@ def detail(campaign: Campaign) -> dict[str, Any]:
             "failed": campaign.failed,
             "percent": round(100 * done / campaign.total, 1) if campaign.total else 0,
         },
-        # Engagement counts arrive with the runner and tracking; a draft has none.
-        "stats": {"delivered": 0, "opened": 0, "clicked": 0, "bounced": 0, "complained": 0, "unsubscribed": 0},
+        "stats": {
+            "delivered": campaign.sent,  # accepted by the next hop (SES Delivery events refine it)
+            "opened": count(EmailStatus.OPENED, 0) + count(EmailStatus.CLICKED, 0),
+            "clicked": count(EmailStatus.CLICKED, 0),
+            "bounced": count(EmailStatus.BOUNCED, 0),
+            "complained": count(EmailStatus.COMPLAINED, 0),
+            "unsubscribed": 0,  # arrives with one-click unsubscribe
+        },
     }
 
 
@@ -70,8 +78,16 @@ async def list_campaigns(request: Request) -> Response:
 
 @requires("campaigns.read")
 async def read_campaign(request: Request) -> Response:
-    campaign = await uc.get_campaign(deps_of(request), key_of(request).project_id, request.path_params["campaign_id"])
-    return JSON({"success": True, "data": detail(campaign)})
+    deps = deps_of(request)
+    campaign = await uc.get_campaign(deps, key_of(request).project_id, request.path_params["campaign_id"])
+    live = await uc.progress(deps, campaign)
+    return JSON({"success": True, "data": detail(live.campaign, live.statuses)})
+
+
+@requires("campaigns.write")
+async def launch_campaign(request: Request) -> Response:
+    campaign = await uc.launch_campaign(deps_of(request), key_of(request), request.path_params["campaign_id"])
+    return JSON({"success": True, "jobId": f"job_{campaign.id.removeprefix('cmp_')}", "status": campaign.status.value})
 
 
 @requires("campaigns.write")
@@ -93,4 +109,5 @@ async def delete_campaign(request: Request) -> Response:
 routes = [
     resource("/api/v1/campaigns", GET=list_campaigns, POST=create_campaign),
     resource("/api/v1/campaigns/{campaign_id}", GET=read_campaign, PUT=update_campaign, DELETE=delete_campaign),
+    resource("/api/v1/campaigns/{campaign_id}/launch", POST=launch_campaign),
 ]
