@@ -54,7 +54,8 @@ class DkimSigner:
         if domain is None or not domain.dkim_selector or not domain.dkim_private_key:
             return message
         private_pem = self._sealer.open(domain.dkim_private_key).encode()
-        present = [h for h in SIGNED_HEADERS if f"\r\n{h.decode()}:".lower().encode() in b"\r\n" + message.lower()]
+        head = b"\r\n" + message.split(b"\r\n\r\n", 1)[0].lower()  # the header block, not the body
+        present = [h for h in SIGNED_HEADERS if b"\r\n" + h.lower() + b":" in head]
         signature = dkim.sign(
             message, domain.dkim_selector.encode(), name.encode(), private_pem, include_headers=present
         )
