@@ -81,10 +81,18 @@ class EmailRepository(Protocol):
         email against each charge's counter; if any would pass its limit, raise QuotaExceeded and
         store and count nothing (atomically: concurrent sends never overshoot a limit)."""
 
-    async def add_many(self, emails: list[Email], events: list[Event]) -> int:
+    async def add_many(self, emails: list[Email], events: list[Event], charges: tuple[Charge, ...] = ()) -> int:
         """Store campaign emails (each with `events`, re-dated per email is not needed: the same
         list) in one transaction, skipping any (campaign_id, contact_id) already stored; returns
-        how many were new. Launching twice, or again after a crash, never makes a second email."""
+        how many were new. Launching twice, or again after a crash, never makes a second email.
+        `charges` are charged once per new email, atomically: QuotaExceeded stores nothing."""
+
+    async def hold_campaign(self, campaign_id: str) -> int:
+        """Hold the campaign's waiting emails (a paused campaign): no claim takes them."""
+
+    async def release_campaign(self, campaign_id: str, now: datetime) -> int:
+        """Make held emails claimable again, their due times shifted together so the first is due
+        no later than `now` and the pace between them is kept."""
 
     async def campaign_statuses(self, campaign_id: str) -> dict[EmailStatus, int]:
         """How many of the campaign's emails are in each status (one aggregate query)."""
@@ -232,6 +240,10 @@ class ContactRepository(Protocol):
     async def confirm_pending(self, project_id: str, email_key: str) -> int:
         """Make every pending contact with this address in the project subscribed; how many."""
 
+    async def unsubscribe(self, project_id: str, contact_id: str, list_id: str) -> bool:
+        """A subscribed or pending contact of that list becomes unsubscribed; False when there was
+        nothing to change (gone, moved to another list, already unsubscribed, bounced...)."""
+
     async def mark_undeliverable(self, project_id: str, email_key: str, status: ContactStatus) -> int:
         """Set every contact with this address in the project to `status` (bounced or complained),
         unless it already is one of those; how many changed."""
@@ -288,7 +300,10 @@ class CampaignRepository(Protocol):
     async def counts(self, project_id: str) -> CampaignCounts:
         """All, sending and completed, in one aggregate query."""
 
-    async def sending(self) -> list[Campaign]:
+    async def count_unsubscribed(self, project_id: str, campaign_id: str) -> None:
+        """One more contact unsubscribed through the campaign's link."""
+
+    async def running(self) -> list[Campaign]:
         """Every campaign still sending, in any project (the reconciler completes them)."""
 
 
@@ -336,6 +351,16 @@ class Sealer(Protocol):
     def seal(self, text: str) -> str: ...
 
     def open(self, sealed: str) -> str: ...
+
+
+class Signer(Protocol):
+    """Tokens signed with the server secret (HMAC): anyone may read what is inside, nobody can forge
+    or alter it. `purpose` keeps the tokens of one use from being accepted by another."""
+
+    def sign(self, purpose: str, fields: tuple[str, ...]) -> str: ...
+
+    def unsign(self, purpose: str, token: str) -> tuple[str, ...] | None:
+        """The fields, or None for a token that was not signed by us for this purpose."""
 
 
 class Storage(Protocol):

@@ -27,6 +27,7 @@ from adapters.storage.memory import MemoryStorage
 from adapters.storage.sqlite import SqliteStorage
 from adapters.system.clock_ids import RandomIds, SystemClock
 from adapters.system.sealing import FernetSealer, derive
+from adapters.system.signing import SecretSigner
 from autorelay_core.ports import Clock, DomainProvisioner, IdGenerator, JobQueue, Mailer, Storage
 from autorelay_core.usecases.context import CoreConfig, Deps
 from autorelay_core.usecases.deliver_email import deliver_due, drain, reconcile_outbox
@@ -203,6 +204,11 @@ def build(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     secret = server_secret(settings)
     sealer = FernetSealer(secret)
+    if not settings.public_url.startswith("https://") and settings.mailer != "log":
+        log.warning(
+            "AUTORELAY_PUBLIC_URL is not an https:// URL: mailbox providers only honour one-click "
+            "unsubscribe (RFC 8058) over HTTPS"
+        )
     storage = storage or _storage(settings)
     if settings.key_cache_seconds > 0:
         storage.keys = CachedKeys(storage.keys, settings.key_cache_seconds)
@@ -254,6 +260,7 @@ def build(
         html_to_text=InscriptisText(),
         rate_limits=rate_limits,
         sealer=sealer,
+        signer=SecretSigner(derive(secret, "sign")),
         domain_provisioner=provisioner,
         dns=DnsPythonResolver(settings.dns_resolver),
         config=CoreConfig(
@@ -266,6 +273,8 @@ def build(
             otp_key=derive(secret, "otp"),
             otp_sender=settings.otp_sender,
             campaign_rate=settings.campaign_rate,
+            unsubscribe_url=f"{settings.base_url}/api/v1/unsubscribe",
+            unsubscribe_mailto=settings.unsubscribe_mailbox,
             **({"spf_record": SES_SPF} if settings.mailer == "ses" else {}),
         ),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from attrs import field, fields, frozen
 
@@ -75,6 +76,12 @@ class Settings:
     reputation_min_volume: int = field(
         converter=int, **_doc("Live sends in 24 h below which bounce/complaint rates never flag a project", 100)
     )
+    public_url: str = field(
+        **_doc("Public base URL of this server, for unsubscribe links (https://... in production)", "")
+    )
+    unsubscribe_mailto: str = field(
+        **_doc("Mailbox in List-Unsubscribe's mailto link (default: unsubscribe@ the public host)", "")
+    )
     campaign_rate: float = field(converter=float, **_doc("Campaign pace: messages per second per campaign", 100))
     monthly_quota: int = field(converter=int, **_doc("Live emails a project may send per calendar month", 50_000))
     sandbox_sender: str = field(**_doc("Shared sender any project may use unverified", "hello@autorelay.net"))
@@ -96,6 +103,18 @@ class Settings:
     @property
     def postgres(self) -> bool:
         return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def base_url(self) -> str:
+        """Where the outside world reaches this server: the setting, or the bound address."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def unsubscribe_mailbox(self) -> str:
+        return self.unsubscribe_mailto or f"unsubscribe@{urlsplit(self.base_url).hostname}"
 
     @property
     def mail_dir(self) -> Path:
@@ -140,6 +159,12 @@ class Settings:
             raise SettingsError(
                 f"{PREFIX}DATABASE_URL=...{shown!r}: expected postgresql://USER@HOST/DB, sqlite:///PATH or memory://"
             )
+        if self.public_url:
+            parts = urlsplit(self.public_url)
+            if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+                raise SettingsError(f"{PREFIX}PUBLIC_URL must be an http(s) base URL such as https://mail.example.com")
+        if self.unsubscribe_mailto and "@" not in self.unsubscribe_mailto:
+            raise SettingsError(f"{PREFIX}UNSUBSCRIBE_MAILTO must be an email address")
         if self.campaign_rate <= 0:
             raise SettingsError(f"{PREFIX}CAMPAIGN_RATE must be above 0")
         if self.database_pool_size < 1:

@@ -12,6 +12,7 @@ from adapters.rendering.text import InscriptisText
 from adapters.storage.memory import MemoryStorage
 from adapters.system.clock_ids import RandomIds
 from adapters.system.sealing import FernetSealer
+from adapters.system.signing import SecretSigner
 from autorelay_core.domain.emails import Email
 from autorelay_core.ports import Storage
 from autorelay_core.usecases.context import CoreConfig, Deps
@@ -80,6 +81,7 @@ def make_deps(storage: Storage | None = None, *, queue=None, clock: FakeClock | 
         html_to_text=InscriptisText(),
         rate_limits=MemoryRateLimits(),
         sealer=FernetSealer(b"0" * 32),
+        signer=SecretSigner(b"0" * 32),
         domain_provisioner=OwnKeys(FernetSealer(b"0" * 32)),
         dns=NoDns(),
         config=CoreConfig(),

@@ -22,6 +22,7 @@ from adapters.http.routes import (
     stats,
     suppressions,
     templates,
+    unsubscribe,
 )
 from adapters.http.sns import SnsVerifier
 from autorelay_core.usecases.context import Deps
@@ -44,6 +45,7 @@ ROUTES = [
     *contacts.routes,
     *campaigns.routes,
     *otp.routes,
+    *unsubscribe.routes,
     *suppressions.routes,
     *domains.routes,
     *providers.routes,

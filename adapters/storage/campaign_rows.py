@@ -8,10 +8,11 @@ from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 
 COLUMNS = (
     "id, project_id, name, subject, from_email, list_id, content, created_at, updated_at, status, launched_at,"
-    " total, sent, failed"
+    " total, sent, failed, unsubscribed"
 )
-COUNT = 14
-# What an update may change (the id and project never do).
+COUNT = 15
+# What an update may change (the id and project never do; `unsubscribed` only counts up, by its own
+# statement, so an update made from an older read cannot lose a count).
 UPDATE = (
     "name = {p}, subject = {p}, from_email = {p}, list_id = {p}, content = {p}, updated_at = {p}, status = {p},"
     " launched_at = {p}, total = {p}, sent = {p}, failed = {p}"
@@ -28,13 +29,13 @@ def values(campaign: Campaign, when=lambda moment: moment) -> tuple:
     launched = when(c.launched_at) if c.launched_at else None
     return (
         c.id, c.project_id, c.name, c.subject, c.from_email, c.list_id, c.content, when(c.created_at),
-        when(c.updated_at), c.status.value, launched, c.total, c.sent, c.failed,
+        when(c.updated_at), c.status.value, launched, c.total, c.sent, c.failed, c.unsubscribed,
     )  # fmt: skip
 
 
 def update_args(campaign: Campaign, when=lambda moment: moment) -> tuple:
     row = values(campaign, when)
-    return (*row[2:7], *row[8:], row[0], row[1])  # created_at (row[7]) never changes
+    return (*row[2:7], *row[8:14], row[0], row[1])  # created_at (row[7]) never changes
 
 
 def campaign_row(row: tuple) -> Campaign:

@@ -6,7 +6,7 @@ read-modify-write, so each one is atomic with respect to the others.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from attrs import define, evolve, field
 
@@ -94,27 +94,47 @@ class MemoryEmails:
         self._seq = 0
         self._usage: dict[tuple[str, str, str], int] = {}
 
-    async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
-        keys = [(email.project_id, c.counter, c.period) for c in charges]
+    def _charge(self, project_id: str, charges: tuple[Charge, ...], amount: int) -> None:
+        keys = [(project_id, c.counter, c.period) for c in charges]
         for key, charge in zip(keys, charges, strict=True):
-            if self._usage.get(key, 0) >= charge.limit:
-                raise QuotaExceeded(exceeded_message(charge))
+            if self._usage.get(key, 0) + amount > charge.limit:
+                raise QuotaExceeded(exceeded_message(charge, amount))
         for key in keys:
-            self._usage[key] = self._usage.get(key, 0) + 1
+            self._usage[key] = self._usage.get(key, 0) + amount
+
+    async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
+        self._charge(email.project_id, charges, 1)
         self._seq += 1
         due = email.scheduled_at or email.created_at
         self._rows[email.id] = _OutboxRow(evolve(email), self._seq, due, events=list(events))
 
-    async def add_many(self, emails: list[Email], events: list[Event]) -> int:
+    async def add_many(self, emails: list[Email], events: list[Event], charges: tuple[Charge, ...] = ()) -> int:
         taken = {(r.email.campaign_id, r.email.contact_id) for r in self._rows.values() if r.email.campaign_id}
-        added = 0
+        new = []
         for email in emails:
             if (email.campaign_id, email.contact_id) in taken or email.id in self._rows:
                 continue
             taken.add((email.campaign_id, email.contact_id))
+            new.append(email)
+        if new:
+            self._charge(new[0].project_id, charges, len(new))
+        for email in new:
             await self.add(email, list(events))
-            added += 1
-        return added
+        return len(new)
+
+    async def hold_campaign(self, campaign_id: str) -> int:
+        rows = [r for r in self._rows.values() if r.email.campaign_id == campaign_id and r.delivery is Delivery.PENDING]
+        for row in rows:
+            row.delivery = Delivery.HELD
+        return len(rows)
+
+    async def release_campaign(self, campaign_id: str, now: datetime) -> int:
+        rows = [r for r in self._rows.values() if r.email.campaign_id == campaign_id and r.delivery is Delivery.HELD]
+        if rows:
+            shift = max(now - min(r.due_at for r in rows), timedelta(0))
+            for row in rows:
+                row.delivery, row.due_at = Delivery.PENDING, row.due_at + shift
+        return len(rows)
 
     async def campaign_statuses(self, campaign_id: str) -> dict[EmailStatus, int]:
         counts: dict[EmailStatus, int] = {}

@@ -83,6 +83,15 @@ class MemoryContacts:
                     changed += 1
         return changed
 
+    async def unsubscribe(self, project_id: str, contact_id: str, list_id: str) -> bool:
+        contact = self.rows.get(contact_id)
+        if contact is None or (contact.project_id, contact.list_id) != (project_id, list_id):
+            return False
+        if contact.status not in (ContactStatus.SUBSCRIBED, ContactStatus.PENDING):
+            return False
+        contact.status = ContactStatus.UNSUBSCRIBED
+        return True
+
     async def mark_undeliverable(self, project_id: str, email_key: str, status: ContactStatus) -> int:
         final = (ContactStatus.BOUNCED, ContactStatus.COMPLAINED)
         changed = 0
@@ -173,6 +182,9 @@ class MemoryOtp:
             found.wrong += 1
 
 
+_RUNNING = (CampaignStatus.SENDING, CampaignStatus.PAUSED)
+
+
 class MemoryCampaigns:
     def __init__(self) -> None:
         self._rows: dict[str, Campaign] = {}  # insertion order; pages are newest first
@@ -194,7 +206,13 @@ class MemoryCampaigns:
         return OffsetPage(items=[evolve(c) for c in chosen], total=len(found))
 
     async def update(self, campaign: Campaign) -> None:
-        self._rows[campaign.id] = evolve(campaign)
+        stored = self._rows.get(campaign.id)
+        self._rows[campaign.id] = evolve(campaign, unsubscribed=stored.unsubscribed if stored else 0)
+
+    async def count_unsubscribed(self, project_id: str, campaign_id: str) -> None:
+        found = self._rows.get(campaign_id)
+        if found is not None and found.project_id == project_id:
+            found.unsubscribed += 1
 
     async def delete(self, project_id: str, campaign_id: str) -> bool:
         found = self._rows.get(campaign_id)
@@ -203,8 +221,8 @@ class MemoryCampaigns:
         del self._rows[campaign_id]
         return True
 
-    async def sending(self) -> list[Campaign]:
-        return [evolve(c) for c in self._rows.values() if c.status is CampaignStatus.SENDING]
+    async def running(self) -> list[Campaign]:
+        return [evolve(c) for c in self._rows.values() if c.status in _RUNNING]
 
     async def counts(self, project_id: str) -> CampaignCounts:
         mine = [c for c in self._rows.values() if c.project_id == project_id]

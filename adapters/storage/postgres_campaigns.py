@@ -54,8 +54,16 @@ class PostgresCampaigns:
         )
         return deleted == 1
 
-    async def sending(self) -> list[Campaign]:
-        rows = await self.db.fetchall(f"SELECT {COLUMNS} FROM campaigns WHERE status = 'sending' ORDER BY seq")
+    async def count_unsubscribed(self, project_id: str, campaign_id: str) -> None:
+        await self.db.rowcount(
+            "UPDATE campaigns SET unsubscribed = unsubscribed + 1 WHERE id = %s AND project_id = %s",
+            (campaign_id, project_id),
+        )
+
+    async def running(self) -> list[Campaign]:
+        rows = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM campaigns WHERE status IN ('sending', 'paused') ORDER BY seq"
+        )
         return [campaign_row(r) for r in rows]
 
     async def counts(self, project_id: str) -> CampaignCounts:

@@ -105,6 +105,14 @@ class PostgresContacts:
             (ContactStatus.SUBSCRIBED.value, project_id, email_key, ContactStatus.PENDING.value),
         )
 
+    async def unsubscribe(self, project_id: str, contact_id: str, list_id: str) -> bool:
+        changed = await self.db.rowcount(
+            "UPDATE contacts SET status = 'unsubscribed' WHERE id = %s AND project_id = %s AND list_id = %s"
+            " AND status IN ('subscribed', 'pending')",
+            (contact_id, project_id, list_id),
+        )
+        return changed == 1
+
     async def mark_undeliverable(self, project_id: str, email_key: str, status: ContactStatus) -> int:
         return await self.db.rowcount(
             "UPDATE contacts SET status = %s WHERE project_id = %s AND email_key = %s"

@@ -46,6 +46,18 @@ _UPDATE_WITH_EVENTS = (
 _QUOTA_REACHED = "AR001"
 
 
+async def _charge(conn, project_id: str, charge: Charge, amount: int) -> None:
+    cursor = await conn.execute(
+        "INSERT INTO usage AS u (project_id, counter, period, count) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (project_id, counter, period) DO UPDATE SET count = u.count + EXCLUDED.count"
+        " WHERE u.count + EXCLUDED.count <= %s RETURNING u.count",
+        (project_id, charge.counter, charge.period, amount, charge.limit),
+    )
+    row = await cursor.fetchone()
+    if row is None or row[0] > charge.limit:
+        raise QuotaExceeded(exceeded_message(charge, amount))
+
+
 class PostgresEmails:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -75,7 +87,7 @@ class PostgresEmails:
             charge = charges[int(error.diag.message_detail or "1") - 1]
             raise QuotaExceeded(exceeded_message(charge)) from None
 
-    async def add_many(self, emails: list[Email], events: list[Event]) -> int:
+    async def add_many(self, emails: list[Email], events: list[Event], charges: tuple[Charge, ...] = ()) -> int:
         if not emails:
             return 0
         async with self.db.transaction() as conn:
@@ -106,7 +118,23 @@ class PostgresEmails:
                     " unnest(%s::text[], %s::timestamptz[], %s::jsonb[]) AS e(t, c, d)",
                     (added, types, times, data),
                 )
+            for charge in charges if added else ():
+                await _charge(conn, emails[0].project_id, charge, len(added))  # raising rolls it all back
         return len(added)
+
+    async def hold_campaign(self, campaign_id: str) -> int:
+        return await self.db.rowcount(
+            "UPDATE emails SET delivery = 'held' WHERE campaign_id = %s AND delivery = 'pending'", (campaign_id,)
+        )
+
+    async def release_campaign(self, campaign_id: str, now: datetime) -> int:
+        # Shifted together so the pace between them is kept, the first due now.
+        return await self.db.rowcount(
+            "UPDATE emails SET delivery = 'pending', due_at = due_at + greatest(interval '0', %s - (SELECT min(due_at)"
+            " FROM emails WHERE campaign_id = %s AND delivery = 'held'))"
+            " WHERE campaign_id = %s AND delivery = 'held'",
+            (now, campaign_id, campaign_id),
+        )
 
     async def campaign_statuses(self, campaign_id: str) -> dict[EmailStatus, int]:
         rows = await self.db.fetchall(

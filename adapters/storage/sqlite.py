@@ -224,14 +224,32 @@ class SqliteEmails(_Tables):
 
         await self._group.run(write)
 
-    async def add_many(self, emails: list[Email], events: list[Event]) -> int:
+    async def add_many(self, emails: list[Email], events: list[Event], charges: tuple[Charge, ...] = ()) -> int:
         added = 0
         with self.tx() as conn:
             for email in emails:
                 if conn.execute(_INSERT_EMAIL + " ON CONFLICT DO NOTHING", _outbox_row(email)).rowcount:
                     self._add_events(conn, email.id, events)
                     added += 1
+            for charge in charges if added else ():
+                self._charge(conn, emails[0].project_id, charge, added)  # raising rolls it all back
         return added
+
+    async def hold_campaign(self, campaign_id: str) -> int:
+        with self.tx() as conn:
+            return conn.execute(
+                "UPDATE emails SET delivery = 'held' WHERE campaign_id = ? AND delivery = 'pending'", (campaign_id,)
+            ).rowcount
+
+    async def release_campaign(self, campaign_id: str, now: datetime) -> int:
+        # Shifted together so the pace between them is kept, the first due now.
+        with self.tx() as conn:
+            return conn.execute(
+                "UPDATE emails SET delivery = 'pending', due_at = due_at + max(0, ? - (SELECT min(due_at)"
+                " FROM emails WHERE campaign_id = ? AND delivery = 'held'))"
+                " WHERE campaign_id = ? AND delivery = 'held'",
+                (codec.ts(now), campaign_id, campaign_id),
+            ).rowcount
 
     async def campaign_statuses(self, campaign_id: str) -> dict[EmailStatus, int]:
         rows = self.conn.execute(
@@ -240,15 +258,15 @@ class SqliteEmails(_Tables):
         return {EmailStatus(status): count for status, count in rows}
 
     @staticmethod
-    def _charge(conn: sqlite3.Connection, project_id: str, charge: Charge) -> None:
+    def _charge(conn: sqlite3.Connection, project_id: str, charge: Charge, amount: int = 1) -> None:
         key = (project_id, charge.counter, charge.period)
         conn.execute("INSERT INTO usage VALUES (?, ?, ?, 0) ON CONFLICT DO NOTHING", key)
         cursor = conn.execute(
-            "UPDATE usage SET count = count + 1 WHERE project_id = ? AND counter = ? AND period = ? AND count < ?",
-            (*key, charge.limit),
+            "UPDATE usage SET count = count + ? WHERE project_id = ? AND counter = ? AND period = ? AND count + ? <= ?",
+            (amount, *key, amount, charge.limit),
         )
         if cursor.rowcount != 1:
-            raise QuotaExceeded(exceeded_message(charge))  # the savepoint undoes this send's writes
+            raise QuotaExceeded(exceeded_message(charge, amount))  # the savepoint undoes this send's writes
 
     async def usage(self, project_id: str, counter: str, period: str) -> int:
         row = self.conn.execute(

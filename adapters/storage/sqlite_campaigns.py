@@ -53,8 +53,17 @@ class SqliteCampaigns:
             cursor = conn.execute("DELETE FROM campaigns WHERE id = ? AND project_id = ?", (campaign_id, project_id))
         return cursor.rowcount == 1
 
-    async def sending(self) -> list[Campaign]:
-        rows = self._t.conn.execute(f"SELECT {COLUMNS} FROM campaigns WHERE status = 'sending' ORDER BY seq")
+    async def count_unsubscribed(self, project_id: str, campaign_id: str) -> None:
+        with self._t.tx() as conn:
+            conn.execute(
+                "UPDATE campaigns SET unsubscribed = unsubscribed + 1 WHERE id = ? AND project_id = ?",
+                (campaign_id, project_id),
+            )
+
+    async def running(self) -> list[Campaign]:
+        rows = self._t.conn.execute(
+            f"SELECT {COLUMNS} FROM campaigns WHERE status IN ('sending', 'paused') ORDER BY seq"
+        )
         return [campaign_row(r) for r in rows]
 
     async def counts(self, project_id: str) -> CampaignCounts:

@@ -113,6 +113,15 @@ class SqliteContacts:
             )
         return cursor.rowcount
 
+    async def unsubscribe(self, project_id: str, contact_id: str, list_id: str) -> bool:
+        with self._t.tx() as conn:
+            cursor = conn.execute(
+                "UPDATE contacts SET status = 'unsubscribed' WHERE id = ? AND project_id = ? AND list_id = ?"
+                " AND status IN ('subscribed', 'pending')",
+                (contact_id, project_id, list_id),
+            )
+        return cursor.rowcount == 1
+
     async def mark_undeliverable(self, project_id: str, email_key: str, status: ContactStatus) -> int:
         with self._t.tx() as conn:
             cursor = conn.execute(

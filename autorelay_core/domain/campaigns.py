@@ -35,6 +35,8 @@ class Campaign:
     total: int = 0  # recipients snapshotted at launch
     sent: int = 0
     failed: int = 0
+    # Contacts who unsubscribed through this campaign's link: counted by the store, never written back.
+    unsubscribed: int = 0
 
     def check_editable(self) -> None:
         if self.status is not CampaignStatus.DRAFT:

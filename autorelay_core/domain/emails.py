@@ -41,6 +41,7 @@ class Delivery(StrEnum):
     PENDING = "pending"  # waiting for a worker (or for its scheduled time / retry time)
     LEASED = "leased"  # a worker holds it until lease_until
     DONE = "done"  # sent or failed for good; never touched by the outbox again
+    HELD = "held"  # a paused campaign's email: no worker takes it until the campaign resumes
 
 
 # Which customer-visible status each event moves an email to, from which statuses.

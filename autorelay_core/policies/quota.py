@@ -37,10 +37,12 @@ def charges(*, at: datetime, monthly_quota: int, sandbox: bool, sandbox_cap: int
     return (monthly, Charge("sandbox", day(at), sandbox_cap)) if sandbox else (monthly,)
 
 
-def exceeded_message(charge: Charge) -> str:
+def exceeded_message(charge: Charge, amount: int = 1) -> str:
+    """Why a charge of `amount` emails (one send, or a campaign's recipients at launch) failed."""
+    wanted = "" if amount == 1 else f" {amount} more emails would pass it;"
     if charge.counter == "sandbox":
         return (
-            f"The shared sandbox sender is capped at {charge.limit} emails a day per project; "
+            f"The shared sandbox sender is capped at {charge.limit} emails a day per project;{wanted} "
             "verify your own domain to send more"
         )
-    return f"Monthly quota of {charge.limit} emails reached; nothing was sent. Upgrade your plan to send more"
+    return f"Monthly quota of {charge.limit} emails reached;{wanted} nothing was sent. Upgrade your plan to send more"

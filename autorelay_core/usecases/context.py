@@ -16,6 +16,7 @@ from autorelay_core.ports import (
     Mailer,
     RateLimitStore,
     Sealer,
+    Signer,
     Storage,
     TemplateEngine,
 )
@@ -49,6 +50,10 @@ class CoreConfig:
     max_import_rows: int = 10_000
     # Campaign pace: messages per second per campaign (launch spreads due times by it).
     campaign_rate: float = 100.0
+    # Where unsubscribe links point (the public URL of POST/GET /api/v1/unsubscribe), and the
+    # mailbox named by List-Unsubscribe's mailto.
+    unsubscribe_url: str = "http://localhost:3000/api/v1/unsubscribe"
+    unsubscribe_mailto: str = "unsubscribe@localhost"
     # The SPF record a sending domain publishes (the mailer's: SES includes amazonses.com).
     spf_record: str = "v=spf1 mx ~all"
 
@@ -66,6 +71,7 @@ class Deps:
     html_to_text: HtmlToText
     rate_limits: RateLimitStore
     sealer: Sealer
+    signer: Signer
     domain_provisioner: DomainProvisioner
     dns: DnsResolver
     config: CoreConfig = field(factory=CoreConfig)

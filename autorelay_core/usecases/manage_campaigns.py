@@ -15,12 +15,14 @@ from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.domain.contacts import Contact, ContactStatus
 from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey, KeyMode
+from autorelay_core.domain.projects import AccountStatus
 from autorelay_core.errors import Conflict, Invalid, NotFound
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import ContactQuery
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.manage_contacts import find_list
 from autorelay_core.usecases.send_email import new_message_id, sender_charges
+from autorelay_core.usecases.unsubscribe import links_for
 
 
 @frozen
@@ -130,17 +132,20 @@ async def launch_campaign(deps: Deps, key: ApiKey, campaign_id: str) -> Campaign
     if campaign.status is not CampaignStatus.DRAFT:
         raise Conflict("The campaign was already launched")
     sender = Mailbox.parse(campaign.from_email, "fromEmail")
-    await sender_charges(deps, key, sender)  # the sender's domain must be verified (live keys)
+    # The sender's domain must be verified (live keys); every recipient is one email of the quota,
+    # charged with the insert: a campaign that does not fit is refused whole (402).
+    charges = await sender_charges(deps, key, sender)
     contacts = await deps.storage.contacts.page(
         key.project_id, ContactQuery(campaign.list_id, status=ContactStatus.SUBSCRIBED), OffsetRequest(1, 10**9)
     )
     now = deps.clock.now()
     pace = deps.config.campaign_rate
+    content = with_unsubscribe_link(deps, campaign.content)
     emails = [
-        _email_for(deps, key, campaign, sender, contact, now + timedelta(seconds=index / pace))
+        _email_for(deps, key, campaign, content, sender, contact, now + timedelta(seconds=index / pace))
         for index, contact in enumerate(contacts.items)
     ]
-    await deps.storage.emails.add_many(emails, [Event(EventType.QUEUED, now)])
+    await deps.storage.emails.add_many(emails, [Event(EventType.QUEUED, now)], charges)
     launched = evolve(campaign, status=CampaignStatus.SENDING, launched_at=now, total=len(emails), updated_at=now)
     if not emails:
         launched = evolve(launched, status=CampaignStatus.COMPLETED)
@@ -149,8 +154,28 @@ async def launch_campaign(deps: Deps, key: ApiKey, campaign_id: str) -> Campaign
     return launched
 
 
-def _email_for(deps: Deps, key: ApiKey, campaign: Campaign, sender: Mailbox, contact: Contact, due: datetime) -> Email:
-    data = {"name": contact.name or "", "email": contact.email, "unsubscribe_url": ""}
+_FOOTER = (
+    '<p style="margin-top:32px;font-size:12px;color:#666">'
+    'You receive this email because you subscribed. <a href="{{ unsubscribe_url }}">Unsubscribe</a></p>'
+)
+
+
+def with_unsubscribe_link(deps: Deps, content: str) -> str:
+    """The content, with a small unsubscribe footer when it does not place `{{unsubscribe_url}}`
+    itself: every campaign email must offer a visible way out (CAN-SPAM)."""
+    if "unsubscribe_url" in deps.templates.variables(content):
+        return content
+    closing = content.lower().rfind("</body>")
+    if closing == -1:
+        return content + _FOOTER
+    return content[:closing] + _FOOTER + content[closing:]
+
+
+def _email_for(
+    deps: Deps, key: ApiKey, campaign: Campaign, content: str, sender: Mailbox, contact: Contact, due: datetime
+) -> Email:
+    links = links_for(deps, contact, campaign.id)
+    data = {"name": contact.name or "", "email": contact.email, "unsubscribe_url": links.url}
     return Email(
         id=deps.ids.new("em"),
         project_id=key.project_id,
@@ -158,8 +183,9 @@ def _email_for(deps: Deps, key: ApiKey, campaign: Campaign, sender: Mailbox, con
         sender=sender.formatted(),
         to=(contact.email,),
         subject=deps.templates.render(campaign.subject, data, strict=False, html=False),
-        html=deps.templates.render(campaign.content, data, strict=False),
+        html=deps.templates.render(content, data, strict=False),
         text=None,
+        headers=links.headers,
         created_at=deps.clock.now(),
         scheduled_at=due,
         tags={"campaign": campaign.id},
@@ -197,5 +223,42 @@ async def progress(deps: Deps, campaign: Campaign) -> Progress:
 
 
 async def finish_campaigns(deps: Deps) -> list[Campaign]:
-    """The reconciler's round: bring every sending campaign's counts and status up to date."""
-    return [(await progress(deps, campaign)).campaign for campaign in await deps.storage.campaigns.sending()]
+    """The reconciler's round: pause or resume campaigns to follow their account's status (again:
+    a change made elsewhere, or a crash right after one, is caught here), then bring every running
+    campaign's counts and status up to date."""
+    running = await deps.storage.campaigns.running()
+    statuses: dict[str, AccountStatus | None] = {}
+    for campaign in running:
+        if campaign.project_id not in statuses:
+            project = await deps.storage.projects.get(campaign.project_id)
+            statuses[campaign.project_id] = project.status if project else None
+    finished = []
+    for campaign in running:
+        campaign = await _follow(deps, campaign, statuses[campaign.project_id] is AccountStatus.ACTIVE)
+        finished.append((await progress(deps, campaign)).campaign)
+    return finished
+
+
+async def follow_account(deps: Deps, project_id: str, status: AccountStatus) -> None:
+    """The account's status changed: its running campaigns pause (not active) or resume (active)."""
+    for campaign in await deps.storage.campaigns.running():
+        if campaign.project_id == project_id:
+            await _follow(deps, campaign, status is AccountStatus.ACTIVE)
+
+
+async def _follow(deps: Deps, campaign: Campaign, active: bool) -> Campaign:
+    now = deps.clock.now()
+    if not active:
+        # Held again each round: an email whose lease ran out after the pause is pending again.
+        await deps.storage.emails.hold_campaign(campaign.id)
+        if campaign.status is CampaignStatus.SENDING:
+            campaign = evolve(campaign, status=CampaignStatus.PAUSED, updated_at=now)
+            await deps.storage.campaigns.update(campaign)
+        return campaign
+    # Released whatever the status says: a crash between the two writes must not strand held mail.
+    if await deps.storage.emails.release_campaign(campaign.id, now):
+        deps.queue.wake()
+    if campaign.status is CampaignStatus.PAUSED:
+        campaign = evolve(campaign, status=CampaignStatus.SENDING, updated_at=now)
+        await deps.storage.campaigns.update(campaign)
+    return campaign

@@ -7,6 +7,7 @@ from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.reputation import WINDOW, Activity, auto_flag, operator_set
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.manage_campaigns import follow_account
 from autorelay_core.usecases.manage_keys import find_project
 
 FEEDBACK = (EventType.BOUNCED, EventType.COMPLAINED)
@@ -23,6 +24,7 @@ async def evaluate(deps: Deps, project_id: str) -> Project:
         raise NotFound(f"project {project_id} not found")
     if auto_flag(project, await activity(deps, project_id), deps.config.reputation_min_volume):
         await deps.storage.projects.set_status(project.id, project.status, project.status_reason)
+        await follow_account(deps, project.id, project.status)
     return project
 
 
@@ -55,4 +57,5 @@ async def operator_action(deps: Deps, project_ref: str, target: AccountStatus, r
     project = await find_project(deps, project_ref)
     operator_set(project, target, reason or "set by an operator")
     await deps.storage.projects.set_status(project.id, project.status, project.status_reason)
+    await follow_account(deps, project.id, project.status)
     return project

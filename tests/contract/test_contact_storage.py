@@ -231,4 +231,93 @@ async def test_campaign_emails_are_stored_once_per_contact_and_counted_by_status
     sending = Campaign("cmp_1", "prj_a", "c", "s", "a@acme.test", "lst_a", "<p>x</p>", NOW, NOW, CampaignStatus.SENDING)
     await store.campaigns.add(sending)
     await store.campaigns.add(Campaign("cmp_2", "prj_b", "c", "s", "a@acme.test", "lst_a", "<p>x</p>", NOW, NOW))
-    assert [c.id for c in await store.campaigns.sending()] == ["cmp_1"]
+    paused = Campaign("cmp_3", "prj_b", "c", "s", "a@acme.test", "lst_a", "<p>x</p>", NOW, NOW, CampaignStatus.PAUSED)
+    await store.campaigns.add(paused)
+    assert [c.id for c in await store.campaigns.running()] == ["cmp_1", "cmp_3"]
+
+
+def _campaign_mail(n: int, contact: str, due_in: float = 0):
+    from autorelay_core.domain.emails import Email
+
+    return Email(
+        f"em_h{n}", "prj_a", f"<h{n}@acme.test>", "a@acme.test", ("x@example.com",), "s", "<p>h</p>", None, NOW,
+        scheduled_at=NOW + timedelta(seconds=due_in), campaign_id="cmp_h", contact_id=contact,
+    )  # fmt: skip
+
+
+async def test_a_campaigns_held_mail_is_not_claimed_until_released_with_its_pace_kept(store):
+    from autorelay_core.domain.emails import Event, EventType
+
+    later = NOW + timedelta(hours=1)
+    mails = [_campaign_mail(n, f"con_{n}", due_in=n) for n in range(3)]
+    await store.emails.add_many(mails, [Event(EventType.QUEUED, NOW)])
+    lease = timedelta(seconds=60)
+    first = await store.emails.claim_due(NOW, NOW + lease, 1)  # em_h0 is in flight when the pause comes
+    assert await store.emails.hold_campaign("cmp_h") == 2
+    assert await store.emails.hold_campaign("cmp_other") == 0
+    assert await store.emails.claim_due(later, later + lease, 10) == []
+    assert await store.emails.stale(later, later, 10) == [first[0].email.id], "held mail is not 'lost' mail"
+    assert await store.emails.hold_campaign("cmp_h") == 1, "a lease that ran out is held again"
+    assert await store.emails.release_campaign("cmp_h", later) == 3
+    assert await store.emails.release_campaign("cmp_h", later) == 0
+    # Shifted together: the first held one (due NOW + 1 s) is due at `later`, the next 1 s after.
+    at = later + timedelta(seconds=0.5)
+    assert [c.email.id for c in await store.emails.claim_due(at, at + lease, 10)] == ["em_h1"]
+    at = later + timedelta(seconds=1.5)
+    assert [c.email.id for c in await store.emails.claim_due(at, at + lease, 10)] == ["em_h2"]
+    at = later + timedelta(days=1)
+    assert [c.email.id for c in await store.emails.claim_due(at, at + lease, 10)] == ["em_h0"]
+
+
+async def test_campaign_mail_is_charged_per_new_email_or_not_stored_at_all(store):
+    from autorelay_core.domain.emails import Event, EventType
+    from autorelay_core.errors import QuotaExceeded
+    from autorelay_core.policies.quota import Charge
+
+    quota = (Charge("emails", "2026-05", 5),)
+    queued = [Event(EventType.QUEUED, NOW)]
+    assert await store.emails.add_many([_campaign_mail(n, f"con_{n}") for n in range(3)], queued, quota) == 3
+    assert await store.emails.usage("prj_a", "emails", "2026-05") == 3
+    with pytest.raises(QuotaExceeded, match="5 emails"):
+        await store.emails.add_many([_campaign_mail(n, f"con_{n}") for n in range(3, 6)], queued, quota)
+    assert await store.emails.get("prj_a", "em_h3") is None, "nothing of a refused launch is stored"
+    assert await store.emails.usage("prj_a", "emails", "2026-05") == 3
+    # A relaunch after a crash: the 3 stored are skipped and not charged again.
+    assert await store.emails.add_many([_campaign_mail(n, f"con_{n}") for n in range(5)], queued, quota) == 2
+    assert await store.emails.usage("prj_a", "emails", "2026-05") == 5
+
+
+async def test_unsubscribing_changes_only_a_subscribed_or_pending_contact_of_that_list(store):
+    from autorelay_core.domain.campaigns import Campaign
+
+    await with_list(store)
+    await with_list(store, "lst_b")
+    subscribed, pending, bounced = (
+        contact("s@x.test"),
+        contact("p@x.test", status=ContactStatus.PENDING),
+        contact("b@x.test", status=ContactStatus.BOUNCED),
+    )
+    for item in (subscribed, pending, bounced):
+        await store.contacts.add(item)
+    assert not await store.contacts.unsubscribe("prj_a", subscribed.id, "lst_b"), "the token's list must match"
+    assert not await store.contacts.unsubscribe("prj_b", subscribed.id, "lst_a"), "and its project"
+    assert await store.contacts.unsubscribe("prj_a", subscribed.id, "lst_a")
+    assert not await store.contacts.unsubscribe("prj_a", subscribed.id, "lst_a"), "the second time changes nothing"
+    assert await store.contacts.unsubscribe("prj_a", pending.id, "lst_a")
+    assert not await store.contacts.unsubscribe("prj_a", bounced.id, "lst_a")
+    assert not await store.contacts.unsubscribe("prj_a", "con_gone", "lst_a")
+    statuses = {
+        c.email: c.status
+        for c in (await store.contacts.page("prj_a", ContactQuery("lst_a"), OffsetRequest(1, 10))).items
+    }
+    assert statuses == {"s@x.test": "unsubscribed", "p@x.test": "unsubscribed", "b@x.test": "bounced"}
+
+    campaign = Campaign("cmp_u", "prj_a", "c", "s", "a@acme.test", "lst_a", "<p>x</p>", NOW, NOW)
+    await store.campaigns.add(campaign)
+    stale = await store.campaigns.get("prj_a", "cmp_u")
+    await store.campaigns.count_unsubscribed("prj_a", "cmp_u")
+    await store.campaigns.count_unsubscribed("prj_b", "cmp_u")  # another project's: no effect
+    stale.sent = 7
+    await store.campaigns.update(stale)  # written from a read older than the count
+    found = await store.campaigns.get("prj_a", "cmp_u")
+    assert (found.unsubscribed, found.sent) == (1, 7)

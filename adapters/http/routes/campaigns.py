@@ -50,7 +50,7 @@ def detail(campaign: Campaign, statuses: dict[EmailStatus, int] | None = None) -
             "clicked": count(EmailStatus.CLICKED, 0),
             "bounced": count(EmailStatus.BOUNCED, 0),
             "complained": count(EmailStatus.COMPLAINED, 0),
-            "unsubscribed": 0,  # arrives with one-click unsubscribe
+            "unsubscribed": campaign.unsubscribed,
         },
     }
 
