@@ -83,3 +83,116 @@ def test_a_launched_campaign_sends_each_subscribed_contact_once_and_completes(se
             subjects[message["To"]] = message["Subject"]
     assert len(subjects) == 39 and "reader7@example.com" not in subjects
     assert subjects["reader3@example.com"] == "Hi Reader 3"
+
+
+def _campaign_messages(server, subject: str) -> dict[str, object]:
+    """The delivered messages with this subject, by recipient."""
+    import email
+    import email.policy
+
+    found = {}
+    for path in (server.data_dir / "mail").glob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if message["Subject"] == subject:
+            found[str(message["To"])] = message
+    return found
+
+
+def _run_campaign(api, list_id: str, subject: str, content: str) -> dict:
+    from tests.e2e.server import wait_for
+
+    body = {"name": subject, "subject": subject, "fromEmail": "news@acme.test", "listId": list_id}
+    campaign = api.post("/campaigns", json=body | {"content": content}).json()
+    assert api.post(f"/campaigns/{campaign['id']}/launch").status_code == 200
+
+    def finished() -> dict | None:
+        data = api.get(f"/campaigns/{campaign['id']}").json()["data"]
+        return data if data["status"] == "completed" else None
+
+    data = wait_for(finished, 20)
+    assert data, api.get(f"/campaigns/{campaign['id']}").json()
+    return data
+
+
+def test_one_click_unsubscribe_from_the_delivered_messages_and_the_next_campaign_skips_them(server):
+    import re
+
+    import httpx
+
+    keys = new_project(server.data_dir, f"unsub-{uuid.uuid4().hex[:6]}")
+    tag = uuid.uuid4().hex[:6]
+    with server.client(keys["live"]) as api:
+        target = api.post("/lists", json={"name": "News"}).json()["id"]
+        rows = [{"email": f"{n}-{tag}@example.com", "name": n.title()} for n in ("ann", "bob", "cy", "dee")]
+        api.post("/contacts/import", json={"listId": target, "contacts": rows})
+        dee = api.get("/contacts", params={"listId": target, "search": "dee-"}).json()["contacts"][0]
+        api.put(f"/contacts/{dee['id']}", json={"status": "unsubscribed"})
+        first = _run_campaign(api, target, f"First {tag}", '<p>Hi</p><a href="{{ unsubscribe_url }}">Leave</a>')
+        messages = _campaign_messages(server, f"First {tag}")
+        assert sorted(messages) == [f"{n}-{tag}@example.com" for n in ("ann", "bob", "cy")]
+        links = {}
+        for to, message in messages.items():
+            assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+            https, mailto = re.findall(r"<([^>]+)>", message["List-Unsubscribe"])
+            assert https.startswith(f"{server.base}/api/v1/unsubscribe?token=") and mailto.startswith("mailto:")
+            html = message.get_body(("html",)).get_content()
+            assert f'href="{https}"' in html, "{{unsubscribe_url}} is the same link"
+            links[to.split("-")[0]] = https
+
+        public = httpx.Client(timeout=10)  # no API key, as a mailbox provider or a browser
+        one_click = public.post(
+            links["bob"],
+            content=b"List-Unsubscribe=One-Click",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert (one_click.status_code, one_click.json()) == (200, {"ok": True})
+        assert "set-cookie" not in one_click.headers and "location" not in one_click.headers
+        again = public.post(links["bob"], data={"List-Unsubscribe": "One-Click"})
+        assert (again.status_code, again.json()) == (200, {"ok": True}), "repeating is harmless"
+
+        page = public.get(links["cy"])
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "unsubscribed" in page.text and "set-cookie" not in page.headers
+        assert not page.is_redirect and page.headers["referrer-policy"] == "no-referrer"
+
+        token = links["ann"].split("token=")[1]
+        tampered = token[:20] + ("x" if token[20] != "x" else "y") + token[21:]
+        bad = public.post(f"{server.base}/api/v1/unsubscribe", json={"token": tampered})
+        assert bad.status_code == 400 and bad.json()["ok"] is False and "token" in bad.json()["error"]
+        bad_page = public.get(f"{server.base}/api/v1/unsubscribe", params={"token": tampered})
+        assert bad_page.status_code == 400 and bad_page.headers["content-type"].startswith("text/html")
+        assert public.post(f"{server.base}/api/v1/unsubscribe", json={}).status_code == 400
+
+        statuses = {
+            c["email"].split("-")[0]: c["status"]
+            for c in api.get("/contacts", params={"listId": target}).json()["contacts"]
+        }
+        assert statuses == {"ann": "subscribed", "bob": "unsubscribed", "cy": "unsubscribed", "dee": "unsubscribed"}
+        assert api.get(f"/campaigns/{first['id']}").json()["data"]["stats"]["unsubscribed"] == 2
+
+        second = _run_campaign(api, target, f"Second {tag}", "<p>No link placed here</p>")
+        assert second["progress"]["total"] == 1
+        (only,) = _campaign_messages(server, f"Second {tag}").values()
+        assert only["To"] == f"ann-{tag}@example.com"
+        footer_link = re.findall(r"<([^>]+)>", only["List-Unsubscribe"])[0]
+        assert f'href="{footer_link}"' in only.get_body(("html",)).get_content(), "a footer adds the link"
+
+
+def test_unsubscribe_is_limited_per_client_ip(tmp_path):
+    import httpx
+
+    from tests.e2e.server import Server
+
+    server = Server(tmp_path).start()
+    try:
+        url = f"{server.base}/api/v1/unsubscribe"
+        with httpx.Client(timeout=10) as public:
+            answers = [public.post(url, json={"token": "nope"}).status_code for _ in range(45)]
+            answers += [public.get(url, params={"token": "nope"}).status_code for _ in range(15)]
+            assert set(answers) == {400}, "GET and POST share the budget of 60 a minute"
+            limited = public.post(url, json={"token": "nope"})
+            assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+            page = public.get(url, params={"token": "nope"})
+            assert page.status_code == 429 and page.headers["content-type"].startswith("text/html")
+    finally:
+        server.stop()

@@ -69,11 +69,12 @@ async def test_launch_sends_each_subscribed_contact_one_rendered_message_at_the_
     key = await live_key(deps)
     campaign = await draft(deps, key, from_email="news@acme.test")
     people = {}
-    for name in ("Ann", "Bob", "Cy", "Dee"):
+    for name in ("Ann", "Bob", "Cy", "Dee", "Eve", "Flo"):
         people[name] = await create_contact(
             deps, key, ContactInput(f"{name.lower()}@example.com", campaign.list_id, name)
         )
-    for name, status in (("Cy", ContactStatus.UNSUBSCRIBED), ("Dee", ContactStatus.BOUNCED)):
+    left_out = {"Cy": ContactStatus.UNSUBSCRIBED, "Dee": ContactStatus.BOUNCED, "Eve": ContactStatus.COMPLAINED}
+    for name, status in (*left_out.items(), ("Flo", ContactStatus.PENDING)):
         contact = await get_contact(deps, key.project_id, people[name].id)
         contact.status = status
         await deps.storage.contacts.update(contact)
@@ -102,3 +103,133 @@ async def test_a_live_campaign_needs_a_verified_sender_domain_at_launch(deps):
     with pytest.raises(Invalid, match=r"unverified\.test"):
         await uc.launch_campaign(deps, key, campaign.id)
     assert (await uc.get_campaign(deps, key.project_id, campaign.id)).status is CampaignStatus.DRAFT
+
+
+async def _launched_to(deps, key, *names, **fields):
+    from autorelay_core.usecases.manage_contacts import ContactInput, create_contact
+
+    campaign = await draft(deps, key, from_email="news@acme.test", **fields)
+    for name in names:
+        await create_contact(deps, key, ContactInput(f"{name.lower()}@example.com", campaign.list_id, name))
+    return await uc.launch_campaign(deps, key, campaign.id)
+
+
+async def test_each_message_carries_its_own_working_unsubscribe_link_and_headers(deps, mailer, clock):
+    from urllib.parse import parse_qs, urlsplit
+
+    from autorelay_core.usecases.manage_contacts import get_contact
+    from autorelay_core.usecases.unsubscribe import unsubscribe
+
+    key = await live_key(deps)
+    launched = await _launched_to(deps, key, "Ann", "Bob")
+    clock.advance(seconds=1)  # the second is due 1/100 s after the first
+    await deps.queue.drain()
+    assert len(mailer.sent) == 2
+    tokens = set()
+    for message in mailer.sent:
+        assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        https, mailto = message.headers["List-Unsubscribe"].split(", ")
+        url = https.strip("<>")
+        assert url.startswith(deps.config.unsubscribe_url + "?token=")
+        assert f"href='{url}'" in message.html, "{{unsubscribe_url}} is the same link"
+        token = parse_qs(urlsplit(url).query)["token"][0]
+        assert mailto.startswith("<mailto:unsubscribe@localhost?subject=unsubscribe%20") and token in mailto
+        tokens.add(token)
+    assert len(tokens) == 2, "one token per contact"
+
+    bob = next(m for m in mailer.sent if m.to == ("bob@example.com",))
+    token = parse_qs(urlsplit(bob.headers["List-Unsubscribe"].split(", ")[0].strip("<>")).query)["token"][0]
+    first = await unsubscribe(deps, token)
+    assert first.changed and not (await unsubscribe(deps, token)).changed, "repeating is harmless"
+    assert (await get_contact(deps, key.project_id, first.contact_id)).status == "unsubscribed"
+    assert (await uc.get_campaign(deps, key.project_id, launched.id)).unsubscribed == 1
+
+    tampered = token[:10] + ("A" if token[10] != "A" else "B") + token[11:]
+    for bad in (tampered, token[:-5], "", None, 42, "x" * 5000):
+        with pytest.raises(Invalid, match="unsubscribe token is not valid"):
+            await unsubscribe(deps, bad)
+
+
+async def test_a_token_from_another_server_secret_or_purpose_is_refused(deps):
+    from adapters.system.signing import SecretSigner
+    from autorelay_core.usecases.unsubscribe import unsubscribe
+
+    fields = ("prj_x", "con_x", "lst_x", "cmp_x")
+    with pytest.raises(Invalid):
+        await unsubscribe(deps, SecretSigner(b"1" * 32).sign("unsubscribe", fields))
+    with pytest.raises(Invalid):
+        await unsubscribe(deps, deps.signer.sign("tracking", fields))
+    assert not (await unsubscribe(deps, deps.signer.sign("unsubscribe", fields))).changed, "valid, nobody to change"
+
+
+async def test_content_without_the_link_gets_a_footer_with_it(deps, mailer):
+    key = await live_key(deps)
+    await _launched_to(deps, key, "Ann", content="<html><body><p>Hi {{ name }}</p></body></html>")
+    await deps.queue.drain()
+    (message,) = mailer.sent
+    url = message.headers["List-Unsubscribe"].split(", ")[0].strip("<>")
+    assert message.html.index(f'href="{url}"') < message.html.index("</body>")
+
+
+async def test_launch_charges_every_recipient_to_the_quota_or_refuses_the_whole_campaign(deps):
+    from attrs import evolve
+
+    from autorelay_core.errors import QuotaExceeded
+
+    deps = evolve(deps, config=evolve(deps.config, monthly_quota=3))
+    key = await live_key(deps)
+    with pytest.raises(QuotaExceeded, match="4 more emails"):
+        await _launched_to(deps, key, "Ann", "Bob", "Cy", "Dee")
+    page = await uc.list_campaigns(deps, key.project_id, "draft", OffsetRequest(1, 20))
+    assert len(page.items) == 1, "the refused campaign stays a draft"
+    assert (await deps.storage.emails.campaign_statuses(page.items[0].id)) == {}
+    launched = await _launched_to(deps, key, "Eve", "Fay", "Gus")
+    assert launched.total == 3
+
+
+async def test_a_campaign_pauses_while_the_account_is_not_active_and_resumes_after(deps, mailer, clock):
+    from attrs import evolve
+
+    from autorelay_core.domain.projects import AccountStatus
+    from autorelay_core.usecases.deliver_email import drain
+    from autorelay_core.usecases.manage_reputation import operator_action
+
+    deps = evolve(deps, config=evolve(deps.config, campaign_rate=1.0))
+    key = await live_key(deps)
+    launched = await _launched_to(deps, key, "Ann", "Bob", "Cy")
+    await deps.queue.drain()
+    assert len(mailer.sent) == 1, "one a second: the first is due now"
+    await operator_action(deps, key.project_id, AccountStatus.FLAGGED, "review")
+    assert (await uc.get_campaign(deps, key.project_id, launched.id)).status is CampaignStatus.PAUSED
+    clock.advance(minutes=30)
+    await drain(deps)
+    await uc.finish_campaigns(deps)
+    assert len(mailer.sent) == 1, "nothing goes out while paused"
+    assert (await uc.get_campaign(deps, key.project_id, launched.id)).status is CampaignStatus.PAUSED
+
+    await operator_action(deps, key.project_id, AccountStatus.ACTIVE, "reviewed")
+    assert (await uc.get_campaign(deps, key.project_id, launched.id)).status is CampaignStatus.SENDING
+    await drain(deps)
+    assert len(mailer.sent) == 2, "resumed at the same pace: the next now, the last a second later"
+    clock.advance(seconds=1)
+    await drain(deps)
+    finished = await uc.finish_campaigns(deps)
+    assert len(mailer.sent) == 3 and [c.status for c in finished] == [CampaignStatus.COMPLETED]
+
+
+async def test_the_reconciler_pauses_a_campaign_whose_account_changed_elsewhere(deps, mailer):
+    from autorelay_core.domain.projects import AccountStatus
+
+    key = await live_key(deps)
+    launched = await _launched_to(deps, key, "Ann")
+    # As another process (or a crash right after the status write) would leave it: not followed yet.
+    await deps.storage.projects.set_status(key.project_id, AccountStatus.SUSPENDED, "audit")
+    (paused,) = await uc.finish_campaigns(deps)
+    assert paused.status is CampaignStatus.PAUSED
+    await deps.queue.drain()
+    assert mailer.sent == []
+    await deps.storage.projects.set_status(key.project_id, AccountStatus.ACTIVE, "ok")
+    await uc.finish_campaigns(deps)
+    await deps.queue.drain()
+    assert [m.to for m in mailer.sent] == [("ann@example.com",)]
+    assert (await uc.get_campaign(deps, key.project_id, launched.id)).status is CampaignStatus.SENDING
