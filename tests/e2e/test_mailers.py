@@ -162,5 +162,26 @@ def test_a_domain_verified_through_dns_signs_its_mail_with_dkim(tmp_path):
             assert not dkim.verify(
                 raw.replace(b"Signed mail", b"Forged mail"), dnsfunc=lambda n, timeout=5: dns_server.txt(n)
             )
+
+            # Campaign mail: the unsubscribe headers are there and signed.
+            with server.client(server.keys["live"]) as client:
+                target = client.post("/lists", json={"name": "Readers"}).json()["id"]
+                rows = [{"email": f"r{i}@example.com"} for i in range(2)]
+                client.post("/contacts/import", json={"listId": target, "contacts": rows})
+                draft = {"name": "N", "subject": "Campaign", "fromEmail": "news@signed.test", "listId": target}
+                campaign = client.post("/campaigns", json=draft | {"content": "<p>Campaign mail</p>"}).json()
+                assert client.post(f"/campaigns/{campaign['id']}/launch").status_code == 200
+                assert wait_for(lambda: len(sink.messages) == 3, 15), "the campaign's two messages never arrived"
+            for envelope in sink.messages[1:]:
+                raw = envelope.original_content
+                message = parse(raw)
+                assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+                assert "<http://127.0.0.1:" in message["List-Unsubscribe"] and "<mailto:" in message["List-Unsubscribe"]
+                signature = message["DKIM-Signature"]
+                signed = {h.strip().lower() for h in signature.split("h=")[1].split(";")[0].split(":")}
+                assert {"list-unsubscribe", "list-unsubscribe-post"} <= signed
+                assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: dns_server.txt(name))
+                forged = raw.replace(b"List-Unsubscribe=One-Click", b"List-Unsubscribe=Never")
+                assert forged != raw and not dkim.verify(forged, dnsfunc=lambda n, timeout=5: dns_server.txt(n))
         finally:
             server.stop()
