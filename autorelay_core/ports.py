@@ -7,6 +7,7 @@ do its (short) work inline.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -136,6 +137,14 @@ class EmailRepository(Protocol):
     async def finish(self, claim: Claim, email: Email, events: list[Event]) -> bool:
         """Store the outcome of a delivery (status, error, provider id) and its events, and mark
         the row done, but only while `claim` still holds the lease. False if the lease was lost."""
+
+    async def handover(self, claim: Claim) -> bool:
+        """Record, durably, that the message is being handed to the next hop (still under the
+        claim's lease); False if the lease was lost. finish and retry_later accept it after this."""
+
+    async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+        """Claim handovers whose worker stopped (lease ran out), to record them as sent; they stay
+        in handover, so a second crash cannot turn them into a resend."""
 
     async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:
         """Return the row to pending, due at `at`, remembering the error; False if the lease
@@ -384,14 +393,22 @@ class Storage(Protocol):
     async def close(self) -> None: ...
 
 
+# Called by a mailer at the last moment before the message is irrevocably handed over (SMTP: before
+# the end of DATA). False: the email's lease was lost, do not hand it over. See Delivery.HANDOVER.
+Handover = Callable[[], Awaitable[bool]]
+
+
 class Mailer(Protocol):
-    async def send(self, email: Email, sent_at: datetime) -> str:
+    async def send(self, email: Email, sent_at: datetime, handover: Handover | None = None) -> str:
         """Hand the message to the next hop and return the provider's id for it.
 
         Raises MailerError(permanent=True) for a rejection that retrying cannot fix (a hard bounce)
         and MailerError(permanent=False) for a transient one. The message carries `email.message_id`
         as its Message-ID. Delivering the same email twice must not make two copies where the next
-        hop allows it (the log mailer overwrites one file per message)."""
+        hop allows it (the log mailer overwrites one file per message).
+
+        `handover`, when given, is awaited at the last moment before the point of no return; when it
+        answers False the message must not be handed over (raise a transient MailerError)."""
 
 
 class JobQueue(Protocol):

@@ -14,6 +14,7 @@ from adapters.system.clock_ids import RandomIds
 from adapters.system.sealing import FernetSealer
 from adapters.system.signing import SecretSigner
 from autorelay_core.domain.emails import Email
+from autorelay_core.errors import MailerError
 from autorelay_core.ports import Storage
 from autorelay_core.usecases.context import CoreConfig, Deps
 from autorelay_core.usecases.deliver_email import drain
@@ -38,9 +39,11 @@ class RecordingMailer:
         self.sent: list[Email] = []
         self.failures: list[Exception] = []
 
-    async def send(self, email: Email, sent_at: datetime) -> str:
+    async def send(self, email: Email, sent_at: datetime, handover=None) -> str:
         if self.failures:
             raise self.failures.pop(0)
+        if handover is not None and not await handover():
+            raise MailerError("lease lost before hand-over", permanent=False)
         self.sent.append(email)
         return f"provider-{len(self.sent)}"
 

@@ -17,8 +17,10 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+from adapters.mailers.handover import handed_over
 from adapters.mailers.mime import build_message, envelope_recipients
 from autorelay_core.domain.emails import Email
+from autorelay_core.ports import Handover
 
 log = logging.getLogger("autorelay.mailer.log")
 
@@ -31,8 +33,9 @@ class LogMailer:
     def path_for(self, email_id: str) -> Path:
         return self.directory / f"{email_id}.eml"
 
-    async def send(self, email: Email, sent_at: datetime) -> str:
+    async def send(self, email: Email, sent_at: datetime, handover: Handover | None = None) -> str:
         data = build_message(email, sent_at)
+        await handed_over(handover)
         await asyncio.to_thread(self._write, self.path_for(email.id), data)
         log.info("wrote %s for %d recipient(s)", email.id, len(envelope_recipients(email)))
         return email.message_id

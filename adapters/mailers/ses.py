@@ -10,11 +10,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from adapters.mailers.handover import handed_over
 from adapters.mailers.mime import build_message, envelope_recipients
 from autorelay_core.domain.addresses import split_mailbox
 from autorelay_core.domain.emails import Email
 from autorelay_core.errors import Invalid, MailerError
-from autorelay_core.ports import DkimSetup
+from autorelay_core.ports import DkimSetup, Handover
 
 # SES answers that retrying cannot fix (the message or the sender is refused).
 _PERMANENT = {"MessageRejected", "MailFromDomainNotVerifiedException", "BadRequestException", "NotFoundException"}
@@ -30,13 +31,14 @@ class SesMailer:
     def __init__(self, client) -> None:
         self._client = client
 
-    async def send(self, email: Email, sent_at: datetime) -> str:
+    async def send(self, email: Email, sent_at: datetime, handover: Handover | None = None) -> str:
         message = build_message(email, sent_at)
         request = {
             "FromEmailAddress": split_mailbox(email.sender)[1],
             "Destination": {"ToAddresses": envelope_recipients(email)},
             "Content": {"Raw": {"Data": message}},
         }
+        await handed_over(handover)
         try:
             answer = await asyncio.to_thread(self._client.send_email, **request)
         except ClientError as error:

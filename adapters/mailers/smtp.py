@@ -18,9 +18,11 @@ import aiosmtplib
 from attrs import frozen
 
 from adapters.mailers.mime import build_message, envelope_recipients
+from adapters.mailers.smtp_client import HandoverSMTP
 from autorelay_core.domain.addresses import split_mailbox
 from autorelay_core.domain.emails import Email
 from autorelay_core.errors import MailerError
+from autorelay_core.ports import Handover
 
 log = logging.getLogger("autorelay.mailer.smtp")
 
@@ -47,9 +49,9 @@ class SmtpMailer:
         self._idle: list[aiosmtplib.SMTP] = []
         self._slots: asyncio.Semaphore | None = None
 
-    def _new_client(self) -> aiosmtplib.SMTP:
+    def _new_client(self) -> HandoverSMTP:
         s = self.settings
-        return aiosmtplib.SMTP(
+        return HandoverSMTP(
             hostname=s.host,
             port=s.port,
             username=s.username or None,
@@ -60,7 +62,7 @@ class SmtpMailer:
             tls_context=s.tls_context,
         )
 
-    async def _connected(self) -> aiosmtplib.SMTP:
+    async def _connected(self) -> HandoverSMTP:
         while self._idle:
             client = self._idle.pop()
             if client.is_connected:
@@ -69,7 +71,7 @@ class SmtpMailer:
         await client.connect()  # EHLO, STARTTLS and AUTH as configured
         return client
 
-    async def send(self, email: Email, sent_at: datetime) -> str:
+    async def send(self, email: Email, sent_at: datetime, handover: Handover | None = None) -> str:
         message = build_message(email, sent_at)
         if self._signer is not None:
             message = await self._signer(email, message)
@@ -82,7 +84,14 @@ class SmtpMailer:
                 client = None
                 try:
                     client = await self._connected()
-                    refused, reply = await client.sendmail(sender, recipients, message)
+                    client.handover = handover
+                    try:
+                        refused, reply = await client.sendmail(sender, recipients, message)
+                    finally:
+                        client.handover = None
+                except MailerError:  # the hand-over was refused: the server drops the transaction
+                    self._discard(client)
+                    raise
                 except aiosmtplib.SMTPServerDisconnected as error:
                     # A kept connection the server has since closed: one more try on a fresh one.
                     if attempt == 1:

@@ -88,6 +88,9 @@ class _OutboxRow:
     events: list[Event] = field(factory=list)
 
 
+_HELD_BY_A_WORKER = (Delivery.LEASED, Delivery.HANDOVER)
+
+
 class MemoryEmails:
     def __init__(self) -> None:
         self._rows: dict[str, _OutboxRow] = {}
@@ -222,9 +225,27 @@ class MemoryEmails:
     def _holds(self, claim: Claim) -> _OutboxRow | None:
         row = self._rows.get(claim.email.id)
         # The attempt number is the lease token: every claim increments it.
-        if row is None or row.delivery is not Delivery.LEASED or row.attempts != claim.attempt:
+        if row is None or row.delivery not in _HELD_BY_A_WORKER or row.attempts != claim.attempt:
             return None
         return row
+
+    async def handover(self, claim: Claim) -> bool:
+        row = self._holds(claim)
+        if row is None:
+            return False
+        row.delivery = Delivery.HANDOVER
+        return True
+
+    async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+        found = [
+            r
+            for r in self._rows.values()
+            if r.delivery is Delivery.HANDOVER and r.lease_until is not None and r.lease_until <= now
+        ][:limit]
+        for row in found:
+            row.lease_until = lease_until
+            row.attempts += 1
+        return [Claim(email=evolve(r.email), attempt=r.attempts, lease_until=lease_until) for r in found]
 
     async def finish(self, claim: Claim, email: Email, events: list[Event]) -> bool:
         row = self._holds(claim)

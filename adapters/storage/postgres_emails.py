@@ -237,18 +237,36 @@ class PostgresEmails:
         row = await self.db.fetchone(
             _UPDATE_WITH_EVENTS.format(
                 set="delivery = 'done', lease_until = NULL, status = %s, payload = %s::jsonb",
-                where="id = %s AND delivery = 'leased' AND attempts = %s",
+                where="id = %s AND delivery IN ('leased', 'handover') AND attempts = %s",
             ),
             (email.status.value, codec.email_payload(email), email.id, claim.attempt, *_event_arrays(events)),
         )
         return bool(row and row[0])
+
+    async def handover(self, claim: Claim) -> bool:
+        updated = await self.db.rowcount(
+            "UPDATE emails SET delivery = 'handover' WHERE id = %s AND delivery IN ('leased', 'handover')"
+            " AND attempts = %s",
+            (claim.email.id, claim.attempt),
+        )
+        return updated == 1
+
+    async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+        rows = await self.db.fetchall(
+            "WITH lost AS (SELECT id FROM emails WHERE delivery = 'handover' AND lease_until <= %s"
+            " LIMIT %s FOR UPDATE SKIP LOCKED)"
+            " UPDATE emails m SET lease_until = %s, attempts = m.attempts + 1"
+            f" FROM lost WHERE m.id = lost.id RETURNING m.{_CLAIMED.replace(', ', ', m.')}",
+            (now, limit, lease_until),
+        )
+        return [_claim(r, lease_until) for r in rows]
 
     async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:
         email = claim.email
         email.last_error = error
         updated = await self.db.rowcount(
             "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = %s, payload = %s::jsonb"
-            " WHERE id = %s AND delivery = 'leased' AND attempts = %s",
+            " WHERE id = %s AND delivery IN ('leased', 'handover') AND attempts = %s",
             (at, codec.email_payload(email), email.id, claim.attempt),
         )
         return updated == 1

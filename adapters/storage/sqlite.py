@@ -375,7 +375,7 @@ class SqliteEmails(_Tables):
             # The attempt number is the lease token: every claim increments it.
             cursor = conn.execute(
                 "UPDATE emails SET delivery = 'done', lease_until = NULL, status = ?, payload = ?"
-                " WHERE id = ? AND delivery = 'leased' AND attempts = ?",
+                " WHERE id = ? AND delivery IN ('leased', 'handover') AND attempts = ?",
                 args,
             )
             if cursor.rowcount != 1:
@@ -385,13 +385,35 @@ class SqliteEmails(_Tables):
 
         return await self._group.run(write)
 
+    async def handover(self, claim: Claim) -> bool:
+        def write(conn: sqlite3.Connection) -> bool:
+            return (
+                conn.execute(
+                    "UPDATE emails SET delivery = 'handover'"
+                    " WHERE id = ? AND delivery IN ('leased', 'handover') AND attempts = ?",
+                    (claim.email.id, claim.attempt),
+                ).rowcount
+                == 1
+            )
+
+        return await self._group.run(write)
+
+    async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+        with self.tx() as conn:
+            rows = conn.execute(
+                "UPDATE emails SET lease_until = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM emails"
+                " WHERE delivery = 'handover' AND lease_until <= ? LIMIT ?) RETURNING payload, attempts",
+                (codec.ts(lease_until), codec.ts(now), limit),
+            ).fetchall()
+        return [Claim(codec.email_from_payload(p), attempt, lease_until) for p, attempt in rows]
+
     async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:
         email = claim.email
         email.last_error = error
         with self.tx() as conn:
             cursor = conn.execute(
                 "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = ?, payload = ?"
-                " WHERE id = ? AND delivery = 'leased' AND attempts = ?",
+                " WHERE id = ? AND delivery IN ('leased', 'handover') AND attempts = ?",
                 (codec.ts(at), codec.email_payload(email), email.id, claim.attempt),
             )
         return cursor.rowcount == 1

@@ -207,11 +207,12 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX emails_campaign_contact ON emails(campaign_id, contact_id) WHERE campaign_id IS NOT NULL;
     CREATE INDEX emails_campaign_status ON emails(campaign_id, status) WHERE campaign_id IS NOT NULL;
     """,
-    # 9: contacts who unsubscribed through a campaign's link; paused campaigns' mail is 'held'
-    # (delivery is free text, so that needs no change here)
+    # 9: contacts who unsubscribed through a campaign's link; outbox states 'held' (a paused
+    # campaign's mail) and 'handover' (being handed to the next hop)
     """
     ALTER TABLE campaigns ADD COLUMN unsubscribed INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX emails_campaign_delivery ON emails(campaign_id, delivery) WHERE campaign_id IS NOT NULL;
+    CREATE INDEX emails_handover ON emails(lease_until) WHERE delivery = 'handover';
     """,
 ]
 

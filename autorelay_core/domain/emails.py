@@ -40,6 +40,9 @@ class EventType(StrEnum):
 class Delivery(StrEnum):
     PENDING = "pending"  # waiting for a worker (or for its scheduled time / retry time)
     LEASED = "leased"  # a worker holds it until lease_until
+    # The worker is handing the message over (SMTP: the end of DATA is on its way). If the worker dies
+    # now the next hop has almost surely taken it: the reconciler records it sent, never resends.
+    HANDOVER = "handover"
     DONE = "done"  # sent or failed for good; never touched by the outbox again
     HELD = "held"  # a paused campaign's email: no worker takes it until the campaign resumes
 

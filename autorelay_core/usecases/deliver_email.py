@@ -10,10 +10,10 @@ from attrs import evolve
 
 from autorelay_core.domain.addresses import split_mailbox
 from autorelay_core.domain.contacts import ContactStatus
-from autorelay_core.domain.emails import Email, EventType
+from autorelay_core.domain.emails import Email, EmailStatus, EventType
 from autorelay_core.domain.suppressions import Suppression, SuppressionReason
 from autorelay_core.errors import MailerError
-from autorelay_core.ports import Claim, Mailer
+from autorelay_core.ports import Claim, Handover, Mailer
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.manage_reputation import evaluate
 
@@ -60,8 +60,12 @@ async def deliver_claim(deps: Deps, claim: Claim) -> str:
     outgoing = email
     if email.sealed:  # opened for the mailer only; the stored row stays sealed
         outgoing = evolve(email, html=deps.sealer.open(email.html), text=deps.sealer.open(email.text or ""))
+
+    async def handover() -> bool:
+        return await deps.storage.emails.handover(claim)
+
     try:
-        provider_id = await _send(mailer, outgoing, deps.clock.now())
+        provider_id = await _send(mailer, outgoing, deps.clock.now(), handover)
     except MailerError as error:
         backoff = deps.config.retry_backoff
         if not error.permanent and claim.attempt <= len(backoff):
@@ -110,9 +114,9 @@ async def _bounce(deps: Deps, claim: Claim, email: Email, error: MailerError) ->
     return "bounced"
 
 
-async def _send(mailer: Mailer, email: Email, now: datetime) -> str:
+async def _send(mailer: Mailer, email: Email, now: datetime, handover: Handover) -> str:
     try:
-        return await mailer.send(email, now)
+        return await mailer.send(email, now, handover)
     except MailerError:
         raise
     except Exception as error:
@@ -126,7 +130,26 @@ async def reconcile_outbox(deps: Deps, limit: int = 1000) -> int:
     """Take back emails whose pass was lost (a killed worker, a crash between commit and wake,
     an expired lease) and wake a delivery pass for them. Safe anywhere, any number of times."""
     now = deps.clock.now()
+    await settle_handovers(deps, limit)
     ids = await deps.storage.emails.stale(now, now - deps.config.reconcile_grace, limit)
     if ids:
         deps.queue.wake()
     return len(ids)
+
+
+async def settle_handovers(deps: Deps, limit: int = 1000) -> int:
+    """Emails whose worker stopped in the middle of handing them over (the lease ran out in
+    `handover`): the next hop has the message, barring a crash in the instant between our record
+    and the last byte, so they are recorded as sent. Resending would be the worse error: a copy
+    too many for every crash, instead of almost never one too few."""
+    now = deps.clock.now()
+    claims = await deps.storage.emails.claim_handovers(now, now + deps.config.lease, limit)
+    for claim in claims:
+        email = evolve(claim.email)
+        events = []
+        if email.status is EmailStatus.QUEUED:
+            events.append(
+                email.record(EventType.SENT, now, note="handed over by a worker that stopped before the reply")
+            )
+        await deps.storage.emails.finish(claim, email, events)
+    return len(claims)

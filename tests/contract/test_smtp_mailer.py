@@ -115,3 +115,52 @@ async def test_wrong_credentials_and_a_dead_server_are_transient(sink, clock):
     with pytest.raises(MailerError) as down:
         await nobody.send(sent, clock.now())
     assert not down.value.permanent
+
+
+async def test_the_end_of_data_waits_for_the_hand_over_record(smtp_deps, sink):
+    """The hand-over is recorded with the whole message already at the server, before the final
+    "."; the message exists at the server only after it. A refused hand-over (lost lease) leaves
+    the server nothing."""
+    from autorelay_core.errors import MailerError
+
+    key = await live_key(smtp_deps)
+    sent = await send_email(smtp_deps, key, command())
+    email_ = (await get_email(smtp_deps, key.project_id, sent.id))[0]
+    seen_at_hand_over = []
+
+    async def refuse() -> bool:
+        seen_at_hand_over.append(len(sink.messages))
+        return False
+
+    with pytest.raises(MailerError, match="lease ran out"):
+        await smtp_deps.mailer.send(email_, smtp_deps.clock.now(), refuse)
+    assert seen_at_hand_over == [0] and sink.messages == [], "the server dropped the transaction"
+
+    async def accept() -> bool:
+        seen_at_hand_over.append(len(sink.messages))
+        return True
+
+    await smtp_deps.mailer.send(email_, smtp_deps.clock.now(), accept)
+    assert seen_at_hand_over == [0, 0] and len(sink.messages) == 1
+    # Through the delivery use case the outbox row passes through 'handover' and ends 'sent'.
+    assert await deliver_email(smtp_deps, sent.id) == "sent"
+    assert len(sink.messages) == 2
+
+
+async def test_a_worker_that_stops_after_the_hand_over_never_resends(smtp_deps, sink, clock):
+    from autorelay_core.usecases.deliver_email import reconcile_outbox
+
+    key = await live_key(smtp_deps)
+    sent = await send_email(smtp_deps, key, command())
+    now = clock.now()
+    claim = await smtp_deps.storage.emails.claim(sent.id, now, now + smtp_deps.config.lease)
+    assert await smtp_deps.storage.emails.handover(claim)  # ... and the worker is killed here
+    clock.advance(seconds=smtp_deps.config.lease.total_seconds() + 1)
+    await reconcile_outbox(smtp_deps)
+    assert await deliver_email(smtp_deps, sent.id) == "skipped"
+    stored, events = await get_email(smtp_deps, key.project_id, sent.id)
+    assert stored.status is EmailStatus.SENT and sink.messages == []
+    assert [e.type.value for e in events][-1] == "sent" and "stopped" in events[-1].data["note"]
+    clock.advance(seconds=3600)
+    await reconcile_outbox(smtp_deps)
+    assert len(await smtp_deps.storage.emails.events(sent.id)) == len(events), "settled once"

@@ -129,6 +129,35 @@ async def test_stale_returns_lost_rows_once(store):
     assert await store.emails.claim(leased.id, later, later + timedelta(seconds=60)) is not None
 
 
+async def test_a_handover_is_never_claimed_again_only_settled_once_its_lease_ran_out(store):
+    email = await add(store, new_email())
+    lease = timedelta(seconds=60)
+    claim = await store.emails.claim(email.id, NOW, NOW + lease)
+    assert await store.emails.handover(claim)
+    assert await store.emails.handover(claim), "recording it again (a retried connection) is fine"
+    later = NOW + timedelta(seconds=61)
+    assert await store.emails.claim(email.id, later, later + lease) is None, "no resend after a crash"
+    assert await store.emails.claim_due(later, later + lease, 10) == []
+    assert await store.emails.stale(later, later, 10) == []
+    assert await store.emails.claim_handovers(NOW, NOW + lease, 10) == [], "its worker may still be at it"
+    (settle,) = await store.emails.claim_handovers(later, later + lease, 10)
+    assert settle.email.id == email.id and settle.attempt == claim.attempt + 1
+    assert await store.emails.claim_handovers(later, later + lease, 10) == [], "one settler at a time"
+    assert not await store.emails.finish(claim, claim.email, []), "the stopped worker's claim is void"
+    settle.email.record(EventType.SENT, later)
+    assert await store.emails.finish(settle, settle.email, [Event(EventType.SENT, later)])
+    assert (await store.emails.get("prj_a", email.id)).status is EmailStatus.SENT
+    much_later = later + timedelta(days=1)
+    assert await store.emails.claim_handovers(much_later, much_later + lease, 10) == []
+
+    # A live worker finishes (or retries) after its own hand-over as usual.
+    other = await add(store, new_email())
+    claim = await store.emails.claim(other.id, NOW, NOW + lease)
+    assert await store.emails.handover(claim)
+    assert await store.emails.retry_later(claim, NOW, "451 after the data")
+    assert await store.emails.claim(other.id, NOW, NOW + lease) is not None
+
+
 async def test_pages_filter_by_status_and_count_the_total(store):
     emails = [await add(store, new_email()) for _ in range(5)]
     await add(store, new_email(project_id="prj_b"))
