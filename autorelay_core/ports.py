@@ -138,9 +138,11 @@ class EmailRepository(Protocol):
         """Store the outcome of a delivery (status, error, provider id) and its events, and mark
         the row done, but only while `claim` still holds the lease. False if the lease was lost."""
 
-    async def handover(self, claim: Claim) -> bool:
+    async def handover(self, claim: Claim, then: Callable[[], None] | None = None) -> bool:
         """Record, durably, that the message is being handed to the next hop (still under the
-        claim's lease); False if the lease was lost. finish and retry_later accept it after this."""
+        claim's lease), then run `then` at once (before any other task gets to run where the
+        store can manage it); False, without running it, if the lease was lost. finish and
+        retry_later accept the email after this."""
 
     async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
         """Claim handovers whose worker stopped (lease ran out), to record them as sent; they stay
@@ -394,8 +396,10 @@ class Storage(Protocol):
 
 
 # Called by a mailer at the last moment before the message is irrevocably handed over (SMTP: before
-# the end of DATA). False: the email's lease was lost, do not hand it over. See Delivery.HANDOVER.
-Handover = Callable[[], Awaitable[bool]]
+# the end of DATA), with the step that hands it over (`then`: short, synchronous, must not raise).
+# The outbox records the hand-over and runs `then` right after the record is durable, with nothing
+# else in between; False: the email's lease was lost and `then` was not run. See Delivery.HANDOVER.
+Handover = Callable[[Callable[[], None]], Awaitable[bool]]
 
 
 class Mailer(Protocol):

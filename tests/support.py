@@ -42,7 +42,7 @@ class RecordingMailer:
     async def send(self, email: Email, sent_at: datetime, handover=None) -> str:
         if self.failures:
             raise self.failures.pop(0)
-        if handover is not None and not await handover():
+        if handover is not None and not await handover(lambda: None):
             raise MailerError("lease lost before hand-over", permanent=False)
         self.sent.append(email)
         return f"provider-{len(self.sent)}"

@@ -34,24 +34,30 @@ class LogMailer:
         return self.directory / f"{email_id}.eml"
 
     async def send(self, email: Email, sent_at: datetime, handover: Handover | None = None) -> str:
-        data = build_message(email, sent_at)
-        await handed_over(handover)
-        await asyncio.to_thread(self._write, self.path_for(email.id), data)
+        target = self.path_for(email.id)
+        staged = await asyncio.to_thread(self._stage, target, build_message(email, sent_at))
+        if staged is None:
+            return email.message_id  # written by an earlier delivery
+        try:
+            # The point of no return is the link: it runs the moment the hand-over is recorded.
+            await handed_over(handover, lambda: self._publish(staged, target))
+        finally:
+            staged.unlink(missing_ok=True)
         log.info("wrote %s for %d recipient(s)", email.id, len(envelope_recipients(email)))
         return email.message_id
 
-    def _write(self, target: Path, data: bytes) -> None:
+    def _stage(self, target: Path, data: bytes) -> Path | None:
         if target.exists():
-            return
+            return None
         fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".part")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        return Path(temp)
+
+    def _publish(self, staged: Path, target: Path) -> None:
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            try:
-                os.link(temp, target)  # fails if the file exists: the message was written before
-            except FileExistsError:
-                return
-        finally:
-            Path(temp).unlink(missing_ok=True)
+            os.link(staged, target)  # fails if the file exists: the message was written before
+        except FileExistsError:
+            return
         with open(self.directory / "journal.log", "a", encoding="ascii") as journal:
             journal.write(f"{target.stem} {os.getpid()}\n")

@@ -32,6 +32,11 @@ class HandoverSMTP(aiosmtplib.SMTP):
         if self.handover is None or not hasattr(protocol, "_command_lock"):
             await handed_over(self.handover)
             return await super().data(message, timeout=timeout)
+
+        def end_of_data() -> None:
+            protocol._response_pending = True
+            protocol.write(b".\r\n")
+
         if timeout is Default.token:
             timeout = self.timeout
         if isinstance(message, str):
@@ -47,9 +52,9 @@ class HandoverSMTP(aiosmtplib.SMTP):
                 if start.code != _START_INPUT:
                     raise SMTPDataError(start.code, start.message)
                 protocol.write(body)
-                await handed_over(self.handover)  # MailerError: the caller drops the connection
-                protocol._response_pending = True
-                protocol.write(b".\r\n")
+                # The "." goes out the moment the record is durable. MailerError (lease lost): it
+                # never goes, and the caller drops the connection, so the server drops the message.
+                await handed_over(self.handover, end_of_data)
                 reply = await protocol.read_response(timeout=timeout)
         except (SMTPServerDisconnected, SMTPTimeoutError):
             self.close()

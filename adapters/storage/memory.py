@@ -6,6 +6,7 @@ read-modify-write, so each one is atomic with respect to the others.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from attrs import define, evolve, field
@@ -229,11 +230,13 @@ class MemoryEmails:
             return None
         return row
 
-    async def handover(self, claim: Claim) -> bool:
+    async def handover(self, claim: Claim, then: Callable[[], None] | None = None) -> bool:
         row = self._holds(claim)
         if row is None:
             return False
         row.delivery = Delivery.HANDOVER
+        if then is not None:
+            then()
         return True
 
     async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:

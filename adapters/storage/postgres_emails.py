@@ -7,6 +7,7 @@ workers on many machines take disjoint sets of rows without waiting for each oth
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -243,13 +244,16 @@ class PostgresEmails:
         )
         return bool(row and row[0])
 
-    async def handover(self, claim: Claim) -> bool:
-        updated = await self.db.rowcount(
-            "UPDATE emails SET delivery = 'handover' WHERE id = %s AND delivery IN ('leased', 'handover')"
-            " AND attempts = %s",
-            (claim.email.id, claim.attempt),
-        )
-        return updated == 1
+    async def handover(self, claim: Claim, then: Callable[[], None] | None = None) -> bool:
+        async with self.db.connection() as conn:  # autocommit: the answer comes after the commit
+            cursor = await conn.execute(
+                "UPDATE emails SET delivery = 'handover' WHERE id = %s AND delivery IN ('leased', 'handover')"
+                " AND attempts = %s",
+                (claim.email.id, claim.attempt),
+            )
+            if cursor.rowcount == 1 and then is not None:
+                then()  # before the connection goes back to the pool: nothing else awaited first
+            return cursor.rowcount == 1
 
     async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
         rows = await self.db.fetchall(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -385,7 +385,7 @@ class SqliteEmails(_Tables):
 
         return await self._group.run(write)
 
-    async def handover(self, claim: Claim) -> bool:
+    async def handover(self, claim: Claim, then: Callable[[], None] | None = None) -> bool:
         def write(conn: sqlite3.Connection) -> bool:
             return (
                 conn.execute(
@@ -396,7 +396,8 @@ class SqliteEmails(_Tables):
                 == 1
             )
 
-        return await self._group.run(write)
+        # `then` runs inside the group commit, right after COMMIT: no other task runs in between.
+        return await self._group.run(write, then=then)
 
     async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
         with self.tx() as conn:

@@ -9,23 +9,28 @@ the batch commits once. Callers return only after that commit: durability is unc
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+log = logging.getLogger("autorelay.sqlite")
 T = TypeVar("T")
 Write = Callable[[sqlite3.Connection], Any]
+Then = Callable[[], None] | None
 
 
 class GroupCommit:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._pending: list[tuple[Write, asyncio.Future]] = []
+        self._pending: list[tuple[Write, asyncio.Future, Then]] = []
 
-    async def run(self, write: Callable[[sqlite3.Connection], T]) -> T:
+    async def run(self, write: Callable[[sqlite3.Connection], T], then: Then = None) -> T:
+        """Run `write` in the next batch. `then`, if given, is called right after the COMMIT, before
+        any other task resumes, when `write` returned a true value (the hand-over's last step)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
-        self._pending.append((write, future))
+        self._pending.append((write, future, then))
         if len(self._pending) == 1:
             loop.call_soon(self._flush)
         return await future
@@ -36,7 +41,7 @@ class GroupCommit:
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for write, future in batch:
+            for write, future, _ in batch:
                 conn.execute("SAVEPOINT one_write")
                 try:
                     outcomes.append((future, True, write(conn)))
@@ -48,7 +53,13 @@ class GroupCommit:
         except Exception as error:  # the transaction itself failed: fail them all
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            outcomes = [(future, False, error) for _, future in batch]
+            outcomes = [(future, False, error) for _, future, _ in batch]
+        for (_, _, then), (_, ok, value) in zip(batch, outcomes, strict=True):
+            if then is not None and ok and value:
+                try:
+                    then()
+                except Exception:  # the caller's step failed; the batch and the others are fine
+                    log.exception("the step after a group commit failed")
         for future, ok, value in outcomes:
             if future.done():  # the caller went away (cancelled request)
                 continue

@@ -61,8 +61,8 @@ async def deliver_claim(deps: Deps, claim: Claim) -> str:
     if email.sealed:  # opened for the mailer only; the stored row stays sealed
         outgoing = evolve(email, html=deps.sealer.open(email.html), text=deps.sealer.open(email.text or ""))
 
-    async def handover() -> bool:
-        return await deps.storage.emails.handover(claim)
+    async def handover(then) -> bool:
+        return await deps.storage.emails.handover(claim, then)
 
     try:
         provider_id = await _send(mailer, outgoing, deps.clock.now(), handover)

@@ -128,7 +128,7 @@ async def test_the_end_of_data_waits_for_the_hand_over_record(smtp_deps, sink):
     email_ = (await get_email(smtp_deps, key.project_id, sent.id))[0]
     seen_at_hand_over = []
 
-    async def refuse() -> bool:
+    async def refuse(then) -> bool:
         seen_at_hand_over.append(len(sink.messages))
         return False
 
@@ -136,8 +136,9 @@ async def test_the_end_of_data_waits_for_the_hand_over_record(smtp_deps, sink):
         await smtp_deps.mailer.send(email_, smtp_deps.clock.now(), refuse)
     assert seen_at_hand_over == [0] and sink.messages == [], "the server dropped the transaction"
 
-    async def accept() -> bool:
+    async def accept(then) -> bool:
         seen_at_hand_over.append(len(sink.messages))
+        then()
         return True
 
     await smtp_deps.mailer.send(email_, smtp_deps.clock.now(), accept)

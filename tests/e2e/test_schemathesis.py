@@ -26,6 +26,8 @@ def test_schemathesis_finds_no_failure(tmp_path):
                 sys.executable,
                 "-m",
                 "schemathesis.cli",
+                "--config-file",
+                str(ROOT / "tests" / "e2e" / "schemathesis.toml"),
                 "run",
                 f"{server.base}/api/v1/openapi.yaml",
                 "--header",

@@ -1,0 +1,87 @@
+"""The campaign guarantee at the SMTP server: a 10,000-recipient campaign sent through the SMTP
+mailer to a real SMTP server on loopback, its runner (an `autorelay worker` process) killed with
+SIGKILL at five random moments and restarted each time. Counted at the server: every subscribed
+contact received exactly one message."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections import Counter
+
+import pytest
+
+from tests import backends
+from tests.e2e.server import Server, Worker, new_project, wait_for
+from tests.smtp_sink import Sink
+
+pytestmark = [
+    pytest.mark.e2e,
+    # On PostgreSQL the hand-over's commit happens in another process: a kill after the server
+    # committed it and before the reply reached the worker (one round trip) loses that message.
+    # Measured 2-4 of 10,000 over 5 kills; README "Scaling out" states the window. This test holds
+    # the embedded profile to the exact count.
+    pytest.mark.skipif(backends.PROFILE == "postgres", reason="exact count holds on the embedded profile"),
+]
+
+RECIPIENTS = 10_000
+
+
+def test_a_10000_recipient_campaign_survives_five_sigkills_of_its_runner(tmp_path):
+    seed = random.randrange(2**32)
+    chance = random.Random(seed)
+    kill_points = sorted(chance.sample(range(300, RECIPIENTS - 300), 5))
+    print(f"seed {seed}: kills after {kill_points} messages at the server")
+    with Sink() as sink:
+        settings = sink.server_settings(tmp_path) | {
+            "AUTORELAY_EMBEDDED_WORKERS": "0",  # the API process only accepts; the worker runs the campaign
+            "AUTORELAY_CAMPAIGN_RATE": "5000",
+            "AUTORELAY_SECRET_KEY": uuid.uuid4().hex * 2,
+        }
+        data_dir = tmp_path / "kills"
+        api = Server(data_dir, settings).start()
+        runner = None
+        try:
+            keys = new_project(data_dir, f"kills-{uuid.uuid4().hex[:6]}")
+            with api.client(keys["live"]) as client:
+                target = client.post("/lists", json={"name": "Everyone"}).json()["id"]
+                rows = [{"email": f"person{i}@example.com", "name": f"Person {i}"} for i in range(RECIPIENTS)]
+                imported = client.post("/contacts/import", json={"listId": target, "contacts": rows}, timeout=120)
+                assert imported.json()["importedCount"] == RECIPIENTS
+                # Contacts who must receive nothing, beside the subscribed ones.
+                gone = [{"email": f"gone{i}@example.com"} for i in range(3)]
+                client.post("/contacts/import", json={"listId": target, "contacts": gone})
+                for contact in client.get("/contacts", params={"listId": target, "search": "gone"}).json()["contacts"]:
+                    client.put(f"/contacts/{contact['id']}", json={"status": "unsubscribed"})
+                body = {"name": "Big", "subject": "Hello {{ name }}", "fromEmail": "news@acme.test", "listId": target}
+                campaign = client.post("/campaigns", json=body | {"content": "<p>Hi {{ name }}</p>"}).json()["id"]
+                assert client.post(f"/campaigns/{campaign}/launch", timeout=120).json()["status"] == "sending"
+
+                started = time.monotonic()
+                runner = Worker(data_dir, settings).start()
+                for point in kill_points:
+                    assert wait_for(lambda p=point: len(sink.messages) >= p, 120), f"stuck before {point}"
+                    runner.kill()
+                    print(f"killed at {len(sink.messages)} messages")
+                    time.sleep(chance.uniform(0, 0.5))
+                    runner = Worker(data_dir, settings).start()
+
+                def completed() -> dict | None:
+                    data = client.get(f"/campaigns/{campaign}").json()["data"]
+                    return data if data["status"] == "completed" else None
+
+                data = wait_for(completed, 180, interval=0.5)
+                progress = client.get(f"/campaigns/{campaign}").json()["data"]["progress"]
+                assert data, progress
+                assert data["progress"] == {"total": RECIPIENTS, "sent": RECIPIENTS, "failed": 0, "percent": 100.0}
+                print(f"{RECIPIENTS} messages in {time.monotonic() - started:.1f} s with 5 kills")
+        finally:
+            if runner is not None:
+                runner.stop()
+            api.stop()
+        received = Counter(address for envelope in sink.messages for address in envelope.rcpt_tos)
+    twice = [address for address, count in received.items() if count > 1]
+    assert twice == [], f"{len(twice)} contacts got a message twice, e.g. {twice[:3]}"
+    assert len(received) == RECIPIENTS and not any(a.startswith("gone") for a in received)
+    assert sum(received.values()) == len(sink.messages) == RECIPIENTS
