@@ -128,7 +128,7 @@ async def run_passes(deps: Deps, stopping: threading.Event, share: float = 1.0) 
     while not stopping.is_set():
         started = loop.time()
         # Small passes on a shared loop: each keeps requests waiting for less time.
-        batch = 8 if share >= 1 else 2
+        batch = 32 if share >= 1 else 2
         count = await deliver_due(deps, batch=batch)
         total += count
         if count == 0:

@@ -1,0 +1,218 @@
+"""Campaign throughput through the SMTP mailer to Postfix's smtp-sink, on the embedded default
+(SQLite): prints JSON.
+
+- messages/s for a 10,000-recipient campaign delivered by one `autorelay worker` process (the
+  runner) over N SMTP connections, counted from its first delivery to its last;
+- raw aiosmtplib sending the same messages (the campaign's own, rendered once beforehand) over the
+  same N connections, in the same run;
+- the ratio (target >= 0.7) and the runner's peak RSS.
+
+Usage: python bench/campaign.py [--recipients 10000] [--connections 8]
+Needs `smtp-sink` (Debian: apt-get install postfix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiosmtplib
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT)]
+from adapters.mailers.mime import build_message  # noqa: E402
+from adapters.storage import codec  # noqa: E402
+from tests.e2e.server import free_port  # noqa: E402
+
+
+def start_sink(port: int) -> subprocess.Popen:
+    binary = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    sink = subprocess.Popen([binary, *user, f"127.0.0.1:{port}", "1024"], stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            with httpx.Client():  # a TCP connect is all that is needed
+                import socket
+
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return sink
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("smtp-sink did not start")
+
+
+def cli(env: dict, *args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "composition.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def prepare(env: dict, port: int, recipients: int) -> str:
+    """Serve the API, import the list, launch the campaign (no worker runs yet); its id."""
+    log = Path(env["AUTORELAY_DATA_DIR"]) / "server.log"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "composition.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}/api/v1"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base[:-7]}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        key = re.search(r"live key: (ak_\w+)", log.read_text()).group(1)
+        cli(env, "domains", "verify", "bench.test", "--project", "default")
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120) as api:
+            target = api.post("/lists", json={"name": "Bench"}).json()["id"]
+            rows = [{"email": f"reader{i}@example.com", "name": f"Reader {i}"} for i in range(recipients)]
+            assert api.post("/contacts/import", json={"listId": target, "contacts": rows}).json()["importedCount"]
+            body = {"name": "Bench", "subject": "News for {{ name }}", "fromEmail": "news@bench.test"}
+            html = "<h1>Hello {{ name }}</h1><p>" + "This month at Bench. " * 40 + "</p>"
+            campaign = api.post("/campaigns", json=body | {"listId": target, "content": html}).json()["id"]
+            assert api.post(f"/campaigns/{campaign}/launch").json()["status"] == "sending"
+        return campaign
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+
+
+def campaign_messages(database: Path, campaign: str) -> list[tuple[str, str, bytes]]:
+    """(sender, recipient, message bytes) of the campaign's emails, rendered as the runner will."""
+    conn = sqlite3.connect(database)
+    out = []
+    for (payload,) in conn.execute("SELECT payload FROM emails WHERE campaign_id = ?", (campaign,)):
+        email = codec.email_from_payload(payload)
+        sender = email.sender.rsplit("<", 1)[-1].rstrip(">")
+        out.append((sender, email.to[0], build_message(email, email.created_at)))
+    return out
+
+
+async def raw_send(port: int, messages: list[tuple[str, str, bytes]], connections: int) -> float:
+    queue: asyncio.Queue = asyncio.Queue()
+    for item in messages:
+        queue.put_nowait(item)
+
+    async def sender() -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=30)
+        await client.connect()
+        while not queue.empty():
+            mail_from, rcpt, data = queue.get_nowait()
+            await client.sendmail(mail_from, [rcpt], data)
+        await client.quit()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(sender() for _ in range(connections)))
+    return time.perf_counter() - started
+
+
+def delivered(database: Path, campaign: str) -> int:
+    conn = sqlite3.connect(database, timeout=10)
+    try:
+        (count,) = conn.execute(
+            "SELECT count(*) FROM emails WHERE campaign_id = ? AND delivery = 'done'", (campaign,)
+        ).fetchone()
+        return count
+    finally:
+        conn.close()
+
+
+def peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return round(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024, 1)
+
+
+def run_worker(env: dict, database: Path, campaign: str, total: int) -> tuple[float, int, float]:
+    log = Path(env["AUTORELAY_DATA_DIR"]) / "worker.log"
+    profile = os.environ.get("BENCH_PROFILE")  # py-spy collapsed stacks of the runner, for digging
+    spy = ["py-spy", "record", "--format", "raw", "-o", profile, "--"] if profile else []
+    worker = subprocess.Popen(
+        [*spy, sys.executable, "-m", "composition.cli", "worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        while (first := delivered(database, campaign)) == 0:
+            if worker.poll() is not None:
+                raise SystemExit(f"worker exited: {log.read_text()[-2000:]}")
+            time.sleep(0.01)
+        started = time.perf_counter()
+        while (done := delivered(database, campaign)) < total:
+            time.sleep(0.02)
+        seconds = time.perf_counter() - started
+        return seconds, done - first, peak_rss_mb(worker.pid)
+    finally:
+        worker.send_signal(signal.SIGINT)
+        worker.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    sink_port = free_port()
+    sink = start_sink(sink_port)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            data_dir = Path(tmp)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("AUTORELAY_")}
+            env |= {
+                "AUTORELAY_DATA_DIR": str(data_dir),
+                "AUTORELAY_SECRET_KEY": uuid.uuid4().hex * 2,
+                "AUTORELAY_MAILER": "smtp",
+                "AUTORELAY_SMTP_HOST": "127.0.0.1",
+                "AUTORELAY_SMTP_PORT": str(sink_port),
+                "AUTORELAY_SMTP_SECURITY": "none",
+                "AUTORELAY_SMTP_POOL_SIZE": str(args.connections),
+                "AUTORELAY_CAMPAIGN_RATE": "1000000",  # unpaced: the bench measures the runner
+                "AUTORELAY_EMBEDDED_WORKERS": "0",
+                "AUTORELAY_LOG_LEVEL": "WARNING",
+            }
+            campaign = prepare(env, free_port(), args.recipients)
+            database = data_dir / "autorelay.db"
+            messages = campaign_messages(database, campaign)
+            raw_seconds = asyncio.run(raw_send(sink_port, messages, args.connections))
+            runner_seconds, counted, rss = run_worker(env, database, campaign, len(messages))
+    finally:
+        sink.terminate()
+        sink.wait(10)
+    runner_rate = counted / runner_seconds
+    raw_rate = len(messages) / raw_seconds
+    print(
+        json.dumps(
+            {
+                "recipients": len(messages),
+                "connections": args.connections,
+                "runner_messages_per_s": round(runner_rate),
+                "raw_aiosmtplib_messages_per_s": round(raw_rate),
+                "ratio": round(runner_rate / raw_rate, 2),
+                "runner_peak_rss_mb": rss,
+                "message_bytes": len(messages[0][2]) if messages else 0,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
