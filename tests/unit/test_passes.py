@@ -31,10 +31,10 @@ async def test_a_backlog_recruits_one_more_pass_and_a_small_one_does_not(clock, 
 
     deps = make_deps(clock=clock, mailer=mailer, queue=manual_queue)
     key = await live_key(deps)
-    for _ in range(20):
+    for _ in range(40):  # more than one pass's batch (32)
         await send_email(deps, key, command())
     manual_queue.wakes.clear()
-    assert await run_passes(deps, threading.Event()) == 20
+    assert await run_passes(deps, threading.Event()) == 40
     assert manual_queue.wakes == [None]
 
     for _ in range(20):
