@@ -245,7 +245,9 @@ def build(
             consumer = EmbeddedConsumer(huey, settings.embedded_workers, settings.queue_poll_seconds)
 
     if settings.redis_url:
-        rate_limits = RedisRateLimits(settings.redis_url)
+        # Deployments sharing one Redis have their own queue names; their limits are kept apart too
+        # (per-IP limits would otherwise be shared by every deployment on the Redis).
+        rate_limits = RedisRateLimits(settings.redis_url, prefix=f"{settings.queue_name}:rl:")
     else:
         # The SQL store is shared by every process on the same database; memory is one process's.
         rate_limits = getattr(storage, "rate_limits", None) or MemoryRateLimits()
