@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -44,10 +45,7 @@ def start_sink(port: int) -> subprocess.Popen:
     sink = subprocess.Popen([binary, *user, f"127.0.0.1:{port}", "1024"], stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:
-            with httpx.Client():  # a TCP connect is all that is needed
-                import socket
-
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return sink
         except OSError:
             time.sleep(0.05)
