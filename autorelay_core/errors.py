@@ -80,3 +80,7 @@ class MailerError(AutoRelayError):
         super().__init__(message)
         self.permanent = permanent
         self.bounced = bounced
+
+
+class WebhookError(AutoRelayError):
+    """Raised by the webhook poster when an endpoint gave no answer (refused, timed out, TLS)."""

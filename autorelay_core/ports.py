@@ -23,10 +23,12 @@ from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.reputation import Activity
 from autorelay_core.domain.suppressions import Suppression
 from autorelay_core.domain.templates import Template
+from autorelay_core.domain.webhooks import Notice, Webhook, WebhookDelivery
 from autorelay_core.policies.idempotency import Existing, StoredResponse
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, OffsetPage, OffsetRequest
 from autorelay_core.policies.quota import Charge
 from autorelay_core.policies.rate_limit import Admission, Limit
+from autorelay_core.policies.ssrf import Target
 
 
 class Clock(Protocol):
@@ -51,6 +53,9 @@ class ProjectRepository(Protocol):
         """Every project, oldest first."""
 
     async def set_status(self, project_id: str, status: AccountStatus, reason: str) -> None: ...
+
+    async def set_tracking(self, project_id: str, *, opens: bool, clicks: bool) -> None:
+        """Whether the project's mail gets an open pixel and tracked links."""
 
 
 class KeyRepository(Protocol):
@@ -121,9 +126,11 @@ class EmailRepository(Protocol):
     async def activity(self, project_id: str, since: datetime) -> Activity:
         """Live (not test) sends, bounces and complaints recorded since `since`, by event time."""
 
-    async def record(self, email: Email, events: list[Event]) -> bool:
+    async def record(self, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
         """Store what happened to an email after delivery (engagement, bounces, complaints): its
-        status and counters, and the events. False if there is no such email in its project."""
+        status and counters, and the events. False if there is no such email in its project.
+        In the same transaction, each notice becomes one pending webhook delivery per active
+        endpoint of the project subscribed to its type (see WebhookRepository)."""
 
     # Outbox ---------------------------------------------------------------------------------
     async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
@@ -134,9 +141,10 @@ class EmailRepository(Protocol):
         """Atomically lease up to `limit` pending emails that are due, oldest due first. Callers
         racing for the same rows get disjoint sets."""
 
-    async def finish(self, claim: Claim, email: Email, events: list[Event]) -> bool:
+    async def finish(self, claim: Claim, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
         """Store the outcome of a delivery (status, error, provider id) and its events, and mark
-        the row done, but only while `claim` still holds the lease. False if the lease was lost."""
+        the row done, but only while `claim` still holds the lease. False if the lease was lost.
+        Notices become webhook deliveries in the same transaction, as for `record`."""
 
     async def handover(self, claim: Claim, then: Callable[[], None] | None = None) -> bool:
         """Record, durably, that the message is being handed to the next hop (still under the
@@ -157,6 +165,53 @@ class EmailRepository(Protocol):
         pending rows due before `pending_before`, and leased rows whose lease ended by `now`.
         Atomically makes each of them pending and due at `now`, so the next call does not return
         them again before another grace period (and an expired lease can no longer finish)."""
+
+
+@frozen
+class DeliveryClaim:
+    """A leased webhook delivery with what posting it needs."""
+
+    delivery: WebhookDelivery
+    url: str
+    secret: str  # sealed
+    lease_until: datetime
+
+
+class WebhookRepository(Protocol):
+    async def add(self, webhook: Webhook) -> None: ...
+
+    async def get(self, project_id: str, webhook_id: str) -> Webhook | None: ...
+
+    async def list(self, project_id: str) -> list[Webhook]:
+        """Oldest first."""
+
+    async def update(self, webhook: Webhook) -> None:
+        """Store url, events and active. An endpoint that is not active keeps nothing queued: its
+        pending deliveries become failed ("endpoint paused")."""
+
+    async def delete(self, project_id: str, webhook_id: str) -> bool:
+        """Delete the endpoint and its deliveries (a delivery being posted cannot finish)."""
+
+    async def failures(self, project_id: str, webhook_id: str, limit: int) -> tuple[list[WebhookDelivery], bool]:
+        """Deliveries that failed at least once (resolved or not), newest first, and whether there
+        are more than `limit`."""
+
+    async def replay(self, project_id: str, webhook_id: str, delivery_id: str, now: datetime) -> WebhookDelivery | None:
+        """Make the delivery pending and due `now` (finished, or waiting for a retry), with one more
+        replay and a fresh retry schedule. None if there is no such delivery; unchanged (leased)
+        while it is being posted."""
+
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[DeliveryClaim]:
+        """Atomically lease up to `limit` pending deliveries due by `now` (and leased ones whose
+        lease ended), oldest due first; racing callers get disjoint sets."""
+
+    async def settle(self, claim: DeliveryClaim, delivery: WebhookDelivery) -> bool:
+        """Store the outcome of an attempt (state, counters, error, times) while `claim` still holds
+        the lease; False if it was lost (or the endpoint deleted)."""
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending delivery is due, or a leased one's lease ends (the reconciler
+        wakes a pass when that is overdue)."""
 
 
 class TemplateRepository(Protocol):
@@ -354,6 +409,9 @@ class DnsResolver(Protocol):
     async def cname(self, name: str) -> list[str]:
         """The CNAME targets at `name`, lower case without the trailing dot; [] when none."""
 
+    async def addresses(self, name: str) -> list[str]:
+        """The host's IPv4 and IPv6 addresses (A and AAAA, following CNAMEs); [] when none."""
+
 
 class Sealer(Protocol):
     """Symmetric authenticated encryption with the server secret, for the few things that must be
@@ -387,6 +445,7 @@ class Storage(Protocol):
     keys: KeyRepository
     emails: EmailRepository
     templates: TemplateRepository
+    webhooks: WebhookRepository
 
     async def migrate(self) -> int:
         """Bring the schema to the newest version (safe from many processes at once); returns the
@@ -413,6 +472,17 @@ class Mailer(Protocol):
 
         `handover`, when given, is awaited at the last moment before the point of no return; when it
         answers False the message must not be handed over (raise a transient MailerError)."""
+
+
+class WebhookPoster(Protocol):
+    async def post(
+        self, target: Target, address: str, secret: str, delivery: WebhookDelivery, sent_at: datetime
+    ) -> int:
+        """POST the delivery's body to `target`, connecting to `address` (never resolving the host
+        again) while presenting the host name (Host header, TLS SNI and certificate check), signed
+        with `secret` (opened): X-Webhook-Signature/-Id/-Event and the Standard Webhooks headers.
+        Returns the response status, redirects not followed; raises WebhookError when there is no
+        answer (refused, timed out after 15 s, TLS failure)."""
 
 
 class JobQueue(Protocol):

@@ -28,11 +28,13 @@ from adapters.storage.sqlite import SqliteStorage
 from adapters.system.clock_ids import RandomIds, SystemClock
 from adapters.system.sealing import FernetSealer, derive
 from adapters.system.signing import SecretSigner
+from adapters.webhooks.poster import HttpWebhookPoster
 from autorelay_core.ports import Clock, DomainProvisioner, IdGenerator, JobQueue, Mailer, Storage
 from autorelay_core.usecases.context import CoreConfig, Deps
 from autorelay_core.usecases.deliver_email import deliver_due, drain, reconcile_outbox
 from autorelay_core.usecases.manage_campaigns import finish_campaigns
 from autorelay_core.usecases.manage_reputation import evaluate_all
+from autorelay_core.usecases.notify import deliver_webhooks_due, reconcile_webhooks
 from composition.secret import server_secret
 from composition.settings import Settings
 
@@ -90,6 +92,7 @@ class Services:
                 found = await reconcile_outbox(self.deps)
                 if found:
                     log.info("reconciler re-enqueued %d email(s) whose job was lost", found)
+                await reconcile_webhooks(self.deps)
                 for campaign in await finish_campaigns(self.deps):
                     if campaign.status.value != "sending":
                         log.info("campaign %s %s", campaign.id, campaign.status.value)
@@ -109,9 +112,10 @@ class Services:
             self._reconciler = None
         if self.consumer is not None:
             await asyncio.to_thread(self.consumer.stop)
-        close_mailer = getattr(self.deps.mailer, "close", None)
-        if close_mailer is not None:
-            await close_mailer()  # SMTP: QUIT the kept connections
+        for closable in (self.deps.mailer, self.deps.webhook_poster):
+            close = getattr(closable, "close", None)
+            if close is not None:
+                await close()  # SMTP: QUIT the kept connections
         await self.deps.storage.close()
 
 
@@ -129,7 +133,7 @@ async def run_passes(deps: Deps, stopping: threading.Event, share: float = 1.0) 
         started = loop.time()
         # Small passes on a shared loop: each keeps requests waiting for less time.
         batch = 32 if share >= 1 else 2
-        count = await deliver_due(deps, batch=batch)
+        count = await deliver_due(deps, batch=batch) + await deliver_webhooks_due(deps, batch=batch)
         total += count
         if count == 0:
             break
@@ -265,6 +269,7 @@ def build(
         signer=SecretSigner(derive(secret, "sign")),
         domain_provisioner=provisioner,
         dns=DnsPythonResolver(settings.dns_resolver),
+        webhook_poster=HttpWebhookPoster(ca_file=settings.webhooks_ca_file),
         config=CoreConfig(
             lease=timedelta(seconds=settings.outbox_lease_seconds),
             reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
@@ -277,6 +282,8 @@ def build(
             campaign_rate=settings.campaign_rate,
             unsubscribe_url=f"{settings.base_url}/api/v1/unsubscribe",
             unsubscribe_mailto=settings.unsubscribe_mailbox,
+            tracking_url=f"{settings.base_url}/api/v1/track",
+            webhooks_allow_private=settings.webhooks_allow_private,
             **({"spf_record": SES_SPF} if settings.mailer == "ses" else {}),
         ),
     )

@@ -77,7 +77,7 @@ class Settings:
         converter=int, **_doc("Live sends in 24 h below which bounce/complaint rates never flag a project", 100)
     )
     public_url: str = field(
-        **_doc("Public base URL of this server, for unsubscribe links (https://... in production)", "")
+        **_doc("Public base URL of this server, for unsubscribe and tracking links (https://... in production)", "")
     )
     unsubscribe_mailto: str = field(
         **_doc("Mailbox in List-Unsubscribe's mailto link (default: unsubscribe@ the public host)", "")
@@ -87,6 +87,11 @@ class Settings:
     sandbox_sender: str = field(**_doc("Shared sender any project may use unverified", "hello@autorelay.net"))
     sandbox_daily_cap: int = field(converter=int, **_doc("Emails per day per project from the sandbox sender", 100))
     max_body_bytes: int = field(converter=int, **_doc("Largest accepted request body", 16 * 1024 * 1024))
+    webhooks_allow_private: bool = field(
+        converter=lambda v: str(v).lower() in {"1", "true", "yes"},
+        **_doc("Let webhooks use plain http:// and loopback/private addresses (local development, tests)", False),
+    )
+    webhooks_ca_file: str = field(**_doc("CA bundle to trust for webhook endpoints' certificates (default: system)", ""))
     log_level: str = field(**_doc("Python logging level", "INFO"))
     access_log: bool = field(
         converter=lambda v: str(v).lower() in {"1", "true", "yes"}, **_doc("Log every request", False)

@@ -1,12 +1,12 @@
-"""A real DNS server on 127.0.0.1 for the tests (dnslib), answering TXT and CNAME queries from a
-dict the test fills in, as a domain owner publishes records."""
+"""A real DNS server on 127.0.0.1 for the tests (dnslib), answering TXT, CNAME, A and AAAA queries
+from a dict the test fills in, as a domain owner publishes records."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
 import dns.resolver
-from dnslib import CNAME, QTYPE, RR, TXT
+from dnslib import AAAA, CNAME, QTYPE, RR, TXT, A
 from dnslib.server import BaseResolver, DNSServer
 
 from tests.e2e.server import free_port
@@ -26,6 +26,9 @@ class _Records(BaseResolver):
                 reply.add_answer(RR(name, QTYPE.TXT, rdata=TXT(chunks), ttl=60))
             elif kind == "CNAME":
                 reply.add_answer(RR(name, QTYPE.CNAME, rdata=CNAME(value), ttl=60))
+            elif kind in ("A", "AAAA"):
+                rdata = A(value) if kind == "A" else AAAA(value)
+                reply.add_answer(RR(name, getattr(QTYPE, kind), rdata=rdata, ttl=0))
         return reply
 
 
@@ -41,6 +44,10 @@ class DnsServer:
 
     def publish(self, kind: str, name: str, value: str) -> None:
         self._records.records[(name.rstrip(".").lower(), kind)].append(value)
+
+    def replace(self, kind: str, name: str, *values: str) -> None:
+        """The name now answers only `values` (a host moved, or DNS rebinding)."""
+        self._records.records[(name.rstrip(".").lower(), kind)] = list(values)
 
     def txt(self, name: str) -> bytes | None:
         """dkimpy's `dnsfunc`: the TXT record at `name`, asked of this server over the network."""

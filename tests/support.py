@@ -57,6 +57,22 @@ class NoDns:
     async def cname(self, name: str) -> list[str]:
         return []
 
+    async def addresses(self, name: str) -> list[str]:
+        return []
+
+
+class RecordingPoster:
+    """A webhook poster port double: records what it was asked to post and answers `statuses` in
+    turn (200 once they run out)."""
+
+    def __init__(self, *statuses: int) -> None:
+        self.statuses = list(statuses)
+        self.posted: list[tuple[str, str, str]] = []  # (url, address, body)
+
+    async def post(self, target, address, secret, delivery, sent_at) -> int:
+        self.posted.append((target.url, address, delivery.body))
+        return self.statuses.pop(0) if self.statuses else 200
+
 
 class ManualQueue:
     """Records wakes; the test decides when (and whether) delivery passes run."""
@@ -87,6 +103,7 @@ def make_deps(storage: Storage | None = None, *, queue=None, clock: FakeClock | 
         signer=SecretSigner(b"0" * 32),
         domain_provisioner=OwnKeys(FernetSealer(b"0" * 32)),
         dns=NoDns(),
+        webhook_poster=RecordingPoster(),
         config=CoreConfig(),
     )
     return deps

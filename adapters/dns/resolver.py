@@ -30,3 +30,8 @@ class DnsPythonResolver:
 
     async def cname(self, name: str) -> list[str]:
         return [r.target.to_text().rstrip(".").lower() for r in await self._answers(name, "CNAME")]
+
+    async def addresses(self, name: str) -> list[str]:
+        # Both families: the guard checks every address a client could pick, not only the first.
+        found = [r.address for kind in ("A", "AAAA") for r in await self._answers(name, kind)]
+        return list(dict.fromkeys(found))

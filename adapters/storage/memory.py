@@ -18,12 +18,14 @@ from adapters.storage.memory_contacts import (
     MemoryOtp,
     MemorySuppressions,
 )
+from adapters.storage.memory_webhooks import MemoryWebhooks
 from autorelay_core.domain.domains import Domain
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.reputation import Activity
 from autorelay_core.domain.templates import Template
+from autorelay_core.domain.webhooks import Notice
 from autorelay_core.errors import Conflict, QuotaExceeded
 from autorelay_core.policies.idempotency import IN_FLIGHT_LEASE, RETENTION, Existing, StoredResponse
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
@@ -54,6 +56,10 @@ class MemoryProjects:
     async def set_status(self, project_id: str, status: AccountStatus, reason: str) -> None:
         project = self._rows[project_id]
         project.status, project.status_reason = status, reason
+
+    async def set_tracking(self, project_id: str, *, opens: bool, clicks: bool) -> None:
+        project = self._rows[project_id]
+        project.track_opens, project.track_clicks = opens, clicks
 
 
 class MemoryKeys:
@@ -93,7 +99,8 @@ _HELD_BY_A_WORKER = (Delivery.LEASED, Delivery.HANDOVER)
 
 
 class MemoryEmails:
-    def __init__(self) -> None:
+    def __init__(self, webhooks: MemoryWebhooks) -> None:
+        self._webhooks = webhooks
         self._rows: dict[str, _OutboxRow] = {}
         self._seq = 0
         self._usage: dict[tuple[str, str, str], int] = {}
@@ -191,12 +198,13 @@ class MemoryEmails:
                     counts[event.type] += 1
         return Activity(counts[EventType.SENT], counts[EventType.BOUNCED], counts[EventType.COMPLAINED])
 
-    async def record(self, email: Email, events: list[Event]) -> bool:
+    async def record(self, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
         row = self._rows.get(email.id)
         if row is None or row.email.project_id != email.project_id:
             return False
         row.email = evolve(email)
         row.events.extend(events)
+        self._webhooks.fan_out(email.project_id, notices)
         return True
 
     async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
@@ -250,12 +258,13 @@ class MemoryEmails:
             row.attempts += 1
         return [Claim(email=evolve(r.email), attempt=r.attempts, lease_until=lease_until) for r in found]
 
-    async def finish(self, claim: Claim, email: Email, events: list[Event]) -> bool:
+    async def finish(self, claim: Claim, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
         row = self._holds(claim)
         if row is None:
             return False
         row.email = evolve(email)
         row.events.extend(events)
+        self._webhooks.fan_out(email.project_id, notices)
         row.delivery, row.lease_until = Delivery.DONE, None
         return True
 
@@ -375,7 +384,8 @@ class MemoryStorage:
     def __init__(self) -> None:
         self.projects = MemoryProjects()
         self.keys = MemoryKeys()
-        self.emails = MemoryEmails()
+        self.webhooks = MemoryWebhooks()
+        self.emails = MemoryEmails(self.webhooks)
         self.templates = MemoryTemplates()
         self.limits = MemoryLimitOverrides()
         self.idempotency = MemoryIdempotency()

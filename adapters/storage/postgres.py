@@ -22,6 +22,7 @@ from adapters.storage.postgres_campaigns import PostgresCampaigns
 from adapters.storage.postgres_contacts import PostgresContacts, PostgresLists, PostgresOtp, PostgresSuppressions
 from adapters.storage.postgres_emails import PostgresEmails
 from adapters.storage.postgres_schema import migrate
+from adapters.storage.postgres_webhooks import PostgresWebhooks
 from autorelay_core.domain.domains import Domain, DomainStatus
 from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.domain.projects import AccountStatus, Project
@@ -110,12 +111,12 @@ class Database:
 
 
 def _project(row: tuple) -> Project:
-    pid, name, status, reason, created = row
-    return Project(pid, name, created, AccountStatus(status), reason)
+    pid, name, status, reason, created, opens, clicks = row
+    return Project(pid, name, created, AccountStatus(status), reason, opens, clicks)
 
 
 class PostgresProjects:
-    _COLUMNS = "id, name, status, status_reason, created_at"
+    _COLUMNS = "id, name, status, status_reason, created_at, track_opens, track_clicks"
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -123,8 +124,16 @@ class PostgresProjects:
     async def add(self, project: Project) -> None:
         try:
             await self.db.rowcount(
-                f"INSERT INTO projects ({self._COLUMNS}) VALUES (%s, %s, %s, %s, %s)",
-                (project.id, project.name, project.status.value, project.status_reason, project.created_at),
+                f"INSERT INTO projects ({self._COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (
+                    project.id,
+                    project.name,
+                    project.status.value,
+                    project.status_reason,
+                    project.created_at,
+                    project.track_opens,
+                    project.track_clicks,
+                ),
             )
         except errors.UniqueViolation as error:
             raise Conflict(f"a project named {project.name!r} already exists") from error
@@ -144,6 +153,11 @@ class PostgresProjects:
     async def set_status(self, project_id: str, status: AccountStatus, reason: str) -> None:
         await self.db.rowcount(
             "UPDATE projects SET status = %s, status_reason = %s WHERE id = %s", (status.value, reason, project_id)
+        )
+
+    async def set_tracking(self, project_id: str, *, opens: bool, clicks: bool) -> None:
+        await self.db.rowcount(
+            "UPDATE projects SET track_opens = %s, track_clicks = %s WHERE id = %s", (opens, clicks, project_id)
         )
 
 
@@ -423,6 +437,7 @@ class PostgresStorage:
         self.otp = PostgresOtp(self.db)
         self.suppressions = PostgresSuppressions(self.db)
         self.campaigns = PostgresCampaigns(self.db)
+        self.webhooks = PostgresWebhooks(self.db)
 
     async def migrate(self) -> int:
         await self.db.pool()  # opening the pool migrates

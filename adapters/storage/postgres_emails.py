@@ -16,6 +16,7 @@ from psycopg import errors
 from adapters.storage import codec
 from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
 from autorelay_core.domain.reputation import Activity
+from autorelay_core.domain.webhooks import Notice
 from autorelay_core.errors import QuotaExceeded
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
 from autorelay_core.policies.quota import Charge, exceeded_message
@@ -36,12 +37,27 @@ def _event_arrays(events: list[Event]) -> tuple[list[str], list[datetime], list[
     return [e.type.value for e in events], [e.created_at for e in events], [codec.event_data(e) for e in events]
 
 
-# Update an email row and, only if that happened, add its events: one statement, one round trip.
-# `{where}` narrows the update (a lease check); the count says whether the row was there.
+def _notice_arrays(notices: tuple[Notice, ...]) -> tuple[list[str], list[str], list[str], list[datetime]]:
+    return (
+        [n.event_id for n in notices],
+        [n.type for n in notices],
+        [n.body for n in notices],
+        [n.created_at for n in notices],
+    )
+
+
+# Update an email row and, only if that happened, add its events and one webhook delivery per
+# subscribed active endpoint for each notice: one statement, one round trip. `{where}` narrows the
+# update (a lease check); the count says whether the row was there.
 _UPDATE_WITH_EVENTS = (
-    "WITH updated AS (UPDATE emails SET {set} WHERE {where} RETURNING id),"
+    "WITH updated AS (UPDATE emails SET {set} WHERE {where} RETURNING id, project_id),"
     " added AS (INSERT INTO email_events (email_id, type, created_at, data)"
-    " SELECT updated.id, t, c, d FROM updated, unnest(%s::text[], %s::timestamptz[], %s::jsonb[]) AS e(t, c, d))"
+    " SELECT updated.id, t, c, d FROM updated, unnest(%s::text[], %s::timestamptz[], %s::jsonb[]) AS e(t, c, d)),"
+    " hooks AS (INSERT INTO webhook_deliveries (id, webhook_id, project_id, event_id, event_type, body,"
+    " created_at, state, due_at) SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), w.id, w.project_id,"
+    " n.i, n.t, n.b, n.c, 'pending', n.c FROM updated JOIN webhooks w ON w.project_id = updated.project_id"
+    " AND w.active, unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[]) AS n(i, t, b, c)"
+    " WHERE w.events ? n.t)"
     " SELECT count(*) FROM updated"
 )
 _QUOTA_REACHED = "AR001"
@@ -205,10 +221,17 @@ class PostgresEmails:
         counts = dict(rows)
         return Activity(counts.get("sent", 0), counts.get("bounced", 0), counts.get("complained", 0))
 
-    async def record(self, email: Email, events: list[Event]) -> bool:
+    async def record(self, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
         row = await self.db.fetchone(
             _UPDATE_WITH_EVENTS.format(set="status = %s, payload = %s::jsonb", where="id = %s AND project_id = %s"),
-            (email.status.value, codec.email_payload(email), email.id, email.project_id, *_event_arrays(events)),
+            (
+                email.status.value,
+                codec.email_payload(email),
+                email.id,
+                email.project_id,
+                *_event_arrays(events),
+                *_notice_arrays(notices),
+            ),
         )
         return bool(row and row[0])
 
@@ -233,14 +256,21 @@ class PostgresEmails:
         rows.sort(key=lambda r: r[0])  # RETURNING has no order of its own
         return [_claim(r[1:], lease_until) for r in rows]
 
-    async def finish(self, claim: Claim, email: Email, events: list[Event]) -> bool:
+    async def finish(self, claim: Claim, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
         # The attempt number is the lease token: every claim increments it.
         row = await self.db.fetchone(
             _UPDATE_WITH_EVENTS.format(
                 set="delivery = 'done', lease_until = NULL, status = %s, payload = %s::jsonb",
                 where="id = %s AND delivery IN ('leased', 'handover') AND attempts = %s",
             ),
-            (email.status.value, codec.email_payload(email), email.id, claim.attempt, *_event_arrays(events)),
+            (
+                email.status.value,
+                codec.email_payload(email),
+                email.id,
+                claim.attempt,
+                *_event_arrays(events),
+                *_notice_arrays(notices),
+            ),
         )
         return bool(row and row[0])
 

@@ -271,6 +271,44 @@ MIGRATIONS: list[str] = [
     CREATE INDEX emails_campaign_delivery ON emails(campaign_id, delivery) WHERE campaign_id IS NOT NULL;
     CREATE INDEX emails_handover ON emails(lease_until) WHERE delivery = 'handover';
     """,
+    # 9: webhook endpoints and their delivery outbox; engagement tracking
+    """
+    CREATE TABLE webhooks (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        project_id text NOT NULL,
+        url text NOT NULL,
+        events jsonb NOT NULL,
+        secret text NOT NULL,
+        active boolean NOT NULL,
+        created_at timestamptz NOT NULL
+    );
+    CREATE INDEX webhooks_project ON webhooks(project_id, active);
+    CREATE TABLE webhook_deliveries (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        webhook_id text NOT NULL,
+        project_id text NOT NULL,
+        event_id text NOT NULL,
+        event_type text NOT NULL,
+        body text NOT NULL,
+        created_at timestamptz NOT NULL,
+        state text NOT NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        failures integer NOT NULL DEFAULT 0,
+        replay_count integer NOT NULL DEFAULT 0,
+        error text,
+        last_attempt_at timestamptz,
+        resolved_at timestamptz,
+        due_at timestamptz,
+        lease_until timestamptz,
+        UNIQUE (event_id, webhook_id)
+    );
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, due_at);
+    CREATE INDEX webhook_deliveries_failures ON webhook_deliveries(webhook_id, seq) WHERE error IS NOT NULL;
+    ALTER TABLE projects ADD COLUMN track_opens boolean NOT NULL DEFAULT true;
+    ALTER TABLE projects ADD COLUMN track_clicks boolean NOT NULL DEFAULT true;
+    """,
 ]
 
 

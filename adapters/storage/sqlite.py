@@ -22,12 +22,14 @@ from adapters.storage.sqlite_batch import GroupCommit
 from adapters.storage.sqlite_campaigns import SqliteCampaigns
 from adapters.storage.sqlite_contacts import SqliteContacts, SqliteLists, SqliteOtp, SqliteSuppressions
 from adapters.storage.sqlite_schema import migrate
+from adapters.storage.sqlite_webhooks import SqliteWebhooks, fan_out
 from autorelay_core.domain.domains import Domain, DomainStatus
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.reputation import Activity
 from autorelay_core.domain.templates import Template
+from autorelay_core.domain.webhooks import Notice
 from autorelay_core.errors import Conflict, QuotaExceeded
 from autorelay_core.policies.idempotency import IN_FLIGHT_LEASE, RETENTION, Existing, StoredResponse
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
@@ -97,12 +99,12 @@ class _Tables:
 
 
 def _project(row: sqlite3.Row | tuple) -> Project:
-    pid, name, status, reason, created = row
-    return Project(pid, name, datetime.fromisoformat(created), AccountStatus(status), reason)
+    pid, name, status, reason, created, opens, clicks = row
+    return Project(pid, name, datetime.fromisoformat(created), AccountStatus(status), reason, bool(opens), bool(clicks))
 
 
 class SqliteProjects(_Tables):
-    _COLUMNS = "id, name, status, status_reason, created_at"
+    _COLUMNS = "id, name, status, status_reason, created_at, track_opens, track_clicks"
 
     async def add(self, project: Project) -> None:
         try:
@@ -113,6 +115,8 @@ class SqliteProjects(_Tables):
                     "status": project.status.value,
                     "status_reason": project.status_reason,
                     "created_at": project.created_at.isoformat(),
+                    "track_opens": project.track_opens,
+                    "track_clicks": project.track_clicks,
                 }
             )
         except sqlite3.IntegrityError as error:
@@ -133,6 +137,11 @@ class SqliteProjects(_Tables):
     async def set_status(self, project_id: str, status: AccountStatus, reason: str) -> None:
         self.conn.execute(
             "UPDATE projects SET status = ?, status_reason = ? WHERE id = ?", (status.value, reason, project_id)
+        )
+
+    async def set_tracking(self, project_id: str, *, opens: bool, clicks: bool) -> None:
+        self.conn.execute(
+            "UPDATE projects SET track_opens = ?, track_clicks = ? WHERE id = ?", (opens, clicks, project_id)
         )
 
 
@@ -332,7 +341,7 @@ class SqliteEmails(_Tables):
         counts = dict(rows.fetchall())
         return Activity(counts.get("sent", 0), counts.get("bounced", 0), counts.get("complained", 0))
 
-    async def record(self, email: Email, events: list[Event]) -> bool:
+    async def record(self, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
         def write(conn: sqlite3.Connection) -> bool:
             cursor = conn.execute(
                 "UPDATE emails SET status = ?, payload = ? WHERE id = ? AND project_id = ?",
@@ -341,6 +350,7 @@ class SqliteEmails(_Tables):
             if cursor.rowcount != 1:
                 return False
             self._add_events(conn, email.id, events)
+            fan_out(conn, email.project_id, notices)
             return True
 
         return await self._group.run(write)
@@ -368,7 +378,7 @@ class SqliteEmails(_Tables):
             ).fetchall()
         return [Claim(codec.email_from_payload(p), attempt, lease_until) for p, attempt in rows]
 
-    async def finish(self, claim: Claim, email: Email, events: list[Event]) -> bool:
+    async def finish(self, claim: Claim, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
         args = (email.status.value, codec.email_payload(email), email.id, claim.attempt)
 
         def write(conn: sqlite3.Connection) -> bool:
@@ -381,6 +391,7 @@ class SqliteEmails(_Tables):
             if cursor.rowcount != 1:
                 return False
             self._add_events(conn, email.id, events)
+            fan_out(conn, email.project_id, notices)
             return True
 
         return await self._group.run(write)
@@ -682,6 +693,7 @@ class SqliteStorage:
         self.otp = SqliteOtp(tables)
         self.suppressions = SqliteSuppressions(tables)
         self.campaigns = SqliteCampaigns(tables)
+        self.webhooks = SqliteWebhooks(tables)
 
     async def migrate(self) -> int:
         return migrate(self.db.conn)  # already done on open; a no-op that reports the version

@@ -214,6 +214,44 @@ MIGRATIONS: list[str] = [
     CREATE INDEX emails_campaign_delivery ON emails(campaign_id, delivery) WHERE campaign_id IS NOT NULL;
     CREATE INDEX emails_handover ON emails(lease_until) WHERE delivery = 'handover';
     """,
+    # 10: webhook endpoints and their delivery outbox (times as epoch seconds); engagement tracking
+    """
+    CREATE TABLE webhooks (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        project_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        events TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX webhooks_project ON webhooks(project_id, active);
+    CREATE TABLE webhook_deliveries (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        webhook_id TEXT NOT NULL,
+        project_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        replay_count INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        last_attempt_at REAL,
+        resolved_at REAL,
+        due_at REAL,
+        lease_until REAL,
+        UNIQUE (event_id, webhook_id)
+    );
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, due_at);
+    CREATE INDEX webhook_deliveries_failures ON webhook_deliveries(webhook_id, seq) WHERE error IS NOT NULL;
+    ALTER TABLE projects ADD COLUMN track_opens INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE projects ADD COLUMN track_clicks INTEGER NOT NULL DEFAULT 1;
+    """,
 ]
 
 

@@ -22,3 +22,6 @@ class Project:
     created_at: datetime
     status: AccountStatus = AccountStatus.ACTIVE
     status_reason: str = ""
+    # Engagement tracking (an open pixel, links through our redirect); each can be turned off.
+    track_opens: bool = True
+    track_clicks: bool = True

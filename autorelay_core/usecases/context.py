@@ -19,6 +19,7 @@ from autorelay_core.ports import (
     Signer,
     Storage,
     TemplateEngine,
+    WebhookPoster,
 )
 
 
@@ -54,6 +55,10 @@ class CoreConfig:
     # mailbox named by List-Unsubscribe's mailto.
     unsubscribe_url: str = "http://localhost:3000/api/v1/unsubscribe"
     unsubscribe_mailto: str = "unsubscribe@localhost"
+    # Webhooks to plain http:// and to loopback/private addresses: local development and tests only.
+    webhooks_allow_private: bool = False
+    # Where open pixels and tracked links point (the public URL of /api/v1/track).
+    tracking_url: str = "http://localhost:3000/api/v1/track"
     # The SPF record a sending domain publishes (the mailer's: SES includes amazonses.com).
     spf_record: str = "v=spf1 mx ~all"
 
@@ -74,4 +79,5 @@ class Deps:
     signer: Signer
     domain_provisioner: DomainProvisioner
     dns: DnsResolver
+    webhook_poster: WebhookPoster
     config: CoreConfig = field(factory=CoreConfig)

@@ -16,6 +16,8 @@ from autorelay_core.errors import MailerError
 from autorelay_core.ports import Claim, Handover, Mailer
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.manage_reputation import evaluate
+from autorelay_core.usecases.notify import deliver_webhooks_due, notices_for
+from autorelay_core.usecases.tracking import tracked_html
 
 log = logging.getLogger("autorelay.outbox")
 
@@ -38,9 +40,10 @@ async def deliver_due(deps: Deps, batch: int = 8) -> int:
 
 
 async def drain(deps: Deps, batch: int = 8) -> int:
-    """Delivery passes until nothing is due; returns how many emails were leased in all."""
+    """Delivery passes (emails, then the webhook deliveries they made) until nothing is due;
+    returns how many emails and webhook deliveries were leased in all."""
     total = 0
-    while (count := await deliver_due(deps, batch)) > 0:
+    while (count := await deliver_due(deps, batch) + await deliver_webhooks_due(deps, batch)) > 0:
         total += count
     return total
 
@@ -57,9 +60,10 @@ async def deliver_claim(deps: Deps, claim: Claim) -> str:
     if email.text is None and not email.sealed:
         # Generated here rather than at accept time: it keeps the send request fast.
         email.text = deps.html_to_text.convert(email.html)
-    outgoing = email
     if email.sealed:  # opened for the mailer only; the stored row stays sealed
         outgoing = evolve(email, html=deps.sealer.open(email.html), text=deps.sealer.open(email.text or ""))
+    else:  # the stored HTML stays as the customer wrote it
+        outgoing = evolve(email, html=tracked_html(deps, email, await deps.storage.projects.get(email.project_id)))
 
     async def handover(then) -> bool:
         return await deps.storage.emails.handover(claim, then)
@@ -80,7 +84,7 @@ async def deliver_claim(deps: Deps, claim: Claim) -> str:
     email.provider_message_id = provider_id
     email.last_error = None
     event = email.record(EventType.SENT, deps.clock.now())
-    if not await deps.storage.emails.finish(claim, email, [event]):
+    if not await deps.storage.emails.finish(claim, email, [event], notices_for(deps, email, [event])):
         log.warning("lease on %s expired during delivery; another worker may resend it", email.id)
         return "lost"
     return "sent"
@@ -93,7 +97,8 @@ def envelope_addresses(email: Email) -> list[str]:
 async def _fail(deps: Deps, claim: Claim, email: Email, error: str) -> str:
     email.last_error = error
     event = email.record(EventType.FAILED, deps.clock.now(), error=error)
-    return "failed" if await deps.storage.emails.finish(claim, email, [event]) else "lost"
+    stored = await deps.storage.emails.finish(claim, email, [event], notices_for(deps, email, [event]))
+    return "failed" if stored else "lost"
 
 
 async def _bounce(deps: Deps, claim: Claim, email: Email, error: MailerError) -> str:
@@ -102,7 +107,7 @@ async def _bounce(deps: Deps, claim: Claim, email: Email, error: MailerError) ->
     now = deps.clock.now()
     email.last_error = error.message
     event = email.record(EventType.BOUNCED, now, error=error.message, recipients=list(error.bounced))
-    if not await deps.storage.emails.finish(claim, email, [event]):
+    if not await deps.storage.emails.finish(claim, email, [event], notices_for(deps, email, [event])):
         return "lost"
     for address in error.bounced:
         await deps.storage.suppressions.add(
@@ -151,5 +156,7 @@ async def settle_handovers(deps: Deps, limit: int = 1000) -> int:
             events.append(
                 email.record(EventType.SENT, now, note="handed over by a worker that stopped before the reply")
             )
-        await deps.storage.emails.finish(claim, email, events)
+        await deps.storage.emails.finish(claim, email, events, notices_for(deps, email, events))
+    if claims:
+        deps.queue.wake()  # their webhook deliveries
     return len(claims)

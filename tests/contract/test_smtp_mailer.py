@@ -51,7 +51,8 @@ async def test_a_send_arrives_over_starttls_with_auth_as_valid_multipart(smtp_de
     message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
     assert message["Message-ID"] == sent.message_id
     assert message.get_content_type() == "multipart/alternative"
-    assert message.get_body(("html",)).get_content().strip() == "<p>Hello</p>"
+    html = message.get_body(("html",)).get_content().strip()
+    assert html.startswith("<p>Hello</p>") and "/api/v1/track/open/" in html  # tracking is on by default
     stored, _ = await get_email(smtp_deps, key.project_id, sent.id)
     assert stored.status is EmailStatus.SENT and stored.provider_message_id.startswith("2.0.0 Ok: queued as")
     # The connection is kept for the next message.

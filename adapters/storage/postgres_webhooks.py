@@ -1,0 +1,92 @@
+"""Webhook endpoints and their delivery outbox on PostgreSQL (see postgres.py for the pool)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from adapters.storage import webhook_rows as rows
+from autorelay_core.domain.webhooks import Webhook, WebhookDelivery
+from autorelay_core.ports import DeliveryClaim
+
+if TYPE_CHECKING:
+    from adapters.storage.postgres import Database
+
+_CLAIMED = ", ".join(f"d.{c.strip()}" for c in rows.DELIVERY_COLUMNS.split(","))
+
+
+class PostgresWebhooks:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, webhook: Webhook) -> None:
+        await self.db.rowcount(
+            f"INSERT INTO webhooks ({rows.HOOK_COLUMNS}) VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s)",
+            rows.hook_values(webhook),
+        )
+
+    async def get(self, project_id: str, webhook_id: str) -> Webhook | None:
+        row = await self.db.fetchone(
+            f"SELECT {rows.HOOK_COLUMNS} FROM webhooks WHERE id = %s AND project_id = %s", (webhook_id, project_id)
+        )
+        return rows.hook_row(row) if row else None
+
+    async def list(self, project_id: str) -> list[Webhook]:
+        found = await self.db.fetchall(
+            f"SELECT {rows.HOOK_COLUMNS} FROM webhooks WHERE project_id = %s ORDER BY seq", (project_id,)
+        )
+        return [rows.hook_row(r) for r in found]
+
+    async def update(self, webhook: Webhook) -> None:
+        _, _, url, events, _, active, _ = rows.hook_values(webhook)
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE webhooks SET url = %s, events = %s::jsonb, active = %s WHERE id = %s AND project_id = %s",
+                (url, events, active, webhook.id, webhook.project_id),
+            )
+            if not webhook.active:
+                await conn.execute(rows.PAUSE.format(p="%s"), (rows.PAUSED, webhook.id))
+
+    async def delete(self, project_id: str, webhook_id: str) -> bool:
+        async with self.db.transaction() as conn:
+            gone = await conn.execute(
+                "DELETE FROM webhooks WHERE id = %s AND project_id = %s", (webhook_id, project_id)
+            )
+            if gone.rowcount:
+                await conn.execute("DELETE FROM webhook_deliveries WHERE webhook_id = %s", (webhook_id,))
+        return gone.rowcount == 1
+
+    async def failures(self, project_id: str, webhook_id: str, limit: int) -> tuple[list[WebhookDelivery], bool]:
+        found = await self.db.fetchall(rows.FAILURES.format(p="%s"), (webhook_id, project_id, limit + 1))
+        return [rows.delivery_row(r) for r in found[:limit]], len(found) > limit
+
+    async def replay(self, project_id: str, webhook_id: str, delivery_id: str, now: datetime) -> WebhookDelivery | None:
+        async with self.db.transaction() as conn:
+            await conn.execute(rows.REPLAY.format(p="%s"), (now, delivery_id, webhook_id, project_id))
+            cursor = await conn.execute(
+                f"SELECT {rows.DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = %s AND webhook_id = %s"
+                " AND project_id = %s",
+                (delivery_id, webhook_id, project_id),
+            )
+            row = await cursor.fetchone()
+        return rows.delivery_row(row) if row else None
+
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[DeliveryClaim]:
+        found = await self.db.fetchall(
+            "WITH due AS (SELECT id FROM webhook_deliveries WHERE (state = 'pending' AND due_at <= %s)"
+            " OR (state = 'leased' AND lease_until <= %s) ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+            " UPDATE webhook_deliveries d SET state = 'leased', lease_until = %s, attempts = d.attempts + 1"
+            f" FROM due, webhooks w WHERE d.id = due.id AND w.id = d.webhook_id RETURNING {_CLAIMED}, w.url, w.secret",
+            (now, now, limit, lease_until),
+        )
+        claims = [DeliveryClaim(rows.delivery_row(r[:-2]), r[-2], r[-1], lease_until) for r in found]
+        return sorted(claims, key=lambda c: c.delivery.due_at or now)
+
+    async def settle(self, claim: DeliveryClaim, delivery: WebhookDelivery) -> bool:
+        return (
+            await self.db.rowcount(rows.SETTLE.format(p="%s"), rows.settle_args(claim.delivery.attempts, delivery)) == 1
+        )
+
+    async def next_due(self) -> datetime | None:
+        row = await self.db.fetchone(rows.NEXT_DUE)
+        return row[0] if row else None

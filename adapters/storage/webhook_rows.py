@@ -1,0 +1,107 @@
+"""Webhook and delivery <-> row helpers shared by the SQL adapters. `{p}` is the driver's placeholder;
+`when` turns a datetime into what the database stores (epoch seconds in SQLite)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from autorelay_core.domain.webhooks import DeliveryState, Webhook, WebhookDelivery
+
+HOOK_COLUMNS = "id, project_id, url, events, secret, active, created_at"
+DELIVERY_COLUMNS = (
+    "id, webhook_id, project_id, event_id, event_type, body, created_at, state, attempts, failures,"
+    " replay_count, error, last_attempt_at, resolved_at, due_at"
+)
+# A delivery's outcome, stored only while the claim's lease holds (attempts is the lease token).
+SETTLE = (
+    "UPDATE webhook_deliveries SET state = {p}, failures = {p}, error = {p}, last_attempt_at = {p},"
+    " resolved_at = {p}, due_at = {p}, lease_until = NULL WHERE id = {p} AND state = 'leased' AND attempts = {p}"
+)
+PAUSE = (
+    "UPDATE webhook_deliveries SET state = 'failed', due_at = NULL, error = {p}"
+    " WHERE webhook_id = {p} AND state = 'pending'"
+)
+PAUSED = "endpoint paused: nothing stays queued for it"
+REPLAY = (
+    "UPDATE webhook_deliveries SET state = 'pending', due_at = {p}, failures = 0, replay_count = replay_count + 1"
+    " WHERE id = {p} AND webhook_id = {p} AND project_id = {p} AND state <> 'leased'"
+)
+FAILURES = (
+    f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = {{p}} AND project_id = {{p}}"
+    " AND error IS NOT NULL ORDER BY seq DESC LIMIT {p}"
+)
+NEXT_DUE = (
+    "SELECT min(CASE WHEN state = 'pending' THEN due_at ELSE lease_until END) FROM webhook_deliveries"
+    " WHERE state IN ('pending', 'leased')"
+)
+
+
+def time_of(value) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromtimestamp(value, UTC)
+
+
+def hook_values(webhook: Webhook, when=lambda moment: moment) -> tuple:
+    w = webhook
+    return (w.id, w.project_id, w.url, json.dumps(list(w.events)), w.secret, w.active, when(w.created_at))
+
+
+def hook_row(row: tuple) -> Webhook:
+    hook_id, project_id, url, events, secret, active, created = row
+    events = json.loads(events) if isinstance(events, str) else events
+    return Webhook(hook_id, project_id, url, tuple(events), secret, time_of(created), bool(active))
+
+
+def delivery_row(row: tuple) -> WebhookDelivery:
+    (
+        d_id,
+        hook_id,
+        project_id,
+        event_id,
+        kind,
+        body,
+        created,
+        state,
+        attempts,
+        failures,
+        replays,
+        error,
+        last,
+        resolved,
+        due,
+    ) = row
+    return WebhookDelivery(
+        id=d_id,
+        webhook_id=hook_id,
+        project_id=project_id,
+        event_id=event_id,
+        event_type=kind,
+        body=body,
+        created_at=time_of(created),
+        state=DeliveryState(state),
+        attempts=attempts,
+        failures=failures,
+        replay_count=replays,
+        error=error,
+        last_attempt_at=time_of(last),
+        resolved_at=time_of(resolved),
+        due_at=time_of(due),
+    )
+
+
+def settle_args(claim_attempts: int, d: WebhookDelivery, when=lambda moment: moment) -> tuple:
+    def maybe(moment: datetime | None):
+        return when(moment) if moment else None
+
+    return (
+        d.state.value,
+        d.failures,
+        d.error,
+        maybe(d.last_attempt_at),
+        maybe(d.resolved_at),
+        maybe(d.due_at),
+        d.id,
+        claim_attempts,
+    )

@@ -1,0 +1,100 @@
+"""Webhook endpoints, the events they subscribe to, and their deliveries (an outbox of their own).
+
+A delivery is one event for one endpoint. It is attempted at once and, while the endpoint does not
+answer 2xx, again after each delay of `RETRY_DELAYS` (the Standard Webhooks / Svix schedule: each
+period starts when the previous attempt failed); after the last one it stays `failed` until someone
+replays it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from attrs import define, frozen
+
+from autorelay_core.domain.emails import EventType
+
+EVENT_TYPES: tuple[str, ...] = (
+    "email.sent",
+    "email.delivered",
+    "email.opened",
+    "email.clicked",
+    "email.bounced",
+    "email.complained",
+    "email.failed",
+)
+
+# Delays before attempts 2..9; attempt 1 goes out at once.
+RETRY_DELAYS: tuple[timedelta, ...] = (
+    timedelta(0),
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=10),
+)
+TIMEOUT_SECONDS = 15.0
+
+
+def event_type(event: EventType) -> str | None:
+    """The webhook event name for an email event; None for events no endpoint can subscribe to."""
+    name = f"email.{event.value}"
+    return name if name in EVENT_TYPES else None
+
+
+def next_attempt(failed_attempts: int, failed_at: datetime) -> datetime | None:
+    """When to try again after the `failed_attempts`-th failure in a row; None once they are used up."""
+    if failed_attempts > len(RETRY_DELAYS):
+        return None
+    return failed_at + RETRY_DELAYS[failed_attempts - 1]
+
+
+@define
+class Webhook:
+    id: str
+    project_id: str
+    url: str
+    events: tuple[str, ...]
+    secret: str  # sealed with the server secret; opened only to sign a delivery
+    created_at: datetime
+    active: bool = True
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # due at `due_at` (the first attempt, a retry or a replay)
+    LEASED = "leased"  # a worker is posting it
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # retries used up, or the endpoint was paused, disabled or deleted meanwhile
+
+
+@frozen
+class Notice:
+    """An event to tell the project's endpoints about: stored beside the email event, in the same
+    transaction, as one delivery per active endpoint subscribed to `type`."""
+
+    event_id: str
+    type: str
+    body: str  # the JSON payload, exactly the bytes that are signed and posted
+    created_at: datetime
+
+
+@define
+class WebhookDelivery:
+    id: str
+    webhook_id: str
+    project_id: str
+    event_id: str
+    event_type: str
+    body: str
+    created_at: datetime
+    state: DeliveryState = DeliveryState.PENDING
+    attempts: int = 0  # every attempt ever made
+    failures: int = 0  # failures in a row since the last success or replay (drives the schedule)
+    replay_count: int = 0
+    error: str | None = None
+    last_attempt_at: datetime | None = None
+    resolved_at: datetime | None = None
+    due_at: datetime | None = None

@@ -1,0 +1,114 @@
+"""Webhook endpoints: register (the secret is shown once), read, change, pause, delete; the failed
+deliveries of one, and replaying a delivery."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+from attrs import frozen
+
+from autorelay_core.domain.webhooks import EVENT_TYPES, DeliveryState, Webhook, WebhookDelivery
+from autorelay_core.errors import Conflict, Invalid, NotFound
+from autorelay_core.policies.ssrf import Target, literal_address, parse_target
+from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.notify import resolve_target
+
+MAX_PER_PROJECT = 50
+
+
+@frozen
+class WebhookInput:
+    """A create (url and events required) or an update (any subset; null keeps a field)."""
+
+    url: str | None = None
+    events: list[str] | None = None
+    active: bool | None = None
+
+
+def _events(events: list[str] | None) -> tuple[str, ...]:
+    if not events:
+        raise Invalid("events must list at least one event", field="events")
+    unknown = [e for e in events if e not in EVENT_TYPES]
+    if unknown:
+        raise Invalid(f"events: unknown event {unknown[0]!r}; supported: {', '.join(EVENT_TYPES)}", field="events")
+    return tuple(dict.fromkeys(events))  # order kept, repeats dropped
+
+
+async def _checked_url(deps: Deps, url: str | None) -> str:
+    if url is None:
+        raise Invalid("url is required", field="url")
+    target = parse_target(url, allow_private=deps.config.webhooks_allow_private)
+    if await _resolves(deps, target):
+        await resolve_target(deps, target)  # refused (Invalid) when any address is not public
+    return target.url
+
+
+async def _resolves(deps: Deps, target: Target) -> bool:
+    # A host that does not resolve yet is accepted: its deliveries fail until it does.
+    return literal_address(target.host) is not None or bool(await deps.dns.addresses(target.host))
+
+
+async def create_webhook(deps: Deps, project_id: str, fields: WebhookInput) -> tuple[Webhook, str]:
+    """The new endpoint and its signing secret (`whsec_` + base64 of 32 random bytes, the Standard
+    Webhooks form), which is stored sealed and never shown again."""
+    url = await _checked_url(deps, fields.url)
+    events = _events(fields.events)
+    if len(await deps.storage.webhooks.list(project_id)) >= MAX_PER_PROJECT:
+        raise Conflict(f"a project may have at most {MAX_PER_PROJECT} webhooks")
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    webhook = Webhook(
+        id=deps.ids.new("whk"),
+        project_id=project_id,
+        url=url,
+        events=events,
+        secret=deps.sealer.seal(secret),
+        created_at=deps.clock.now(),
+        active=True if fields.active is None else fields.active,
+    )
+    await deps.storage.webhooks.add(webhook)
+    return webhook, secret
+
+
+async def get_webhook(deps: Deps, project_id: str, webhook_id: str) -> Webhook:
+    webhook = await deps.storage.webhooks.get(project_id, webhook_id)
+    if webhook is None:
+        raise NotFound(f"webhook {webhook_id} not found")
+    return webhook
+
+
+async def update_webhook(deps: Deps, project_id: str, webhook_id: str, fields: WebhookInput) -> Webhook:
+    webhook = await get_webhook(deps, project_id, webhook_id)
+    if fields.url is not None:
+        webhook.url = await _checked_url(deps, fields.url)
+    if fields.events is not None:
+        webhook.events = _events(fields.events)
+    if fields.active is not None:
+        webhook.active = fields.active
+    await deps.storage.webhooks.update(webhook)
+    return webhook
+
+
+async def delete_webhook(deps: Deps, project_id: str, webhook_id: str) -> None:
+    if not await deps.storage.webhooks.delete(project_id, webhook_id):
+        raise NotFound(f"webhook {webhook_id} not found")
+
+
+async def failed_deliveries(
+    deps: Deps, project_id: str, webhook_id: str, limit: int
+) -> tuple[list[WebhookDelivery], bool]:
+    await get_webhook(deps, project_id, webhook_id)
+    return await deps.storage.webhooks.failures(project_id, webhook_id, limit)
+
+
+async def replay_delivery(deps: Deps, project_id: str, webhook_id: str, delivery_id: str) -> WebhookDelivery:
+    webhook = await get_webhook(deps, project_id, webhook_id)
+    if not webhook.active:
+        raise Conflict(f"webhook {webhook_id} is paused: set active to true before replaying")
+    delivery = await deps.storage.webhooks.replay(project_id, webhook_id, delivery_id, deps.clock.now())
+    if delivery is None:
+        raise NotFound(f"delivery {delivery_id} not found")
+    if delivery.state is DeliveryState.LEASED:
+        raise Conflict(f"delivery {delivery_id} is being posted; replay it once it has finished")
+    deps.queue.wake()
+    return delivery

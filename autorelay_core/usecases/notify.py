@@ -1,0 +1,121 @@
+"""Tell webhook endpoints what happened to an email: the payload of each event, and the delivery
+passes that post them (with retries, the SSRF guard at every attempt, and 410 disabling)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from attrs import evolve
+
+from autorelay_core.domain.emails import Email, Event
+from autorelay_core.domain.webhooks import DeliveryState, Notice, event_type, next_attempt
+from autorelay_core.errors import Invalid, WebhookError
+from autorelay_core.policies.ssrf import Address, Target, check_addresses, literal_address, parse_target
+from autorelay_core.ports import DeliveryClaim
+from autorelay_core.usecases.context import Deps
+
+log = logging.getLogger("autorelay.webhooks")
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def notices_for(deps: Deps, email: Email, events: list[Event]) -> tuple[Notice, ...]:
+    """The webhook payloads for these events of `email` (test-mode mail included: a test key is for
+    trying the whole pipeline, webhooks too)."""
+    notices = []
+    for event in events:
+        name = event_type(event.type)
+        if name is None:
+            continue
+        event_id = deps.ids.new("evt")
+        data: dict[str, Any] = {
+            "emailId": email.id,
+            "from": email.sender,
+            "to": list(email.to),
+            "subject": email.subject,
+            "tags": email.tags,
+        }
+        if email.campaign_id:
+            data["campaignId"] = email.campaign_id
+        data.update(event.data)  # error, recipients, url, ...
+        payload = {"id": event_id, "type": name, "createdAt": iso(event.created_at), "data": data}
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
+        notices.append(Notice(event_id, name, body, event.created_at))
+    return tuple(notices)
+
+
+async def resolve_target(deps: Deps, target: Target) -> Address:
+    """The address to connect to, checked; Invalid naming the host and the refused address."""
+    allow = deps.config.webhooks_allow_private
+    literal = literal_address(target.host)
+    if literal is not None:
+        return check_addresses(target.host, [literal], allow_private=allow)
+    found = [ipaddress.ip_address(a) for a in await deps.dns.addresses(target.host)]
+    return check_addresses(target.host, found, allow_private=allow)
+
+
+async def deliver_webhooks_due(deps: Deps, batch: int = 32) -> int:
+    """One pass over the webhook outbox: lease up to `batch` due deliveries and post them
+    concurrently. Returns how many were leased."""
+    now = deps.clock.now()
+    claims = await deps.storage.webhooks.claim_due(now, now + deps.config.lease, batch)
+    await asyncio.gather(*(_attempt(deps, claim) for claim in claims))
+    return len(claims)
+
+
+async def _attempt(deps: Deps, claim: DeliveryClaim) -> None:
+    delivery = evolve(claim.delivery)
+    started = deps.clock.now()
+    status: int | None = None
+    try:
+        target = parse_target(claim.url, allow_private=deps.config.webhooks_allow_private)
+        address = await resolve_target(deps, target)
+        secret = deps.sealer.open(claim.secret)
+        status = await deps.webhook_poster.post(target, str(address), secret, delivery, started)
+        error = None if 200 <= status < 300 else f"HTTP {status}"
+    except Invalid as refused:
+        error = f"refused: {refused.message}"
+    except WebhookError as failed:
+        error = failed.message
+    except Exception as bug:  # an adapter bug must not leave the row leased forever
+        log.exception("webhook poster raised for %s", delivery.id)
+        error = f"unexpected error: {type(bug).__name__}"
+    now = deps.clock.now()
+    delivery.last_attempt_at = now
+    if error is None:
+        delivery.state, delivery.due_at = DeliveryState.SUCCEEDED, None
+        if delivery.failures:
+            delivery.resolved_at = now
+        delivery.failures = 0
+    else:
+        delivery.error = error[:500]
+        delivery.failures += 1
+        due = None if status == 410 else next_attempt(delivery.failures, now)
+        delivery.state = DeliveryState.PENDING if due else DeliveryState.FAILED
+        delivery.due_at = due
+    if not await deps.storage.webhooks.settle(claim, delivery):
+        return
+    if status == 410:  # the receiver says the endpoint is gone for good
+        webhook = await deps.storage.webhooks.get(delivery.project_id, delivery.webhook_id)
+        if webhook is not None and webhook.active:
+            webhook.active = False
+            await deps.storage.webhooks.update(webhook)
+            log.warning("webhook %s answered 410 Gone: disabled", webhook.id)
+    elif delivery.due_at is not None:
+        deps.queue.wake(delivery.due_at)
+
+
+async def reconcile_webhooks(deps: Deps) -> bool:
+    """Wake a pass when a delivery is overdue (its wake was lost with a killed process)."""
+    due = await deps.storage.webhooks.next_due()
+    if due is not None and due <= deps.clock.now() - deps.config.reconcile_grace:
+        deps.queue.wake()
+        return True
+    return False
