@@ -165,6 +165,17 @@ def projects_status(args: argparse.Namespace) -> None:
     _run(args, action)
 
 
+def projects_tracking(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        project = await manage_keys.find_project(services.deps, args.project)
+        opens = project.track_opens if args.opens is None else args.opens == "on"
+        clicks = project.track_clicks if args.clicks is None else args.clicks == "on"
+        await services.deps.storage.projects.set_tracking(project.id, opens=opens, clicks=clicks)
+        print(f"{project.name}: opens {'on' if opens else 'off'}, clicks {'on' if clicks else 'off'}")
+
+    _run(args, action)
+
+
 _STATUS_OF = {"reinstate": "active", "flag": "flagged", "suspend": "suspended", "deactivate": "deactivated"}
 
 
@@ -338,6 +349,11 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("project", help="project id or name")
         p.add_argument("--reason", default="")
         p.set_defaults(func=projects_status)
+    p = projects.add_parser("tracking", help="turn open and click tracking on or off (both on by default)")
+    p.add_argument("project", help="project id or name")
+    p.add_argument("--opens", choices=("on", "off"), help="the open pixel")
+    p.add_argument("--clicks", choices=("on", "off"), help="links through the click redirect")
+    p.set_defaults(func=projects_tracking)
     return root
 
 

@@ -91,7 +91,9 @@ class Settings:
         converter=lambda v: str(v).lower() in {"1", "true", "yes"},
         **_doc("Let webhooks use plain http:// and loopback/private addresses (local development, tests)", False),
     )
-    webhooks_ca_file: str = field(**_doc("CA bundle to trust for webhook endpoints' certificates (default: system)", ""))
+    webhooks_ca_file: str = field(
+        **_doc("CA bundle to trust for webhook endpoints' certificates (default: system)", "")
+    )
     log_level: str = field(**_doc("Python logging level", "INFO"))
     access_log: bool = field(
         converter=lambda v: str(v).lower() in {"1", "true", "yes"}, **_doc("Log every request", False)

@@ -22,7 +22,9 @@ from adapters.http.routes import (
     stats,
     suppressions,
     templates,
+    tracking,
     unsubscribe,
+    webhooks,
 )
 from adapters.http.sns import SnsVerifier
 from autorelay_core.usecases.context import Deps
@@ -50,6 +52,8 @@ ROUTES = [
     *domains.routes,
     *providers.routes,
     *stats.routes,
+    *webhooks.routes,
+    *tracking.routes,
 ]
 
 
