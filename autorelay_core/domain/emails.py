@@ -54,7 +54,10 @@ _TRANSITIONS: dict[EventType, tuple[frozenset[EmailStatus], EmailStatus | None]]
     EventType.SENT: (frozenset({EmailStatus.QUEUED}), EmailStatus.SENT),
     EventType.FAILED: (frozenset({EmailStatus.QUEUED}), EmailStatus.FAILED),
     EventType.DELIVERED: (frozenset({EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED}), None),
-    EventType.OPENED: (frozenset({EmailStatus.SENT, EmailStatus.OPENED}), EmailStatus.OPENED),
+    EventType.OPENED: (
+        frozenset({EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED}),
+        EmailStatus.OPENED,
+    ),
     EventType.CLICKED: (
         frozenset({EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED}),
         EmailStatus.CLICKED,
