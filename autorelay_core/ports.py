@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from attrs import frozen
 
+from autorelay_core.domain.assets import Asset
 from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.domains import Domain
@@ -212,6 +213,20 @@ class WebhookRepository(Protocol):
     async def next_due(self) -> datetime | None:
         """When the earliest pending delivery is due, or a leased one's lease ends (the reconciler
         wakes a pass when that is overdue)."""
+
+
+class AssetRepository(Protocol):
+    async def add(self, asset: Asset) -> None: ...
+
+    async def get(self, project_id: str, asset_id: str) -> Asset | None: ...
+
+    async def find(self, asset_id: str) -> Asset | None:
+        """The asset in whichever project (serving a public URL, which names only the asset)."""
+
+    async def page(self, project_id: str, category: str | None, cursor: CursorRequest) -> CursorPage[Asset]:
+        """Newest first (ignoring `cursor.order`), strictly after the asset `cursor.after`; an
+        unknown `after` yields an empty page. Uploads during a walk cause no duplicate or gap among
+        the assets that existed when it began. `total` counts every match."""
 
 
 class TemplateRepository(Protocol):
@@ -446,6 +461,7 @@ class Storage(Protocol):
     emails: EmailRepository
     templates: TemplateRepository
     webhooks: WebhookRepository
+    assets: AssetRepository
 
     async def migrate(self) -> int:
         """Bring the schema to the newest version (safe from many processes at once); returns the
@@ -472,6 +488,25 @@ class Mailer(Protocol):
 
         `handover`, when given, is awaited at the last moment before the point of no return; when it
         answers False the message must not be handed over (raise a transient MailerError)."""
+
+
+class BlobStore(Protocol):
+    """Where uploaded files live, each under a key, reachable at a permanent public URL."""
+
+    async def put(self, key: str, data: bytes, content_type: str, *, inline: bool, filename: str) -> None:
+        """Store the bytes; whoever serves them later serves `content_type`, nosniff, and (unless
+        `inline`) `Content-Disposition: attachment` with `filename`. Writing a key again replaces it."""
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    def url(self, key: str) -> str:
+        """The public URL of the key (it does not check that the key exists)."""
+
+
+class ContentDetector(Protocol):
+    def detect(self, head: bytes) -> str | None:
+        """The MIME type the bytes' signature shows (the first few KiB are enough); None when
+        they match no known binary format (text, HTML, SVG, ...)."""
 
 
 class WebhookPoster(Protocol):

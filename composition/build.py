@@ -13,6 +13,8 @@ from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
+from adapters.blobs.detect import SignatureDetector
+from adapters.blobs.local import LocalBlobs
 from adapters.dns.resolver import DnsPythonResolver
 from adapters.limits.memory import MemoryRateLimits
 from adapters.limits.redis import RedisRateLimits
@@ -29,7 +31,7 @@ from adapters.system.clock_ids import RandomIds, SystemClock
 from adapters.system.sealing import FernetSealer, derive
 from adapters.system.signing import SecretSigner
 from adapters.webhooks.poster import HttpWebhookPoster
-from autorelay_core.ports import Clock, DomainProvisioner, IdGenerator, JobQueue, Mailer, Storage
+from autorelay_core.ports import BlobStore, Clock, DomainProvisioner, IdGenerator, JobQueue, Mailer, Storage
 from autorelay_core.usecases.context import CoreConfig, Deps
 from autorelay_core.usecases.deliver_email import deliver_due, drain, reconcile_outbox
 from autorelay_core.usecases.manage_campaigns import finish_campaigns
@@ -165,6 +167,20 @@ def _storage(settings: Settings) -> Storage:
     return SqliteStorage(path)
 
 
+def _blobs(settings: Settings) -> BlobStore:
+    if settings.assets_store == "s3":
+        from adapters.blobs.s3 import S3Blobs  # boto3 is the s3 extra
+
+        return S3Blobs(
+            settings.s3_bucket,
+            prefix=settings.s3_prefix,
+            public_base=settings.s3_public_url,
+            region=settings.s3_region,
+            endpoint_url=settings.s3_endpoint_url,
+        )
+    return LocalBlobs(settings.data_dir / "assets", settings.base_url)
+
+
 def _ses(settings: Settings) -> tuple[Mailer, DomainProvisioner]:
     from adapters.mailers.ses import SesIdentities, SesMailer, ses_client  # boto3 is the ses extra
 
@@ -270,6 +286,8 @@ def build(
         domain_provisioner=provisioner,
         dns=DnsPythonResolver(settings.dns_resolver),
         webhook_poster=HttpWebhookPoster(ca_file=settings.webhooks_ca_file),
+        blobs=_blobs(settings),
+        content_types=SignatureDetector(),
         config=CoreConfig(
             lease=timedelta(seconds=settings.outbox_lease_seconds),
             reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),

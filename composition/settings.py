@@ -39,6 +39,12 @@ class Settings:
     mailer: str = field(**_doc("How mail leaves: log, smtp or ses", "log"))
     ses_region: str = field(**_doc("AWS region of SES (mailer ses; credentials the usual AWS ways)", "us-east-1"))
     ses_endpoint_url: str = field(**_doc("SES endpoint override (a local SES double)", ""))
+    assets_store: str = field(**_doc("Where uploaded assets live: local (the data dir, served here) or s3", "local"))
+    s3_bucket: str = field(**_doc("S3 bucket for assets (assets store s3)", ""))
+    s3_prefix: str = field(**_doc("Key prefix for assets in the bucket", "assets/"))
+    s3_public_url: str = field(**_doc("Public base URL of the bucket or its CDN (default: the bucket's S3 URL)", ""))
+    s3_region: str = field(**_doc("AWS region of the bucket", "us-east-1"))
+    s3_endpoint_url: str = field(**_doc("S3 endpoint override (MinIO, a local S3 double)", ""))
     ses_topic_arns: str = field(**_doc("Comma-separated SNS topic ARNs whose SES feedback is accepted", ""))
     sns_connect_to: str = field(**_doc("host:port serving the SNS host (tests, air-gapped installs only)", ""))
     sns_ca_file: str = field(**_doc("CA bundle to trust for the SNS host (default: system)", ""))
@@ -148,7 +154,7 @@ class Settings:
             raise SettingsError(f"{PREFIX}MAILER={self.mailer!r} is not a known mailer; use: log, smtp or ses")
         if self.mailer == "ses":
             try:
-                import boto3  # noqa: F401
+                import boto3
             except ImportError:
                 raise SettingsError(f"{PREFIX}MAILER=ses needs boto3: pip install 'autorelay[ses]'") from None
         if self.mailer == "smtp":
@@ -160,6 +166,15 @@ class Settings:
                 raise SettingsError(f"{PREFIX}SMTP_USERNAME and {PREFIX}SMTP_PASSWORD go together")
             if self.smtp_pool_size < 1:
                 raise SettingsError(f"{PREFIX}SMTP_POOL_SIZE must be >= 1")
+        if self.assets_store not in {"local", "s3"}:
+            raise SettingsError(f"{PREFIX}ASSETS_STORE={self.assets_store!r} is not known; use: local or s3")
+        if self.assets_store == "s3":
+            if not self.s3_bucket:
+                raise SettingsError(f"{PREFIX}ASSETS_STORE=s3 needs {PREFIX}S3_BUCKET")
+            try:
+                import boto3  # noqa: F401
+            except ImportError:
+                raise SettingsError(f"{PREFIX}ASSETS_STORE=s3 needs boto3: pip install 'autorelay[s3]'") from None
         url = self.database_url
         if url and not (url.startswith("sqlite:///") or url == "memory://" or self.postgres):
             shown = url.split("@")[-1]  # never echo a password

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from adapters.blobs.detect import SignatureDetector
 from adapters.limits.memory import MemoryRateLimits
 from adapters.mailers.dkim import OwnKeys
 from adapters.queue.asyncio_queue import AsyncioJobQueue
@@ -74,6 +75,22 @@ class RecordingPoster:
         return self.statuses.pop(0) if self.statuses else 200
 
 
+class MemoryBlobs:
+    """A blob store port double keeping the bytes in a dict."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[bytes, str, bool]] = {}
+
+    async def put(self, key: str, data: bytes, content_type: str, *, inline: bool, filename: str) -> None:
+        self.files[key] = (data, content_type, inline)
+
+    async def get(self, key: str) -> bytes | None:
+        return self.files[key][0] if key in self.files else None
+
+    def url(self, key: str) -> str:
+        return f"https://files.example.com/{key}"
+
+
 class ManualQueue:
     """Records wakes; the test decides when (and whether) delivery passes run."""
 
@@ -104,6 +121,8 @@ def make_deps(storage: Storage | None = None, *, queue=None, clock: FakeClock | 
         domain_provisioner=OwnKeys(FernetSealer(b"0" * 32)),
         dns=NoDns(),
         webhook_poster=RecordingPoster(),
+        blobs=MemoryBlobs(),
+        content_types=SignatureDetector(),
         config=CoreConfig(),
     )
     return deps

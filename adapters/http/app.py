@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from adapters.http.errors import HANDLERS
 from adapters.http.limits import BodyLimit
 from adapters.http.routes import (
+    assets,
     campaigns,
     contacts,
     domains,
@@ -54,6 +55,7 @@ ROUTES = [
     *stats.routes,
     *webhooks.routes,
     *tracking.routes,
+    *assets.routes,
 ]
 
 

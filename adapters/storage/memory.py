@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from attrs import define, evolve, field
 
+from adapters.storage.memory_assets import MemoryAssets
 from adapters.storage.memory_contacts import (
     MemoryCampaigns,
     MemoryContacts,
@@ -385,6 +386,7 @@ class MemoryStorage:
         self.projects = MemoryProjects()
         self.keys = MemoryKeys()
         self.webhooks = MemoryWebhooks()
+        self.assets = MemoryAssets()
         self.emails = MemoryEmails(self.webhooks)
         self.templates = MemoryTemplates()
         self.limits = MemoryLimitOverrides()

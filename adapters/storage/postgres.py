@@ -18,6 +18,7 @@ from psycopg import AsyncConnection, errors
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
+from adapters.storage.postgres_assets import PostgresAssets
 from adapters.storage.postgres_campaigns import PostgresCampaigns
 from adapters.storage.postgres_contacts import PostgresContacts, PostgresLists, PostgresOtp, PostgresSuppressions
 from adapters.storage.postgres_emails import PostgresEmails
@@ -438,6 +439,7 @@ class PostgresStorage:
         self.suppressions = PostgresSuppressions(self.db)
         self.campaigns = PostgresCampaigns(self.db)
         self.webhooks = PostgresWebhooks(self.db)
+        self.assets = PostgresAssets(self.db)
 
     async def migrate(self) -> int:
         await self.db.pool()  # opening the pool migrates

@@ -309,6 +309,22 @@ MIGRATIONS: list[str] = [
     ALTER TABLE projects ADD COLUMN track_opens boolean NOT NULL DEFAULT true;
     ALTER TABLE projects ADD COLUMN track_clicks boolean NOT NULL DEFAULT true;
     """,
+    # 10: assets (the bytes live in the blob store)
+    """
+    CREATE TABLE assets (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        project_id text NOT NULL,
+        name text NOT NULL,
+        content_type text NOT NULL,
+        category text NOT NULL,
+        size integer NOT NULL,
+        key text NOT NULL,
+        created_at timestamptz NOT NULL
+    );
+    CREATE INDEX assets_page ON assets(project_id, seq);
+    CREATE INDEX assets_category_page ON assets(project_id, category, seq);
+    """,
 ]
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import sqlite_utils
 
 from adapters.storage import codec
+from adapters.storage.sqlite_assets import SqliteAssets
 from adapters.storage.sqlite_batch import GroupCommit
 from adapters.storage.sqlite_campaigns import SqliteCampaigns
 from adapters.storage.sqlite_contacts import SqliteContacts, SqliteLists, SqliteOtp, SqliteSuppressions
@@ -694,6 +695,7 @@ class SqliteStorage:
         self.suppressions = SqliteSuppressions(tables)
         self.campaigns = SqliteCampaigns(tables)
         self.webhooks = SqliteWebhooks(tables)
+        self.assets = SqliteAssets(tables)
 
     async def migrate(self) -> int:
         return migrate(self.db.conn)  # already done on open; a no-op that reports the version

@@ -252,6 +252,22 @@ MIGRATIONS: list[str] = [
     ALTER TABLE projects ADD COLUMN track_opens INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE projects ADD COLUMN track_clicks INTEGER NOT NULL DEFAULT 1;
     """,
+    # 11: assets (the bytes live in the blob store)
+    """
+    CREATE TABLE assets (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        project_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        category TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX assets_page ON assets(project_id, seq);
+    CREATE INDEX assets_category_page ON assets(project_id, category, seq);
+    """,
 ]
 
 

@@ -7,7 +7,9 @@ from datetime import timedelta
 from attrs import field, frozen
 
 from autorelay_core.ports import (
+    BlobStore,
     Clock,
+    ContentDetector,
     DnsResolver,
     DomainProvisioner,
     HtmlToText,
@@ -80,4 +82,6 @@ class Deps:
     domain_provisioner: DomainProvisioner
     dns: DnsResolver
     webhook_poster: WebhookPoster
+    blobs: BlobStore
+    content_types: ContentDetector
     config: CoreConfig = field(factory=CoreConfig)

@@ -18,13 +18,17 @@ from autorelay_core.domain.keys import ApiKey
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.policies.quota import Charge, charges
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.manage_assets import attachment_from_asset
 
 
 @frozen
 class AttachmentInput:
-    filename: str
-    content: str  # base64
+    """Inline (`content` in base64 and `filename`) or an uploaded asset (`asset_id`)."""
+
+    filename: str | None = None
+    content: str | None = None  # base64
     content_type: str | None = None
+    asset_id: str | None = None
 
 
 @frozen
@@ -105,10 +109,25 @@ def _safe_filename(name: str) -> str:
     return cleaned[:255] if cleaned.strip(".") else "attachment"
 
 
-def _decode_attachments(items: list[AttachmentInput] | None, limit: int) -> tuple[Attachment, ...]:
+async def _decode_attachments(
+    deps: Deps, project_id: str, items: list[AttachmentInput] | None, limit: int
+) -> tuple[Attachment, ...]:
     decoded = []
     total = 0
     for index, item in enumerate(items or []):
+        if (item.content is None) == (item.asset_id is None):
+            raise Invalid(f"attachments[{index}] needs either content (base64) or asset_id", field="attachments")
+        if item.asset_id is not None:
+            if item.content_type is not None:
+                raise Invalid(f"attachments[{index}]: an asset's content_type is its own", field="attachments")
+            attached = await attachment_from_asset(deps, project_id, item.asset_id, item.filename)
+            total += len(attached.content)
+            if total > limit:
+                raise Invalid(f"attachments exceed {limit // (1024 * 1024)} MB in total", field="attachments")
+            decoded.append(attached)
+            continue
+        if not item.filename:
+            raise Invalid(f"attachments[{index}].filename is required with content", field="attachments")
         try:
             content = base64.b64decode(item.content, validate=True)
         except (binascii.Error, ValueError):
@@ -168,7 +187,7 @@ async def build_email(deps: Deps, key: ApiKey, command: SendCommand) -> tuple[Em
     data = _check_flat(command.data, "data")
     tags = _check_flat(command.tags, "tags")
     headers = _check_headers(command.headers)
-    attachments = _decode_attachments(command.attachments, config.max_attachment_bytes)
+    attachments = await _decode_attachments(deps, key.project_id, command.attachments, config.max_attachment_bytes)
 
     subject, html, text = command.subject, command.html, command.text
     if html is not None and not html:

@@ -1,0 +1,59 @@
+"""Upload, list and attach assets."""
+
+from __future__ import annotations
+
+from autorelay_core.domain.assets import (
+    CATEGORIES,
+    MAX_BYTES,
+    UNKNOWN_TYPE,
+    Asset,
+    category_of,
+    safe_name,
+    served_inline,
+)
+from autorelay_core.domain.emails import Attachment
+from autorelay_core.errors import Invalid, NotFound, TooLarge
+from autorelay_core.policies.pagination import CursorPage, CursorRequest
+from autorelay_core.usecases.context import Deps
+
+
+async def upload_asset(deps: Deps, project_id: str, filename: str | None, data: bytes) -> Asset:
+    """Store the file (the blob first, then its row: a row never names a missing blob)."""
+    if len(data) > MAX_BYTES:
+        raise TooLarge(f"file is larger than {MAX_BYTES} bytes (2 MiB)")
+    if not data:
+        raise Invalid("file is empty", field="file")
+    content_type = deps.content_types.detect(data[:8192]) or UNKNOWN_TYPE
+    asset_id = deps.ids.new("ast")
+    name = safe_name(filename)
+    asset = Asset(
+        id=asset_id,
+        project_id=project_id,
+        name=name,
+        content_type=content_type,
+        category=category_of(content_type),
+        size=len(data),
+        key=f"{asset_id}/{name}",
+        created_at=deps.clock.now(),
+    )
+    await deps.blobs.put(asset.key, data, content_type, inline=served_inline(content_type), filename=name)
+    await deps.storage.assets.add(asset)
+    return asset
+
+
+async def list_assets(deps: Deps, project_id: str, category: str | None, cursor: CursorRequest) -> CursorPage[Asset]:
+    if category is not None and category not in CATEGORIES:
+        raise Invalid(f"category must be one of {', '.join(CATEGORIES)}", field="category")
+    return await deps.storage.assets.page(project_id, category, cursor)
+
+
+async def attachment_from_asset(deps: Deps, project_id: str, asset_id: str, filename: str | None) -> Attachment:
+    asset = await deps.storage.assets.get(project_id, asset_id)
+    if asset is None:
+        raise Invalid(f"attachments: asset {asset_id} not found", field="attachments")
+    data = await deps.blobs.get(asset.key)
+    if data is None:
+        raise NotFound(f"the file of asset {asset_id} is gone from the blob store")
+    return Attachment(
+        filename=safe_name(filename) if filename else asset.name, content=data, content_type=asset.content_type
+    )
