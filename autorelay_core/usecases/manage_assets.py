@@ -50,7 +50,7 @@ async def list_assets(deps: Deps, project_id: str, category: str | None, cursor:
 async def attachment_from_asset(deps: Deps, project_id: str, asset_id: str, filename: str | None) -> Attachment:
     asset = await deps.storage.assets.get(project_id, asset_id)
     if asset is None:
-        raise Invalid(f"attachments: asset {asset_id} not found", field="attachments")
+        raise NotFound(f"attachments: asset {asset_id} not found")
     data = await deps.blobs.get(asset.key)
     if data is None:
         raise NotFound(f"the file of asset {asset_id} is gone from the blob store")

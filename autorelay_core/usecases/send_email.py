@@ -126,7 +126,7 @@ async def _decode_attachments(
                 raise Invalid(f"attachments exceed {limit // (1024 * 1024)} MB in total", field="attachments")
             decoded.append(attached)
             continue
-        if not item.filename:
+        if item.filename is None:
             raise Invalid(f"attachments[{index}].filename is required with content", field="attachments")
         try:
             content = base64.b64decode(item.content, validate=True)

@@ -167,4 +167,4 @@ def test_a_send_attaches_an_uploaded_asset_as_a_mime_part(server, api):
             "attachments": [{"asset_id": "ast_nope"}],
         },
     )
-    assert unknown.status_code == 400 and "ast_nope" in unknown.json()["error"]
+    assert unknown.status_code == 404 and "ast_nope" in unknown.json()["error"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from autorelay_core.domain.assets import MAX_BYTES, safe_name, served_inline
-from autorelay_core.errors import Invalid, TooLarge
+from autorelay_core.errors import Invalid, NotFound, TooLarge
 from autorelay_core.policies.pagination import CursorRequest
 from autorelay_core.usecases.deliver_email import drain
 from autorelay_core.usecases.manage_assets import list_assets, upload_asset
@@ -102,7 +102,7 @@ async def test_a_send_attaches_an_uploaded_asset_of_its_own_project_only(deps, m
     await drain(deps)
     (attached,) = mailer.sent[0].attachments
     assert (attached.filename, attached.content, attached.content_type) == ("invoice.pdf", PDF, "application/pdf")
-    with pytest.raises(Invalid, match=f"asset {theirs.id} not found"):
+    with pytest.raises(NotFound, match=f"asset {theirs.id} not found"):
         await send_email(deps, key, command(attachments=[AttachmentInput(asset_id=theirs.id)]))
     with pytest.raises(Invalid, match="either content"):
         await send_email(
