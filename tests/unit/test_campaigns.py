@@ -233,3 +233,29 @@ async def test_the_reconciler_pauses_a_campaign_whose_account_changed_elsewhere(
     await deps.queue.drain()
     assert [m.to for m in mailer.sent] == [("ann@example.com",)]
     assert (await uc.get_campaign(deps, key.project_id, launched.id)).status is CampaignStatus.SENDING
+
+
+async def test_the_text_part_is_converted_once_and_rendered_for_each_contact(deps, mailer, clock):
+    from autorelay_core.usecases.deliver_email import drain
+
+    key = await live_key(deps)
+    content = "<h1>Hi {{ name }}</h1><p>{% if name %}Dear {{ name }}{% endif %} &amp; co</p>"
+    await _launched_to(deps, key, "Ann", "Bob", content=content)
+    await drain(deps)
+    clock.advance(seconds=1)
+    await drain(deps)
+    texts = {m.to[0]: m.text for m in mailer.sent}
+    for name in ("Ann", "Bob"):
+        sent = next(m for m in mailer.sent if m.to == (f"{name.lower()}@example.com",))
+        assert sent.text == texts[sent.to[0]] and sent.text is not None
+        assert f"Hi {name}" in sent.text and f"Dear {name} & co" in sent.text and "{{" not in sent.text
+        link = next(value for value in sent.headers.values() if "https" in value or "http" in value)
+        assert link.split(">")[0].lstrip("<") in sent.text  # this contact's own unsubscribe link
+    # What a per-message conversion of the contact's HTML gives (the text is the same words):
+    assert deps.html_to_text.convert(mailer.sent[0].html).split() == mailer.sent[0].text.split()
+
+
+def test_content_whose_tags_do_not_survive_conversion_is_converted_per_message(deps):
+    # A tag split by markup (`{{ na<b>me</b> }}`) cannot be rendered from the text; fall back.
+    assert uc.text_template(deps, "<p>{{ na<b>me</b> }}</p>") is None
+    assert uc.text_template(deps, "<p>Hi {{ name }}</p>") == "Hi {{ name }}\n"
