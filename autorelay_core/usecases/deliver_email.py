@@ -35,8 +35,22 @@ async def deliver_due(deps: Deps, batch: int = 8) -> int:
     Returns how many were leased; a full batch means more may be waiting."""
     now = deps.clock.now()
     claims = await deps.storage.emails.claim_due(now, now + deps.config.lease, batch)
-    await asyncio.gather(*(deliver_claim(deps, claim) for claim in claims))
+    known = await _suppressions(deps, claims)
+    await asyncio.gather(*(deliver_claim(deps, claim, known) for claim in claims))
     return len(claims)
+
+
+async def _suppressions(deps: Deps, claims: list[Claim]) -> dict[tuple[str, str], Suppression]:
+    """The suppressed addresses among a whole pass's recipients: one lookup per project, not one
+    per email (a campaign pass is many emails of one project)."""
+    wanted: dict[str, set[str]] = {}
+    for claim in claims:
+        wanted.setdefault(claim.email.project_id, set()).update(a.lower() for a in envelope_addresses(claim.email))
+    found = {}
+    for project_id, addresses in wanted.items():
+        for entry in await deps.storage.suppressions.matching(project_id, sorted(addresses)):
+            found[(project_id, entry.email.lower())] = entry
+    return found
 
 
 async def drain(deps: Deps, batch: int = 8) -> int:
@@ -48,11 +62,14 @@ async def drain(deps: Deps, batch: int = 8) -> int:
     return total
 
 
-async def deliver_claim(deps: Deps, claim: Claim) -> str:
+async def deliver_claim(deps: Deps, claim: Claim, known: dict[tuple[str, str], Suppression] | None = None) -> str:
+    """Deliver one leased email; `known`: the pass's suppressed addresses, looked up beforehand."""
     email = evolve(claim.email)
-    suppressed = await deps.storage.suppressions.matching(
-        email.project_id, [address.lower() for address in envelope_addresses(email)]
-    )
+    addresses = list(dict.fromkeys(address.lower() for address in envelope_addresses(email)))
+    if known is None:
+        suppressed = await deps.storage.suppressions.matching(email.project_id, addresses)
+    else:
+        suppressed = [known[(email.project_id, a)] for a in addresses if (email.project_id, a) in known]
     if suppressed:  # never reaches the mailer
         listed = ", ".join(f"{s.email} ({s.reason.value})" for s in suppressed)
         return await _fail(deps, claim, email, f"suppressed: {listed}")
