@@ -22,15 +22,18 @@ class MemoryAssets:
         return next((evolve(a) for a in self._rows if a.id == asset_id), None)
 
     async def page(self, project_id: str, category: str | None, cursor: CursorRequest) -> CursorPage[Asset]:
-        newest_first = [
-            a for a in reversed(self._rows) if a.project_id == project_id and category in (None, a.category)
+        matching = [
+            (position, a)
+            for position, a in enumerate(self._rows)
+            if a.project_id == project_id and category in (None, a.category)
         ]
-        total = len(newest_first)
+        total = len(matching)
         if cursor.after is not None:
-            anchor = next((a for a in self._rows if a.id == cursor.after and a.project_id == project_id), None)
+            anchor = next(
+                (p for p, a in enumerate(self._rows) if a.id == cursor.after and a.project_id == project_id), None
+            )
             if anchor is None:
                 return CursorPage([], 0, False)
-            position = self._rows.index(anchor)
-            newest_first = [a for a in newest_first if self._rows.index(a) < position]
-        chosen = newest_first[: cursor.limit]
-        return CursorPage([evolve(a) for a in chosen], total, len(newest_first) > cursor.limit)
+            matching = [(p, a) for p, a in matching if p < anchor]
+        newest_first = [a for _, a in reversed(matching)]
+        return CursorPage([evolve(a) for a in newest_first[: cursor.limit]], total, len(newest_first) > cursor.limit)

@@ -10,9 +10,9 @@ from attrs import frozen
 
 from autorelay_core.domain.webhooks import EVENT_TYPES, DeliveryState, Webhook, WebhookDelivery
 from autorelay_core.errors import Conflict, Invalid, NotFound
-from autorelay_core.policies.ssrf import Target, literal_address, parse_target
+from autorelay_core.policies.ssrf import check_addresses, parse_target
 from autorelay_core.usecases.context import Deps
-from autorelay_core.usecases.notify import resolve_target
+from autorelay_core.usecases.notify import target_addresses
 
 MAX_PER_PROJECT = 50
 
@@ -38,15 +38,13 @@ def _events(events: list[str] | None) -> tuple[str, ...]:
 async def _checked_url(deps: Deps, url: str | None) -> str:
     if url is None:
         raise Invalid("url is required", field="url")
-    target = parse_target(url, allow_private=deps.config.webhooks_allow_private)
-    if await _resolves(deps, target):
-        await resolve_target(deps, target)  # refused (Invalid) when any address is not public
-    return target.url
-
-
-async def _resolves(deps: Deps, target: Target) -> bool:
+    allow = deps.config.webhooks_allow_private
+    target = parse_target(url, allow_private=allow)
+    addresses = await target_addresses(deps, target)
     # A host that does not resolve yet is accepted: its deliveries fail until it does.
-    return literal_address(target.host) is not None or bool(await deps.dns.addresses(target.host))
+    if addresses:
+        check_addresses(target.host, addresses, allow_private=allow)
+    return target.url
 
 
 async def create_webhook(deps: Deps, project_id: str, fields: WebhookInput) -> tuple[Webhook, str]:

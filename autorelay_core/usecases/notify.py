@@ -51,14 +51,18 @@ def notices_for(deps: Deps, email: Email, events: list[Event]) -> tuple[Notice, 
     return tuple(notices)
 
 
-async def resolve_target(deps: Deps, target: Target) -> Address:
-    """The address to connect to, checked; Invalid naming the host and the refused address."""
-    allow = deps.config.webhooks_allow_private
+async def target_addresses(deps: Deps, target: Target) -> list[Address]:
+    """Every address the host stands for: itself when it is a literal, else what DNS answers."""
     literal = literal_address(target.host)
     if literal is not None:
-        return check_addresses(target.host, [literal], allow_private=allow)
-    found = [ipaddress.ip_address(a) for a in await deps.dns.addresses(target.host)]
-    return check_addresses(target.host, found, allow_private=allow)
+        return [literal]
+    return [ipaddress.ip_address(a) for a in await deps.dns.addresses(target.host)]
+
+
+async def resolve_target(deps: Deps, target: Target) -> Address:
+    """The address to connect to, checked; Invalid naming the host and the refused address."""
+    addresses = await target_addresses(deps, target)
+    return check_addresses(target.host, addresses, allow_private=deps.config.webhooks_allow_private)
 
 
 async def deliver_webhooks_due(deps: Deps, batch: int = 32) -> int:
