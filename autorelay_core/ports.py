@@ -127,11 +127,15 @@ class EmailRepository(Protocol):
     async def activity(self, project_id: str, since: datetime) -> Activity:
         """Live (not test) sends, bounces and complaints recorded since `since`, by event time."""
 
-    async def record(self, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
+    async def record(
+        self, email: Email, events: list[Event], notices: tuple[Notice, ...] = (), *, since: Email | None = None
+    ) -> bool:
         """Store what happened to an email after delivery (engagement, bounces, complaints): its
-        status and counters, and the events. False if there is no such email in its project.
-        In the same transaction, each notice becomes one pending webhook delivery per active
-        endpoint of the project subscribed to its type (see WebhookRepository)."""
+        status and counters, and the events. False if there is no such email in its project, or,
+        with `since`, if the stored email's status, opens or clicks are no longer `since`'s (another
+        writer got there first: read again and retry). In the same transaction, each notice
+        becomes one pending webhook delivery per active endpoint of the project subscribed to its
+        type (see WebhookRepository)."""
 
     # Outbox ---------------------------------------------------------------------------------
     async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:

@@ -99,6 +99,10 @@ class _OutboxRow:
 _HELD_BY_A_WORKER = (Delivery.LEASED, Delivery.HANDOVER)
 
 
+def _engagement(email: Email) -> tuple[EmailStatus, int, int]:
+    return email.status, email.opens, email.clicks
+
+
 class MemoryEmails:
     def __init__(self, webhooks: MemoryWebhooks) -> None:
         self._webhooks = webhooks
@@ -199,9 +203,13 @@ class MemoryEmails:
                     counts[event.type] += 1
         return Activity(counts[EventType.SENT], counts[EventType.BOUNCED], counts[EventType.COMPLAINED])
 
-    async def record(self, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
+    async def record(
+        self, email: Email, events: list[Event], notices: tuple[Notice, ...] = (), *, since: Email | None = None
+    ) -> bool:
         row = self._rows.get(email.id)
         if row is None or row.email.project_id != email.project_id:
+            return False
+        if since is not None and _engagement(row.email) != _engagement(since):
             return False
         row.email = evolve(email)
         row.events.extend(events)

@@ -221,14 +221,20 @@ class PostgresEmails:
         counts = dict(rows)
         return Activity(counts.get("sent", 0), counts.get("bounced", 0), counts.get("complained", 0))
 
-    async def record(self, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
+    async def record(
+        self, email: Email, events: list[Event], notices: tuple[Notice, ...] = (), *, since: Email | None = None
+    ) -> bool:
+        where, args = "id = %s AND project_id = %s", [email.id, email.project_id]
+        if since is not None:
+            # Checked on the row version the update sees (after waiting for a concurrent writer).
+            where += " AND status = %s AND (payload->>'opens')::int = %s AND (payload->>'clicks')::int = %s"
+            args += [since.status.value, since.opens, since.clicks]
         row = await self.db.fetchone(
-            _UPDATE_WITH_EVENTS.format(set="status = %s, payload = %s::jsonb", where="id = %s AND project_id = %s"),
+            _UPDATE_WITH_EVENTS.format(set="status = %s, payload = %s::jsonb", where=where),
             (
                 email.status.value,
                 codec.email_payload(email),
-                email.id,
-                email.project_id,
+                *args,
                 *_event_arrays(events),
                 *_notice_arrays(notices),
             ),

@@ -342,11 +342,20 @@ class SqliteEmails(_Tables):
         counts = dict(rows.fetchall())
         return Activity(counts.get("sent", 0), counts.get("bounced", 0), counts.get("complained", 0))
 
-    async def record(self, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
+    async def record(
+        self, email: Email, events: list[Event], notices: tuple[Notice, ...] = (), *, since: Email | None = None
+    ) -> bool:
+        where, args = "id = ? AND project_id = ?", [email.id, email.project_id]
+        if since is not None:
+            where += (
+                " AND status = ? AND json_extract(payload, '$.opens') = ? AND json_extract(payload, '$.clicks') = ?"
+            )
+            args += [since.status.value, since.opens, since.clicks]
+
         def write(conn: sqlite3.Connection) -> bool:
             cursor = conn.execute(
-                "UPDATE emails SET status = ?, payload = ? WHERE id = ? AND project_id = ?",
-                (email.status.value, codec.email_payload(email), email.id, email.project_id),
+                f"UPDATE emails SET status = ?, payload = ? WHERE {where}",
+                (email.status.value, codec.email_payload(email), *args),
             )
             if cursor.rowcount != 1:
                 return False

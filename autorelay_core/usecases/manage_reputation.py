@@ -9,7 +9,7 @@ from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.manage_campaigns import follow_account
 from autorelay_core.usecases.manage_keys import find_project
-from autorelay_core.usecases.notify import notices_for
+from autorelay_core.usecases.record_events import record_event
 
 FEEDBACK = (EventType.BOUNCED, EventType.COMPLAINED)
 
@@ -47,9 +47,7 @@ async def record_feedback(deps: Deps, project_id: str, email_id: str, kind: Even
     email = await deps.storage.emails.get(project_id, email_id)
     if email is None:
         raise NotFound(f"email {email_id} not found")
-    event = email.record(kind, deps.clock.now(), **data)
-    if await deps.storage.emails.record(email, [event], notices_for(deps, email, [event])):
-        deps.queue.wake()  # the webhook deliveries
+    await record_event(deps, email, kind, **data)
     if not email.test:
         await evaluate(deps, project_id)
 

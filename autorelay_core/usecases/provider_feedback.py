@@ -15,7 +15,7 @@ from autorelay_core.domain.suppressions import Suppression, SuppressionReason
 from autorelay_core.errors import Conflict
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.manage_reputation import evaluate
-from autorelay_core.usecases.notify import notices_for
+from autorelay_core.usecases.record_events import record_event
 
 log = logging.getLogger("autorelay.feedback")
 
@@ -43,12 +43,11 @@ async def record_provider_feedback(
         Feedback.COMPLAINT: EventType.COMPLAINED,
     }[kind]
     now = deps.clock.now()
+    details = {"detail": detail} if detail else {}
     try:
-        event = email.record(event_type, now, recipients=recipients, **({"detail": detail} if detail else {}))
+        await record_event(deps, email, event_type, recipients=recipients, **details)
     except Conflict:  # e.g. a delivery notice after a complaint: the status already says more
         return True
-    if await deps.storage.emails.record(email, [event], notices_for(deps, email, [event])):
-        deps.queue.wake()  # the webhook deliveries
     if kind is Feedback.DELIVERED:
         return True
     reason = SuppressionReason.BOUNCE if kind is Feedback.PERMANENT_BOUNCE else SuppressionReason.COMPLAINT

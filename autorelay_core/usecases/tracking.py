@@ -15,7 +15,7 @@ from autorelay_core.domain.emails import Email, EventType
 from autorelay_core.domain.projects import Project
 from autorelay_core.errors import Conflict, Invalid
 from autorelay_core.usecases.context import Deps
-from autorelay_core.usecases.notify import notices_for
+from autorelay_core.usecases.record_events import record_event
 
 # An <a> tag's href attribute, quoted either way. A regex rather than an HTML parser: it leaves every
 # other byte of the author's HTML exactly as written, which a parse-and-serialise round trip does not.
@@ -74,8 +74,6 @@ async def _record(deps: Deps, project_id: str, email_id: str, kind: EventType, *
     if email is None:
         return
     try:
-        event = email.record(kind, deps.clock.now(), **data)
+        await record_event(deps, email, kind, **data)
     except Conflict:  # a bounced or complained email keeps that status; the fetch still works
         return
-    if await deps.storage.emails.record(email, [event], notices_for(deps, email, [event])):
-        deps.queue.wake()  # the webhook deliveries
