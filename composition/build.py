@@ -36,7 +36,7 @@ from autorelay_core.usecases.context import CoreConfig, Deps
 from autorelay_core.usecases.deliver_email import deliver_due, drain, reconcile_outbox
 from autorelay_core.usecases.manage_campaigns import finish_campaigns
 from autorelay_core.usecases.manage_reputation import evaluate_all
-from autorelay_core.usecases.notify import deliver_webhooks_due, reconcile_webhooks
+from autorelay_core.usecases.notify import BackgroundPosts, reconcile_webhooks
 from composition.secret import server_secret
 from composition.settings import Settings
 
@@ -67,12 +67,14 @@ class Services:
         consumer: EmbeddedConsumer | None,
         runner: LoopRunner,
         stopping: threading.Event,
+        posts: BackgroundPosts,
     ) -> None:
         self.settings = settings
         self.stopping = stopping
         self.deps = deps
         self.consumer = consumer
         self.runner = runner
+        self.posts = posts
         self._reconciler: asyncio.Task | None = None
 
     async def start(self, *, consume: bool = True) -> None:
@@ -114,6 +116,7 @@ class Services:
             self._reconciler = None
         if self.consumer is not None:
             await asyncio.to_thread(self.consumer.stop)
+        await self.posts.stop(grace=5)
         for closable in (self.deps.mailer, self.deps.webhook_poster):
             close = getattr(closable, "close", None)
             if close is not None:
@@ -121,12 +124,13 @@ class Services:
         await self.deps.storage.close()
 
 
-async def run_passes(deps: Deps, stopping: threading.Event, share: float = 1.0) -> int:
+async def run_passes(deps: Deps, stopping: threading.Event, posts: BackgroundPosts, share: float = 1.0) -> int:
     """Delivery passes until nothing is due or the process is stopping.
 
     With `share` < 1 (the embedded profile, where HTTP requests share this event loop), passes
     yield while the loop is busy so that deliveries take about `share` of its time: a burst of sends
     is answered quickly and delivered just behind it. On an idle loop passes run back to back.
+    Webhook deliveries are claimed here and posted beside the passes (`posts`).
     """
     loop = asyncio.get_running_loop()
     total = 0
@@ -135,7 +139,7 @@ async def run_passes(deps: Deps, stopping: threading.Event, share: float = 1.0) 
         started = loop.time()
         # Small passes on a shared loop: each keeps requests waiting for less time.
         batch = 32 if share >= 1 else 2
-        count = await deliver_due(deps, batch=batch) + await deliver_webhooks_due(deps, batch=batch)
+        count = await deliver_due(deps, batch=batch) + await posts.start_due(deps, batch=batch)
         total += count
         if count == 0:
             break
@@ -248,11 +252,12 @@ def build(
     # The queue runs passes over `deps`, which needs the queue: the closures below look `deps` up
     # when a pass runs, after it has been assigned.
     stopping = threading.Event()
+    posts = BackgroundPosts()
     # Passes inside `serve` share the loop with requests; a worker process's passes do not.
     share = settings.embedded_delivery_share if settings.embedded_workers else 1.0
 
     def pass_from_thread() -> None:
-        runner.run(run_passes(deps, stopping, share), timeout=settings.outbox_lease_seconds * 10)
+        runner.run(run_passes(deps, stopping, posts, share), timeout=settings.outbox_lease_seconds * 10)
 
     if queue is None and settings.database_url == "memory://" and not settings.redis_url:
         # Nothing else can reach an in-memory database, so the queue may live on the loop too.
@@ -305,4 +310,4 @@ def build(
             **({"spf_record": SES_SPF} if settings.mailer == "ses" else {}),
         ),
     )
-    return Services(settings, deps, consumer, runner, stopping)
+    return Services(settings, deps, consumer, runner, stopping, posts)

@@ -74,6 +74,42 @@ async def deliver_webhooks_due(deps: Deps, batch: int = 32) -> int:
     return len(claims)
 
 
+class BackgroundPosts:
+    """Webhook posts running beside a process's delivery passes instead of inside them, so a slow
+    endpoint (up to the 15 s timeout) never holds up email delivery. At most `limit` are in flight;
+    each one that ends wakes a pass, which claims what the freed room allows."""
+
+    def __init__(self, limit: int = 64) -> None:
+        self.limit = limit
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def start_due(self, deps: Deps, batch: int = 32) -> int:
+        """Claim up to `batch` due deliveries (no more than the free room) and start posting them;
+        returns how many were claimed, without waiting for them."""
+        room = min(batch, self.limit - len(self._running))
+        if room <= 0:
+            return 0
+        now = deps.clock.now()
+        claims = await deps.storage.webhooks.claim_due(now, now + deps.config.lease, room)
+        for claim in claims:
+            task = asyncio.create_task(_attempt(deps, claim), name=f"webhook {claim.delivery.id}")
+            self._running.add(task)
+            task.add_done_callback(lambda done: self._finished(deps, done))
+        return len(claims)
+
+    def _finished(self, deps: Deps, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        deps.queue.wake()  # room for the next ones (wakes are coalesced by the queue)
+
+    async def stop(self, grace: float) -> None:
+        """Let posts in flight finish for up to `grace` seconds, then cancel the rest: their leases
+        run out and they are posted again later (receivers deduplicate on the event id)."""
+        if self._running:
+            _, late = await asyncio.wait(set(self._running), timeout=grace)
+            for task in late:
+                task.cancel()
+
+
 async def _attempt(deps: Deps, claim: DeliveryClaim) -> None:
     delivery = evolve(claim.delivery)
     started = deps.clock.now()
