@@ -446,4 +446,5 @@ class PostgresStorage:
         return self.db.version
 
     async def close(self) -> None:
+        self.emails.close_handover_connection()
         await self.db.close()
