@@ -7,10 +7,8 @@ from datetime import datetime
 
 from attrs import evolve
 
-from autorelay_core.domain.webhooks import DeliveryState, Notice, Webhook, WebhookDelivery
+from autorelay_core.domain.webhooks import PAUSED_ERROR, DeliveryState, Notice, Webhook, WebhookDelivery
 from autorelay_core.ports import DeliveryClaim
-
-PAUSED = "endpoint paused: nothing stays queued for it"
 
 
 class MemoryWebhooks:
@@ -53,7 +51,7 @@ class MemoryWebhooks:
         if not webhook.active:
             for delivery in self._deliveries.values():
                 if delivery.webhook_id == webhook.id and delivery.state is DeliveryState.PENDING:
-                    delivery.state, delivery.due_at, delivery.error = DeliveryState.FAILED, None, PAUSED
+                    delivery.state, delivery.due_at, delivery.error = DeliveryState.FAILED, None, PAUSED_ERROR
 
     async def delete(self, project_id: str, webhook_id: str) -> bool:
         if await self.get(project_id, webhook_id) is None:

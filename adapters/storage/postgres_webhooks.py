@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from adapters.storage import webhook_rows as rows
-from autorelay_core.domain.webhooks import Webhook, WebhookDelivery
+from autorelay_core.domain.webhooks import PAUSED_ERROR, Webhook, WebhookDelivery
 from autorelay_core.ports import DeliveryClaim
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class PostgresWebhooks:
                 (url, events, active, webhook.id, webhook.project_id),
             )
             if not webhook.active:
-                await conn.execute(rows.PAUSE.format(p="%s"), (rows.PAUSED, webhook.id))
+                await conn.execute(rows.PAUSE.format(p="%s"), (PAUSED_ERROR, webhook.id))
 
     async def delete(self, project_id: str, webhook_id: str) -> bool:
         async with self.db.transaction() as conn:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from adapters.storage import webhook_rows as rows
 from adapters.storage.codec import ts
-from autorelay_core.domain.webhooks import Notice, Webhook, WebhookDelivery
+from autorelay_core.domain.webhooks import PAUSED_ERROR, Notice, Webhook, WebhookDelivery
 from autorelay_core.ports import DeliveryClaim
 
 _FAN_OUT = (
@@ -57,7 +57,7 @@ class SqliteWebhooks:
                 (url, events, active, webhook.id, webhook.project_id),
             )
             if not webhook.active:
-                conn.execute(rows.PAUSE.format(p="?"), (rows.PAUSED, webhook.id))
+                conn.execute(rows.PAUSE.format(p="?"), (PAUSED_ERROR, webhook.id))
 
     async def delete(self, project_id: str, webhook_id: str) -> bool:
         with self._t.tx() as conn:

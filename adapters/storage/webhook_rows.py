@@ -22,7 +22,6 @@ PAUSE = (
     "UPDATE webhook_deliveries SET state = 'failed', due_at = NULL, error = {p}"
     " WHERE webhook_id = {p} AND state = 'pending'"
 )
-PAUSED = "endpoint paused: nothing stays queued for it"
 REPLAY = (
     "UPDATE webhook_deliveries SET state = 'pending', due_at = {p}, failures = 0, replay_count = replay_count + 1"
     " WHERE id = {p} AND webhook_id = {p} AND project_id = {p} AND state <> 'leased'"

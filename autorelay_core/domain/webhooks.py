@@ -37,6 +37,8 @@ RETRY_DELAYS: tuple[timedelta, ...] = (
     timedelta(hours=10),
 )
 TIMEOUT_SECONDS = 15.0
+# The error a queued delivery is left with when its endpoint is paused or disabled.
+PAUSED_ERROR = "endpoint paused: nothing stays queued for it"
 
 
 def event_type(event: EventType) -> str | None:

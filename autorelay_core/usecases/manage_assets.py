@@ -54,6 +54,5 @@ async def attachment_from_asset(deps: Deps, project_id: str, asset_id: str, file
     data = await deps.blobs.get(asset.key)
     if data is None:
         raise NotFound(f"the file of asset {asset_id} is gone from the blob store")
-    return Attachment(
-        filename=safe_name(filename) if filename else asset.name, content=data, content_type=asset.content_type
-    )
+    # `filename`: the sender's own name for it, already cleaned as every attachment name is.
+    return Attachment(filename=filename or asset.name, content=data, content_type=asset.content_type)

@@ -120,7 +120,8 @@ async def _decode_attachments(
         if item.asset_id is not None:
             if item.content_type is not None:
                 raise Invalid(f"attachments[{index}]: an asset's content_type is its own", field="attachments")
-            attached = await attachment_from_asset(deps, project_id, item.asset_id, item.filename)
+            name = _safe_filename(item.filename) if item.filename else None
+            attached = await attachment_from_asset(deps, project_id, item.asset_id, name)
             total += len(attached.content)
             if total > limit:
                 raise Invalid(f"attachments exceed {limit // (1024 * 1024)} MB in total", field="attachments")
