@@ -1,5 +1,7 @@
 """A real SMTP server on loopback for the tests (aiosmtpd): STARTTLS with a trustme certificate,
-AUTH required, and replies a test can plan per recipient (e.g. 451 once, then 250; or 550)."""
+AUTH required, and replies a test can plan per recipient (e.g. 451 once, then 250; or 550). It
+offers PIPELINING, as Postfix does, unless told not to (aiosmtpd handles pipelined commands either
+way; the client only pipelines when it is offered)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ USER, PASSWORD = "relay-user", "relay-secret"
 
 
 class Sink:
-    def __init__(self) -> None:
+    def __init__(self, *, pipelining: bool = True) -> None:
+        self.pipelining = pipelining
         self.messages: list[Envelope] = []
         self.plans: dict[str, list[str]] = defaultdict(list)  # recipient -> replies to give first
         self.connections = 0
@@ -68,6 +71,8 @@ class Sink:
         if session.ssl is None:  # each connection says EHLO again after STARTTLS: count the first
             self.connections += 1
         session.host_name = hostname
+        if self.pipelining:
+            responses.insert(1, "250-PIPELINING")
         return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):

@@ -86,7 +86,7 @@ class SmtpMailer:
                     client = await self._connected()
                     client.handover = handover
                     try:
-                        refused, reply = await client.sendmail(sender, recipients, message)
+                        refused, reply = await client.transaction(sender, recipients, message)
                     finally:
                         client.handover = None
                 except MailerError:  # the hand-over was refused: the server drops the transaction

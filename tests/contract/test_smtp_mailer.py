@@ -20,9 +20,9 @@ from tests.support import ManualQueue, make_deps
 from tests.unit.test_send_email import command, live_key
 
 
-@pytest.fixture
-def sink():
-    with Sink() as running:
+@pytest.fixture(params=[True, False], ids=["pipelining", "one-by-one"])
+def sink(request):
+    with Sink(pipelining=request.param) as running:
         yield running
 
 
