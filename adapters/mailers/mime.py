@@ -62,10 +62,30 @@ def _text_header(name: str, value: str) -> str:
     line = f"{name}: {value}"
     if value.isascii() and len(line) <= 78:
         return line
-    # Header() picks RFC 2047 for non-ASCII and folds long values at whitespace.
-    return f"{name}: " + Header(value, "utf-8" if not value.isascii() else "us-ascii", header_name=name).encode(
-        linesep=CRLF
-    )
+    if value.isascii() and "\r" not in value and "\n" not in value:
+        folded = _fold(line)
+        if folded is not None:
+            return folded
+    # RFC 2047 encoded words, folded by Header(): non-ASCII text, and words too long for any line.
+    return f"{name}: " + Header(value, "utf-8", header_name=name).encode(linesep=CRLF)
+
+
+def _fold(line: str) -> str | None:
+    """An ASCII header folded before spaces into lines of at most 78 characters where the words
+    allow (RFC 5322 2.2.3), what Header() does for ASCII at a fifth of its cost: campaign messages
+    carry two long List-Unsubscribe URLs. None when a word is too long to fold (Header() decides)."""
+    words = line.split(" ")
+    if max(map(len, words)) > 990:
+        return None
+    lines, current = [], f"{words[0]} {words[1]}"  # the name and the value's first word stay together
+    for word in words[2:]:
+        if len(current) + 1 + len(word) > 78 and current.strip():
+            lines.append(current)
+            current = " " + word
+        else:
+            current += " " + word
+    lines.append(current)
+    return CRLF.join(lines)
 
 
 def _address_header(name: str, mailboxes: list[str]) -> str:

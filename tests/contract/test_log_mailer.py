@@ -87,3 +87,20 @@ async def test_headers_fold_and_encode_where_they_must(tmp_path):
     assert message.get_body(("html",)).get_content().strip() == "<p>" + "ü" * 300 + "</p>"
     (attachment,) = list(message.iter_attachments())
     assert attachment.get_filename() == "Bericht März.pdf" and attachment.get_content() == b"\x00\x01binary" * 100
+
+
+async def test_long_ascii_headers_fold_between_words_and_read_back_unchanged(tmp_path):
+    mailer = LogMailer(tmp_path)
+    unsubscribe = "<https://mail.acme.test/api/v1/unsubscribe?token=" + "t" * 150 + ">, <mailto:u@acme.test?subject=x>"
+    subject = "A plain subject that is much longer than one line of seventy-eight characters, " * 3
+    word = "w" * 1200  # no space to fold at, and past the 998-octet line limit: encoded instead
+    await mailer.send(
+        sample(subject=subject.strip(), headers={"List-Unsubscribe": unsubscribe, "X-Long": word}), FakeClock().now()
+    )
+    raw = mailer.path_for("em_1").read_bytes()
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    head = raw.split(b"\r\n\r\n")[0].decode()
+    assert all(len(line) <= 78 for line in head.split("\r\n") if line.startswith((" Subject", "Subject", " A", " of")))
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert message["Subject"] == subject.strip()
+    assert message["List-Unsubscribe"] == unsubscribe and message["X-Long"] == word

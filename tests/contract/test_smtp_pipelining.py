@@ -76,9 +76,12 @@ async def test_the_envelope_goes_in_one_write_and_the_message_arrives_dot_stuffe
         assert reply == "2.0.0 Ok: queued as Q2"
         await client.quit()
     size = len(MESSAGE) + 1  # the doubled "."
-    assert server.reads[0] == (
-        f"MAIL FROM:<a@example.com> SIZE={size}\r\nRCPT TO:<b@example.com>\r\nRCPT TO:<c@example.com>\r\nDATA\r\n"
-    ).encode()
+    assert (
+        server.reads[0]
+        == (
+            f"MAIL FROM:<a@example.com> SIZE={size}\r\nRCPT TO:<b@example.com>\r\nRCPT TO:<c@example.com>\r\nDATA\r\n"
+        ).encode()
+    )
     assert server.messages[0] == MESSAGE.replace(b"\r\n.starts", b"\r\n..starts") + b".\r\n"
 
 
