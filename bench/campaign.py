@@ -5,7 +5,9 @@
   runner) over N SMTP connections, counted from its first delivery to its last;
 - raw aiosmtplib sending the same messages (the campaign's own, rendered once beforehand) over the
   same N connections, in the same run;
-- the ratio (target >= 0.7) and the runner's peak RSS.
+- the ratio (target >= 0.7) and the runner's peak RSS;
+- CPU time per message of each (user + system): steadier than the rates from run to run, and the
+  figure to watch when making a step cheaper, since both sides are CPU-bound on a small machine.
 
 Usage: python bench/campaign.py [--recipients 10000] [--connections 8]
 Needs `smtp-sink` (Debian: apt-get install postfix).
@@ -103,7 +105,7 @@ def campaign_messages(database: Path, campaign: str) -> list[tuple[str, str, byt
     return out
 
 
-async def raw_send(port: int, messages: list[tuple[str, str, bytes]], connections: int) -> float:
+async def raw_send(port: int, messages: list[tuple[str, str, bytes]], connections: int) -> tuple[float, float]:
     queue: asyncio.Queue = asyncio.Queue()
     for item in messages:
         queue.put_nowait(item)
@@ -116,9 +118,9 @@ async def raw_send(port: int, messages: list[tuple[str, str, bytes]], connection
             await client.sendmail(mail_from, [rcpt], data)
         await client.quit()
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(sender() for _ in range(connections)))
-    return time.perf_counter() - started
+    return time.perf_counter() - started, (time.process_time() - cpu) / max(1, len(messages))
 
 
 def delivered(database: Path, campaign: str) -> int:
@@ -137,7 +139,13 @@ def peak_rss_mb(pid: int) -> float:
     return round(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024, 1)
 
 
-def run_worker(env: dict, database: Path, campaign: str, total: int) -> tuple[float, int, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_worker(env: dict, database: Path, campaign: str, total: int) -> tuple[float, int, float, float]:
     log = Path(env["AUTORELAY_DATA_DIR"]) / "worker.log"
     profile = os.environ.get("BENCH_PROFILE")  # py-spy collapsed stacks of the runner, for digging
     spy = ["py-spy", "record", "--format", "raw", "-o", profile, "--"] if profile else []
@@ -153,11 +161,12 @@ def run_worker(env: dict, database: Path, campaign: str, total: int) -> tuple[fl
             if worker.poll() is not None:
                 raise SystemExit(f"worker exited: {log.read_text()[-2000:]}")
             time.sleep(0.01)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds(worker.pid)
         while (done := delivered(database, campaign)) < total:
             time.sleep(0.02)
         seconds = time.perf_counter() - started
-        return seconds, done - first, peak_rss_mb(worker.pid)
+        cpu_per_message = (cpu_seconds(worker.pid) - cpu) / max(1, done - first)
+        return seconds, done - first, peak_rss_mb(worker.pid), cpu_per_message
     finally:
         worker.send_signal(signal.SIGINT)
         worker.wait(30)
@@ -189,8 +198,8 @@ def main() -> None:
             campaign = prepare(env, free_port(), args.recipients)
             database = data_dir / "autorelay.db"
             messages = campaign_messages(database, campaign)
-            raw_seconds = asyncio.run(raw_send(sink_port, messages, args.connections))
-            runner_seconds, counted, rss = run_worker(env, database, campaign, len(messages))
+            raw_seconds, raw_cpu = asyncio.run(raw_send(sink_port, messages, args.connections))
+            runner_seconds, counted, rss, cpu_per_message = run_worker(env, database, campaign, len(messages))
     finally:
         sink.terminate()
         sink.wait(10)
@@ -205,6 +214,9 @@ def main() -> None:
                 "raw_aiosmtplib_messages_per_s": round(raw_rate),
                 "ratio": round(runner_rate / raw_rate, 2),
                 "runner_peak_rss_mb": rss,
+                # Steadier than the rate from run to run: what each message costs the runner.
+                "runner_cpu_us_per_message": round(cpu_per_message * 1e6),
+                "raw_cpu_us_per_message": round(raw_cpu * 1e6),
                 "message_bytes": len(messages[0][2]) if messages else 0,
             },
             indent=2,
