@@ -53,6 +53,11 @@ async def import_file(deps: Deps, project_id: str, list_id: str, path: Path) -> 
             batch.clear()
 
         for numbered in _rows(path):
+            hostile = manage_contacts.hostile_field(0, numbered[1])
+            if hostile is not None:  # reported by line, like the API names the row; not imported
+                problems.append(f"line {numbered[0]}: {hostile.message.removeprefix('contacts[0].')}")
+                bar.update(1)
+                continue
             batch.append(numbered)
             if len(batch) == BATCH:
                 await flush()

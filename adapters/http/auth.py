@@ -84,9 +84,11 @@ async def _idempotent(request: Request, handler: Handler, key: str) -> Response:
             response = error_response(error)
         return StoredResponse(response.status_code, response.media_type or "application/json", bytes(response.body))
 
-    stored, replayed = await run_once(
-        deps_of(request), key_of(request).project_id, key, request.state.endpoint, body, operation
-    )
+    # The concrete request, ids and query included: the same key on another contact or campaign is
+    # another request (422), never a replay of something that did not happen there.
+    query = request.scope["query_string"].decode("latin-1")
+    target = f"{request.method} {request.url.path}" + (f"?{query}" if query else "")
+    stored, replayed = await run_once(deps_of(request), key_of(request).project_id, key, target, body, operation)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return Response(stored.body, status_code=stored.status, media_type=stored.content_type, headers=headers)
 

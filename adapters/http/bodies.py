@@ -163,37 +163,51 @@ def _format(exc: BaseException, type_: Any) -> str:
     return "has the wrong type"
 
 
-def parse_json(raw: bytes) -> Any:
+# JSON bodies nest a few levels (a batch's email's data); past this, a body is an attack on the
+# parsers and walkers behind it (cattrs, the NUL check), refused before any of them runs.
+MAX_DEPTH = 32
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """A request body as JSON: valid, at most MAX_DEPTH levels deep, with no NUL in any string."""
     if not raw:
         raise Invalid("the request body is empty; send a JSON object")
     try:
         data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError as error:
+        if str(error).startswith("depth limit exceeded"):
+            raise Invalid(_too_deep()) from None
         raise Invalid("the request body is not valid JSON") from None
-    if b"\\u0000" in raw:  # cheap test first; the walk below finds where (and rules out "\\u0000")
-        where = _nul_at(data, "")
-        if where is not None:
-            # No email can carry NUL (RFC 5322), and no database text column can store it.
-            raise Invalid(f"{where or 'the request body'} must not contain the NUL character (\\u0000)")
+    problem = _shape_problem(data, find_nul=b"\\u0000" in (raw if isinstance(raw, bytes) else raw.encode()))
+    if problem is not None:
+        raise Invalid(problem)
     return data
 
 
-def _nul_at(value: Any, path: str) -> str | None:
-    """The path of the first string (value or key) holding a NUL, or None."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if "\x00" in key:
-                return path or "a field name"
-            found = _nul_at(item, f"{path}.{key}" if path else key)
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _nul_at(item, f"{path}[{index}]")
-            if found is not None:
-                return found
+def _too_deep() -> str:
+    return f"the request body is nested more than {MAX_DEPTH} levels deep"
+
+
+def _shape_problem(data: Any, *, find_nul: bool) -> str | None:
+    """Too deep, or where the first string (value or key) holding a NUL is; walked without
+    recursion, so no body can exhaust the stack."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, dict):
+            if depth > MAX_DEPTH:
+                return _too_deep()
+            for key, item in value.items():
+                if find_nul and "\x00" in key:
+                    return f"{path or 'a field name'} must not contain the NUL character (\\u0000)"
+                stack.append((item, f"{path}.{key}" if path else key, depth + 1))
+        elif isinstance(value, list):
+            if depth > MAX_DEPTH:
+                return _too_deep()
+            stack.extend((item, f"{path}[{index}]", depth + 1) for index, item in enumerate(value))
+        elif find_nul and isinstance(value, str) and "\x00" in value:
+            # No email can carry NUL (RFC 5322), and no database text column can store it.
+            return f"{path or 'the request body'} must not contain the NUL character (\\u0000)"
     return None
 
 

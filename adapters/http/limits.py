@@ -8,19 +8,27 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from adapters.http.errors import error_response
 from autorelay_core.errors import TooLarge
 
+# Public endpoints (no API key) take small bodies: a token, a one-click form, an SNS notice.
+PUBLIC_BODY_LIMITS = {"/api/v1/unsubscribe": 64 * 1024, "/api/v1/providers/": 256 * 1024}
+
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, public: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.public = PUBLIC_BODY_LIMITS if public is None else public
+
+    def _limit(self, path: str) -> int:
+        return next((limit for prefix, limit in self.public.items() if path.startswith(prefix)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = TooLarge(f"The request body is larger than {self.max_bytes} bytes")
+        max_bytes = self._limit(scope["path"])
+        too_large = TooLarge(f"The request body is larger than {max_bytes} bytes")
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+            if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
                 await error_response(too_large)(scope, receive, send)
                 return
         seen = 0
@@ -30,7 +38,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     raise too_large
             return message
 

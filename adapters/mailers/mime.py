@@ -17,6 +17,7 @@ from email.header import Header
 from email.utils import encode_rfc2231, format_datetime, formataddr, parseaddr
 
 from autorelay_core.domain.emails import Attachment, Email
+from autorelay_core.domain.headers import has_line_break
 from autorelay_core.errors import MailerError
 
 CRLF = "\r\n"
@@ -59,10 +60,12 @@ def _build(email: Email, sent_at: datetime) -> bytes:
 
 
 def _text_header(name: str, value: str) -> str:
+    if has_line_break(value):  # deliver_claim checks first; this builder refuses on its own too
+        raise ValueError(f"the {name} header contains a line break")
     line = f"{name}: {value}"
     if value.isascii() and len(line) <= 78:
         return line
-    if value.isascii() and "\r" not in value and "\n" not in value:
+    if value.isascii():
         folded = _fold(line)
         if folded is not None:
             return folded

@@ -12,6 +12,7 @@ from email.utils import formataddr, parseaddr
 
 from attrs import frozen
 
+from autorelay_core.domain.headers import one_line_problem
 from autorelay_core.errors import Invalid
 
 _WHATWG = re.compile(
@@ -29,10 +30,6 @@ _SIMPLE_MAILBOX = re.compile(
     rf"{_WS}*((?:{_NAME_WORD})(?: {_NAME_WORD})*)?{_WS}*<([^<> \t\r\n]+)>{_WS}*|{_WS}*({_ADDR}@{_ADDR}){_WS}*"
 )
 
-# Every character Python's email package (str.splitlines) treats as ending a line. Any of them in a
-# header value would either be refused when the message is built or split the header in two.
-LINE_BREAKS = frozenset("\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029")
-
 
 def split_mailbox(value: str) -> tuple[str, str]:
     """(display name, address), as email.utils.parseaddr gives them. The common shapes skip
@@ -43,10 +40,6 @@ def split_mailbox(value: str) -> tuple[str, str]:
     if simple.group(3):
         return "", simple.group(3)
     return simple.group(1) or "", simple.group(2)
-
-
-def has_line_break(value: str) -> bool:
-    return not LINE_BREAKS.isdisjoint(value)
 
 
 def is_valid_address(value: str) -> bool:
@@ -84,8 +77,9 @@ class Mailbox:
     def parse(cls, value: object, field: str) -> Mailbox:
         if not isinstance(value, str) or not value.strip():
             raise Invalid(f"{field} must be a sender like 'Jane <jane@example.com>'", field=field)
-        if has_line_break(value):
-            raise Invalid(f"{field} must not contain line breaks", field=field)
+        problem = one_line_problem(value)
+        if problem is not None:
+            raise Invalid(f"{field} {problem}", field=field)
         name, address = split_mailbox(value)
         if not address or not is_valid_address(address):
             raise Invalid(f"{field} is not a valid sender address: {value!r}", field=field)

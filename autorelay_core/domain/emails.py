@@ -13,6 +13,7 @@ from typing import Any
 
 from attrs import define, field, frozen
 
+from autorelay_core.domain.headers import first_unsafe_header
 from autorelay_core.errors import Conflict
 
 
@@ -135,6 +136,17 @@ class Email:
     # Campaign mail: one email per (campaign, contact), made at launch.
     campaign_id: str | None = None
     contact_id: str | None = None
+
+    def header_problem(self) -> str | None:
+        """Why this email's headers, as rendered, cannot be written as they are (a line break a
+        template or an older row let through), or None when every one is a single safe line."""
+        pairs = [("From", self.sender), ("Subject", self.subject), ("Message-ID", self.message_id)]
+        for name, values in (("To", self.to), ("Cc", self.cc), ("Bcc", self.bcc), ("Reply-To", self.reply_to)):
+            pairs += [(name, value) for value in values]
+        pairs += self.headers.items()
+        for attachment in self.attachments:
+            pairs += [("Content-Type", attachment.content_type), ("Content-Disposition", attachment.filename)]
+        return first_unsafe_header(pairs)
 
     def record(self, event: EventType, at: datetime, **data: Any) -> Event:
         """Apply an event to the status and counters; the caller stores the returned Event."""

@@ -31,9 +31,10 @@ def check_key(key: str) -> str:
     return key
 
 
-def fingerprint(endpoint: str, body: bytes) -> str:
-    """What "the same request" means: the same method and route, byte for byte the same body."""
-    return hashlib.sha256(endpoint.encode() + b"\n" + body).hexdigest()
+def fingerprint(target: str, body: bytes) -> str:
+    """What "the same request" means: the same method, concrete path and query ("PUT
+    /api/v1/contacts/con_1?x=1"), byte for byte the same body."""
+    return hashlib.sha256(target.encode() + b"\n" + body).hexdigest()
 
 
 def storable(status: int) -> bool:

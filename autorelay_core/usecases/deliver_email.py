@@ -82,6 +82,10 @@ async def deliver_claim(deps: Deps, claim: Claim, known: dict[tuple[str, str], S
     else:  # the stored HTML stays as the customer wrote it
         outgoing = evolve(email, html=tracked_html(deps, email, await deps.storage.projects.get(email.project_id)))
 
+    problem = outgoing.header_problem()
+    if problem is not None:  # never written: a line break here would forge headers or recipients
+        return await _fail(deps, claim, email, f"not sent: {problem}")
+
     async def handover(then) -> bool:
         return await deps.storage.emails.handover(claim, then)
 

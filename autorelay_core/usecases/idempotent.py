@@ -13,15 +13,15 @@ async def run_once(
     deps: Deps,
     project_id: str,
     key: str,
-    endpoint: str,
+    target: str,
     body: bytes,
     operation: Callable[[], Awaitable[StoredResponse]],
 ) -> tuple[StoredResponse, bool]:
-    """The operation's answer, and whether it is a replay. The operation must turn the errors
-    it answers (validation, not found...) into responses itself; anything it raises is a 5xx: the
-    claim is released and the error propagates."""
+    """The operation's answer, and whether it is a replay (`target`: the concrete method, path and
+    query). The operation must turn the errors it answers (validation, not found...) into responses
+    itself; anything it raises is a 5xx: the claim is released and the error propagates."""
     check_key(key)
-    mine = fingerprint(endpoint, body)
+    mine = fingerprint(target, body)
     store = deps.storage.idempotency
     existing = await store.claim(project_id, key, mine, deps.clock.now())
     if existing is not None:

@@ -44,6 +44,8 @@ async def upload_asset(deps: Deps, project_id: str, filename: str | None, data: 
 async def list_assets(deps: Deps, project_id: str, category: str | None, cursor: CursorRequest) -> CursorPage[Asset]:
     if category is not None and category not in CATEGORIES:
         raise Invalid(f"category must be one of {', '.join(CATEGORIES)}", field="category")
+    if cursor.after is not None and await deps.storage.assets.get(project_id, cursor.after) is None:
+        raise Invalid("cursor is not the id of an asset of this project", field="cursor")
     return await deps.storage.assets.page(project_id, category, cursor)
 
 

@@ -10,10 +10,11 @@ from typing import Any
 
 from attrs import evolve, frozen
 
-from autorelay_core.domain.addresses import Mailbox, check_address, has_line_break
+from autorelay_core.domain.addresses import Mailbox, check_address
 from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.domain.contacts import Contact, ContactStatus
 from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
+from autorelay_core.domain.headers import one_line_problem
 from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.domain.projects import AccountStatus
 from autorelay_core.errors import Conflict, Invalid, NotFound
@@ -51,8 +52,9 @@ async def _checked(deps: Deps, project_id: str, fields: CampaignInput) -> dict[s
         changes["name"] = _text(fields.name, "name", limit=256).strip()
     if fields.subject is not None:
         changes["subject"] = _text(fields.subject, "subject", limit=998)
-        if has_line_break(fields.subject):
-            raise Invalid("subject must not contain line breaks", field="subject")
+        problem = one_line_problem(fields.subject, tab=True)
+        if problem is not None:
+            raise Invalid(f"subject {problem}", field="subject")
     if fields.from_email is not None:
         changes["from_email"] = check_address(fields.from_email, "fromEmail")
     if fields.list_id is not None:

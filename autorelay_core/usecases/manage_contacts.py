@@ -8,6 +8,7 @@ from attrs import evolve, frozen
 
 from autorelay_core.domain.addresses import check_address
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus, change_status
+from autorelay_core.domain.headers import one_line_problem
 from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
@@ -30,13 +31,31 @@ class ContactInput:
 
 
 def _text(value: Any, field: str) -> str | None:
+    """A one-line text field (name, company): these end up in headers (`Hi {{ name }}` subjects),
+    so no control character or line break may enter, not even a tab."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise Invalid(f"{field} must be a string", field=field)
     if len(value) > _TEXT_LIMIT:
         raise Invalid(f"{field} must be at most {_TEXT_LIMIT} characters", field=field)
+    problem = one_line_problem(value)
+    if problem is not None:
+        raise Invalid(f"{field} {problem}", field=field)
     return value.strip() or None
+
+
+def hostile_field(index: int, row: Any) -> Invalid | None:
+    """A control character in an imported row's text refuses the whole import (400 naming the row
+    and field) instead of skipping the row: it is an attempt at header injection, not a typo."""
+    if not isinstance(row, dict):
+        return None
+    for field in ("name", "company"):
+        value = row.get(field)
+        problem = one_line_problem(value) if isinstance(value, str) else None
+        if problem is not None:
+            return Invalid(f"contacts[{index}].{field} {problem}", field=f"contacts[{index}].{field}")
+    return None
 
 
 async def find_list(deps: Deps, project_id: str, list_id: str | None, *, counted: bool = False) -> ContactList:
@@ -148,6 +167,10 @@ async def import_contacts(
     limit = deps.config.max_import_rows
     if len(rows) > limit:
         raise Invalid(f"contacts has {len(rows)} rows; at most {limit} per import", field="contacts")
+    for index, row in enumerate(rows):
+        hostile = hostile_field(index, row)
+        if hostile is not None:
+            raise hostile
     target = await find_list(deps, project_id, list_id)
     status = ContactStatus.PENDING if target.double_opt_in else ContactStatus.SUBSCRIBED
     now = deps.clock.now()

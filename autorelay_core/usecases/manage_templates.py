@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from attrs import evolve, frozen
 
-from autorelay_core.domain.addresses import has_line_break
+from autorelay_core.domain.headers import one_line_problem
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.usecases.context import Deps
@@ -25,8 +25,9 @@ def _check(deps: Deps, fields: TemplateInput, *, creating: bool) -> None:
             raise Invalid(f"{name} is required", field=name)
         if value is not None and not value.strip():
             raise Invalid(f"{name} must not be empty", field=name)
-    if fields.subject is not None and has_line_break(fields.subject):
-        raise Invalid("subject must not contain line breaks", field="subject")
+    problem = None if fields.subject is None else one_line_problem(fields.subject, tab=True)
+    if problem is not None:
+        raise Invalid(f"subject {problem}", field="subject")
     # Parse now so that a broken template is refused when saved, not when someone sends with it.
     for name in ("subject", "html", "text"):
         source = getattr(fields, name)

@@ -29,4 +29,7 @@ def parse_status(value: str | None) -> EmailStatus | None:
 async def list_emails(
     deps: Deps, project_id: str, status: EmailStatus | None, cursor: CursorRequest
 ) -> CursorPage[Email]:
+    # A cursor names an email of this project; anything else is a client error, not an empty page.
+    if cursor.after is not None and await deps.storage.emails.get(project_id, cursor.after) is None:
+        raise Invalid("startingAfter is not the id of an email of this project", field="startingAfter")
     return await deps.storage.emails.page(project_id, status, cursor)

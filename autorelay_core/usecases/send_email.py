@@ -11,9 +11,10 @@ from typing import Any
 
 from attrs import frozen
 
-from autorelay_core.domain.addresses import LINE_BREAKS, Mailbox, check_recipients, has_line_break
+from autorelay_core.domain.addresses import Mailbox, check_recipients
 from autorelay_core.domain.domains import DomainStatus
 from autorelay_core.domain.emails import Attachment, Email, EventType
+from autorelay_core.domain.headers import LINE_BREAKS, is_header_name, one_line_problem
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.policies.quota import Charge, charges
@@ -71,8 +72,11 @@ _RESERVED_HEADERS = frozenset(
         "received",
     }
 )
-_HEADER_NAME = re.compile(r"^[!-9;-~]+$")  # printable ASCII except ':' (RFC 5322 ftext)
 MAX_SUBJECT = 998  # RFC 5322's line limit
+# Custom headers: enough for List-Id, X-Entity-Ref-ID and tracking ids; not a way to bloat messages.
+MAX_HEADERS = 50
+MAX_HEADER_VALUE = 998
+MAX_HEADERS_TOTAL = 16 * 1024
 _MIME_TYPE = re.compile(r"[!-~]+/[!-~]+")
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -90,14 +94,26 @@ def _check_flat(mapping: dict[str, Any] | None, field: str) -> dict[str, Any]:
 
 
 def _check_headers(headers: dict[str, str] | None) -> dict[str, str]:
+    headers = headers or {}
+    if len(headers) > MAX_HEADERS:
+        raise Invalid(f"headers: at most {MAX_HEADERS} custom headers, got {len(headers)}", field="headers")
+    if sum(len(name) + len(value) for name, value in headers.items()) > MAX_HEADERS_TOTAL:
+        raise Invalid(f"headers: at most {MAX_HEADERS_TOTAL} characters of custom headers in all", field="headers")
     checked: dict[str, str] = {}
-    for name, value in (headers or {}).items():
-        if not _HEADER_NAME.match(name):
-            raise Invalid(f"headers: {name!r} is not a valid header name", field="headers")
+    for name, value in headers.items():
+        if not is_header_name(name):
+            raise Invalid(
+                f"headers: {name!r} is not a valid header name (printable ASCII without ':' or spaces, "
+                "at most 76 characters)",
+                field="headers",
+            )
         if name.lower() in _RESERVED_HEADERS:
             raise Invalid(f"headers: {name} is set by AutoRelay and cannot be overridden", field="headers")
-        if has_line_break(value):
-            raise Invalid(f"headers: the value of {name} must not contain line breaks", field="headers")
+        problem = one_line_problem(value, tab=True)
+        if problem is not None:
+            raise Invalid(f"headers: the value of {name} {problem}", field="headers")
+        if len(value) > MAX_HEADER_VALUE:
+            raise Invalid(f"headers: the value of {name} may be at most {MAX_HEADER_VALUE} characters", field="headers")
         checked[name] = value
     return checked
 
@@ -211,8 +227,9 @@ async def build_email(deps: Deps, key: ApiKey, command: SendCommand) -> tuple[Em
         raise Invalid("html is required when template_id is absent", field="html")
     if not subject or not subject.strip():
         raise Invalid("subject is required", field="subject")
-    if has_line_break(subject):
-        raise Invalid("subject must not contain line breaks", field="subject")
+    problem = one_line_problem(subject, tab=True)
+    if problem is not None:
+        raise Invalid(f"subject {problem}", field="subject")
 
     now = deps.clock.now()
     scheduled_at = command.scheduled_at

@@ -28,7 +28,7 @@ def test_mailbox_parses_display_names_and_refuses_injection():
     box = Mailbox.parse("Jane Doe <jane@Example.com>", "from")
     assert box.name == "Jane Doe" and box.address == "jane@Example.com" and box.domain == "example.com"
     assert box.formatted() == "Jane Doe <jane@Example.com>"
-    with pytest.raises(Invalid, match="line breaks"):
+    with pytest.raises(Invalid, match="a line break"):
         Mailbox.parse("Jane <jane@example.com>\r\nBcc: x@y.z", "from")
 
 

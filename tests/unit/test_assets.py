@@ -89,8 +89,8 @@ async def test_listing_is_newest_first_filtered_and_project_scoped(deps, clock):
     assert [a.name for a in images.items] == ["3.png", "1.png"]
     with pytest.raises(Invalid, match="category must be one of"):
         await list_assets(deps, key.project_id, "images", CursorRequest(limit=10))
-    foreign = await list_assets(deps, other.project_id, None, CursorRequest(limit=10, after=uploaded[0].id))
-    assert foreign.items == []
+    with pytest.raises(Invalid, match="cursor is not the id of an asset of this project"):
+        await list_assets(deps, other.project_id, None, CursorRequest(limit=10, after=uploaded[0].id))
 
 
 async def test_a_send_attaches_an_uploaded_asset_of_its_own_project_only(deps, mailer):

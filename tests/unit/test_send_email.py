@@ -57,9 +57,9 @@ async def test_to_accepts_a_list_up_to_fifty(deps):
         ({"html": None}, "html is required"),
         ({"subject": "  "}, "subject must not be empty"),
         ({"subject": None}, "subject is required"),
-        ({"subject": "a\r\nBcc: x@y.z"}, "line breaks"),
+        ({"subject": "a\r\nBcc: x@y.z"}, "a line break"),
         ({"headers": {"Message-ID": "<x@y>"}}, "cannot be overridden"),
-        ({"headers": {"X-Ok": "a\nb"}}, "line breaks"),
+        ({"headers": {"X-Ok": "a\nb"}}, "a line break"),
         ({"data": {"nested": {"a": 1}}}, "data.nested must be a string"),
         ({"cc": ["ok@example.com", "bad"]}, "cc is not a valid"),
         ({"attachments": [AttachmentInput(filename="a.txt", content="***")]}, "not valid base64"),
@@ -147,7 +147,7 @@ async def test_test_keys_mark_emails_as_test(deps):
 @pytest.mark.parametrize("separator", ["\v", "\f", "\x1c", "\x85", "\u2028"])
 async def test_every_kind_of_line_break_is_refused_in_headers(deps, separator):
     key = await live_key(deps)
-    with pytest.raises(Invalid, match="line breaks"):
+    with pytest.raises(Invalid, match="a line break"):
         await send_email(deps, key, command(subject=f"a{separator}b"))
-    with pytest.raises(Invalid, match="line breaks"):
+    with pytest.raises(Invalid, match="a line break"):
         await send_email(deps, key, command(headers={"X-Tag": f"a{separator}b"}))

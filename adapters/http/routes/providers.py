@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from adapters.http.auth import deps_of
+from adapters.http.bodies import parse_json
 from adapters.http.responses import JSON
 from adapters.http.routing import resource
 from autorelay_core.errors import Forbidden, Invalid
@@ -21,9 +21,9 @@ async def ses_events(request: Request) -> Response:
     verifier = request.app.state.sns
     # Anything that is not a signed message from a trusted topic is refused alike: 403.
     try:
-        message = json.loads(await request.body())  # SNS posts JSON as text/plain
-    except (ValueError, UnicodeDecodeError):
-        raise Forbidden("not an SNS message: the body is not JSON") from None
+        message = parse_json(await request.body())  # SNS posts JSON as text/plain
+    except Invalid as error:
+        raise Forbidden(f"not an SNS message: {error.message}") from None
     if not isinstance(message, dict):
         raise Forbidden("not an SNS message: the body is not a JSON object")
     await verifier.verify(message)  # Forbidden unless topic, certificate host and signature check out
@@ -37,10 +37,10 @@ async def ses_events(request: Request) -> Response:
 
 async def _notification(request: Request, text: str) -> None:
     try:
-        event = json.loads(text)
+        event = parse_json(text)
         kind = event.get("notificationType") or event.get("eventType")
         provider_id = event["mail"]["messageId"]
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (Invalid, KeyError, TypeError, AttributeError):
         raise Invalid("the SNS Message is not an SES event") from None
     deps = deps_of(request)
     if kind == "Bounce":

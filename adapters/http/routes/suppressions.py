@@ -10,7 +10,8 @@ from starlette.responses import Response
 from adapters.http.auth import deps_of, key_of, requires
 from adapters.http.responses import JSON, iso
 from adapters.http.routing import resource
-from autorelay_core.errors import NotFound
+from autorelay_core.domain.addresses import is_valid_address
+from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.policies.pagination import parse_bounded_int
 
 
@@ -19,6 +20,8 @@ async def list_suppressions(request: Request) -> Response:
     query = request.query_params
     limit = parse_bounded_int(query.get("limit"), "limit", default=50, low=1, high=100)
     after = (query.get("cursor") or "").lower() or None
+    if after is not None and not is_valid_address(after):
+        raise Invalid("cursor must be the next_cursor of an earlier page (an email address)", field="cursor")
     found = await deps_of(request).storage.suppressions.page(key_of(request).project_id, limit + 1, after)
     page = found[:limit]
     return JSON(

@@ -62,6 +62,9 @@ async def _token_from_body(request: Request) -> object:
     body = parse_json(raw)
     if not isinstance(body, dict):
         raise Invalid("the request body must be a JSON object with a token", field="token")
+    unknown = sorted(set(body) - {"token"})
+    if unknown:
+        raise Invalid(f"unknown field(s): {', '.join(unknown)}; send only the token", field=unknown[0])
     return body.get("token")
 
 

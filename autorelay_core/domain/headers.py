@@ -1,0 +1,59 @@
+"""What may go into a message header: one line of text, and header names as RFC 5322 defines them.
+
+Checked twice: when a value enters the system (400 naming the field), and on every rendered
+header right before a message is built, since a template, an older row or a new code path could
+still produce a line break there; such a message fails instead of being sent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# Every character Python's email package (str.splitlines) treats as ending a line. Any of them in a
+# header value would either be refused when the message is built or split the header in two.
+LINE_BREAKS = frozenset("\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+# Unicode's control characters (Cc: C0, DEL, C1) and the two line breaks outside them.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_HEADER_NAME = re.compile(r"[!-9;-~]+")  # printable ASCII except ':' (RFC 5322 ftext)
+MAX_HEADER_NAME = 76  # a name and ": " must fit on the first line of a folded header
+
+
+def has_line_break(value: str) -> bool:
+    return not LINE_BREAKS.isdisjoint(value)
+
+
+def unsafe_character(value: str) -> str | None:
+    """The first control character or line break in `value` (tab included), or None."""
+    found = _UNSAFE.search(value)
+    return found.group() if found else None
+
+
+def describe(character: str) -> str:
+    return f"U+{ord(character):04X}"
+
+
+def is_header_name(name: str) -> bool:
+    """Matched whole: "X-Tag\\n" is not a name (a `$` anchor would let the newline through)."""
+    return 0 < len(name) <= MAX_HEADER_NAME and _HEADER_NAME.fullmatch(name) is not None
+
+
+def first_unsafe_header(headers: Iterable[tuple[str, str]]) -> str | None:
+    """Why the first unsafe (name, value) pair cannot be written, or None when all are safe."""
+    for name, value in headers:
+        if not is_header_name(name):
+            return f"{name!r} is not a valid header name"
+        problem = one_line_problem(value, tab=True)
+        if problem is not None:
+            return f"the {name} header {problem.replace('must not contain', 'contains')}"
+    return None
+
+
+def one_line_problem(value: str, *, tab: bool = False) -> str | None:
+    """Why `value` cannot be a one-line text field ("contains a line break (U+000A)"), or None.
+    `tab`: a tab is allowed (in subjects and header values it is plain folding whitespace)."""
+    bad = unsafe_character(value.replace("\t", " ") if tab else value)
+    if bad is None:
+        return None
+    kind = "a line break" if bad in LINE_BREAKS else "a control character"
+    return f"must not contain {kind} ({describe(bad)})"
