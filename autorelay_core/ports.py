@@ -540,9 +540,18 @@ class TemplateEngine(Protocol):
     def render(self, source: str, data: dict[str, Any], *, strict: bool, html: bool = True) -> str:
         """Render in a sandbox (no code, no attribute access), HTML-escaping values when `html`.
         strict: Invalid naming any variable missing from `data`; otherwise a missing variable
-        renders as an empty string."""
+        renders as an empty string. Bounded: a render past the engine's output, loop or time
+        limits is Invalid naming the limit. CPU-bound: run it through Offload."""
 
 
 class HtmlToText(Protocol):
     def convert(self, html: str) -> str:
-        """A readable plain-text version of an HTML body."""
+        """A readable plain-text version of an HTML body, in time and memory that stay modest for
+        any body (large ones may lose their layout). CPU-bound: run it through Offload."""
+
+
+class Offload(Protocol):
+    async def run(self, function: Callable[..., Any], *args: Any) -> Any:
+        """`function(*args)` off the event loop, with few such calls at once (rendering and HTML
+        conversion of tenant input), so that one costly template neither stalls the requests
+        nor, run a hundred times at once, the memory."""

@@ -28,6 +28,7 @@ from adapters.storage.caches import CachedDomains, CachedKeys, CachedLimits, Cac
 from adapters.storage.memory import MemoryStorage
 from adapters.storage.sqlite import SqliteStorage
 from adapters.system.clock_ids import RandomIds, SystemClock
+from adapters.system.offload import ThreadOffload
 from adapters.system.sealing import FernetSealer, derive
 from adapters.system.signing import SecretSigner
 from adapters.webhooks.poster import HttpWebhookPoster
@@ -293,6 +294,7 @@ def build(
         webhook_poster=HttpWebhookPoster(ca_file=settings.webhooks_ca_file),
         blobs=_blobs(settings),
         content_types=SignatureDetector(),
+        offload=ThreadOffload(),
         config=CoreConfig(
             lease=timedelta(seconds=settings.outbox_lease_seconds),
             reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),

@@ -12,6 +12,7 @@ from adapters.rendering.jinja import JinjaTemplates
 from adapters.rendering.text import InscriptisText
 from adapters.storage.memory import MemoryStorage
 from adapters.system.clock_ids import RandomIds
+from adapters.system.offload import ThreadOffload
 from adapters.system.sealing import FernetSealer
 from adapters.system.signing import SecretSigner
 from autorelay_core.domain.emails import Email
@@ -19,6 +20,8 @@ from autorelay_core.errors import MailerError
 from autorelay_core.ports import Storage
 from autorelay_core.usecases.context import CoreConfig, Deps
 from autorelay_core.usecases.deliver_email import drain
+
+OFFLOAD = ThreadOffload()  # one pool for every test's deps, as one process has one
 
 
 class FakeClock:
@@ -123,6 +126,7 @@ def make_deps(storage: Storage | None = None, *, queue=None, clock: FakeClock | 
         webhook_poster=RecordingPoster(),
         blobs=MemoryBlobs(),
         content_types=SignatureDetector(),
+        offload=OFFLOAD,
         config=CoreConfig(),
     )
     return deps

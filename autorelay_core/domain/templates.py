@@ -6,6 +6,10 @@ from datetime import datetime
 
 from attrs import define
 
+# Of a template's (or a campaign's) HTML or text: room for any email (Gmail clips past 102 KB),
+# and a bound on what parsing and rendering one can cost.
+MAX_TEMPLATE_CHARS = 512 * 1024
+
 
 @define
 class Template:

@@ -16,6 +16,7 @@ from autorelay_core.ports import (
     IdGenerator,
     JobQueue,
     Mailer,
+    Offload,
     RateLimitStore,
     Sealer,
     Signer,
@@ -84,4 +85,5 @@ class Deps:
     webhook_poster: WebhookPoster
     blobs: BlobStore
     content_types: ContentDetector
+    offload: Offload
     config: CoreConfig = field(factory=CoreConfig)

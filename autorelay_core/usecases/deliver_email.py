@@ -76,7 +76,7 @@ async def deliver_claim(deps: Deps, claim: Claim, known: dict[tuple[str, str], S
     mailer = deps.test_mailer if email.test else deps.mailer
     if email.text is None and not email.sealed:
         # Generated here rather than at accept time: it keeps the send request fast.
-        email.text = deps.html_to_text.convert(email.html)
+        email.text = await deps.offload.run(deps.html_to_text.convert, email.html)
     if email.sealed:  # opened for the mailer only; the stored row stays sealed
         outgoing = evolve(email, html=deps.sealer.open(email.html), text=deps.sealer.open(email.text or ""))
     else:  # the stored HTML stays as the customer wrote it

@@ -5,7 +5,7 @@ from __future__ import annotations
 from attrs import evolve, frozen
 
 from autorelay_core.domain.headers import one_line_problem
-from autorelay_core.domain.templates import Template
+from autorelay_core.domain.templates import MAX_TEMPLATE_CHARS, Template
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.usecases.context import Deps
 
@@ -18,7 +18,7 @@ class TemplateInput:
     text: str | None = None
 
 
-def _check(deps: Deps, fields: TemplateInput, *, creating: bool) -> None:
+async def _check(deps: Deps, fields: TemplateInput, *, creating: bool) -> None:
     for name in ("name", "subject", "html"):
         value = getattr(fields, name)
         if creating and (value is None or not value.strip()):
@@ -28,18 +28,27 @@ def _check(deps: Deps, fields: TemplateInput, *, creating: bool) -> None:
     problem = None if fields.subject is None else one_line_problem(fields.subject, tab=True)
     if problem is not None:
         raise Invalid(f"subject {problem}", field="subject")
+    for name in ("html", "text"):
+        source = getattr(fields, name)
+        if source is not None and len(source) > MAX_TEMPLATE_CHARS:
+            raise Invalid(f"{name} may be at most {MAX_TEMPLATE_CHARS:,} characters", field=name)
     # Parse now so that a broken template is refused when saved, not when someone sends with it.
     for name in ("subject", "html", "text"):
         source = getattr(fields, name)
         if source is not None:
-            try:
-                deps.templates.variables(source)
-            except Invalid as error:
-                raise Invalid(f"{name}: {error.message}", field=name) from None
+            await parsed(deps, source, name)
+
+
+async def parsed(deps: Deps, source: str, field: str) -> set[str]:
+    """The template's variables, parsed off the event loop; Invalid naming `field` if it is broken."""
+    try:
+        return await deps.offload.run(deps.templates.variables, source)
+    except Invalid as error:
+        raise Invalid(f"{field}: {error.message}", field=field) from None
 
 
 async def create_template(deps: Deps, project_id: str, fields: TemplateInput) -> Template:
-    _check(deps, fields, creating=True)
+    await _check(deps, fields, creating=True)
     now = deps.clock.now()
     template = Template(
         id=deps.ids.new("tpl"),
@@ -64,7 +73,7 @@ async def get_template(deps: Deps, project_id: str, template_id: str) -> Templat
 
 async def update_template(deps: Deps, project_id: str, template_id: str, fields: TemplateInput) -> Template:
     template = await get_template(deps, project_id, template_id)
-    _check(deps, fields, creating=False)
+    await _check(deps, fields, creating=False)
     changes = {
         name: getattr(fields, name) for name in ("name", "subject", "html", "text") if getattr(fields, name) is not None
     }
@@ -78,8 +87,10 @@ async def delete_template(deps: Deps, project_id: str, template_id: str) -> None
         raise NotFound(f"template {template_id} not found")
 
 
-def template_variables(deps: Deps, template: Template) -> list[str]:
-    names = deps.templates.variables(template.subject) | deps.templates.variables(template.html)
-    if template.text:
-        names |= deps.templates.variables(template.text)
+async def template_variables(deps: Deps, template: Template) -> list[str]:
+    names: set[str] = set()
+    for field in ("subject", "html", "text"):
+        source = getattr(template, field)
+        if source:
+            names |= await parsed(deps, source, field)
     return sorted(names)

@@ -84,7 +84,8 @@ async def _code_email(deps: Deps, project_id: str, address: str, purpose: str, c
         if template.name == TEMPLATE_NAME:
             subject, html, text = template.subject, template.html, template.text or _TEXT
     data = {"code": code, "minutes": int(otp.LIFETIME.total_seconds() // 60), "purpose": purpose}
-    render = deps.templates.render
+    # The subject is stored in the clear, so it never gets the code.
+    subject, html, text = await deps.offload.run(_render, deps, (subject, html, text), data)
     sender = Mailbox.parse(deps.config.otp_sender, "otp sender")
     return Email(
         id=deps.ids.new("em"),
@@ -92,14 +93,23 @@ async def _code_email(deps: Deps, project_id: str, address: str, purpose: str, c
         message_id=new_message_id(deps, sender),
         sender=sender.formatted(),
         to=(address,),
-        # The subject is stored in the clear, so it never gets the code.
-        subject=render(subject, {**data, "code": ""}, strict=False, html=False),
-        html=deps.sealer.seal(render(html, data, strict=False)),
-        text=deps.sealer.seal(render(text, data, strict=False, html=False)),
+        subject=subject,
+        html=deps.sealer.seal(html),
+        text=deps.sealer.seal(text),
         created_at=deps.clock.now(),
         tags={"autorelay": "otp", "purpose": purpose},
         test=test,
         sealed=True,
+    )
+
+
+def _render(deps: Deps, sources: tuple[str, str, str], data: dict[str, object]) -> tuple[str, str, str]:
+    subject, html, text = sources
+    render = deps.templates.render
+    return (
+        render(subject, {**data, "code": ""}, strict=False, html=False),
+        render(html, data, strict=False),
+        render(text, data, strict=False, html=False),
     )
 
 

@@ -16,6 +16,7 @@ from autorelay_core.domain.domains import DomainStatus
 from autorelay_core.domain.emails import Attachment, Email, EventType
 from autorelay_core.domain.headers import LINE_BREAKS, is_header_name, one_line_problem
 from autorelay_core.domain.keys import ApiKey
+from autorelay_core.domain.templates import Template
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.policies.quota import Charge, charges
 from autorelay_core.usecases.context import Deps
@@ -162,6 +163,17 @@ async def _decode_attachments(
     return tuple(decoded)
 
 
+def _render(
+    deps: Deps, template: Template, subject: str | None, text: str | None, data: dict[str, Any]
+) -> tuple[str, str, str | None]:
+    render = deps.templates.render
+    html = render(template.html, data, strict=True)
+    subject = render(subject or template.subject, data, strict=True, html=False)
+    if text is None and template.text:
+        text = render(template.text, data, strict=True, html=False)
+    return html, subject, text
+
+
 def _optional_recipients(value: str | list[str] | None, field: str, maximum: int) -> tuple[str, ...]:
     return () if value is None else check_recipients(value, field, maximum=maximum)
 
@@ -219,10 +231,7 @@ async def build_email(deps: Deps, key: ApiKey, command: SendCommand) -> tuple[Em
             raise NotFound(f"template {command.template_id} not found")
         # template_id wins over html, as the reference says; the request's subject wins over the
         # template's because it is the more specific of the two.
-        html = deps.templates.render(template.html, data, strict=True)
-        subject = deps.templates.render(subject or template.subject, data, strict=True, html=False)
-        if text is None and template.text:
-            text = deps.templates.render(template.text, data, strict=True, html=False)
+        html, subject, text = await deps.offload.run(_render, deps, template, subject, text, data)
     elif html is None:
         raise Invalid("html is required when template_id is absent", field="html")
     if not subject or not subject.strip():

@@ -25,12 +25,12 @@ def template_summary(template: Template) -> dict[str, Any]:
     }
 
 
-def template_detail(request: Request, template: Template) -> dict[str, Any]:
+async def template_detail(request: Request, template: Template) -> dict[str, Any]:
     return {
         **template_summary(template),
         "html": template.html,
         "text": template.text,
-        "variables": uc.template_variables(deps_of(request), template),
+        "variables": await uc.template_variables(deps_of(request), template),
     }
 
 
@@ -44,13 +44,13 @@ async def list_templates(request: Request) -> Response:
 async def create_template(request: Request) -> Response:
     fields = template_input(parse_json(await request.body()))
     template = await uc.create_template(deps_of(request), key_of(request).project_id, fields)
-    return JSON(template_detail(request, template), status_code=201)
+    return JSON(await template_detail(request, template), status_code=201)
 
 
 @requires("templates.read")
 async def read_template(request: Request) -> Response:
     template = await uc.get_template(deps_of(request), key_of(request).project_id, request.path_params["template_id"])
-    return JSON(template_detail(request, template))
+    return JSON(await template_detail(request, template))
 
 
 @requires("templates.write")
@@ -59,7 +59,7 @@ async def update_template(request: Request) -> Response:
     template = await uc.update_template(
         deps_of(request), key_of(request).project_id, request.path_params["template_id"], fields
     )
-    return JSON(template_detail(request, template))
+    return JSON(await template_detail(request, template))
 
 
 @requires("templates.write")
