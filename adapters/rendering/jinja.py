@@ -211,7 +211,7 @@ def _measured(function: Any, name: str) -> Any:
 
 
 def _check_replace(values: list[Any], kwargs: dict[str, Any]) -> None:
-    text, old, new = (list(values) + [kwargs.get("old"), kwargs.get("new")])[:3]
+    text, old, new = [*values, kwargs.get("old"), kwargs.get("new")][:3]
     if not all(isinstance(v, str) for v in (text, old, new)):
         return
     count = len(text) + 1 if old == "" else text.count(old)
