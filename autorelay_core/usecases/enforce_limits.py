@@ -30,15 +30,16 @@ async def enforce(
     endpoint: str,
     *,
     key: ApiKey | None = None,
+    project_id: str | None = None,
     recipient: str | None = None,
     ip: str | None = None,
     only: Scope | None = None,
 ) -> list[Applied]:
     """Count this request against every limit of the endpoint (or only those of one scope, for a
     subject known later than the key); RateLimited if any is full. Returns what was applied, for
-    the RateLimit response headers."""
-    project_id = key.project_id if key else ""
-    limits = await limits_for(deps, project_id, endpoint) if project_id else LIMITS.get(endpoint, ())
+    the RateLimit response headers. `project_id`: whose recipient it is, when there is no key."""
+    project_id = key.project_id if key else (project_id or "")
+    limits = await limits_for(deps, project_id, endpoint) if key else LIMITS.get(endpoint, ())
     subjects = {
         Scope.KEY: key.id if key else None,
         Scope.RECIPIENT: f"{project_id}:{recipient.lower()}" if recipient else None,

@@ -10,11 +10,11 @@ from autorelay_core.domain.addresses import check_address
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus, change_status
 from autorelay_core.domain.headers import one_line_problem
 from autorelay_core.domain.keys import ApiKey, KeyMode
-from autorelay_core.errors import Invalid, NotFound
+from autorelay_core.errors import Invalid, NotFound, QuotaExceeded, RateLimited
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import ContactQuery
 from autorelay_core.usecases.context import Deps
-from autorelay_core.usecases.otp import send_code
+from autorelay_core.usecases.otp import code_charges, send_code
 
 _TEXT_LIMIT = 256
 
@@ -87,7 +87,12 @@ async def create_contact(deps: Deps, key: ApiKey, fields: ContactInput) -> Conta
     )
     await deps.storage.contacts.add(contact)
     if contact.status is ContactStatus.PENDING:
-        await send_code(deps, key.project_id, address, "subscribe", test=key.mode is KeyMode.TEST)
+        try:
+            await send_code(deps, key.project_id, address, "subscribe", test=key.mode is KeyMode.TEST)
+        except (RateLimited, QuotaExceeded):
+            # No pending contact without its code: the caller may retry once the limit allows.
+            await deps.storage.contacts.delete(key.project_id, contact.id)
+            raise
     return contact
 
 
@@ -174,18 +179,45 @@ async def import_contacts(
     target = await find_list(deps, project_id, list_id)
     status = ContactStatus.PENDING if target.double_opt_in else ContactStatus.SUBSCRIBED
     now = deps.clock.now()
-    valid: list[Contact] = []
+    valid: dict[str, tuple[int, Contact]] = {}
     errors: list[tuple[int, str]] = []
     for index, row in enumerate(rows):
         try:
-            valid.append(_import_row(deps, project_id, target.id, row, status, now))
+            contact = _import_row(deps, project_id, target.id, row, status, now)
+            valid[contact.id] = (index, contact)
         except Invalid as error:
             errors.append((index, error.message))
-    inserted = await deps.storage.contacts.add_many(valid)
+    if status is ContactStatus.PENDING and not test:
+        await _check_codes_fit(deps, project_id, len(valid))
+    inserted = await deps.storage.contacts.add_many([contact for _, contact in valid.values()])
+    imported = len(inserted)
     if status is ContactStatus.PENDING:
-        for contact in inserted:
-            await send_code(deps, project_id, contact.email, "subscribe", test=test)
-    return ImportResult(imported=len(inserted), skipped=len(valid) - len(inserted), errors=errors)
+        for position, contact in enumerate(inserted):
+            try:
+                await send_code(deps, project_id, contact.email, "subscribe", test=test)
+            except RateLimited as error:
+                await deps.storage.contacts.delete(project_id, contact.id)
+                errors.append((valid[contact.id][0], f"not imported: {error.message}"))
+                imported -= 1
+            except QuotaExceeded:
+                # Another send took what was left since the check: no contact stays without a code.
+                for unsent in inserted[position:]:
+                    await deps.storage.contacts.delete(project_id, unsent.id)
+                raise
+    errors.sort()
+    return ImportResult(imported=imported, skipped=len(valid) - len(inserted), errors=errors)
+
+
+async def _check_codes_fit(deps: Deps, project_id: str, count: int) -> None:
+    """Refuse up front (402, nothing imported) an import into a double opt-in list whose
+    confirmation emails would pass what is left of the quota or the sandbox sender's cap."""
+    for charge in code_charges(deps, deps.clock.now()):
+        left = max(0, charge.limit - await deps.storage.emails.usage(project_id, charge.counter, charge.period))
+        if count > left:
+            raise QuotaExceeded(
+                f"This import would send up to {count:,} confirmation emails to a double opt-in list, but only "
+                f"{left:,} are left of the {charge.label} ({charge.limit:,}); nothing was imported"
+            )
 
 
 def _import_row(deps: Deps, project_id: str, list_id: str, row: Any, status: ContactStatus, now: Any) -> Contact:

@@ -17,7 +17,10 @@ from autorelay_core.domain.addresses import Mailbox, check_address
 from autorelay_core.domain.contacts import email_key
 from autorelay_core.domain.emails import Email, EventType
 from autorelay_core.errors import CodeRejected, Invalid
+from autorelay_core.policies.quota import Charge, charges
+from autorelay_core.policies.rate_limit import Scope
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.enforce_limits import Applied, enforce
 from autorelay_core.usecases.send_email import new_message_id
 
 # A project may change the email by saving a template with this name (subject, html, text; the
@@ -54,11 +57,35 @@ def check_purpose(value: str | None) -> str:
     return value
 
 
-async def send_code(deps: Deps, project_id: str, address: str, purpose: str | None, *, test: bool = False) -> datetime:
+@frozen
+class IssuedCode:
+    expires_at: datetime
+    applied: list[Applied]  # the per-recipient limit as counted, for the RateLimit headers
+
+
+# Every code email, from POST /otp/send or from a double opt-in list, counts against this
+# endpoint's per-recipient limit: deleting and re-adding a contact cannot send more.
+CODE_ENDPOINT = "POST /api/v1/otp/send"
+
+
+def code_charges(deps: Deps, at: datetime) -> tuple[Charge, ...]:
+    """What one live code email is charged: the monthly quota, and the sandbox sender's daily cap
+    when codes go out from the sandbox sender (the default)."""
+    sender = Mailbox.parse(deps.config.otp_sender, "otp sender")
+    config = deps.config
+    sandbox = sender.address.lower() == config.sandbox_sender.lower()
+    return charges(at=at, monthly_quota=config.monthly_quota, sandbox=sandbox, sandbox_cap=config.sandbox_daily_cap)
+
+
+async def send_code(
+    deps: Deps, project_id: str, address: str, purpose: str | None, *, test: bool = False
+) -> IssuedCode:
     """Issue a new code for (address, purpose), replacing any earlier one, and queue its email
-    (through the log mailer when `test`, as for a test key). Returns when the code expires."""
+    (through the log mailer when `test`, as for a test key). Metered like any send: RateLimited past
+    the per-recipient limit, QuotaExceeded (nothing stored) past the quota or the sandbox cap."""
     address = check_address(address, "email")
     purpose = check_purpose(purpose)
+    applied = await enforce(deps, CODE_ENDPOINT, project_id=project_id, recipient=address, only=Scope.RECIPIENT)
     now = deps.clock.now()
     code = otp.new_code()
     record = otp.OtpCode(
@@ -70,12 +97,12 @@ async def send_code(deps: Deps, project_id: str, address: str, purpose: str | No
         created_at=now,
         expires_at=now + otp.LIFETIME,
     )
-    await deps.storage.otp.put(record)
     email = await _code_email(deps, project_id, address, purpose, code, test)
     event = email.record(EventType.QUEUED, now)
-    await deps.storage.emails.add(email, [event])
+    await deps.storage.emails.add(email, [event], () if test else code_charges(deps, now))
+    await deps.storage.otp.put(record)  # after the charge: a refused email leaves the earlier code valid
     deps.queue.wake()
-    return record.expires_at
+    return IssuedCode(record.expires_at, applied)
 
 
 async def _code_email(deps: Deps, project_id: str, address: str, purpose: str, code: str, test: bool) -> Email:

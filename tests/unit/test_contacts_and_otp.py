@@ -24,7 +24,7 @@ async def delivered_code(deps, mailer, address: str) -> str:
 
 async def test_a_code_verifies_once_and_is_never_stored_readable(deps, mailer, clock):
     key = await live_key(deps)
-    expires = await send_code(deps, key.project_id, "User@Example.com", None)
+    expires = (await send_code(deps, key.project_id, "User@Example.com", None)).expires_at
     assert expires == clock.now() + timedelta(minutes=10)
     code = await delivered_code(deps, mailer, "User@Example.com")
     stored = (await deps.storage.emails.page(key.project_id, None, _all())).items[0]
