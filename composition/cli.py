@@ -42,6 +42,7 @@ def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from adapters.http.app import create_app
+    from adapters.http.slow_clients import DeadlineHttpProtocol
 
     settings = _settings(args)
     services = build(settings)
@@ -49,7 +50,7 @@ def serve(args: argparse.Namespace) -> None:
 
     topics = {arn.strip() for arn in settings.ses_topic_arns.split(",") if arn.strip()}
     sns = SnsVerifier(topics, connect_to=settings.sns_connect_to, ca_file=settings.sns_ca_file)
-    app = create_app(services, max_body_bytes=settings.max_body_bytes, sns=sns)
+    app = create_app(services, max_body_bytes=settings.max_body_bytes, sns=sns, trusted_proxies=settings.proxies)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -57,6 +58,12 @@ def serve(args: argparse.Namespace) -> None:
         log_level=settings.log_level.lower(),
         access_log=settings.access_log,
         lifespan="on",
+        # The app believes X-Forwarded-For only from AUTORELAY_TRUSTED_PROXIES (create_app); uvicorn's
+        # own default would trust whatever 127.0.0.1 says.
+        proxy_headers=False,
+        http=DeadlineHttpProtocol.with_timeouts(settings.header_timeout_seconds, settings.body_timeout_seconds),
+        timeout_keep_alive=5,
+        limit_concurrency=settings.max_connections,
     )
 
     async def main() -> None:

@@ -5,6 +5,7 @@ Read only when asked (`Settings.from_env()`), never at import time.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -93,6 +94,16 @@ class Settings:
     sandbox_sender: str = field(**_doc("Shared sender any project may use unverified", "hello@autorelay.net"))
     sandbox_daily_cap: int = field(converter=int, **_doc("Emails per day per project from the sandbox sender", 100))
     max_body_bytes: int = field(converter=int, **_doc("Largest accepted request body", 16 * 1024 * 1024))
+    trusted_proxies: str = field(
+        **_doc("Comma-separated proxy addresses or networks whose X-Forwarded-For is believed (default: none)", "")
+    )
+    header_timeout_seconds: float = field(
+        converter=float, **_doc("Seconds a client has to send a request's line and headers", 10)
+    )
+    body_timeout_seconds: float = field(converter=float, **_doc("Seconds a client has to send a request's body", 30))
+    max_connections: int = field(
+        converter=int, **_doc("Connections and requests `serve` handles at once; past it, 503", 1000)
+    )
     webhooks_allow_private: bool = field(
         converter=lambda v: str(v).lower() in {"1", "true", "yes"},
         **_doc("Let webhooks use plain http:// and loopback/private addresses (local development, tests)", False),
@@ -128,6 +139,10 @@ class Settings:
     @property
     def unsubscribe_mailbox(self) -> str:
         return self.unsubscribe_mailto or f"unsubscribe@{urlsplit(self.base_url).hostname}"
+
+    @property
+    def proxies(self) -> list[str]:
+        return [item.strip() for item in self.trusted_proxies.split(",") if item.strip()]
 
     @property
     def mail_dir(self) -> Path:
@@ -193,6 +208,17 @@ class Settings:
             raise SettingsError(f"{PREFIX}DATABASE_POOL_SIZE must be >= 1")
         if not 0 < self.embedded_delivery_share <= 1:
             raise SettingsError(f"{PREFIX}EMBEDDED_DELIVERY_SHARE must be in (0, 1]")
+        for proxy in self.proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"{PREFIX}TRUSTED_PROXIES: {proxy!r} is not an IP address or network (e.g. 10.0.0.0/8)"
+                ) from None
+        if self.header_timeout_seconds <= 0 or self.body_timeout_seconds <= 0 or self.max_connections < 1:
+            raise SettingsError(
+                f"{PREFIX}HEADER_TIMEOUT_SECONDS, {PREFIX}BODY_TIMEOUT_SECONDS and {PREFIX}MAX_CONNECTIONS must be > 0"
+            )
         if self.embedded_workers < 0 or self.worker_threads < 1:
             raise SettingsError(f"{PREFIX}EMBEDDED_WORKERS must be >= 0 and {PREFIX}WORKER_THREADS >= 1")
 

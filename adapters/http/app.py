@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from adapters.http.errors import HANDLERS
 from adapters.http.limits import BodyLimit
@@ -60,9 +61,15 @@ ROUTES = [
 
 
 def create_app(
-    services: Runtime, *, max_body_bytes: int = 16 * 1024 * 1024, sns: SnsVerifier | None = None
+    services: Runtime,
+    *,
+    max_body_bytes: int = 16 * 1024 * 1024,
+    sns: SnsVerifier | None = None,
+    trusted_proxies: list[str] | None = None,
 ) -> Starlette:
-    """`sns` checks SES feedback (POST /providers/ses/events); without one every message is refused."""
+    """`sns` checks SES feedback (POST /providers/ses/events); without one every message is refused.
+    `trusted_proxies`: addresses or networks whose X-Forwarded-For names the client (none: the
+    connection's peer is the client, whatever headers say)."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -75,7 +82,10 @@ def create_app(
     app = Starlette(
         routes=ROUTES,
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
-        middleware=[Middleware(BodyLimit, max_bytes=max_body_bytes)],
+        middleware=[
+            *([Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)] if trusted_proxies else []),
+            Middleware(BodyLimit, max_bytes=max_body_bytes),
+        ],
         lifespan=lifespan,
     )
     app.state.services = services

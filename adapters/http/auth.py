@@ -37,6 +37,13 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+def client_ip(request: Request) -> str:
+    """The client's address: the connection's peer, or, when that peer is a proxy the operator
+    trusts (AUTORELAY_TRUSTED_PROXIES), what it says in X-Forwarded-For (ProxyHeadersMiddleware
+    rewrites the peer before any route runs). Never a header from anyone else."""
+    return request.client.host if request.client else "unknown"
+
+
 def key_of(request: Request) -> ApiKey:
     return request.state.key
 

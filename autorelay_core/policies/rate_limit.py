@@ -64,6 +64,8 @@ LIMITS: dict[str, tuple[Limit, ...]] = {
     "POST /api/v1/otp/send": (Limit(20, HOUR), Limit(5, HOUR, Scope.RECIPIENT)),
     "POST /api/v1/otp/verify": (Limit(10, MINUTE),),
     "POST /api/v1/unsubscribe": (Limit(60, MINUTE, Scope.IP),),
+    # Beyond the reference's table: each verification makes several DNS queries on our side.
+    "POST /api/v1/domains/{domain_id}/verify": (Limit(10, MINUTE),),
 }
 
 

@@ -14,6 +14,7 @@ import re
 from autorelay_core.domain.emails import Email, EventType
 from autorelay_core.domain.projects import Project
 from autorelay_core.errors import Conflict, Invalid
+from autorelay_core.policies.rate_limit import HOUR, MINUTE, Limit, Scope
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.record_events import record_event
 
@@ -52,24 +53,46 @@ def tracked_html(deps: Deps, email: Email, project: Project | None) -> str:
     return source
 
 
-async def record_open(deps: Deps, token: str) -> None:
+# What one email's engagement may record. The pixel and the links are public: a link scanner, a
+# proxy or a curious recipient fetching them a hundred times would otherwise make a hundred events
+# and a hundred webhook posts. Fetches past these limits are still answered (the image, the
+# redirect), just not recorded. Per client: one open a minute, a few clicks; per email, from
+# every client together: what a message forwarded around an office might honestly see.
+_RECORDED = {
+    EventType.OPENED: (Limit(1, MINUTE, Scope.IP), Limit(20, HOUR)),
+    EventType.CLICKED: (Limit(5, MINUTE, Scope.IP), Limit(50, HOUR)),
+}
+
+
+async def record_open(deps: Deps, token: str, client: str = "") -> None:
     fields = deps.signer.unsign("open", token)
     if fields is None or len(fields) != 2:
         raise Invalid("this tracking link is not valid")
-    await _record(deps, fields[0], fields[1], EventType.OPENED)
+    await _record(deps, fields[0], fields[1], EventType.OPENED, client)
 
 
-async def record_click(deps: Deps, token: str) -> str:
+async def record_click(deps: Deps, token: str, client: str = "") -> str:
     """The link that was in the message, after recording the click."""
     fields = deps.signer.unsign("click", token)
     if fields is None or len(fields) != 3:
         raise Invalid("this tracking link is not valid")
     project_id, email_id, url = fields
-    await _record(deps, project_id, email_id, EventType.CLICKED, url=url)
+    await _record(deps, project_id, email_id, EventType.CLICKED, client, url=url)
     return url
 
 
-async def _record(deps: Deps, project_id: str, email_id: str, kind: EventType, **data: str) -> None:
+async def _worth_recording(deps: Deps, email_id: str, kind: EventType, client: str) -> bool:
+    now = deps.clock.now().timestamp()
+    for limit in _RECORDED[kind]:
+        subject = f"{email_id}:{client}" if limit.scope is Scope.IP else email_id
+        if not (await deps.rate_limits.hit(f"track-{kind.value}|{limit.scope.value}:{subject}", now, limit)).allowed:
+            return False
+    return True
+
+
+async def _record(deps: Deps, project_id: str, email_id: str, kind: EventType, client: str, **data: str) -> None:
+    if not await _worth_recording(deps, email_id, kind, client):
+        return
     email = await deps.storage.emails.get(project_id, email_id)
     if email is None:
         return

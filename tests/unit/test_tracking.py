@@ -73,8 +73,8 @@ async def test_opens_and_clicks_move_status_counters_and_tell_webhooks(deps, mai
     await drain(deps)
     (sent,) = mailer.sent
     (pixel,) = _links(sent.html, "open")
-    await record_open(deps, _token(pixel))
-    await record_open(deps, _token(pixel))
+    await record_open(deps, _token(pixel), "192.0.2.1")
+    await record_open(deps, _token(pixel), "192.0.2.2")
     stored, events = await get_email(deps, key.project_id, email.id)
     assert stored.status is EmailStatus.OPENED and stored.opens == 2
     link = _links(sent.html, "click")[0]
@@ -82,13 +82,31 @@ async def test_opens_and_clicks_move_status_counters_and_tell_webhooks(deps, mai
     stored, events = await get_email(deps, key.project_id, email.id)
     assert stored.status is EmailStatus.CLICKED and stored.clicks == 1
     assert events[-1].data == {"url": "https://shop.example.com/sale?a=1&b=2"}
-    await record_open(deps, _token(pixel))  # a later open keeps the furthest status
+    await record_open(deps, _token(pixel), "192.0.2.3")  # a later open keeps the furthest status
     stored, _ = await get_email(deps, key.project_id, email.id)
     assert stored.status is EmailStatus.CLICKED and stored.opens == 3
     await drain(deps)
     kinds = [json.loads(body)["type"] for _, _, body in poster.posted]
     assert kinds == ["email.opened", "email.opened", "email.clicked", "email.opened"]
     assert json.loads(poster.posted[2][2])["data"]["url"] == "https://shop.example.com/sale?a=1&b=2"
+
+
+async def test_a_scanner_fetching_the_pixel_a_hundred_times_records_one_open(deps, mailer, poster, clock):
+    key = await live_key(deps)
+    await create_webhook(deps, key.project_id, WebhookInput("https://hooks.example.com/", ["email.opened"]))
+    email = await send_email(deps, key, command(html=PAGE))
+    await drain(deps)
+    (pixel,) = _links(mailer.sent[0].html, "open")
+    for _ in range(100):
+        await record_open(deps, _token(pixel), "198.51.100.7")
+    clock.advance(seconds=61)
+    await record_open(deps, _token(pixel), "198.51.100.7")  # a minute on, the same client counts again
+    for client in range(40):  # every client together: at most 20 an hour for one email
+        await record_open(deps, _token(pixel), f"203.0.113.{client}")
+    stored, _ = await get_email(deps, key.project_id, email.id)
+    assert stored.opens == 20
+    await drain(deps)
+    assert len(poster.posted) == 20
 
 
 @pytest.mark.parametrize("kind", ["open", "click"])

@@ -11,7 +11,7 @@ import base64
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from adapters.http.auth import deps_of
+from adapters.http.auth import client_ip, deps_of
 from adapters.http.routing import resource
 from autorelay_core.errors import Invalid
 from autorelay_core.usecases.tracking import record_click, record_open
@@ -36,7 +36,7 @@ def _bad_link() -> Response:
 
 async def open_pixel(request: Request) -> Response:
     try:
-        await record_open(deps_of(request), request.path_params["token"])
+        await record_open(deps_of(request), request.path_params["token"], client_ip(request))
     except Invalid:
         return _bad_link()
     return Response(PIXEL, media_type="image/gif", headers=_NO_STORE)
@@ -44,7 +44,7 @@ async def open_pixel(request: Request) -> Response:
 
 async def click(request: Request) -> Response:
     try:
-        url = await record_click(deps_of(request), request.path_params["token"])
+        url = await record_click(deps_of(request), request.path_params["token"], client_ip(request))
     except Invalid:
         return _bad_link()
     return RedirectResponse(url, status_code=302, headers=_NO_STORE)

@@ -13,7 +13,7 @@ from html import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from adapters.http.auth import add_rate_headers, deps_of
+from adapters.http.auth import add_rate_headers, client_ip, deps_of
 from adapters.http.bodies import parse_json
 from adapters.http.errors import error_response
 from adapters.http.responses import JSON
@@ -44,11 +44,6 @@ h1{{font-size:1.5rem}}p{{color:#555;line-height:1.5}}</style></head>
 """
 
 
-def _client_ip(request: Request) -> str:
-    # Behind a proxy, run uvicorn with --proxy-headers/--forwarded-allow-ips so this is the client's.
-    return request.client.host if request.client else "unknown"
-
-
 async def _token_from_body(request: Request) -> object:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in _FORMS:
@@ -70,7 +65,7 @@ async def _token_from_body(request: Request) -> object:
 
 async def post_unsubscribe(request: Request) -> Response:
     deps = deps_of(request)
-    applied = await enforce(deps, _LIMITED_AS, ip=_client_ip(request))
+    applied = await enforce(deps, _LIMITED_AS, ip=client_ip(request))
     try:
         await unsubscribe(deps, await _token_from_body(request))
     except Invalid as error:
@@ -92,7 +87,7 @@ async def get_unsubscribe(request: Request) -> Response:
         return _page("Unsubscribe", "", 200)
     deps = deps_of(request)
     try:
-        applied = await enforce(deps, _LIMITED_AS, ip=_client_ip(request))
+        applied = await enforce(deps, _LIMITED_AS, ip=client_ip(request))
     except RateLimited as error:
         retry = error_response(error).headers["Retry-After"]
         return _page("Too many requests", f"Please try again in {retry} seconds.", 429, {"Retry-After": retry})
