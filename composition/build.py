@@ -38,6 +38,7 @@ from autorelay_core.usecases.deliver_email import deliver_due, drain, reconcile_
 from autorelay_core.usecases.manage_campaigns import finish_campaigns
 from autorelay_core.usecases.manage_reputation import evaluate_all
 from autorelay_core.usecases.notify import BackgroundPosts, reconcile_webhooks
+from composition.private_files import private_dir, private_file
 from composition.secret import server_secret
 from composition.settings import Settings
 
@@ -168,8 +169,7 @@ def _storage(settings: Settings) -> Storage:
         return PostgresStorage(settings.database_url, settings.database_pool_size)
     path = settings.sqlite_path
     assert path is not None  # Settings.check() refused anything else
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteStorage(path)
+    return SqliteStorage(private_file(path))
 
 
 def _blobs(settings: Settings) -> BlobStore:
@@ -226,7 +226,7 @@ def build(
     clock: Clock | None = None,
     ids: IdGenerator | None = None,
 ) -> Services:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     secret = server_secret(settings)
     sealer = FernetSealer(secret)
     if not settings.public_url.startswith("https://") and settings.mailer != "log":
@@ -264,7 +264,7 @@ def build(
         # Nothing else can reach an in-memory database, so the queue may live on the loop too.
         queue = AsyncioJobQueue(lambda: drain(deps), clock)
     if queue is None:
-        huey_path = None if settings.redis_url else settings.data_dir / "queue.db"
+        huey_path = None if settings.redis_url else private_file(settings.data_dir / "queue.db")
         huey = make_huey(name=settings.queue_name, sqlite_path=huey_path, redis_url=settings.redis_url or None)
         queue = HueyJobQueue(huey, pass_from_thread)
         if settings.embedded_workers:

@@ -79,6 +79,10 @@ def refusal(address: Address) -> str | None:
             return f"{reason} (embedded in {address})" if reason else None
     if isinstance(address, ipaddress.IPv6Address) and address in _ULA:
         return "unique-local"
+    if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
+        # fec0::/10: deprecated (RFC 3879) yet still routed inside some networks, and Python
+        # counts it as global.
+        return "site-local"
     for label, test in (
         ("loopback", address.is_loopback),
         ("unspecified", address.is_unspecified),

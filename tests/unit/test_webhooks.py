@@ -104,11 +104,13 @@ async def test_registration_names_what_is_wrong(deps, fields, message):
         "https://0.0.0.0/",
         "https://[64:ff9b::7f00:1]/",
         "https://[2002:7f00:1::]/",
+        "https://[fec0::1]/",
+        "https://[feff:ffff::1]/",
     ],
 )
 async def test_addresses_inside_the_network_are_refused_in_every_encoding(deps, url):
     key = await live_key(deps)
-    with pytest.raises(Invalid, match=r"a (loopback|private|link-local|unique-local|cloud metadata|unspecified)"):
+    with pytest.raises(Invalid, match=r"a (loopback|private|link-local|unique-local|site-local|cloud metadata|unspecified)"):
         await _hook(deps, key, url=url)
 
 
