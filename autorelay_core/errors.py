@@ -68,6 +68,15 @@ class RateLimited(AutoRelayError):
         self.policy = policy
 
 
+class Unavailable(AutoRelayError):
+    """A backend (the database, the queue) cannot answer now: locked, down or out of connections.
+    Nothing was done; the same request may be retried after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class TooLarge(AutoRelayError):
     """A body, upload or attachment is over its size limit."""
 

@@ -471,6 +471,9 @@ class Storage(Protocol):
         """Bring the schema to the newest version (safe from many processes at once); returns the
         version reached. Stores without a schema return 0."""
 
+    async def ping(self) -> None:
+        """Touch the database with one cheap read; Unavailable when it cannot answer now."""
+
     async def close(self) -> None: ...
 
 

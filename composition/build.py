@@ -43,6 +43,7 @@ from composition.secret import server_secret
 from composition.settings import Settings
 
 log = logging.getLogger("autorelay")
+READINESS_WAIT = 2.0
 SES_SPF = "v=spf1 include:amazonses.com ~all"
 
 
@@ -110,6 +111,25 @@ class Services:
             except Exception:  # keep going; the next round retries
                 log.exception("background checks failed")
             await asyncio.sleep(interval)
+
+    async def readiness(self) -> dict[str, str]:
+        """ "ok", or why not, for the database and the queue: each touched with one cheap call
+        that may take at most READINESS_WAIT seconds (a hung backend is a down one)."""
+        huey = getattr(self.deps.queue, "huey", None)
+        checks = {
+            "database": self.deps.storage.ping(),
+            "queue": asyncio.to_thread(huey.pending_count) if huey is not None else asyncio.sleep(0),
+        }
+        report = {}
+        for name, check in checks.items():
+            try:
+                await asyncio.wait_for(check, READINESS_WAIT)
+                report[name] = "ok"
+            except TimeoutError:
+                report[name] = f"down: no answer within {READINESS_WAIT:g} s"
+            except Exception as error:  # whatever the driver raises: report it, never fail the probe
+                report[name] = f"down: {type(error).__name__}"
+        return report
 
     async def stop(self) -> None:
         self.stopping.set()  # running passes finish the email in hand and return

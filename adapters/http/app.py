@@ -41,6 +41,9 @@ class Runtime(Protocol):
 
     async def stop(self) -> None: ...
 
+    async def readiness(self) -> dict[str, str]:
+        """ "ok" or what is wrong, per backend ("database", "queue")."""
+
 
 ROUTES = [
     *meta.routes,

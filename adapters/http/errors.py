@@ -24,6 +24,7 @@ STATUS = {
     errors.TooLarge: 413,
     errors.Unprocessable: 422,
     errors.RateLimited: 429,
+    errors.Unavailable: 503,
 }
 
 
@@ -41,6 +42,9 @@ def error_response(error: errors.AutoRelayError) -> Response:
             name, count, window = error.policy
             headers["RateLimit-Policy"] = f'"{name}";q={count};w={window:g}'
             headers["RateLimit"] = f'"{name}";r=0;t={error.retry_after}'
+    if isinstance(error, errors.Unavailable):
+        headers["Retry-After"] = str(error.retry_after)
+        log.warning("answered 503: %s", error.message)
     if isinstance(error, errors.Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="autorelay"'
     return JSON(body, status_code=status, headers=headers)

@@ -409,5 +409,8 @@ class MemoryStorage:
     async def migrate(self) -> int:
         return 0
 
+    async def ping(self) -> None:
+        return None
+
     async def close(self) -> None:
         return None

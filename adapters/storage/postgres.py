@@ -16,7 +16,7 @@ from datetime import datetime
 import orjson
 from psycopg import AsyncConnection, errors
 from psycopg.types.json import set_json_loads
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from adapters.storage.postgres_assets import PostgresAssets
 from adapters.storage.postgres_campaigns import PostgresCampaigns
@@ -28,9 +28,12 @@ from autorelay_core.domain.domains import Domain, DomainStatus
 from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.templates import Template
-from autorelay_core.errors import Conflict, Invalid
+from autorelay_core.errors import Conflict, Invalid, Unavailable
 from autorelay_core.policies.idempotency import IN_FLIGHT_LEASE, RETENTION, Existing, StoredResponse
 from autorelay_core.policies.rate_limit import Admission, Limit
+
+# How long a query waits for a free pooled connection before the request gets a 503.
+CONNECTION_WAIT = 5.0
 
 
 class Database:
@@ -60,8 +63,11 @@ class Database:
             raise RuntimeError("a PostgresStorage is bound to the event loop that first used it")
         async with self._opening:
             if self._pool is None:
-                async with await AsyncConnection.connect(self.url, autocommit=True) as conn:
-                    self.version = await migrate(conn)
+                try:
+                    async with await AsyncConnection.connect(self.url, autocommit=True) as conn:
+                        self.version = await migrate(conn)
+                except errors.OperationalError as error:
+                    raise Unavailable(f"the database is unavailable: {type(error).__name__}") from error
                 pool = AsyncConnectionPool(
                     self.url,
                     min_size=1,
@@ -70,15 +76,24 @@ class Database:
                     configure=self._configure,
                     open=False,
                 )
-                await pool.open(wait=True, timeout=30)
+                try:
+                    await pool.open(wait=True, timeout=30)
+                except PoolTimeout as error:
+                    await pool.close()
+                    raise Unavailable("the database is unavailable (no connection could be opened)") from error
                 self._pool, self._loop = pool, loop
         return self._pool
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
         try:
-            async with (await self.pool()).connection() as conn:
+            # A short wait for a free connection: a database that is down or saturated gets a quick
+            # 503 with Retry-After instead of requests piling up for the pool's default 30 s.
+            async with (await self.pool()).connection(timeout=CONNECTION_WAIT) as conn:
                 yield conn
+        except (PoolTimeout, errors.OperationalError) as error:
+            # Server gone, connection lost, deadlock or serialization failure: all worth a retry.
+            raise Unavailable(f"the database is unavailable ({type(error).__name__}); retry shortly") from error
         except errors.DataError as error:
             # The HTTP edge refuses NUL already; an embedder calling the core gets the same answer.
             if "NUL" in str(error) or isinstance(error, errors.UntranslatableCharacter):
@@ -444,6 +459,9 @@ class PostgresStorage:
     async def migrate(self) -> int:
         await self.db.pool()  # opening the pool migrates
         return self.db.version
+
+    async def ping(self) -> None:
+        await self.db.fetchone("SELECT 1")
 
     async def close(self) -> None:
         self.emails.close_handover_connection()

@@ -14,12 +14,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
 from adapters.storage import codec
 from adapters.storage.sqlite_assets import SqliteAssets
-from adapters.storage.sqlite_batch import GroupCommit
+from adapters.storage.sqlite_batch import GroupCommit, locked_out
 from adapters.storage.sqlite_campaigns import SqliteCampaigns
 from adapters.storage.sqlite_contacts import SqliteContacts, SqliteLists, SqliteOtp, SqliteSuppressions
 from adapters.storage.sqlite_schema import migrate
@@ -39,8 +40,33 @@ from autorelay_core.policies.rate_limit import Admission, Limit
 from autorelay_core.ports import Claim
 
 
+class _Connection(sqlite3.Connection):
+    """Statements run on the event loop, so a lock held by another process (a backup, a shell, a
+    long import in a worker) must not hold the loop: the busy wait is short (BUSY_WAIT), and a
+    statement still locked out after it raises Unavailable (503 with Retry-After) instead of
+    sqlite3's OperationalError. Group commits retry without blocking (sqlite_batch)."""
+
+    def execute(self, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        try:
+            return super().execute(*args)
+        except sqlite3.OperationalError as error:
+            raise locked_out(error) from error
+
+    def executemany(self, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        try:
+            return super().executemany(*args)
+        except sqlite3.OperationalError as error:
+            raise locked_out(error) from error
+
+
+# Seconds a statement on the loop waits for another process's lock before giving up.
+BUSY_WAIT = 0.05
+
+
 def open_database(path: str | Path) -> sqlite_utils.Database:
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
+    conn = sqlite3.connect(
+        str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_WAIT, factory=_Connection
+    )
     db = sqlite_utils.Database(conn)
     db.enable_wal()
     # NORMAL is durable across application crashes in WAL mode; only a power cut can lose the
@@ -728,6 +754,9 @@ class SqliteStorage:
 
     async def migrate(self) -> int:
         return migrate(self.db.conn)  # already done on open; a no-op that reports the version
+
+    async def ping(self) -> None:
+        self.db.conn.execute("SELECT count(*) FROM projects WHERE id = ''").fetchone()
 
     async def close(self) -> None:
         self._checkpointer.stop()

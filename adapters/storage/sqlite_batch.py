@@ -14,16 +14,32 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from autorelay_core.errors import Unavailable
+
 log = logging.getLogger("autorelay.sqlite")
 T = TypeVar("T")
 Write = Callable[[sqlite3.Connection], Any]
 Then = Callable[[], None] | None
 
 
+# How long a batch keeps retrying while another process holds the write lock (each retry is
+# scheduled on the loop, never waited for on it) before its callers get Unavailable (503).
+BUSY_BUDGET = 2.0
+
+
+def locked_out(error: sqlite3.OperationalError) -> Exception:
+    """Unavailable for a lock held elsewhere (SQLITE_BUSY, SQLITE_LOCKED), else the error itself."""
+    if getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return Unavailable("the database is locked by another process; retry shortly", retry_after=1)
+    return error
+
+
 class GroupCommit:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._pending: list[tuple[Write, asyncio.Future, Then]] = []
+        self._retry: asyncio.TimerHandle | None = None
+        self._busy_since: float | None = None
 
     async def run(self, write: Callable[[sqlite3.Connection], T], then: Then = None) -> T:
         """Run `write` in the next batch. `then`, if given, is called right after the COMMIT, before
@@ -39,14 +55,22 @@ class GroupCommit:
             loop.call_soon(self._flush)
         return await future
 
-    def _flush(self) -> None:
+    def _flush(self, retrying: bool = False) -> None:
         if not self._pending:  # flushed early by a hand-over
             return
-        batch, self._pending = self._pending, []
-        outcomes: list[tuple[asyncio.Future, bool, Any]] = []
+        if self._retry is not None and not retrying:
+            return  # locked out: the scheduled retry takes everything pending
+        self._retry = None
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
+        except Unavailable as error:
+            self._wait_for_lock(error)
+            return
+        self._busy_since = None
+        batch, self._pending = self._pending, []
+        outcomes: list[tuple[asyncio.Future, bool, Any]] = []
+        try:
             for write, future, _ in batch:
                 conn.execute("SAVEPOINT one_write")
                 try:
@@ -66,6 +90,10 @@ class GroupCommit:
                     then()
                 except Exception:  # the caller's step failed; the batch and the others are fine
                     log.exception("the step after a group commit failed")
+        self._settle(outcomes)
+
+    @staticmethod
+    def _settle(outcomes: list[tuple[asyncio.Future, bool, Any]]) -> None:
         for future, ok, value in outcomes:
             if future.done():  # the caller went away (cancelled request)
                 continue
@@ -73,3 +101,16 @@ class GroupCommit:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+
+    def _wait_for_lock(self, error: Unavailable) -> None:
+        """Another process holds the write lock: try again in a moment, off the loop's back; past
+        BUSY_BUDGET, fail what is waiting (503) rather than let requests pile up."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._busy_since = self._busy_since if self._busy_since is not None else now
+        if now - self._busy_since >= BUSY_BUDGET:
+            batch, self._pending, self._busy_since = self._pending, [], None
+            self._settle([(future, False, error) for _, future, _ in batch])
+            return
+        delay = min(0.1, 0.005 * 2 ** min(5, int((now - self._busy_since) / 0.05)))
+        self._retry = loop.call_later(delay, self._flush, True)
