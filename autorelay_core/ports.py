@@ -58,6 +58,9 @@ class ProjectRepository(Protocol):
     async def set_tracking(self, project_id: str, *, opens: bool, clicks: bool) -> None:
         """Whether the project's mail gets an open pixel and tracked links."""
 
+    async def set_uncertain_policy(self, project_id: str, *, transactional: bool, campaigns: bool) -> None:
+        """Whether uncertain emails (see EmailStatus.UNCERTAIN) are sent again, per kind of mail."""
+
 
 class KeyRepository(Protocol):
     async def add(self, key: ApiKey) -> None: ...
@@ -164,6 +167,10 @@ class EmailRepository(Protocol):
     async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:
         """Return the row to pending, due at `at`, remembering the error; False if the lease
         was lost."""
+
+    async def reopen(self, project_id: str, email_id: str, at: datetime) -> bool:
+        """Send an `uncertain` email again: its finished row back to pending, due at `at`, with
+        the same Message-ID. False unless it is this project's, finished, and uncertain."""
 
     async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:
         """Take back rows whose queue job was lost and return their ids for enqueueing again:

@@ -15,7 +15,7 @@ from autorelay_core.domain.keys import KeyMode
 from autorelay_core.domain.projects import AccountStatus
 from autorelay_core.errors import AutoRelayError
 from autorelay_core.policies.rate_limit import LIMITS, parse_limit
-from autorelay_core.usecases import manage_domains, manage_keys, manage_reputation
+from autorelay_core.usecases import manage_domains, manage_keys, manage_reputation, uncertain
 from composition.build import Services, build
 from composition.settings import Settings, SettingsError
 
@@ -179,6 +179,47 @@ def projects_tracking(args: argparse.Namespace) -> None:
         clicks = project.track_clicks if args.clicks is None else args.clicks == "on"
         await services.deps.storage.projects.set_tracking(project.id, opens=opens, clicks=clicks)
         print(f"{project.name}: opens {'on' if opens else 'off'}, clicks {'on' if clicks else 'off'}")
+
+    _run(args, action)
+
+
+def projects_uncertain(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        project = await manage_keys.find_project(services.deps, args.project)
+        transactional = project.resend_uncertain_transactional
+        campaigns = project.resend_uncertain_campaigns
+        transactional = transactional if args.transactional is None else args.transactional == "resend"
+        campaigns = campaigns if args.campaigns is None else args.campaigns == "resend"
+        await services.deps.storage.projects.set_uncertain_policy(
+            project.id, transactional=transactional, campaigns=campaigns
+        )
+        word = {True: "resend", False: "hold"}
+        print(f"{project.name}: uncertain transactional mail {word[transactional]}, campaign mail {word[campaigns]}")
+
+    _run(args, action)
+
+
+def emails_uncertain(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        project = await manage_keys.find_project(services.deps, args.project)
+        found = await uncertain.list_uncertain(services.deps, project.id)
+        for email in found:
+            print(f"{email.id}  {email.message_id}  {', '.join(email.to)}  {email.subject}")
+        print(f"{len(found)} uncertain email(s) in {project.name}", file=sys.stderr)
+
+    _run(args, action)
+
+
+def emails_settle(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        project = await manage_keys.find_project(services.deps, args.project)
+        for email_id in args.emails:
+            if args.action == "resend":
+                await uncertain.resend_uncertain(services.deps, project.id, email_id)
+                print(f"{email_id}: sending again (same Message-ID)")
+            else:
+                await uncertain.settle_as_sent(services.deps, project.id, email_id)
+                print(f"{email_id}: recorded as sent")
 
     _run(args, action)
 
@@ -361,6 +402,29 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--opens", choices=("on", "off"), help="the open pixel")
     p.add_argument("--clicks", choices=("on", "off"), help="links through the click redirect")
     p.set_defaults(func=projects_tracking)
+    p = projects.add_parser(
+        "uncertain",
+        help="what happens to email left uncertain by a worker stopped mid hand-over: resend (same Message-ID) or hold",
+    )
+    p.add_argument("project", help="project id or name")
+    p.add_argument("--transactional", choices=("resend", "hold"), help="API and OTP mail (default resend)")
+    p.add_argument("--campaigns", choices=("resend", "hold"), help="campaign mail (default hold)")
+    p.set_defaults(func=projects_uncertain)
+
+    emails = commands.add_parser("emails", help="emails an operator must decide about").add_subparsers(
+        dest="action", required=True
+    )
+    p = emails.add_parser("uncertain", help="list uncertain emails (held or being sent again)")
+    p.add_argument("--project", default="default", help="project id or name")
+    p.set_defaults(func=emails_uncertain)
+    for action, text in (
+        ("resend", "send uncertain emails again, with the same Message-ID"),
+        ("mark-sent", "record held uncertain emails as sent (the next hop's log shows they left)"),
+    ):
+        p = emails.add_parser(action, help=text)
+        p.add_argument("emails", nargs="+", metavar="EMAIL_ID")
+        p.add_argument("--project", default="default", help="project id or name")
+        p.set_defaults(func=emails_settle)
     return root
 
 

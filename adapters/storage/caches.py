@@ -79,6 +79,10 @@ class CachedProjects(_Delegating):
         self._cache.drop(lambda project: project.id != project_id)
         await self._inner.set_status(project_id, status, reason)
 
+    async def set_uncertain_policy(self, project_id: str, *, transactional: bool, campaigns: bool) -> None:
+        self._cache.drop(lambda project: project.id != project_id)
+        await self._inner.set_uncertain_policy(project_id, transactional=transactional, campaigns=campaigns)
+
     async def set_tracking(self, project_id: str, *, opens: bool, clicks: bool) -> None:
         self._cache.drop(lambda project: project.id != project_id)
         await self._inner.set_tracking(project_id, opens=opens, clicks=clicks)

@@ -58,6 +58,10 @@ class MemoryProjects:
         project = self._rows[project_id]
         project.status, project.status_reason = status, reason
 
+    async def set_uncertain_policy(self, project_id: str, *, transactional: bool, campaigns: bool) -> None:
+        project = self._rows[project_id]
+        project.resend_uncertain_transactional, project.resend_uncertain_campaigns = transactional, campaigns
+
     async def set_tracking(self, project_id: str, *, opens: bool, clicks: bool) -> None:
         project = self._rows[project_id]
         project.track_opens, project.track_clicks = opens, clicks
@@ -275,6 +279,15 @@ class MemoryEmails:
         row.events.extend(events)
         self._webhooks.fan_out(email.project_id, notices)
         row.delivery, row.lease_until = Delivery.DONE, None
+        return True
+
+    async def reopen(self, project_id: str, email_id: str, at: datetime) -> bool:
+        row = self._rows.get(email_id)
+        if row is None or row.email.project_id != project_id or row.delivery is not Delivery.DONE:
+            return False
+        if row.email.status is not EmailStatus.UNCERTAIN:
+            return False
+        row.delivery, row.lease_until, row.due_at = Delivery.PENDING, None, at
         return True
 
     async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:

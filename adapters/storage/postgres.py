@@ -127,12 +127,15 @@ class Database:
 
 
 def _project(row: tuple) -> Project:
-    pid, name, status, reason, created, opens, clicks = row
-    return Project(pid, name, created, AccountStatus(status), reason, opens, clicks)
+    pid, name, status, reason, created, *switches = row
+    return Project(pid, name, created, AccountStatus(status), reason, *switches)
 
 
 class PostgresProjects:
-    _COLUMNS = "id, name, status, status_reason, created_at, track_opens, track_clicks"
+    _COLUMNS = (
+        "id, name, status, status_reason, created_at, track_opens, track_clicks,"
+        " resend_uncertain_transactional, resend_uncertain_campaigns"
+    )
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -140,7 +143,7 @@ class PostgresProjects:
     async def add(self, project: Project) -> None:
         try:
             await self.db.rowcount(
-                f"INSERT INTO projects ({self._COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                f"INSERT INTO projects ({self._COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     project.id,
                     project.name,
@@ -149,6 +152,8 @@ class PostgresProjects:
                     project.created_at,
                     project.track_opens,
                     project.track_clicks,
+                    project.resend_uncertain_transactional,
+                    project.resend_uncertain_campaigns,
                 ),
             )
         except errors.UniqueViolation as error:
@@ -169,6 +174,12 @@ class PostgresProjects:
     async def set_status(self, project_id: str, status: AccountStatus, reason: str) -> None:
         await self.db.rowcount(
             "UPDATE projects SET status = %s, status_reason = %s WHERE id = %s", (status.value, reason, project_id)
+        )
+
+    async def set_uncertain_policy(self, project_id: str, *, transactional: bool, campaigns: bool) -> None:
+        await self.db.rowcount(
+            "UPDATE projects SET resend_uncertain_transactional = %s, resend_uncertain_campaigns = %s WHERE id = %s",
+            (transactional, campaigns, project_id),
         )
 
     async def set_tracking(self, project_id: str, *, opens: bool, clicks: bool) -> None:

@@ -327,6 +327,14 @@ class PostgresEmails:
         )
         return [_claim(r, lease_until) for r in rows]
 
+    async def reopen(self, project_id: str, email_id: str, at: datetime) -> bool:
+        updated = await self.db.rowcount(
+            "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = %s"
+            " WHERE id = %s AND project_id = %s AND delivery = 'done' AND status = 'uncertain'",
+            (at, email_id, project_id),
+        )
+        return updated == 1
+
     async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:
         email = claim.email
         email.last_error = error

@@ -325,6 +325,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX assets_page ON assets(project_id, seq);
     CREATE INDEX assets_category_page ON assets(project_id, category, seq);
     """,
+    # 11: what happens to an email left uncertain by a worker that stopped mid hand-over
+    """
+    ALTER TABLE projects ADD COLUMN resend_uncertain_transactional boolean NOT NULL DEFAULT true;
+    ALTER TABLE projects ADD COLUMN resend_uncertain_campaigns boolean NOT NULL DEFAULT false;
+    """,
 ]
 
 

@@ -83,7 +83,10 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     # Checkpoints (which fsync) run on a background thread instead of inside some request's COMMIT.
     conn.execute("PRAGMA wal_autocheckpoint = 0")
     conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
+    # Processes starting together take turns migrating: at start, waiting for the lock is right.
+    conn.execute("PRAGMA busy_timeout = 10000")
     migrate(conn)
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_WAIT * 1000)}")
     return db
 
 
@@ -146,12 +149,25 @@ class _Tables:
 
 
 def _project(row: sqlite3.Row | tuple) -> Project:
-    pid, name, status, reason, created, opens, clicks = row
-    return Project(pid, name, datetime.fromisoformat(created), AccountStatus(status), reason, bool(opens), bool(clicks))
+    pid, name, status, reason, created, opens, clicks, resend, resend_campaigns = row
+    return Project(
+        pid,
+        name,
+        datetime.fromisoformat(created),
+        AccountStatus(status),
+        reason,
+        bool(opens),
+        bool(clicks),
+        bool(resend),
+        bool(resend_campaigns),
+    )
 
 
 class SqliteProjects(_Tables):
-    _COLUMNS = "id, name, status, status_reason, created_at, track_opens, track_clicks"
+    _COLUMNS = (
+        "id, name, status, status_reason, created_at, track_opens, track_clicks,"
+        " resend_uncertain_transactional, resend_uncertain_campaigns"
+    )
 
     async def add(self, project: Project) -> None:
         try:
@@ -164,6 +180,8 @@ class SqliteProjects(_Tables):
                     "created_at": project.created_at.isoformat(),
                     "track_opens": project.track_opens,
                     "track_clicks": project.track_clicks,
+                    "resend_uncertain_transactional": project.resend_uncertain_transactional,
+                    "resend_uncertain_campaigns": project.resend_uncertain_campaigns,
                 }
             )
         except sqlite3.IntegrityError as error:
@@ -184,6 +202,12 @@ class SqliteProjects(_Tables):
     async def set_status(self, project_id: str, status: AccountStatus, reason: str) -> None:
         self.conn.execute(
             "UPDATE projects SET status = ?, status_reason = ? WHERE id = ?", (status.value, reason, project_id)
+        )
+
+    async def set_uncertain_policy(self, project_id: str, *, transactional: bool, campaigns: bool) -> None:
+        self.conn.execute(
+            "UPDATE projects SET resend_uncertain_transactional = ?, resend_uncertain_campaigns = ? WHERE id = ?",
+            (transactional, campaigns, project_id),
         )
 
     async def set_tracking(self, project_id: str, *, opens: bool, clicks: bool) -> None:
@@ -474,6 +498,19 @@ class SqliteEmails(_Tables):
                 (codec.ts(lease_until), codec.ts(now), limit),
             ).fetchall()
         return [Claim(codec.email_from_payload(p), attempt, lease_until) for p, attempt in rows]
+
+    async def reopen(self, project_id: str, email_id: str, at: datetime) -> bool:
+        def write(conn: sqlite3.Connection) -> bool:
+            return (
+                conn.execute(
+                    "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = ?"
+                    " WHERE id = ? AND project_id = ? AND delivery = 'done' AND status = 'uncertain'",
+                    (codec.ts(at), email_id, project_id),
+                ).rowcount
+                == 1
+            )
+
+        return await self._group.run(write)
 
     async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:
         email = claim.email

@@ -268,6 +268,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX assets_page ON assets(project_id, seq);
     CREATE INDEX assets_category_page ON assets(project_id, category, seq);
     """,
+    # 12: what happens to an email left uncertain by a worker that stopped mid hand-over
+    """
+    ALTER TABLE projects ADD COLUMN resend_uncertain_transactional INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE projects ADD COLUMN resend_uncertain_campaigns INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

@@ -19,6 +19,10 @@ from autorelay_core.errors import Conflict
 
 class EmailStatus(StrEnum):
     QUEUED = "queued"
+    # Its worker stopped between recording the hand-over and hearing back: the message may or may
+    # not have left. Never reported as sent; resent with the same Message-ID or held for the
+    # operator, as the project's policy says (settle_handovers).
+    UNCERTAIN = "uncertain"
     SENT = "sent"
     FAILED = "failed"
     OPENED = "opened"
@@ -29,6 +33,7 @@ class EmailStatus(StrEnum):
 
 class EventType(StrEnum):
     QUEUED = "queued"
+    UNCERTAIN = "uncertain"
     SENT = "sent"
     DELIVERED = "delivered"
     OPENED = "opened"
@@ -52,8 +57,9 @@ class Delivery(StrEnum):
 # Engagement only moves forward (sent -> opened -> clicked); a bounce or complaint wins over all.
 _TRANSITIONS: dict[EventType, tuple[frozenset[EmailStatus], EmailStatus | None]] = {
     EventType.QUEUED: (frozenset({EmailStatus.QUEUED}), EmailStatus.QUEUED),
-    EventType.SENT: (frozenset({EmailStatus.QUEUED}), EmailStatus.SENT),
-    EventType.FAILED: (frozenset({EmailStatus.QUEUED}), EmailStatus.FAILED),
+    EventType.UNCERTAIN: (frozenset({EmailStatus.QUEUED, EmailStatus.UNCERTAIN}), EmailStatus.UNCERTAIN),
+    EventType.SENT: (frozenset({EmailStatus.QUEUED, EmailStatus.UNCERTAIN}), EmailStatus.SENT),
+    EventType.FAILED: (frozenset({EmailStatus.QUEUED, EmailStatus.UNCERTAIN}), EmailStatus.FAILED),
     EventType.DELIVERED: (frozenset({EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED}), None),
     EventType.OPENED: (
         frozenset({EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED}),
@@ -64,7 +70,9 @@ _TRANSITIONS: dict[EventType, tuple[frozenset[EmailStatus], EmailStatus | None]]
         EmailStatus.CLICKED,
     ),
     EventType.BOUNCED: (
-        frozenset({EmailStatus.QUEUED, EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED}),
+        frozenset(
+            {EmailStatus.QUEUED, EmailStatus.UNCERTAIN, EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED}
+        ),
         EmailStatus.BOUNCED,
     ),
     EventType.COMPLAINED: (

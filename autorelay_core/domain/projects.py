@@ -25,3 +25,11 @@ class Project:
     # Engagement tracking (an open pixel, links through our redirect); each can be turned off.
     track_opens: bool = True
     track_clicks: bool = True
+    # What happens to an email whose worker stopped in the middle of handing it over (status
+    # `uncertain`): sent again with the same Message-ID (a duplicate beats a lost password reset),
+    # or held for the operator (a campaign would rather not send anyone a second copy).
+    resend_uncertain_transactional: bool = True
+    resend_uncertain_campaigns: bool = False
+
+    def resends_uncertain(self, campaign: bool) -> bool:
+        return self.resend_uncertain_campaigns if campaign else self.resend_uncertain_transactional

@@ -11,6 +11,7 @@ from attrs import evolve
 from autorelay_core.domain.addresses import split_mailbox
 from autorelay_core.domain.contacts import ContactStatus
 from autorelay_core.domain.emails import Email, EmailStatus, EventType
+from autorelay_core.domain.projects import Project
 from autorelay_core.domain.suppressions import Suppression, SuppressionReason
 from autorelay_core.errors import MailerError
 from autorelay_core.ports import Claim, Handover, Mailer
@@ -165,19 +166,33 @@ async def reconcile_outbox(deps: Deps, limit: int = 1000) -> int:
 
 async def settle_handovers(deps: Deps, limit: int = 1000) -> int:
     """Emails whose worker stopped in the middle of handing them over (the lease ran out in
-    `handover`): the next hop has the message, barring a crash in the instant between our record
-    and the last byte, so they are recorded as sent. Resending would be the worse error: a copy
-    too many for every crash, instead of almost never one too few."""
+    `handover`). The next hop almost surely has the message, but not surely: a worker killed
+    between our record and the last byte left it unsent. So they are never recorded as sent: they
+    become `uncertain`, and then, as their project decides, are sent again with the same Message-ID
+    (transactional mail by default: a duplicate beats a lost password reset; receivers may drop
+    the copy by its Message-ID) or held for the operator (campaigns by default)."""
     now = deps.clock.now()
     claims = await deps.storage.emails.claim_handovers(now, now + deps.config.lease, limit)
+    projects: dict[str, Project | None] = {}
     for claim in claims:
         email = evolve(claim.email)
         events = []
-        if email.status is EmailStatus.QUEUED:
-            events.append(
-                email.record(EventType.SENT, now, note="handed over by a worker that stopped before the reply")
-            )
-        await deps.storage.emails.finish(claim, email, events, notices_for(deps, email, events))
+        if email.status in (EmailStatus.QUEUED, EmailStatus.UNCERTAIN):
+            events.append(email.record(EventType.UNCERTAIN, now, note=UNCERTAIN_NOTE))
+        if not await deps.storage.emails.finish(claim, email, events, notices_for(deps, email, events)):
+            continue
+        if email.project_id not in projects:
+            projects[email.project_id] = await deps.storage.projects.get(email.project_id)
+        project = projects[email.project_id]
+        resend = project.resends_uncertain(email.campaign_id is not None) if project else False
+        if resend and email.status is EmailStatus.UNCERTAIN:
+            await deps.storage.emails.reopen(email.project_id, email.id, now)
+            log.warning("email %s is uncertain (its worker stopped mid hand-over); sending it again", email.id)
+        elif email.status is EmailStatus.UNCERTAIN:
+            log.warning("email %s is uncertain (its worker stopped mid hand-over); held for the operator", email.id)
     if claims:
-        deps.queue.wake()  # their webhook deliveries
+        deps.queue.wake()  # resends and webhook deliveries
     return len(claims)
+
+
+UNCERTAIN_NOTE = "its worker stopped after recording the hand-over and before hearing back"

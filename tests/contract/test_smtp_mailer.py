@@ -12,7 +12,7 @@ from adapters.mailers.smtp import SmtpMailer, SmtpSettings
 from autorelay_core.domain.contacts import ContactStatus
 from autorelay_core.domain.emails import EmailStatus
 from autorelay_core.usecases import manage_contacts
-from autorelay_core.usecases.deliver_email import deliver_email
+from autorelay_core.usecases.deliver_email import deliver_email, reconcile_outbox
 from autorelay_core.usecases.read_emails import get_email
 from autorelay_core.usecases.send_email import send_email
 from tests.smtp_sink import PASSWORD, USER, Sink
@@ -149,20 +149,47 @@ async def test_the_end_of_data_waits_for_the_hand_over_record(smtp_deps, sink):
     assert len(sink.messages) == 2
 
 
-async def test_a_worker_that_stops_after_the_hand_over_never_resends(smtp_deps, sink, clock):
-    from autorelay_core.usecases.deliver_email import reconcile_outbox
-
-    key = await live_key(smtp_deps)
-    sent = await send_email(smtp_deps, key, command())
+async def _stopped_after_the_hand_over(deps, clock):
+    """An email whose worker recorded the hand-over and was killed before the final "."."""
+    key = await live_key(deps)
+    sent = await send_email(deps, key, command())
     now = clock.now()
-    claim = await smtp_deps.storage.emails.claim(sent.id, now, now + smtp_deps.config.lease)
-    assert await smtp_deps.storage.emails.handover(claim)  # ... and the worker is killed here
-    clock.advance(seconds=smtp_deps.config.lease.total_seconds() + 1)
-    await reconcile_outbox(smtp_deps)
-    assert await deliver_email(smtp_deps, sent.id) == "skipped"
+    claim = await deps.storage.emails.claim(sent.id, now, now + deps.config.lease)
+    assert await deps.storage.emails.handover(claim)  # ... and the worker is killed here
+    clock.advance(seconds=deps.config.lease.total_seconds() + 1)
+    await reconcile_outbox(deps)
+    return key, sent
+
+
+async def test_a_worker_stopped_after_the_hand_over_leaves_it_uncertain_and_it_is_resent(smtp_deps, sink, clock):
+    """Never silently `sent`: by default (transactional mail) it is sent again, same Message-ID."""
+    key, sent = await _stopped_after_the_hand_over(smtp_deps, clock)
     stored, events = await get_email(smtp_deps, key.project_id, sent.id)
-    assert stored.status is EmailStatus.SENT and sink.messages == []
-    assert [e.type.value for e in events][-1] == "sent" and "stopped" in events[-1].data["note"]
+    assert stored.status is EmailStatus.UNCERTAIN and sink.messages == []
+    assert [e.type.value for e in events] == ["queued", "uncertain"] and "stopped" in events[-1].data["note"]
+    assert await deliver_email(smtp_deps, sent.id) == "sent"
+    stored, events = await get_email(smtp_deps, key.project_id, sent.id)
+    assert stored.status is EmailStatus.SENT and [e.type.value for e in events] == ["queued", "uncertain", "sent"]
+    assert len(sink.messages) == 1 and f"Message-ID: {sent.message_id}".encode() in sink.messages[0].content
     clock.advance(seconds=3600)
     await reconcile_outbox(smtp_deps)
-    assert len(await smtp_deps.storage.emails.events(sent.id)) == len(events), "settled once"
+    assert len(await smtp_deps.storage.emails.events(sent.id)) == 3 and len(sink.messages) == 1
+
+
+async def test_a_project_may_hold_uncertain_mail_for_the_operator(smtp_deps, sink, clock):
+    from autorelay_core.usecases.uncertain import list_uncertain, resend_uncertain
+
+    key, sent = await _stopped_after_the_hand_over(smtp_deps, clock)  # the reconciler already resent it
+    assert await deliver_email(smtp_deps, sent.id) == "sent"
+    await smtp_deps.storage.projects.set_uncertain_policy(key.project_id, transactional=False, campaigns=False)
+    second = await send_email(smtp_deps, key, command())
+    now = clock.now()
+    claim = await smtp_deps.storage.emails.claim(second.id, now, now + smtp_deps.config.lease)
+    assert await smtp_deps.storage.emails.handover(claim)
+    clock.advance(seconds=smtp_deps.config.lease.total_seconds() + 1)
+    await reconcile_outbox(smtp_deps)
+    assert await deliver_email(smtp_deps, second.id) == "skipped"  # held: no worker takes it
+    assert [e.id for e in await list_uncertain(smtp_deps, key.project_id)] == [second.id]
+    await resend_uncertain(smtp_deps, key.project_id, second.id)
+    assert await deliver_email(smtp_deps, second.id) == "sent"
+    assert len(sink.messages) == 2 and await list_uncertain(smtp_deps, key.project_id) == []

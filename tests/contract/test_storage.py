@@ -55,6 +55,10 @@ async def test_projects_round_trip_and_names_are_unique(store):
     project = Project("prj_1", "acme", NOW)
     await store.projects.add(project)
     assert await store.projects.get("prj_1") == project
+    await store.projects.set_uncertain_policy("prj_1", transactional=False, campaigns=True)
+    stored = await store.projects.get("prj_1")
+    assert (stored.resend_uncertain_transactional, stored.resend_uncertain_campaigns) == (False, True)
+    await store.projects.set_uncertain_policy("prj_1", transactional=True, campaigns=False)
     assert await store.projects.get_by_name("acme") == project
     with pytest.raises(Conflict):
         await store.projects.add(Project("prj_2", "acme", NOW))
@@ -144,11 +148,23 @@ async def test_a_handover_is_never_claimed_again_only_settled_once_its_lease_ran
     assert settle.email.id == email.id and settle.attempt == claim.attempt + 1
     assert await store.emails.claim_handovers(later, later + lease, 10) == [], "one settler at a time"
     assert not await store.emails.finish(claim, claim.email, []), "the stopped worker's claim is void"
-    settle.email.record(EventType.SENT, later)
-    assert await store.emails.finish(settle, settle.email, [Event(EventType.SENT, later)])
-    assert (await store.emails.get("prj_a", email.id)).status is EmailStatus.SENT
+    settle.email.record(EventType.UNCERTAIN, later)
+    assert await store.emails.finish(settle, settle.email, [Event(EventType.UNCERTAIN, later)])
+    assert (await store.emails.get("prj_a", email.id)).status is EmailStatus.UNCERTAIN
     much_later = later + timedelta(days=1)
     assert await store.emails.claim_handovers(much_later, much_later + lease, 10) == []
+    assert await store.emails.claim(email.id, much_later, much_later + lease) is None, "held: nobody takes it"
+
+    # Sent again (the project's policy, or the operator): the same row, the same Message-ID.
+    assert not await store.emails.reopen("prj_b", email.id, much_later), "another project's"
+    assert await store.emails.reopen("prj_a", email.id, much_later)
+    assert not await store.emails.reopen("prj_a", email.id, much_later), "already on its way"
+    again = await store.emails.claim(email.id, much_later, much_later + lease)
+    assert again is not None and again.email.message_id == email.message_id
+    again.email.record(EventType.SENT, much_later)
+    assert await store.emails.finish(again, again.email, [Event(EventType.SENT, much_later)])
+    assert (await store.emails.get("prj_a", email.id)).status is EmailStatus.SENT
+    assert not await store.emails.reopen("prj_a", email.id, much_later), "only uncertain mail is reopened"
 
     # A live worker finishes (or retries) after its own hand-over as usual.
     other = await add(store, new_email())

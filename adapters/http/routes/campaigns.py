@@ -42,6 +42,8 @@ def detail(campaign: Campaign, statuses: dict[EmailStatus, int] | None = None) -
             "total": campaign.total,
             "sent": campaign.sent,
             "failed": campaign.failed,
+            # Left uncertain by a worker stopped mid hand-over: held for the operator, or resent.
+            "uncertain": count(EmailStatus.UNCERTAIN, 0),
             "percent": round(100 * done / campaign.total, 1) if campaign.total else 0,
         },
         "stats": {

@@ -1,0 +1,38 @@
+"""The operator's side of `uncertain` emails (see settle_handovers): list them, send one again, or
+settle it as sent once the next hop's log shows it left."""
+
+from __future__ import annotations
+
+from autorelay_core.domain.emails import Email, EmailStatus, EventType
+from autorelay_core.errors import Conflict, NotFound
+from autorelay_core.policies.pagination import CursorRequest
+from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.record_events import record_event
+
+
+async def list_uncertain(deps: Deps, project_id: str, limit: int = 100) -> list[Email]:
+    page = await deps.storage.emails.page(project_id, EmailStatus.UNCERTAIN, CursorRequest(limit=limit))
+    return page.items
+
+
+async def _uncertain(deps: Deps, project_id: str, email_id: str) -> Email:
+    email = await deps.storage.emails.get(project_id, email_id)
+    if email is None:
+        raise NotFound(f"email {email_id} not found")
+    if email.status is not EmailStatus.UNCERTAIN:
+        raise Conflict(f"email {email_id} is {email.status.value}, not uncertain")
+    return email
+
+
+async def resend_uncertain(deps: Deps, project_id: str, email_id: str) -> None:
+    """Send it again, with the same Message-ID."""
+    await _uncertain(deps, project_id, email_id)
+    if not await deps.storage.emails.reopen(project_id, email_id, deps.clock.now()):
+        raise Conflict(f"email {email_id} is already being sent again")
+    deps.queue.wake()
+
+
+async def settle_as_sent(deps: Deps, project_id: str, email_id: str) -> None:
+    """The operator found a held one in the next hop's log: record it sent (webhooks go out too)."""
+    email = await _uncertain(deps, project_id, email_id)
+    await record_event(deps, email, EventType.SENT, note="settled as sent by the operator")
