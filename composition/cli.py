@@ -46,6 +46,10 @@ def serve(args: argparse.Namespace) -> None:
 
     settings = _settings(args)
     services = build(settings)
+    # Rendering and HTML conversion run on Offload threads; while they hold the GIL, each turn of
+    # the event loop waits for the switch interval (5 ms by default) at every system call. 1 ms
+    # keeps requests (and /healthz) quick while a costly render runs.
+    sys.setswitchinterval(0.001)
     from adapters.http.sns import SnsVerifier
 
     topics = {arn.strip() for arn in settings.ses_topic_arns.split(",") if arn.strip()}

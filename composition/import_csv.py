@@ -22,15 +22,17 @@ BATCH = 1_000
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) for each data row."""
+    """(line number where it begins, row) for each data row."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         columns = {name.strip().lower(): name for name in reader.fieldnames or []}
         if "email" not in columns:
             raise Invalid(f"{path}: the header row has no 'email' column (found: {', '.join(columns) or 'nothing'})")
+        start = reader.line_num + 1  # where the row begins: a quoted field may span lines
         for row in reader:
             picked = {field: row[columns[field]] for field in ("email", "name", "company") if field in columns}
-            yield reader.line_num, {k: v for k, v in picked.items() if v not in (None, "")}
+            yield start, {k: v for k, v in picked.items() if v not in (None, "")}
+            start = reader.line_num + 1
 
 
 async def import_file(deps: Deps, project_id: str, list_id: str, path: Path) -> tuple[int, int, list[str]]:

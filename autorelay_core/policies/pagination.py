@@ -32,7 +32,7 @@ class CursorRequest:
         return cls(
             limit=parse_bounded_int(limit, "limit", default=default, low=1, high=maximum),
             order=_parse_order(order),
-            after=after,
+            after=after or None,  # an empty cursor is no cursor
         )
 
 

@@ -74,6 +74,9 @@ _RESERVED_HEADERS = frozenset(
     }
 )
 MAX_SUBJECT = 998  # RFC 5322's line limit
+# Of an email's HTML or text part: far past what any mailbox shows (Gmail clips at 102 KB), and a
+# bound on what storing, converting and building one message costs the server.
+MAX_PART_CHARS = 2 * 1024 * 1024
 # Custom headers: enough for List-Id, X-Entity-Ref-ID and tracking ids; not a way to bloat messages.
 MAX_HEADERS = 50
 MAX_HEADER_VALUE = 998
@@ -219,6 +222,9 @@ async def build_email(deps: Deps, key: ApiKey, command: SendCommand) -> tuple[Em
     attachments = await _decode_attachments(deps, key.project_id, command.attachments, config.max_attachment_bytes)
 
     subject, html, text = command.subject, command.html, command.text
+    for field, part in (("html", html), ("text", text)):
+        if part is not None and len(part) > MAX_PART_CHARS:
+            raise Invalid(f"{field} may be at most {MAX_PART_CHARS:,} characters", field=field)
     if html is not None and not html:
         raise Invalid("html must not be empty; leave it out when sending a template", field="html")
     if subject is not None and not subject.strip():

@@ -1,7 +1,8 @@
 """The campaign guarantee at the SMTP server: a 10,000-recipient campaign sent through the SMTP
 mailer to a real SMTP server on loopback, its runner (an `autorelay worker` process) killed with
-SIGKILL at five random moments and restarted each time. Counted at the server: every subscribed
-contact received exactly one message."""
+SIGKILL at five random moments and restarted each time. Counted at the server: no contact received
+two messages, and every contact that received none is `uncertain` (its worker was killed between
+recording the hand-over and the server's reply), never silently `sent`. On both profiles."""
 
 from __future__ import annotations
 
@@ -12,18 +13,10 @@ from collections import Counter
 
 import pytest
 
-from tests import backends
 from tests.e2e.server import Server, Worker, new_project, wait_for
 from tests.smtp_sink import Sink
 
-pytestmark = [
-    pytest.mark.e2e,
-    # On PostgreSQL the hand-over's commit happens in another process: a kill after the server
-    # committed it and before the reply reached the worker (one round trip) loses that message.
-    # Measured 0-1 of 10,000 over 5 kills (0, 1, 0 in three runs); README "Scaling out" states the
-    # window. This test holds the embedded profile to the exact count.
-    pytest.mark.skipif(backends.PROFILE == "postgres", reason="exact count holds on the embedded profile"),
-]
+pytestmark = [pytest.mark.e2e]
 
 RECIPIENTS = 10_000
 
@@ -74,7 +67,12 @@ def test_a_10000_recipient_campaign_survives_five_sigkills_of_its_runner(tmp_pat
                 data = wait_for(completed, 180, interval=0.5)
                 progress = client.get(f"/campaigns/{campaign}").json()["data"]["progress"]
                 assert data, progress
-                assert data["progress"] == {"total": RECIPIENTS, "sent": RECIPIENTS, "failed": 0, "percent": 100.0}
+                progress = data["progress"]
+                assert progress["failed"] == 0 and progress["sent"] + progress["uncertain"] == RECIPIENTS, progress
+                # Campaign mail left uncertain is held for the operator (the default), not resent.
+                listed = client.get("/emails", params={"status": "uncertain", "limit": 100}).json()["emails"]
+                uncertain = {email["to"] for email in listed}
+                assert len(uncertain) == progress["uncertain"]
                 print(f"{RECIPIENTS} messages in {time.monotonic() - started:.1f} s with 5 kills")
         finally:
             if runner is not None:
@@ -83,5 +81,8 @@ def test_a_10000_recipient_campaign_survives_five_sigkills_of_its_runner(tmp_pat
         received = Counter(address for envelope in sink.messages for address in envelope.rcpt_tos)
     twice = [address for address, count in received.items() if count > 1]
     assert twice == [], f"{len(twice)} contacts got a message twice, e.g. {twice[:3]}"
-    assert len(received) == RECIPIENTS and not any(a.startswith("gone") for a in received)
-    assert sum(received.values()) == len(sink.messages) == RECIPIENTS
+    assert not any(a.startswith("gone") for a in received)
+    everyone = {f"person{i}@example.com" for i in range(RECIPIENTS)}
+    missing = everyone - set(received)
+    assert missing <= uncertain, f"marked sent but never received: {sorted(missing - uncertain)[:3]}"
+    print(f"uncertain: {len(uncertain)} ({len(uncertain - missing)} of them had arrived); lost silently: 0")

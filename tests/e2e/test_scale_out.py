@@ -164,7 +164,7 @@ def test_a_10000_recipient_campaign_survives_a_worker_killed_midway(fleet):
 
         data = wait_for(completed, 180, interval=1)
         assert data, second.get(f"/campaigns/{campaign}").json()["data"]["progress"]
-        assert data["progress"] == {"total": 10_000, "sent": 10_000, "failed": 0, "percent": 100.0}
+        assert data["progress"] == {"total": 10_000, "sent": 10_000, "failed": 0, "uncertain": 0, "percent": 100.0}
 
     writes = journal(fleet.data_dir)
     assert [e for e, n in Counter(e for e, _ in writes).items() if n > 1] == [], "a message was written twice"

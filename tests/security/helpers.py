@@ -1,0 +1,45 @@
+"""What the security tests read behind the API's back: the server's database and message files."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import sqlite3
+from pathlib import Path
+
+from tests.e2e.server import Server, backend_settings
+
+
+def postgres_url(server: Server) -> str:
+    """The server's PostgreSQL URL under the postgres profile; "" on the embedded one."""
+    return backend_settings(server.data_dir).get("AUTORELAY_DATABASE_URL", "")
+
+
+def set_stored_subject(server: Server, email_id: str, subject: str) -> None:
+    """Rewrite a stored email's subject behind the API's back, as a row written by an older
+    release (before the checks at the door) could hold it."""
+    url = postgres_url(server)
+    if url:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE emails SET payload = jsonb_set(payload, '{subject}', %s::jsonb) WHERE id = %s",
+                (json.dumps(subject), email_id),
+            )
+        return
+    with sqlite3.connect(server.data_dir / "autorelay.db", timeout=10) as conn:
+        conn.execute("UPDATE emails SET payload = json_set(payload, '$.subject', ?) WHERE id = ?", (subject, email_id))
+
+
+def message_file(server: Server, email_id: str) -> Path:
+    return server.data_dir / "mail" / f"{email_id}.eml"
+
+
+def parsed_message(path: Path) -> email.message.EmailMessage:
+    """The written message, parsed; fails on any parsing defect."""
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    defects = [*message.defects, *(d for part in message.walk() for d in part.defects)]
+    assert not defects, defects
+    return message

@@ -1,0 +1,150 @@
+"""Class 2: templates (and HTML bodies) cannot exhaust the server. Hostile templates are refused
+with a clear 400 while /healthz keeps answering within 100 ms and the server's peak memory grows by
+less than 100 MB."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.server import wait_for
+from tests.security.helpers import message_file, parsed_message
+
+BIG = "x" * 1_000_000
+HOSTILE = {
+    "nested loops": "{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}",
+    "loops printing text": "{% for a in s %}{% for b in s %}" + "L" * 1000 + "{% endfor %}{% endfor %}",
+    "a long join": "{{ " + " ~ ".join(["s"] * 100) + " }}",
+    "a long sum": "{{ " + " + ".join(["s"] * 100) + " }}",
+    "a printed list": "{{ [s, s, s, s, s, s, s, s, s, s, s, s] }}",
+    "replace growing": "{{ s|replace('x', s) }}",
+    "a filter block": "{% filter upper %}{% for a in s %}{{ s }}{% endfor %}{% endfilter %}",
+    "a string times a number": "{{ s * 1000 }}",
+}
+
+
+def peak_memory_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+class HealthWatch:
+    """Polls /healthz every 20 ms from its own thread and keeps the slowest answer."""
+
+    def __init__(self, base: str) -> None:
+        self.base, self.slowest, self.failures = base, 0.0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.base, timeout=5) as client:
+            while not self._stop.is_set():
+                started = time.perf_counter()
+                try:
+                    ok = client.get("/healthz").status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                self.slowest = max(self.slowest, time.perf_counter() - started)
+                self.failures += not ok
+                time.sleep(0.02)
+
+    def __enter__(self) -> HealthWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+@pytest.fixture
+def watched(server):
+    peak_before = peak_memory_mb(server.pid)
+    with HealthWatch(server.base) as watch:
+        yield watch
+    grown = peak_memory_mb(server.pid) - peak_before
+    print(f"/healthz slowest {watch.slowest * 1000:.0f} ms; peak memory grew {grown:.0f} MB")
+    assert watch.failures == 0
+    assert watch.slowest < 0.1, f"/healthz took {watch.slowest * 1000:.0f} ms"
+    assert grown < 100, f"peak memory grew by {grown:.0f} MB"
+
+
+def test_hostile_templates_get_a_clear_400_and_the_server_keeps_answering(server, live, watched):
+    ids = {}
+    for label, html in HOSTILE.items():
+        created = live.post("/templates", json={"name": label, "subject": "s", "html": html})
+        assert created.status_code == 201, (label, created.text)
+        ids[label] = created.json()["id"]
+
+    def attack(label: str) -> tuple[str, int, str]:
+        body = {"to": "a@example.com", "from": "a@acme.test", "template_id": ids[label], "data": {"s": BIG}}
+        answer = live.post("/emails", json=body, timeout=60)
+        return label, answer.status_code, answer.json().get("error", "")
+
+    with ThreadPoolExecutor(4) as pool:  # two rounds, four at a time
+        results = list(pool.map(attack, [*HOSTILE, *HOSTILE]))
+    for label, status, error in results:
+        assert status == 400, (label, status, error)
+        assert error.startswith("template cannot be rendered: "), (label, error)
+
+
+def test_templates_are_refused_when_saved_past_their_limits(live):
+    too_big = live.post("/templates", json={"name": "big", "subject": "s", "html": "<p>" + "x" * 600_000 + "</p>"})
+    assert too_big.status_code == 400 and "html may be at most 524,288 characters" in too_big.text
+    many_tags = live.post("/templates", json={"name": "tags", "subject": "s", "html": "{{ a }}" * 2001})
+    assert many_tags.status_code == 400 and "at most 2,000" in many_tags.text
+    for source, what in (
+        ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "macros are not allowed"),
+        ("{% for a in s recursive %}{{ loop(a) }}{% endfor %}", "recursive loops are not allowed"),
+        ("{% include 'x' %}", "includes are not allowed"),
+    ):
+        answer = live.post("/templates", json={"name": "n", "subject": "s", "html": source})
+        assert answer.status_code == 400 and what in answer.text, (source, answer.text)
+
+
+def test_campaign_and_otp_rendering_are_bounded_too(live, watched):
+    target = live.post("/lists", json={"name": "Bounded"}).json()["id"]
+    live.post("/contacts", json={"email": "p@example.com", "listId": target, "name": "P" * 256})
+    content = "{% for a in name %}{% for b in name %}{% for c in name %}x{% endfor %}{% endfor %}{% endfor %}"
+    body = {"name": "c", "subject": "Hi", "fromEmail": "news@acme.test", "listId": target, "content": content}
+    campaign = live.post("/campaigns", json=body).json()["id"]
+    launch = live.post(f"/campaigns/{campaign}/launch", timeout=60)
+    assert launch.status_code == 400 and "loops turn more than 100,000 times" in launch.text
+    assert live.get(f"/campaigns/{campaign}").json()["data"]["status"] == "draft"  # nothing was launched
+
+    otp = live.post(
+        "/templates",
+        json={"name": "autorelay-otp", "subject": "Code", "html": "{{ code ~ code }}" + "{{ code }}" * 1999},
+    )
+    assert otp.status_code == 201
+    answer = live.post("/otp/send", json={"email": "o@example.com"})
+    assert answer.status_code == 200, answer.text  # 2,000 short prints are fine
+    row = "'" + "a" * 500 + "'"  # a literal: hostile whatever the data
+    hostile = f"{{% for a in {row} %}}{{% for b in {row} %}}{{{{ code }}}}{{% endfor %}}{{% endfor %}}"
+    live.put(f"/templates/{otp.json()['id']}", json={"html": hostile})
+    answer = live.post("/otp/send", json={"email": "o2@example.com"})
+    assert answer.status_code == 400 and answer.json()["error"].startswith("template cannot be rendered")
+    live.delete(f"/templates/{otp.json()['id']}")
+
+
+def test_a_huge_html_body_gets_its_text_part_without_costing_the_server(server, live, watched):
+    table = "<table>" + ("<tr>" + "<td>cell</td>" * 300 + "</tr>") * 480 + "</table>"  # 2 MB of cells
+    sent = live.post(
+        "/emails", json={"to": "a@example.com", "from": "a@acme.test", "subject": "Big", "html": table}, timeout=60
+    )
+    assert sent.status_code == 200, sent.text
+    path = message_file(server, sent.json()["id"])
+    assert wait_for(path.exists, 30)
+    text = parsed_message(path).get_body(("plain",)).get_content()
+    assert text.count("cell") == 144_000
+    too_big = live.post(
+        "/emails", json={"to": "a@example.com", "from": "a@acme.test", "subject": "s", "html": table * 2}
+    )
+    assert too_big.status_code == 400 and too_big.json()["error"] == "html may be at most 2,097,152 characters"
