@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 
+from autorelay_core.errors import Unavailable
 from autorelay_core.policies.rate_limit import Admission, Limit
 
 # KEYS[1] bucket; ARGV: now, window, count, member
@@ -31,15 +32,21 @@ class RedisRateLimits:
     def __init__(self, url: str, prefix: str = "autorelay:rl:") -> None:
         import redis.asyncio as redis
 
-        self._client = redis.from_url(url)
+        # A Redis that is down is told quickly (503 with Retry-After), not waited for.
+        self._client = redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         self._script = self._client.register_script(_HIT)
         self._prefix = prefix
 
     async def hit(self, bucket: str, now: float, limit: Limit) -> Admission:
+        from redis.exceptions import ConnectionError, TimeoutError
+
         member = f"{now:.6f}:{secrets.token_hex(4)}"
-        allowed, used, oldest = await self._script(
-            keys=[self._prefix + bucket], args=[repr(now), repr(limit.window), limit.count, member]
-        )
+        try:
+            allowed, used, oldest = await self._script(
+                keys=[self._prefix + bucket], args=[repr(now), repr(limit.window), limit.count, member]
+            )
+        except (ConnectionError, TimeoutError) as error:
+            raise Unavailable(f"the rate-limit store (Redis) is unavailable ({type(error).__name__})") from error
         return Admission(bool(allowed), int(used), float(oldest) if oldest not in (b"", "") else None)
 
     async def close(self) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import sqlite_utils
 
 from adapters.storage import codec
 from adapters.storage.sqlite_assets import SqliteAssets
-from adapters.storage.sqlite_batch import GroupCommit, locked_out
+from adapters.storage.sqlite_batch import BUSY_WAIT_MS, GroupCommit, begin, locked_out
 from adapters.storage.sqlite_campaigns import SqliteCampaigns
 from adapters.storage.sqlite_contacts import SqliteContacts, SqliteLists, SqliteOtp, SqliteSuppressions
 from adapters.storage.sqlite_schema import migrate
@@ -42,7 +42,7 @@ from autorelay_core.ports import Claim
 
 class _Connection(sqlite3.Connection):
     """Statements run on the event loop, so a lock held by another process (a backup, a shell, a
-    long import in a worker) must not hold the loop: the busy wait is short (BUSY_WAIT), and a
+    long import in a worker) must not hold the loop: the busy wait is short (BUSY_WAIT_MS), and a
     statement still locked out after it raises Unavailable (503 with Retry-After) instead of
     sqlite3's OperationalError. Group commits retry without blocking (sqlite_batch)."""
 
@@ -59,13 +59,9 @@ class _Connection(sqlite3.Connection):
             raise locked_out(error) from error
 
 
-# Seconds a statement on the loop waits for another process's lock before giving up.
-BUSY_WAIT = 0.05
-
-
 def open_database(path: str | Path) -> sqlite_utils.Database:
     conn = sqlite3.connect(
-        str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_WAIT, factory=_Connection
+        str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_WAIT_MS / 1000, factory=_Connection
     )
     db = sqlite_utils.Database(conn)
     db.enable_wal()
@@ -86,7 +82,7 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     # Processes starting together take turns migrating: at start, waiting for the lock is right.
     conn.execute("PRAGMA busy_timeout = 10000")
     migrate(conn)
-    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_WAIT * 1000)}")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
     return db
 
 
@@ -137,9 +133,11 @@ class _Tables:
         self.db = db
         self.conn: sqlite3.Connection = db.conn
 
-    @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
+    @asynccontextmanager
+    async def tx(self) -> AsyncIterator[sqlite3.Connection]:
+        """A write transaction; waits for another process's lock without blocking the loop. The
+        body must not await: the connection is shared by every task of the process."""
+        await begin(self.conn)
         try:
             yield self.conn
         except BaseException:
@@ -260,7 +258,7 @@ class SqliteKeys(_Tables):
         return [_key(r) for r in rows]
 
     async def revoke(self, key_id: str, at: datetime) -> bool:
-        with self.tx() as conn:
+        async with self.tx() as conn:
             cursor = conn.execute(
                 "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", (at.isoformat(), key_id)
             )
@@ -306,7 +304,7 @@ class SqliteEmails(_Tables):
 
     async def add_many(self, emails: list[Email], events: list[Event], charges: tuple[Charge, ...] = ()) -> int:
         added = 0
-        with self.tx() as conn:
+        async with self.tx() as conn:
             for email in emails:
                 if conn.execute(_INSERT_EMAIL + " ON CONFLICT DO NOTHING", _outbox_row(email)).rowcount:
                     self._add_events(conn, email.id, events)
@@ -316,14 +314,14 @@ class SqliteEmails(_Tables):
         return added
 
     async def hold_campaign(self, campaign_id: str) -> int:
-        with self.tx() as conn:
+        async with self.tx() as conn:
             return conn.execute(
                 "UPDATE emails SET delivery = 'held' WHERE campaign_id = ? AND delivery = 'pending'", (campaign_id,)
             ).rowcount
 
     async def release_campaign(self, campaign_id: str, now: datetime) -> int:
         # Shifted together so the pace between them is kept, the first due now.
-        with self.tx() as conn:
+        async with self.tx() as conn:
             return conn.execute(
                 "UPDATE emails SET delivery = 'pending', due_at = due_at + max(0, ? - (SELECT min(due_at)"
                 " FROM emails WHERE campaign_id = ? AND delivery = 'held'))"
@@ -436,7 +434,7 @@ class SqliteEmails(_Tables):
         return await self._group.run(write)
 
     async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
-        with self.tx() as conn:
+        async with self.tx() as conn:
             row = conn.execute(
                 "UPDATE emails SET delivery = 'leased', lease_until = ?, attempts = attempts + 1"
                 " WHERE id = ? AND ((delivery = 'pending' AND due_at <= ?)"
@@ -449,7 +447,7 @@ class SqliteEmails(_Tables):
         return Claim(email=codec.email_from_payload(row[0]), attempt=row[1], lease_until=lease_until)
 
     async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
-        with self.tx() as conn:
+        async with self.tx() as conn:
             rows = conn.execute(
                 "UPDATE emails SET delivery = 'leased', lease_until = ?, attempts = attempts + 1"
                 " WHERE id IN (SELECT id FROM emails WHERE delivery = 'pending' AND due_at <= ?"
@@ -491,7 +489,7 @@ class SqliteEmails(_Tables):
         return await self._group.run(write, then=then)
 
     async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
-        with self.tx() as conn:
+        async with self.tx() as conn:
             rows = conn.execute(
                 "UPDATE emails SET lease_until = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM emails"
                 " WHERE delivery = 'handover' AND lease_until <= ? LIMIT ?) RETURNING payload, attempts",
@@ -515,7 +513,7 @@ class SqliteEmails(_Tables):
     async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:
         email = claim.email
         email.last_error = error
-        with self.tx() as conn:
+        async with self.tx() as conn:
             cursor = conn.execute(
                 "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = ?, payload = ?"
                 " WHERE id = ? AND delivery IN ('leased', 'handover') AND attempts = ?",
@@ -524,7 +522,7 @@ class SqliteEmails(_Tables):
         return cursor.rowcount == 1
 
     async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:
-        with self.tx() as conn:
+        async with self.tx() as conn:
             rows = conn.execute(
                 "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = ?"
                 " WHERE id IN (SELECT id FROM emails WHERE delivery = 'pending' AND due_at <= ?"
@@ -577,7 +575,7 @@ class SqliteDomains(_Tables):
 
     async def add(self, domain: Domain) -> None:
         try:
-            with self.tx() as conn:
+            async with self.tx() as conn:
                 conn.execute(
                     f"INSERT INTO domains ({self._COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
@@ -597,7 +595,7 @@ class SqliteDomains(_Tables):
             raise Conflict(f"the project already has the domain {domain.name}") from error
 
     async def update(self, domain: Domain) -> None:
-        with self.tx() as conn:
+        async with self.tx() as conn:
             conn.execute(
                 "UPDATE domains SET status = ?, verified_at = ? WHERE id = ?",
                 (domain.status.value, domain.verified_at.isoformat() if domain.verified_at else None, domain.id),
@@ -607,7 +605,7 @@ class SqliteDomains(_Tables):
         return self.conn.execute("SELECT COUNT(*) FROM domains WHERE project_id = ?", (project_id,)).fetchone()[0]
 
     async def delete(self, project_id: str, domain_id: str) -> bool:
-        with self.tx() as conn:
+        async with self.tx() as conn:
             cursor = conn.execute("DELETE FROM domains WHERE project_id = ? AND id = ?", (project_id, domain_id))
         return cursor.rowcount == 1
 
@@ -620,7 +618,7 @@ class SqliteLimitOverrides(_Tables):
         return {endpoint: Limit(count, window) for endpoint, count, window in rows}
 
     async def set(self, project_id: str, endpoint: str, limit: Limit) -> None:
-        with self.tx() as conn:
+        async with self.tx() as conn:
             conn.execute(
                 "INSERT INTO limit_overrides (project_id, endpoint, count, window) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (project_id, endpoint) DO UPDATE SET count = excluded.count, window = excluded.window",
@@ -628,7 +626,7 @@ class SqliteLimitOverrides(_Tables):
             )
 
     async def clear(self, project_id: str, endpoint: str) -> bool:
-        with self.tx() as conn:
+        async with self.tx() as conn:
             cursor = conn.execute(
                 "DELETE FROM limit_overrides WHERE project_id = ? AND endpoint = ?", (project_id, endpoint)
             )
@@ -762,7 +760,7 @@ class SqliteTemplates(_Tables):
         self.db["templates"].update(template.id, self._row(template))
 
     async def delete(self, project_id: str, template_id: str) -> bool:
-        with self.tx() as conn:
+        async with self.tx() as conn:
             cursor = conn.execute("DELETE FROM templates WHERE id = ? AND project_id = ?", (template_id, project_id))
         return cursor.rowcount == 1
 

@@ -13,7 +13,7 @@ class SqliteAssets:
         self._t = tables
 
     async def add(self, asset: Asset) -> None:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             conn.execute(f"INSERT INTO assets ({rows.COLUMNS}) VALUES ({', '.join('?' * 8)})", rows.values(asset, ts))
 
     async def get(self, project_id: str, asset_id: str) -> Asset | None:

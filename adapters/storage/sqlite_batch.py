@@ -22,9 +22,11 @@ Write = Callable[[sqlite3.Connection], Any]
 Then = Callable[[], None] | None
 
 
-# How long a batch keeps retrying while another process holds the write lock (each retry is
-# scheduled on the loop, never waited for on it) before its callers get Unavailable (503).
+# How long a transaction keeps retrying while another process holds the write lock (each retry
+# is scheduled on the loop, never waited for on it) before its callers get Unavailable (503).
 BUSY_BUDGET = 2.0
+# What a single statement outside a transaction may wait for a lock, on the loop.
+BUSY_WAIT_MS = 50
 
 
 def locked_out(error: sqlite3.OperationalError) -> Exception:
@@ -32,6 +34,32 @@ def locked_out(error: sqlite3.OperationalError) -> Exception:
     if getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return Unavailable("the database is locked by another process; retry shortly", retry_after=1)
     return error
+
+
+def begin_now(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE without the busy wait: Unavailable at once when another process holds the
+    write lock, so the caller can wait for it off the loop's back (asyncio.sleep) and retry."""
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
+
+
+async def begin(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, waiting for another process's lock without blocking the loop; Unavailable
+    past BUSY_BUDGET."""
+    loop = asyncio.get_running_loop()
+    started, delay = loop.time(), 0.002
+    while True:
+        try:
+            begin_now(conn)
+            return
+        except Unavailable:
+            if loop.time() - started >= BUSY_BUDGET:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(0.05, delay * 2)
 
 
 class GroupCommit:
@@ -63,7 +91,7 @@ class GroupCommit:
         self._retry = None
         conn = self._conn
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            begin_now(conn)
         except Unavailable as error:
             self._wait_for_lock(error)
             return
@@ -112,5 +140,5 @@ class GroupCommit:
             batch, self._pending, self._busy_since = self._pending, [], None
             self._settle([(future, False, error) for _, future, _ in batch])
             return
-        delay = min(0.1, 0.005 * 2 ** min(5, int((now - self._busy_since) / 0.05)))
+        delay = min(0.05, 0.002 * 2 ** min(5, int((now - self._busy_since) / 0.02)))
         self._retry = loop.call_later(delay, self._flush, True)

@@ -19,7 +19,7 @@ class SqliteCampaigns:
         self._t = tables
 
     async def add(self, campaign: Campaign) -> None:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             conn.execute(f"INSERT INTO campaigns ({COLUMNS}) VALUES ({', '.join('?' * COUNT)})", values(campaign, _iso))
 
     async def get(self, project_id: str, campaign_id: str) -> Campaign | None:
@@ -42,19 +42,19 @@ class SqliteCampaigns:
         return OffsetPage(items=[campaign_row(r) for r in rows], total=total)
 
     async def update(self, campaign: Campaign) -> None:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             conn.execute(
                 f"UPDATE campaigns SET {UPDATE.format(p='?')} WHERE id = ? AND project_id = ?",
                 update_args(campaign, _iso),
             )
 
     async def delete(self, project_id: str, campaign_id: str) -> bool:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             cursor = conn.execute("DELETE FROM campaigns WHERE id = ? AND project_id = ?", (campaign_id, project_id))
         return cursor.rowcount == 1
 
     async def count_unsubscribed(self, project_id: str, campaign_id: str) -> None:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             conn.execute(
                 "UPDATE campaigns SET unsubscribed = unsubscribed + 1 WHERE id = ? AND project_id = ?",
                 (campaign_id, project_id),

@@ -38,13 +38,13 @@ class SqliteContacts:
 
     async def add(self, contact: Contact) -> None:
         try:
-            with self._t.tx() as conn:
+            async with self._t.tx() as conn:
                 conn.execute(_INSERT, _row(contact))
         except sqlite3.IntegrityError as error:
             raise Conflict(f"the list already has a contact with the email {contact.email}") from error
 
     async def add_many(self, contacts: list[Contact]) -> list[Contact]:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             taken: set[tuple[str, str]] = set()
             for list_id in {c.list_id for c in contacts}:
                 keys = [c.email_key for c in contacts if c.list_id == list_id]
@@ -72,7 +72,7 @@ class SqliteContacts:
 
     async def update(self, contact: Contact) -> None:
         try:
-            with self._t.tx() as conn:
+            async with self._t.tx() as conn:
                 conn.execute(
                     f"UPDATE contacts SET {UPDATE.format(p='?')} WHERE id = ? AND project_id = ?", update_args(contact)
                 )
@@ -80,7 +80,7 @@ class SqliteContacts:
             raise Conflict(f"the list already has a contact with the email {contact.email}") from error
 
     async def delete(self, project_id: str, contact_id: str) -> bool:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             cursor = conn.execute("DELETE FROM contacts WHERE id = ? AND project_id = ?", (contact_id, project_id))
         return cursor.rowcount == 1
 
@@ -106,7 +106,7 @@ class SqliteContacts:
         return self._t.conn.execute("SELECT count(*) FROM contacts WHERE project_id = ?", (project_id,)).fetchone()[0]
 
     async def confirm_pending(self, project_id: str, email_key: str) -> int:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             cursor = conn.execute(
                 "UPDATE contacts SET status = ? WHERE project_id = ? AND email_key = ? AND status = ?",
                 (ContactStatus.SUBSCRIBED.value, project_id, email_key, ContactStatus.PENDING.value),
@@ -114,7 +114,7 @@ class SqliteContacts:
         return cursor.rowcount
 
     async def unsubscribe(self, project_id: str, contact_id: str, list_id: str) -> bool:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             cursor = conn.execute(
                 "UPDATE contacts SET status = 'unsubscribed' WHERE id = ? AND project_id = ? AND list_id = ?"
                 " AND status IN ('subscribed', 'pending')",
@@ -123,7 +123,7 @@ class SqliteContacts:
         return cursor.rowcount == 1
 
     async def mark_undeliverable(self, project_id: str, email_key: str, status: ContactStatus) -> int:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             cursor = conn.execute(
                 "UPDATE contacts SET status = ? WHERE project_id = ? AND email_key = ?"
                 " AND status NOT IN ('bounced', 'complained')",
@@ -153,7 +153,7 @@ class SqliteLists:
         self._t = tables
 
     async def add(self, contact_list: ContactList) -> None:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             conn.execute(
                 "INSERT INTO contact_lists (id, project_id, name, double_opt_in, created_at) VALUES (?, ?, ?, ?, ?)",
                 (
@@ -174,14 +174,14 @@ class SqliteLists:
         return [_list(r) for r in self._t.conn.execute(_LISTS.format(extra=""), (project_id,))]
 
     async def update(self, contact_list: ContactList) -> None:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             conn.execute(
                 "UPDATE contact_lists SET name = ?, double_opt_in = ? WHERE id = ? AND project_id = ?",
                 (contact_list.name, int(contact_list.double_opt_in), contact_list.id, contact_list.project_id),
             )
 
     async def delete(self, project_id: str, list_id: str) -> bool:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             deleted = conn.execute(
                 "DELETE FROM contact_lists WHERE id = ? AND project_id = ?", (list_id, project_id)
             ).rowcount
@@ -210,7 +210,7 @@ class SqliteOtp:
         self._t = tables
 
     async def put(self, code: OtpCode) -> None:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO otp_codes (project_id, email_key, purpose, id, code_hash, created_at,"
                 " expires_at, wrong, used_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL)",
@@ -234,7 +234,7 @@ class SqliteOtp:
         return _otp(row) if row else None
 
     async def use(self, code: OtpCode, at: datetime) -> bool:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             cursor = conn.execute(
                 "UPDATE otp_codes SET used_at = ? WHERE project_id = ? AND email_key = ? AND purpose = ? AND id = ?"
                 " AND used_at IS NULL AND wrong = ?",
@@ -243,7 +243,7 @@ class SqliteOtp:
         return cursor.rowcount == 1
 
     async def wrong_try(self, code: OtpCode) -> None:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             conn.execute(
                 "UPDATE otp_codes SET wrong = wrong + 1 WHERE project_id = ? AND email_key = ? AND purpose = ?"
                 " AND id = ?",
@@ -264,7 +264,7 @@ class SqliteSuppressions:
         self._t = tables
 
     async def add(self, suppression: Suppression) -> None:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             conn.execute(
                 f"INSERT INTO suppressions ({_SUPPRESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (
@@ -297,7 +297,7 @@ class SqliteSuppressions:
         return [_suppression(r) for r in rows]
 
     async def remove(self, project_id: str, email_key: str) -> bool:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             cursor = conn.execute(
                 "DELETE FROM suppressions WHERE project_id = ? AND email_key = ?", (project_id, email_key)
             )

@@ -31,7 +31,7 @@ class SqliteWebhooks:
         self._t = tables
 
     async def add(self, webhook: Webhook) -> None:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             conn.execute(
                 f"INSERT INTO webhooks ({rows.HOOK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows.hook_values(webhook, ts),
@@ -51,7 +51,7 @@ class SqliteWebhooks:
 
     async def update(self, webhook: Webhook) -> None:
         _, _, url, events, _, active, _ = rows.hook_values(webhook)
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             conn.execute(
                 "UPDATE webhooks SET url = ?, events = ?, active = ? WHERE id = ? AND project_id = ?",
                 (url, events, active, webhook.id, webhook.project_id),
@@ -60,7 +60,7 @@ class SqliteWebhooks:
                 conn.execute(rows.PAUSE.format(p="?"), (PAUSED_ERROR, webhook.id))
 
     async def delete(self, project_id: str, webhook_id: str) -> bool:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             gone = conn.execute("DELETE FROM webhooks WHERE id = ? AND project_id = ?", (webhook_id, project_id))
             if gone.rowcount:
                 conn.execute("DELETE FROM webhook_deliveries WHERE webhook_id = ?", (webhook_id,))
@@ -71,7 +71,7 @@ class SqliteWebhooks:
         return [rows.delivery_row(r) for r in found[:limit]], len(found) > limit
 
     async def replay(self, project_id: str, webhook_id: str, delivery_id: str, now: datetime) -> WebhookDelivery | None:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             conn.execute(rows.REPLAY.format(p="?"), (ts(now), delivery_id, webhook_id, project_id))
             row = conn.execute(
                 f"SELECT {rows.DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = ? AND webhook_id = ?"
@@ -82,7 +82,7 @@ class SqliteWebhooks:
 
     async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[DeliveryClaim]:
         columns = ", ".join(f"d.{c.strip()}" for c in rows.DELIVERY_COLUMNS.split(","))
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             ids = [
                 r[0]
                 for r in conn.execute(
@@ -105,7 +105,7 @@ class SqliteWebhooks:
         return [DeliveryClaim(rows.delivery_row(r[:-2]), r[-2], r[-1], lease_until) for r in found]
 
     async def settle(self, claim: DeliveryClaim, delivery: WebhookDelivery) -> bool:
-        with self._t.tx() as conn:
+        async with self._t.tx() as conn:
             done = conn.execute(rows.SETTLE.format(p="?"), rows.settle_args(claim.delivery.attempts, delivery, ts))
         return done.rowcount == 1
 
