@@ -29,8 +29,8 @@ def summary(campaign: Campaign) -> dict[str, Any]:
 
 
 def detail(campaign: Campaign, statuses: dict[EmailStatus, int] | None = None) -> dict[str, Any]:
-    done = campaign.sent + campaign.failed
     count = (statuses or {}).get
+    done = campaign.sent + campaign.failed + count(EmailStatus.UNCERTAIN, 0)
     return {
         **summary(campaign),
         "subject": campaign.subject,
