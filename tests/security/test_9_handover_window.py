@@ -6,6 +6,7 @@ default), who can list it and send it again."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 
 import pytest
@@ -15,15 +16,16 @@ from tests.smtp_sink import Sink
 
 
 class SlowToAnswer(Sink):
-    """Takes every message at the final "." and, while `holding`, waits before saying 250: the
+    """Takes every message at the final "." and, until `released`, waits before saying 250: the
     moment a worker sits in the hand-over window."""
 
-    holding = True
+    def __init__(self) -> None:
+        super().__init__()
+        self.released = threading.Event()  # set from the test's thread
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope)
-        while self.holding:
-            await asyncio.sleep(0.05)
+        await asyncio.to_thread(self.released.wait, 60)
         return "250 2.0.0 Ok"
 
 
@@ -40,7 +42,7 @@ def deployment(tmp_path):
         try:
             yield api, sink, settings, workers
         finally:
-            sink.holding = False
+            sink.released.set()
             for worker in workers:
                 worker.stop()
             api.stop()
@@ -52,7 +54,7 @@ def _kill_in_the_window(api, sink, settings, workers, send) -> str:
     email_id = send()
     assert wait_for(lambda: len(sink.messages) == 1, 20), "the message never reached the final '.'"
     worker.kill()  # the hand-over is recorded, the "." sent, the reply not yet read
-    sink.holding = False
+    sink.released.set()
     return email_id
 
 
