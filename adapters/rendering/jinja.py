@@ -235,6 +235,7 @@ class JinjaTemplates:
         # Compiling is the costly step of a render (milliseconds); a campaign renders one template
         # per recipient. A few entries: every entry may hold a large template's code.
         self._compiled = functools.lru_cache(maxsize=16)(self._compile)
+        self._parsed = functools.lru_cache(maxsize=64)(self._variables)
 
     def _check_tags(self, source: str) -> None:
         tags = source.count("{{") + source.count("{%")
@@ -244,9 +245,12 @@ class JinjaTemplates:
             )
 
     def variables(self, source: str) -> set[str]:
+        return set(self._parsed(source))  # a strict render asks on every send: parse once
+
+    def _variables(self, source: str) -> frozenset[str]:
         self._check_tags(source)
         try:
-            return set(meta.find_undeclared_variables(self._parser.parse(source)))
+            return frozenset(meta.find_undeclared_variables(self._parser.parse(source)))
         except TemplateSyntaxError as error:
             raise Invalid(f"template syntax error on line {error.lineno}: {error.message}") from None
 
