@@ -54,7 +54,19 @@ async def on_core_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.AutoRelayError)
     if not any(isinstance(exc, kind) for kind in STATUS):
         log.error("unmapped core error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-    return error_response(exc)
+    response = error_response(exc)
+    log_client_error(request, response.status_code, exc.message)
+    return response
+
+
+def log_client_error(request: Request, status: int, why: str) -> None:
+    """One line for a client error on a public endpoint (no key): an operator sees the probing,
+    the log does not fill with tracebacks. %r keeps a stranger's line breaks out of the log."""
+    if 400 <= status < 500 and getattr(request.state, "key", None) is None:
+        client = request.client.host if request.client else "?"
+        log.info(
+            "client error %d on %s %r from %s: %r", status, request.method, request.url.path[:200], client, why[:200]
+        )
 
 
 _HTTP_MESSAGES = {404: "Not found", 405: "Method not allowed"}
@@ -63,6 +75,7 @@ _HTTP_MESSAGES = {404: "Not found", 405: "Method not allowed"}
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = _HTTP_MESSAGES.get(exc.status_code, exc.detail)
+    log_client_error(request, exc.status_code, str(message))
     return JSON({"error": message}, status_code=exc.status_code, headers=exc.headers)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from tests.e2e.server import Server
+
 DEEP = b'{"to": ' + b"[" * 5000 + b"]" * 5000 + b"}"
 JUST_TOO_DEEP = b'{"data": ' + b'{"a": ' * 32 + b"1" + b"}" * 32 + b"}"
 
@@ -42,7 +44,8 @@ def test_unsubscribe_refuses_unknown_fields_and_large_bodies(server):
     assert huge.status_code == 413
 
 
-def test_client_errors_from_strangers_leave_no_traceback(server):
+def test_client_errors_from_strangers_cost_one_log_line_each(tmp_path):
+    server = Server(tmp_path / "logs", {"AUTORELAY_LOG_LEVEL": "INFO"}).start()
     junk = [
         ("POST", "/api/v1/unsubscribe", {"content": b"{", "headers": {"content-type": "application/json"}}),
         (
@@ -57,11 +60,18 @@ def test_client_errors_from_strangers_leave_no_traceback(server):
         ("POST", "/api/v1/providers/ses/events", {"content": b'{"Type": 1, "TopicArn": []}'}),
         ("POST", "/api/v1/providers/ses/events", {"content": DEEP}),
         ("GET", "/files/%00", {}),
+        ("GET", "/api/v1/track/open/x%0d%0aFORGED ERROR autorelay: all mail lost", {}),
         ("POST", "/api/v1/emails", {"content": b"{}", "headers": {"authorization": "Bearer ak_live_zz"}}),
     ]
-    with httpx.Client(base_url=server.base, timeout=10) as client:
-        for method, path, options in junk:
-            answer = client.request(method, path, **options)
-            assert 400 <= answer.status_code < 500, (method, path, answer.status_code)
+    try:
+        with httpx.Client(base_url=server.base, timeout=10) as client:
+            for method, path, options in junk:
+                answer = client.request(method, path, **options)
+                assert 400 <= answer.status_code < 500, (method, path, answer.status_code)
+    finally:
+        server.stop()
     log = server.log.read_text()
     assert "Traceback" not in log and "Internal server error" not in log
+    lines = [line for line in log.splitlines() if "client error" in line]
+    assert len(lines) == len(junk), "\n".join(lines)
+    assert not any(line.startswith("FORGED") for line in log.splitlines()), "a stranger wrote a log line"

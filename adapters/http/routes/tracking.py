@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from adapters.http.auth import client_ip, deps_of
+from adapters.http.errors import log_client_error
 from adapters.http.routing import resource
 from autorelay_core.errors import Invalid
 from autorelay_core.usecases.tracking import record_click, record_open
@@ -29,7 +30,8 @@ _BAD_LINK = (
 )
 
 
-def _bad_link() -> Response:
+def _bad_link(request: Request) -> Response:
+    log_client_error(request, 400, "tracking link not valid")
     headers = _NO_STORE | {"Content-Security-Policy": "default-src 'none'"}
     return HTMLResponse(_BAD_LINK, status_code=400, headers=headers)
 
@@ -38,7 +40,7 @@ async def open_pixel(request: Request) -> Response:
     try:
         await record_open(deps_of(request), request.path_params["token"], client_ip(request))
     except Invalid:
-        return _bad_link()
+        return _bad_link(request)
     return Response(PIXEL, media_type="image/gif", headers=_NO_STORE)
 
 
@@ -46,7 +48,7 @@ async def click(request: Request) -> Response:
     try:
         url = await record_click(deps_of(request), request.path_params["token"], client_ip(request))
     except Invalid:
-        return _bad_link()
+        return _bad_link(request)
     return RedirectResponse(url, status_code=302, headers=_NO_STORE)
 
 

@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, Response
 
 from adapters.http.auth import add_rate_headers, client_ip, deps_of
 from adapters.http.bodies import parse_json
-from adapters.http.errors import error_response
+from adapters.http.errors import error_response, log_client_error
 from adapters.http.responses import JSON
 from adapters.http.routing import resource
 from autorelay_core.errors import AutoRelayError, Invalid, RateLimited
@@ -69,6 +69,7 @@ async def post_unsubscribe(request: Request) -> Response:
     try:
         await unsubscribe(deps, await _token_from_body(request))
     except Invalid as error:
+        log_client_error(request, 400, error.message)
         response = JSON({"ok": False, "error": error.message}, status_code=400)
     else:
         response = JSON({"ok": True})
@@ -93,7 +94,8 @@ async def get_unsubscribe(request: Request) -> Response:
         return _page("Too many requests", f"Please try again in {retry} seconds.", 429, {"Retry-After": retry})
     try:
         await unsubscribe(deps, request.query_params.get("token"))
-    except AutoRelayError:
+    except AutoRelayError as error:
+        log_client_error(request, 400, error.message)
         return _page(
             "This link does not work",
             "The unsubscribe link is not valid: it may have been cut short or altered. "
