@@ -4,12 +4,13 @@ less than 100 MB."""
 
 from __future__ import annotations
 
-import threading
+import os
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.e2e.server import wait_for
@@ -35,39 +36,59 @@ def peak_memory_mb(pid: int) -> float:
     raise AssertionError("no VmHWM")
 
 
+WATCHER = r"""
+import sys, time, httpx
+base, stop_file, slowest, failures = sys.argv[1], sys.argv[2], 0.0, 0
+with httpx.Client(base_url=base, timeout=5) as client:
+    while True:
+        started = time.perf_counter()
+        try:
+            failures += client.get("/healthz").status_code != 200
+        except httpx.HTTPError:
+            failures += 1
+        slowest = max(slowest, time.perf_counter() - started)
+        try:
+            open(stop_file).close()
+            break
+        except FileNotFoundError:
+            time.sleep(0.02)
+print(slowest, failures)
+"""
+
+
 class HealthWatch:
-    """Polls /healthz every 20 ms from its own thread and keeps the slowest answer."""
+    """Polls /healthz every 20 ms from a process of its own (so nothing this test process does, such
+    as encoding a 1 MB body, delays the measurement), and keeps the slowest answer."""
 
-    def __init__(self, base: str) -> None:
-        self.base, self.slowest, self.failures = base, 0.0, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        with httpx.Client(base_url=self.base, timeout=5) as client:
-            while not self._stop.is_set():
-                started = time.perf_counter()
-                try:
-                    ok = client.get("/healthz").status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                self.slowest = max(self.slowest, time.perf_counter() - started)
-                self.failures += not ok
-                time.sleep(0.02)
+    def __init__(self, base: str, folder: Path) -> None:
+        self.base, self.stop_file = base, folder / "stop-watching"
+        self.slowest, self.failures = 0.0, 0
 
     def __enter__(self) -> HealthWatch:
-        self._thread.start()
+        self.stop_file.unlink(missing_ok=True)
+        # A little ahead of the other processes a parallel test run starts: the server is measured,
+        # not the scheduling of the measuring process.
+        nice = (lambda: os.nice(-5)) if os.geteuid() == 0 else None
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", WATCHER, self.base, str(self.stop_file)],
+            stdout=subprocess.PIPE,
+            text=True,
+            preexec_fn=nice,
+        )
+        time.sleep(0.3)  # its first request has been answered
         return self
 
     def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(10)
+        self.stop_file.touch()
+        out, _ = self._process.communicate(timeout=30)
+        slowest, failures = out.split()
+        self.slowest, self.failures = float(slowest), int(failures)
 
 
 @pytest.fixture
-def watched(server):
+def watched(server, tmp_path):
     peak_before = peak_memory_mb(server.pid)
-    with HealthWatch(server.base) as watch:
+    with HealthWatch(server.base, tmp_path) as watch:
         yield watch
     grown = peak_memory_mb(server.pid) - peak_before
     print(f"/healthz slowest {watch.slowest * 1000:.0f} ms; peak memory grew {grown:.0f} MB")
@@ -98,8 +119,8 @@ def test_hostile_templates_get_a_clear_400_and_the_server_keeps_answering(server
 def test_templates_are_refused_when_saved_past_their_limits(live):
     too_big = live.post("/templates", json={"name": "big", "subject": "s", "html": "<p>" + "x" * 600_000 + "</p>"})
     assert too_big.status_code == 400 and "html may be at most 524,288 characters" in too_big.text
-    many_tags = live.post("/templates", json={"name": "tags", "subject": "s", "html": "{{ a }}" * 2001})
-    assert many_tags.status_code == 400 and "at most 2,000" in many_tags.text
+    many_tags = live.post("/templates", json={"name": "tags", "subject": "s", "html": "{{ a }}" * 501})
+    assert many_tags.status_code == 400 and "at most 500" in many_tags.text
     for source, what in (
         ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "macros are not allowed"),
         ("{% for a in s recursive %}{{ loop(a) }}{% endfor %}", "recursive loops are not allowed"),
@@ -121,11 +142,11 @@ def test_campaign_and_otp_rendering_are_bounded_too(live, watched):
 
     otp = live.post(
         "/templates",
-        json={"name": "autorelay-otp", "subject": "Code", "html": "{{ code ~ code }}" + "{{ code }}" * 1999},
+        json={"name": "autorelay-otp", "subject": "Code", "html": "{{ code ~ code }}" + "{{ code }}" * 499},
     )
     assert otp.status_code == 201
     answer = live.post("/otp/send", json={"email": "o@example.com"})
-    assert answer.status_code == 200, answer.text  # 2,000 short prints are fine
+    assert answer.status_code == 200, answer.text  # 500 short prints are fine
     row = "'" + "a" * 500 + "'"  # a literal: hostile whatever the data
     hostile = f"{{% for a in {row} %}}{{% for b in {row} %}}{{{{ code }}}}{{% endfor %}}{{% endfor %}}"
     live.put(f"/templates/{otp.json()['id']}", json={"html": hostile})
