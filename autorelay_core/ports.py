@@ -24,6 +24,7 @@ from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.reputation import Activity
 from autorelay_core.domain.suppressions import Suppression
 from autorelay_core.domain.templates import Template
+from autorelay_core.domain.users import Membership, Role, Session, User
 from autorelay_core.domain.webhooks import Notice, Webhook, WebhookDelivery
 from autorelay_core.policies.idempotency import Existing, StoredResponse
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, OffsetPage, OffsetRequest
@@ -458,6 +459,56 @@ class Signer(Protocol):
         """The fields, or None for a token that was not signed by us for this purpose."""
 
 
+class UserRepository(Protocol):
+    """Dashboard users, their project memberships and their sessions."""
+
+    async def add(self, user: User) -> None:
+        """Conflict if a user with that email (compared lower-cased) exists."""
+
+    async def get(self, user_id: str) -> User | None: ...
+
+    async def get_by_email(self, email: str) -> User | None:
+        """Compared lower-cased."""
+
+    async def list(self) -> list[User]: ...
+
+    async def update(self, user: User) -> None:
+        """Store the password hash and link version."""
+
+    async def delete(self, user_id: str) -> bool:
+        """The user, their memberships and their sessions."""
+
+    async def set_role(self, membership: Membership) -> None:
+        """Add or change the user's role in the project."""
+
+    async def memberships(self, user_id: str) -> list[Membership]: ...
+
+    async def members(self, project_id: str) -> list[tuple[User, Role]]: ...
+
+    async def remove_member(self, user_id: str, project_id: str) -> bool: ...
+
+    async def add_session(self, session: Session) -> None: ...
+
+    async def session(self, session_id: str) -> Session | None: ...
+
+    async def touch_session(self, session_id: str, at: datetime, project_id: str | None = None) -> None:
+        """Record the session's latest request (and, when given, the project it now shows)."""
+
+    async def end_session(self, session_id: str) -> None: ...
+
+    async def end_sessions(self, user_id: str) -> None:
+        """Every session of the user (password change, removal)."""
+
+
+class PasswordHasher(Protocol):
+    """Slow, salted password hashes (argon2id). CPU-bound: run through Offload."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, hashed: str, password: str) -> bool:
+        """Constant in time whatever is wrong; False for a wrong password or a damaged hash."""
+
+
 class Storage(Protocol):
     projects: ProjectRepository
     contacts: ContactRepository
@@ -473,6 +524,7 @@ class Storage(Protocol):
     templates: TemplateRepository
     webhooks: WebhookRepository
     assets: AssetRepository
+    users: UserRepository
 
     async def migrate(self) -> int:
         """Bring the schema to the newest version (safe from many processes at once); returns the

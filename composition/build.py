@@ -29,6 +29,7 @@ from adapters.storage.memory import MemoryStorage
 from adapters.storage.sqlite import SqliteStorage
 from adapters.system.clock_ids import RandomIds, SystemClock
 from adapters.system.offload import ThreadOffload
+from adapters.system.passwords import Argon2Passwords
 from adapters.system.sealing import FernetSealer, derive
 from adapters.system.signing import SecretSigner
 from adapters.webhooks.poster import HttpWebhookPoster
@@ -315,6 +316,7 @@ def build(
         blobs=_blobs(settings),
         content_types=SignatureDetector(),
         offload=ThreadOffload(),
+        passwords=Argon2Passwords(),
         config=CoreConfig(
             lease=timedelta(seconds=settings.outbox_lease_seconds),
             reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),

@@ -13,6 +13,7 @@ from adapters.rendering.text import InscriptisText
 from adapters.storage.memory import MemoryStorage
 from adapters.system.clock_ids import RandomIds
 from adapters.system.offload import ThreadOffload
+from adapters.system.passwords import Argon2Passwords
 from adapters.system.sealing import FernetSealer
 from adapters.system.signing import SecretSigner
 from autorelay_core.domain.emails import Email
@@ -127,6 +128,7 @@ def make_deps(storage: Storage | None = None, *, queue=None, clock: FakeClock | 
         blobs=MemoryBlobs(),
         content_types=SignatureDetector(),
         offload=OFFLOAD,
+        passwords=Argon2Passwords(),
         config=CoreConfig(),
     )
     return deps

@@ -19,6 +19,7 @@ from adapters.storage.memory_contacts import (
     MemoryOtp,
     MemorySuppressions,
 )
+from adapters.storage.memory_users import MemoryUsers
 from adapters.storage.memory_webhooks import MemoryWebhooks
 from autorelay_core.domain.domains import Domain
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
@@ -418,6 +419,7 @@ class MemoryStorage:
         self.otp = MemoryOtp()
         self.suppressions = MemorySuppressions()
         self.campaigns = MemoryCampaigns()
+        self.users = MemoryUsers()
 
     async def migrate(self) -> int:
         return 0

@@ -23,6 +23,7 @@ from adapters.storage.postgres_campaigns import PostgresCampaigns
 from adapters.storage.postgres_contacts import PostgresContacts, PostgresLists, PostgresOtp, PostgresSuppressions
 from adapters.storage.postgres_emails import PostgresEmails
 from adapters.storage.postgres_schema import migrate
+from adapters.storage.postgres_users import PostgresUsers
 from adapters.storage.postgres_webhooks import PostgresWebhooks
 from autorelay_core.domain.domains import Domain, DomainStatus
 from autorelay_core.domain.keys import ApiKey, KeyMode
@@ -452,6 +453,7 @@ class PostgresStorage:
     def __init__(self, url: str, pool_size: int = 10) -> None:
         self.db = Database(url, pool_size)
         self.projects = PostgresProjects(self.db)
+        self.users = PostgresUsers(self.db)
         self.keys = PostgresKeys(self.db)
         self.emails = PostgresEmails(self.db)
         self.limits = PostgresLimitOverrides(self.db)

@@ -330,6 +330,33 @@ MIGRATIONS: list[str] = [
     ALTER TABLE projects ADD COLUMN resend_uncertain_transactional boolean NOT NULL DEFAULT true;
     ALTER TABLE projects ADD COLUMN resend_uncertain_campaigns boolean NOT NULL DEFAULT false;
     """,
+    # 12: dashboard users, their project memberships and sessions; when a key was last used
+    """
+    CREATE TABLE users (
+        id text PRIMARY KEY,
+        email text NOT NULL,
+        email_key text NOT NULL UNIQUE,
+        created_at timestamptz NOT NULL,
+        password_hash text,
+        link_version integer NOT NULL DEFAULT 0
+    );
+    CREATE TABLE memberships (
+        user_id text NOT NULL,
+        project_id text NOT NULL,
+        role text NOT NULL,
+        PRIMARY KEY (user_id, project_id)
+    );
+    CREATE INDEX memberships_project ON memberships(project_id);
+    CREATE TABLE sessions (
+        id text PRIMARY KEY,
+        user_id text NOT NULL,
+        created_at timestamptz NOT NULL,
+        seen_at timestamptz NOT NULL,
+        project_id text NOT NULL DEFAULT ''
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+    ALTER TABLE api_keys ADD COLUMN last_used_at timestamptz;
+    """,
 ]
 
 

@@ -24,6 +24,7 @@ from adapters.storage.sqlite_batch import BUSY_WAIT_MS, GroupCommit, begin, lock
 from adapters.storage.sqlite_campaigns import SqliteCampaigns
 from adapters.storage.sqlite_contacts import SqliteContacts, SqliteLists, SqliteOtp, SqliteSuppressions
 from adapters.storage.sqlite_schema import migrate
+from adapters.storage.sqlite_users import SqliteUsers
 from adapters.storage.sqlite_webhooks import SqliteWebhooks, fan_out
 from autorelay_core.domain.domains import Domain, DomainStatus
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
@@ -786,6 +787,7 @@ class SqliteStorage:
         self.campaigns = SqliteCampaigns(tables)
         self.webhooks = SqliteWebhooks(tables)
         self.assets = SqliteAssets(tables)
+        self.users = SqliteUsers(tables)
 
     async def migrate(self) -> int:
         return migrate(self.db.conn)  # already done on open; a no-op that reports the version

@@ -273,6 +273,33 @@ MIGRATIONS: list[str] = [
     ALTER TABLE projects ADD COLUMN resend_uncertain_transactional INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE projects ADD COLUMN resend_uncertain_campaigns INTEGER NOT NULL DEFAULT 0;
     """,
+    # 13: dashboard users, their project memberships and sessions; when a key was last used
+    """
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL,
+        email_key TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        password_hash TEXT,
+        link_version INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE memberships (
+        user_id TEXT NOT NULL,
+        project_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        PRIMARY KEY (user_id, project_id)
+    );
+    CREATE INDEX memberships_project ON memberships(project_id);
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        project_id TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+    ALTER TABLE api_keys ADD COLUMN last_used_at TEXT;
+    """,
 ]
 
 

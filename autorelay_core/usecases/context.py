@@ -17,6 +17,7 @@ from autorelay_core.ports import (
     JobQueue,
     Mailer,
     Offload,
+    PasswordHasher,
     RateLimitStore,
     Sealer,
     Signer,
@@ -86,4 +87,5 @@ class Deps:
     blobs: BlobStore
     content_types: ContentDetector
     offload: Offload
+    passwords: PasswordHasher
     config: CoreConfig = field(factory=CoreConfig)
