@@ -13,9 +13,10 @@ from typing import Any
 
 from autorelay_core.domain.keys import KeyMode
 from autorelay_core.domain.projects import AccountStatus
+from autorelay_core.domain.users import Role, User
 from autorelay_core.errors import AutoRelayError
 from autorelay_core.policies.rate_limit import LIMITS, parse_limit
-from autorelay_core.usecases import manage_domains, manage_keys, manage_reputation, uncertain
+from autorelay_core.usecases import manage_domains, manage_keys, manage_reputation, manage_users, uncertain
 from composition.build import Services, build
 from composition.settings import Settings, SettingsError
 
@@ -73,7 +74,14 @@ def serve(args: argparse.Namespace) -> None:
     async def main() -> None:
         # One event loop for the whole process: a Postgres pool belongs to the loop that opened it.
         await services.deps.storage.migrate()
-        _print_keys(await manage_keys.bootstrap(services.deps))
+        issued = await manage_keys.bootstrap(services.deps)
+        _print_keys(issued)
+        if issued:  # a fresh database: its first owner signs in to the dashboard with a link
+            owner = await manage_users.create_user(
+                services.deps, manage_users.FIRST_OWNER, issued[0].key.project_id, Role.OWNER
+            )
+            print("Dashboard: choose your email and password within 24 h at")
+            print(f"  {await _link(services, owner)}\n", flush=True)
         where = "PostgreSQL" if settings.postgres else f"data in {settings.data_dir}"
         print(f"AutoRelay API on http://{settings.host}:{settings.port}/api/v1 ({where})", flush=True)
         # Everything built so far lives as long as the process: keep the cyclic GC from rescanning
@@ -84,6 +92,50 @@ def serve(args: argparse.Namespace) -> None:
 
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         runner.run(main())
+
+
+async def _link(services: Services, user: User) -> str:
+    token = await manage_users.sign_in_link_token(services.deps, user)
+    return f"{services.settings.base_url}/app/welcome?token={token}"
+
+
+def users_create(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        project = await manage_keys.find_project(services.deps, args.project)
+        user = await manage_users.create_user(services.deps, args.email, project.id, Role(args.role))
+        print(f"{user.email} is {args.role} of {project.name}. Sign-in link (24 h, once):")
+        print(f"  {await _link(services, user)}")
+
+    _run(args, action)
+
+
+def users_link(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        user = await manage_users.find_user(services.deps, args.email)
+        print(f"Sign-in link for {user.email} (24 h, once; it also resets the password):")
+        print(f"  {await _link(services, user)}")
+
+    _run(args, action)
+
+
+def users_list(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        projects = {p.id: p.name for p in await services.deps.storage.projects.list()}
+        for user in await services.deps.storage.users.list():
+            roles = await services.deps.storage.users.memberships(user.id)
+            where = ", ".join(f"{projects.get(m.project_id, m.project_id)} ({m.role.value})" for m in roles)
+            state = "" if user.password_hash else "  [no password yet]"
+            print(f"{user.email}  {where}{state}")
+
+    _run(args, action)
+
+
+def users_remove(args: argparse.Namespace) -> None:
+    async def action(services: Services) -> None:
+        await manage_users.remove_user(services.deps, args.email)
+        print(f"{args.email} removed; their sessions have ended")
+
+    _run(args, action)
 
 
 def migrate(args: argparse.Namespace) -> None:
@@ -414,6 +466,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--transactional", choices=("resend", "hold"), help="API and OTP mail (default resend)")
     p.add_argument("--campaigns", choices=("resend", "hold"), help="campaign mail (default hold)")
     p.set_defaults(func=projects_uncertain)
+
+    users = commands.add_parser("users", help="dashboard users (people, not API keys)").add_subparsers(
+        dest="action", required=True
+    )
+    p = users.add_parser("create", help="add a user to a project and print their sign-in link")
+    p.add_argument("email")
+    p.add_argument("--project", default="default", help="project id or name")
+    p.add_argument("--role", choices=("owner", "member"), default="member")
+    p.set_defaults(func=users_create)
+    p = users.add_parser("link", help="print a new sign-in link for a user (to set or reset the password)")
+    p.add_argument("email")
+    p.set_defaults(func=users_link)
+    p = users.add_parser("list", help="users and their projects")
+    p.set_defaults(func=users_list)
+    p = users.add_parser("remove", help="remove a user (ends their sessions)")
+    p.add_argument("email")
+    p.set_defaults(func=users_remove)
 
     emails = commands.add_parser("emails", help="emails an operator must decide about").add_subparsers(
         dest="action", required=True
