@@ -75,6 +75,9 @@ class KeyRepository(Protocol):
     async def revoke(self, key_id: str, at: datetime) -> bool:
         """Mark the key revoked; False if no such key. Revoking twice keeps the first time."""
 
+    async def touch(self, key_id: str, at: datetime) -> None:
+        """Record when the key was last used."""
+
 
 @frozen
 class Claim:
@@ -120,13 +123,20 @@ class EmailRepository(Protocol):
     async def events(self, email_id: str) -> list[Event]:
         """The email's events, oldest first (ties in insertion order)."""
 
-    async def page(self, project_id: str, status: EmailStatus | None, cursor: CursorRequest) -> CursorPage[Email]:
-        """Emails in insertion order (or its reverse) strictly after the cursor's email.
+    async def page(
+        self, project_id: str, status: EmailStatus | None, cursor: CursorRequest, *, test: bool | None = None
+    ) -> CursorPage[Email]:
+        """Emails in insertion order (or its reverse) strictly after the cursor's email; `test`:
+        only test-mode (True) or live (False) ones.
 
         An `after` id that is not in the project yields an empty page. `total` counts every email in
         the project with that status, whatever the cursor. Rows inserted during a walk never cause a
         duplicate or a gap among the rows that existed when the walk began.
         """
+
+    async def daily(self, project_id: str, since: datetime) -> list[tuple[str, str, int]]:
+        """(UTC day as YYYY-MM-DD, event type, how many) for the project's email events since
+        `since`, live and test mail alike: what the dashboard's overview plots."""
 
     async def activity(self, project_id: str, since: datetime) -> Activity:
         """Live (not test) sends, bounces and complaints recorded since `since`, by event time."""

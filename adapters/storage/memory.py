@@ -6,8 +6,9 @@ read-modify-write, so each one is atomic with respect to the others.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from attrs import define, evolve, field
 
@@ -88,6 +89,10 @@ class MemoryKeys:
         if key.revoked_at is None:
             key.revoked_at = at
         return True
+
+    async def touch(self, key_id: str, at: datetime) -> None:
+        if key_id in self._rows:
+            self._rows[key_id].last_used_at = at
 
 
 @define
@@ -181,11 +186,15 @@ class MemoryEmails:
         row = self._rows.get(email_id)
         return list(row.events) if row else []
 
-    async def page(self, project_id: str, status: EmailStatus | None, cursor: CursorRequest) -> CursorPage[Email]:
+    async def page(
+        self, project_id: str, status: EmailStatus | None, cursor: CursorRequest, *, test: bool | None = None
+    ) -> CursorPage[Email]:
         rows = [
             r
             for r in self._rows.values()
-            if r.email.project_id == project_id and (status is None or r.email.status is status)
+            if r.email.project_id == project_id
+            and (status is None or r.email.status is status)
+            and (test is None or r.email.test is test)
         ]
         total = len(rows)
         descending = cursor.order is Order.DESC
@@ -197,6 +206,15 @@ class MemoryEmails:
             rows = [r for r in rows if (r.seq < anchor.seq if descending else r.seq > anchor.seq)]
         chosen = rows[: cursor.limit]
         return CursorPage([evolve(r.email) for r in chosen], total, len(rows) > cursor.limit)
+
+    async def daily(self, project_id: str, since: datetime) -> list[tuple[str, str, int]]:
+        counts: Counter[tuple[str, str]] = Counter()
+        for row in self._rows.values():
+            if row.email.project_id == project_id:
+                for event in row.events:
+                    if event.created_at >= since:
+                        counts[(event.created_at.astimezone(UTC).strftime("%Y-%m-%d"), event.type.value)] += 1
+        return sorted((day, kind, count) for (day, kind), count in counts.items())
 
     async def activity(self, project_id: str, since: datetime) -> Activity:
         counts = {EventType.SENT: 0, EventType.BOUNCED: 0, EventType.COMPLAINED: 0}

@@ -190,19 +190,19 @@ class PostgresProjects:
 
 
 def _key(row: tuple) -> ApiKey:
-    kid, project_id, name, mode, key_hash, last4, scopes, created, revoked = row
-    return ApiKey(kid, project_id, name, KeyMode(mode), key_hash, last4, tuple(scopes), created, revoked)
+    kid, project_id, name, mode, key_hash, last4, scopes, created, revoked, used = row
+    return ApiKey(kid, project_id, name, KeyMode(mode), key_hash, last4, tuple(scopes), created, revoked, used)
 
 
 class PostgresKeys:
-    _COLUMNS = "id, project_id, name, mode, key_hash, last4, scopes, created_at, revoked_at"
+    _COLUMNS = "id, project_id, name, mode, key_hash, last4, scopes, created_at, revoked_at, last_used_at"
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def add(self, key: ApiKey) -> None:
         await self.db.rowcount(
-            f"INSERT INTO api_keys ({self._COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            f"INSERT INTO api_keys ({self._COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 key.id,
                 key.project_id,
@@ -213,6 +213,7 @@ class PostgresKeys:
                 list(key.scopes),
                 key.created_at,
                 key.revoked_at,
+                key.last_used_at,
             ),
         )
 
@@ -231,6 +232,9 @@ class PostgresKeys:
             "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, %s) WHERE id = %s", (at, key_id)
         )
         return updated == 1
+
+    async def touch(self, key_id: str, at: datetime) -> None:
+        await self.db.rowcount("UPDATE api_keys SET last_used_at = %s WHERE id = %s", (at, key_id))
 
 
 def _domain(row: tuple) -> Domain:

@@ -186,11 +186,16 @@ class PostgresEmails:
         )
         return [Event(EventType(t), c, d) for t, c, d in rows]
 
-    async def page(self, project_id: str, status: EmailStatus | None, cursor: CursorRequest) -> CursorPage[Email]:
+    async def page(
+        self, project_id: str, status: EmailStatus | None, cursor: CursorRequest, *, test: bool | None = None
+    ) -> CursorPage[Email]:
         where, args = "project_id = %s", [project_id]
         if status is not None:
             where += " AND status = %s"
             args.append(status.value)
+        if test is not None:
+            where += " AND test = %s"
+            args.append(test)
         async with self.db.connection() as conn:
             total = await (await conn.execute(f"SELECT count(*) FROM emails WHERE {where}", args)).fetchone()
             if cursor.after is not None:
@@ -212,6 +217,15 @@ class PostgresEmails:
             ).fetchall()
         items = [codec.email_from_data(r[0]) for r in rows[: cursor.limit]]
         return CursorPage(items=items, total=total[0] if total else 0, has_more=len(rows) > cursor.limit)
+
+    async def daily(self, project_id: str, since: datetime) -> list[tuple[str, str, int]]:
+        rows = await self.db.fetchall(
+            "SELECT to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), e.type, count(*) FROM email_events e"
+            " JOIN emails m ON m.id = e.email_id WHERE e.created_at >= %s AND m.project_id = %s"
+            " GROUP BY 1, 2 ORDER BY 1",
+            (since, project_id),
+        )
+        return [(day, kind, count) for day, kind, count in rows]
 
     async def activity(self, project_id: str, since: datetime) -> Activity:
         rows = await self.db.fetchall(

@@ -216,7 +216,7 @@ class SqliteProjects(_Tables):
 
 
 def _key(row: tuple) -> ApiKey:
-    kid, project_id, name, mode, key_hash, last4, scopes, created, revoked = row
+    kid, project_id, name, mode, key_hash, last4, scopes, created, revoked, used = row
     return ApiKey(
         id=kid,
         project_id=project_id,
@@ -227,11 +227,12 @@ def _key(row: tuple) -> ApiKey:
         scopes=tuple(json.loads(scopes)),
         created_at=datetime.fromisoformat(created),
         revoked_at=datetime.fromisoformat(revoked) if revoked else None,
+        last_used_at=datetime.fromisoformat(used) if used else None,
     )
 
 
 class SqliteKeys(_Tables):
-    _COLUMNS = "id, project_id, name, mode, key_hash, last4, scopes, created_at, revoked_at"
+    _COLUMNS = "id, project_id, name, mode, key_hash, last4, scopes, created_at, revoked_at, last_used_at"
 
     async def add(self, key: ApiKey) -> None:
         self.db["api_keys"].insert(
@@ -264,6 +265,9 @@ class SqliteKeys(_Tables):
                 "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", (at.isoformat(), key_id)
             )
         return cursor.rowcount == 1
+
+    async def touch(self, key_id: str, at: datetime) -> None:
+        self.conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (at.isoformat(), key_id))
 
 
 _INSERT_EMAIL = (
@@ -379,11 +383,16 @@ class SqliteEmails(_Tables):
         )
         return [Event(EventType(t), datetime.fromisoformat(c), json.loads(d)) for t, c, d in rows]
 
-    async def page(self, project_id: str, status: EmailStatus | None, cursor: CursorRequest) -> CursorPage[Email]:
+    async def page(
+        self, project_id: str, status: EmailStatus | None, cursor: CursorRequest, *, test: bool | None = None
+    ) -> CursorPage[Email]:
         where, args = "project_id = ?", [project_id]
         if status is not None:
             where += " AND status = ?"
             args.append(status.value)
+        if test is not None:
+            where += " AND test = ?"
+            args.append(int(test))
         (total,) = self.conn.execute(f"SELECT COUNT(*) FROM emails WHERE {where}", args).fetchone()
         descending = cursor.order is Order.DESC
         if cursor.after is not None:
@@ -400,6 +409,14 @@ class SqliteEmails(_Tables):
         ).fetchall()
         items = [codec.email_from_payload(r[0]) for r in rows[: cursor.limit]]
         return CursorPage(items=items, total=total, has_more=len(rows) > cursor.limit)
+
+    async def daily(self, project_id: str, since: datetime) -> list[tuple[str, str, int]]:
+        rows = self.conn.execute(
+            "SELECT substr(e.created_at, 1, 10), e.type, COUNT(*) FROM email_events e"
+            " JOIN emails m ON m.id = e.email_id WHERE e.created_at >= ? AND m.project_id = ? GROUP BY 1, 2 ORDER BY 1",
+            (since.isoformat(), project_id),
+        )
+        return [(day, kind, count) for day, kind, count in rows]
 
     async def activity(self, project_id: str, since: datetime) -> Activity:
         rows = self.conn.execute(

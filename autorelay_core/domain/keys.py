@@ -70,6 +70,7 @@ class ApiKey:
     scopes: tuple[str, ...]
     created_at: datetime
     revoked_at: datetime | None = None
+    last_used_at: datetime | None = None  # to the minute: written at most once a minute (authenticate)
 
     @property
     def is_test(self) -> bool:

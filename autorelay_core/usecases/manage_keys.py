@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from attrs import frozen
 
 from autorelay_core.domain.keys import ApiKey, KeyMode, check_scopes, hash_key, looks_like_key, new_plain_key
@@ -85,4 +87,19 @@ async def authenticate(deps: Deps, presented: str | None) -> ApiKey:
         raise Unauthenticated("Invalid API key")
     if key.revoked_at is not None:
         raise Unauthenticated("This API key has been revoked")
+    now = deps.clock.now()
+    if key.last_used_at is None or now - key.last_used_at >= USED_EVERY:
+        key.last_used_at = now  # the cached copy too: one write a minute per key and process
+        await deps.storage.keys.touch(key.id, now)
+    return key
+
+
+USED_EVERY = timedelta(minutes=1)
+
+
+async def project_key(deps: Deps, project_id: str, key_id: str) -> ApiKey:
+    """One of the project's keys (NotFound for another project's: never leak that it exists)."""
+    key = next((k for k in await deps.storage.keys.list(project_id) if k.id == key_id), None)
+    if key is None:
+        raise NotFound(f"key {key_id} not found")
     return key

@@ -376,3 +376,34 @@ async def test_domains_round_trip_with_their_dkim_and_are_project_scoped(store):
     assert not await store.domains.delete("prj_b", "dom_1")
     assert await store.domains.delete("prj_a", "dom_1")
     assert await store.domains.count("prj_a") == 1
+
+
+async def test_pages_filter_live_or_test_and_daily_counts_plot_the_events(store):
+    live = await add(store, new_email())
+    test = await add(store, new_email(test=True))
+    assert [e.id for e in (await store.emails.page("prj_a", None, CursorRequest(limit=10), test=True)).items] == [
+        test.id
+    ]
+    page = await store.emails.page("prj_a", None, CursorRequest(limit=10), test=False)
+    assert [e.id for e in page.items] == [live.id] and page.total == 1
+    claim = await store.emails.claim(live.id, NOW, NOW + timedelta(seconds=60))
+    later = NOW + timedelta(days=1)
+    claim.email.record(EventType.SENT, later)
+    await store.emails.finish(claim, claim.email, [Event(EventType.SENT, later)])
+    day, next_day = NOW.strftime("%Y-%m-%d"), later.strftime("%Y-%m-%d")
+    assert await store.emails.daily("prj_a", NOW - timedelta(days=30)) == [
+        (day, "queued", 2),
+        (next_day, "sent", 1),
+    ]
+    assert await store.emails.daily("prj_b", NOW - timedelta(days=30)) == []
+    assert await store.emails.daily("prj_a", NOW + timedelta(hours=1)) == [(next_day, "sent", 1)]
+
+
+async def test_a_key_remembers_when_it_was_last_used(store):
+    await store.projects.add(Project("prj_a", "acme", NOW))
+    key = ApiKey("key_1", "prj_a", "k", KeyMode.LIVE, "h" * 64, "abcd", ("full",), NOW)
+    await store.keys.add(key)
+    await store.keys.touch("key_1", NOW + timedelta(minutes=3))
+    (listed,) = await store.keys.list("prj_a")
+    assert listed.last_used_at == NOW + timedelta(minutes=3)
+    assert (await store.keys.get_by_hash("h" * 64)).last_used_at == NOW + timedelta(minutes=3)
