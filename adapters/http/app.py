@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.routing import Mount
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from adapters.http.errors import HANDLERS
@@ -69,10 +70,11 @@ def create_app(
     max_body_bytes: int = 16 * 1024 * 1024,
     sns: SnsVerifier | None = None,
     trusted_proxies: list[str] | None = None,
+    dashboard: Any = None,
 ) -> Starlette:
     """`sns` checks SES feedback (POST /providers/ses/events); without one every message is refused.
     `trusted_proxies`: addresses or networks whose X-Forwarded-For names the client (none: the
-    connection's peer is the client, whatever headers say)."""
+    connection's peer is the client, whatever headers say). `dashboard`: an ASGI app served at /app."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -83,7 +85,7 @@ def create_app(
             await services.stop()
 
     app = Starlette(
-        routes=ROUTES,
+        routes=[*ROUTES, *([Mount("/app", app=dashboard)] if dashboard is not None else [])],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         middleware=[
             *([Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)] if trusted_proxies else []),

@@ -1,0 +1,87 @@
+"""The dashboard: server-rendered pages (Jinja2) with htmx, mounted at /app by `autorelay serve`.
+
+A driving adapter like the HTTP API: every action goes through the core's use cases. Pages carry a
+strict Content-Security-Policy: scripts and styles only from /app/static (no inline code), no
+frames but the email preview's own sandboxed one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from adapters.dashboard.views import auth, domains, emails, keys, overview, settings
+
+STATIC = Path(__file__).resolve().parent / "static"
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self';"
+    " frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+_HEADERS = {
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"same-origin",
+    b"cache-control": b"no-store",
+}
+
+
+class SecurityHeaders:
+    """Every dashboard answer: the page policy (unless the handler set its own, as the sandboxed
+    email preview does), no sniffing, no caching, no referrer across origins."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                if b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy", PAGE_POLICY.encode()))
+                    headers.append((b"x-frame-options", b"DENY"))
+                static = scope["path"].startswith("/static/")
+                headers += [
+                    (k, v) for k, v in _HEADERS.items() if k not in present and not (static and k == b"cache-control")
+                ]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+async def _home(request: Request) -> Response:
+    return RedirectResponse("/app/overview", status_code=303)
+
+
+def create_dashboard(
+    services: object, *, base_url: str, raw_message: Callable[[str], bytes | None] = lambda email_id: None
+) -> ASGIApp:
+    """`raw_message(email_id)`: the exact bytes that left, where the mailer kept them (the log mailer's
+    files), for the download button; None where it did not."""
+    routes = [
+        Route("/", _home),
+        *auth.routes,
+        *overview.routes,
+        *keys.routes,
+        *emails.routes,
+        *domains.routes,
+        *settings.routes,
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes)
+    app.state.services = services
+    app.state.base_url = base_url.rstrip("/")
+    app.state.secure_cookies = base_url.startswith("https://")
+    app.state.raw_message = raw_message
+    return SecurityHeaders(app)

@@ -1,0 +1,125 @@
+"""What every dashboard page shares: the signed-in visit, CSRF, the session cookie, rendering.
+
+A page handler is wrapped by `page()`: no session, a redirect to sign in (htmx asks for the same
+through HX-Redirect); a POST without the session's CSRF token, 403; an owner-only page for a member,
+403. CSRF tokens are the session id signed with the server secret, so nothing is stored for them.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from autorelay_core.domain.users import SESSION_LIFETIME, Role
+from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.manage_users import Visit, visit
+
+COOKIE = "autorelay_session"
+Handler = Callable[..., Awaitable[Response]]
+
+_env = Environment(loader=PackageLoader("adapters.dashboard", "templates"), autoescape=select_autoescape())
+
+
+def _ago(moment: datetime | None) -> str:
+    if moment is None:
+        return "never"
+    seconds = int((datetime.now(UTC) - moment).total_seconds())
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "min")):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count > 1 and unit != 'min' else ''} ago"
+    return "just now"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
+
+
+_env.filters.update(ago=_ago, when=_when)
+
+
+def deps_of(request: Request) -> Deps:
+    return request.app.state.services.deps
+
+
+def render(request: Request, template: str, status: int = 200, /, **context: Any) -> HTMLResponse:
+    current: Visit | None = getattr(request.state, "visit", None)
+    context.setdefault("visit", current)
+    context.setdefault("csrf", csrf_token(request, current) if current else "")
+    context.setdefault("nav", template.split("/")[0].removesuffix(".html"))
+    context["base_url"] = request.app.state.base_url
+    return HTMLResponse(_env.get_template(template).render(**context), status_code=status)
+
+
+def csrf_token(request: Request, current: Visit) -> str:
+    return deps_of(request).signer.sign("csrf", (current.session.id,))
+
+
+def _csrf_ok(request: Request, current: Visit, presented: str | None) -> bool:
+    fields = deps_of(request).signer.unsign("csrf", presented or "")
+    return fields is not None and len(fields) == 1 and hmac.compare_digest(fields[0], current.session.id)
+
+
+def page(*, owner: bool = False) -> Callable[[Handler], Handler]:
+    def decorate(handler: Handler) -> Handler:
+        @wraps(handler)
+        async def wrapper(request: Request) -> Response:
+            current = await visit(deps_of(request), request.cookies.get(COOKIE))
+            if current is None:
+                return to_sign_in(request)
+            request.state.visit = current
+            if request.method == "POST":
+                form = await request.form()
+                presented = request.headers.get("x-csrf-token") or form.get("csrf")
+                if not _csrf_ok(request, current, presented if isinstance(presented, str) else None):
+                    return render(request, "error.html", 403, title="Form expired", message=_CSRF_HELP)
+                request.state.form = form
+            if owner and current.role is not Role.OWNER:
+                return render(request, "error.html", 403, title="Owners only", message=_OWNERS_ONLY)
+            return await handler(request, current)
+
+        return wrapper
+
+    return decorate
+
+
+_CSRF_HELP = "This form was not sent by this page (or the page is too old). Go back, reload it and try again."
+_OWNERS_ONLY = "Only an owner of this project can do this. Ask an owner to do it, or to make you an owner."
+
+
+def to_sign_in(request: Request) -> Response:
+    target = "/app/sign-in?next=" + quote(request.url.path)
+    if request.headers.get("hx-request"):
+        return Response(status_code=401, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def set_session(response: Response, request: Request, token: str) -> Response:
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path="/app",
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.secure_cookies,
+    )
+    return response
+
+
+def clear_session(response: Response, request: Request) -> Response:
+    response.delete_cookie(COOKIE, path="/app", httponly=True, samesite="lax", secure=request.app.state.secure_cookies)
+    return response
+
+
+def form_value(request: Request, name: str, default: str = "") -> str:
+    value = request.state.form.get(name, default)
+    return value if isinstance(value, str) else default

@@ -1,0 +1,58 @@
+// The dashboard's few behaviours, without inline script (the pages' CSP allows none):
+// copy buttons, confirmations, selects that submit, htmx's CSRF header, and the overview chart.
+"use strict";
+
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) return;
+  const source = document.querySelector(button.dataset.copy);
+  const text = source ? source.textContent.trim() : "";
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const range = document.createRange();
+    range.selectNodeContents(source);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    document.execCommand("copy");
+  }
+  const label = button.textContent;
+  button.textContent = "Copied";
+  setTimeout(() => { button.textContent = label; }, 1500);
+});
+
+document.addEventListener("submit", (event) => {
+  const question = event.target.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+});
+
+document.addEventListener("change", (event) => {
+  if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
+});
+
+document.addEventListener("htmx:configRequest", (event) => {
+  const token = document.body.dataset.csrf;
+  if (token) event.detail.headers["X-CSRF-Token"] = token;
+});
+
+function drawChart() {
+  const box = document.getElementById("chart");
+  if (!box || typeof uPlot === "undefined") return;
+  const data = JSON.parse(box.dataset.chart);
+  const colours = { sent: "#2450c8", delivered: "#146c3a", bounced: "#b42318", complained: "#8a5a00", opened: "#0e7490", clicked: "#7c3aed" };
+  const times = data.days.map((day) => Date.parse(day + "T00:00:00Z") / 1000);
+  const names = Object.keys(data.series);
+  const options = {
+    width: box.clientWidth,
+    height: 300,
+    scales: { x: { time: true } },
+    series: [{}, ...names.map((name) => ({ label: name, stroke: colours[name] || "#333", width: 2 }))],
+    axes: [{}, { size: 50 }],
+  };
+  box.textContent = "";
+  const plot = new uPlot(options, [times, ...names.map((name) => data.series[name])], box);
+  window.addEventListener("resize", () => plot.setSize({ width: box.clientWidth, height: 300 }));
+}
+
+document.addEventListener("DOMContentLoaded", drawChart);

@@ -1,0 +1,127 @@
+"""The email log and test-mode inbox: filtered cursor pages whose rows refresh themselves, and one
+email's envelope, headers, events, rendered HTML (in a sandboxed frame), text and raw message."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.dashboard.pages import deps_of, page, render
+from autorelay_core.domain.emails import EmailStatus
+from autorelay_core.errors import Invalid, NotFound
+from autorelay_core.policies.pagination import CursorRequest, Order
+from autorelay_core.usecases.manage_users import Visit
+from autorelay_core.usecases.read_emails import get_email
+
+PAGE_SIZE = 50
+# The preview is the sender's HTML: it runs in a sandbox (an opaque origin, no scripts, no forms),
+# may show images, and cannot reach the dashboard.
+PREVIEW_POLICY = (
+    "sandbox; default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; font-src https: data:"
+)
+
+
+def _filters(request: Request) -> tuple[EmailStatus | None, bool | None, str | None]:
+    query = request.query_params
+    status = query.get("status") or None
+    mode = query.get("mode") or ""
+    try:
+        wanted = EmailStatus(status) if status else None
+    except ValueError:
+        raise Invalid(f"status must be one of {', '.join(s.value for s in EmailStatus)}") from None
+    test = {"test": True, "live": False}.get(mode)
+    return wanted, test, query.get("after") or None
+
+
+async def _rows(request: Request, visit: Visit):
+    status, test, after = _filters(request)
+    cursor = CursorRequest(limit=PAGE_SIZE, order=Order.DESC, after=after)
+    return await deps_of(request).storage.emails.page(visit.session.project_id, status, cursor, test=test)
+
+
+def _query(request: Request, **changes: str | None) -> str:
+    params = {k: v for k, v in request.query_params.items() if v} | {k: v for k, v in changes.items() if v}
+    for key, value in changes.items():
+        if not value:
+            params.pop(key, None)
+    return urlencode(params)
+
+
+@page()
+async def log(request: Request, visit: Visit) -> Response:
+    try:
+        found = await _rows(request, visit)
+    except Invalid as error:
+        return render(request, "error.html", 400, title="Bad filter", message=error.message)
+    after = found.items[-1].id if found.has_more and found.items else None
+    return render(
+        request,
+        "emails.html",
+        emails=found.items,
+        total=found.total,
+        statuses=[s.value for s in EmailStatus],
+        status=request.query_params.get("status", ""),
+        mode=request.query_params.get("mode", ""),
+        live=not request.query_params.get("after"),
+        rows_query=_query(request),
+        next_query=_query(request, after=after) if after else None,
+    )
+
+
+@page()
+async def rows(request: Request, visit: Visit) -> Response:
+    """The first page's rows again (htmx polls them: new emails and new statuses show up)."""
+    found = await _rows(request, visit)
+    return render(request, "emails_rows.html", emails=found.items, rows_query=_query(request), live=True)
+
+
+async def _email(request: Request, visit: Visit):
+    return await get_email(deps_of(request), visit.session.project_id, request.path_params["email_id"])
+
+
+@page()
+async def detail(request: Request, visit: Visit) -> Response:
+    try:
+        email, events = await _email(request, visit)
+    except NotFound as error:
+        return render(request, "error.html", 404, title="No such email", message=error.message)
+    downloadable = request.app.state.raw_message(email.id) is not None
+    return render(request, "email.html", email=email, events=events, downloadable=downloadable)
+
+
+@page()
+async def preview(request: Request, visit: Visit) -> Response:
+    try:
+        email, _ = await _email(request, visit)
+    except NotFound:
+        return Response("Not found", status_code=404, media_type="text/plain")
+    body = "<p>This one-time-code email is sealed; its body is never shown.</p>" if email.sealed else email.html
+    headers = {"Content-Security-Policy": PREVIEW_POLICY, "X-Frame-Options": "SAMEORIGIN"}
+    return Response(body, media_type="text/html; charset=utf-8", headers=headers)
+
+
+@page()
+async def download(request: Request, visit: Visit) -> Response:
+    try:
+        email, _ = await _email(request, visit)
+    except NotFound:
+        return Response("Not found", status_code=404, media_type="text/plain")
+    raw = request.app.state.raw_message(email.id)
+    if raw is None:
+        return render(request, "error.html", 404, title="Not kept", message=_NOT_KEPT)
+    disposition = f'attachment; filename="{email.id}.eml"'
+    return Response(raw, media_type="message/rfc822", headers={"Content-Disposition": disposition})
+
+
+_NOT_KEPT = "The exact message is kept for test-mode mail and the log mailer; this one went out through another mailer."
+
+routes = [
+    Route("/emails", log),
+    Route("/emails/rows", rows),
+    Route("/emails/{email_id}", detail),
+    Route("/emails/{email_id}/preview", preview),
+    Route("/emails/{email_id}/message.eml", download),
+]

@@ -1,0 +1,47 @@
+"""The overview: the last 30 days per day as a chart, quota and sandbox use, the account's status."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.dashboard.pages import deps_of, page, render
+from autorelay_core.usecases.manage_users import Visit
+from autorelay_core.usecases.read_stats import read_stats
+
+SERIES = ("sent", "delivered", "bounced", "complained", "opened", "clicked")
+DAYS = 30
+
+
+@page()
+async def overview(request: Request, visit: Visit) -> Response:
+    deps = deps_of(request)
+    stats = await read_stats(deps, visit.session.project_id)
+    today = deps.clock.now().date()
+    days = [(today - timedelta(days=n)).isoformat() for n in range(DAYS - 1, -1, -1)]
+    counts = {
+        (day, kind): count
+        for day, kind, count in await deps.storage.emails.daily(
+            visit.session.project_id, deps.clock.now() - timedelta(days=DAYS)
+        )
+    }
+    series = {kind: [counts.get((day, kind), 0) for day in days] for kind in SERIES}
+    chart = json.dumps({"days": days, "series": series})
+    totals = {kind: sum(values) for kind, values in series.items()}
+    return render(
+        request,
+        "overview.html",
+        stats=stats,
+        chart=chart,
+        totals=totals,
+        quota=deps.config.monthly_quota,
+        sandbox_cap=deps.config.sandbox_daily_cap,
+        sandbox_sender=deps.config.sandbox_sender,
+    )
+
+
+routes = [Route("/overview", overview)]

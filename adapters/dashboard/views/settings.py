@@ -1,0 +1,69 @@
+"""Project settings: tracking switches, the rate limits in force, and members (owners invite and
+remove; an invitation shows its sign-in link once)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from adapters.dashboard.pages import deps_of, form_value, page, render
+from autorelay_core.domain.users import Role
+from autorelay_core.errors import Invalid
+from autorelay_core.policies.rate_limit import LIMITS
+from autorelay_core.usecases import manage_users
+from autorelay_core.usecases.enforce_limits import limits_for
+from autorelay_core.usecases.manage_users import Visit
+
+
+async def _page(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
+    deps = deps_of(request)
+    project_id = visit.session.project_id
+    project = await deps.storage.projects.get(project_id)
+    limits = [(endpoint, await limits_for(deps, project_id, endpoint)) for endpoint in LIMITS]
+    members = await deps.storage.users.members(project_id)
+    return render(request, "settings.html", status, project=project, limits=limits, members=members, **extra)
+
+
+@page()
+async def settings(request: Request, visit: Visit) -> Response:
+    return await _page(request, visit)
+
+
+@page(owner=True)
+async def tracking(request: Request, visit: Visit) -> Response:
+    form = request.state.form
+    await deps_of(request).storage.projects.set_tracking(
+        visit.session.project_id, opens=form.get("opens") == "on", clicks=form.get("clicks") == "on"
+    )
+    return RedirectResponse("/app/settings", status_code=303)
+
+
+@page(owner=True)
+async def invite(request: Request, visit: Visit) -> Response:
+    deps = deps_of(request)
+    role = Role.OWNER if form_value(request, "role") == "owner" else Role.MEMBER
+    try:
+        user = await manage_users.create_user(deps, form_value(request, "email"), visit.session.project_id, role)
+    except Invalid as error:
+        return await _page(request, visit, 400, error=error.message)
+    token = await manage_users.sign_in_link_token(deps, user)
+    link = f"{request.app.state.base_url}/app/welcome?token={token}"
+    return await _page(request, visit, 201, invited=user, link=link)
+
+
+@page(owner=True)
+async def remove_member(request: Request, visit: Visit) -> Response:
+    user_id = form_value(request, "user")
+    if user_id == visit.user.id:
+        return await _page(request, visit, 400, error="You cannot remove yourself; ask another owner")
+    await deps_of(request).storage.users.remove_member(user_id, visit.session.project_id)
+    return RedirectResponse("/app/settings", status_code=303)
+
+
+routes = [
+    Route("/settings", settings, methods=["GET"]),
+    Route("/settings/tracking", tracking, methods=["POST"]),
+    Route("/settings/members", invite, methods=["POST"]),
+    Route("/settings/members/remove", remove_member, methods=["POST"]),
+]

@@ -1,0 +1,61 @@
+"""Dashboard tests: a real server, a real Chromium (Debian's, driven by Playwright), and httpx for
+the attacks. Screenshots of every page go to `screenshots/` (not committed) for a person to look at."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests import backends
+from tests.e2e.server import Server, autorelay
+
+CHROMIUM = os.environ.get("AUTORELAY_TEST_CHROMIUM", "/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+PASSWORD = "correct horse battery staple"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/dashboard/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+def first_owner_link(server: Server) -> str:
+    (link,) = re.findall(r"(http://\S+/app/welcome\?token=\S+)", server.log.read_text())
+    return link
+
+
+def invite(server: Server, email: str, project: str = "default", role: str = "member") -> str:
+    out = autorelay(server.data_dir, "users", "create", email, "--project", project, "--role", role)
+    (link,) = re.findall(r"(http://\S+/app/welcome\?token=\S+)", out)
+    return link
+
+
+def signed_in_client(server: Server, link: str, email: str | None = None) -> httpx.Client:
+    """An httpx client holding a dashboard session, signed in through a sign-in link."""
+    client = httpx.Client(base_url=server.base, timeout=30)
+    form = {"password": PASSWORD, "password_again": PASSWORD} | ({"email": email} if email else {})
+    answer = client.post(link.replace(server.base, ""), data=form)
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def csrf_of(page_html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page_html).group(1)
+
+
+@pytest.fixture(scope="module")
+def dash_server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("dashboard")).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def drop_postgres_schemas():
+    yield
+    backends.drop_server_schemas()

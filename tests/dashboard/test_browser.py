@@ -1,0 +1,175 @@
+"""The dashboard as a person uses it, in a real Chromium: sign in through the printed link, create a
+key and read it once, send with it and watch the email arrive in the log without a reload, open
+it (rendered HTML, events, download), revoke the key, add a domain, see test-mode mail, sign out."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import httpx
+import pytest
+
+from tests.dashboard.conftest import CHROMIUM, PASSWORD, SHOTS, first_owner_link
+
+playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
+
+HOSTILE_HTML = (
+    "<h1>Hello dashboard</h1><p>From <b>the API</b>.</p>"
+    "<script>parent.document.title = 'pwned'; document.body.append('script ran')</script>"
+    "<img src=x onerror=\"parent.document.title = 'pwned'\">"
+)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+def shoot(page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_a_newcomer_signs_in_sends_and_sees_it_all(dash_server, browser):
+    server = dash_server
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    expect = playwright.expect
+
+    # Sign in through the link `serve` printed: choose an email and a password.
+    page.goto(first_owner_link(server))
+    expect(page.get_by_role("heading", name="Welcome to AutoRelay")).to_be_visible()
+    shoot(page, "welcome")
+    page.get_by_label("Your email").fill("owner@acme.test")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("The same password again").fill(PASSWORD)
+    page.get_by_role("button", name="Save and sign in").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    expect(page.locator("#chart canvas")).to_have_count(1)  # uPlot drew the chart
+    shoot(page, "overview")
+
+    # A live key, shown once.
+    nav(page).get_by_role("link", name="API keys").click()
+    page.get_by_label("Name").fill("Browser test")
+    page.get_by_role("button", name="Create key").click()
+    key = page.locator("#new-key").inner_text()
+    assert key.startswith("ak_live_") and len(key) == 72
+    shoot(page, "keys")
+    page.goto(f"{server.base}/app/keys")
+    assert key not in page.content(), "a key is shown only once"
+
+    # The log updates by itself when the API sends.
+    nav(page).get_by_role("link", name="Emails").click()
+    expect(page.get_by_role("heading", name="No emails yet")).to_be_visible()
+    api = httpx.Client(base_url=f"{server.base}/api/v1", headers={"Authorization": f"Bearer {key}"})
+    sent = api.post(
+        "/emails",
+        json={
+            "to": "reader@example.com",
+            "from": "Acme <news@acme.test>",
+            "subject": "Dashboard hello",
+            "html": HOSTILE_HTML,
+        },
+    )
+    assert sent.status_code == 200, sent.text
+    row = page.get_by_role("row").filter(has_text="Dashboard hello")
+    expect(row).to_be_visible(timeout=10_000)
+    expect(row.locator(".pill").first).to_have_text("sent", timeout=10_000)
+    shoot(page, "emails")
+
+    # The email: envelope, events, the HTML in its sandbox, the text part, the message itself.
+    row.get_by_role("link", name="Dashboard hello").click()
+    expect(page.get_by_role("heading", name="Dashboard hello")).to_be_visible()
+    expect(page.locator(".timeline")).to_contain_text("queued")
+    expect(page.locator(".timeline")).to_contain_text("sent")
+    frame = page.frame_locator("iframe.preview")
+    expect(frame.get_by_role("heading", name="Hello dashboard")).to_be_visible()
+    time.sleep(0.5)
+    assert page.title() != "pwned" and "script ran" not in frame.locator("body").inner_text()
+    shoot(page, "email")
+    with page.expect_download() as waiting:
+        page.get_by_role("link", name="Download the message (.eml)").click()
+    raw = open(waiting.value.path(), "rb").read()
+    assert b"Subject: Dashboard hello" in raw and sent.json()["messageId"].encode() in raw
+
+    # Revoking the key: the API refuses it at once.
+    nav(page).get_by_role("link", name="API keys").click()
+    page.get_by_role("row").filter(has_text="Browser test").get_by_role("button", name="Revoke").click()
+    expect(page.get_by_role("row").filter(has_text="Browser test")).to_contain_text("revoked")
+    assert wait_until(lambda: api.post("/emails", json={}).status_code == 401)
+
+    # A sending domain and its records.
+    nav(page).get_by_role("link", name="Domains").click()
+    page.get_by_label("Domain").fill("dash.example.com")
+    page.get_by_role("button", name="Add domain").click()
+    expect(page.get_by_role("heading", name="dash.example.com")).to_be_visible()
+    records = page.get_by_role("table", name="DNS records for dash.example.com")
+    expect(records).to_contain_text("_domainkey.dash.example.com")
+    expect(records).to_contain_text("v=DMARC1")
+    shoot(page, "domains")
+
+    # Test-mode mail is in the log, marked as such.
+    with httpx.Client(
+        base_url=f"{server.base}/api/v1", headers={"Authorization": f"Bearer {server.keys['test']}"}
+    ) as test:
+        assert (
+            test.post(
+                "/emails",
+                json={
+                    "to": "dev@example.com",
+                    "from": "me@anything.test",
+                    "subject": "From a test key",
+                    "html": "<p>t</p>",
+                },
+            ).status_code
+            == 200
+        )
+    page.goto(f"{server.base}/app/emails?mode=test")
+    test_row = page.get_by_role("row").filter(has_text="From a test key")
+    expect(test_row).to_be_visible(timeout=10_000)
+    expect(test_row.locator(".pill.test")).to_have_text("test")
+    expect(page.get_by_role("row").filter(has_text="Dashboard hello")).to_have_count(0)
+
+    for name in ("suppressions", "settings"):
+        page.goto(f"{server.base}/app/{name}")
+        shoot(page, name)
+
+    # A phone-width screen.
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=context.storage_state())
+    small = phone.new_page()
+    for name in ("overview", "emails"):
+        small.goto(f"{server.base}/app/{name}")
+        assert small.evaluate("document.documentElement.scrollWidth") <= 390, f"{name} scrolls sideways"
+        shoot(small, f"{name}-phone")
+    phone.close()
+
+    # Signed out, the pages refuse.
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in to AutoRelay")).to_be_visible()
+    page.goto(f"{server.base}/app/emails")
+    expect(page.get_by_role("heading", name="Sign in to AutoRelay")).to_be_visible()
+    shoot(page, "sign-in")
+    page.get_by_label("Email").fill("owner@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Emails")).to_be_visible()  # back where they were going
+    context.close()
+
+
+def nav(page):
+    return page.get_by_role("navigation", name="Main")
+
+
+def wait_until(predicate, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
