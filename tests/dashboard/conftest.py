@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -25,23 +27,29 @@ def pytest_collection_modifyitems(items):
 
 
 def first_owner_link(server: Server) -> str:
-    (link,) = re.findall(r"(http://\S+/app/welcome\?token=\S+)", server.log.read_text())
+    (link,) = re.findall(r"(https?://\S+/app/welcome\?token=\S+)", server.log.read_text())
     return link
 
 
 def invite(server: Server, email: str, project: str = "default", role: str = "member") -> str:
-    out = autorelay(server.data_dir, "users", "create", email, "--project", project, "--role", role)
-    (link,) = re.findall(r"(http://\S+/app/welcome\?token=\S+)", out)
+    out = autorelay(server.data_dir, "users", "create", email, "--project", project, "--role", role, extra=server.extra)
+    (link,) = re.findall(r"(https?://\S+/app/welcome\?token=\S+)", out)
     return link
 
 
-def signed_in_client(server: Server, link: str, email: str | None = None) -> httpx.Client:
+@contextmanager
+def signed_in_client(server: Server, link: str, email: str | None = None) -> Iterator[httpx.Client]:
     """An httpx client holding a dashboard session, signed in through a sign-in link."""
-    client = httpx.Client(base_url=server.base, timeout=30)
-    form = {"password": PASSWORD, "password_again": PASSWORD} | ({"email": email} if email else {})
-    answer = client.post(link.replace(server.base, ""), data=form)
-    assert answer.status_code == 303, answer.text
-    return client
+    with httpx.Client(base_url=server.base, timeout=30) as client:
+        form = {"password": PASSWORD, "password_again": PASSWORD} | ({"email": email} if email else {})
+        answer = client.post(link_path(link), data=form)
+        assert answer.status_code == 303, answer.text
+        yield client
+
+
+def link_path(link: str) -> str:
+    """The link's path: the CLI prints it with the configured public URL, not the test's port."""
+    return link[link.index("/app/welcome") :]
 
 
 def csrf_of(page_html: str) -> str:

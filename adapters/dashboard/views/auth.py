@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from adapters.dashboard.pages import clear_session, deps_of, form_value, page, render, set_session, to_sign_in
+from adapters.dashboard.pages import clear_session, deps_of, form_value, page, render, set_session
 from autorelay_core.errors import Invalid, NotFound, RateLimited, Unauthenticated
 from autorelay_core.usecases import manage_users as uc
 from autorelay_core.usecases.manage_users import Visit
@@ -82,8 +82,8 @@ async def sign_out(request: Request, visit: Visit) -> Response:
 async def switch(request: Request, visit: Visit) -> Response:
     try:
         await uc.switch_project(deps_of(request), visit, form_value(request, "project"))
-    except NotFound:
-        return to_sign_in(request)
+    except NotFound as error:
+        return render(request, "error.html", 404, title="No such project", message=error.message)
     return RedirectResponse("/app/overview", status_code=303)
 
 
