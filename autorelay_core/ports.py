@@ -124,10 +124,19 @@ class EmailRepository(Protocol):
         """The email's events, oldest first (ties in insertion order)."""
 
     async def page(
-        self, project_id: str, status: EmailStatus | None, cursor: CursorRequest, *, test: bool | None = None
+        self,
+        project_id: str,
+        status: EmailStatus | None,
+        cursor: CursorRequest,
+        *,
+        test: bool | None = None,
+        recipient: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> CursorPage[Email]:
         """Emails in insertion order (or its reverse) strictly after the cursor's email; `test`:
-        only test-mode (True) or live (False) ones.
+        only test-mode (True) or live (False) ones; `recipient`: whose first `to` is that address
+        (any case); `since`/`until`: created at or after, before. Each filter uses an index.
 
         An `after` id that is not in the project yields an empty page. `total` counts every email in
         the project with that status, whatever the cursor. Rows inserted during a walk never cause a

@@ -7,6 +7,7 @@ frames but the email preview's own sandboxed one.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,7 +34,8 @@ _HEADERS = {
 
 class SecurityHeaders:
     """Every dashboard answer: the page policy (unless the handler set its own, as the sandboxed
-    email preview does), no sniffing, no caching, no referrer across origins."""
+    email preview does), no sniffing, no caching, no referrer across origins, and Server-Timing
+    (the server's time for the page, as browsers' developer tools and bench/dashboard.py read it)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -43,8 +45,11 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        started = time.perf_counter()
+
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                took = (time.perf_counter() - started) * 1000
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 if b"content-security-policy" not in present:
@@ -54,6 +59,7 @@ class SecurityHeaders:
                 headers += [
                     (k, v) for k, v in _HEADERS.items() if k not in present and not (static and k == b"cache-control")
                 ]
+                headers.append((b"server-timing", f"app;dur={took:.1f}".encode()))
                 message["headers"] = headers
             await send(message)
 

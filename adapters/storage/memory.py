@@ -187,7 +187,15 @@ class MemoryEmails:
         return list(row.events) if row else []
 
     async def page(
-        self, project_id: str, status: EmailStatus | None, cursor: CursorRequest, *, test: bool | None = None
+        self,
+        project_id: str,
+        status: EmailStatus | None,
+        cursor: CursorRequest,
+        *,
+        test: bool | None = None,
+        recipient: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> CursorPage[Email]:
         rows = [
             r
@@ -195,6 +203,9 @@ class MemoryEmails:
             if r.email.project_id == project_id
             and (status is None or r.email.status is status)
             and (test is None or r.email.test is test)
+            and (recipient is None or (r.email.to and r.email.to[0].lower() == recipient.lower()))
+            and (since is None or r.email.created_at >= since)
+            and (until is None or r.email.created_at < until)
         ]
         total = len(rows)
         descending = cursor.order is Order.DESC

@@ -187,7 +187,15 @@ class PostgresEmails:
         return [Event(EventType(t), c, d) for t, c, d in rows]
 
     async def page(
-        self, project_id: str, status: EmailStatus | None, cursor: CursorRequest, *, test: bool | None = None
+        self,
+        project_id: str,
+        status: EmailStatus | None,
+        cursor: CursorRequest,
+        *,
+        test: bool | None = None,
+        recipient: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> CursorPage[Email]:
         where, args = "project_id = %s", [project_id]
         if status is not None:
@@ -196,6 +204,15 @@ class PostgresEmails:
         if test is not None:
             where += " AND test = %s"
             args.append(test)
+        if recipient is not None:
+            where += " AND lower(payload->'to'->>0) = %s"  # the expression of its index (migration 13)
+            args.append(recipient.lower())
+        if since is not None:
+            where += " AND created_at >= %s"
+            args.append(since)
+        if until is not None:
+            where += " AND created_at < %s"
+            args.append(until)
         async with self.db.connection() as conn:
             total = await (await conn.execute(f"SELECT count(*) FROM emails WHERE {where}", args)).fetchone()
             if cursor.after is not None:

@@ -270,6 +270,9 @@ class SqliteKeys(_Tables):
         self.conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (at.isoformat(), key_id))
 
 
+# The first recipient, as the recipient filter's index has it (sqlite_schema migration 14).
+_FIRST_TO = "lower(json_extract(payload, '$.to[0]'))"
+
 _INSERT_EMAIL = (
     "INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at, campaign_id, contact_id)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -384,7 +387,15 @@ class SqliteEmails(_Tables):
         return [Event(EventType(t), datetime.fromisoformat(c), json.loads(d)) for t, c, d in rows]
 
     async def page(
-        self, project_id: str, status: EmailStatus | None, cursor: CursorRequest, *, test: bool | None = None
+        self,
+        project_id: str,
+        status: EmailStatus | None,
+        cursor: CursorRequest,
+        *,
+        test: bool | None = None,
+        recipient: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> CursorPage[Email]:
         where, args = "project_id = ?", [project_id]
         if status is not None:
@@ -393,6 +404,18 @@ class SqliteEmails(_Tables):
         if test is not None:
             where += " AND test = ?"
             args.append(int(test))
+        if recipient is not None:
+            where += f" AND {_FIRST_TO} = ?"
+            args.append(recipient.lower())
+        # Dates become a range of seq (emails are stored in time order), found through an index.
+        if since is not None:
+            where += (
+                " AND seq >= coalesce((SELECT min(seq) FROM emails WHERE project_id = ? AND created_at >= ?), 1e18)"
+            )
+            args += [project_id, since.isoformat()]
+        if until is not None:
+            where += " AND seq <= coalesce((SELECT max(seq) FROM emails WHERE project_id = ? AND created_at < ?), -1)"
+            args += [project_id, until.isoformat()]
         (total,) = self.conn.execute(f"SELECT COUNT(*) FROM emails WHERE {where}", args).fetchone()
         descending = cursor.order is Order.DESC
         if cursor.after is not None:

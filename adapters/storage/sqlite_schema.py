@@ -300,6 +300,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX sessions_user ON sessions(user_id);
     ALTER TABLE api_keys ADD COLUMN last_used_at TEXT;
     """,
+    # 14: the dashboard's email log filtered by recipient and by date
+    """
+    CREATE INDEX emails_project_to ON emails(project_id, lower(json_extract(payload, '$.to[0]')), seq);
+    CREATE INDEX emails_project_created ON emails(project_id, created_at);
+    """,
 ]
 
 

@@ -407,3 +407,26 @@ async def test_a_key_remembers_when_it_was_last_used(store):
     (listed,) = await store.keys.list("prj_a")
     assert listed.last_used_at == NOW + timedelta(minutes=3)
     assert (await store.keys.get_by_hash("h" * 64)).last_used_at == NOW + timedelta(minutes=3)
+
+
+async def test_pages_filter_by_first_recipient_and_by_date(store):
+    early = await add(store, new_email(to=("Ana@Example.com", "x@example.com"), created_at=NOW))
+    late = await add(store, new_email(to=("ana@example.com",), created_at=NOW + timedelta(days=2)))
+    await add(store, new_email(to=("bob@example.com",), created_at=NOW + timedelta(days=2)))
+    found = await store.emails.page("prj_a", None, CursorRequest(limit=10), recipient="ANA@example.com")
+    assert [e.id for e in found.items] == [early.id, late.id] and found.total == 2
+    found = await store.emails.page("prj_a", None, CursorRequest(limit=10), recipient="x@example.com")
+    assert found.items == [], "the first recipient only"
+    after = await store.emails.page("prj_a", None, CursorRequest(limit=10), since=NOW + timedelta(days=1))
+    assert after.items[0].id == late.id and after.total == 2
+    before = await store.emails.page("prj_a", None, CursorRequest(limit=10), until=NOW + timedelta(days=1))
+    assert [e.id for e in before.items] == [early.id] and before.total == 1
+    both = await store.emails.page(
+        "prj_a",
+        None,
+        CursorRequest(limit=10, order=Order.DESC),
+        recipient="ana@example.com",
+        since=NOW + timedelta(hours=1),
+    )
+    assert [e.id for e in both.items] == [late.id]
+    assert (await store.emails.page("prj_a", None, CursorRequest(limit=10), since=NOW + timedelta(days=9))).items == []

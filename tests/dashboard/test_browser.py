@@ -5,6 +5,7 @@ it (rendered HTML, events, download), revoke the key, add a domain, see test-mod
 from __future__ import annotations
 
 import os
+import re
 import time
 
 import httpx
@@ -135,6 +136,16 @@ def test_a_newcomer_signs_in_sends_and_sees_it_all(dash_server, browser):
     expect(test_row).to_be_visible(timeout=10_000)
     expect(test_row.locator(".pill.test")).to_have_text("test")
     expect(page.get_by_role("row").filter(has_text="Dashboard hello")).to_have_count(0)
+
+    # Filters by recipient and by day, kept in the URL.
+    page.goto(f"{server.base}/app/emails")
+    page.get_by_label("To").fill("reader@example.com")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"to=reader%40example.com"))
+    expect(page.get_by_role("row").filter(has_text="Dashboard hello")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="From a test key")).to_have_count(0)
+    page.goto(f"{server.base}/app/emails?until=2000-01-01")
+    expect(page.get_by_text("No emails match these filters.")).to_be_visible()
 
     for name in ("suppressions", "settings"):
         page.goto(f"{server.base}/app/{name}")

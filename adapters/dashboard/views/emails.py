@@ -3,13 +3,16 @@ email's envelope, headers, events, rendered HTML (in a sandboxed frame), text an
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
+from attrs import frozen
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.dashboard.pages import deps_of, page, render
+from autorelay_core.domain.addresses import is_valid_address
 from autorelay_core.domain.emails import EmailStatus
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.policies.pagination import CursorRequest, Order
@@ -24,22 +27,56 @@ PREVIEW_POLICY = (
 )
 
 
-def _filters(request: Request) -> tuple[EmailStatus | None, bool | None, str | None]:
+@frozen
+class Filters:
+    status: EmailStatus | None
+    test: bool | None
+    recipient: str | None
+    since: datetime | None
+    until: datetime | None  # exclusive: the day after the last day asked for
+
+
+def _day(value: str | None, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"{field} must be a date like 2026-05-25") from None
+
+
+def _filters(request: Request) -> Filters:
     query = request.query_params
     status = query.get("status") or None
-    mode = query.get("mode") or ""
     try:
         wanted = EmailStatus(status) if status else None
     except ValueError:
         raise Invalid(f"status must be one of {', '.join(s.value for s in EmailStatus)}") from None
-    test = {"test": True, "live": False}.get(mode)
-    return wanted, test, query.get("after") or None
+    recipient = (query.get("to") or "").strip() or None
+    if recipient is not None and not is_valid_address(recipient):
+        raise Invalid("To must be a whole email address (the first recipient)")
+    first, last = _day(query.get("from"), "From"), _day(query.get("until"), "Until")
+    return Filters(
+        status=wanted,
+        test={"test": True, "live": False}.get(query.get("mode") or ""),
+        recipient=recipient,
+        since=datetime.combine(first, time.min, UTC) if first else None,
+        until=datetime.combine(last + timedelta(days=1), time.min, UTC) if last else None,
+    )
 
 
 async def _rows(request: Request, visit: Visit):
-    status, test, after = _filters(request)
-    cursor = CursorRequest(limit=PAGE_SIZE, order=Order.DESC, after=after)
-    return await deps_of(request).storage.emails.page(visit.session.project_id, status, cursor, test=test)
+    wanted = _filters(request)
+    cursor = CursorRequest(limit=PAGE_SIZE, order=Order.DESC, after=request.query_params.get("after") or None)
+    return await deps_of(request).storage.emails.page(
+        visit.session.project_id,
+        wanted.status,
+        cursor,
+        test=wanted.test,
+        recipient=wanted.recipient,
+        since=wanted.since,
+        until=wanted.until,
+    )
 
 
 def _query(request: Request, **changes: str | None) -> str:
@@ -65,6 +102,9 @@ async def log(request: Request, visit: Visit) -> Response:
         statuses=[s.value for s in EmailStatus],
         status=request.query_params.get("status", ""),
         mode=request.query_params.get("mode", ""),
+        to=request.query_params.get("to", ""),
+        first_day=request.query_params.get("from", ""),
+        last_day=request.query_params.get("until", ""),
         live=not request.query_params.get("after"),
         rows_query=_query(request),
         next_query=_query(request, after=after) if after else None,
