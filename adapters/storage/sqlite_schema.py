@@ -304,6 +304,7 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX emails_project_to ON emails(project_id, lower(json_extract(payload, '$.to[0]')), seq);
     CREATE INDEX emails_project_created ON emails(project_id, created_at);
+    CREATE INDEX emails_project_test ON emails(project_id, test, seq);
     """,
 ]
 

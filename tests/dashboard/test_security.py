@@ -35,7 +35,8 @@ def test_no_page_without_a_session(dash_server):
         for path in [*PAGES, f"emails/{email_id}", f"emails/{email_id}/preview", f"emails/{email_id}/message.eml"]:
             answer = stranger.get(f"/app/{path}")
             assert answer.status_code == 303 and answer.headers["location"].startswith("/app/sign-in"), path
-        forged = stranger.post("/app/keys", data={"name": "x"}, cookies={"autorelay_session": "made-up"})
+        stranger.cookies.set("autorelay_session", "made-up")
+        forged = stranger.post("/app/keys", data={"name": "x"})
         assert forged.status_code == 303
         assert stranger.get("/app/emails/rows", headers={"HX-Request": "true"}).status_code == 401
 
