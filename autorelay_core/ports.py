@@ -88,6 +88,20 @@ class Claim:
     lease_until: datetime
 
 
+@frozen
+class EmailFilter:
+    """Which emails a page shows; None: any."""
+
+    status: EmailStatus | None = None
+    test: bool | None = None  # test-mode mail only (True) or live only (False)
+    recipient: str | None = None  # the first `to` address, compared in any case
+    since: datetime | None = None  # created at or after
+    until: datetime | None = None  # created before
+
+
+ANY_EMAIL = EmailFilter()
+
+
 class EmailRepository(Protocol):
     async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
         """Store a new email and its first events in one transaction, ready for the outbox:
@@ -123,20 +137,9 @@ class EmailRepository(Protocol):
     async def events(self, email_id: str) -> list[Event]:
         """The email's events, oldest first (ties in insertion order)."""
 
-    async def page(
-        self,
-        project_id: str,
-        status: EmailStatus | None,
-        cursor: CursorRequest,
-        *,
-        test: bool | None = None,
-        recipient: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> CursorPage[Email]:
-        """Emails in insertion order (or its reverse) strictly after the cursor's email; `test`:
-        only test-mode (True) or live (False) ones; `recipient`: whose first `to` is that address
-        (any case); `since`/`until`: created at or after, before. Each filter uses an index.
+    async def page(self, project_id: str, cursor: CursorRequest, where: EmailFilter = ANY_EMAIL) -> CursorPage[Email]:
+        """The emails `where` picks, in insertion order (or its reverse) strictly after the cursor's
+        email. Each of the filter's conditions is served by an index.
 
         An `after` id that is not in the project yields an empty page. `total` counts every email in
         the project with that status, whatever the cursor. Rows inserted during a walk never cause a

@@ -34,7 +34,7 @@ from autorelay_core.policies.idempotency import IN_FLIGHT_LEASE, RETENTION, Exis
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
 from autorelay_core.policies.quota import Charge, exceeded_message
 from autorelay_core.policies.rate_limit import Limit
-from autorelay_core.ports import Claim
+from autorelay_core.ports import ANY_EMAIL, Claim, EmailFilter
 
 
 class MemoryProjects:
@@ -186,27 +186,8 @@ class MemoryEmails:
         row = self._rows.get(email_id)
         return list(row.events) if row else []
 
-    async def page(
-        self,
-        project_id: str,
-        status: EmailStatus | None,
-        cursor: CursorRequest,
-        *,
-        test: bool | None = None,
-        recipient: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> CursorPage[Email]:
-        rows = [
-            r
-            for r in self._rows.values()
-            if r.email.project_id == project_id
-            and (status is None or r.email.status is status)
-            and (test is None or r.email.test is test)
-            and (recipient is None or (r.email.to and r.email.to[0].lower() == recipient.lower()))
-            and (since is None or r.email.created_at >= since)
-            and (until is None or r.email.created_at < until)
-        ]
+    async def page(self, project_id: str, cursor: CursorRequest, where: EmailFilter = ANY_EMAIL) -> CursorPage[Email]:
+        rows = [r for r in self._rows.values() if r.email.project_id == project_id and _picks(where, r.email)]
         total = len(rows)
         descending = cursor.order is Order.DESC
         rows.sort(key=lambda r: r.seq, reverse=descending)
@@ -338,6 +319,16 @@ class MemoryEmails:
         for row in found:
             row.delivery, row.lease_until, row.due_at = Delivery.PENDING, None, now
         return [r.email.id for r in found]
+
+
+def _picks(where: EmailFilter, email: Email) -> bool:
+    return (
+        (where.status is None or email.status is where.status)
+        and (where.test is None or email.test is where.test)
+        and (where.recipient is None or (bool(email.to) and email.to[0].lower() == where.recipient.lower()))
+        and (where.since is None or email.created_at >= where.since)
+        and (where.until is None or email.created_at < where.until)
+    )
 
 
 class MemoryTemplates:

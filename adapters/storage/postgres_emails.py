@@ -21,7 +21,7 @@ from autorelay_core.domain.webhooks import Notice
 from autorelay_core.errors import QuotaExceeded
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
 from autorelay_core.policies.quota import Charge, exceeded_message
-from autorelay_core.ports import Claim
+from autorelay_core.ports import ANY_EMAIL, Claim, EmailFilter
 
 if TYPE_CHECKING:
     from adapters.storage.postgres import Database
@@ -186,35 +186,25 @@ class PostgresEmails:
         )
         return [Event(EventType(t), c, d) for t, c, d in rows]
 
-    async def page(
-        self,
-        project_id: str,
-        status: EmailStatus | None,
-        cursor: CursorRequest,
-        *,
-        test: bool | None = None,
-        recipient: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> CursorPage[Email]:
-        where, args = "project_id = %s", [project_id]
-        if status is not None:
-            where += " AND status = %s"
-            args.append(status.value)
-        if test is not None:
-            where += " AND test = %s"
-            args.append(test)
-        if recipient is not None:
-            where += " AND lower(payload->'to'->>0) = %s"  # the expression of its index (migration 13)
-            args.append(recipient.lower())
-        if since is not None:
-            where += " AND created_at >= %s"
-            args.append(since)
-        if until is not None:
-            where += " AND created_at < %s"
-            args.append(until)
+    async def page(self, project_id: str, cursor: CursorRequest, where: EmailFilter = ANY_EMAIL) -> CursorPage[Email]:
+        sql, args = "project_id = %s", [project_id]
+        if where.status is not None:
+            sql += " AND status = %s"
+            args.append(where.status.value)
+        if where.test is not None:
+            sql += " AND test = %s"
+            args.append(where.test)
+        if where.recipient is not None:
+            sql += " AND lower(payload->'to'->>0) = %s"  # the expression of its index (migration 13)
+            args.append(where.recipient.lower())
+        if where.since is not None:
+            sql += " AND created_at >= %s"
+            args.append(where.since)
+        if where.until is not None:
+            sql += " AND created_at < %s"
+            args.append(where.until)
         async with self.db.connection() as conn:
-            total = await (await conn.execute(f"SELECT count(*) FROM emails WHERE {where}", args)).fetchone()
+            total = await (await conn.execute(f"SELECT count(*) FROM emails WHERE {sql}", args)).fetchone()
             if cursor.after is not None:
                 anchor = await (
                     await conn.execute(
@@ -223,12 +213,12 @@ class PostgresEmails:
                 ).fetchone()
                 if anchor is None:
                     return CursorPage(items=[], total=total[0] if total else 0, has_more=False)
-                where += " AND seq < %s" if cursor.order is Order.DESC else " AND seq > %s"
+                sql += " AND seq < %s" if cursor.order is Order.DESC else " AND seq > %s"
                 args.append(anchor[0])
             direction = "DESC" if cursor.order is Order.DESC else "ASC"
             rows = await (
                 await conn.execute(
-                    f"SELECT payload FROM emails WHERE {where} ORDER BY seq {direction} LIMIT %s",
+                    f"SELECT payload FROM emails WHERE {sql} ORDER BY seq {direction} LIMIT %s",
                     [*args, cursor.limit + 1],
                 )
             ).fetchall()

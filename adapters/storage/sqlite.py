@@ -38,7 +38,7 @@ from autorelay_core.policies.idempotency import IN_FLIGHT_LEASE, RETENTION, Exis
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
 from autorelay_core.policies.quota import Charge, exceeded_message
 from autorelay_core.policies.rate_limit import Admission, Limit
-from autorelay_core.ports import Claim
+from autorelay_core.ports import ANY_EMAIL, Claim, EmailFilter
 
 
 class _Connection(sqlite3.Connection):
@@ -386,37 +386,25 @@ class SqliteEmails(_Tables):
         )
         return [Event(EventType(t), datetime.fromisoformat(c), json.loads(d)) for t, c, d in rows]
 
-    async def page(
-        self,
-        project_id: str,
-        status: EmailStatus | None,
-        cursor: CursorRequest,
-        *,
-        test: bool | None = None,
-        recipient: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> CursorPage[Email]:
-        where, args = "project_id = ?", [project_id]
-        if status is not None:
-            where += " AND status = ?"
-            args.append(status.value)
-        if test is not None:
-            where += " AND test = ?"
-            args.append(int(test))
-        if recipient is not None:
-            where += f" AND {_FIRST_TO} = ?"
-            args.append(recipient.lower())
+    async def page(self, project_id: str, cursor: CursorRequest, where: EmailFilter = ANY_EMAIL) -> CursorPage[Email]:
+        sql, args = "project_id = ?", [project_id]
+        if where.status is not None:
+            sql += " AND status = ?"
+            args.append(where.status.value)
+        if where.test is not None:
+            sql += " AND test = ?"
+            args.append(int(where.test))
+        if where.recipient is not None:
+            sql += f" AND {_FIRST_TO} = ?"
+            args.append(where.recipient.lower())
         # Dates become a range of seq (emails are stored in time order), found through an index.
-        if since is not None:
-            where += (
-                " AND seq >= coalesce((SELECT min(seq) FROM emails WHERE project_id = ? AND created_at >= ?), 1e18)"
-            )
-            args += [project_id, since.isoformat()]
-        if until is not None:
-            where += " AND seq <= coalesce((SELECT max(seq) FROM emails WHERE project_id = ? AND created_at < ?), -1)"
-            args += [project_id, until.isoformat()]
-        (total,) = self.conn.execute(f"SELECT COUNT(*) FROM emails WHERE {where}", args).fetchone()
+        if where.since is not None:
+            sql += " AND seq >= coalesce((SELECT min(seq) FROM emails WHERE project_id = ? AND created_at >= ?), 1e18)"
+            args += [project_id, where.since.isoformat()]
+        if where.until is not None:
+            sql += " AND seq <= coalesce((SELECT max(seq) FROM emails WHERE project_id = ? AND created_at < ?), -1)"
+            args += [project_id, where.until.isoformat()]
+        (total,) = self.conn.execute(f"SELECT COUNT(*) FROM emails WHERE {sql}", args).fetchone()
         descending = cursor.order is Order.DESC
         if cursor.after is not None:
             anchor = self.conn.execute(
@@ -424,10 +412,10 @@ class SqliteEmails(_Tables):
             ).fetchone()
             if anchor is None:
                 return CursorPage(items=[], total=total, has_more=False)
-            where += " AND seq < ?" if descending else " AND seq > ?"
+            sql += " AND seq < ?" if descending else " AND seq > ?"
             args.append(anchor[0])
         rows = self.conn.execute(
-            f"SELECT payload FROM emails WHERE {where} ORDER BY seq {'DESC' if descending else 'ASC'} LIMIT ?",
+            f"SELECT payload FROM emails WHERE {sql} ORDER BY seq {'DESC' if descending else 'ASC'} LIMIT ?",
             [*args, cursor.limit + 1],
         ).fetchall()
         items = [codec.email_from_payload(r[0]) for r in rows[: cursor.limit]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from autorelay_core.domain.emails import Email, EmailStatus, Event
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.policies.pagination import CursorPage, CursorRequest
+from autorelay_core.ports import EmailFilter
 from autorelay_core.usecases.context import Deps
 
 LISTABLE_STATUSES = tuple(status.value for status in EmailStatus)
@@ -32,4 +33,4 @@ async def list_emails(
     # A cursor names an email of this project; anything else is a client error, not an empty page.
     if cursor.after is not None and await deps.storage.emails.get(project_id, cursor.after) is None:
         raise Invalid("startingAfter is not the id of an email of this project", field="startingAfter")
-    return await deps.storage.emails.page(project_id, status, cursor)
+    return await deps.storage.emails.page(project_id, cursor, EmailFilter(status=status))

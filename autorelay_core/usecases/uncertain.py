@@ -6,12 +6,13 @@ from __future__ import annotations
 from autorelay_core.domain.emails import Email, EmailStatus, EventType
 from autorelay_core.errors import Conflict, NotFound
 from autorelay_core.policies.pagination import CursorRequest
+from autorelay_core.ports import EmailFilter
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.record_events import record_event
 
 
 async def list_uncertain(deps: Deps, project_id: str, limit: int = 100) -> list[Email]:
-    page = await deps.storage.emails.page(project_id, EmailStatus.UNCERTAIN, CursorRequest(limit=limit))
+    page = await deps.storage.emails.page(project_id, CursorRequest(limit=limit), EmailFilter(EmailStatus.UNCERTAIN))
     return page.items
 
 

@@ -20,6 +20,7 @@ from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import Conflict
 from autorelay_core.policies.pagination import CursorRequest, Order
+from autorelay_core.ports import EmailFilter
 from tests.contract.conftest import BACKENDS
 from tests.support import FakeClock
 
@@ -180,13 +181,13 @@ async def test_pages_filter_by_status_and_count_the_total(store):
     claim = await store.emails.claim(emails[1].id, NOW, NOW + timedelta(seconds=60))
     claim.email.record(EventType.SENT, NOW)
     await store.emails.finish(claim, claim.email, [])
-    page = await store.emails.page("prj_a", None, CursorRequest(limit=2))
+    page = await store.emails.page("prj_a", CursorRequest(limit=2))
     assert [e.id for e in page.items] == [emails[0].id, emails[1].id] and page.total == 5 and page.has_more
-    page = await store.emails.page("prj_a", EmailStatus.SENT, CursorRequest(limit=10))
+    page = await store.emails.page("prj_a", CursorRequest(limit=10), EmailFilter(EmailStatus.SENT))
     assert [e.id for e in page.items] == [emails[1].id] and page.total == 1 and not page.has_more
-    page = await store.emails.page("prj_a", None, CursorRequest(limit=10, order=Order.DESC, after=emails[3].id))
+    page = await store.emails.page("prj_a", CursorRequest(limit=10, order=Order.DESC, after=emails[3].id))
     assert [e.id for e in page.items] == [emails[2].id, emails[1].id, emails[0].id]
-    foreign = await store.emails.page("prj_b", None, CursorRequest(limit=10, after=emails[0].id))
+    foreign = await store.emails.page("prj_b", CursorRequest(limit=10, after=emails[0].id))
     assert foreign.items == [] and foreign.total == 1
 
 
@@ -211,7 +212,7 @@ def test_cursor_walk_has_no_duplicate_or_gap_while_rows_are_inserted(make_storag
         after = None
         step = 0
         while True:
-            page = await storage.emails.page(project, None, CursorRequest(limit=limit, order=order, after=after))
+            page = await storage.emails.page(project, CursorRequest(limit=limit, order=order, after=after))
             seen.extend(e.id for e in page.items)
             for _ in range(inserts[step] if step < len(inserts) else 0):
                 await add(storage, new_email(project_id=project))
@@ -337,7 +338,7 @@ async def test_charges_never_overshoot_under_concurrency(store):
     assert sum(r is None for r in results) == 5
     assert all(isinstance(r, QuotaExceeded) for r in results if r is not None)
     assert await store.emails.usage("prj_a", "emails", "2026-05") == 5
-    assert (await store.emails.page("prj_a", None, CursorRequest(limit=100))).total == 5
+    assert (await store.emails.page("prj_a", CursorRequest(limit=100))).total == 5
 
 
 async def test_text_with_nul_is_refused_cleanly_and_stores_nothing(store):
@@ -381,10 +382,10 @@ async def test_domains_round_trip_with_their_dkim_and_are_project_scoped(store):
 async def test_pages_filter_live_or_test_and_daily_counts_plot_the_events(store):
     live = await add(store, new_email())
     test = await add(store, new_email(test=True))
-    assert [e.id for e in (await store.emails.page("prj_a", None, CursorRequest(limit=10), test=True)).items] == [
-        test.id
-    ]
-    page = await store.emails.page("prj_a", None, CursorRequest(limit=10), test=False)
+    assert [
+        e.id for e in (await store.emails.page("prj_a", CursorRequest(limit=10), EmailFilter(test=True))).items
+    ] == [test.id]
+    page = await store.emails.page("prj_a", CursorRequest(limit=10), EmailFilter(test=False))
     assert [e.id for e in page.items] == [live.id] and page.total == 1
     claim = await store.emails.claim(live.id, NOW, NOW + timedelta(seconds=60))
     later = NOW + timedelta(days=1)
@@ -413,20 +414,20 @@ async def test_pages_filter_by_first_recipient_and_by_date(store):
     early = await add(store, new_email(to=("Ana@Example.com", "x@example.com"), created_at=NOW))
     late = await add(store, new_email(to=("ana@example.com",), created_at=NOW + timedelta(days=2)))
     await add(store, new_email(to=("bob@example.com",), created_at=NOW + timedelta(days=2)))
-    found = await store.emails.page("prj_a", None, CursorRequest(limit=10), recipient="ANA@example.com")
+    found = await store.emails.page("prj_a", CursorRequest(limit=10), EmailFilter(recipient="ANA@example.com"))
     assert [e.id for e in found.items] == [early.id, late.id] and found.total == 2
-    found = await store.emails.page("prj_a", None, CursorRequest(limit=10), recipient="x@example.com")
+    found = await store.emails.page("prj_a", CursorRequest(limit=10), EmailFilter(recipient="x@example.com"))
     assert found.items == [], "the first recipient only"
-    after = await store.emails.page("prj_a", None, CursorRequest(limit=10), since=NOW + timedelta(days=1))
+    after = await store.emails.page("prj_a", CursorRequest(limit=10), EmailFilter(since=NOW + timedelta(days=1)))
     assert after.items[0].id == late.id and after.total == 2
-    before = await store.emails.page("prj_a", None, CursorRequest(limit=10), until=NOW + timedelta(days=1))
+    before = await store.emails.page("prj_a", CursorRequest(limit=10), EmailFilter(until=NOW + timedelta(days=1)))
     assert [e.id for e in before.items] == [early.id] and before.total == 1
     both = await store.emails.page(
         "prj_a",
-        None,
         CursorRequest(limit=10, order=Order.DESC),
-        recipient="ana@example.com",
-        since=NOW + timedelta(hours=1),
+        EmailFilter(recipient="ana@example.com", since=NOW + timedelta(hours=1)),
     )
     assert [e.id for e in both.items] == [late.id]
-    assert (await store.emails.page("prj_a", None, CursorRequest(limit=10), since=NOW + timedelta(days=9))).items == []
+    assert (
+        await store.emails.page("prj_a", CursorRequest(limit=10), EmailFilter(since=NOW + timedelta(days=9)))
+    ).items == []

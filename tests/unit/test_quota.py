@@ -14,7 +14,7 @@ from tests.unit.test_send_email import command, live_key
 
 
 async def stored(deps, key) -> int:
-    return (await deps.storage.emails.page(key.project_id, None, CursorRequest(limit=1))).total
+    return (await deps.storage.emails.page(key.project_id, CursorRequest(limit=1))).total
 
 
 async def test_live_keys_need_a_verified_domain_or_the_sandbox_sender(deps):

@@ -6,16 +6,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
-from attrs import frozen
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.dashboard.pages import deps_of, page, render
 from autorelay_core.domain.addresses import is_valid_address
-from autorelay_core.domain.emails import EmailStatus
+from autorelay_core.domain.emails import Email, EmailStatus
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.policies.pagination import CursorRequest, Order
+from autorelay_core.ports import EmailFilter
 from autorelay_core.usecases.manage_users import Visit
 from autorelay_core.usecases.read_emails import get_email
 
@@ -27,15 +27,6 @@ PREVIEW_POLICY = (
 )
 
 
-@frozen
-class Filters:
-    status: EmailStatus | None
-    test: bool | None
-    recipient: str | None
-    since: datetime | None
-    until: datetime | None  # exclusive: the day after the last day asked for
-
-
 def _day(value: str | None, field: str) -> date | None:
     if not value:
         return None
@@ -45,7 +36,7 @@ def _day(value: str | None, field: str) -> date | None:
         raise Invalid(f"{field} must be a date like 2026-05-25") from None
 
 
-def _filters(request: Request) -> Filters:
+def _filters(request: Request) -> EmailFilter:
     query = request.query_params
     status = query.get("status") or None
     try:
@@ -56,7 +47,7 @@ def _filters(request: Request) -> Filters:
     if recipient is not None and not is_valid_address(recipient):
         raise Invalid("To must be a whole email address (the first recipient)")
     first, last = _day(query.get("from"), "From"), _day(query.get("until"), "Until")
-    return Filters(
+    return EmailFilter(
         status=wanted,
         test={"test": True, "live": False}.get(query.get("mode") or ""),
         recipient=recipient,
@@ -66,17 +57,8 @@ def _filters(request: Request) -> Filters:
 
 
 async def _rows(request: Request, visit: Visit):
-    wanted = _filters(request)
     cursor = CursorRequest(limit=PAGE_SIZE, order=Order.DESC, after=request.query_params.get("after") or None)
-    return await deps_of(request).storage.emails.page(
-        visit.session.project_id,
-        wanted.status,
-        cursor,
-        test=wanted.test,
-        recipient=wanted.recipient,
-        since=wanted.since,
-        until=wanted.until,
-    )
+    return await deps_of(request).storage.emails.page(visit.session.project_id, cursor, _filters(request))
 
 
 def _query(request: Request, **changes: str | None) -> str:
@@ -118,14 +100,23 @@ async def rows(request: Request, visit: Visit) -> Response:
     return render(request, "emails_rows.html", emails=found.items, rows_query=_query(request), live=True)
 
 
-async def _email(request: Request, visit: Visit):
-    return await get_email(deps_of(request), visit.session.project_id, request.path_params["email_id"])
+async def _email(request: Request, visit: Visit) -> Email | None:
+    """The project's email named in the path; None for any other (another project's is no different)."""
+    try:
+        email, _ = await get_email(deps_of(request), visit.session.project_id, request.path_params["email_id"])
+    except NotFound:
+        return None
+    return email
+
+
+def _not_found() -> Response:
+    return Response("Not found", status_code=404, media_type="text/plain")
 
 
 @page()
 async def detail(request: Request, visit: Visit) -> Response:
     try:
-        email, events = await _email(request, visit)
+        email, events = await get_email(deps_of(request), visit.session.project_id, request.path_params["email_id"])
     except NotFound as error:
         return render(request, "error.html", 404, title="No such email", message=error.message)
     downloadable = request.app.state.raw_message(email.id) is not None
@@ -134,10 +125,9 @@ async def detail(request: Request, visit: Visit) -> Response:
 
 @page()
 async def preview(request: Request, visit: Visit) -> Response:
-    try:
-        email, _ = await _email(request, visit)
-    except NotFound:
-        return Response("Not found", status_code=404, media_type="text/plain")
+    email = await _email(request, visit)
+    if email is None:
+        return _not_found()
     body = "<p>This one-time-code email is sealed; its body is never shown.</p>" if email.sealed else email.html
     headers = {"Content-Security-Policy": PREVIEW_POLICY, "X-Frame-Options": "SAMEORIGIN"}
     return Response(body, media_type="text/html; charset=utf-8", headers=headers)
@@ -145,10 +135,9 @@ async def preview(request: Request, visit: Visit) -> Response:
 
 @page()
 async def download(request: Request, visit: Visit) -> Response:
-    try:
-        email, _ = await _email(request, visit)
-    except NotFound:
-        return Response("Not found", status_code=404, media_type="text/plain")
+    email = await _email(request, visit)
+    if email is None:
+        return _not_found()
     raw = request.app.state.raw_message(email.id)
     if raw is None:
         return render(request, "error.html", 404, title="Not kept", message=_NOT_KEPT)
