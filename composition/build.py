@@ -19,6 +19,7 @@ from adapters.dns.resolver import DnsPythonResolver
 from adapters.limits.memory import MemoryRateLimits
 from adapters.limits.redis import RedisRateLimits
 from adapters.mailers.dkim import DkimSigner, OwnKeys
+from adapters.mailers.kept import KeptMessages
 from adapters.mailers.log import LogMailer
 from adapters.queue.asyncio_queue import AsyncioJobQueue
 from adapters.queue.huey_queue import EmbeddedConsumer, HueyJobQueue, make_huey
@@ -80,6 +81,7 @@ class Services:
         self.runner = runner
         self.posts = posts
         self._reconciler: asyncio.Task | None = None
+        self.kept: KeptMessages | None = None  # copies of the messages that left (set by build)
 
     async def start(self, *, consume: bool = True) -> None:
         """Bind to the running loop, bring the schema up to date, start the in-process consumer (if
@@ -107,11 +109,21 @@ class Services:
                 if loop.time() >= next_reputation_check:
                     # Rates also change as sends age out of the 24 h window, not only on feedback.
                     next_reputation_check = loop.time() + 60
+                    if self.kept is not None:
+                        await asyncio.to_thread(self.kept.prune)
                     for project in await evaluate_all(self.deps):
                         log.warning("project %s flagged: %s", project.name, project.status_reason)
             except Exception:  # keep going; the next round retries
                 log.exception("background checks failed")
             await asyncio.sleep(interval)
+
+    def raw_message(self, email_id: str) -> bytes | None:
+        """The exact message that left, for the dashboard's download: the log mailer's file (test
+        mode always goes there), else the kept copy of what SMTP or SES took."""
+        path = self.settings.mail_dir / f"{email_id}.eml"
+        if email_id.isidentifier() and path.is_file():
+            return path.read_bytes()
+        return self.kept.get(email_id) if self.kept is not None else None
 
     async def readiness(self) -> dict[str, str]:
         """ "ok", or why not, for the database and the queue: each touched with one cheap call
@@ -207,15 +219,17 @@ def _blobs(settings: Settings) -> BlobStore:
     return LocalBlobs(settings.data_dir / "assets", settings.base_url)
 
 
-def _ses(settings: Settings) -> tuple[Mailer, DomainProvisioner]:
+def _ses(settings: Settings, kept: KeptMessages) -> tuple[Mailer, DomainProvisioner]:
     from adapters.mailers.ses import SesIdentities, SesMailer, ses_client  # boto3 is the ses extra
 
     client = ses_client(settings.ses_region, settings.ses_endpoint_url)
     classic = ses_client(settings.ses_region, settings.ses_endpoint_url, api="ses")
-    return SesMailer(client), SesIdentities(client, classic)
+    return SesMailer(client, keep=kept.keep), SesIdentities(client, classic)
 
 
-def _mailer(settings: Settings, log_mailer: LogMailer, storage: Storage, sealer: FernetSealer) -> Mailer:
+def _mailer(
+    settings: Settings, log_mailer: LogMailer, storage: Storage, sealer: FernetSealer, kept: KeptMessages
+) -> Mailer:
     if settings.mailer == "smtp":
         import ssl
 
@@ -234,6 +248,7 @@ def _mailer(settings: Settings, log_mailer: LogMailer, storage: Storage, sealer:
                 tls_context=context,
             ),
             signer=DkimSigner(storage.domains, sealer),
+            keep=kept.keep,
         )
     return log_mailer
 
@@ -262,11 +277,12 @@ def build(
         storage.limits = CachedLimits(storage.limits, settings.key_cache_seconds)
         storage.domains = CachedDomains(storage.domains, settings.key_cache_seconds)
     log_mailer = LogMailer(settings.mail_dir)
+    kept = KeptMessages(settings.kept_dir, settings.keep_messages_days)
     provisioner: DomainProvisioner = OwnKeys(sealer)
     if settings.mailer == "ses":
-        chosen_mailer, provisioner = _ses(settings)
+        chosen_mailer, provisioner = _ses(settings, kept)
     else:
-        chosen_mailer = _mailer(settings, log_mailer, storage, sealer)
+        chosen_mailer = _mailer(settings, log_mailer, storage, sealer, kept)
     clock = clock or SystemClock()
     runner = LoopRunner()
     consumer = None
@@ -334,4 +350,6 @@ def build(
             **({"spf_record": SES_SPF} if settings.mailer == "ses" else {}),
         ),
     )
-    return Services(settings, deps, consumer, runner, stopping, posts)
+    services = Services(settings, deps, consumer, runner, stopping, posts)
+    services.kept = kept
+    return services

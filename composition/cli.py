@@ -56,7 +56,7 @@ def serve(args: argparse.Namespace) -> None:
 
     topics = {arn.strip() for arn in settings.ses_topic_arns.split(",") if arn.strip()}
     sns = SnsVerifier(topics, connect_to=settings.sns_connect_to, ca_file=settings.sns_ca_file)
-    dashboard = create_dashboard(services, base_url=settings.base_url, raw_message=_log_file(settings))
+    dashboard = create_dashboard(services, base_url=settings.base_url, raw_message=services.raw_message)
     app = create_app(
         services, max_body_bytes=settings.max_body_bytes, sns=sns, trusted_proxies=settings.proxies, dashboard=dashboard
     )
@@ -140,17 +140,6 @@ def users_remove(args: argparse.Namespace) -> None:
         print(f"{args.email} removed; their sessions have ended")
 
     _run(args, action)
-
-
-def _log_file(settings: Settings) -> Callable[[str], bytes | None]:
-    """The message the log mailer wrote for an email (test mode always goes there), for the
-    dashboard's download."""
-
-    def read(email_id: str) -> bytes | None:
-        path = settings.mail_dir / f"{email_id}.eml"
-        return path.read_bytes() if email_id.isidentifier() and path.is_file() else None
-
-    return read
 
 
 def migrate(args: argparse.Namespace) -> None:

@@ -101,6 +101,10 @@ class Settings:
         converter=float, **_doc("Seconds a client has to send a request's line and headers", 10)
     )
     body_timeout_seconds: float = field(converter=float, **_doc("Seconds a client has to send a request's body", 30))
+    keep_messages_days: int = field(
+        converter=int,
+        **_doc("Days a copy of every message that left is kept for the dashboard's download (0: none)", 7),
+    )
     max_connections: int = field(
         converter=int, **_doc("Connections and requests `serve` handles at once; past it, 503", 1000)
     )
@@ -143,6 +147,10 @@ class Settings:
     @property
     def proxies(self) -> list[str]:
         return [item.strip() for item in self.trusted_proxies.split(",") if item.strip()]
+
+    @property
+    def kept_dir(self) -> Path:
+        return self.data_dir / "messages"
 
     @property
     def mail_dir(self) -> Path:
@@ -215,6 +223,8 @@ class Settings:
                 raise SettingsError(
                     f"{PREFIX}TRUSTED_PROXIES: {proxy!r} is not an IP address or network (e.g. 10.0.0.0/8)"
                 ) from None
+        if self.keep_messages_days < 0:
+            raise SettingsError(f"{PREFIX}KEEP_MESSAGES_DAYS must be 0 or more")
         if self.header_timeout_seconds <= 0 or self.body_timeout_seconds <= 0 or self.max_connections < 1:
             raise SettingsError(
                 f"{PREFIX}HEADER_TIMEOUT_SECONDS, {PREFIX}BODY_TIMEOUT_SECONDS and {PREFIX}MAX_CONNECTIONS must be > 0"

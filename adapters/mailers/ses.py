@@ -4,6 +4,7 @@ signs with Easy DKIM for the domain identity it created (`CreateEmailIdentity`).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 
 import boto3
@@ -28,8 +29,9 @@ def ses_client(region: str, endpoint_url: str = "", *, api: str = "sesv2"):
 
 
 class SesMailer:
-    def __init__(self, client) -> None:
+    def __init__(self, client, keep: Callable[[Email, bytes], None] | None = None) -> None:
         self._client = client
+        self._keep = keep  # a copy of each raw message that SES accepted (KeptMessages.keep)
 
     async def send(self, email: Email, sent_at: datetime, handover: Handover | None = None) -> str:
         message = build_message(email, sent_at)
@@ -47,6 +49,8 @@ class SesMailer:
             raise MailerError(f"SES {code}: {text}", permanent=code in _PERMANENT) from error
         except BotoCoreError as error:  # connection, timeout, credentials lookup
             raise MailerError(f"SES unreachable: {error}", permanent=False) from error
+        if self._keep is not None:
+            self._keep(email, message)
         return answer["MessageId"]
 
 

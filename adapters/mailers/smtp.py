@@ -42,10 +42,15 @@ class SmtpSettings:
     tls_context: ssl.SSLContext | None = None
 
 
+# (email, the exact bytes that left): keeps a copy (KeptMessages.keep); must not raise.
+Keep = Callable[[Email, bytes], None]
+
+
 class SmtpMailer:
-    def __init__(self, settings: SmtpSettings, signer: Signer | None = None) -> None:
+    def __init__(self, settings: SmtpSettings, signer: Signer | None = None, keep: Keep | None = None) -> None:
         self.settings = settings
         self._signer = signer
+        self._keep_copy = keep
         self._idle: list[aiosmtplib.SMTP] = []
         self._slots: asyncio.Semaphore | None = None
 
@@ -117,6 +122,8 @@ class SmtpMailer:
                 self._keep(client)
                 if refused:
                     log.warning("%s: some recipients refused: %s", email.id, _describe(refused))
+                if self._keep_copy is not None:
+                    self._keep_copy(email, message)
                 return reply
         raise MailerError("SMTP server disconnected twice", permanent=False)  # pragma: no cover
 

@@ -26,9 +26,8 @@ def sink(request):
         yield running
 
 
-@pytest.fixture
-def smtp_deps(sink, clock):
-    settings = SmtpSettings(
+def _settings(sink) -> SmtpSettings:
+    return SmtpSettings(
         host="127.0.0.1",
         port=sink.port,
         security="starttls",
@@ -37,9 +36,11 @@ def smtp_deps(sink, clock):
         timeout=10,
         tls_context=sink.client_context(),
     )
-    mailer = SmtpMailer(settings)
-    deps = make_deps(clock=clock, mailer=mailer, queue=ManualQueue())
-    return deps
+
+
+@pytest.fixture
+def smtp_deps(sink, clock):
+    return make_deps(clock=clock, mailer=SmtpMailer(_settings(sink)), queue=ManualQueue())
 
 
 async def test_a_send_arrives_over_starttls_with_auth_as_valid_multipart(smtp_deps, sink):
@@ -193,3 +194,20 @@ async def test_a_project_may_hold_uncertain_mail_for_the_operator(smtp_deps, sin
     await resend_uncertain(smtp_deps, key.project_id, second.id)
     assert await deliver_email(smtp_deps, second.id) == "sent"
     assert len(sink.messages) == 2 and await list_uncertain(smtp_deps, key.project_id) == []
+
+
+async def test_the_kept_copy_is_exactly_what_the_server_received(sink, tmp_path):
+    from adapters.mailers.kept import KeptMessages
+
+    kept = KeptMessages(tmp_path / "messages", days=7)
+    deps = make_deps(mailer=SmtpMailer(_settings(sink), keep=kept.keep), queue=ManualQueue())
+    key = await live_key(deps)
+    sent = await send_email(deps, key, command())
+    assert await deliver_email(deps, sent.id) == "sent"
+    (envelope,) = sink.messages
+    assert kept.get(sent.id) == envelope.original_content, "byte for byte what the server took"
+    assert kept.get("em_unknown") is None
+    assert oct(next((tmp_path / "messages").iterdir()).stat().st_mode & 0o777) == "0o700"
+    (copy,) = (tmp_path / "messages").glob("*/*.eml")
+    assert oct(copy.stat().st_mode & 0o777) == "0o600"
+    await deps.mailer.close()

@@ -145,7 +145,10 @@ async def download(request: Request, visit: Visit) -> Response:
     return Response(raw, media_type="message/rfc822", headers={"Content-Disposition": disposition})
 
 
-_NOT_KEPT = "The exact message is kept for test-mode mail and the log mailer; this one went out through another mailer."
+_NOT_KEPT = (
+    "No copy of this message is kept: it has not left yet, it is a one-time-code email, or it is older than"
+    " AUTORELAY_KEEP_MESSAGES_DAYS."
+)
 
 routes = [
     Route("/emails", log),
