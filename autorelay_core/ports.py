@@ -62,6 +62,9 @@ class ProjectRepository(Protocol):
     async def set_uncertain_policy(self, project_id: str, *, transactional: bool, campaigns: bool) -> None:
         """Whether uncertain emails (see EmailStatus.UNCERTAIN) are sent again, per kind of mail."""
 
+    async def rename(self, project_id: str, name: str) -> None:
+        """Conflict if another project has that name."""
+
 
 class KeyRepository(Protocol):
     async def add(self, key: ApiKey) -> None: ...

@@ -83,6 +83,10 @@ class CachedProjects(_Delegating):
         self._cache.drop(lambda project: project.id != project_id)
         await self._inner.set_uncertain_policy(project_id, transactional=transactional, campaigns=campaigns)
 
+    async def rename(self, project_id: str, name: str) -> None:
+        self._cache.drop(lambda project: project.id != project_id)
+        await self._inner.rename(project_id, name)
+
     async def set_tracking(self, project_id: str, *, opens: bool, clicks: bool) -> None:
         self._cache.drop(lambda project: project.id != project_id)
         await self._inner.set_tracking(project_id, opens=opens, clicks=clicks)

@@ -64,6 +64,11 @@ class MemoryProjects:
         project = self._rows[project_id]
         project.resend_uncertain_transactional, project.resend_uncertain_campaigns = transactional, campaigns
 
+    async def rename(self, project_id: str, name: str) -> None:
+        if any(p.name == name and p.id != project_id for p in self._rows.values()):
+            raise Conflict(f"a project named {name!r} already exists")
+        self._rows[project_id].name = name
+
     async def set_tracking(self, project_id: str, *, opens: bool, clicks: bool) -> None:
         project = self._rows[project_id]
         project.track_opens, project.track_clicks = opens, clicks

@@ -183,6 +183,12 @@ class PostgresProjects:
             (transactional, campaigns, project_id),
         )
 
+    async def rename(self, project_id: str, name: str) -> None:
+        try:
+            await self.db.rowcount("UPDATE projects SET name = %s WHERE id = %s", (name, project_id))
+        except errors.UniqueViolation as error:
+            raise Conflict(f"a project named {name!r} already exists") from error
+
     async def set_tracking(self, project_id: str, *, opens: bool, clicks: bool) -> None:
         await self.db.rowcount(
             "UPDATE projects SET track_opens = %s, track_clicks = %s WHERE id = %s", (opens, clicks, project_id)

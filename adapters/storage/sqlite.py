@@ -209,6 +209,12 @@ class SqliteProjects(_Tables):
             (transactional, campaigns, project_id),
         )
 
+    async def rename(self, project_id: str, name: str) -> None:
+        try:
+            self.conn.execute("UPDATE projects SET name = ? WHERE id = ?", (name, project_id))
+        except sqlite3.IntegrityError as error:
+            raise Conflict(f"a project named {name!r} already exists") from error
+
     async def set_tracking(self, project_id: str, *, opens: bool, clicks: bool) -> None:
         self.conn.execute(
             "UPDATE projects SET track_opens = ?, track_clicks = ? WHERE id = ?", (opens, clicks, project_id)

@@ -29,6 +29,13 @@ async def create_project(deps: Deps, name: str) -> Project:
     return project
 
 
+async def rename_project(deps: Deps, project_id: str, name: str) -> None:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise Invalid("a project's name has 1 to 100 characters", field="name")
+    await deps.storage.projects.rename(project_id, name)
+
+
 async def find_project(deps: Deps, ref: str) -> Project:
     """A project by id or by name."""
     project = await deps.storage.projects.get(ref) or await deps.storage.projects.get_by_name(ref)

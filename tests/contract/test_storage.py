@@ -60,12 +60,17 @@ async def test_projects_round_trip_and_names_are_unique(store):
     stored = await store.projects.get("prj_1")
     assert (stored.resend_uncertain_transactional, stored.resend_uncertain_campaigns) == (False, True)
     await store.projects.set_uncertain_policy("prj_1", transactional=True, campaigns=False)
-    assert await store.projects.get_by_name("acme") == project
+    await store.projects.add(Project("prj_2", "other", NOW))
+    await store.projects.rename("prj_1", "acme corp")
+    assert (await store.projects.get("prj_1")).name == "acme corp"
     with pytest.raises(Conflict):
-        await store.projects.add(Project("prj_2", "acme", NOW))
+        await store.projects.rename("prj_2", "acme corp")
+    assert (await store.projects.get_by_name("acme corp")).id == "prj_1"
+    with pytest.raises(Conflict):
+        await store.projects.add(Project("prj_3", "acme corp", NOW))
     await store.projects.set_status("prj_1", AccountStatus.FLAGGED, "bounces")
     assert (await store.projects.get("prj_1")).status is AccountStatus.FLAGGED
-    assert [p.id for p in await store.projects.list()] == ["prj_1"]
+    assert [p.id for p in await store.projects.list()] == ["prj_1", "prj_2"]
 
 
 async def test_keys_are_found_by_hash_and_revocation_sticks(store):

@@ -147,6 +147,10 @@ def test_a_newcomer_signs_in_sends_and_sees_it_all(dash_server, browser):
     page.goto(f"{server.base}/app/emails?until=2000-01-01")
     expect(page.get_by_text("No emails match these filters.")).to_be_visible()
 
+    page.goto(f"{server.base}/app/settings")
+    page.get_by_label("Name").fill("Acme web")
+    page.get_by_role("button", name="Rename").click()
+    expect(page.get_by_label("Name")).to_have_value("Acme web")
     for name in ("suppressions", "settings"):
         page.goto(f"{server.base}/app/{name}")
         shoot(page, name)

@@ -9,9 +9,9 @@ from starlette.routing import Route
 
 from adapters.dashboard.pages import deps_of, form_value, page, render
 from autorelay_core.domain.users import Role
-from autorelay_core.errors import Invalid
+from autorelay_core.errors import Conflict, Invalid
 from autorelay_core.policies.rate_limit import LIMITS
-from autorelay_core.usecases import manage_users
+from autorelay_core.usecases import manage_keys, manage_users
 from autorelay_core.usecases.enforce_limits import limits_for
 from autorelay_core.usecases.manage_users import Visit
 
@@ -28,6 +28,15 @@ async def _page(request: Request, visit: Visit, status: int = 200, **extra) -> R
 @page()
 async def settings(request: Request, visit: Visit) -> Response:
     return await _page(request, visit)
+
+
+@page(owner=True)
+async def rename(request: Request, visit: Visit) -> Response:
+    try:
+        await manage_keys.rename_project(deps_of(request), visit.session.project_id, form_value(request, "name"))
+    except (Invalid, Conflict) as error:
+        return await _page(request, visit, 400, error=error.message)
+    return RedirectResponse("/app/settings", status_code=303)
 
 
 @page(owner=True)
@@ -63,6 +72,7 @@ async def remove_member(request: Request, visit: Visit) -> Response:
 
 routes = [
     Route("/settings", settings, methods=["GET"]),
+    Route("/settings/name", rename, methods=["POST"]),
     Route("/settings/tracking", tracking, methods=["POST"]),
     Route("/settings/members", invite, methods=["POST"]),
     Route("/settings/members/remove", remove_member, methods=["POST"]),
