@@ -13,6 +13,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from adapters.http.errors import HANDLERS
 from adapters.http.limits import BodyLimit
+from adapters.http.resend import create_resend_app
 from adapters.http.routes import (
     assets,
     campaigns,
@@ -85,7 +86,11 @@ def create_app(
             await services.stop()
 
     app = Starlette(
-        routes=[*ROUTES, *([Mount("/app", app=dashboard)] if dashboard is not None else [])],
+        routes=[
+            *ROUTES,
+            Mount("/compat/resend", app=create_resend_app(services)),
+            *([Mount("/app", app=dashboard)] if dashboard is not None else []),
+        ],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         middleware=[
             *([Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)] if trusted_proxies else []),

@@ -206,9 +206,12 @@ async def sender_charges(deps: Deps, key: ApiKey, sender: Mailbox) -> tuple[Char
     )
 
 
-async def build_email(deps: Deps, key: ApiKey, command: SendCommand) -> tuple[Email, tuple[Charge, ...]]:
+async def build_email(
+    deps: Deps, key: ApiKey, command: SendCommand, *, text_only: bool = False
+) -> tuple[Email, tuple[Charge, ...]]:
     """Validate and render `command` into a new queued Email (not yet stored), and what it will be
-    charged."""
+    charged. `text_only`: a text part alone will do (Resend's API allows it; the reference's
+    requires html or a template)."""
     config = deps.config
     sender = Mailbox.parse(command.from_, "from")
     billed = await sender_charges(deps, key, sender)
@@ -238,7 +241,7 @@ async def build_email(deps: Deps, key: ApiKey, command: SendCommand) -> tuple[Em
         # template_id wins over html, as the reference says; the request's subject wins over the
         # template's because it is the more specific of the two.
         html, subject, text = await deps.offload.run(_render, deps, template, subject, text, data)
-    elif html is None:
+    elif html is None and not (text_only and text):
         raise Invalid("html is required when template_id is absent", field="html")
     if not subject or not subject.strip():
         raise Invalid("subject is required", field="subject")
@@ -281,8 +284,8 @@ async def build_email(deps: Deps, key: ApiKey, command: SendCommand) -> tuple[Em
     return email, billed
 
 
-async def send_email(deps: Deps, key: ApiKey, command: SendCommand) -> Email:
-    email, billed = await build_email(deps, key, command)
+async def send_email(deps: Deps, key: ApiKey, command: SendCommand, *, text_only: bool = False) -> Email:
+    email, billed = await build_email(deps, key, command, text_only=text_only)
     await accept(deps, email, billed)
     return email
 

@@ -28,7 +28,7 @@ def tracked_html(deps: Deps, email: Email, project: Project | None) -> str:
     """The HTML to send: http(s) links through the click redirect (not the unsubscribe link, which
     must keep working in one click) and an open pixel, as the project's settings say."""
     source = email.html
-    if project is None or email.sealed:
+    if project is None or email.sealed or not source:  # a text-only email has nothing to track
         return source
     base = deps.config.tracking_url
     if project.track_clicks:

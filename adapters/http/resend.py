@@ -1,0 +1,269 @@
+"""A Resend-compatible API at /compat/resend: `RESEND_API_URL=http://host:3000/compat/resend` makes
+the official Resend SDKs send through AutoRelay unchanged.
+
+It speaks Resend's shapes (tags as `{name, value}`, attachments as base64 or a byte list, a batch as a
+bare array, errors as `{statusCode, name, message}`) over the same use cases and the same wrapper as
+`/api/v1`: key, scope, account status, rate limits (counted as the matching /api/v1 endpoint's),
+quota, suppression, idempotency and test keys apply exactly as there. What Resend has and AutoRelay
+does not answers 422 naming it.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapters.http.auth import deps_of, key_of, requires
+from adapters.http.bodies import parse_json
+from adapters.http.errors import STATUS
+from adapters.http.responses import JSON, iso
+from autorelay_core import errors
+from autorelay_core.domain.emails import Email
+from autorelay_core.errors import AutoRelayError, Invalid
+from autorelay_core.policies.pagination import CursorRequest
+from autorelay_core.usecases.read_emails import get_email, list_emails
+from autorelay_core.usecases.send_email import AttachmentInput, SendCommand, accept, build_email
+
+_NAMES = {
+    400: "validation_error",
+    401: "invalid_api_key",  # Resend's SDKs replace the message of a `missing_api_key` with their own
+    402: "daily_quota_exceeded",
+    403: "invalid_access",
+    404: "not_found",
+    409: "concurrent_idempotent_requests",
+    413: "validation_error",
+    422: "validation_error",
+    429: "rate_limit_exceeded",
+    503: "application_error",
+}
+_FIELDS = {
+    "from",
+    "to",
+    "subject",
+    "bcc",
+    "cc",
+    "reply_to",
+    "html",
+    "text",
+    "headers",
+    "attachments",
+    "tags",
+    "scheduled_at",
+}
+_UNSUPPORTED = {"react": "React email bodies (send html)", "template": "Resend's templates (send html)"}
+
+
+def resend_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    # Resend answers validation problems with 422; its SDKs show `message` to the developer.
+    status = 422 if status == 400 else status
+    body = {"statusCode": status, "name": _NAMES.get(status, "application_error"), "message": message}
+    return JSON(body, status_code=status, headers=headers)
+
+
+def _for(error: AutoRelayError) -> Response:
+    status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 500)
+    headers = (
+        {"Retry-After": str(error.retry_after)} if isinstance(error, errors.RateLimited | errors.Unavailable) else {}
+    )
+    return resend_error(status, error.message if status != 500 else "Internal server error", headers)
+
+
+def _list(value: Any, field: str) -> list[str] | str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    raise Invalid(f"{field} must be an email address or a list of them")
+
+
+def _command(body: Any, where: str = "") -> tuple[SendCommand, bool]:
+    """Resend's email object as our SendCommand, and whether it carries a text part only."""
+    if not isinstance(body, dict):
+        raise Invalid(f"{where or 'the body'} must be a JSON object")
+    for field, what in _UNSUPPORTED.items():
+        if field in body:
+            raise Invalid(f"{where}{field}: {what} is not supported by AutoRelay")
+    unknown = sorted(set(body) - _FIELDS - set(_UNSUPPORTED))
+    if unknown:
+        raise Invalid(f"{where}unknown field(s): {', '.join(unknown)}")
+    tags = body.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, dict) and {"name", "value"} >= set(t) for t in tags):
+        raise Invalid(f"{where}tags must be a list of {{name, value}} objects")
+    headers = body.get("headers")
+    if headers is not None and not (isinstance(headers, dict) and all(isinstance(v, str) for v in headers.values())):
+        raise Invalid(f"{where}headers must be an object of strings")
+    text, html = body.get("text"), body.get("html")
+    for field, value in (("from", body.get("from")), ("subject", body.get("subject")), ("html", html), ("text", text)):
+        if value is not None and not isinstance(value, str):
+            raise Invalid(f"{where}{field} must be a string")
+    command = SendCommand(
+        to=_list(body.get("to"), f"{where}to") or [],
+        from_=body.get("from") or "",
+        subject=body.get("subject"),
+        html=html,
+        text=text,
+        cc=_list(body.get("cc"), f"{where}cc"),
+        bcc=_list(body.get("bcc"), f"{where}bcc"),
+        reply_to=_list(body.get("reply_to"), f"{where}reply_to"),
+        headers=headers,
+        tags={str(t.get("name")): t.get("value") for t in tags},
+        attachments=[_attachment(a, f"{where}attachments[{i}]") for i, a in enumerate(body.get("attachments") or [])],
+        scheduled_at=_when(body.get("scheduled_at"), where),
+    )
+    return command, html is None and bool(text)
+
+
+def _attachment(item: Any, where: str) -> AttachmentInput:
+    if not isinstance(item, dict):
+        raise Invalid(f"{where} must be an object with content and filename")
+    if item.get("path"):
+        raise Invalid(f"{where}.path: attachments fetched from a URL are not supported; send content")
+    content = item.get("content")
+    if isinstance(content, list) and all(isinstance(b, int) and 0 <= b < 256 for b in content):
+        content = base64.b64encode(bytes(content)).decode("ascii")  # the Node SDK sends a Buffer's bytes
+    if not isinstance(content, str):
+        raise Invalid(f"{where}.content must be base64 or a list of bytes")
+    return AttachmentInput(filename=item.get("filename"), content=content, content_type=item.get("content_type"))
+
+
+def _when(value: Any, where: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise Invalid(
+            f"{where}scheduled_at must be an ISO 8601 date-time (natural language is not supported)"
+        ) from None
+    if moment.tzinfo is None:
+        raise Invalid(f"{where}scheduled_at needs a time zone (e.g. a trailing Z)")
+    return moment
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _shaped(handler: Handler) -> Handler:
+    """Errors the handler raises answer in Resend's shape (and so are stored that way under an
+    Idempotency-Key)."""
+
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except AutoRelayError as error:
+            return _for(error)
+
+    return wrapper
+
+
+@requires("emails.send")
+@_shaped
+async def send(request: Request) -> Response:
+    command, text_only = _command(parse_json(await request.body()))
+    email, billed = await build_email(deps_of(request), key_of(request), command, text_only=text_only)
+    await accept(deps_of(request), email, billed)
+    return JSON({"id": email.id})
+
+
+@requires("emails.send")
+@_shaped
+async def send_batch(request: Request) -> Response:
+    """Resend's strict batch: every email is checked first; one invalid refuses the whole batch."""
+    rows = parse_json(await request.body())
+    if not isinstance(rows, list) or not 1 <= len(rows) <= 100:
+        raise Invalid("the body must be a list of 1 to 100 emails")
+    deps, key = deps_of(request), key_of(request)
+    built = []
+    for index, row in enumerate(rows):
+        command, text_only = _command(row, f"[{index}].")
+        try:
+            built.append(await build_email(deps, key, command, text_only=text_only))
+        except Invalid as error:
+            raise Invalid(f"[{index}] {error.message}") from None
+    for email, billed in built:
+        await accept(deps, email, billed)
+    return JSON({"data": [{"id": email.id} for email, _ in built]})
+
+
+def _view(email: Email, last_event: str | None) -> dict[str, Any]:
+    return {
+        "object": "email",
+        "id": email.id,
+        "to": list(email.to),
+        "from": email.sender,
+        "created_at": iso(email.created_at),
+        "subject": email.subject,
+        "html": None if email.sealed else (email.html or None),
+        "text": None if email.sealed else email.text,
+        "bcc": list(email.bcc) or None,
+        "cc": list(email.cc) or None,
+        "reply_to": list(email.reply_to) or None,
+        "last_event": last_event,
+        "scheduled_at": iso(email.scheduled_at),
+        "tags": [{"name": k, "value": v} for k, v in email.tags.items()],
+    }
+
+
+@requires("emails.read")
+@_shaped
+async def get_one(request: Request) -> Response:
+    email, events = await get_email(deps_of(request), key_of(request).project_id, request.path_params["email_id"])
+    return JSON(_view(email, events[-1].type.value if events else None))
+
+
+@requires("emails.read")
+@_shaped
+async def get_list(request: Request) -> Response:
+    query = request.query_params
+    if query.get("before"):
+        raise Invalid("before: paging backwards is not supported; use after")
+    cursor = CursorRequest.parse(query.get("limit"), "desc", query.get("after"), default=10, maximum=100)
+    page = await list_emails(deps_of(request), key_of(request).project_id, None, cursor)
+    return JSON({"object": "list", "has_more": page.has_more, "data": [_view(e, e.status.value) for e in page.items]})
+
+
+async def _not_supported(request: Request) -> Response:
+    return resend_error(
+        422, f"{request.method} {request.url.path.removeprefix('/compat/resend')} is not supported by AutoRelay"
+    )
+
+
+async def _on_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, AutoRelayError):
+        return _for(exc)
+    if isinstance(exc, HTTPException):
+        return resend_error(exc.status_code, str(exc.detail))
+    return resend_error(500, "Internal server error")
+
+
+def _as(endpoint: str, handler: Handler) -> Handler:
+    """Counted against /api/v1's limits for the same action (what `resource()` records there)."""
+
+    async def route(request: Request) -> Response:
+        request.state.endpoint = endpoint
+        return await handler(request)
+
+    return route
+
+
+def create_resend_app(services: Any) -> Starlette:
+    app = Starlette(
+        routes=[
+            Route("/emails", _as("POST /api/v1/emails", send), methods=["POST"]),
+            Route("/emails", _as("GET /api/v1/emails", get_list), methods=["GET"]),
+            Route("/emails/batch", _as("POST /api/v1/emails/batch", send_batch), methods=["POST"]),
+            Route("/emails/{email_id}", _as("GET /api/v1/emails/{email_id}", get_one), methods=["GET"]),
+            Route("/{rest:path}", _not_supported, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
+        ],
+        exception_handlers={Exception: _on_error},
+    )
+    app.state.services = services
+    return app

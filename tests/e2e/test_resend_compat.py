@@ -1,0 +1,89 @@
+"""The official Resend Python SDK, unchanged, pointed at /compat/resend of a real server: send (html,
+text-only, tags, an attachment), a batch of 3, get, list, and an invalid request whose SDK error
+carries AutoRelay's message. Every send lands as a real message through the same pipeline."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+
+import pytest
+
+from tests.e2e.server import wait_for
+
+resend = pytest.importorskip("resend")
+pytestmark = pytest.mark.e2e
+
+SENDER = "Acme <news@acme.test>"
+
+
+@pytest.fixture
+def sdk(server):
+    resend.api_key = server.keys["live"]
+    resend.api_url = f"{server.base}/compat/resend"
+    yield resend
+
+
+def written(server, email_id: str) -> email.message.EmailMessage:
+    path = server.data_dir / "mail" / f"{email_id}.eml"
+    assert wait_for(path.exists, 10), f"{email_id} was never written"
+    return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+
+
+def test_the_resend_sdk_sends_gets_and_lists_through_autorelay(server, sdk, live):
+    sent = sdk.Emails.send(
+        {
+            "from": SENDER,
+            "to": ["ana@example.com"],
+            "subject": "From the Resend SDK",
+            "html": "<p>Hello <b>Ana</b></p>",
+            "tags": [{"name": "category", "value": "welcome"}],
+            "attachments": [{"filename": "hello.txt", "content": list(b"hello attachment")}],
+        }
+    )
+    assert sent["id"].startswith("em_")
+    message = written(server, sent["id"])
+    assert message["Subject"] == "From the Resend SDK" and "Hello" in message.get_body(("html",)).get_content()
+    (attachment,) = message.iter_attachments()
+    assert attachment.get_filename() == "hello.txt" and attachment.get_content() == "hello attachment"
+    assert live.get(f"/emails/{sent['id']}").json()["email"]["tags"] == {"category": "welcome"}
+
+    text_only = sdk.Emails.send({"from": SENDER, "to": "bo@example.com", "subject": "Plain", "text": "Just text"})
+    plain = written(server, text_only["id"])
+    assert plain.get_body(("html",)) is None and plain.get_body(("plain",)).get_content().strip() == "Just text"
+
+    batch = sdk.Batch.send(
+        [{"from": SENDER, "to": f"b{i}@example.com", "subject": f"Batch {i}", "html": f"<p>{i}</p>"} for i in range(3)]
+    )
+    assert len(batch["data"]) == 3 and all(row["id"].startswith("em_") for row in batch["data"])
+
+    got = sdk.Emails.get(sent["id"])
+    assert (got["object"], got["id"], got["to"], got["subject"]) == (
+        "email",
+        sent["id"],
+        ["ana@example.com"],
+        "From the Resend SDK",
+    )
+    assert wait_for(lambda: sdk.Emails.get(sent["id"])["last_event"] == "sent", 10)
+    listed = sdk.Emails.list({"limit": 5})
+    assert listed["object"] == "list" and len(listed["data"]) == 5
+    assert {row["id"] for row in batch["data"]} <= {row["id"] for row in listed["data"]}, "newest first"
+
+
+def test_sdk_errors_carry_autorelays_reason(server, sdk):
+    with pytest.raises(resend.exceptions.ResendError) as refused:
+        sdk.Emails.send({"from": SENDER, "to": "not-an-address", "subject": "x", "html": "<p>x</p>"})
+    assert "to is not a valid email address" in str(refused.value)
+    with pytest.raises(resend.exceptions.ResendError) as unverified:
+        sdk.Emails.send({"from": "me@not-verified.example", "to": "a@example.com", "subject": "x", "html": "<p>x</p>"})
+    assert "not-verified.example is not a verified domain" in str(unverified.value)
+    with pytest.raises(resend.exceptions.ResendError) as react:
+        sdk.Emails.send({"from": SENDER, "to": "a@example.com", "subject": "x", "react": "<Email/>"})
+    assert "React email bodies" in str(react.value)
+    with pytest.raises(resend.exceptions.ResendError) as batch:
+        sdk.Batch.send([{"from": SENDER, "to": "a@example.com", "subject": "ok", "html": "<p>1</p>"}, {"from": SENDER}])
+    assert "[1]" in str(batch.value)
+    resend.api_key = "re_not_ours"
+    with pytest.raises(resend.exceptions.ResendError) as unauthorised:
+        sdk.Emails.send({"from": SENDER, "to": "a@example.com", "subject": "x", "html": "<p>x</p>"})
+    assert "Malformed API key" in str(unauthorised.value)
