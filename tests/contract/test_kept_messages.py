@@ -22,5 +22,7 @@ def test_copies_are_kept_for_their_days_never_for_one_time_codes(tmp_path):
         old.mkdir()
         (old / "em_old.eml").write_bytes(b"old")
     assert kept.prune() == 2 and kept.get("em_kept") is not None
-    KeptMessages(tmp_path / "none", days=0).keep(email, b"x")
+    none = KeptMessages(tmp_path / "none", days=0)
+    none.keep(email, b"x")
+    none.flush()
     assert not (tmp_path / "none").exists()

@@ -207,6 +207,7 @@ async def test_the_kept_copy_is_exactly_what_the_server_received(sink, tmp_path)
     (envelope,) = sink.messages
     assert kept.get(sent.id) == envelope.original_content, "byte for byte what the server took"
     assert kept.get("em_unknown") is None
+    kept.flush()
     assert oct(next((tmp_path / "messages").iterdir()).stat().st_mode & 0o777) == "0o700"
     (copy,) = (tmp_path / "messages").glob("*/*.eml")
     assert oct(copy.stat().st_mode & 0o777) == "0o600"

@@ -3,6 +3,7 @@ email's envelope, headers, events, rendered HTML (in a sandboxed frame), text an
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
@@ -119,7 +120,7 @@ async def detail(request: Request, visit: Visit) -> Response:
         email, events = await get_email(deps_of(request), visit.session.project_id, request.path_params["email_id"])
     except NotFound as error:
         return render(request, "error.html", 404, title="No such email", message=error.message)
-    downloadable = request.app.state.raw_message(email.id) is not None
+    downloadable = await asyncio.to_thread(request.app.state.raw_message, email.id) is not None
     return render(request, "email.html", email=email, events=events, downloadable=downloadable)
 
 
@@ -138,7 +139,7 @@ async def download(request: Request, visit: Visit) -> Response:
     email = await _email(request, visit)
     if email is None:
         return _not_found()
-    raw = request.app.state.raw_message(email.id)
+    raw = await asyncio.to_thread(request.app.state.raw_message, email.id)  # file reads, off the loop
     if raw is None:
         return render(request, "error.html", 404, title="Not kept", message=_NOT_KEPT)
     disposition = f'attachment; filename="{email.id}.eml"'
