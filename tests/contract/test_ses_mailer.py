@@ -8,6 +8,7 @@ import email.policy
 
 import pytest
 
+from adapters.mailers.kept import KeptMessages
 from adapters.mailers.ses import SesIdentities, SesMailer, ses_client
 from autorelay_core.domain.emails import EmailStatus
 from autorelay_core.errors import MailerError
@@ -26,10 +27,11 @@ def ses():
         yield running
 
 
-async def test_a_send_through_ses_gets_its_message_id_and_arrives_raw(ses, clock):
+async def test_a_send_through_ses_gets_its_message_id_and_arrives_raw(ses, clock, tmp_path):
     client = ses_client("us-east-1", ses.url)
     ses.verify_identity("acme.test")
-    deps = make_deps(clock=clock, mailer=SesMailer(client), queue=ManualQueue())
+    kept = KeptMessages(tmp_path / "messages", days=7)
+    deps = make_deps(clock=clock, mailer=SesMailer(client, keep=kept.keep), queue=ManualQueue())
     key = await live_key(deps)
     sent = await send_email(deps, key, command(to=["a@example.com", "b@example.com"], subject="Via SES"))
     assert await deliver_email(deps, sent.id) == "sent"
@@ -39,6 +41,7 @@ async def test_a_send_through_ses_gets_its_message_id_and_arrives_raw(ses, clock
     message = email.message_from_string(raw["RawData"], policy=email.policy.default)
     assert message["Message-ID"] == sent.message_id and message["Subject"] == "Via SES"
     assert message.get_content_type() == "multipart/alternative"
+    assert kept.get(sent.id).decode() == raw["RawData"], "the dashboard's copy is what SES took"
 
 
 async def test_an_unverified_sender_is_a_permanent_failure(ses, clock):
