@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from tests.dashboard.conftest import CHROMIUM, PASSWORD, SHOTS, first_owner_link
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
 
+AXE = (Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js").read_text()
 HOSTILE_HTML = (
     "<h1>Hello dashboard</h1><p>From <b>the API</b>.</p>"
     "<script>parent.document.title = 'pwned'; document.body.append('script ran')</script>"
@@ -154,6 +156,23 @@ def test_a_newcomer_signs_in_sends_and_sees_it_all(dash_server, browser):
     for name in ("suppressions", "settings"):
         page.goto(f"{server.base}/app/{name}")
         shoot(page, name)
+
+    # Accessibility: axe-core finds nothing serious on any page (labels, contrast, names, landmarks).
+    audit = browser.new_context(
+        viewport={"width": 1280, "height": 900}, bypass_csp=True, storage_state=context.storage_state()
+    )
+    checker = audit.new_page()
+    email_page = f"emails/{sent.json()['id']}"
+    for name in ("overview", "emails", email_page, "keys", "domains", "suppressions", "settings"):
+        checker.goto(f"{server.base}/app/{name}")
+        checker.evaluate(AXE)
+        found = checker.evaluate(
+            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+            ".filter(v => ['serious', 'critical'].includes(v.impact))"
+            ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
+        )
+        assert found == [], f"{name}: {found}"
+    audit.close()
 
     # A phone-width screen.
     phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=context.storage_state())
