@@ -143,6 +143,7 @@ class Visit:
     session: Session
     role: Role
     projects: tuple[Membership, ...]
+    names: dict[str, str]  # project id -> name, for the pages' project switcher
 
 
 async def visit(deps: Deps, token: str | None) -> Visit | None:
@@ -165,7 +166,11 @@ async def visit(deps: Deps, token: str | None) -> Visit | None:
     if session.due_for_touch(now) or current.project_id != session.project_id:
         await deps.storage.users.touch_session(session.id, now, current.project_id)
         session.seen_at, session.project_id = now, current.project_id
-    return Visit(user, session, current.role, memberships)
+    names = {}
+    for membership in memberships:  # cached lookups (AUTORELAY_KEY_CACHE_SECONDS)
+        project = await deps.storage.projects.get(membership.project_id)
+        names[membership.project_id] = project.name if project else membership.project_id
+    return Visit(user, session, current.role, memberships, names)
 
 
 async def switch_project(deps: Deps, visit: Visit, project_id: str) -> None:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.dashboard.conftest import csrf_of, invite, link_path, signed_in_client
-from tests.e2e.server import Server, new_project
+from tests.e2e.server import Server, autorelay, new_project
 
 PAGES = ("overview", "emails", "keys", "domains", "suppressions", "settings")
 
@@ -131,3 +131,20 @@ def test_sign_in_is_throttled_and_refused_from_another_site(dash_server):
             "Wrong email or password"
             in client.post("/app/sign-in", data={"email": "no@x.yz", "password": "p" * 12}).text
         )
+
+
+def test_a_member_of_two_projects_switches_between_them(dash_server):
+    name = f"second-{uuid.uuid4().hex[:6]}"
+    second = new_project(dash_server.data_dir, name)
+    email = f"two-{uuid.uuid4().hex[:6]}@acme.test"
+    invite(dash_server, email, project=name, role="member")
+    listing = autorelay(dash_server.data_dir, "projects", "list")
+    second_id = next(line.split()[0] for line in listing.splitlines() if line.split()[1] == name)
+    with signed_in_client(dash_server, invite(dash_server, email, role="owner")) as client:
+        page = client.get("/app/overview").text
+        assert f">{name}</option>" in page and ">default</option>" in page
+        theirs = _email_of_project(dash_server, second["test"])
+        assert client.get(f"/app/emails/{theirs}").status_code == 404, "not while default is shown"
+        assert client.post("/app/switch", data={"project": second_id, "csrf": csrf_of(page)}).status_code == 303
+        assert client.get(f"/app/emails/{theirs}").status_code == 200
+        assert "Create key" not in client.get("/app/keys").text, "a member there, not an owner"
