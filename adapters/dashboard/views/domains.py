@@ -11,8 +11,8 @@ from starlette.routing import Route
 from adapters.dashboard.pages import deps_of, form_value, page, render
 from autorelay_core.domain.addresses import is_valid_address
 from autorelay_core.errors import Conflict, Invalid, NotFound, RateLimited
+from autorelay_core.policies.rate_limit import LIMITS, refuse
 from autorelay_core.usecases import manage_domains
-from autorelay_core.usecases.enforce_limits import enforce
 from autorelay_core.usecases.manage_users import Visit
 
 VERIFY_LIMITED_AS = "POST /api/v1/domains/{domain_id}/verify"
@@ -44,8 +44,12 @@ async def verify(request: Request, visit: Visit) -> Response:
     deps = deps_of(request)
     domain_id = request.path_params["domain_id"]
     try:
-        # The same budget as the API's verify: each check makes DNS queries on our side.
-        await enforce(deps, VERIFY_LIMITED_AS, project_id=visit.session.project_id, ip=f"user:{visit.user.id}")
+        # The API's verify budget, per user here (no key): each check makes DNS queries on our side.
+        now = deps.clock.now().timestamp()
+        for limit in LIMITS[VERIFY_LIMITED_AS]:
+            admission = await deps.rate_limits.hit(f"{VERIFY_LIMITED_AS}|user:{visit.user.id}", now, limit)
+            if not admission.allowed:
+                raise refuse(admission, now, limit)
         result = await manage_domains.verify_domain(deps, visit.session.project_id, domain_id)
     except (NotFound, RateLimited) as error:
         return await _domains_page(request, visit, 429 if isinstance(error, RateLimited) else 404, error=error.message)
