@@ -10,7 +10,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.dashboard.conftest import csrf_of, invite, link_path, signed_in_client
+from tests.dashboard.conftest import csrf_of, first_owner_link, invite, link_path, signed_in_client
+from tests.dns_server import DnsServer
 from tests.e2e.server import Server, autorelay, new_project
 
 PAGES = ("overview", "emails", "keys", "domains", "suppressions", "settings")
@@ -148,3 +149,21 @@ def test_a_member_of_two_projects_switches_between_them(dash_server):
         assert client.post("/app/switch", data={"project": second_id, "csrf": csrf_of(page)}).status_code == 303
         assert client.get(f"/app/emails/{theirs}").status_code == 200
         assert "Create key" not in client.get("/app/keys").text, "a member there, not an owner"
+
+
+def test_verifying_a_domain_from_the_dashboard_is_rate_limited(tmp_path):
+    with DnsServer() as dns:  # answers nothing: every check is quick and finds the records missing
+        server = Server(tmp_path / "verify", {"AUTORELAY_DNS_RESOLVER": dns.address}).start()
+        try:
+            with signed_in_client(server, first_owner_link(server), "owner@acme.test") as client:
+                page = client.get("/app/domains").text
+                client.post("/app/domains", data={"domain": "limits.example.com", "csrf": csrf_of(page)})
+                page = client.get("/app/domains").text
+                domain_id = re.search(r"/app/domains/(dom_\w+)/verify", page).group(1)
+                codes = [
+                    client.post(f"/app/domains/{domain_id}/verify", data={"csrf": csrf_of(page)}).status_code
+                    for _ in range(11)
+                ]
+                assert codes[:10] == [200] * 10 and codes[10] == 429, codes
+        finally:
+            server.stop()
