@@ -506,7 +506,8 @@ class UserRepository(Protocol):
     async def set_role(self, membership: Membership) -> None:
         """Add or change the user's role in the project."""
 
-    async def memberships(self, user_id: str) -> list[Membership]: ...
+    async def memberships(self, user_id: str) -> list[Membership]:
+        """Ordered by project id (a session starts in the first)."""
 
     async def members(self, project_id: str) -> list[tuple[User, Role]]: ...
 

@@ -46,7 +46,9 @@ class MemoryUsers:
         self._roles[(membership.user_id, membership.project_id)] = membership.role
 
     async def memberships(self, user_id: str) -> list[Membership]:
-        return [Membership(u, p, role) for (u, p), role in self._roles.items() if u == user_id]
+        return sorted(
+            (Membership(u, p, role) for (u, p), role in self._roles.items() if u == user_id), key=lambda m: m.project_id
+        )
 
     async def members(self, project_id: str) -> list[tuple[User, Role]]:
         found = [(evolve(self._users[u]), role) for (u, p), role in self._roles.items() if p == project_id]

@@ -57,7 +57,9 @@ class PostgresUsers:
         )
 
     async def memberships(self, user_id: str) -> list[Membership]:
-        rows = await self.db.fetchall("SELECT project_id, role FROM memberships WHERE user_id = %s", (user_id,))
+        rows = await self.db.fetchall(
+            "SELECT project_id, role FROM memberships WHERE user_id = %s ORDER BY project_id", (user_id,)
+        )
         return [Membership(user_id, project_id, Role(role)) for project_id, role in rows]
 
     async def members(self, project_id: str) -> list[tuple[User, Role]]:

@@ -75,7 +75,9 @@ class SqliteUsers:
             )
 
     async def memberships(self, user_id: str) -> list[Membership]:
-        rows = self._t.conn.execute("SELECT project_id, role FROM memberships WHERE user_id = ?", (user_id,))
+        rows = self._t.conn.execute(
+            "SELECT project_id, role FROM memberships WHERE user_id = ? ORDER BY project_id", (user_id,)
+        )
         return [Membership(user_id, project_id, Role(role)) for project_id, role in rows]
 
     async def members(self, project_id: str) -> list[tuple[User, Role]]:

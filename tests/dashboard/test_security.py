@@ -144,10 +144,17 @@ def test_a_member_of_two_projects_switches_between_them(dash_server):
     with signed_in_client(dash_server, invite(dash_server, email, role="owner")) as client:
         page = client.get("/app/overview").text
         assert f">{name}</option>" in page and ">default</option>" in page
+        default_id = re.search(r'<option value="(prj_\w+)"[^>]*>default</option>', page).group(1)
         theirs = _email_of_project(dash_server, second["test"])
+        ours = _email_of_project(dash_server, dash_server.keys["test"])
+        csrf = csrf_of(page)
+        assert client.post("/app/switch", data={"project": default_id, "csrf": csrf}).status_code == 303
         assert client.get(f"/app/emails/{theirs}").status_code == 404, "not while default is shown"
-        assert client.post("/app/switch", data={"project": second_id, "csrf": csrf_of(page)}).status_code == 303
+        assert client.get(f"/app/emails/{ours}").status_code == 200
+        assert "Create key" in client.get("/app/keys").text, "an owner of default"
+        assert client.post("/app/switch", data={"project": second_id, "csrf": csrf}).status_code == 303
         assert client.get(f"/app/emails/{theirs}").status_code == 200
+        assert client.get(f"/app/emails/{ours}").status_code == 404
         assert "Create key" not in client.get("/app/keys").text, "a member there, not an owner"
 
 
