@@ -64,7 +64,7 @@ def test_a_10000_recipient_campaign_survives_five_sigkills_of_its_runner(tmp_pat
                     data = client.get(f"/campaigns/{campaign}").json()["data"]
                     return data if data["status"] == "completed" else None
 
-                data = wait_for(completed, 180, interval=0.5)
+                data = wait_for(completed, 180, interval=1.1)  # GET /campaigns/:id: 60 a minute per key
                 progress = client.get(f"/campaigns/{campaign}").json()["data"]["progress"]
                 assert data, progress
                 progress = data["progress"]
