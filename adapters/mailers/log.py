@@ -36,7 +36,8 @@ class LogMailer:
         # No hand-over record: publishing is idempotent (a second delivery finds the file and writes
         # nothing), so a delivery cut short is simply done again, with nothing lost or doubled.
         target = self.path_for(email.id)
-        staged = await asyncio.to_thread(self._stage, target, build_message(email, sent_at))
+        # Built in the thread too: MIME-encoding a 2 MB body would hold the event loop for tens of ms.
+        staged = await asyncio.to_thread(lambda: self._stage(target, build_message(email, sent_at)))
         if staged is None:
             return email.message_id  # written by an earlier delivery
         try:

@@ -21,6 +21,9 @@ from autorelay_core.usecases.notify import deliver_webhooks_due, notices_for
 from autorelay_core.usecases.tracking import tracked_html
 
 log = logging.getLogger("autorelay.outbox")
+# Bodies past this are tracked (links rewritten) on the Offload threads; smaller ones inline, where
+# the hop would cost more than the work.
+LARGE_HTML = 64 * 1024
 
 
 async def deliver_email(deps: Deps, email_id: str) -> str:
@@ -81,7 +84,12 @@ async def deliver_claim(deps: Deps, claim: Claim, known: dict[tuple[str, str], S
     if email.sealed:  # opened for the mailer only; the stored row stays sealed
         outgoing = evolve(email, html=deps.sealer.open(email.html), text=deps.sealer.open(email.text or ""))
     else:  # the stored HTML stays as the customer wrote it
-        outgoing = evolve(email, html=tracked_html(deps, email, await deps.storage.projects.get(email.project_id)))
+        project = await deps.storage.projects.get(email.project_id)
+        if len(email.html) > LARGE_HTML:  # rewriting links in a large body is CPU work: off the loop
+            html = await deps.offload.run(tracked_html, deps, email, project)
+        else:
+            html = tracked_html(deps, email, project)
+        outgoing = evolve(email, html=html)
 
     problem = outgoing.header_problem()
     if problem is not None:  # never written: a line break here would forge headers or recipients
