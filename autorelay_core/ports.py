@@ -23,7 +23,7 @@ from autorelay_core.domain.otp import OtpCode
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.reputation import Activity
 from autorelay_core.domain.suppressions import Suppression
-from autorelay_core.domain.templates import Template
+from autorelay_core.domain.templates import Template, TemplateVersion
 from autorelay_core.domain.users import Membership, Role, Session, User
 from autorelay_core.domain.webhooks import Notice, Webhook, WebhookDelivery
 from autorelay_core.policies.idempotency import Existing, StoredResponse
@@ -267,6 +267,9 @@ class AssetRepository(Protocol):
 
 
 class TemplateRepository(Protocol):
+    """Every add and update also keeps the content as a new version (1, 2, ...) in the same
+    transaction; only the newest KEPT_VERSIONS are kept. Delete drops the versions too."""
+
     async def add(self, template: Template) -> None: ...
 
     async def get(self, project_id: str, template_id: str) -> Template | None: ...
@@ -277,6 +280,9 @@ class TemplateRepository(Protocol):
     async def update(self, template: Template) -> None: ...
 
     async def delete(self, project_id: str, template_id: str) -> bool: ...
+
+    async def versions(self, project_id: str, template_id: str) -> list[TemplateVersion]:
+        """The kept versions, newest first; [] for another project's template."""
 
 
 class DomainRepository(Protocol):

@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapters.dashboard.views import auth, domains, emails, keys, overview, settings
+from adapters.dashboard.views import auth, domains, emails, keys, overview, settings, templates
 
 STATIC = Path(__file__).resolve().parent / "static"
 PAGE_POLICY = (
@@ -81,6 +81,7 @@ def create_dashboard(
         *overview.routes,
         *keys.routes,
         *emails.routes,
+        *templates.routes,
         *domains.routes,
         *settings.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

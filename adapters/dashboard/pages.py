@@ -16,11 +16,16 @@ from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from autorelay_core.domain.emails import Email
+from autorelay_core.domain.keys import ApiKey, KeyMode
+from autorelay_core.domain.reputation import check_access
 from autorelay_core.domain.users import SESSION_LIFETIME, Role
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.enforce_limits import enforce
 from autorelay_core.usecases.manage_users import Visit, visit
+from autorelay_core.usecases.send_email import SendCommand, send_email
 
 COOKIE = "autorelay_session"
 Handler = Callable[..., Awaitable[Response]]
@@ -68,7 +73,10 @@ def _csrf_ok(request: Request, current: Visit, presented: str | None) -> bool:
     return fields is not None and len(fields) == 1 and hmac.compare_digest(fields[0], current.session.id)
 
 
-def page(*, owner: bool = False) -> Callable[[Handler], Handler]:
+def page(*, owner: bool = False, field_bytes: int = 1024 * 1024) -> Callable[[Handler], Handler]:
+    """`field_bytes`: the largest form field the page accepts (the studio's designs are larger
+    than a form's usual megabyte)."""
+
     def decorate(handler: Handler) -> Handler:
         @wraps(handler)
         async def wrapper(request: Request) -> Response:
@@ -77,7 +85,7 @@ def page(*, owner: bool = False) -> Callable[[Handler], Handler]:
                 return to_sign_in(request)
             request.state.visit = current
             if request.method == "POST":
-                form = await request.form()
+                form = await request.form(max_part_size=field_bytes)
                 presented = request.headers.get("x-csrf-token") or form.get("csrf")
                 if not _csrf_ok(request, current, presented if isinstance(presented, str) else None):
                     return render(request, "error.html", 403, title="Form expired", message=_CSRF_HELP)
@@ -123,3 +131,29 @@ def clear_session(response: Response, request: Request) -> Response:
 def form_value(request: Request, name: str, default: str = "") -> str:
     value = request.state.form.get(name, default)
     return value if isinstance(value, str) else default
+
+
+def json_error(message: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def test_send(request: Request, visit: Visit, command: SendCommand) -> Email:
+    """A test send from a page, down the API's test-key path: a test-mode key that lives for this
+    request only, limited like a key per user, refused like the API while the account is locked.
+    It reaches the test-mode log, never a mailbox."""
+    deps = deps_of(request)
+    project = await deps.storage.projects.get(visit.session.project_id)
+    if project is not None:
+        check_access(project, mutating=True)
+    key = ApiKey(
+        id=f"user:{visit.user.id}",
+        project_id=visit.session.project_id,
+        name="dashboard",
+        mode=KeyMode.TEST,
+        key_hash="",
+        last4="",
+        scopes=("emails.send",),
+        created_at=deps.clock.now(),
+    )
+    await enforce(deps, "POST /api/v1/emails", key=key)
+    return await send_email(deps, key, command)

@@ -27,7 +27,7 @@ from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, Ev
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.reputation import Activity
-from autorelay_core.domain.templates import Template
+from autorelay_core.domain.templates import KEPT_VERSIONS, Template, TemplateVersion, version_of
 from autorelay_core.domain.webhooks import Notice
 from autorelay_core.errors import Conflict, QuotaExceeded
 from autorelay_core.policies.idempotency import IN_FLIGHT_LEASE, RETENTION, Existing, StoredResponse
@@ -339,9 +339,16 @@ def _picks(where: EmailFilter, email: Email) -> bool:
 class MemoryTemplates:
     def __init__(self) -> None:
         self._rows: dict[str, Template] = {}
+        self._versions: dict[str, list[TemplateVersion]] = {}
+
+    def _keep(self, template: Template) -> None:
+        kept = self._versions.setdefault(template.id, [])
+        kept.insert(0, version_of(template, kept[0].number + 1 if kept else 1))
+        del kept[KEPT_VERSIONS:]
 
     async def add(self, template: Template) -> None:
         self._rows[template.id] = evolve(template)
+        self._keep(template)
 
     async def get(self, project_id: str, template_id: str) -> Template | None:
         template = self._rows.get(template_id)
@@ -352,12 +359,19 @@ class MemoryTemplates:
 
     async def update(self, template: Template) -> None:
         self._rows[template.id] = evolve(template)
+        self._keep(template)
 
     async def delete(self, project_id: str, template_id: str) -> bool:
         if await self.get(project_id, template_id) is None:
             return False
         del self._rows[template_id]
+        self._versions.pop(template_id, None)
         return True
+
+    async def versions(self, project_id: str, template_id: str) -> list[TemplateVersion]:
+        if await self.get(project_id, template_id) is None:
+            return []
+        return [evolve(v) for v in self._versions.get(template_id, [])]
 
 
 class MemoryDomains:

@@ -28,7 +28,7 @@ from adapters.storage.postgres_webhooks import PostgresWebhooks
 from autorelay_core.domain.domains import Domain, DomainStatus
 from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.domain.projects import AccountStatus, Project
-from autorelay_core.domain.templates import Template
+from autorelay_core.domain.templates import KEPT_VERSIONS, Template, TemplateVersion
 from autorelay_core.errors import Conflict, Invalid, Unavailable
 from autorelay_core.policies.idempotency import IN_FLIGHT_LEASE, RETENTION, Existing, StoredResponse
 from autorelay_core.policies.rate_limit import Admission, Limit
@@ -411,19 +411,21 @@ class PostgresTemplates:
         self.db = db
 
     async def add(self, template: Template) -> None:
-        await self.db.rowcount(
-            f"INSERT INTO templates ({self._COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                template.id,
-                template.project_id,
-                template.name,
-                template.subject,
-                template.html,
-                template.text,
-                template.created_at,
-                template.updated_at,
-            ),
-        )
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                f"INSERT INTO templates ({self._COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    template.id,
+                    template.project_id,
+                    template.name,
+                    template.subject,
+                    template.html,
+                    template.text,
+                    template.created_at,
+                    template.updated_at,
+                ),
+            )
+            await self._keep(conn, template)
 
     async def get(self, project_id: str, template_id: str) -> Template | None:
         row = await self.db.fetchone(
@@ -438,25 +440,63 @@ class PostgresTemplates:
         return [_template(r) for r in rows]
 
     async def update(self, template: Template) -> None:
-        await self.db.rowcount(
-            "UPDATE templates SET name = %s, subject = %s, html = %s, text = %s, updated_at = %s"
-            " WHERE id = %s AND project_id = %s",
+        # The UPDATE locks the row, so concurrent saves number their versions one after the other.
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE templates SET name = %s, subject = %s, html = %s, text = %s, updated_at = %s"
+                " WHERE id = %s AND project_id = %s",
+                (
+                    template.name,
+                    template.subject,
+                    template.html,
+                    template.text,
+                    template.updated_at,
+                    template.id,
+                    template.project_id,
+                ),
+            )
+            if cursor.rowcount == 1:
+                await self._keep(conn, template)
+
+    async def delete(self, project_id: str, template_id: str) -> bool:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM templates WHERE id = %s AND project_id = %s", (template_id, project_id)
+            )
+            if cursor.rowcount == 1:
+                await conn.execute("DELETE FROM template_versions WHERE template_id = %s", (template_id,))
+        return cursor.rowcount == 1
+
+    @staticmethod
+    async def _keep(conn, template: Template) -> None:
+        await conn.execute(
+            "INSERT INTO template_versions (template_id, number, name, subject, html, text, saved_at)"
+            " SELECT %s, COALESCE(MAX(number), 0) + 1, %s, %s, %s, %s, %s FROM template_versions"
+            " WHERE template_id = %s",
             (
+                template.id,
                 template.name,
                 template.subject,
                 template.html,
                 template.text,
                 template.updated_at,
                 template.id,
-                template.project_id,
             ),
         )
-
-    async def delete(self, project_id: str, template_id: str) -> bool:
-        deleted = await self.db.rowcount(
-            "DELETE FROM templates WHERE id = %s AND project_id = %s", (template_id, project_id)
+        await conn.execute(
+            "DELETE FROM template_versions WHERE template_id = %s"
+            " AND number <= (SELECT MAX(number) FROM template_versions WHERE template_id = %s) - %s",
+            (template.id, template.id, KEPT_VERSIONS),
         )
-        return deleted == 1
+
+    async def versions(self, project_id: str, template_id: str) -> list[TemplateVersion]:
+        rows = await self.db.fetchall(
+            "SELECT v.template_id, v.number, v.name, v.subject, v.html, v.text, v.saved_at"
+            " FROM template_versions v JOIN templates t ON t.id = v.template_id"
+            " WHERE v.template_id = %s AND t.project_id = %s ORDER BY v.number DESC",
+            (template_id, project_id),
+        )
+        return [TemplateVersion(*row) for row in rows]
 
 
 class PostgresStorage:

@@ -363,6 +363,21 @@ MIGRATIONS: list[str] = [
     CREATE INDEX emails_project_created ON emails (project_id, created_at);
     CREATE INDEX emails_project_test ON emails (project_id, test, seq);
     """,
+    # 14: every save of a template is kept as a version (the dashboard's studio restores them)
+    """
+    CREATE TABLE template_versions (
+        template_id text NOT NULL,
+        number integer NOT NULL,
+        name text NOT NULL,
+        subject text NOT NULL,
+        html text NOT NULL,
+        text text,
+        saved_at timestamptz NOT NULL,
+        PRIMARY KEY (template_id, number)
+    );
+    INSERT INTO template_versions (template_id, number, name, subject, html, text, saved_at)
+        SELECT id, 1, name, subject, html, text, updated_at FROM templates;
+    """,
 ]
 
 

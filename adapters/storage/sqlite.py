@@ -31,7 +31,7 @@ from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, Ev
 from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.reputation import Activity
-from autorelay_core.domain.templates import Template
+from autorelay_core.domain.templates import KEPT_VERSIONS, Template, TemplateVersion
 from autorelay_core.domain.webhooks import Notice
 from autorelay_core.errors import Conflict, QuotaExceeded
 from autorelay_core.policies.idempotency import IN_FLIGHT_LEASE, RETENTION, Existing, StoredResponse
@@ -777,7 +777,9 @@ class SqliteTemplates(_Tables):
         }
 
     async def add(self, template: Template) -> None:
-        self.db["templates"].insert(self._row(template))
+        async with self.tx() as conn:
+            self.db["templates"].insert(self._row(template))
+            self._keep(conn, template)
 
     async def get(self, project_id: str, template_id: str) -> Template | None:
         row = self.conn.execute(
@@ -792,12 +794,47 @@ class SqliteTemplates(_Tables):
         return [_template(r) for r in rows]
 
     async def update(self, template: Template) -> None:
-        self.db["templates"].update(template.id, self._row(template))
+        async with self.tx() as conn:
+            self.db["templates"].update(template.id, self._row(template))
+            self._keep(conn, template)
 
     async def delete(self, project_id: str, template_id: str) -> bool:
         async with self.tx() as conn:
             cursor = conn.execute("DELETE FROM templates WHERE id = ? AND project_id = ?", (template_id, project_id))
+            if cursor.rowcount == 1:
+                conn.execute("DELETE FROM template_versions WHERE template_id = ?", (template_id,))
         return cursor.rowcount == 1
+
+    @staticmethod
+    def _keep(conn: sqlite3.Connection, template: Template) -> None:
+        (number,) = conn.execute(
+            "SELECT COALESCE(MAX(number), 0) + 1 FROM template_versions WHERE template_id = ?", (template.id,)
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO template_versions (template_id, number, name, subject, html, text, saved_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                template.id,
+                number,
+                template.name,
+                template.subject,
+                template.html,
+                template.text,
+                template.updated_at.isoformat(),
+            ),
+        )
+        conn.execute(
+            "DELETE FROM template_versions WHERE template_id = ? AND number <= ?", (template.id, number - KEPT_VERSIONS)
+        )
+
+    async def versions(self, project_id: str, template_id: str) -> list[TemplateVersion]:
+        rows = self.conn.execute(
+            "SELECT v.template_id, v.number, v.name, v.subject, v.html, v.text, v.saved_at"
+            " FROM template_versions v JOIN templates t ON t.id = v.template_id"
+            " WHERE v.template_id = ? AND t.project_id = ? ORDER BY v.number DESC",
+            (template_id, project_id),
+        )
+        return [TemplateVersion(*row[:6], datetime.fromisoformat(row[6])) for row in rows]
 
 
 class SqliteStorage:

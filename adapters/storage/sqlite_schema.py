@@ -306,6 +306,21 @@ MIGRATIONS: list[str] = [
     CREATE INDEX emails_project_created ON emails(project_id, created_at);
     CREATE INDEX emails_project_test ON emails(project_id, test, seq);
     """,
+    # 15: every save of a template is kept as a version (the dashboard's studio restores them)
+    """
+    CREATE TABLE template_versions (
+        template_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        html TEXT NOT NULL,
+        text TEXT,
+        saved_at TEXT NOT NULL,
+        PRIMARY KEY (template_id, number)
+    );
+    INSERT INTO template_versions (template_id, number, name, subject, html, text, saved_at)
+        SELECT id, 1, name, subject, html, text, updated_at FROM templates;
+    """,
 ]
 
 

@@ -21,3 +21,28 @@ class Template:
     created_at: datetime
     updated_at: datetime
     text: str | None = None
+
+
+# Every save keeps a version; the oldest beyond this many are dropped (a 512 KiB template saved
+# every minute for a day must not grow the database without bound).
+KEPT_VERSIONS = 50
+
+
+@define
+class TemplateVersion:
+    """One save of a template, numbered from 1. The template row holds the current content; the
+    API answers with that, and versions are for looking back and restoring."""
+
+    template_id: str
+    number: int
+    name: str
+    subject: str
+    html: str
+    text: str | None
+    saved_at: datetime
+
+
+def version_of(template: Template, number: int) -> TemplateVersion:
+    return TemplateVersion(
+        template.id, number, template.name, template.subject, template.html, template.text, template.updated_at
+    )

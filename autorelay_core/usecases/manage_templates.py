@@ -5,7 +5,7 @@ from __future__ import annotations
 from attrs import evolve, frozen
 
 from autorelay_core.domain.headers import one_line_problem
-from autorelay_core.domain.templates import MAX_TEMPLATE_CHARS, Template
+from autorelay_core.domain.templates import MAX_TEMPLATE_CHARS, Template, TemplateVersion
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.usecases.context import Deps
 
@@ -94,3 +94,30 @@ async def template_variables(deps: Deps, template: Template) -> list[str]:
         if source:
             names |= await parsed(deps, source, field)
     return sorted(names)
+
+
+async def versions(deps: Deps, project_id: str, template_id: str) -> list[TemplateVersion]:
+    await get_template(deps, project_id, template_id)
+    return await deps.storage.templates.versions(project_id, template_id)
+
+
+async def restore_version(deps: Deps, project_id: str, template_id: str, number: int) -> Template:
+    """Make an earlier version current again; that is a save, so it is kept as a new version."""
+    kept = {v.number: v for v in await versions(deps, project_id, template_id)}
+    if number not in kept:
+        raise NotFound(f"template {template_id} has no version {number}")
+    old = kept[number]
+    return await update_template(
+        deps,
+        project_id,
+        template_id,
+        TemplateInput(name=old.name, subject=old.subject, html=old.html, text=old.text or ""),
+    )
+
+
+async def duplicate_template(deps: Deps, project_id: str, template_id: str) -> Template:
+    original = await get_template(deps, project_id, template_id)
+    name = f"{original.name} (copy)"[:200]
+    return await create_template(
+        deps, project_id, TemplateInput(name=name, subject=original.subject, html=original.html, text=original.text)
+    )

@@ -436,3 +436,27 @@ async def test_pages_filter_by_first_recipient_and_by_date(store):
     assert (
         await store.emails.page("prj_a", CursorRequest(limit=10), EmailFilter(since=NOW + timedelta(days=9)))
     ).items == []
+
+
+async def test_every_template_save_keeps_a_version_and_old_ones_are_dropped(store):
+    from autorelay_core.domain.templates import KEPT_VERSIONS
+
+    template = Template("tpl_v", "prj_a", "welcome", "Hi", "<p>one</p>", NOW, NOW, None)
+    await store.templates.add(template)
+    template.html, template.text = "<p>two</p>", "two"
+    await store.templates.update(template)
+    kept = await store.templates.versions("prj_a", "tpl_v")
+    assert [(v.number, v.html, v.text) for v in kept] == [(2, "<p>two</p>", "two"), (1, "<p>one</p>", None)]
+    assert await store.templates.versions("prj_b", "tpl_v") == []
+
+    for n in range(KEPT_VERSIONS + 3):
+        template.html = f"<p>{n}</p>"
+        await store.templates.update(template)
+    kept = await store.templates.versions("prj_a", "tpl_v")
+    assert len(kept) == KEPT_VERSIONS
+    assert kept[0].number == KEPT_VERSIONS + 5 and kept[0].html == f"<p>{KEPT_VERSIONS + 2}</p>"
+    assert (await store.templates.get("prj_a", "tpl_v")).html == kept[0].html
+
+    assert await store.templates.delete("prj_a", "tpl_v")
+    await store.templates.add(Template("tpl_v", "prj_a", "again", "Hi", "<p>new</p>", NOW, NOW, None))
+    assert [v.number for v in await store.templates.versions("prj_a", "tpl_v")] == [1]

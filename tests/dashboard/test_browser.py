@@ -7,17 +7,16 @@ from __future__ import annotations
 import os
 import re
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.dashboard.conftest import CHROMIUM, PASSWORD, SHOTS, first_owner_link
+from tests.dashboard.browsing import AXE, nav, shoot, wait_until
+from tests.dashboard.conftest import CHROMIUM, PASSWORD, first_owner_link
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
 
-AXE = (Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js").read_text()
 HOSTILE_HTML = (
     "<h1>Hello dashboard</h1><p>From <b>the API</b>.</p>"
     "<script>parent.document.title = 'pwned'; document.body.append('script ran')</script>"
@@ -31,11 +30,6 @@ def browser():
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield chromium
         chromium.close()
-
-
-def shoot(page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def test_a_newcomer_signs_in_sends_and_sees_it_all(dash_server, browser):
@@ -194,16 +188,3 @@ def test_a_newcomer_signs_in_sends_and_sees_it_all(dash_server, browser):
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Emails")).to_be_visible()  # back where they were going
     context.close()
-
-
-def nav(page):
-    return page.get_by_role("navigation", name="Main")
-
-
-def wait_until(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False

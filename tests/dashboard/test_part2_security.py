@@ -1,0 +1,139 @@
+"""The dashboard's part-2 pages attacked over HTTP: another project's templates, forged forms,
+hostile designs (remote stylesheets, broken or runaway templates, huge bodies), the studio's own
+page policy."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import httpx
+import pytest
+
+from tests.dashboard.conftest import csrf_of, invite, signed_in_client
+from tests.e2e.server import new_project
+
+
+@pytest.fixture(scope="module")
+def owner(dash_server):
+    email = f"owner-{uuid.uuid4().hex[:6]}@acme.test"
+    with signed_in_client(dash_server, invite(dash_server, email, role="owner")) as client:
+        yield client
+
+
+def _template(server, key: str, **fields) -> str:
+    with httpx.Client(base_url=f"{server.base}/api/v1", headers={"Authorization": f"Bearer {key}"}) as api:
+        body = {"name": "t", "subject": "s", "html": "<p>{{ name }}</p>"} | fields
+        made = api.post("/templates", json=body)
+        assert made.status_code in (200, 201), made.text
+        return made.json()["id"]
+
+
+def _token(client) -> str:
+    return csrf_of(client.get("/app/templates").text)
+
+
+def test_another_projects_template_is_not_found_anywhere(dash_server, owner):
+    other = new_project(dash_server.data_dir, f"other-{uuid.uuid4().hex[:6]}")
+    theirs = _template(dash_server, other["live"], html="<p>their secret</p>")
+    token = _token(owner)
+    for path in (f"templates/{theirs}", f"templates/{theirs}/preview", f"templates/{theirs}/preview?version=1"):
+        answer = owner.get(f"/app/{path}")
+        assert answer.status_code == 404 and "their secret" not in answer.text, path
+    for path, form in (
+        ("save", {"name": "x", "subject": "x", "html": "<p>mine now</p>", "css": ""}),
+        ("duplicate", {}),
+        ("delete", {}),
+        ("versions/1/restore", {}),
+        ("test", {"to": "a@example.com", "from": "a@acme.test", "data": "{}"}),
+    ):
+        answer = owner.post(f"/app/templates/{theirs}/{path}", data=form | {"csrf": token})
+        assert answer.status_code in (400, 404), (path, answer.status_code)
+        assert "their secret" not in answer.text
+    with httpx.Client(
+        base_url=f"{dash_server.base}/api/v1", headers={"Authorization": f"Bearer {other['live']}"}
+    ) as api:
+        assert api.get(f"/templates/{theirs}").json()["html"] == "<p>their secret</p>"
+
+
+def test_studio_forms_need_the_csrf_token(dash_server, owner):
+    mine = _template(dash_server, dash_server.keys["live"])
+    for path in ("/app/templates", f"/app/templates/{mine}/save", f"/app/templates/{mine}/delete"):
+        assert owner.post(path, data={"name": "x", "html": "<p>x</p>"}).status_code == 403, path
+    assert owner.get(f"/app/templates/{mine}").status_code == 200
+
+
+def test_a_save_inlines_css_and_never_fetches_a_remote_stylesheet(dash_server, owner):
+    fetched = []
+
+    class Trap(BaseHTTPRequestHandler):
+        def do_GET(self):
+            fetched.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"p { color: red }")
+
+        def log_message(self, *args):
+            pass
+
+    trap = HTTPServer(("127.0.0.1", 0), Trap)
+    threading.Thread(target=trap.serve_forever, daemon=True).start()
+    mine = _template(dash_server, dash_server.keys["live"])
+    design = (
+        f'<link rel="stylesheet" href="http://127.0.0.1:{trap.server_port}/x.css"><p class="hi">Hi {{{{ name }}}}</p>'
+    )
+    saved = owner.post(
+        f"/app/templates/{mine}/save",
+        data={
+            "name": "n",
+            "subject": "s",
+            "html": design,
+            "css": ".hi { color: #123456 } @media (max-width: 600px) { .hi { color: red } }",
+            "text": "",
+            "csrf": _token(owner),
+        },
+    )
+    trap.shutdown()
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["variables"] == ["name"]
+    with httpx.Client(
+        base_url=f"{dash_server.base}/api/v1", headers={"Authorization": f"Bearer {dash_server.keys['live']}"}
+    ) as api:
+        html = api.get(f"/templates/{mine}").json()["html"]
+    assert 'style="color: #123456;"' in html and "@media (max-width: 600px)" in html
+    assert "<link" not in html and fetched == []
+
+
+def test_hostile_designs_get_clear_errors_and_keep_what_was_saved(dash_server, owner):
+    mine = _template(dash_server, dash_server.keys["live"], html="<p>kept</p>")
+    token = _token(owner)
+    base = {"name": "n", "subject": "s", "css": "", "text": "", "csrf": token}
+    broken = owner.post(f"/app/templates/{mine}/save", data=base | {"html": "<p>{{ name </p>"})
+    assert broken.status_code == 400 and "html" in broken.json()["error"]
+    calls = owner.post(f"/app/templates/{mine}/save", data=base | {"html": "{% for a in range(10**9) %}x{% endfor %}"})
+    assert calls.status_code == 400 and "function calls are not allowed" in calls.json()["error"]
+    huge = owner.post(f"/app/templates/{mine}/save", data=base | {"html": "x" * (2 * 1024 * 1024 + 10)})
+    assert huge.status_code == 413 and "too large" in huge.json()["error"]
+    header = owner.post(
+        f"/app/templates/{mine}/save", data=base | {"subject": "Hi\r\nBcc: all@example.com", "html": "<p>x</p>"}
+    )
+    assert header.status_code == 400 and "subject" in header.json()["error"]
+    with httpx.Client(
+        base_url=f"{dash_server.base}/api/v1", headers={"Authorization": f"Bearer {dash_server.keys['live']}"}
+    ) as api:
+        assert api.get(f"/templates/{mine}").json()["html"] == "<p>kept</p>"
+    # What parses is still sandboxed: no attribute of a Python object reaches the preview.
+    code = owner.post(f"/app/templates/{mine}/save", data=base | {"html": "<p>[{{ ''.__class__ }}]</p>"})
+    assert code.status_code == 200
+    assert "[]" in owner.get(f"/app/templates/{mine}/preview").text
+
+
+def test_the_studio_runs_no_inline_script_and_previews_stay_sandboxed(dash_server, owner):
+    mine = _template(dash_server, dash_server.keys["live"], html="<p>x</p><script>alert(1)</script>")
+    page = owner.get(f"/app/templates/{mine}")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "script-src 'self' 'unsafe" not in policy
+    assert "</script><script>" not in page.text.split('id="studio-data">')[1].split("</script>")[0]
+    preview = owner.get(f"/app/templates/{mine}/preview?v.name=%3Cb%3E")
+    assert preview.headers["content-security-policy"].startswith("sandbox;")
