@@ -25,7 +25,7 @@ from autorelay_core.domain.reputation import Activity
 from autorelay_core.domain.suppressions import Suppression
 from autorelay_core.domain.templates import Template, TemplateVersion
 from autorelay_core.domain.users import Membership, Role, Session, User
-from autorelay_core.domain.webhooks import Notice, Webhook, WebhookDelivery
+from autorelay_core.domain.webhooks import Attempt, Notice, Webhook, WebhookDelivery
 from autorelay_core.policies.idempotency import Existing, StoredResponse
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, OffsetPage, OffsetRequest
 from autorelay_core.policies.quota import Charge
@@ -245,7 +245,20 @@ class WebhookRepository(Protocol):
 
     async def settle(self, claim: DeliveryClaim, delivery: WebhookDelivery) -> bool:
         """Store the outcome of an attempt (state, counters, error, times) while `claim` still holds
-        the lease; False if it was lost (or the endpoint deleted)."""
+        the lease, and keep the attempt itself (`attempt_of`) for the deliveries log; False if the
+        lease was lost (or the endpoint deleted)."""
+
+    async def add_delivery(self, delivery: WebhookDelivery) -> None:
+        """Queue one pending delivery for one endpoint (a test event), due at once."""
+
+    async def recent(
+        self, project_id: str, webhook_id: str, limit: int, before: str | None = None
+    ) -> tuple[list[WebhookDelivery], bool]:
+        """The endpoint's deliveries in any state, newest first, older than the delivery `before`
+        when given, and whether there are more."""
+
+    async def attempts(self, project_id: str, delivery_id: str) -> list[Attempt]:
+        """The delivery's attempts, oldest first; [] for another project's delivery."""
 
     async def next_due(self) -> datetime | None:
         """When the earliest pending delivery is due, or a leased one's lease ends (the reconciler

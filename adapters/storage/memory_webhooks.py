@@ -7,7 +7,15 @@ from datetime import datetime
 
 from attrs import evolve
 
-from autorelay_core.domain.webhooks import PAUSED_ERROR, DeliveryState, Notice, Webhook, WebhookDelivery
+from autorelay_core.domain.webhooks import (
+    PAUSED_ERROR,
+    Attempt,
+    DeliveryState,
+    Notice,
+    Webhook,
+    WebhookDelivery,
+    attempt_of,
+)
 from autorelay_core.ports import DeliveryClaim
 
 
@@ -16,6 +24,7 @@ class MemoryWebhooks:
         self._hooks: dict[str, Webhook] = {}
         self._deliveries: dict[str, WebhookDelivery] = {}
         self._leases: dict[str, datetime] = {}
+        self._attempts: dict[str, list[Attempt]] = {}
 
     def fan_out(self, project_id: str, notices: tuple[Notice, ...]) -> None:
         """One pending delivery per active endpoint subscribed to each notice's type."""
@@ -58,7 +67,28 @@ class MemoryWebhooks:
             return False
         del self._hooks[webhook_id]
         self._deliveries = {k: d for k, d in self._deliveries.items() if d.webhook_id != webhook_id}
+        self._attempts = {k: a for k, a in self._attempts.items() if k in self._deliveries}
         return True
+
+    async def add_delivery(self, delivery: WebhookDelivery) -> None:
+        self._deliveries[delivery.id] = evolve(delivery, state=DeliveryState.PENDING, due_at=delivery.created_at)
+
+    async def recent(
+        self, project_id: str, webhook_id: str, limit: int, before: str | None = None
+    ) -> tuple[list[WebhookDelivery], bool]:
+        found = [
+            d for d in reversed(self._deliveries.values()) if d.webhook_id == webhook_id and d.project_id == project_id
+        ]
+        ids = [d.id for d in found]
+        if before in ids:
+            found = found[ids.index(before) + 1 :]
+        return [evolve(d) for d in found[:limit]], len(found) > limit
+
+    async def attempts(self, project_id: str, delivery_id: str) -> list[Attempt]:
+        delivery = self._deliveries.get(delivery_id)
+        if delivery is None or delivery.project_id != project_id:
+            return []
+        return list(self._attempts.get(delivery_id, []))
 
     async def failures(self, project_id: str, webhook_id: str, limit: int) -> tuple[list[WebhookDelivery], bool]:
         found = [
@@ -101,6 +131,7 @@ class MemoryWebhooks:
             return False
         self._deliveries[delivery.id] = evolve(delivery, attempts=held.attempts, replay_count=held.replay_count)
         self._leases.pop(delivery.id, None)
+        self._attempts.setdefault(delivery.id, []).append(attempt_of(delivery, held.attempts))
         return True
 
     async def next_due(self) -> datetime | None:

@@ -378,6 +378,20 @@ MIGRATIONS: list[str] = [
     INSERT INTO template_versions (template_id, number, name, subject, html, text, saved_at)
         SELECT id, 1, name, subject, html, text, updated_at FROM templates;
     """,
+    # 15: each attempt of a webhook delivery, for the dashboard's deliveries log
+    """
+    CREATE TABLE webhook_attempts (
+        delivery_id text NOT NULL,
+        webhook_id text NOT NULL,
+        number integer NOT NULL,
+        at timestamptz NOT NULL,
+        ok boolean NOT NULL,
+        error text,
+        PRIMARY KEY (delivery_id, number)
+    );
+    CREATE INDEX webhook_attempts_webhook ON webhook_attempts(webhook_id);
+    CREATE INDEX webhook_deliveries_recent ON webhook_deliveries(webhook_id, seq);
+    """,
 ]
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from adapters.storage import webhook_rows as rows
-from autorelay_core.domain.webhooks import PAUSED_ERROR, Webhook, WebhookDelivery
+from autorelay_core.domain.webhooks import PAUSED_ERROR, Attempt, Webhook, WebhookDelivery
 from autorelay_core.ports import DeliveryClaim
 
 if TYPE_CHECKING:
@@ -54,7 +54,23 @@ class PostgresWebhooks:
             )
             if gone.rowcount:
                 await conn.execute("DELETE FROM webhook_deliveries WHERE webhook_id = %s", (webhook_id,))
+                await conn.execute("DELETE FROM webhook_attempts WHERE webhook_id = %s", (webhook_id,))
         return gone.rowcount == 1
+
+    async def add_delivery(self, delivery: WebhookDelivery) -> None:
+        await self.db.rowcount(rows.ADD_DELIVERY.format(p="%s"), rows.new_delivery_values(delivery))
+
+    async def recent(
+        self, project_id: str, webhook_id: str, limit: int, before: str | None = None
+    ) -> tuple[list[WebhookDelivery], bool]:
+        found = await self.db.fetchall(
+            rows.RECENT.format(p="%s"), (webhook_id, project_id, before, webhook_id, 2**62, limit + 1)
+        )
+        return [rows.delivery_row(r) for r in found[:limit]], len(found) > limit
+
+    async def attempts(self, project_id: str, delivery_id: str) -> list[Attempt]:
+        found = await self.db.fetchall(rows.ATTEMPTS.format(p="%s"), (delivery_id, project_id))
+        return [rows.attempt_row(r) for r in found]
 
     async def failures(self, project_id: str, webhook_id: str, limit: int) -> tuple[list[WebhookDelivery], bool]:
         found = await self.db.fetchall(rows.FAILURES.format(p="%s"), (webhook_id, project_id, limit + 1))
@@ -83,9 +99,13 @@ class PostgresWebhooks:
         return sorted(claims, key=lambda c: c.delivery.due_at or now)
 
     async def settle(self, claim: DeliveryClaim, delivery: WebhookDelivery) -> bool:
-        return (
-            await self.db.rowcount(rows.SETTLE.format(p="%s"), rows.settle_args(claim.delivery.attempts, delivery)) == 1
-        )
+        async with self.db.transaction() as conn:
+            done = await conn.execute(rows.SETTLE.format(p="%s"), rows.settle_args(claim.delivery.attempts, delivery))
+            if done.rowcount == 1:
+                await conn.execute(
+                    rows.ADD_ATTEMPT.format(p="%s"), rows.attempt_values(delivery, claim.delivery.attempts)
+                )
+        return done.rowcount == 1
 
     async def next_due(self) -> datetime | None:
         row = await self.db.fetchone(rows.NEXT_DUE)

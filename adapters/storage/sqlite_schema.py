@@ -321,6 +321,20 @@ MIGRATIONS: list[str] = [
     INSERT INTO template_versions (template_id, number, name, subject, html, text, saved_at)
         SELECT id, 1, name, subject, html, text, updated_at FROM templates;
     """,
+    # 16: each attempt of a webhook delivery, for the dashboard's deliveries log
+    """
+    CREATE TABLE webhook_attempts (
+        delivery_id TEXT NOT NULL,
+        webhook_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        at REAL NOT NULL,
+        ok INTEGER NOT NULL,
+        error TEXT,
+        PRIMARY KEY (delivery_id, number)
+    );
+    CREATE INDEX webhook_attempts_webhook ON webhook_attempts(webhook_id);
+    CREATE INDEX webhook_deliveries_recent ON webhook_deliveries(webhook_id, seq);
+    """,
 ]
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from adapters.storage import webhook_rows as rows
 from adapters.storage.codec import ts
-from autorelay_core.domain.webhooks import PAUSED_ERROR, Notice, Webhook, WebhookDelivery
+from autorelay_core.domain.webhooks import PAUSED_ERROR, Attempt, Notice, Webhook, WebhookDelivery
 from autorelay_core.ports import DeliveryClaim
 
 _FAN_OUT = (
@@ -64,7 +64,24 @@ class SqliteWebhooks:
             gone = conn.execute("DELETE FROM webhooks WHERE id = ? AND project_id = ?", (webhook_id, project_id))
             if gone.rowcount:
                 conn.execute("DELETE FROM webhook_deliveries WHERE webhook_id = ?", (webhook_id,))
+                conn.execute("DELETE FROM webhook_attempts WHERE webhook_id = ?", (webhook_id,))
         return gone.rowcount == 1
+
+    async def add_delivery(self, delivery: WebhookDelivery) -> None:
+        async with self._t.tx() as conn:
+            conn.execute(rows.ADD_DELIVERY.format(p="?"), rows.new_delivery_values(delivery, ts))
+
+    async def recent(
+        self, project_id: str, webhook_id: str, limit: int, before: str | None = None
+    ) -> tuple[list[WebhookDelivery], bool]:
+        found = self._t.conn.execute(
+            rows.RECENT.format(p="?"), (webhook_id, project_id, before, webhook_id, 2**62, limit + 1)
+        ).fetchall()
+        return [rows.delivery_row(r) for r in found[:limit]], len(found) > limit
+
+    async def attempts(self, project_id: str, delivery_id: str) -> list[Attempt]:
+        found = self._t.conn.execute(rows.ATTEMPTS.format(p="?"), (delivery_id, project_id))
+        return [rows.attempt_row(r) for r in found]
 
     async def failures(self, project_id: str, webhook_id: str, limit: int) -> tuple[list[WebhookDelivery], bool]:
         found = self._t.conn.execute(rows.FAILURES.format(p="?"), (webhook_id, project_id, limit + 1)).fetchall()
@@ -107,6 +124,8 @@ class SqliteWebhooks:
     async def settle(self, claim: DeliveryClaim, delivery: WebhookDelivery) -> bool:
         async with self._t.tx() as conn:
             done = conn.execute(rows.SETTLE.format(p="?"), rows.settle_args(claim.delivery.attempts, delivery, ts))
+            if done.rowcount == 1:
+                conn.execute(rows.ADD_ATTEMPT.format(p="?"), rows.attempt_values(delivery, claim.delivery.attempts, ts))
         return done.rowcount == 1
 
     async def next_due(self) -> datetime | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from autorelay_core.domain.webhooks import DeliveryState, Webhook, WebhookDelivery
+from autorelay_core.domain.webhooks import Attempt, DeliveryState, Webhook, WebhookDelivery, attempt_of
 
 HOOK_COLUMNS = "id, project_id, url, events, secret, active, created_at"
 DELIVERY_COLUMNS = (
@@ -29,6 +29,24 @@ REPLAY = (
 FAILURES = (
     f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = {{p}} AND project_id = {{p}}"
     " AND error IS NOT NULL ORDER BY seq DESC LIMIT {p}"
+)
+RECENT = (
+    f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = {{p}} AND project_id = {{p}}"
+    " AND seq < COALESCE((SELECT seq FROM webhook_deliveries WHERE id = {p} AND webhook_id = {p}), {p})"
+    " ORDER BY seq DESC LIMIT {p}"
+)
+ADD_ATTEMPT = (
+    "INSERT INTO webhook_attempts (delivery_id, webhook_id, number, at, ok, error)"
+    " VALUES ({p}, {p}, {p}, {p}, {p}, {p})"
+)
+ATTEMPTS = (
+    "SELECT a.delivery_id, a.number, a.at, a.ok, a.error FROM webhook_attempts a"
+    " JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE a.delivery_id = {p} AND d.project_id = {p}"
+    " ORDER BY a.number"
+)
+ADD_DELIVERY = (
+    "INSERT INTO webhook_deliveries (id, webhook_id, project_id, event_id, event_type, body, created_at, state, due_at)"
+    " VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, 'pending', {p})"
 )
 NEXT_DUE = (
     "SELECT min(CASE WHEN state = 'pending' THEN due_at ELSE lease_until END) FROM webhook_deliveries"
@@ -104,3 +122,17 @@ def settle_args(claim_attempts: int, d: WebhookDelivery, when=lambda moment: mom
         d.id,
         claim_attempts,
     )
+
+
+def attempt_values(delivery: WebhookDelivery, number: int, when=lambda moment: moment) -> tuple:
+    attempt = attempt_of(delivery, number)
+    return (attempt.delivery_id, delivery.webhook_id, attempt.number, when(attempt.at), attempt.ok, attempt.error)
+
+
+def attempt_row(row: tuple) -> Attempt:
+    delivery_id, number, at, ok, error = row
+    return Attempt(delivery_id, number, time_of(at), bool(ok), error)
+
+
+def new_delivery_values(d: WebhookDelivery, when=lambda moment: moment) -> tuple:
+    return (d.id, d.webhook_id, d.project_id, d.event_id, d.event_type, d.body, when(d.created_at), when(d.created_at))

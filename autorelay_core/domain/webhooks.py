@@ -100,3 +100,21 @@ class WebhookDelivery:
     last_attempt_at: datetime | None = None
     resolved_at: datetime | None = None
     due_at: datetime | None = None
+
+
+@frozen
+class Attempt:
+    """One post of a delivery, as the deliveries log shows it: when, and what came of it."""
+
+    delivery_id: str
+    number: int  # 1 for the first attempt; replays go on counting
+    at: datetime
+    ok: bool
+    error: str | None = None
+
+
+def attempt_of(delivery: WebhookDelivery, number: int) -> Attempt:
+    """The attempt a settled delivery just made (`number`: the claim's attempt count)."""
+    ok = delivery.state is DeliveryState.SUCCEEDED
+    assert delivery.last_attempt_at is not None
+    return Attempt(delivery.id, number, delivery.last_attempt_at, ok, None if ok else delivery.error)

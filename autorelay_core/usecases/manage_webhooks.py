@@ -4,6 +4,7 @@ deliveries of one, and replaying a delivery."""
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 
 from attrs import frozen
@@ -12,7 +13,7 @@ from autorelay_core.domain.webhooks import EVENT_TYPES, DeliveryState, Webhook, 
 from autorelay_core.errors import Conflict, Invalid, NotFound
 from autorelay_core.policies.ssrf import check_addresses, parse_target
 from autorelay_core.usecases.context import Deps
-from autorelay_core.usecases.notify import target_addresses
+from autorelay_core.usecases.notify import iso, target_addresses
 
 MAX_PER_PROJECT = 50
 
@@ -110,3 +111,41 @@ async def replay_delivery(deps: Deps, project_id: str, webhook_id: str, delivery
         raise Conflict(f"delivery {delivery_id} is being posted; replay it once it has finished")
     deps.queue.wake()
     return delivery
+
+
+async def send_test_event(deps: Deps, project_id: str, webhook_id: str) -> WebhookDelivery:
+    """Queue a signed sample of the first event the endpoint subscribes to, posted like any other
+    delivery (same signature, retries, log). Its data says `"test": true` so receivers can tell."""
+    webhook = await get_webhook(deps, project_id, webhook_id)
+    if not webhook.active:
+        raise Conflict(f"webhook {webhook_id} is paused: resume it before sending a test event")
+    now = deps.clock.now()
+    event_id, kind = deps.ids.new("evt"), webhook.events[0]
+    data = {
+        "emailId": "em_test",
+        "from": "AutoRelay <hello@example.com>",
+        "to": ["someone@example.com"],
+        "subject": "A test event from AutoRelay",
+        "tags": {},
+        "test": True,
+    }
+    payload = {"id": event_id, "type": kind, "createdAt": iso(now), "data": data}
+    delivery = WebhookDelivery(
+        id=deps.ids.new("whd"),
+        webhook_id=webhook.id,
+        project_id=project_id,
+        event_id=event_id,
+        event_type=kind,
+        body=json.dumps(payload, separators=(",", ":")),
+        created_at=now,
+    )
+    await deps.storage.webhooks.add_delivery(delivery)
+    deps.queue.wake()
+    return delivery
+
+
+async def recent_deliveries(
+    deps: Deps, project_id: str, webhook_id: str, limit: int, before: str | None = None
+) -> tuple[list[WebhookDelivery], bool]:
+    await get_webhook(deps, project_id, webhook_id)
+    return await deps.storage.webhooks.recent(project_id, webhook_id, limit, before)

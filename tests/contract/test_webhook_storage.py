@@ -150,3 +150,37 @@ async def test_tracking_settings_round_trip(store):
     await store.projects.set_tracking("prj_t", opens=False, clicks=True)
     project = await store.projects.get("prj_t")
     assert not project.track_opens and project.track_clicks
+
+
+async def test_a_test_delivery_its_attempts_and_the_recent_log(store):
+    from autorelay_core.domain.webhooks import WebhookDelivery
+
+    await store.webhooks.add(hook("whk_1"))
+    await store.webhooks.add(hook("whk_b", project_id="prj_b"))
+    for n in range(3):
+        await store.webhooks.add_delivery(
+            WebhookDelivery(f"whd_{n}", "whk_1", "prj_a", f"evt_{n}", "email.sent", f'{{"n":{n}}}', NOW)
+        )
+    (claim, *_) = await store.webhooks.claim_due(NOW, LEASE, 1)
+    first = evolve(claim.delivery, state=DeliveryState.PENDING, failures=1, error="HTTP 500", last_attempt_at=NOW)
+    first.due_at = NOW
+    assert await store.webhooks.settle(claim, first)
+    (again,) = [c for c in await store.webhooks.claim_due(NOW, LEASE, 10) if c.delivery.id == claim.delivery.id]
+    done = evolve(again.delivery, state=DeliveryState.SUCCEEDED, failures=0, last_attempt_at=LEASE, due_at=None)
+    assert await store.webhooks.settle(again, done)
+    # A settle whose lease was lost keeps no attempt.
+    assert not await store.webhooks.settle(again, done)
+
+    attempts = await store.webhooks.attempts("prj_a", claim.delivery.id)
+    assert [(a.number, a.ok, a.error) for a in attempts] == [(1, False, "HTTP 500"), (2, True, None)]
+    assert attempts[0].at == NOW and attempts[1].at == LEASE
+    assert await store.webhooks.attempts("prj_b", claim.delivery.id) == []
+
+    newest, more = await store.webhooks.recent("prj_a", "whk_1", 2)
+    assert [d.id for d in newest] == ["whd_2", "whd_1"] and more
+    older, more = await store.webhooks.recent("prj_a", "whk_1", 2, before="whd_1")
+    assert [d.id for d in older] == ["whd_0"] and not more
+    assert await store.webhooks.recent("prj_b", "whk_1", 10) == ([], False)
+
+    assert await store.webhooks.delete("prj_a", "whk_1")
+    assert await store.webhooks.attempts("prj_a", claim.delivery.id) == []

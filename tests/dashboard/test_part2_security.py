@@ -137,3 +137,47 @@ def test_the_studio_runs_no_inline_script_and_previews_stay_sandboxed(dash_serve
     assert "</script><script>" not in page.text.split('id="studio-data">')[1].split("</script>")[0]
     preview = owner.get(f"/app/templates/{mine}/preview?v.name=%3Cb%3E")
     assert preview.headers["content-security-policy"].startswith("sandbox;")
+
+
+def test_another_projects_webhook_cannot_be_seen_or_driven(dash_server, owner):
+    other = new_project(dash_server.data_dir, f"hooks-{uuid.uuid4().hex[:6]}")
+    with httpx.Client(
+        base_url=f"{dash_server.base}/api/v1", headers={"Authorization": f"Bearer {other['live']}"}
+    ) as api:
+        made = api.post("/webhooks", json={"url": "https://their.example.com/hook", "events": ["email.sent"]})
+        assert made.status_code == 201, made.text
+        theirs = made.json()["id"]
+    token = _token(owner)
+    for path in (f"webhooks/{theirs}", f"webhooks/{theirs}/rows"):
+        answer = owner.get(f"/app/{path}")
+        assert answer.status_code == 404 and "their.example.com" not in answer.text, path
+    for path in ("", "/pause", "/resume", "/test", "/delete", "/deliveries/whd_x/replay"):
+        answer = owner.post(f"/app/webhooks/{theirs}{path}", data={"csrf": token, "url": "https://mine.example.com/"})
+        assert answer.status_code == 404, (path, answer.status_code)
+    with httpx.Client(
+        base_url=f"{dash_server.base}/api/v1", headers={"Authorization": f"Bearer {other['live']}"}
+    ) as api:
+        still = api.get(f"/webhooks/{theirs}").json()
+    assert still["url"] == "https://their.example.com/hook" and still["active"] is True
+
+
+def test_members_see_webhooks_but_only_owners_change_them(dash_server):
+    with signed_in_client(dash_server, invite(dash_server, f"m-{uuid.uuid4().hex[:6]}@acme.test")) as member:
+        listing = member.get("/app/webhooks")
+        assert listing.status_code == 200 and "Only owners add" in listing.text
+        made = member.post(
+            "/app/webhooks",
+            data={"csrf": csrf_of(listing.text), "url": "https://x.example.com/", "events": "email.sent"},
+        )
+        assert made.status_code == 403
+
+
+def test_a_crafted_link_cannot_put_words_on_the_webhook_page(dash_server, owner):
+    with httpx.Client(
+        base_url=f"{dash_server.base}/api/v1", headers={"Authorization": f"Bearer {dash_server.keys['live']}"}
+    ) as api:
+        mine = api.post("/webhooks", json={"url": "https://mine.example.com/hook", "events": ["email.sent"]}).json()[
+            "id"
+        ]
+    page = owner.get(f"/app/webhooks/{mine}?done=Your+account+is+closed&notice=Call+us")
+    assert page.status_code == 200 and "account is closed" not in page.text and "Call us" not in page.text
