@@ -18,6 +18,7 @@ from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.domains import Domain
 from autorelay_core.domain.emails import Email, EmailStatus, Event
+from autorelay_core.domain.imports import ChunkResult, ContactImport
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.otp import OtpCode
 from autorelay_core.domain.projects import AccountStatus, Project
@@ -386,6 +387,40 @@ class ContactRepository(Protocol):
         unless it already is one of those; how many changed."""
 
 
+class ImportRepository(Protocol):
+    """Contact import jobs and their rows (kept in chunks until the import finishes)."""
+
+    async def add(self, job: ContactImport, chunks: list[list[tuple[int, list[str]]]]) -> None:
+        """Store the job and its rows: chunk n holds (line, cells) of rows n*CHUNK_ROWS onwards."""
+
+    async def get(self, project_id: str, import_id: str) -> ContactImport | None: ...
+
+    async def recent(self, project_id: str, limit: int) -> list[ContactImport]:
+        """Newest first."""
+
+    async def start(self, project_id: str, import_id: str, mapping: dict[str, int]) -> bool:
+        """Set the mapping and queue a job that is waiting for one; False otherwise."""
+
+    async def claim(self, now: datetime, lease_until: datetime) -> tuple[ContactImport, int, list] | None:
+        """Lease one queued or running job whose lease is free (oldest first): the job, the lease
+        token, and its next chunk's rows. Racing callers never get the same job."""
+
+    async def advance(
+        self, import_id: str, token: int, result: ChunkResult, lease_until: datetime, now: datetime
+    ) -> list | None:
+        """Count the next chunk's result while `token` holds the lease and keep the lease until
+        `lease_until`; the job is done when it was the last chunk (its rows are dropped). Returns
+        the following chunk's rows ([] when done), or None when the lease was lost."""
+
+    async def fail(self, import_id: str, token: int, error: str, now: datetime) -> bool: ...
+
+    async def invalid_rows(self, project_id: str, import_id: str) -> list[tuple[int, str, str]]:
+        """The first MAX_REPORTED invalid rows as (line, reason, the row's email cell), by line."""
+
+    async def runnable(self, now: datetime) -> bool:
+        """Whether some job is queued or running with a lease that has ended (for the reconciler)."""
+
+
 class ListRepository(Protocol):
     async def add(self, contact_list: ContactList) -> None: ...
 
@@ -570,6 +605,7 @@ class Storage(Protocol):
     webhooks: WebhookRepository
     assets: AssetRepository
     users: UserRepository
+    imports: ImportRepository
 
     async def migrate(self) -> int:
         """Bring the schema to the newest version (safe from many processes at once); returns the

@@ -37,6 +37,7 @@ from adapters.webhooks.poster import HttpWebhookPoster
 from autorelay_core.ports import BlobStore, Clock, DomainProvisioner, IdGenerator, JobQueue, Mailer, Storage
 from autorelay_core.usecases.context import CoreConfig, Deps
 from autorelay_core.usecases.deliver_email import deliver_due, drain, reconcile_outbox
+from autorelay_core.usecases.import_contacts import BackgroundImports
 from autorelay_core.usecases.manage_campaigns import finish_campaigns
 from autorelay_core.usecases.manage_reputation import evaluate_all
 from autorelay_core.usecases.notify import BackgroundPosts, reconcile_webhooks
@@ -73,6 +74,7 @@ class Services:
         runner: LoopRunner,
         stopping: threading.Event,
         posts: BackgroundPosts,
+        imports: BackgroundImports,
     ) -> None:
         self.settings = settings
         self.stopping = stopping
@@ -80,6 +82,7 @@ class Services:
         self.consumer = consumer
         self.runner = runner
         self.posts = posts
+        self.imports = imports
         self._reconciler: asyncio.Task | None = None
         self.kept: KeptMessages | None = None  # copies of the messages that left (set by build)
 
@@ -103,6 +106,7 @@ class Services:
                 if found:
                     log.info("reconciler re-enqueued %d email(s) whose job was lost", found)
                 await reconcile_webhooks(self.deps)
+                await self.imports.start_due(self.deps)  # an import whose process stopped or died
                 for campaign in await finish_campaigns(self.deps):
                     if campaign.status.value != "sending":
                         log.info("campaign %s %s", campaign.id, campaign.status.value)
@@ -152,6 +156,7 @@ class Services:
         if self.consumer is not None:
             await asyncio.to_thread(self.consumer.stop)
         await self.posts.stop(grace=5)
+        await self.imports.stop()
         for closable in (self.deps.mailer, self.deps.webhook_poster):
             close = getattr(closable, "close", None)
             if close is not None:
@@ -159,14 +164,23 @@ class Services:
         await self.deps.storage.close()
 
 
-async def run_passes(deps: Deps, stopping: threading.Event, posts: BackgroundPosts, share: float = 1.0) -> int:
+async def run_passes(
+    deps: Deps,
+    stopping: threading.Event,
+    posts: BackgroundPosts,
+    share: float = 1.0,
+    imports: BackgroundImports | None = None,
+) -> int:
     """Delivery passes until nothing is due or the process is stopping.
 
     With `share` < 1 (the embedded profile, where HTTP requests share this event loop), passes
     yield while the loop is busy so that deliveries take about `share` of its time: a burst of sends
     is answered quickly and delivered just behind it. On an idle loop passes run back to back.
-    Webhook deliveries are claimed here and posted beside the passes (`posts`).
+    Webhook deliveries are claimed here and posted beside the passes (`posts`), and a queued
+    contact import is started beside them (`imports`).
     """
+    if imports is not None:
+        await imports.start_due(deps)
     loop = asyncio.get_running_loop()
     total = 0
     recruited = False
@@ -291,11 +305,12 @@ def build(
     # when a pass runs, after it has been assigned.
     stopping = threading.Event()
     posts = BackgroundPosts()
+    imports = BackgroundImports()
     # Passes inside `serve` share the loop with requests; a worker process's passes do not.
     share = settings.embedded_delivery_share if settings.embedded_workers else 1.0
 
     def pass_from_thread() -> None:
-        runner.run(run_passes(deps, stopping, posts, share), timeout=settings.outbox_lease_seconds * 10)
+        runner.run(run_passes(deps, stopping, posts, share, imports), timeout=settings.outbox_lease_seconds * 10)
 
     if queue is None and settings.database_url == "memory://" and not settings.redis_url:
         # Nothing else can reach an in-memory database, so the queue may live on the loop too.
@@ -350,6 +365,6 @@ def build(
             **({"spf_record": SES_SPF} if settings.mailer == "ses" else {}),
         ),
     )
-    services = Services(settings, deps, consumer, runner, stopping, posts)
+    services = Services(settings, deps, consumer, runner, stopping, posts, imports)
     services.kept = kept
     return services

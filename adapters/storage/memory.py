@@ -20,6 +20,7 @@ from adapters.storage.memory_contacts import (
     MemoryOtp,
     MemorySuppressions,
 )
+from adapters.storage.memory_imports import MemoryImports
 from adapters.storage.memory_users import MemoryUsers
 from adapters.storage.memory_webhooks import MemoryWebhooks
 from autorelay_core.domain.domains import Domain
@@ -455,6 +456,7 @@ class MemoryStorage:
         self.domains = MemoryDomains()
         self.contacts = MemoryContacts()
         self.lists = MemoryLists(self.contacts)
+        self.imports = MemoryImports()
         self.otp = MemoryOtp()
         self.suppressions = MemorySuppressions()
         self.campaigns = MemoryCampaigns()

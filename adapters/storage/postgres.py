@@ -22,6 +22,7 @@ from adapters.storage.postgres_assets import PostgresAssets
 from adapters.storage.postgres_campaigns import PostgresCampaigns
 from adapters.storage.postgres_contacts import PostgresContacts, PostgresLists, PostgresOtp, PostgresSuppressions
 from adapters.storage.postgres_emails import PostgresEmails
+from adapters.storage.postgres_imports import PostgresImports
 from adapters.storage.postgres_schema import migrate
 from adapters.storage.postgres_users import PostgresUsers
 from adapters.storage.postgres_webhooks import PostgresWebhooks
@@ -513,6 +514,7 @@ class PostgresStorage:
         self.templates = PostgresTemplates(self.db)
         self.contacts = PostgresContacts(self.db)
         self.lists = PostgresLists(self.db)
+        self.imports = PostgresImports(self.db)
         self.otp = PostgresOtp(self.db)
         self.suppressions = PostgresSuppressions(self.db)
         self.campaigns = PostgresCampaigns(self.db)

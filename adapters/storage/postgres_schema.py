@@ -392,6 +392,44 @@ MIGRATIONS: list[str] = [
     CREATE INDEX webhook_attempts_webhook ON webhook_attempts(webhook_id);
     CREATE INDEX webhook_deliveries_recent ON webhook_deliveries(webhook_id, seq);
     """,
+    # 16: contact imports run as background jobs, a chunk of rows at a time
+    """
+    CREATE TABLE contact_imports (
+        id text PRIMARY KEY,
+        project_id text NOT NULL,
+        list_id text NOT NULL,
+        filename text NOT NULL,
+        header text NOT NULL,
+        total integer NOT NULL,
+        created_at timestamptz NOT NULL,
+        status text NOT NULL,
+        mapping text NOT NULL,
+        chunks_done integer NOT NULL DEFAULT 0,
+        imported integer NOT NULL DEFAULT 0,
+        skipped integer NOT NULL DEFAULT 0,
+        invalid_count integer NOT NULL DEFAULT 0,
+        error text,
+        finished_at timestamptz,
+        chunks integer NOT NULL,
+        lease_until timestamptz,
+        token integer NOT NULL DEFAULT 0
+    );
+    CREATE INDEX contact_imports_project ON contact_imports(project_id, created_at);
+    CREATE INDEX contact_imports_runnable ON contact_imports(created_at) WHERE status IN ('queued', 'running');
+    CREATE TABLE import_chunks (
+        import_id text NOT NULL,
+        number integer NOT NULL,
+        rows text NOT NULL,
+        PRIMARY KEY (import_id, number)
+    );
+    CREATE TABLE import_invalid (
+        import_id text NOT NULL,
+        line integer NOT NULL,
+        reason text NOT NULL,
+        cell text NOT NULL,
+        PRIMARY KEY (import_id, line)
+    );
+    """,
 ]
 
 

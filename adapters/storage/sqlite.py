@@ -23,6 +23,7 @@ from adapters.storage.sqlite_assets import SqliteAssets
 from adapters.storage.sqlite_batch import BUSY_WAIT_MS, GroupCommit, begin, locked_out
 from adapters.storage.sqlite_campaigns import SqliteCampaigns
 from adapters.storage.sqlite_contacts import SqliteContacts, SqliteLists, SqliteOtp, SqliteSuppressions
+from adapters.storage.sqlite_imports import SqliteImports
 from adapters.storage.sqlite_schema import migrate
 from adapters.storage.sqlite_users import SqliteUsers
 from adapters.storage.sqlite_webhooks import SqliteWebhooks, fan_out
@@ -853,6 +854,7 @@ class SqliteStorage:
         tables = _Tables(self.db)
         self.contacts = SqliteContacts(tables)
         self.lists = SqliteLists(tables)
+        self.imports = SqliteImports(tables)
         self.otp = SqliteOtp(tables)
         self.suppressions = SqliteSuppressions(tables)
         self.campaigns = SqliteCampaigns(tables)

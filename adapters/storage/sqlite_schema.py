@@ -335,6 +335,44 @@ MIGRATIONS: list[str] = [
     CREATE INDEX webhook_attempts_webhook ON webhook_attempts(webhook_id);
     CREATE INDEX webhook_deliveries_recent ON webhook_deliveries(webhook_id, seq);
     """,
+    # 17: contact imports run as background jobs, a chunk of rows at a time
+    """
+    CREATE TABLE contact_imports (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        list_id TEXT NOT NULL,
+        filename TEXT NOT NULL,
+        header TEXT NOT NULL,
+        total INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        mapping TEXT NOT NULL,
+        chunks_done INTEGER NOT NULL DEFAULT 0,
+        imported INTEGER NOT NULL DEFAULT 0,
+        skipped INTEGER NOT NULL DEFAULT 0,
+        invalid_count INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        finished_at TEXT,
+        chunks INTEGER NOT NULL,
+        lease_until REAL,
+        token INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX contact_imports_project ON contact_imports(project_id, created_at);
+    CREATE INDEX contact_imports_runnable ON contact_imports(created_at) WHERE status IN ('queued', 'running');
+    CREATE TABLE import_chunks (
+        import_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        rows TEXT NOT NULL,
+        PRIMARY KEY (import_id, number)
+    );
+    CREATE TABLE import_invalid (
+        import_id TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        cell TEXT NOT NULL,
+        PRIMARY KEY (import_id, line)
+    );
+    """,
 ]
 
 

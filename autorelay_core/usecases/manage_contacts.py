@@ -30,7 +30,7 @@ class ContactInput:
     status: str | None = None
 
 
-def _text(value: Any, field: str) -> str | None:
+def text_field(value: Any, field: str) -> str | None:
     """A one-line text field (name, company): these end up in headers (`Hi {{ name }}` subjects),
     so no control character or line break may enter, not even a tab."""
     if value is None:
@@ -81,8 +81,8 @@ async def create_contact(deps: Deps, key: ApiKey, fields: ContactInput) -> Conta
         list_id=target.id,
         email=address,
         created_at=deps.clock.now(),
-        name=_text(fields.name, "name"),
-        company=_text(fields.company, "company"),
+        name=text_field(fields.name, "name"),
+        company=text_field(fields.company, "company"),
         status=ContactStatus.PENDING if target.double_opt_in else ContactStatus.SUBSCRIBED,
     )
     await deps.storage.contacts.add(contact)
@@ -109,9 +109,9 @@ async def update_contact(deps: Deps, project_id: str, contact_id: str, fields: C
     if fields.email is not None:
         changes["email"] = check_address(fields.email, "email")
     if fields.name is not None:
-        changes["name"] = _text(fields.name, "name")
+        changes["name"] = text_field(fields.name, "name")
     if fields.company is not None:
-        changes["company"] = _text(fields.company, "company")
+        changes["company"] = text_field(fields.company, "company")
     if fields.status is not None:
         changes["status"] = change_status(contact.status, fields.status)
     if fields.list_id is not None:
@@ -188,7 +188,7 @@ async def import_contacts(
         except Invalid as error:
             errors.append((index, error.message))
     if status is ContactStatus.PENDING and not test:
-        await _check_codes_fit(deps, project_id, len(valid))
+        await check_codes_fit(deps, project_id, len(valid))
     inserted = await deps.storage.contacts.add_many([contact for _, contact in valid.values()])
     imported = len(inserted)
     if status is ContactStatus.PENDING:
@@ -208,7 +208,7 @@ async def import_contacts(
     return ImportResult(imported=imported, skipped=len(valid) - len(inserted), errors=errors)
 
 
-async def _check_codes_fit(deps: Deps, project_id: str, count: int) -> None:
+async def check_codes_fit(deps: Deps, project_id: str, count: int) -> None:
     """Refuse up front (402, nothing imported) an import into a double opt-in list whose
     confirmation emails would pass what is left of the quota or the sandbox sender's cap."""
     for charge in code_charges(deps, deps.clock.now()):
@@ -232,14 +232,14 @@ def _import_row(deps: Deps, project_id: str, list_id: str, row: Any, status: Con
         list_id=list_id,
         email=check_address(row.get("email"), "email"),
         created_at=now,
-        name=_text(row.get("name"), "name"),
-        company=_text(row.get("company"), "company"),
+        name=text_field(row.get("name"), "name"),
+        company=text_field(row.get("company"), "company"),
         status=status,
     )
 
 
 def _list_name(value: Any) -> str:
-    name = _text(value, "name")
+    name = text_field(value, "name")
     if name is None:
         raise Invalid("name is required", field="name")
     return name
