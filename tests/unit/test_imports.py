@@ -65,7 +65,7 @@ async def test_a_chunk_redone_after_a_crash_counts_its_contacts_once(deps):
     )
     assert imports.obvious_mapping(job)
     await imports.start(deps, key.project_id, job.id, job.mapping)
-    claimed, token, first = await deps.storage.imports.claim(deps.clock.now(), deps.clock.now() + deps.config.lease)
+    claimed, _token, first = await deps.storage.imports.claim(deps.clock.now(), deps.clock.now() + deps.config.lease)
     # A process inserts the first chunk's contacts and dies before counting them.
     people_list = await deps.storage.lists.get(key.project_id, people.id)
     await imports._chunk(deps, claimed, people_list, first, redo=True)
