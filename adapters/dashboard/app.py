@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapters.dashboard.views import auth, domains, emails, keys, overview, settings, templates, webhooks
+from adapters.dashboard.views import auth, contacts, domains, emails, keys, overview, settings, templates, webhooks
 
 STATIC = Path(__file__).resolve().parent / "static"
 PAGE_POLICY = (
@@ -82,6 +82,7 @@ def create_dashboard(
         *keys.routes,
         *emails.routes,
         *templates.routes,
+        *contacts.routes,
         *webhooks.routes,
         *domains.routes,
         *settings.routes,

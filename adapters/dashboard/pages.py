@@ -137,23 +137,28 @@ def json_error(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def acting_key(request: Request, visit: Visit, mode: KeyMode, scope: str) -> ApiKey:
+    """What a page does with a use case written for API keys, it does as this user: a key that
+    lives for this request only, limited per user like a key, with the one scope it needs."""
+    return ApiKey(
+        id=f"user:{visit.user.id}",
+        project_id=visit.session.project_id,
+        name="dashboard",
+        mode=mode,
+        key_hash="",
+        last4="",
+        scopes=(scope,),
+        created_at=deps_of(request).clock.now(),
+    )
+
+
 async def test_send(request: Request, visit: Visit, command: SendCommand) -> Email:
-    """A test send from a page, down the API's test-key path: a test-mode key that lives for this
-    request only, limited like a key per user, refused like the API while the account is locked.
-    It reaches the test-mode log, never a mailbox."""
+    """A test send from a page, down the API's test-key path, limited like the API's sends and
+    refused like them while the account is locked. It reaches the test-mode log, never a mailbox."""
     deps = deps_of(request)
     project = await deps.storage.projects.get(visit.session.project_id)
     if project is not None:
         check_access(project, mutating=True)
-    key = ApiKey(
-        id=f"user:{visit.user.id}",
-        project_id=visit.session.project_id,
-        name="dashboard",
-        mode=KeyMode.TEST,
-        key_hash="",
-        last4="",
-        scopes=("emails.send",),
-        created_at=deps.clock.now(),
-    )
+    key = acting_key(request, visit, KeyMode.TEST, "emails.send")
     await enforce(deps, "POST /api/v1/emails", key=key)
     return await send_email(deps, key, command)

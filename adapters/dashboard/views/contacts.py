@@ -1,0 +1,363 @@
+"""Contacts and lists at /app/contacts: the lists with their double opt-in switch and counts; a
+list's contacts (search, status filter, pages), add, edit, unsubscribe, delete; CSV export; and
+CSV import: upload, match columns to fields when the headers differ, then follow the background
+job live to a summary whose invalid rows download as CSV."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from adapters.dashboard.csv_files import csv_line, read_rows, write_rows
+from adapters.dashboard.pages import acting_key, deps_of, form_value, page, render
+from autorelay_core.domain.contacts import ContactList, ContactStatus
+from autorelay_core.domain.imports import FIELDS
+from autorelay_core.domain.keys import KeyMode
+from autorelay_core.errors import AutoRelayError, Conflict, Invalid, NotFound
+from autorelay_core.policies.pagination import OffsetRequest
+from autorelay_core.usecases import import_contacts, manage_contacts
+from autorelay_core.usecases.manage_contacts import ContactInput
+from autorelay_core.usecases.manage_users import Visit
+
+PAGE_SIZE = 50
+EXPORT_PAGE = 1000
+MAX_UPLOAD = 16 * 1024 * 1024
+
+
+async def _lists_page(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
+    lists = await deps_of(request).storage.lists.all(visit.session.project_id)
+    recent = await deps_of(request).storage.imports.recent(visit.session.project_id, 5)
+    names = {item.id: item.name for item in lists}
+    return render(request, "contacts.html", status, lists=lists, imports=recent, list_names=names, **extra)
+
+
+@page()
+async def lists(request: Request, visit: Visit) -> Response:
+    return await _lists_page(request, visit)
+
+
+@page()
+async def create_list(request: Request, visit: Visit) -> Response:
+    name = form_value(request, "name")
+    try:
+        made = await manage_contacts.create_list(
+            deps_of(request), visit.session.project_id, name, form_value(request, "double_opt_in") == "on"
+        )
+    except Invalid as error:
+        return await _lists_page(request, visit, 400, error=error.message, name=name)
+    return RedirectResponse(f"/app/contacts/lists/{made.id}", status_code=303)
+
+
+async def _list(request: Request, visit: Visit) -> ContactList | None:
+    try:
+        return await manage_contacts.find_list(
+            deps_of(request), visit.session.project_id, request.path_params["list_id"], counted=True
+        )
+    except NotFound:
+        return None
+
+
+def _missing(request: Request, what: str = "list") -> Response:
+    return render(request, "error.html", 404, title=f"No such {what}", message=f"This project has no such {what}.")
+
+
+async def _list_page(request: Request, visit: Visit, target: ContactList, status: int = 200, **extra) -> Response:
+    query = request.query_params
+    search, wanted = (query.get("q") or "").strip()[:200], query.get("status") or None
+    try:
+        number = max(1, int(query.get("page") or 1))
+    except ValueError:
+        number = 1
+    try:
+        found = await manage_contacts.list_contacts(
+            deps_of(request), visit.session.project_id, target.id, OffsetRequest(number, PAGE_SIZE), search, wanted
+        )
+    except Invalid as error:
+        return render(request, "error.html", 400, title="Bad filter", message=error.message)
+    pages = max(1, -(-found.total // PAGE_SIZE))
+    base = {k: v for k, v in {"q": search, "status": wanted}.items() if v}
+    return render(
+        request,
+        "contact_list.html",
+        status,
+        nav="contacts",
+        target=target,
+        contacts=found.items,
+        total=found.total,
+        q=search,
+        status_filter=wanted or "",
+        statuses=[s.value for s in ContactStatus],
+        number=number,
+        pages=pages,
+        previous_query=urlencode(base | {"page": number - 1}) if number > 1 else None,
+        next_query=urlencode(base | {"page": number + 1}) if number < pages else None,
+        **extra,
+    )
+
+
+@page()
+async def list_detail(request: Request, visit: Visit) -> Response:
+    target = await _list(request, visit)
+    if target is None:
+        return _missing(request)
+    notice = {"imported": "Import finished.", "saved": "Saved.", "deleted": "Contact deleted."}.get(
+        request.query_params.get("done", "")
+    )
+    return await _list_page(request, visit, target, notice=notice)
+
+
+@page()
+async def list_settings(request: Request, visit: Visit) -> Response:
+    target = await _list(request, visit)
+    if target is None:
+        return _missing(request)
+    try:
+        await manage_contacts.update_list(
+            deps_of(request),
+            visit.session.project_id,
+            target.id,
+            form_value(request, "name"),
+            form_value(request, "double_opt_in") == "on",
+        )
+    except Invalid as error:
+        return await _list_page(request, visit, target, 400, error=error.message)
+    return RedirectResponse(f"/app/contacts/lists/{target.id}?done=saved", status_code=303)
+
+
+@page()
+async def delete_list(request: Request, visit: Visit) -> Response:
+    try:
+        await manage_contacts.delete_list(deps_of(request), visit.session.project_id, request.path_params["list_id"])
+    except NotFound:
+        return _missing(request)
+    except Conflict as error:
+        return render(request, "error.html", 409, title="List in use", message=error.message)
+    return RedirectResponse("/app/contacts", status_code=303)
+
+
+@page()
+async def add_contact(request: Request, visit: Visit) -> Response:
+    target = await _list(request, visit)
+    if target is None:
+        return _missing(request)
+    fields = ContactInput(
+        email=form_value(request, "email").strip(),
+        list_id=target.id,
+        name=form_value(request, "name") or None,
+        company=form_value(request, "company") or None,
+    )
+    key = acting_key(request, visit, KeyMode.LIVE, "contacts.write")
+    try:
+        await manage_contacts.create_contact(deps_of(request), key, fields)
+    except AutoRelayError as error:
+        return await _list_page(request, visit, target, 400, error=error.message, added=fields)
+    return RedirectResponse(f"/app/contacts/lists/{target.id}?done=saved", status_code=303)
+
+
+async def _contact_or_none(request: Request, visit: Visit):
+    try:
+        return await manage_contacts.get_contact(
+            deps_of(request), visit.session.project_id, request.path_params["contact_id"]
+        )
+    except NotFound:
+        return None
+
+
+@page()
+async def contact_detail(request: Request, visit: Visit, status: int = 200, error: str | None = None) -> Response:
+    contact = await _contact_or_none(request, visit)
+    if contact is None:
+        return _missing(request, "contact")
+    target = await deps_of(request).storage.lists.get(visit.session.project_id, contact.list_id, counted=False)
+    return render(request, "contact.html", status, nav="contacts", contact=contact, target=target, error=error)
+
+
+@page()
+async def edit_contact(request: Request, visit: Visit) -> Response:
+    contact = await _contact_or_none(request, visit)
+    if contact is None:
+        return _missing(request, "contact")
+    wanted = form_value(request, "status") or None
+    fields = ContactInput(
+        email=form_value(request, "email").strip() or None,
+        name=form_value(request, "name"),
+        company=form_value(request, "company"),
+        status=wanted if wanted and wanted != contact.status.value else None,
+    )
+    try:
+        await manage_contacts.update_contact(deps_of(request), visit.session.project_id, contact.id, fields)
+    except (Invalid, Conflict) as error:
+        target = await deps_of(request).storage.lists.get(visit.session.project_id, contact.list_id, counted=False)
+        return render(request, "contact.html", 400, nav="contacts", contact=contact, target=target, error=error.message)
+    return RedirectResponse(f"/app/contacts/lists/{contact.list_id}?done=saved", status_code=303)
+
+
+def _back_to_list(request: Request, list_id: str, done: str) -> Response:
+    """Back to the page of the list the form was on (its search, filter and page kept)."""
+    kept = {name: form_value(request, name)[:200] for name in ("q", "status", "page") if form_value(request, name)}
+    return RedirectResponse(f"/app/contacts/lists/{list_id}?{urlencode(kept | {'done': done})}", status_code=303)
+
+
+@page()
+async def unsubscribe_contact(request: Request, visit: Visit) -> Response:
+    contact = await _contact_or_none(request, visit)
+    if contact is None:
+        return _missing(request, "contact")
+    try:
+        await manage_contacts.update_contact(
+            deps_of(request), visit.session.project_id, contact.id, ContactInput(status="unsubscribed")
+        )
+    except (Invalid, Conflict) as error:
+        return render(request, "error.html", 409, title="Cannot unsubscribe", message=error.message)
+    return _back_to_list(request, contact.list_id, "saved")
+
+
+@page()
+async def delete_contact(request: Request, visit: Visit) -> Response:
+    contact = await _contact_or_none(request, visit)
+    if contact is None:
+        return _missing(request, "contact")
+    await manage_contacts.delete_contact(deps_of(request), visit.session.project_id, contact.id)
+    return _back_to_list(request, contact.list_id, "deleted")
+
+
+@page()
+async def export(request: Request, visit: Visit) -> Response:
+    target = await _list(request, visit)
+    if target is None:
+        return _missing(request)
+    deps, project_id = deps_of(request), visit.session.project_id
+
+    async def rows():
+        number = 1
+        while True:
+            found = await manage_contacts.list_contacts(
+                deps, project_id, target.id, OffsetRequest(number, EXPORT_PAGE), None, None
+            )
+            for c in found.items:
+                yield [c.email, c.name or "", c.company or "", c.status.value, c.created_at.isoformat()]
+            if number * EXPORT_PAGE >= found.total or not found.items:
+                return
+            number += 1
+
+    async def body():
+        yield csv_line(["email", "name", "company", "status", "created_at"])
+        async for row in rows():
+            yield csv_line(row)
+
+    filename = "".join(ch if ch.isalnum() else "-" for ch in target.name)[:60] or "contacts"
+    return StreamingResponse(
+        body(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+    )
+
+
+@page()
+async def upload(request: Request, visit: Visit) -> Response:
+    target = await _list(request, visit)
+    if target is None:
+        return _missing(request)
+    deps = deps_of(request)
+    file = request.state.form.get("file")
+    if not isinstance(file, UploadFile) or not file.filename:
+        return await _list_page(request, visit, target, 400, error="Choose a CSV file to import.")
+    data = await file.read(MAX_UPLOAD + 1)
+    try:
+        if len(data) > MAX_UPLOAD:
+            raise Invalid(f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MB; split it into parts")
+        header, rows = await deps.offload.run(read_rows, data)
+        job = await import_contacts.upload(deps, visit.session.project_id, target.id, file.filename, header, rows)
+        if import_contacts.obvious_mapping(job):
+            await import_contacts.start(deps, visit.session.project_id, job.id, job.mapping)
+    except AutoRelayError as error:
+        return await _list_page(request, visit, target, 400, error=f"Not imported: {error.message}")
+    return RedirectResponse(f"/app/contacts/imports/{job.id}", status_code=303)
+
+
+async def _import(request: Request, visit: Visit):
+    try:
+        return await import_contacts.get_import(
+            deps_of(request), visit.session.project_id, request.path_params["import_id"]
+        )
+    except NotFound:
+        return None
+
+
+async def _import_context(request: Request, visit: Visit, job) -> dict:
+    deps = deps_of(request)
+    target = await deps.storage.lists.get(visit.session.project_id, job.list_id, counted=False)
+    return {"job": job, "target": target, "fields": FIELDS, "percent": job.processed * 100 // max(1, job.total)}
+
+
+@page()
+async def import_detail(request: Request, visit: Visit) -> Response:
+    job = await _import(request, visit)
+    if job is None:
+        return _missing(request, "import")
+    context = await _import_context(request, visit, job)
+    return render(request, "import.html", nav="contacts", **context)
+
+
+@page()
+async def import_progress(request: Request, visit: Visit) -> Response:
+    job = await _import(request, visit)
+    if job is None:
+        return Response(status_code=404)
+    return render(request, "import_progress.html", **await _import_context(request, visit, job))
+
+
+@page()
+async def start_import(request: Request, visit: Visit) -> Response:
+    job = await _import(request, visit)
+    if job is None:
+        return _missing(request, "import")
+    mapping = {}
+    for field in FIELDS:
+        chosen = form_value(request, field)
+        if chosen.isdigit():
+            mapping[field] = int(chosen)
+    try:
+        await import_contacts.start(deps_of(request), visit.session.project_id, job.id, mapping)
+    except AutoRelayError as error:
+        context = await _import_context(request, visit, job)
+        return render(request, "import.html", 400, nav="contacts", error=error.message, **context)
+    return RedirectResponse(f"/app/contacts/imports/{job.id}", status_code=303)
+
+
+@page()
+async def invalid_rows(request: Request, visit: Visit) -> Response:
+    job = await _import(request, visit)
+    if job is None:
+        return _missing(request, "import")
+    found = await deps_of(request).storage.imports.invalid_rows(visit.session.project_id, job.id)
+    text = "".join(write_rows(["line", "reason", "email"], found))
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{job.id}-invalid-rows.csv"'},
+    )
+
+
+routes = [
+    Route("/contacts", lists, methods=["GET"]),
+    Route("/contacts/lists", create_list, methods=["POST"]),
+    Route("/contacts/lists/{list_id}", list_detail, methods=["GET"]),
+    Route("/contacts/lists/{list_id}/settings", list_settings, methods=["POST"]),
+    Route("/contacts/lists/{list_id}/delete", delete_list, methods=["POST"]),
+    Route("/contacts/lists/{list_id}/contacts", add_contact, methods=["POST"]),
+    Route("/contacts/lists/{list_id}/export.csv", export, methods=["GET"]),
+    Route("/contacts/lists/{list_id}/import", upload, methods=["POST"]),
+    Route("/contacts/imports/{import_id}", import_detail, methods=["GET"]),
+    Route("/contacts/imports/{import_id}/progress", import_progress, methods=["GET"]),
+    Route("/contacts/imports/{import_id}/start", start_import, methods=["POST"]),
+    Route("/contacts/imports/{import_id}/invalid.csv", invalid_rows, methods=["GET"]),
+    Route("/contacts/people/{contact_id}", contact_detail, methods=["GET"]),
+    Route("/contacts/people/{contact_id}", edit_contact, methods=["POST"]),
+    Route("/contacts/people/{contact_id}/unsubscribe", unsubscribe_contact, methods=["POST"]),
+    Route("/contacts/people/{contact_id}/delete", delete_contact, methods=["POST"]),
+]
