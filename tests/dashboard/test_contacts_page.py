@@ -126,7 +126,7 @@ def test_a_marketer_imports_follows_and_manages_contacts(dash_server, browser, t
         page.get_by_role("link", name="Export this list (CSV)").click()
     exported = list(csv.reader(io.StringIO(open(waiting.value.path()).read())))
     assert exported[0] == ["email", "name", "company", "status", "created_at"] and len(exported) == 1 + 24_999
-    evil = [r for r in exported if r[0] == "reader3@example.com"][0]
+    evil = next(r for r in exported if r[0] == "reader3@example.com")
     assert evil[2].startswith("'=HYPERLINK")
 
     list_path = page.url.split(server.base + "/app/")[1].split("?")[0]
