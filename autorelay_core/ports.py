@@ -157,6 +157,13 @@ class EmailRepository(Protocol):
     async def activity(self, project_id: str, since: datetime) -> Activity:
         """Live (not test) sends, bounces and complaints recorded since `since`, by event time."""
 
+    async def campaign_timeline(self, campaign_id: str) -> list[tuple[str, str, int]]:
+        """(UTC minute as YYYY-MM-DDTHH:MM, event type, how many) for the campaign's email events,
+        in time order: what the campaign page plots."""
+
+    async def campaign_links(self, campaign_id: str, limit: int) -> list[tuple[str, int]]:
+        """The campaign's most clicked links with their click counts, most clicked first."""
+
     async def record(
         self, email: Email, events: list[Event], notices: tuple[Notice, ...] = (), *, since: Email | None = None
     ) -> bool:

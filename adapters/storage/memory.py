@@ -214,6 +214,21 @@ class MemoryEmails:
                         counts[(event.created_at.astimezone(UTC).strftime("%Y-%m-%d"), event.type.value)] += 1
         return sorted((day, kind, count) for (day, kind), count in counts.items())
 
+    async def campaign_timeline(self, campaign_id: str) -> list[tuple[str, str, int]]:
+        counts: Counter[tuple[str, str]] = Counter()
+        for row in self._rows.values():
+            if row.email.campaign_id == campaign_id:
+                for event in row.events:
+                    counts[(event.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M"), event.type.value)] += 1
+        return sorted((minute, kind, count) for (minute, kind), count in counts.items())
+
+    async def campaign_links(self, campaign_id: str, limit: int) -> list[tuple[str, int]]:
+        clicks: Counter[str] = Counter()
+        for row in self._rows.values():
+            if row.email.campaign_id == campaign_id:
+                clicks.update(e.data["url"] for e in row.events if e.type is EventType.CLICKED and e.data.get("url"))
+        return sorted(clicks.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
     async def activity(self, project_id: str, since: datetime) -> Activity:
         counts = {EventType.SENT: 0, EventType.BOUNCED: 0, EventType.COMPLAINED: 0}
         for row in self._rows.values():

@@ -234,6 +234,22 @@ class PostgresEmails:
         )
         return [(day, kind, count) for day, kind, count in rows]
 
+    async def campaign_timeline(self, campaign_id: str) -> list[tuple[str, str, int]]:
+        rows = await self.db.fetchall(
+            "SELECT to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI'), e.type, count(*) FROM emails m"
+            " JOIN email_events e ON e.email_id = m.id WHERE m.campaign_id = %s GROUP BY 1, 2 ORDER BY 1",
+            (campaign_id,),
+        )
+        return [(minute, kind, count) for minute, kind, count in rows]
+
+    async def campaign_links(self, campaign_id: str, limit: int) -> list[tuple[str, int]]:
+        rows = await self.db.fetchall(
+            "SELECT e.data->>'url', count(*) FROM emails m JOIN email_events e ON e.email_id = m.id"
+            " WHERE m.campaign_id = %s AND e.type = 'clicked' AND e.data ? 'url' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s",
+            (campaign_id, limit),
+        )
+        return [(url, count) for url, count in rows]
+
     async def activity(self, project_id: str, since: datetime) -> Activity:
         rows = await self.db.fetchall(
             "SELECT e.type, count(*) FROM email_events e JOIN emails m ON m.id = e.email_id"

@@ -430,6 +430,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (import_id, line)
     );
     """,
+    # 17: campaigns scheduled to start later, and paused by a person (not by the account's status)
+    """
+    ALTER TABLE campaigns ADD COLUMN starts_at timestamptz;
+    ALTER TABLE campaigns ADD COLUMN paused_by_user boolean NOT NULL DEFAULT false;
+    """,
 ]
 
 

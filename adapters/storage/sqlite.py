@@ -436,6 +436,22 @@ class SqliteEmails(_Tables):
         )
         return [(day, kind, count) for day, kind, count in rows]
 
+    async def campaign_timeline(self, campaign_id: str) -> list[tuple[str, str, int]]:
+        rows = self.conn.execute(
+            "SELECT substr(e.created_at, 1, 16), e.type, COUNT(*) FROM emails m"
+            " JOIN email_events e ON e.email_id = m.id WHERE m.campaign_id = ? GROUP BY 1, 2 ORDER BY 1",
+            (campaign_id,),
+        )
+        return [(minute, kind, count) for minute, kind, count in rows]
+
+    async def campaign_links(self, campaign_id: str, limit: int) -> list[tuple[str, int]]:
+        rows = self.conn.execute(
+            "SELECT json_extract(e.data, '$.url'), COUNT(*) FROM emails m JOIN email_events e ON e.email_id = m.id"
+            " WHERE m.campaign_id = ? AND e.type = 'clicked' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
+            (campaign_id, limit),
+        )
+        return [(url, count) for url, count in rows if url]
+
     async def activity(self, project_id: str, since: datetime) -> Activity:
         rows = self.conn.execute(
             "SELECT e.type, COUNT(*) FROM email_events e JOIN emails m ON m.id = e.email_id"

@@ -373,6 +373,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (import_id, line)
     );
     """,
+    # 18: campaigns scheduled to start later, and paused by a person (not by the account's status)
+    """
+    ALTER TABLE campaigns ADD COLUMN starts_at TEXT;
+    ALTER TABLE campaigns ADD COLUMN paused_by_user INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

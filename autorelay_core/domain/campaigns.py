@@ -37,6 +37,9 @@ class Campaign:
     failed: int = 0
     # Contacts who unsubscribed through this campaign's link: counted by the store, never written back.
     unsubscribed: int = 0
+    starts_at: datetime | None = None  # a scheduled launch: the first email is due then
+    # Paused by a person (the dashboard), not by the account's status: only a person resumes it.
+    paused_by_user: bool = False
 
     def check_editable(self) -> None:
         if self.status is not CampaignStatus.DRAFT:

@@ -124,14 +124,20 @@ async def delete_campaign(deps: Deps, project_id: str, campaign_id: str) -> None
     await deps.storage.campaigns.delete(project_id, campaign_id)
 
 
-async def launch_campaign(deps: Deps, key: ApiKey, campaign_id: str) -> Campaign:
+async def launch_campaign(deps: Deps, key: ApiKey, campaign_id: str, *, starts_at: datetime | None = None) -> Campaign:
     """Snapshot the list's subscribed contacts into one outbox email each, rendered for that contact
-    and due at the project's pace, then mark the campaign `sending`. The outbox makes the sending
-    crash-safe: each email is claimed under a lease and recorded once. Launching again after a crash
-    midway adds only what is missing."""
+    and due at the project's pace (from `starts_at` when the launch is scheduled), then mark the
+    campaign `sending`. The outbox makes the sending crash-safe: each email is claimed under a lease
+    and recorded once. Launching again after a crash midway adds only what is missing."""
     campaign = await get_campaign(deps, key.project_id, campaign_id)
     if campaign.status is not CampaignStatus.DRAFT:
         raise Conflict("The campaign was already launched")
+    now = deps.clock.now()
+    if starts_at is not None:
+        if starts_at - now > deps.config.max_schedule_ahead:
+            raise Invalid(f"A campaign may start at most {deps.config.max_schedule_ahead.days} days ahead")
+        if starts_at <= now:
+            starts_at = None
     sender = Mailbox.parse(campaign.from_email, "fromEmail")
     # The sender's domain must be verified (live keys); every recipient is one email of the quota,
     # charged with the insert: a campaign that does not fit is refused whole (402).
@@ -139,11 +145,12 @@ async def launch_campaign(deps: Deps, key: ApiKey, campaign_id: str) -> Campaign
     contacts = await deps.storage.contacts.page(
         key.project_id, ContactQuery(campaign.list_id, status=ContactStatus.SUBSCRIBED), OffsetRequest(1, 10**9)
     )
-    now = deps.clock.now()
     # Rendering is CPU work on tenant templates: off the event loop, stopping at the first failure.
-    emails = await deps.offload.run(_emails_for, deps, key, campaign, sender, contacts.items, now)
+    emails = await deps.offload.run(_emails_for, deps, key, campaign, sender, contacts.items, starts_at or now)
     await deps.storage.emails.add_many(emails, [Event(EventType.QUEUED, now)], charges)
-    launched = evolve(campaign, status=CampaignStatus.SENDING, launched_at=now, total=len(emails), updated_at=now)
+    launched = evolve(
+        campaign, status=CampaignStatus.SENDING, launched_at=now, total=len(emails), updated_at=now, starts_at=starts_at
+    )
     if not emails:
         launched = evolve(launched, status=CampaignStatus.COMPLETED)
     await deps.storage.campaigns.update(launched)
@@ -276,8 +283,35 @@ async def follow_account(deps: Deps, project_id: str, status: AccountStatus) -> 
             await _follow(deps, campaign, status is AccountStatus.ACTIVE)
 
 
+async def pause_campaign(deps: Deps, project_id: str, campaign_id: str) -> Campaign:
+    """A person pauses a sending campaign: its queued emails are held (one being handed over may
+    still leave) until that person, or another, resumes it; the account's status never does."""
+    campaign = await get_campaign(deps, project_id, campaign_id)
+    if campaign.status not in (CampaignStatus.SENDING, CampaignStatus.PAUSED):
+        raise Conflict(f"Only a sending campaign can be paused; this one is {campaign.status.value}")
+    await deps.storage.emails.hold_campaign(campaign.id)
+    paused = evolve(campaign, status=CampaignStatus.PAUSED, paused_by_user=True, updated_at=deps.clock.now())
+    await deps.storage.campaigns.update(paused)
+    return paused
+
+
+async def resume_campaign(deps: Deps, project_id: str, campaign_id: str) -> Campaign:
+    """Undo a person's pause. While the account is not active the campaign stays paused by it."""
+    campaign = await get_campaign(deps, project_id, campaign_id)
+    if not campaign.paused_by_user:
+        raise Conflict("This campaign was not paused by a person; it resumes by itself when the account is active")
+    project = await deps.storage.projects.get(project_id)
+    resumed = evolve(campaign, paused_by_user=False, updated_at=deps.clock.now())
+    await deps.storage.campaigns.update(resumed)
+    return await _follow(deps, resumed, project is not None and project.status is AccountStatus.ACTIVE)
+
+
 async def _follow(deps: Deps, campaign: Campaign, active: bool) -> Campaign:
     now = deps.clock.now()
+    if campaign.paused_by_user:
+        # Held again each round, like a pause for the account: a lease that ran out must not send.
+        await deps.storage.emails.hold_campaign(campaign.id)
+        return campaign
     if not active:
         # Held again each round: an email whose lease ran out after the pause is pending again.
         await deps.storage.emails.hold_campaign(campaign.id)

@@ -460,3 +460,28 @@ async def test_every_template_save_keeps_a_version_and_old_ones_are_dropped(stor
     assert await store.templates.delete("prj_a", "tpl_v")
     await store.templates.add(Template("tpl_v", "prj_a", "again", "Hi", "<p>new</p>", NOW, NOW, None))
     assert [v.number for v in await store.templates.versions("prj_a", "tpl_v")] == [1]
+
+
+async def test_a_campaigns_timeline_and_most_clicked_links(store):
+    from datetime import timedelta
+
+    later = NOW + timedelta(minutes=3)
+    emails = [new_email(campaign_id="cmp_t", contact_id=f"con_{n}") for n in range(3)]
+    await store.emails.add_many(emails, [Event(EventType.QUEUED, NOW)], ())  # as a launch stores them
+    await add(store, new_email())  # not the campaign's
+    for n, email in enumerate(emails):
+        sent = await store.emails.get("prj_a", email.id)
+        events = [sent.record(EventType.SENT, NOW)]
+        await store.emails.record(sent, events)
+        clicked = await store.emails.get("prj_a", email.id)
+        clicks = [clicked.record(EventType.CLICKED, later, url="https://a.example/")]
+        if n == 0:
+            clicks.append(clicked.record(EventType.CLICKED, later, url="https://b.example/"))
+        await store.emails.record(clicked, clicks)
+    timeline = await store.emails.campaign_timeline("cmp_t")
+    minute = NOW.strftime("%Y-%m-%dT%H:%M")
+    assert (minute, "sent", 3) in timeline and (later.strftime("%Y-%m-%dT%H:%M"), "clicked", 4) in timeline
+    assert [row[0] for row in timeline] == sorted(row[0] for row in timeline)
+    assert await store.emails.campaign_links("cmp_t", 10) == [("https://a.example/", 3), ("https://b.example/", 1)]
+    assert await store.emails.campaign_links("cmp_t", 1) == [("https://a.example/", 3)]
+    assert await store.emails.campaign_timeline("cmp_other") == []

@@ -280,3 +280,67 @@ def test_content_whose_tags_do_not_survive_conversion_is_converted_per_message(d
     # A tag split by markup (`{{ na<b>me</b> }}`) cannot be rendered from the text; fall back.
     assert uc.text_template(deps, "<p>{{ na<b>me</b> }}</p>") is None
     assert uc.text_template(deps, "<p>Hi {{ name }}</p>") == "Hi {{ name }}\n"
+
+
+async def test_a_person_pauses_and_resumes_and_the_account_never_resumes_it_for_them(deps, mailer, clock):
+    from attrs import evolve
+
+    from autorelay_core.domain.projects import AccountStatus
+    from autorelay_core.usecases.deliver_email import drain
+    from autorelay_core.usecases.manage_reputation import operator_action
+
+    deps = evolve(deps, config=evolve(deps.config, campaign_rate=1.0))
+    key = await live_key(deps)
+    launched = await _launched_to(deps, key, "Ann", "Bob", "Cy")
+    await deps.queue.drain()
+    assert len(mailer.sent) == 1
+    paused = await uc.pause_campaign(deps, key.project_id, launched.id)
+    assert paused.status is CampaignStatus.PAUSED and paused.paused_by_user
+    clock.advance(minutes=5)
+    await drain(deps)
+    await uc.finish_campaigns(deps)  # the account is active: still paused, by the person
+    await operator_action(deps, key.project_id, AccountStatus.FLAGGED, "review")
+    await operator_action(deps, key.project_id, AccountStatus.ACTIVE, "reviewed")
+    await drain(deps)
+    assert len(mailer.sent) == 1 and (await uc.get_campaign(deps, key.project_id, launched.id)).paused_by_user
+
+    resumed = await uc.resume_campaign(deps, key.project_id, launched.id)
+    assert resumed.status is CampaignStatus.SENDING and not resumed.paused_by_user
+    with pytest.raises(Conflict, match="not paused by a person"):
+        await uc.resume_campaign(deps, key.project_id, launched.id)
+    await drain(deps)
+    clock.advance(seconds=1)
+    await drain(deps)
+    assert len(mailer.sent) == 3
+    done = (await uc.progress(deps, await uc.get_campaign(deps, key.project_id, launched.id))).campaign
+    assert done.status is CampaignStatus.COMPLETED
+    with pytest.raises(Conflict, match="Only a sending campaign"):
+        await uc.pause_campaign(deps, key.project_id, launched.id)
+
+
+async def test_a_scheduled_launch_sends_nothing_before_its_time(deps, mailer, clock):
+    from datetime import timedelta
+
+    from autorelay_core.usecases.deliver_email import drain
+
+    key = await live_key(deps)
+    campaign = await draft(deps, key, from_email="news@acme.test")
+    from autorelay_core.usecases.manage_contacts import ContactInput, create_contact
+
+    await create_contact(deps, key, ContactInput("ann@example.com", campaign.list_id, "Ann"))
+    with pytest.raises(Invalid, match="days ahead"):
+        await uc.launch_campaign(deps, key, campaign.id, starts_at=clock.now() + timedelta(days=400))
+    starts = clock.now() + timedelta(hours=2)
+    launched = await uc.launch_campaign(deps, key, campaign.id, starts_at=starts)
+    assert launched.status is CampaignStatus.SENDING and launched.starts_at == starts
+    assert (await uc.get_campaign(deps, key.project_id, campaign.id)).starts_at == starts
+    await drain(deps)
+    assert mailer.sent == []
+    # A pause and resume before the start keeps the schedule.
+    await uc.pause_campaign(deps, key.project_id, campaign.id)
+    await uc.resume_campaign(deps, key.project_id, campaign.id)
+    await drain(deps)
+    assert mailer.sent == []
+    clock.advance(hours=2)
+    await drain(deps)
+    assert [m.to for m in mailer.sent] == [("ann@example.com",)]
