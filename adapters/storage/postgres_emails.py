@@ -245,7 +245,8 @@ class PostgresEmails:
     async def campaign_links(self, campaign_id: str, limit: int) -> list[tuple[str, int]]:
         rows = await self.db.fetchall(
             "SELECT e.data->>'url', count(*) FROM emails m JOIN email_events e ON e.email_id = m.id"
-            " WHERE m.campaign_id = %s AND e.type = 'clicked' AND e.data ? 'url' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s",
+            " WHERE m.campaign_id = %s AND e.type = 'clicked' AND e.data ? 'url'"
+            " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s",
             (campaign_id, limit),
         )
         return [(url, count) for url, count in rows]
