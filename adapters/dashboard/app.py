@@ -18,7 +18,18 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapters.dashboard.views import auth, contacts, domains, emails, keys, overview, settings, templates, webhooks
+from adapters.dashboard.views import (
+    auth,
+    campaigns,
+    contacts,
+    domains,
+    emails,
+    keys,
+    overview,
+    settings,
+    templates,
+    webhooks,
+)
 
 STATIC = Path(__file__).resolve().parent / "static"
 PAGE_POLICY = (
@@ -83,6 +94,7 @@ def create_dashboard(
         *emails.routes,
         *templates.routes,
         *contacts.routes,
+        *campaigns.routes,
         *webhooks.routes,
         *domains.routes,
         *settings.routes,

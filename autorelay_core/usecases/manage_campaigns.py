@@ -242,6 +242,42 @@ class Progress:
     statuses: dict[EmailStatus, int]
 
 
+@frozen
+class Numbers:
+    """What a campaign's page and its API answer show: progress and engagement."""
+
+    total: int
+    sent: int
+    failed: int
+    uncertain: int  # left by a worker stopped mid hand-over: held for the operator, or resent
+    percent: float
+    delivered: int
+    opened: int
+    clicked: int
+    bounced: int
+    complained: int
+    unsubscribed: int
+
+
+def numbers(campaign: Campaign, statuses: dict[EmailStatus, int] | None = None) -> Numbers:
+    count = (statuses or {}).get
+    uncertain = count(EmailStatus.UNCERTAIN, 0)
+    done = campaign.sent + campaign.failed + uncertain
+    return Numbers(
+        total=campaign.total,
+        sent=campaign.sent,
+        failed=campaign.failed,
+        uncertain=uncertain,
+        percent=round(100 * done / campaign.total, 1) if campaign.total else 0,
+        delivered=campaign.sent,  # accepted by the next hop (SES Delivery events refine it)
+        opened=count(EmailStatus.OPENED, 0) + count(EmailStatus.CLICKED, 0),
+        clicked=count(EmailStatus.CLICKED, 0),
+        bounced=count(EmailStatus.BOUNCED, 0),
+        complained=count(EmailStatus.COMPLAINED, 0),
+        unsubscribed=campaign.unsubscribed,
+    )
+
+
 async def progress(deps: Deps, campaign: Campaign) -> Progress:
     """Live counts from the campaign's emails; a sending campaign with nothing left queued is
     finished here: `completed`, or `failed` when nothing could be sent."""
@@ -326,3 +362,16 @@ async def _follow(deps: Deps, campaign: Campaign, active: bool) -> Campaign:
         campaign = evolve(campaign, status=CampaignStatus.SENDING, updated_at=now)
         await deps.storage.campaigns.update(campaign)
     return campaign
+
+
+def render_for(deps: Deps, campaign: Campaign, contact: Contact | None) -> tuple[str, str]:
+    """The subject and HTML one contact would get (placeholder data without a contact), for a
+    preview or a test send; the unsubscribe link points nowhere. CPU-bound: run through Offload."""
+    data = {
+        "name": (contact.name or "") if contact else "",
+        "email": contact.email if contact else "someone@example.com",
+        "unsubscribe_url": "#unsubscribe-link-of-each-contact",
+    }
+    content = with_unsubscribe_link(deps, campaign.content)
+    render = deps.templates.render
+    return render(campaign.subject, data, strict=False, html=False), render(content, data, strict=False)

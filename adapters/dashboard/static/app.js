@@ -41,7 +41,7 @@ function drawChart() {
   if (!box || typeof uPlot === "undefined") return;
   const data = JSON.parse(box.dataset.chart);
   const colours = { sent: "#2450c8", delivered: "#146c3a", bounced: "#b42318", complained: "#8a5a00", opened: "#0e7490", clicked: "#7c3aed" };
-  const times = data.days.map((day) => Date.parse(day + "T00:00:00Z") / 1000);
+  const times = data.times || data.days.map((day) => Date.parse(day + "T00:00:00Z") / 1000);
   const names = Object.keys(data.series);
   const options = {
     width: box.clientWidth,

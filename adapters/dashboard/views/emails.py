@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.dashboard.pages import deps_of, page, render
+from adapters.dashboard.pages import deps_of, page, render, sandboxed
 from autorelay_core.domain.addresses import is_valid_address
 from autorelay_core.domain.emails import Email, EmailStatus
 from autorelay_core.errors import Invalid, NotFound
@@ -21,11 +21,6 @@ from autorelay_core.usecases.manage_users import Visit
 from autorelay_core.usecases.read_emails import get_email
 
 PAGE_SIZE = 50
-# The preview is the sender's HTML: it runs in a sandbox (an opaque origin, no scripts, no forms),
-# may show images, and cannot reach the dashboard.
-PREVIEW_POLICY = (
-    "sandbox; default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; font-src https: data:"
-)
 
 
 def _day(value: str | None, field: str) -> date | None:
@@ -130,8 +125,7 @@ async def preview(request: Request, visit: Visit) -> Response:
     if email is None:
         return _not_found()
     body = "<p>This one-time-code email is sealed; its body is never shown.</p>" if email.sealed else email.html
-    headers = {"Content-Security-Policy": PREVIEW_POLICY, "X-Frame-Options": "SAMEORIGIN"}
-    return Response(body, media_type="text/html; charset=utf-8", headers=headers)
+    return sandboxed(body)
 
 
 @page()

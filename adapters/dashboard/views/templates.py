@@ -13,9 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from adapters.dashboard.pages import deps_of, form_value, json_error, page, render, test_send
+from adapters.dashboard.pages import deps_of, form_value, json_error, page, render, sandboxed, test_send
 from adapters.dashboard.studio import MAX_EDITOR_CHARS, STARTER, email_safe, for_editor
-from adapters.dashboard.views.emails import PREVIEW_POLICY
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import AutoRelayError, Invalid, NotFound, RateLimited
 from autorelay_core.usecases import manage_templates
@@ -151,11 +150,6 @@ def _sample(request: Request) -> dict[str, str]:
     }
 
 
-def _sandboxed(body: str) -> Response:
-    headers = {"Content-Security-Policy": PREVIEW_POLICY, "X-Frame-Options": "SAMEORIGIN"}
-    return Response(body, media_type="text/html; charset=utf-8", headers=headers)
-
-
 @page()
 async def preview(request: Request, visit: Visit) -> Response:
     """The saved template rendered by the real renderer with the sample data (missing variables
@@ -175,7 +169,7 @@ async def preview(request: Request, visit: Visit) -> Response:
         body = await deps.offload.run(functools.partial(deps.templates.render, strict=False), source, _sample(request))
     except Invalid as error:
         body = f"<p>This template does not render: {html.escape(error.message)}</p>"
-    return _sandboxed(body)
+    return sandboxed(body)
 
 
 @page()

@@ -29,8 +29,7 @@ def summary(campaign: Campaign) -> dict[str, Any]:
 
 
 def detail(campaign: Campaign, statuses: dict[EmailStatus, int] | None = None) -> dict[str, Any]:
-    count = (statuses or {}).get
-    done = campaign.sent + campaign.failed + count(EmailStatus.UNCERTAIN, 0)
+    n = uc.numbers(campaign, statuses)
     return {
         **summary(campaign),
         "subject": campaign.subject,
@@ -39,20 +38,19 @@ def detail(campaign: Campaign, statuses: dict[EmailStatus, int] | None = None) -
         "updatedAt": iso(campaign.updated_at),
         "launchedAt": iso(campaign.launched_at),
         "progress": {
-            "total": campaign.total,
-            "sent": campaign.sent,
-            "failed": campaign.failed,
-            # Left uncertain by a worker stopped mid hand-over: held for the operator, or resent.
-            "uncertain": count(EmailStatus.UNCERTAIN, 0),
-            "percent": round(100 * done / campaign.total, 1) if campaign.total else 0,
+            "total": n.total,
+            "sent": n.sent,
+            "failed": n.failed,
+            "uncertain": n.uncertain,
+            "percent": n.percent,
         },
         "stats": {
-            "delivered": campaign.sent,  # accepted by the next hop (SES Delivery events refine it)
-            "opened": count(EmailStatus.OPENED, 0) + count(EmailStatus.CLICKED, 0),
-            "clicked": count(EmailStatus.CLICKED, 0),
-            "bounced": count(EmailStatus.BOUNCED, 0),
-            "complained": count(EmailStatus.COMPLAINED, 0),
-            "unsubscribed": campaign.unsubscribed,
+            "delivered": n.delivered,
+            "opened": n.opened,
+            "clicked": n.clicked,
+            "bounced": n.bounced,
+            "complained": n.complained,
+            "unsubscribed": n.unsubscribed,
         },
     }
 
