@@ -31,15 +31,17 @@ def read_rows(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
+    ended = 0  # the line the previous record ended on: a record's line is where it starts
     try:
         for cells in reader:
+            start, ended = ended + 1, reader.line_num
             if not any(cell.strip() for cell in cells):
                 continue
             cells = [cell[:MAX_CELL] for cell in cells]
             if header is None:
                 header = [cell.strip() or f"Column {n + 1}" for n, cell in enumerate(cells)]
             else:
-                rows.append((reader.line_num, cells))
+                rows.append((start, cells))
     except csv.Error as error:
         raise Invalid(f"The file is not valid CSV near line {reader.line_num}: {error}", field="file") from None
     if header is None:

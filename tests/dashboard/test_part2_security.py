@@ -4,6 +4,7 @@ page policy."""
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -181,3 +182,111 @@ def test_a_crafted_link_cannot_put_words_on_the_webhook_page(dash_server, owner)
         ]
     page = owner.get(f"/app/webhooks/{mine}?done=Your+account+is+closed&notice=Call+us")
     assert page.status_code == 200 and "account is closed" not in page.text and "Call us" not in page.text
+
+
+def _api(server, key):
+    return httpx.Client(base_url=f"{server.base}/api/v1", headers={"Authorization": f"Bearer {key}"})
+
+
+def test_another_projects_lists_contacts_imports_and_campaigns_stay_out_of_reach(dash_server, owner):
+    other = new_project(dash_server.data_dir, f"lists-{uuid.uuid4().hex[:6]}")
+    with _api(dash_server, other["live"]) as api:
+        their_list = api.post("/lists", json={"name": "Their readers"}).json()["id"]
+        contact = api.post("/contacts", json={"email": "secret@their.example", "listId": their_list}).json()
+        their_contact = contact.get("id") or contact["contact"]["id"]
+        body = {
+            "name": "Theirs",
+            "subject": "s",
+            "fromEmail": "news@acme.test",
+            "listId": their_list,
+            "content": "<p>their secret</p>",
+        }
+        their_campaign = api.post("/campaigns", json=body).json()["id"]
+    token = _token(owner)
+    for path in (
+        f"contacts/lists/{their_list}",
+        f"contacts/lists/{their_list}/export.csv",
+        f"contacts/people/{their_contact}",
+        f"campaigns/{their_campaign}",
+        f"campaigns/{their_campaign}/preview",
+        f"campaigns/{their_campaign}/progress",
+    ):
+        answer = owner.get(f"/app/{path}")
+        assert answer.status_code == 404, path
+        assert "secret" not in answer.text and "Their readers" not in answer.text, path
+    for path in (
+        f"contacts/lists/{their_list}/settings",
+        f"contacts/lists/{their_list}/delete",
+        f"contacts/lists/{their_list}/contacts",
+        f"contacts/people/{their_contact}",
+        f"contacts/people/{their_contact}/unsubscribe",
+        f"contacts/people/{their_contact}/delete",
+        f"campaigns/{their_campaign}",
+        f"campaigns/{their_campaign}/launch",
+        f"campaigns/{their_campaign}/pause",
+        f"campaigns/{their_campaign}/delete",
+    ):
+        answer = owner.post(f"/app/{path}", data={"csrf": token, "name": "mine", "email": "x@example.com"})
+        assert answer.status_code == 404, (path, answer.status_code)
+    # My own campaign cannot borrow their list, nor preview their contact.
+    with _api(dash_server, dash_server.keys["live"]) as api:
+        my_list = api.post("/lists", json={"name": "Mine"}).json()["id"]
+        body = {
+            "name": "Mine",
+            "subject": "s",
+            "fromEmail": "news@acme.test",
+            "listId": my_list,
+            "content": "<p>{{ email }}</p>",
+        }
+        mine = api.post("/campaigns", json=body).json()["id"]
+    moved = owner.post(
+        f"/app/campaigns/{mine}",
+        data={
+            "csrf": token,
+            "name": "Mine",
+            "subject": "s",
+            "from_email": "news@acme.test",
+            "list_id": their_list,
+            "content": "<p>x</p>",
+        },
+    )
+    assert moved.status_code == 400 and "not found" in moved.text
+    peek = owner.get(f"/app/campaigns/{mine}/preview?contact={their_contact}")
+    assert peek.status_code == 200 and "secret@their.example" not in peek.text
+    with _api(dash_server, other["live"]) as api:
+        assert api.get(f"/campaigns/{their_campaign}").json()["data"]["status"] == "draft"
+        assert api.get("/contacts", params={"listId": their_list}).json()["contacts"][0]["status"] == "subscribed"
+
+
+def test_hostile_csv_files_get_clear_errors_and_injected_names_are_refused_per_row(dash_server, owner):
+    token = _token(owner)
+    with _api(dash_server, dash_server.keys["live"]) as api:
+        target = api.post("/lists", json={"name": f"Csv {uuid.uuid4().hex[:4]}"}).json()["id"]
+
+    def upload(data: bytes, name: str = "people.csv"):
+        return owner.post(
+            f"/app/contacts/lists/{target}/import", data={"csrf": token}, files={"file": (name, data, "text/csv")}
+        )
+
+    binary = upload(b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR", "photo.csv")
+    assert binary.status_code == 400 and "not a CSV file" in binary.text
+    assert "has no rows" in upload(b"email,name\n").text
+    assert upload(b"").status_code == 400
+    crafted = b'email,name\r\nok@example.com,Fine\r\nbad@example.com,"Eve\rBcc: all@example.com"\r\n'
+    started = upload(crafted)
+    assert started.status_code == 303, started.text
+    job = started.headers["location"]
+    import time
+
+    for _ in range(100):
+        page = owner.get(job)
+        if "Imported" in page.text and "Importing" not in page.text:
+            break
+        time.sleep(0.1)
+    assert re.search(r'id="imported">1<', page.text) and re.search(r'id="invalid">1<', page.text)
+    report = owner.get(job + "/invalid.csv")
+    assert report.headers["content-type"].startswith("text/csv")
+    assert report.text.splitlines()[1].startswith("3,name ")  # line 3, the name refused
+    with _api(dash_server, dash_server.keys["live"]) as api:
+        emails = [c["email"] for c in api.get("/contacts", params={"listId": target}).json()["contacts"]]
+    assert emails == ["ok@example.com"]
