@@ -1,12 +1,13 @@
-"""The dashboard's email log at volume, on the embedded default (SQLite): prints JSON.
+"""The dashboard at volume, on the embedded default (SQLite): prints JSON.
 
-A project with 100,000 emails (stored through the storage adapter, as sends would store them); then
-p50 and p95 of the server's own time (its Server-Timing header) for the log's first page, a deep
-page (a cursor in the middle), the log filtered to test mode, to one recipient and to a day, and
-one email's detail page, signed
-in as the project's owner. Target: p95 <= 50 ms.
+A project with 100,000 emails and a list of 100,000 contacts (stored through the storage adapter,
+as sends and imports would store them); then p50 and p95 of the server's own time (its
+Server-Timing header) for the log's first page, a deep page (a cursor in the middle), the log
+filtered to test mode, to one recipient and to a day, one email's detail page, and the contacts
+table's first page, a deep page, a search and a status filter, signed in as the project's owner.
+Target: p95 <= 50 ms.
 
-Usage: python bench/dashboard.py [--emails 100000] [--samples 100]
+Usage: python bench/dashboard.py [--emails 100000] [--contacts 100000] [--samples 100]
 """
 
 from __future__ import annotations
@@ -26,17 +27,19 @@ from pathlib import Path
 import httpx
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]
+from autorelay_core.domain.contacts import Contact, ContactStatus  # noqa: E402
 from autorelay_core.domain.emails import Email, Event, EventType  # noqa: E402
 from autorelay_core.domain.users import Role  # noqa: E402
-from autorelay_core.usecases import manage_keys, manage_users  # noqa: E402
+from autorelay_core.usecases import manage_contacts, manage_keys, manage_users  # noqa: E402
 from composition import Settings, build  # noqa: E402
 from tests.e2e.server import free_port  # noqa: E402
 
 PASSWORD = "benchmark password"
 
 
-async def fill(data_dir: Path, count: int) -> tuple[str, str]:
-    """The project and its emails; returns (an email id from the middle, the owner's email)."""
+async def fill(data_dir: Path, count: int, contacts: int) -> tuple[str, str, str]:
+    """The project, its emails and a list of contacts; returns (an email id from the middle, the
+    owner's email, the list's id)."""
     services = build(Settings.from_env(data_dir=data_dir))
     deps = services.deps
     await deps.storage.migrate()
@@ -65,8 +68,24 @@ async def fill(data_dir: Path, count: int) -> tuple[str, str]:
         await deps.storage.emails.add_many(emails, [Event(EventType.QUEUED, now)])
         if start <= count // 2 < start + 5_000:
             middle = emails[count // 2 - start].id
+    readers = await manage_contacts.create_list(deps, project.id, "Readers")
+    statuses = (ContactStatus.SUBSCRIBED,) * 8 + (ContactStatus.UNSUBSCRIBED, ContactStatus.BOUNCED)
+    for start in range(0, contacts, 5_000):
+        batch = [
+            Contact(
+                id=deps.ids.new("con"),
+                project_id=project.id,
+                list_id=readers.id,
+                email=f"reader{i}@example.com",
+                created_at=now,
+                name=f"Reader {i}",
+                status=statuses[i % len(statuses)],
+            )
+            for i in range(start, min(contacts, start + 5_000))
+        ]
+        await deps.storage.contacts.add_many(batch)
     await deps.storage.close()
-    return middle, owner.email
+    return middle, owner.email, readers.id
 
 
 def server_ms(client: httpx.Client, path: str, samples: int) -> dict[str, float]:
@@ -82,13 +101,14 @@ def server_ms(client: httpx.Client, path: str, samples: int) -> dict[str, float]
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--emails", type=int, default=100_000)
+    parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=100)
     args = parser.parse_args()
     root = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory() as tmp_name:
         data_dir = Path(tmp_name) / "data"
         started = time.perf_counter()
-        middle, owner = asyncio.run(fill(data_dir, args.emails))
+        middle, owner, readers = asyncio.run(fill(data_dir, args.emails, args.contacts))
         filled = time.perf_counter() - started
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("AUTORELAY_")}
@@ -126,13 +146,30 @@ def main() -> None:
                         client, f"/app/emails?from={time.strftime('%Y-%m-%d', time.gmtime())}", args.samples
                     ),
                     "email detail": server_ms(client, f"/app/emails/{middle}", args.samples),
+                    "contacts first page": server_ms(client, f"/app/contacts/lists/{readers}", args.samples),
+                    "contacts deep page": server_ms(
+                        client, f"/app/contacts/lists/{readers}?page={args.contacts // 100}", args.samples
+                    ),
+                    "contacts search": server_ms(
+                        client, f"/app/contacts/lists/{readers}?q=reader{args.contacts // 2}", args.samples
+                    ),
+                    "contacts unsubscribed": server_ms(
+                        client, f"/app/contacts/lists/{readers}?status=unsubscribed", args.samples
+                    ),
+                    "contact lists": server_ms(client, "/app/contacts", args.samples),
                 }
         finally:
             server.terminate()
             server.wait(20)
     print(
         json.dumps(
-            {"emails": args.emails, "fill_seconds": round(filled, 1), "server_ms": results, "target_p95_ms": 50},
+            {
+                "emails": args.emails,
+                "contacts": args.contacts,
+                "fill_seconds": round(filled, 1),
+                "server_ms": results,
+                "target_p95_ms": 50,
+            },
             indent=2,
         )
     )

@@ -435,6 +435,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE campaigns ADD COLUMN starts_at timestamptz;
     ALTER TABLE campaigns ADD COLUMN paused_by_user boolean NOT NULL DEFAULT false;
     """,
+    # 18: the dashboard's contact search counts and pages over an index instead of the table
+    """
+    CREATE INDEX contacts_search ON contacts(project_id, list_id, search_key, seq);
+    """,
 ]
 
 

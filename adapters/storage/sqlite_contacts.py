@@ -8,10 +8,8 @@ from datetime import datetime
 from adapters.storage.contact_rows import (
     COLUMNS,
     FIELDS,
-    LIKE_ESCAPE,
     UPDATE,
     contact_row,
-    like_pattern,
     update_args,
     values,
 )
@@ -90,8 +88,9 @@ class SqliteContacts:
             where += " AND status = ?"
             args.append(query.status.value)
         if query.search:
-            where += f" AND search_key LIKE ? ESCAPE '{LIKE_ESCAPE}'"
-            args.append(like_pattern(query.search))
+            # search_key is lower-cased already: a plain substring test, cheaper than LIKE's.
+            where += " AND instr(search_key, ?) > 0"
+            args.append(query.search.lower())
         conn = self._t.conn
         (total,) = conn.execute(f"SELECT count(*) FROM contacts WHERE {where}", args).fetchone()
         # The offset is walked in the index alone (seq only); just the page's rows are read.

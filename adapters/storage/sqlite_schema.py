@@ -378,6 +378,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE campaigns ADD COLUMN starts_at TEXT;
     ALTER TABLE campaigns ADD COLUMN paused_by_user INTEGER NOT NULL DEFAULT 0;
     """,
+    # 19: the dashboard's contact search counts and pages over an index instead of the table
+    """
+    CREATE INDEX contacts_search ON contacts(project_id, list_id, search_key, seq);
+    """,
 ]
 
 
