@@ -55,7 +55,7 @@ async def create_list(request: Request, visit: Visit) -> Response:
 async def _list(request: Request, visit: Visit) -> ContactList | None:
     try:
         return await manage_contacts.find_list(
-            deps_of(request), visit.session.project_id, request.path_params["list_id"], counted=True
+            deps_of(request), visit.session.project_id, request.path_params["list_id"]
         )
     except NotFound:
         return None
@@ -79,6 +79,9 @@ async def _list_page(request: Request, visit: Visit, target: ContactList, status
     except Invalid as error:
         return render(request, "error.html", 400, title="Bad filter", message=error.message)
     pages = max(1, -(-found.total // PAGE_SIZE))
+    # The list's size is the total when nothing filters it; a filtered page shows its matches only
+    # (a second count of the whole list would cost as much as the page).
+    size = None if search or wanted else found.total
     base = {k: v for k, v in {"q": search, "status": wanted}.items() if v}
     return render(
         request,
@@ -86,6 +89,7 @@ async def _list_page(request: Request, visit: Visit, target: ContactList, status
         status,
         nav="contacts",
         target=target,
+        size=size,
         contacts=found.items,
         total=found.total,
         q=search,
