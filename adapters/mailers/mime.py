@@ -16,6 +16,7 @@ from datetime import datetime
 from email.header import Header
 from email.utils import encode_rfc2231, format_datetime, formataddr, parseaddr
 
+from adapters.mailers.relayed import relayed_message
 from autorelay_core.domain.emails import Attachment, Email
 from autorelay_core.domain.headers import has_line_break
 from autorelay_core.errors import MailerError
@@ -28,6 +29,8 @@ def build_message(email: Email, sent_at: datetime) -> bytes:
     Bcc recipients are envelope-only and never appear in the headers. A message that cannot be
     serialised fails for good (retrying cannot fix it)."""
     try:
+        if email.raw is not None:
+            return relayed_message(email, sent_at)
         return _build(email, sent_at)
     except (ValueError, TypeError, UnicodeError) as error:
         raise MailerError(f"the message cannot be built: {error}", permanent=True) from error

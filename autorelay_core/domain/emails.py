@@ -144,6 +144,9 @@ class Email:
     # Campaign mail: one email per (campaign, contact), made at launch.
     campaign_id: str | None = None
     contact_id: str | None = None
+    # Mail taken in by the SMTP relay: the message exactly as the client sent it (without Bcc and
+    # Message-ID headers: the mailers add ours); html and text stay empty.
+    raw: bytes | None = None
 
     def header_problem(self) -> str | None:
         """Why this email's headers, as rendered, cannot be written as they are (a line break a

@@ -1,0 +1,109 @@
+"""Mail handed to the SMTP relay: the same send as `POST /emails` (key scope, account status, rate
+limit, sender check, quota, suppression at delivery, test keys), for a message that arrives as
+MIME. The message is kept exactly as the client wrote it; the envelope decides who gets it (so Bcc
+recipients are envelope-only), and the client's Message-ID, when it sets one, is the idempotency
+key: a client that retries after losing our reply never sends twice."""
+
+from __future__ import annotations
+
+from email import policy
+from email.header import decode_header, make_header
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
+
+from autorelay_core.domain.addresses import Mailbox, check_address
+from autorelay_core.domain.emails import Email
+from autorelay_core.domain.keys import ApiKey
+from autorelay_core.domain.reputation import check_access
+from autorelay_core.errors import Forbidden, Invalid
+from autorelay_core.policies.idempotency import StoredResponse
+from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.enforce_limits import enforce
+from autorelay_core.usecases.idempotent import run_once
+from autorelay_core.usecases.send_email import MAX_SUBJECT, accept, new_message_id, sender_charges
+
+SEND_LIMITED_AS = "POST /api/v1/emails"
+IDEMPOTENCY_TARGET = "SMTP DATA"
+MAX_RECIPIENTS_FACTOR = 3  # to, cc and bcc together: as many as the API allows in each
+
+
+def max_message_bytes(deps: Deps) -> int:
+    """The SIZE the relay announces: attachments up to the API's limit, base64-encoded, with room
+    for the rest of the message."""
+    return deps.config.max_attachment_bytes * 4 // 3 + 1024 * 1024
+
+
+async def relay_message(deps: Deps, key: ApiKey, recipients: list[str], content: bytes) -> tuple[str, bool]:
+    """Accept the message into the outbox; returns its email id and whether this was a retry of a
+    message already accepted (the same Message-ID and bytes)."""
+    if not key.allows("emails.send"):
+        raise Forbidden("This API key lacks the 'emails.send' scope")
+    project = await deps.storage.projects.get(key.project_id)
+    if project is not None:
+        check_access(project, mutating=True)
+    await enforce(deps, SEND_LIMITED_AS, key=key)
+    email, billed, client_id = await _email(deps, key, recipients, content)
+
+    async def store() -> StoredResponse:
+        await accept(deps, email, billed)
+        return StoredResponse(200, "text/plain", email.id.encode())
+
+    if client_id is None:
+        await store()
+        return email.id, False
+    # The same request: the same envelope recipients and the same bytes.
+    target = f"{IDEMPOTENCY_TARGET} to {','.join(sorted(a.lower() for a in recipients))}"
+    answer, replayed = await run_once(deps, key.project_id, f"smtp:{client_id}", target, content, store)
+    return answer.body.decode(), replayed
+
+
+async def _email(deps: Deps, key: ApiKey, recipients: list[str], content: bytes):
+    if len(content) > max_message_bytes(deps):
+        raise Invalid(f"The message is larger than {max_message_bytes(deps):,} bytes")
+    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(content)
+    senders = getaddresses(headers.get_all("From", []))
+    if len(senders) != 1:
+        raise Invalid("The message needs exactly one From address", field="from")
+    sender = Mailbox.parse(_decoded(headers, "From"), "from")
+    billed = await sender_charges(deps, key, sender)
+    maximum = deps.config.max_recipients * MAX_RECIPIENTS_FACTOR
+    if not recipients:
+        raise Invalid("The message has no recipients", field="to")
+    if len(recipients) > maximum:
+        raise Invalid(f"At most {maximum} recipients per message", field="to")
+    envelope = [check_address(address, "recipient") for address in recipients]
+    shown = {
+        field: {address.lower() for _, address in getaddresses(headers.get_all(field, []))} for field in ("To", "Cc")
+    }
+    to = tuple(a for a in envelope if a.lower() in shown["To"])
+    cc = tuple(a for a in envelope if a.lower() in shown["Cc"] and a.lower() not in shown["To"])
+    bcc = tuple(a for a in envelope if a not in to and a not in cc)
+    subject = " ".join(_decoded(headers, "Subject").split())[:MAX_SUBJECT] or "(no subject)"
+    client_id = (headers.get("Message-ID") or "").strip() or None
+    email = Email(
+        id=deps.ids.new("em"),
+        project_id=key.project_id,
+        message_id=new_message_id(deps, sender),
+        sender=sender.formatted(),
+        to=to or bcc[:1],
+        to_was_list=True,
+        cc=cc,
+        bcc=bcc if to else bcc[1:],
+        subject=subject,
+        html="",
+        text="",
+        tags={"via": "smtp"},
+        test=key.is_test,
+        created_at=deps.clock.now(),
+        raw=content,
+    )
+    return email, billed, client_id[:255] if client_id else None
+
+
+def _decoded(headers, name: str) -> str:
+    """A header's text with RFC 2047 words decoded (the API shows subjects and senders as text)."""
+    value = headers.get(name) or ""
+    try:
+        return str(make_header(decode_header(value)))
+    except (ValueError, LookupError, UnicodeError):
+        return value

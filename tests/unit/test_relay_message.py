@@ -1,0 +1,96 @@
+"""The SMTP relay's send, over the memory adapters: the API's rules for MIME that arrives over SMTP,
+the envelope deciding delivery, the client's Message-ID as the idempotency key, and the message
+bytes that leave (the client's MIME, our Message-ID, no Bcc)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from email.message import EmailMessage
+
+import pytest
+
+from adapters.mailers.mime import build_message, envelope_recipients
+from autorelay_core.domain.keys import KeyMode
+from autorelay_core.errors import Forbidden, Invalid, RateLimited, Unprocessable
+from autorelay_core.usecases.relay_message import relay_message
+from tests.unit.test_send_email import live_key
+
+
+def mime(*, sender="Shop <orders@acme.test>", message_id="<client-1@app.example>", bcc=True) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "Ann <ann@example.com>"
+    message["Cc"] = "cy@example.com"
+    if bcc:
+        message["Bcc"] = "secret@example.com"
+    message["Subject"] = "Your order =?utf-8?q?=C3=A9t=C3=A9?="
+    if message_id:
+        message["Message-ID"] = message_id
+    message["X-Order"] = "1042"
+    message.set_content("Plain words")
+    message.add_alternative("<p>Rich <b>words</b></p>", subtype="html")
+    message.add_attachment(b"%PDF-1.4 fake", maintype="application", subtype="pdf", filename="invoice.pdf")
+    return message.as_bytes(policy=email.policy.SMTP)
+
+
+RECIPIENTS = ["ann@example.com", "cy@example.com", "secret@example.com"]
+
+
+async def test_a_relayed_message_leaves_as_written_with_our_message_id_and_no_bcc(deps):
+    key = await live_key(deps)
+    email_id, replayed = await relay_message(deps, key, RECIPIENTS, mime())
+    assert not replayed
+    stored = await deps.storage.emails.get(key.project_id, email_id)
+    assert stored.subject == "Your order été" and stored.sender == "Shop <orders@acme.test>"
+    assert (stored.to, stored.cc, stored.bcc) == (("ann@example.com",), ("cy@example.com",), ("secret@example.com",))
+    assert envelope_recipients(stored) == RECIPIENTS
+
+    sent = email.message_from_bytes(build_message(stored, deps.clock.now()), policy=email.policy.default)
+    assert sent["Message-ID"] == stored.message_id and "client-1" not in str(sent["Message-ID"])
+    assert sent.get_all("Message-ID") == [stored.message_id]
+    assert sent["Bcc"] is None and b"secret@example.com" not in build_message(stored, deps.clock.now())
+    assert sent["X-Order"] == "1042" and sent["Date"] is not None
+    (attachment,) = list(sent.iter_attachments())
+    assert attachment.get_filename() == "invoice.pdf" and attachment.get_content() == b"%PDF-1.4 fake"
+    assert "Rich <b>words</b>" in sent.get_body(("html",)).get_content()
+
+
+async def test_the_clients_message_id_makes_a_retry_send_nothing_more(deps):
+    key = await live_key(deps)
+    message = mime()  # a retry sends the same bytes (the same MIME boundaries too)
+    first, _ = await relay_message(deps, key, RECIPIENTS, message)
+    again, replayed = await relay_message(deps, key, RECIPIENTS, message)
+    assert (again, replayed) == (first, True)
+    with pytest.raises(Unprocessable):
+        await relay_message(deps, key, RECIPIENTS, message.replace(b"Plain words", b"Other words"))
+    with pytest.raises(Unprocessable):
+        await relay_message(deps, key, ["ann@example.com"], message)
+    other, _ = await relay_message(deps, key, RECIPIENTS, mime(message_id="<client-2@app.example>"))
+    no_id, _ = await relay_message(deps, key, RECIPIENTS, mime(message_id=None))
+    assert len({first, other, no_id}) == 3
+
+
+async def test_the_apis_rules_hold_over_smtp(deps):
+    key = await live_key(deps)
+    with pytest.raises(Invalid, match="not a verified domain") as refused:
+        await relay_message(deps, key, RECIPIENTS, mime(sender="x@unverified.example"))
+    assert refused.value.field == "from"
+    with pytest.raises(Invalid, match="exactly one From"):
+        await relay_message(deps, key, RECIPIENTS, mime(sender="a@acme.test, b@acme.test"))
+    with pytest.raises(Invalid, match="recipient"):
+        await relay_message(deps, key, ["not an address"], mime())
+    key.scopes = ("emails.read",)
+    with pytest.raises(Forbidden, match="emails.send"):
+        await relay_message(deps, key, RECIPIENTS, mime())
+    test_key = await live_key(deps, "sandbox", mode=KeyMode.TEST)
+    email_id, _ = await relay_message(deps, test_key, RECIPIENTS, mime(sender="any@where.example"))
+    assert (await deps.storage.emails.get(test_key.project_id, email_id)).test
+
+
+async def test_the_send_limit_of_the_api_applies_per_key(deps):
+    key = await live_key(deps)
+    for n in range(100):
+        await relay_message(deps, key, ["ann@example.com"], mime(message_id=f"<m{n}@app.example>"))
+    with pytest.raises(RateLimited):
+        await relay_message(deps, key, ["ann@example.com"], mime(message_id="<m100@app.example>"))
