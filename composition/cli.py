@@ -90,9 +90,18 @@ def serve(args: argparse.Namespace) -> None:
         print(f"AutoRelay API on http://{settings.host}:{settings.port}/api/v1 ({where})", flush=True)
         # Everything built so far lives as long as the process: keep the cyclic GC from rescanning
         # it on every full collection, which otherwise shows up as latency spikes under load.
+        relay = None
+        if settings.smtp_relay_listen:
+            from composition.relay import start_smtp_relay
+
+            relay = await start_smtp_relay(services, settings)
         gc.freeze()
         gc.set_threshold(20_000, 50, 100)
-        await uvicorn.Server(config).serve()
+        try:
+            await uvicorn.Server(config).serve()
+        finally:
+            if relay is not None:
+                relay.close()
 
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         runner.run(main())
@@ -166,6 +175,17 @@ def worker(args: argparse.Namespace) -> None:
     finally:
         asyncio.run_coroutine_threadsafe(services.stop(), loop).result(30)
         loop.call_soon_threadsafe(loop.stop)
+
+
+def smtp_relay(args: argparse.Namespace) -> None:
+    from composition.relay import run_relay
+
+    settings = _settings(args)
+    if not settings.smtp_relay_listen:
+        raise SettingsError(
+            "`autorelay smtp-relay` needs AUTORELAY_SMTP_RELAY_LISTEN=host:port (for example 0.0.0.0:587)"
+        )
+    run_relay(settings, build(settings))
 
 
 def _run(args: argparse.Namespace, action: Callable[[Services], Awaitable[None]]) -> None:
@@ -392,6 +412,12 @@ def parser() -> argparse.ArgumentParser:
     p = commands.add_parser("worker", help="run queue consumers (deliveries) in this process")
     p.add_argument("--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.set_defaults(func=worker)
+
+    p = commands.add_parser(
+        "smtp-relay", help="run the SMTP submission relay alone (at AUTORELAY_SMTP_RELAY_LISTEN; serve runs it too)"
+    )
+    p.add_argument("--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.set_defaults(func=smtp_relay)
 
     keys = commands.add_parser("keys", help="create, list and revoke API keys").add_subparsers(
         dest="action", required=True

@@ -115,10 +115,27 @@ class Settings:
     webhooks_ca_file: str = field(
         **_doc("CA bundle to trust for webhook endpoints' certificates (default: system)", "")
     )
+    smtp_relay_listen: str = field(
+        **_doc("host:port where `serve` also runs the SMTP submission relay (default: off)", "")
+    )
+    smtp_relay_tls: str = field(
+        **_doc("starttls (a plain port that requires STARTTLS) or implicit (TLS from the first byte)", "starttls")
+    )
+    smtp_relay_cert: str = field(
+        **_doc("The relay's TLS certificate (PEM); with no cert and key, a self-signed one in the data dir", "")
+    )
+    smtp_relay_key: str = field(**_doc("The relay's TLS private key (PEM)", ""))
     log_level: str = field(**_doc("Python logging level", "INFO"))
     access_log: bool = field(
         converter=lambda v: str(v).lower() in {"1", "true", "yes"}, **_doc("Log every request", False)
     )
+
+    @property
+    def relay_address(self) -> tuple[str, int]:
+        host, _, port = self.smtp_relay_listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsError(f"{PREFIX}SMTP_RELAY_LISTEN must be host:port, such as 0.0.0.0:587")
+        return host.strip("[]"), int(port)
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -225,6 +242,12 @@ class Settings:
                 ) from None
         if self.keep_messages_days < 0:
             raise SettingsError(f"{PREFIX}KEEP_MESSAGES_DAYS must be 0 or more")
+        if self.smtp_relay_listen:
+            self.relay_address  # noqa: B018 (checks the form)
+        if self.smtp_relay_tls not in {"starttls", "implicit"}:
+            raise SettingsError(f"{PREFIX}SMTP_RELAY_TLS must be starttls or implicit, not {self.smtp_relay_tls!r}")
+        if bool(self.smtp_relay_cert) != bool(self.smtp_relay_key):
+            raise SettingsError(f"{PREFIX}SMTP_RELAY_CERT and {PREFIX}SMTP_RELAY_KEY go together")
         if self.header_timeout_seconds <= 0 or self.body_timeout_seconds <= 0 or self.max_connections < 1:
             raise SettingsError(
                 f"{PREFIX}HEADER_TIMEOUT_SECONDS, {PREFIX}BODY_TIMEOUT_SECONDS and {PREFIX}MAX_CONNECTIONS must be > 0"

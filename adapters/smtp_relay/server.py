@@ -1,0 +1,205 @@
+"""The SMTP submission relay: a driving adapter over the core's relay send, built on aiosmtpd.
+
+Clients authenticate with AUTH PLAIN or LOGIN (any user name, an API key as the password), only
+after TLS (STARTTLS on a plain port, or implicit TLS). The reply to DATA names the email:
+`250 2.0.0 queued as em_...`. The port cannot be used to wear the server down: connections are
+limited in all and per client, idle and overall time are bounded, commands and recipients are
+counted, and failed AUTH attempts are throttled per client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from collections import defaultdict, deque
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from adapters.smtp_relay.replies import reply_for
+from autorelay_core.errors import AutoRelayError, Unauthenticated
+from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.manage_keys import authenticate
+from autorelay_core.usecases.relay_message import MAX_RECIPIENTS_FACTOR, max_message_bytes, relay_message
+
+log = logging.getLogger("autorelay.smtp_relay")
+
+
+class _Quieter(logging.Filter):
+    """aiosmtpd logs every command at INFO and warns, on every login, that an attribute it sets
+    itself is deprecated; our own lines say what matters."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING and "login_data is deprecated" not in record.getMessage()
+
+
+logging.getLogger("mail.log").addFilter(_Quieter())
+
+IDLE_SECONDS = 60  # between commands (and between lines of DATA)
+SESSION_SECONDS = 600  # a connection's whole life
+MAX_CONNECTIONS = 200
+MAX_PER_CLIENT = 20
+AUTH_FAILURES = 10  # per client address in AUTH_WINDOW; then every AUTH is refused until it passes
+AUTH_WINDOW = 600.0
+COMMANDS = {"*": 100, "RCPT": 200, "AUTH": 5}
+
+
+class Limits:
+    """Connections in all and per client address, and recent AUTH failures per client, in this
+    process (each relay process guards its own sockets)."""
+
+    def __init__(self, total: int = MAX_CONNECTIONS, per_client: int = MAX_PER_CLIENT) -> None:
+        self.total, self.per_client = total, per_client
+        self.open: dict[str, int] = defaultdict(int)
+        self.failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def admit(self, client: str) -> bool:
+        if sum(self.open.values()) >= self.total or self.open[client] >= self.per_client:
+            return False
+        self.open[client] += 1
+        return True
+
+    def leave(self, client: str) -> None:
+        self.open[client] -= 1
+        if self.open[client] <= 0:
+            del self.open[client]
+
+    def auth_blocked(self, client: str) -> bool:
+        recent = self.failures[client]
+        while recent and recent[0] < time.monotonic() - AUTH_WINDOW:
+            recent.popleft()
+        if not recent:
+            del self.failures[client]
+            return False
+        return len(recent) >= AUTH_FAILURES
+
+    def auth_failed(self, client: str) -> None:
+        self.failures[client].append(time.monotonic())
+
+
+def _client(session: Session | None) -> str:
+    peer = session.peer if session is not None else None
+    return str(peer[0]) if isinstance(peer, tuple) else str(peer)
+
+
+class RelaySMTP(SMTP):
+    """aiosmtpd's SMTP with our admission, lifetime and API-key AUTH."""
+
+    def __init__(self, handler: RelayHandler, limits: Limits, **options: Any) -> None:
+        super().__init__(handler, **options)
+        self.limits = limits
+        self._admitted: str | None = None
+        self._deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        first = self.transport is None
+        super().connection_made(transport)
+        if not first:  # the TLS layer after STARTTLS: the same connection
+            return
+        client = _client(self.session)
+        if not self.limits.admit(client):
+            # Refused before the greeting: the client sees this reply and the connection closes.
+            transport.write(b"421 4.7.0 Too many connections; try again later\r\n")  # type: ignore[attr-defined]
+            transport.close()
+            return
+        self._admitted = client
+        self._deadline = self.loop.call_later(SESSION_SECONDS, transport.close)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._admitted is not None:
+            self.limits.leave(self._admitted)
+            self._admitted = None
+        if self._deadline is not None:
+            self._deadline.cancel()
+        super().connection_lost(error)
+
+    async def auth_PLAIN(self, _: Any, args: list[str]) -> AuthResult:
+        return await self._key_check(await super().auth_PLAIN(_, args))
+
+    async def auth_LOGIN(self, _: Any, args: list[str]) -> AuthResult:
+        return await self._key_check(await super().auth_LOGIN(_, args))
+
+    async def _key_check(self, result: AuthResult) -> AuthResult:
+        """aiosmtpd parsed the credentials (its authenticator passes them through); the password
+        must be an active API key."""
+        if not result.success:
+            return result
+        client = _client(self.session)
+        if self.limits.auth_blocked(client):
+            return AuthResult(success=False, handled=False, message="454 4.7.0 Too many failed logins; try again later")
+        credentials = result.auth_data
+        password = credentials.password.decode("utf-8", "replace") if isinstance(credentials, LoginPassword) else ""
+        try:
+            key = await authenticate(self.event_handler.deps, password.strip())
+        except Unauthenticated as refused:
+            self.limits.auth_failed(client)
+            log.info("smtp relay: AUTH refused for %s: %s", client, refused.message)
+            return AuthResult(success=False, handled=False, message=f"535 5.7.8 {refused.message}")
+        return AuthResult(success=True, auth_data=key)
+
+
+def _pass_credentials(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    return AuthResult(success=True, auth_data=auth_data)
+
+
+class RelayHandler:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if len(envelope.rcpt_tos) >= self.deps.config.max_recipients * MAX_RECIPIENTS_FACTOR:
+            return "452 4.5.3 Too many recipients for one message"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or envelope.content
+        assert isinstance(content, bytes)
+        try:
+            email_id, replayed = await relay_message(self.deps, session.auth_data, list(envelope.rcpt_tos), content)
+        except AutoRelayError as refused:
+            log.info("smtp relay: refused a message from %s: %s", _client(session), refused.message)
+            return reply_for(refused)
+        except Exception:
+            log.exception("smtp relay: could not accept a message")
+            return "451 4.3.0 Temporary server error; try again"
+        return f"250 2.0.0 queued as {email_id}" + (" (already accepted)" if replayed else "")
+
+
+async def start_relay(
+    deps: Deps,
+    host: str,
+    port: int,
+    tls: ssl.SSLContext,
+    *,
+    implicit_tls: bool = False,
+    limits: Limits | None = None,
+    hostname: str | None = None,
+) -> asyncio.Server:
+    """Listen on host:port. STARTTLS (required before AUTH and mail) unless `implicit_tls`."""
+    handler = RelayHandler(deps)
+    limits = limits or Limits()
+    loop = asyncio.get_running_loop()
+
+    def protocol() -> RelaySMTP:
+        return RelaySMTP(
+            handler,
+            limits,
+            data_size_limit=max_message_bytes(deps),
+            hostname=hostname,
+            ident="AutoRelay",
+            tls_context=None if implicit_tls else tls,
+            require_starttls=not implicit_tls,
+            timeout=IDLE_SECONDS,
+            auth_required=True,
+            auth_require_tls=not implicit_tls,
+            authenticator=_pass_credentials,
+            command_call_limit=COMMANDS,
+            loop=loop,
+        )
+
+    return await loop.create_server(protocol, host, port, ssl=tls if implicit_tls else None)
