@@ -43,7 +43,18 @@ MAX_CONNECTIONS = 200
 MAX_PER_CLIENT = 20
 AUTH_FAILURES = 10  # per client address in AUTH_WINDOW; then every AUTH is refused until it passes
 AUTH_WINDOW = 600.0
-COMMANDS = {"*": 100, "RCPT": 200, "AUTH": 5}
+# Per connection: a kept connection may carry many messages (its life is bounded by SESSION_SECONDS);
+# commands that do nothing for delivery may not be repeated without end.
+COMMANDS = {
+    "MAIL": 100_000,
+    "RCPT": 1_000_000,
+    "DATA": 100_000,
+    "RSET": 100_000,
+    "NOOP": 1_000,
+    "AUTH": 5,
+    "STARTTLS": 2,
+    "*": 20,
+}
 
 
 class Limits:
