@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adapters.http import resend_resources as resources
 from adapters.http.auth import deps_of, key_of, requires
 from adapters.http.bodies import parse_json
 from adapters.http.errors import STATUS
@@ -149,6 +150,7 @@ def _when(value: Any, where: str) -> datetime | None:
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+KEYS_LIMITED_AS = "POST /compat/resend/api-keys"
 
 
 def _shaped(handler: Handler) -> Handler:
@@ -261,6 +263,26 @@ def create_resend_app(services: Any) -> Starlette:
             Route("/emails", _as("GET /api/v1/emails", get_list), methods=["GET"]),
             Route("/emails/batch", _as("POST /api/v1/emails/batch", send_batch), methods=["POST"]),
             Route("/emails/{email_id}", _as("GET /api/v1/emails/{email_id}", get_one), methods=["GET"]),
+            Route("/domains", _as("POST /api/v1/domains", _shaped(resources.create_domain)), methods=["POST"]),
+            Route("/domains", _as("GET /api/v1/domains", _shaped(resources.list_domains)), methods=["GET"]),
+            Route(
+                "/domains/{domain_id}",
+                _as("GET /api/v1/domains/{domain_id}", _shaped(resources.get_domain)),
+                methods=["GET"],
+            ),
+            Route(
+                "/domains/{domain_id}",
+                _as("DELETE /api/v1/domains/{domain_id}", _shaped(resources.delete_domain)),
+                methods=["DELETE"],
+            ),
+            Route(
+                "/domains/{domain_id}/verify",
+                _as("POST /api/v1/domains/{domain_id}/verify", _shaped(resources.verify_domain)),
+                methods=["POST"],
+            ),
+            Route("/api-keys", _as(KEYS_LIMITED_AS, _shaped(resources.create_key)), methods=["POST"]),
+            Route("/api-keys", _as("GET /compat/resend/api-keys", _shaped(resources.list_keys)), methods=["GET"]),
+            Route("/api-keys/{key_id}", _as(KEYS_LIMITED_AS, _shaped(resources.delete_key)), methods=["DELETE"]),
             Route("/{rest:path}", _not_supported, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
         ],
         exception_handlers={Exception: _on_error},

@@ -59,6 +59,8 @@ LIMITS: dict[str, tuple[Limit, ...]] = {
     "GET /api/v1/assets": (Limit(60, MINUTE),),
     "POST /api/v1/assets": (Limit(30, MINUTE),),
     "POST /api/v1/domains": (Limit(10, HOUR),),
+    # Not in the reference: API keys made and revoked through the Resend-compatible API.
+    "POST /compat/resend/api-keys": (Limit(10, HOUR),),
     "POST /api/v1/webhooks": (Limit(20, HOUR),),
     "GET /api/v1/stats": (Limit(30, MINUTE),),
     "POST /api/v1/otp/send": (Limit(20, HOUR), Limit(5, HOUR, Scope.RECIPIENT)),

@@ -87,3 +87,43 @@ def test_sdk_errors_carry_autorelays_reason(server, sdk):
     with pytest.raises(resend.exceptions.ResendError) as unauthorised:
         sdk.Emails.send({"from": SENDER, "to": "a@example.com", "subject": "x", "html": "<p>x</p>"})
     assert "Malformed API key" in str(unauthorised.value)
+
+
+def test_domains_and_api_keys_through_the_sdk(server, sdk):
+    created = sdk.Domains.create({"name": "resend-sdk.example"})
+    assert created["name"] == "resend-sdk.example" and created["status"] == "pending"
+    kinds = {record["record"] for record in created["records"]}
+    assert kinds == {"DKIM", "SPF", "DMARC"} and all(r["status"] == "not_started" for r in created["records"])
+    assert created["id"] in [d["id"] for d in sdk.Domains.list()["data"]]
+    assert sdk.Domains.get(created["id"])["records"] == created["records"]
+    assert sdk.Domains.verify(created["id"])["id"] == created["id"]
+    assert sdk.Domains.get(created["id"])["status"] == "pending", "its records are not published"
+    assert sdk.Domains.remove(created["id"])["deleted"] is True
+    with pytest.raises(resend.exceptions.ResendError) as gone:
+        sdk.Domains.get(created["id"])
+    assert "not found" in str(gone.value)
+
+    sending = sdk.ApiKeys.create({"name": "CI sender", "permission": "sending_access"})
+    assert sending["token"].startswith("ak_live_") and sending["id"] in [k["id"] for k in sdk.ApiKeys.list()["data"]]
+    owner = resend.api_key
+    try:
+        resend.api_key = sending["token"]
+        sent = sdk.Emails.send({"from": SENDER, "to": "ci@example.com", "subject": "From a new key", "text": "ok"})
+        assert sent["id"].startswith("em_")
+        with pytest.raises(resend.exceptions.ResendError) as narrow:
+            sdk.ApiKeys.create({"name": "escalate"})
+        assert "full" in str(narrow.value)
+    finally:
+        resend.api_key = owner
+    sdk.ApiKeys.remove(sending["id"])
+    assert sending["id"] not in [k["id"] for k in sdk.ApiKeys.list()["data"]]
+    resend.api_key = sending["token"]
+    try:
+        with pytest.raises(resend.exceptions.ResendError) as revoked:
+            sdk.Emails.send({"from": SENDER, "to": "ci@example.com", "subject": "x", "text": "x"})
+        assert "revoked" in str(revoked.value)
+    finally:
+        resend.api_key = owner
+    with pytest.raises(resend.exceptions.ResendError) as scoped:
+        sdk.ApiKeys.create({"name": "one domain", "domain_id": "dom_x"})
+    assert "not supported by AutoRelay" in str(scoped.value)
