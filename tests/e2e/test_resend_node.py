@@ -54,7 +54,8 @@ def test_the_resend_node_sdk_works_unchanged(server):
     assert out["text"]["data"]["id"].startswith("em_")
     assert len(out["batch"]["data"]["data"]) == 3
     got = out["get"]["data"]
-    assert (got["object"], got["id"], got["to"], got["subject"]) == ("email", sent, ["node@example.com"], "From the Node SDK")
+    expected = ("email", sent, ["node@example.com"], "From the Node SDK")
+    assert (got["object"], got["id"], got["to"], got["subject"]) == expected
     assert out["list"]["data"]["object"] == "list" and len(out["list"]["data"]["data"]) == 5
     refused = out["invalid"]["error"]
     assert out["invalid"]["data"] is None and "to is not a valid email address" in refused["message"]
