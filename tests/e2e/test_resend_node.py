@@ -37,9 +37,7 @@ def test_the_resend_node_sdk_works_unchanged(server):
             pytest.fail(missing)
         pytest.skip(missing)
     env = os.environ | {"RESEND_BASE_URL": f"{server.base}/compat/resend", "RESEND_TEST_KEY": server.keys["live"]}
-    done = subprocess.run(
-        ["node", "resend_sdk.mjs"], cwd=NODE_DIR, env=env, capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run(["node", "resend_sdk.mjs"], cwd=NODE_DIR, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
 
