@@ -94,3 +94,13 @@ async def test_the_send_limit_of_the_api_applies_per_key(deps):
         await relay_message(deps, key, ["ann@example.com"], mime(message_id=f"<m{n}@app.example>"))
     with pytest.raises(RateLimited):
         await relay_message(deps, key, ["ann@example.com"], mime(message_id="<m100@app.example>"))
+
+
+async def test_the_dashboard_shows_a_relayed_messages_own_html_and_text(deps):
+    from adapters.dashboard.views.emails import relayed_parts
+
+    key = await live_key(deps)
+    email_id, _ = await relay_message(deps, key, RECIPIENTS, mime())
+    stored = await deps.storage.emails.get(key.project_id, email_id)
+    html, text = relayed_parts(stored)
+    assert "Rich <b>words</b>" in html and text.strip() == "Plain words"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, time, timedelta
+from email import policy
+from email.parser import BytesParser
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -105,6 +107,20 @@ async def _email(request: Request, visit: Visit) -> Email | None:
     return email
 
 
+def relayed_parts(email: Email) -> tuple[str, str | None]:
+    """The HTML and text parts of a message the SMTP relay took in (its stored form is the MIME).
+    CPU-bound for a large message: run it through Offload."""
+    message = BytesParser(policy=policy.default).parsebytes(email.raw or b"")
+    parts = []
+    for kind in ("html", "plain"):
+        body = message.get_body((kind,))
+        try:
+            parts.append(body.get_content() if body is not None else None)
+        except (LookupError, ValueError, AttributeError):
+            parts.append(None)
+    return parts[0] or "", parts[1]
+
+
 def _not_found() -> Response:
     return Response("Not found", status_code=404, media_type="text/plain")
 
@@ -116,7 +132,10 @@ async def detail(request: Request, visit: Visit) -> Response:
     except NotFound as error:
         return render(request, "error.html", 404, title="No such email", message=error.message)
     downloadable = await asyncio.to_thread(request.app.state.raw_message, email.id) is not None
-    return render(request, "email.html", email=email, events=events, downloadable=downloadable)
+    text = email.text
+    if email.raw is not None:
+        text = (await deps_of(request).offload.run(relayed_parts, email))[1] or ""
+    return render(request, "email.html", email=email, events=events, downloadable=downloadable, text=text)
 
 
 @page()
@@ -125,6 +144,8 @@ async def preview(request: Request, visit: Visit) -> Response:
     if email is None:
         return _not_found()
     body = "<p>This one-time-code email is sealed; its body is never shown.</p>" if email.sealed else email.html
+    if email.raw is not None:  # relayed over SMTP: the HTML part of the client's message
+        body = (await deps_of(request).offload.run(relayed_parts, email))[0]
     return sandboxed(body)
 
 
