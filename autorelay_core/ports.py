@@ -157,6 +157,9 @@ class EmailRepository(Protocol):
     async def activity(self, project_id: str, since: datetime) -> Activity:
         """Live (not test) sends, bounces and complaints recorded since `since`, by event time."""
 
+    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
+        """How many emails are due and waiting for a worker, and the oldest one's due time."""
+
     async def campaign_timeline(self, campaign_id: str) -> list[tuple[str, str, int]]:
         """(UTC minute as YYYY-MM-DDTHH:MM, event type, how many) for the campaign's email events,
         in time order: what the campaign page plots."""
@@ -198,9 +201,9 @@ class EmailRepository(Protocol):
         """Claim handovers whose worker stopped (lease ran out), to record them as sent; they stay
         in handover, so a second crash cannot turn them into a resend."""
 
-    async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:
-        """Return the row to pending, due at `at`, remembering the error; False if the lease
-        was lost."""
+    async def retry_later(self, claim: Claim, at: datetime, error: str, event: Event) -> bool:
+        """Return the row to pending, due at `at`, remembering the error and adding `event` (the
+        `deferred` event) in the same write; False if the lease was lost."""
 
     async def reopen(self, project_id: str, email_id: str, at: datetime) -> bool:
         """Send an `uncertain` email again: its finished row back to pending, due at `at`, with
@@ -255,6 +258,9 @@ class WebhookRepository(Protocol):
         """Store the outcome of an attempt (state, counters, error, times) while `claim` still holds
         the lease, and keep the attempt itself (`attempt_of`) for the deliveries log; False if the
         lease was lost (or the endpoint deleted)."""
+
+    async def backlog(self, now: datetime) -> int:
+        """How many deliveries are due and waiting to be posted."""
 
     async def add_delivery(self, delivery: WebhookDelivery) -> None:
         """Queue one pending delivery for one endpoint (a test event), due at once."""
@@ -692,6 +698,21 @@ class TemplateEngine(Protocol):
         strict: Invalid naming any variable missing from `data`; otherwise a missing variable
         renders as an empty string. Bounded: a render past the engine's output, loop or time
         limits is Invalid naming the limit. CPU-bound: run it through Offload."""
+
+
+class Metrics(Protocol):
+    """Counts for operators (the Prometheus adapter exports them). Cheap and non-blocking: called
+    on the send and delivery paths."""
+
+    def email_accepted(self, *, test: bool, count: int = 1) -> None: ...
+
+    def email_finished(self, outcome: str, *, mailer: str, latency: float | None = None) -> None:
+        """outcome: sent, failed, bounced or deferred; latency: seconds from accepted (or the
+        scheduled time) to handed over, for sent mail."""
+
+    def rate_limited(self, endpoint: str) -> None: ...
+
+    def webhook_attempt(self, *, ok: bool) -> None: ...
 
 
 class HtmlToText(Protocol):

@@ -85,6 +85,7 @@ class Services:
         self.imports = imports
         self._reconciler: asyncio.Task | None = None
         self.kept: KeptMessages | None = None  # copies of the messages that left (set by build)
+        self.metrics: Any = None  # the Prometheus adapter (set by build)
 
     async def start(self, *, consume: bool = True) -> None:
         """Bind to the running loop, bring the schema up to date, start the in-process consumer (if
@@ -329,6 +330,9 @@ def build(
     else:
         # The SQL store is shared by every process on the same database; memory is one process's.
         rate_limits = getattr(storage, "rate_limits", None) or MemoryRateLimits()
+    from adapters.system.metrics import PrometheusMetrics  # after main() chose the multiprocess folder
+
+    metrics = PrometheusMetrics()
     deps = Deps(
         storage=storage,
         mailer=mailer or chosen_mailer,
@@ -348,6 +352,7 @@ def build(
         content_types=SignatureDetector(),
         offload=ThreadOffload(),
         passwords=Argon2Passwords(),
+        metrics=metrics,
         config=CoreConfig(
             lease=timedelta(seconds=settings.outbox_lease_seconds),
             reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
@@ -358,6 +363,8 @@ def build(
             otp_key=derive(secret, "otp"),
             otp_sender=settings.otp_sender,
             campaign_rate=settings.campaign_rate,
+            mailer_name=f"the {settings.mailer} mailer",
+            mailer_label=settings.mailer,
             unsubscribe_url=f"{settings.base_url}/api/v1/unsubscribe",
             unsubscribe_mailto=settings.unsubscribe_mailbox,
             tracking_url=f"{settings.base_url}/api/v1/track",
@@ -367,4 +374,5 @@ def build(
     )
     services = Services(settings, deps, consumer, runner, stopping, posts, imports)
     services.kept = kept
+    services.metrics = metrics
     return services

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import logging
+import os
 import sys
 import threading
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from autorelay_core.domain.keys import KeyMode
@@ -17,7 +19,9 @@ from autorelay_core.domain.users import Role, User
 from autorelay_core.errors import AutoRelayError
 from autorelay_core.policies.rate_limit import LIMITS, parse_limit
 from autorelay_core.usecases import manage_domains, manage_keys, manage_reputation, manage_users, uncertain
+from composition.banner import describe
 from composition.build import Services, build
+from composition.logs import configure as configure_logs
 from composition.settings import Settings, SettingsError
 
 
@@ -58,7 +62,12 @@ def serve(args: argparse.Namespace) -> None:
     sns = SnsVerifier(topics, connect_to=settings.sns_connect_to, ca_file=settings.sns_ca_file)
     dashboard = create_dashboard(services, base_url=settings.base_url, raw_message=services.raw_message)
     app = create_app(
-        services, max_body_bytes=settings.max_body_bytes, sns=sns, trusted_proxies=settings.proxies, dashboard=dashboard
+        services,
+        max_body_bytes=settings.max_body_bytes,
+        sns=sns,
+        trusted_proxies=settings.proxies,
+        dashboard=dashboard,
+        metrics=_metrics_hooks(services, settings),
     )
     config = uvicorn.Config(
         app,
@@ -87,7 +96,8 @@ def serve(args: argparse.Namespace) -> None:
             print("Dashboard: choose your email and password within 24 h at")
             print(f"  {await _link(services, owner)}\n", flush=True)
         where = "PostgreSQL" if settings.postgres else f"data in {settings.data_dir}"
-        print(f"AutoRelay API on http://{settings.host}:{settings.port}/api/v1 ({where})", flush=True)
+        print(f"AutoRelay API on http://{settings.host}:{settings.port}/api/v1 ({where})")
+        print("\n".join(describe(settings)), flush=True)
         # Everything built so far lives as long as the process: keep the cyclic GC from rescanning
         # it on every full collection, which otherwise shows up as latency spikes under load.
         relay = None
@@ -105,6 +115,14 @@ def serve(args: argparse.Namespace) -> None:
 
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         runner.run(main())
+
+
+def _metrics_hooks(services: Services, settings: Settings) -> SimpleNamespace:
+    from adapters.http.metrics import metrics_page
+
+    allowed = frozenset(a.strip() for a in settings.metrics_allow.split(",") if a.strip())
+    page = metrics_page(lambda: services.metrics.render(services.deps), token=settings.metrics_token, allowed=allowed)
+    return SimpleNamespace(page=page, observe=services.metrics.observe_request)
 
 
 async def _link(services: Services, user: User) -> str:
@@ -170,6 +188,8 @@ def worker(args: argparse.Namespace) -> None:
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, name="autorelay-loop", daemon=True).start()
     asyncio.run_coroutine_threadsafe(services.start(), loop).result()
+    print(f"AutoRelay worker: {settings.worker_threads} consumer thread(s)")
+    print("\n".join(describe(settings)), flush=True)
     try:
         run_consumer(huey, settings.worker_threads, settings.queue_poll_seconds)
     finally:
@@ -534,11 +554,15 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        settings_level = Settings.from_env().log_level
+        settings = Settings.from_env()
     except SettingsError as error:
         print(f"autorelay: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logs(settings.log_level, settings.log_format)
+    if settings.metrics_dir:
+        # prometheus-client chooses per-process files when it is first imported (by build()).
+        Path(settings.metrics_dir).mkdir(parents=True, exist_ok=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = settings.metrics_dir
     try:
         args.func(args)
     except (SettingsError, AutoRelayError) as error:

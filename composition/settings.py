@@ -125,7 +125,15 @@ class Settings:
         **_doc("The relay's TLS certificate (PEM); with no cert and key, a self-signed one in the data dir", "")
     )
     smtp_relay_key: str = field(**_doc("The relay's TLS private key (PEM)", ""))
+    metrics_token: str = field(
+        **_doc("Bearer token GET /metrics requires; without one it answers only local clients", "")
+    )
+    metrics_allow: str = field(**_doc("Client addresses GET /metrics answers without a token", "127.0.0.1,::1"))
+    metrics_dir: str = field(
+        **_doc("Folder where every process (serve, workers) writes its metrics, for serve to add up", "")
+    )
     log_level: str = field(**_doc("Python logging level", "INFO"))
+    log_format: str = field(**_doc("text (a readable line) or json (one JSON object per line)", "text"))
     access_log: bool = field(
         converter=lambda v: str(v).lower() in {"1", "true", "yes"}, **_doc("Log every request", False)
     )
@@ -244,6 +252,8 @@ class Settings:
             raise SettingsError(f"{PREFIX}KEEP_MESSAGES_DAYS must be 0 or more")
         if self.smtp_relay_listen:
             self.relay_address  # noqa: B018 (checks the form)
+        if self.log_format not in {"text", "json"}:
+            raise SettingsError(f"{PREFIX}LOG_FORMAT must be text or json, not {self.log_format!r}")
         if self.smtp_relay_tls not in {"starttls", "implicit"}:
             raise SettingsError(f"{PREFIX}SMTP_RELAY_TLS must be starttls or implicit, not {self.smtp_relay_tls!r}")
         if bool(self.smtp_relay_cert) != bool(self.smtp_relay_key):

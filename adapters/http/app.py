@@ -8,11 +8,12 @@ from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from adapters.http.errors import HANDLERS
 from adapters.http.limits import BodyLimit
+from adapters.http.metrics import RequestMetrics
 from adapters.http.resend import create_resend_app
 from adapters.http.routes import (
     assets,
@@ -72,10 +73,12 @@ def create_app(
     sns: SnsVerifier | None = None,
     trusted_proxies: list[str] | None = None,
     dashboard: Any = None,
+    metrics: Any = None,
 ) -> Starlette:
     """`sns` checks SES feedback (POST /providers/ses/events); without one every message is refused.
     `trusted_proxies`: addresses or networks whose X-Forwarded-For names the client (none: the
-    connection's peer is the client, whatever headers say). `dashboard`: an ASGI app served at /app."""
+    connection's peer is the client, whatever headers say). `dashboard`: an ASGI app served at /app.
+    `metrics`: what GET /metrics renders and how requests are counted (`observe`, `page`), or None."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -90,9 +93,11 @@ def create_app(
             *ROUTES,
             Mount("/compat/resend", app=create_resend_app(services)),
             *([Mount("/app", app=dashboard)] if dashboard is not None else []),
+            *([Route("/metrics", metrics.page, methods=["GET"])] if metrics is not None else []),
         ],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         middleware=[
+            *([Middleware(RequestMetrics, observe=metrics.observe)] if metrics is not None else []),
             *([Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)] if trusted_proxies else []),
             Middleware(BodyLimit, max_bytes=max_body_bytes),
         ],

@@ -214,6 +214,10 @@ class MemoryEmails:
                         counts[(event.created_at.astimezone(UTC).strftime("%Y-%m-%d"), event.type.value)] += 1
         return sorted((day, kind, count) for (day, kind), count in counts.items())
 
+    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
+        due = [r.due_at for r in self._rows.values() if r.delivery is Delivery.PENDING and r.due_at <= now]
+        return len(due), min(due, default=None)
+
     async def campaign_timeline(self, campaign_id: str) -> list[tuple[str, str, int]]:
         counts: Counter[tuple[str, str]] = Counter()
         for row in self._rows.values():
@@ -322,11 +326,12 @@ class MemoryEmails:
         row.delivery, row.lease_until, row.due_at = Delivery.PENDING, None, at
         return True
 
-    async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:
+    async def retry_later(self, claim: Claim, at: datetime, error: str, event: Event) -> bool:
         row = self._holds(claim)
         if row is None:
             return False
         row.email.last_error = error
+        row.events.append(event)
         row.delivery, row.lease_until, row.due_at = Delivery.PENDING, None, at
         return True
 

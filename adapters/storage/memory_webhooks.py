@@ -70,6 +70,11 @@ class MemoryWebhooks:
         self._attempts = {k: a for k, a in self._attempts.items() if k in self._deliveries}
         return True
 
+    async def backlog(self, now: datetime) -> int:
+        return sum(
+            1 for d in self._deliveries.values() if d.state is DeliveryState.PENDING and d.due_at and d.due_at <= now
+        )
+
     async def add_delivery(self, delivery: WebhookDelivery) -> None:
         self._deliveries[delivery.id] = evolve(delivery, state=DeliveryState.PENDING, due_at=delivery.created_at)
 

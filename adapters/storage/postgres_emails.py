@@ -234,6 +234,12 @@ class PostgresEmails:
         )
         return [(day, kind, count) for day, kind, count in rows]
 
+    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
+        row = await self.db.fetchone(
+            "SELECT count(*), min(due_at) FROM emails WHERE delivery = 'pending' AND due_at <= %s", (now,)
+        )
+        return (row[0], row[1]) if row else (0, None)
+
     async def campaign_timeline(self, campaign_id: str) -> list[tuple[str, str, int]]:
         rows = await self.db.fetchall(
             "SELECT to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI'), e.type, count(*) FROM emails m"
@@ -373,15 +379,17 @@ class PostgresEmails:
         )
         return updated == 1
 
-    async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:
+    async def retry_later(self, claim: Claim, at: datetime, error: str, event: Event) -> bool:
         email = claim.email
         email.last_error = error
-        updated = await self.db.rowcount(
-            "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = %s, payload = %s::jsonb"
-            " WHERE id = %s AND delivery IN ('leased', 'handover') AND attempts = %s",
-            (at, codec.email_payload(email), email.id, claim.attempt),
+        row = await self.db.fetchone(
+            _UPDATE_WITH_EVENTS.format(
+                set="delivery = 'pending', lease_until = NULL, due_at = %s, payload = %s::jsonb",
+                where="id = %s AND delivery IN ('leased', 'handover') AND attempts = %s",
+            ),
+            (at, codec.email_payload(email), email.id, claim.attempt, *_event_arrays([event]), *_notice_arrays(())),
         )
-        return updated == 1
+        return bool(row and row[0])
 
     async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:
         rows = await self.db.fetchall(

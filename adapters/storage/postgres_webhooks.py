@@ -57,6 +57,12 @@ class PostgresWebhooks:
                 await conn.execute("DELETE FROM webhook_attempts WHERE webhook_id = %s", (webhook_id,))
         return gone.rowcount == 1
 
+    async def backlog(self, now: datetime) -> int:
+        row = await self.db.fetchone(
+            "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending' AND due_at <= %s", (now,)
+        )
+        return row[0] if row else 0
+
     async def add_delivery(self, delivery: WebhookDelivery) -> None:
         await self.db.rowcount(rows.ADD_DELIVERY.format(p="%s"), rows.new_delivery_values(delivery))
 

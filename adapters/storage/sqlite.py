@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -436,6 +436,12 @@ class SqliteEmails(_Tables):
         )
         return [(day, kind, count) for day, kind, count in rows]
 
+    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
+        count, oldest = self.conn.execute(
+            "SELECT count(*), min(due_at) FROM emails WHERE delivery = 'pending' AND due_at <= ?", (codec.ts(now),)
+        ).fetchone()
+        return count, datetime.fromtimestamp(oldest, UTC) if oldest is not None else None
+
     async def campaign_timeline(self, campaign_id: str) -> list[tuple[str, str, int]]:
         rows = self.conn.execute(
             "SELECT substr(e.created_at, 1, 16), e.type, COUNT(*) FROM emails m"
@@ -562,7 +568,7 @@ class SqliteEmails(_Tables):
 
         return await self._group.run(write)
 
-    async def retry_later(self, claim: Claim, at: datetime, error: str) -> bool:
+    async def retry_later(self, claim: Claim, at: datetime, error: str, event: Event) -> bool:
         email = claim.email
         email.last_error = error
         async with self.tx() as conn:
@@ -571,6 +577,8 @@ class SqliteEmails(_Tables):
                 " WHERE id = ? AND delivery IN ('leased', 'handover') AND attempts = ?",
                 (codec.ts(at), codec.email_payload(email), email.id, claim.attempt),
             )
+            if cursor.rowcount == 1:
+                self._add_events(conn, email.id, [event])
         return cursor.rowcount == 1
 
     async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:

@@ -67,6 +67,12 @@ class SqliteWebhooks:
                 conn.execute("DELETE FROM webhook_attempts WHERE webhook_id = ?", (webhook_id,))
         return gone.rowcount == 1
 
+    async def backlog(self, now: datetime) -> int:
+        (count,) = self._t.conn.execute(
+            "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending' AND due_at <= ?", (ts(now),)
+        ).fetchone()
+        return count
+
     async def add_delivery(self, delivery: WebhookDelivery) -> None:
         async with self._t.tx() as conn:
             conn.execute(rows.ADD_DELIVERY.format(p="?"), rows.new_delivery_values(delivery, ts))

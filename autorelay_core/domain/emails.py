@@ -41,6 +41,8 @@ class EventType(StrEnum):
     BOUNCED = "bounced"
     COMPLAINED = "complained"
     FAILED = "failed"
+    # A delivery attempt failed for now (a 4xx, a timeout): the email waits for its next attempt.
+    DEFERRED = "deferred"
 
 
 class Delivery(StrEnum):
@@ -60,6 +62,7 @@ _TRANSITIONS: dict[EventType, tuple[frozenset[EmailStatus], EmailStatus | None]]
     EventType.UNCERTAIN: (frozenset({EmailStatus.QUEUED, EmailStatus.UNCERTAIN}), EmailStatus.UNCERTAIN),
     EventType.SENT: (frozenset({EmailStatus.QUEUED, EmailStatus.UNCERTAIN}), EmailStatus.SENT),
     EventType.FAILED: (frozenset({EmailStatus.QUEUED, EmailStatus.UNCERTAIN}), EmailStatus.FAILED),
+    EventType.DEFERRED: (frozenset({EmailStatus.QUEUED, EmailStatus.UNCERTAIN}), None),
     EventType.DELIVERED: (frozenset({EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED}), None),
     EventType.OPENED: (
         frozenset({EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED}),

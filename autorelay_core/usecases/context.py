@@ -16,6 +16,7 @@ from autorelay_core.ports import (
     IdGenerator,
     JobQueue,
     Mailer,
+    Metrics,
     Offload,
     PasswordHasher,
     RateLimitStore,
@@ -53,6 +54,10 @@ class CoreConfig:
     # Where OTP emails come from (operator setting; not subject to the project's domain checks).
     otp_sender: str = "AutoRelay <hello@autorelay.net>"
     max_import_rows: int = 10_000
+    # How live mail leaves, for the log lines of delivery failures ("the smtp mailer") and the
+    # metrics' label ("smtp").
+    mailer_name: str = "the mailer"
+    mailer_label: str = "log"
     # Campaign pace: messages per second per campaign (launch spreads due times by it).
     campaign_rate: float = 100.0
     # Where unsubscribe links point (the public URL of POST/GET /api/v1/unsubscribe), and the
@@ -65,6 +70,22 @@ class CoreConfig:
     tracking_url: str = "http://localhost:3000/api/v1/track"
     # The SPF record a sending domain publishes (the mailer's: SES includes amazonses.com).
     spf_record: str = "v=spf1 mx ~all"
+
+
+class NoMetrics:
+    """Metrics nobody collects (embedding without an exporter, unit tests)."""
+
+    def email_accepted(self, *, test: bool, count: int = 1) -> None:
+        pass
+
+    def email_finished(self, outcome: str, *, mailer: str, latency: float | None = None) -> None:
+        pass
+
+    def rate_limited(self, endpoint: str) -> None:
+        pass
+
+    def webhook_attempt(self, *, ok: bool) -> None:
+        pass
 
 
 @frozen
@@ -89,3 +110,4 @@ class Deps:
     offload: Offload
     passwords: PasswordHasher
     config: CoreConfig = field(factory=CoreConfig)
+    metrics: Metrics = field(factory=NoMetrics)

@@ -10,7 +10,7 @@ from attrs import evolve
 
 from autorelay_core.domain.addresses import split_mailbox
 from autorelay_core.domain.contacts import ContactStatus
-from autorelay_core.domain.emails import Email, EmailStatus, EventType
+from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
 from autorelay_core.domain.projects import Project
 from autorelay_core.domain.suppressions import Suppression, SuppressionReason
 from autorelay_core.errors import MailerError
@@ -102,22 +102,45 @@ async def deliver_claim(deps: Deps, claim: Claim, known: dict[tuple[str, str], S
         provider_id = await _send(mailer, outgoing, deps.clock.now(), handover)
     except MailerError as error:
         backoff = deps.config.retry_backoff
+        through = "the log mailer" if email.test else deps.config.mailer_name
         if not error.permanent and claim.attempt <= len(backoff):
-            at = deps.clock.now() + backoff[claim.attempt - 1]
-            if await deps.storage.emails.retry_later(claim, at, error.message):
+            now = deps.clock.now()
+            at = now + backoff[claim.attempt - 1]
+            event = Event(EventType.DEFERRED, now, {"error": error.message[:500], "next_attempt": at.isoformat()})
+            log.warning(
+                "email %s: attempt %d through %s failed: %s; next attempt at %s",
+                email.id, claim.attempt, through, error.message, at.isoformat(timespec="seconds"),
+            )  # fmt: skip
+            if await deps.storage.emails.retry_later(claim, at, error.message, event):
+                deps.metrics.email_finished("deferred", mailer=_mailer_label(deps, email))
                 deps.queue.wake(at)
                 return "retry"
             return "lost"
+        log.warning(
+            "email %s: attempt %d through %s failed for good%s: %s",
+            email.id, claim.attempt, through, "" if error.permanent else " (no attempts left)", error.message,
+        )  # fmt: skip
         if error.bounced:
-            return await _bounce(deps, claim, email, error)
-        return await _fail(deps, claim, email, error.message)
+            outcome = await _bounce(deps, claim, email, error)
+        else:
+            outcome = await _fail(deps, claim, email, error.message)
+        if outcome != "lost":
+            deps.metrics.email_finished(outcome, mailer=_mailer_label(deps, email))
+        return outcome
     email.provider_message_id = provider_id
     email.last_error = None
     event = email.record(EventType.SENT, deps.clock.now())
     if not await deps.storage.emails.finish(claim, email, [event], notices_for(deps, email, [event])):
         log.warning("lease on %s expired during delivery; another worker may resend it", email.id)
         return "lost"
+    started = max(email.created_at, email.scheduled_at or email.created_at)
+    latency = (deps.clock.now() - started).total_seconds()
+    deps.metrics.email_finished("sent", mailer=_mailer_label(deps, email), latency=latency)
     return "sent"
+
+
+def _mailer_label(deps: Deps, email: Email) -> str:
+    return "log" if email.test else deps.config.mailer_label
 
 
 def envelope_addresses(email: Email) -> list[str]:

@@ -53,6 +53,7 @@ async def enforce(
             continue
         admission = await deps.rate_limits.hit(f"{endpoint}|{limit.scope.value}:{subject}", now, limit)
         if not admission.allowed:
+            deps.metrics.rate_limited(endpoint)
             raise refuse(admission, now, limit)
         applied.append(Applied(limit, admission, now))
     return applied

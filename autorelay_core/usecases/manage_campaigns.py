@@ -148,6 +148,7 @@ async def launch_campaign(deps: Deps, key: ApiKey, campaign_id: str, *, starts_a
     # Rendering is CPU work on tenant templates: off the event loop, stopping at the first failure.
     emails = await deps.offload.run(_emails_for, deps, key, campaign, sender, contacts.items, starts_at or now)
     await deps.storage.emails.add_many(emails, [Event(EventType.QUEUED, now)], charges)
+    deps.metrics.email_accepted(test=key.is_test, count=len(emails))
     launched = evolve(
         campaign, status=CampaignStatus.SENDING, launched_at=now, total=len(emails), updated_at=now, starts_at=starts_at
     )

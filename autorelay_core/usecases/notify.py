@@ -142,6 +142,7 @@ async def _attempt(deps: Deps, claim: DeliveryClaim) -> None:
         delivery.due_at = due
     if not await deps.storage.webhooks.settle(claim, delivery):
         return
+    deps.metrics.webhook_attempt(ok=error is None)
     if status == 410:  # the receiver says the endpoint is gone for good
         webhook = await deps.storage.webhooks.get(delivery.project_id, delivery.webhook_id)
         if webhook is not None and webhook.active:

@@ -295,4 +295,5 @@ async def accept(deps: Deps, email: Email, billed: tuple[Charge, ...] = ()) -> N
     loses the pass, the reconciler finds the row and wakes another."""
     event = email.record(EventType.QUEUED, email.created_at)
     await deps.storage.emails.add(email, [event], billed)
+    deps.metrics.email_accepted(test=email.test)
     deps.queue.wake(email.scheduled_at)

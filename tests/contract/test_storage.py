@@ -117,10 +117,17 @@ async def test_scheduled_and_retried_emails_are_claimable_only_when_due(store):
     at = NOW + timedelta(minutes=5)
     claim = await store.emails.claim(email.id, at, at + timedelta(minutes=1))
     assert claim is not None
-    assert await store.emails.retry_later(claim, at + timedelta(minutes=10), "451 later")
+    assert await store.emails.retry_later(
+        claim, at + timedelta(minutes=10), "451 later", Event(EventType.DEFERRED, at, {"error": "451 later"})
+    )
     assert await store.emails.claim(email.id, at + timedelta(minutes=9), at + timedelta(minutes=20)) is None
     retried = await store.emails.claim(email.id, at + timedelta(minutes=10), at + timedelta(minutes=20))
     assert retried is not None and retried.email.last_error == "451 later"
+    events = await store.emails.events(email.id)
+    assert [e.type for e in events] == [EventType.QUEUED, EventType.DEFERRED] and events[1].data == {
+        "error": "451 later"
+    }
+    assert retried.email.status is EmailStatus.QUEUED
 
 
 async def test_stale_returns_lost_rows_once(store):
@@ -176,7 +183,7 @@ async def test_a_handover_is_never_claimed_again_only_settled_once_its_lease_ran
     other = await add(store, new_email())
     claim = await store.emails.claim(other.id, NOW, NOW + lease)
     assert await store.emails.handover(claim)
-    assert await store.emails.retry_later(claim, NOW, "451 after the data")
+    assert await store.emails.retry_later(claim, NOW, "451 after the data", Event(EventType.DEFERRED, NOW))
     assert await store.emails.claim(other.id, NOW, NOW + lease) is not None
 
 
@@ -485,3 +492,16 @@ async def test_a_campaigns_timeline_and_most_clicked_links(store):
     assert await store.emails.campaign_links("cmp_t", 10) == [("https://a.example/", 3), ("https://b.example/", 1)]
     assert await store.emails.campaign_links("cmp_t", 1) == [("https://a.example/", 3)]
     assert await store.emails.campaign_timeline("cmp_other") == []
+
+
+async def test_the_outbox_backlog_counts_what_is_due_and_how_old(store):
+    from datetime import timedelta
+
+    assert await store.emails.backlog(NOW) == (0, None)
+    await add(store, new_email())
+    await add(store, new_email(scheduled_at=NOW + timedelta(hours=1)))  # not due yet
+    leased = await add(store, new_email())
+    await store.emails.claim(leased.id, NOW, NOW + timedelta(minutes=1))
+    count, oldest = await store.emails.backlog(NOW + timedelta(seconds=30))
+    assert count == 1 and oldest is not None and abs((oldest - NOW).total_seconds()) < 1
+    assert await store.webhooks.backlog(NOW) == 0

@@ -28,11 +28,12 @@ async def test_a_claimed_email_is_not_sent_twice(outbox, mailer):
     assert len(mailer.sent) == 1
 
 
-async def test_transient_failure_is_retried_then_sent(outbox, mailer, manual_queue, clock):
+async def test_transient_failure_is_retried_then_sent(outbox, mailer, manual_queue, clock, caplog):
     key = await live_key(outbox)
     email = await send_email(outbox, key, command())
     mailer.failures.append(MailerError("451 try later", permanent=False))
-    assert await deliver_email(outbox, email.id) == "retry"
+    with caplog.at_level("WARNING", logger="autorelay.outbox"):
+        assert await deliver_email(outbox, email.id) == "retry"
     retry_at = manual_queue.wakes[-1]
     assert retry_at == clock.now() + outbox.config.retry_backoff[0]
     assert await deliver_email(outbox, email.id) == "skipped"  # not due yet
@@ -40,7 +41,10 @@ async def test_transient_failure_is_retried_then_sent(outbox, mailer, manual_que
     assert await deliver_email(outbox, email.id) == "sent"
     stored, events = await get_email(outbox, key.project_id, email.id)
     assert stored.status is EmailStatus.SENT
-    assert [e.type for e in events] == [EventType.QUEUED, EventType.SENT]
+    assert [e.type for e in events] == [EventType.QUEUED, EventType.DEFERRED, EventType.SENT]
+    assert events[1].data == {"error": "451 try later", "next_attempt": retry_at.isoformat()}
+    (line,) = [r.getMessage() for r in caplog.records if email.id in r.getMessage()]
+    assert "attempt 1" in line and "451 try later" in line and "next attempt at" in line
 
 
 async def test_transient_failures_give_up_after_the_backoff_schedule(outbox, mailer, clock):
@@ -55,6 +59,7 @@ async def test_transient_failures_give_up_after_the_backoff_schedule(outbox, mai
     stored, events = await get_email(outbox, key.project_id, email.id)
     assert stored.status is EmailStatus.FAILED and stored.last_error == "451 busy"
     assert events[-1].type is EventType.FAILED
+    assert [e.type for e in events].count(EventType.DEFERRED) == len(schedule)
 
 
 async def test_permanent_failure_fails_at_once(outbox, mailer):

@@ -11,7 +11,7 @@ from adapters.http.auth import deps_of, key_of, requires
 from adapters.http.bodies import parse_json, send_command
 from adapters.http.responses import JSON, iso
 from adapters.http.routing import resource
-from autorelay_core.domain.emails import Email
+from autorelay_core.domain.emails import Email, Event
 from autorelay_core.errors import Invalid
 from autorelay_core.policies.pagination import CursorRequest
 from autorelay_core.usecases.read_emails import get_email, list_emails, parse_status
@@ -111,7 +111,7 @@ async def get_one_email(request: Request) -> Response:
     return JSON(
         {
             "email": email_detail(email),
-            "events": [{"type": e.type.value, "createdAt": iso(e.created_at)} for e in events],
+            "events": [_event(e) for e in events],
         }
     )
 
@@ -121,3 +121,14 @@ routes = [
     resource("/api/v1/emails/batch", POST=post_batch),
     resource("/api/v1/emails/{email_id}", GET=get_one_email),
 ]
+
+
+def _event(event: Event) -> dict[str, Any]:
+    """An event on the wire; a failure, bounce or deferral says why (and a deferral when it is tried
+    again)."""
+    view: dict[str, Any] = {"type": event.type.value, "createdAt": iso(event.created_at)}
+    if "error" in event.data:
+        view["reason"] = str(event.data["error"])
+    if "next_attempt" in event.data:
+        view["nextAttempt"] = str(event.data["next_attempt"])
+    return view
