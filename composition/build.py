@@ -365,6 +365,7 @@ def build(
             campaign_rate=settings.campaign_rate,
             mailer_name=f"the {settings.mailer} mailer",
             mailer_label=settings.mailer,
+            support_contact=settings.support_contact,
             unsubscribe_url=f"{settings.base_url}/api/v1/unsubscribe",
             unsubscribe_mailto=settings.unsubscribe_mailbox,
             tracking_url=f"{settings.base_url}/api/v1/track",

@@ -125,6 +125,9 @@ class Settings:
         **_doc("The relay's TLS certificate (PEM); with no cert and key, a self-signed one in the data dir", "")
     )
     smtp_relay_key: str = field(**_doc("The relay's TLS private key (PEM)", ""))
+    support_contact: str = field(
+        **_doc("Whom account-status errors (flagged, suspended) tell customers to contact", "support@autorelay.net")
+    )
     metrics_token: str = field(
         **_doc("Bearer token GET /metrics requires; without one it answers only local clients", "")
     )

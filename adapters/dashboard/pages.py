@@ -171,7 +171,7 @@ async def test_send(request: Request, visit: Visit, command: SendCommand) -> Ema
     deps = deps_of(request)
     project = await deps.storage.projects.get(visit.session.project_id)
     if project is not None:
-        check_access(project, mutating=True)
+        check_access(project, mutating=True, contact=deps.config.support_contact)
     key = acting_key(request, visit, KeyMode.TEST, "emails.send")
     await enforce(deps, "POST /api/v1/emails", key=key)
     return await send_email(deps, key, command)

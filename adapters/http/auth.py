@@ -59,7 +59,7 @@ def requires(scope: str) -> Callable[[Handler], Handler]:
             key = await authenticate(deps, bearer_token(request))
             project = await deps.storage.projects.get(key.project_id)
             if project is not None:
-                check_access(project, mutating=request.method in MUTATING)
+                check_access(project, mutating=request.method in MUTATING, contact=deps.config.support_contact)
             if not key.allows(scope):
                 raise Forbidden(f"This API key lacks the '{scope}' scope")
             request.state.key = key

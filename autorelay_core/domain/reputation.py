@@ -80,18 +80,19 @@ def operator_set(project: Project, target: AccountStatus, reason: str) -> None:
 
 
 _MESSAGES = {
-    AccountStatus.FLAGGED: "Account is flagged for review ({reason}). Outbound sending is paused. "
-    "Contact support@autorelay.net.",
-    AccountStatus.SUSPENDED: "Account is suspended ({reason}). A compliance review is required. "
-    "Contact support@autorelay.net.",
+    AccountStatus.FLAGGED: "Account is flagged for review ({reason}). Outbound sending is paused. Contact {contact}.",
+    AccountStatus.SUSPENDED: "Account is suspended ({reason}). A compliance review is required. Contact {contact}.",
     AccountStatus.DEACTIVATED: "Account is deactivated ({reason}). This is permanent.",
 }
+# The reference's operator address; an install names its own (AUTORELAY_SUPPORT_CONTACT).
+DEFAULT_CONTACT = "support@autorelay.net"
 
 
-def check_access(project: Project, *, mutating: bool) -> None:
-    """AccountLocked for a mutating request while not active, and for any request once deactivated."""
+def check_access(project: Project, *, mutating: bool, contact: str = DEFAULT_CONTACT) -> None:
+    """AccountLocked for a mutating request while not active, and for any request once deactivated.
+    `contact`: whom the message tells the customer to write to."""
     status = project.status
     if status is AccountStatus.ACTIVE or (not mutating and status is not AccountStatus.DEACTIVATED):
         return
     reason = project.status_reason or "no reason recorded"
-    raise AccountLocked(_MESSAGES[status].format(reason=reason), account_status=status.value)
+    raise AccountLocked(_MESSAGES[status].format(reason=reason, contact=contact), account_status=status.value)

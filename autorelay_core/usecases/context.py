@@ -54,6 +54,8 @@ class CoreConfig:
     # Where OTP emails come from (operator setting; not subject to the project's domain checks).
     otp_sender: str = "AutoRelay <hello@autorelay.net>"
     max_import_rows: int = 10_000
+    # Whom account-status errors tell a customer to contact.
+    support_contact: str = "support@autorelay.net"
     # How live mail leaves, for the log lines of delivery failures ("the smtp mailer") and the
     # metrics' label ("smtp").
     mailer_name: str = "the mailer"

@@ -40,7 +40,7 @@ async def relay_message(deps: Deps, key: ApiKey, recipients: list[str], content:
         raise Forbidden("This API key lacks the 'emails.send' scope")
     project = await deps.storage.projects.get(key.project_id)
     if project is not None:
-        check_access(project, mutating=True)
+        check_access(project, mutating=True, contact=deps.config.support_contact)
     await enforce(deps, SEND_LIMITED_AS, key=key)
     email, billed, client_id = await _email(deps, key, recipients, content)
 

@@ -108,3 +108,10 @@ async def test_test_sends_count_toward_no_reputation(deps):
     project = await deps.storage.projects.get(test_key.project_id)
     assert project.status is AccountStatus.ACTIVE
     assert (await deps.storage.emails.activity(test_key.project_id, FakeClock().now())).sends == 0
+
+
+def test_the_operator_contact_in_account_errors_is_the_installs_own():
+    project = Project("prj_1", "acme", FakeClock().now(), AccountStatus.SUSPENDED, "spamtrap")
+    with pytest.raises(AccountLocked) as refused:
+        check_access(project, mutating=True, contact="abuse@mail.example.org")
+    assert "Contact abuse@mail.example.org." in refused.value.message and "autorelay.net" not in refused.value.message

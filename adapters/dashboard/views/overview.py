@@ -41,6 +41,7 @@ async def overview(request: Request, visit: Visit) -> Response:
         quota=deps.config.monthly_quota,
         sandbox_cap=deps.config.sandbox_daily_cap,
         sandbox_sender=deps.config.sandbox_sender,
+        support_contact=deps.config.support_contact,
     )
 
 
