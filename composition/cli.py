@@ -417,6 +417,7 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     root.add_argument("--data-dir", help="folder for the database, queue and log mail (AUTORELAY_DATA_DIR)")
+    root.add_argument("--version", action="version", version=f"autorelay {_version()}")
     commands = root.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("serve", help="run the HTTP API (with an in-process queue consumer)")
@@ -549,6 +550,15 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--project", default="default", help="project id or name")
         p.set_defaults(func=emails_settle)
     return root
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("autorelay")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:

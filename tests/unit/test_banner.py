@@ -42,3 +42,13 @@ def test_json_logs_are_one_object_per_line():
     assert (
         line["level"] == "warning" and line["logger"] == "autorelay.outbox" and line["message"] == "email em_1 failed"
     )
+
+
+def test_the_cli_says_its_version(capsys):
+    import pytest
+
+    from composition.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("autorelay 0.")
