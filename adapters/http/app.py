@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from adapters.http.errors import HANDLERS
@@ -66,6 +68,9 @@ ROUTES = [
 ]
 
 
+STATIC = Path(__file__).resolve().parent / "static"
+
+
 def create_app(
     services: Runtime,
     *,
@@ -94,6 +99,7 @@ def create_app(
             Mount("/compat/resend", app=create_resend_app(services)),
             *([Mount("/app", app=dashboard)] if dashboard is not None else []),
             *([Route("/metrics", metrics.page, methods=["GET"])] if metrics is not None else []),
+            Mount("/docs/static", app=StaticFiles(directory=STATIC), name="docs-static"),
         ],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         middleware=[
