@@ -417,27 +417,26 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     root.add_argument("--data-dir", help="folder for the database, queue and log mail (AUTORELAY_DATA_DIR)")
+    root.add_argument(
+        "--create", action="store_true", help="let an operator command start a new, empty data dir (serve always may)"
+    )
     root.add_argument("--version", action="version", version=f"autorelay {_version()}")
     commands = root.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("serve", help="run the HTTP API (with an in-process queue consumer)")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
-    p.add_argument("--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.set_defaults(func=serve)
 
     p = commands.add_parser("migrate", help="bring the database schema up to date (serve and worker also do)")
-    p.add_argument("--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.set_defaults(func=migrate)
 
     p = commands.add_parser("worker", help="run queue consumers (deliveries) in this process")
-    p.add_argument("--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.set_defaults(func=worker)
 
     p = commands.add_parser(
         "smtp-relay", help="run the SMTP submission relay alone (at AUTORELAY_SMTP_RELAY_LISTEN; serve runs it too)"
     )
-    p.add_argument("--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.set_defaults(func=smtp_relay)
 
     keys = commands.add_parser("keys", help="create, list and revoke API keys").add_subparsers(
@@ -549,7 +548,39 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("emails", nargs="+", metavar="EMAIL_ID")
         p.add_argument("--project", default="default", help="project id or name")
         p.set_defaults(func=emails_settle)
+    _everywhere(root)
     return root
+
+
+def _everywhere(parser: argparse.ArgumentParser) -> None:
+    """--data-dir and --create after any subcommand too (`autorelay keys list --data-dir /srv/x`)."""
+    for action in parser._actions:  # argparse keeps subcommands here; there is no public way in
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                options = {o for a in sub._actions for o in a.option_strings}
+                if "--data-dir" not in options:
+                    sub.add_argument("--data-dir", default=argparse.SUPPRESS, help="as before the subcommand")
+                    sub.add_argument("--create", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+                _everywhere(sub)
+
+
+# Commands that run the service: on a fresh machine they start a new data dir, as a newcomer expects.
+_STARTS_SERVICE = ("serve", "worker", "smtp-relay")
+
+
+def _refuse_stray_data_dir(args: argparse.Namespace) -> None:
+    """An operator command run from the wrong folder would otherwise create an empty data dir there
+    and report on (or change) nothing: say where it looked instead."""
+    if args.command in _STARTS_SERVICE or getattr(args, "create", False):
+        return
+    settings = _settings(args)
+    path = settings.sqlite_path
+    if path is not None and not path.exists():
+        raise SettingsError(
+            f"no AutoRelay data at {settings.data_dir.resolve()} (looked for {path.resolve()}). Run this where"
+            " serve runs, point at the data with --data-dir or AUTORELAY_DATA_DIR, or add --create to start"
+            " a new one"
+        )
 
 
 def _version() -> str:
@@ -574,6 +605,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(settings.metrics_dir).mkdir(parents=True, exist_ok=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = settings.metrics_dir
     try:
+        _refuse_stray_data_dir(args)
         args.func(args)
     except (SettingsError, AutoRelayError) as error:
         print(f"autorelay: {error}", file=sys.stderr)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 def test_migrate_is_repeatable_and_safe_to_run_concurrently(tmp_path):
     def migrate() -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "composition.cli", "migrate"],
+            [sys.executable, "-m", "composition.cli", "migrate", "--create"],  # a new install's first migrate
             env=cli_env(tmp_path / "db"),
             capture_output=True,
             text=True,
@@ -34,3 +34,32 @@ def test_migrate_is_repeatable_and_safe_to_run_concurrently(tmp_path):
     assert autorelay(tmp_path / "db", "migrate") == outputs[0]
     # The schema is usable: a project can be created on it.
     assert "acme" in autorelay(tmp_path / "db", "projects", "create", "acme")
+
+
+def test_an_operator_command_in_the_wrong_folder_creates_nothing(tmp_path):
+    """Run from another folder, a command says where it looked instead of starting an empty data
+    dir; --data-dir (before or after the subcommand) finds the real one."""
+    real = tmp_path / "real"
+    subprocess.run(
+        [sys.executable, "-m", "composition.cli", "migrate", "--create"], env=cli_env(real), check=True, timeout=60
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in cli_env(real).items() if k != "AUTORELAY_DATA_DIR"}
+    for command in (["projects", "list"], ["keys", "list"], ["migrate"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "composition.cli", *command],
+            env=env, cwd=elsewhere, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 2 and "no AutoRelay data at" in done.stderr, (command, done.stderr)
+        assert str(elsewhere / "autorelay-data") in done.stderr and "--create" in done.stderr
+    assert list(elsewhere.iterdir()) == [], "nothing was created"
+    for placed in (
+        ["--data-dir", str(real), "projects", "create", "acme"],
+        ["projects", "list", "--data-dir", str(real)],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "composition.cli", *placed],
+            env=env, cwd=elsewhere, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0 and "acme" in done.stdout, done.stderr
