@@ -197,6 +197,23 @@ def worker(args: argparse.Namespace) -> None:
         loop.call_soon_threadsafe(loop.stop)
 
 
+def backup_command(args: argparse.Namespace) -> None:
+    from composition.backup import backup
+
+    made = backup(_settings(args), Path(args.destination))
+    files = ", ".join(f"{count} in {name}/" for name, count in made["files"].items()) or "no files"
+    print(f"Backed up {made['from']} to {args.destination} in {made['seconds']} s (database, secret, {files}).")
+
+
+def restore_command(args: argparse.Namespace) -> None:
+    from composition.backup import restore
+
+    settings = _settings(args)
+    made = restore(settings, Path(args.source))
+    print(f"Restored the backup of {made['from']} (made {made['made_at']}) into {settings.data_dir}.")
+    print("Start serve on it: queued emails are delivered; the SQLite queue starts empty and refills itself.")
+
+
 def smtp_relay(args: argparse.Namespace) -> None:
     from composition.relay import run_relay
 
@@ -439,6 +456,16 @@ def parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=smtp_relay)
 
+    p = commands.add_parser(
+        "backup", help="copy the data dir (SQLite database, secret, files) to DEST while the server runs"
+    )
+    p.add_argument("destination", metavar="DEST", help="a new or empty folder")
+    p.set_defaults(func=backup_command)
+
+    p = commands.add_parser("restore", help="restore a backup into the data dir, which must be new or empty")
+    p.add_argument("source", metavar="SRC", help="a folder made by autorelay backup")
+    p.set_defaults(func=restore_command)
+
     keys = commands.add_parser("keys", help="create, list and revoke API keys").add_subparsers(
         dest="action", required=True
     )
@@ -565,7 +592,7 @@ def _everywhere(parser: argparse.ArgumentParser) -> None:
 
 
 # Commands that run the service: on a fresh machine they start a new data dir, as a newcomer expects.
-_STARTS_SERVICE = ("serve", "worker", "smtp-relay")
+_STARTS_SERVICE = ("serve", "worker", "smtp-relay", "restore")
 
 
 def _refuse_stray_data_dir(args: argparse.Namespace) -> None:
