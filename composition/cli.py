@@ -21,6 +21,8 @@ from autorelay_core.policies.rate_limit import LIMITS, parse_limit
 from autorelay_core.usecases import manage_domains, manage_keys, manage_reputation, manage_users, uncertain
 from composition.banner import describe
 from composition.build import Services, build
+from composition.cli_more import add_commands
+from composition.cli_tables import show
 from composition.logs import configure as configure_logs
 from composition.settings import Settings, SettingsError
 
@@ -152,11 +154,12 @@ def users_link(args: argparse.Namespace) -> None:
 def users_list(args: argparse.Namespace) -> None:
     async def action(services: Services) -> None:
         projects = {p.id: p.name for p in await services.deps.storage.projects.list()}
+        rows = []
         for user in await services.deps.storage.users.list():
             roles = await services.deps.storage.users.memberships(user.id)
             where = ", ".join(f"{projects.get(m.project_id, m.project_id)} ({m.role.value})" for m in roles)
-            state = "" if user.password_hash else "  [no password yet]"
-            print(f"{user.email}  {where}{state}")
+            rows.append((user.email, where, "yes" if user.password_hash else "not yet"))
+        show(("Email", "Projects", "Password"), rows, as_json=args.json, empty="(no users)")
 
     _run(args, action)
 
@@ -251,9 +254,17 @@ def keys_create(args: argparse.Namespace) -> None:
 def keys_list(args: argparse.Namespace) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
-        for key in await services.deps.storage.keys.list(project.id):
-            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
-            print(f"{key.id}  ak_{key.mode.value}_...{key.last4}  {state}  {','.join(key.scopes)}  {key.name}")
+        rows = [
+            (
+                key.id,
+                f"ak_{key.mode.value}_...{key.last4}",
+                f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active",
+                ",".join(key.scopes),
+                key.name,
+            )
+            for key in await services.deps.storage.keys.list(project.id)
+        ]
+        show(("Id", "Key", "State", "Scopes", "Name"), rows, as_json=args.json, empty="(no keys)")
 
     _run(args, action)
 
@@ -279,6 +290,13 @@ def projects_create(args: argparse.Namespace) -> None:
 
 
 def projects_status(args: argparse.Namespace) -> None:
+    if args.action == "deactivate" and not args.yes:
+        if not sys.stdin.isatty():
+            raise SettingsError(f"deactivating {args.project} cannot be undone; add --yes to confirm")
+        typed = input(f"Deactivating {args.project} cannot be undone. Type its name to confirm: ").strip()
+        if typed != args.project:
+            raise SettingsError("not confirmed; nothing changed")
+
     async def action(services: Services) -> None:
         project = await manage_reputation.operator_action(
             services.deps, args.project, AccountStatus(_STATUS_OF[args.action]), args.reason
@@ -346,9 +364,10 @@ _STATUS_OF = {"reinstate": "active", "flag": "flagged", "suspend": "suspended", 
 
 def projects_list(args: argparse.Namespace) -> None:
     async def action(services: Services) -> None:
-        for project in await services.deps.storage.projects.list():
-            reason = f"  ({project.status_reason})" if project.status_reason else ""
-            print(f"{project.id}  {project.name}  {project.status.value}{reason}")
+        rows = [
+            (p.id, p.name, p.status.value, p.status_reason or "") for p in await services.deps.storage.projects.list()
+        ]
+        show(("Id", "Name", "Status", "Reason"), rows, as_json=args.json, empty="(no projects)")
 
     _run(args, action)
 
@@ -476,6 +495,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scope", action="append", help="repeat for several scopes; default: full")
     p.set_defaults(func=keys_create)
     p = keys.add_parser("list", help="list a project's keys (never the keys themselves)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of columns")
     p.add_argument("--project", default="default")
     p.set_defaults(func=keys_list)
     p = keys.add_parser("revoke", help="revoke a key by its id (key_...)")
@@ -518,6 +538,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--with-keys", action="store_true", help="also create and print a live and a test key")
     p.set_defaults(func=projects_create)
     p = projects.add_parser("list", help="list projects")
+    p.add_argument("--json", action="store_true", help="print JSON instead of columns")
     p.set_defaults(func=projects_list)
     helps = {
         "reinstate": "back to active (after a review)",
@@ -528,7 +549,11 @@ def parser() -> argparse.ArgumentParser:
     for action, text in helps.items():
         p = projects.add_parser(action, help=text)
         p.add_argument("project", help="project id or name")
-        p.add_argument("--reason", default="")
+        p.add_argument("--reason", default="", help="why (shown to the project's API clients and dashboard)")
+        if action == "deactivate":
+            p.add_argument("--yes", action="store_true", help="confirm without the prompt (scripts)")
+        else:
+            p.set_defaults(yes=True)
         p.set_defaults(func=projects_status)
     p = projects.add_parser("tracking", help="turn open and click tracking on or off (both on by default)")
     p.add_argument("project", help="project id or name")
@@ -556,12 +581,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("email")
     p.set_defaults(func=users_link)
     p = users.add_parser("list", help="users and their projects")
+    p.add_argument("--json", action="store_true", help="print JSON instead of columns")
     p.set_defaults(func=users_list)
     p = users.add_parser("remove", help="remove a user (ends their sessions)")
     p.add_argument("email")
     p.set_defaults(func=users_remove)
 
-    emails = commands.add_parser("emails", help="emails an operator must decide about").add_subparsers(
+    emails = commands.add_parser("emails", help="list and show emails; decide about uncertain ones").add_subparsers(
         dest="action", required=True
     )
     p = emails.add_parser("uncertain", help="list uncertain emails (held or being sent again)")
@@ -575,6 +601,7 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("emails", nargs="+", metavar="EMAIL_ID")
         p.add_argument("--project", default="default", help="project id or name")
         p.set_defaults(func=emails_settle)
+    add_commands(commands, emails, domains, _run)
     _everywhere(root)
     return root
 

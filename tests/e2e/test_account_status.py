@@ -33,7 +33,10 @@ def test_flagged_blocks_every_mutation_and_reinstating_lifts_it(server):
             assert client.get(path).status_code == 200
         autorelay(server.data_dir, "projects", "reinstate", name)
         assert wait_for(lambda: client.post("/emails", json=BODY).status_code == 200, timeout=3)
-        autorelay(server.data_dir, "projects", "deactivate", name)
+        with pytest.raises(AssertionError, match="add --yes to confirm"):  # a script must say so
+            autorelay(server.data_dir, "projects", "deactivate", name)
+        assert client.post("/emails", json=BODY).status_code == 200, "not deactivated without the confirmation"
+        autorelay(server.data_dir, "projects", "deactivate", name, "--yes")
         gone = wait_for(lambda: (r := client.get("/emails")).status_code == 403 and r, timeout=3)
         assert gone.json()["accountStatus"] == "deactivated"
     with pytest.raises(AssertionError, match="cannot become active"):
