@@ -99,7 +99,10 @@ def serve(args: argparse.Namespace) -> None:
             print(f"  {await _link(services, owner)}\n", flush=True)
         where = "PostgreSQL" if settings.postgres else f"data in {settings.data_dir}"
         print(f"AutoRelay API on http://{settings.host}:{settings.port}/api/v1 ({where})")
-        print("\n".join(describe(settings)), flush=True)
+        print("\n".join(describe(settings)))
+        if not issued:
+            print("  keys:     lost the printed keys? `autorelay keys create --project default` makes a new one")
+        print(flush=True)
         # Everything built so far lives as long as the process: keep the cyclic GC from rescanning
         # it on every full collection, which otherwise shows up as latency spikes under load.
         relay = None

@@ -207,7 +207,9 @@ class Settings:
             try:
                 import boto3
             except ImportError:
-                raise SettingsError(f"{PREFIX}MAILER=ses needs boto3: pip install 'autorelay[ses]'") from None
+                raise SettingsError(
+                    f"{PREFIX}MAILER=ses needs boto3: .venv/bin/pip install -e '.[ses]' in the checkout"
+                ) from None
         if self.mailer == "smtp":
             if not self.smtp_host:
                 raise SettingsError(f"{PREFIX}MAILER=smtp needs {PREFIX}SMTP_HOST")
@@ -225,7 +227,9 @@ class Settings:
             try:
                 import boto3  # noqa: F401
             except ImportError:
-                raise SettingsError(f"{PREFIX}ASSETS_STORE=s3 needs boto3: pip install 'autorelay[s3]'") from None
+                raise SettingsError(
+                    f"{PREFIX}ASSETS_STORE=s3 needs boto3: .venv/bin/pip install -e '.[s3]' in the checkout"
+                ) from None
         url = self.database_url
         if url and not (url.startswith("sqlite:///") or url == "memory://" or self.postgres):
             shown = url.split("@")[-1]  # never echo a password
