@@ -52,3 +52,21 @@ def test_the_cli_says_its_version(capsys):
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0 and capsys.readouterr().out.startswith("autorelay 0.")
+
+
+def test_every_flag_and_argument_of_every_command_is_described():
+    import argparse
+
+    from composition.cli import parser
+
+    def walk(command: argparse.ArgumentParser, path: str) -> list[str]:
+        missing = []
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    missing += walk(sub, f"{path} {name}")
+            elif action.help is None and not isinstance(action, argparse._HelpAction):
+                missing.append(f"{path} {action.dest}")
+        return missing
+
+    assert walk(parser(), "autorelay") == []
