@@ -138,6 +138,9 @@ class EmailRepository(Protocol):
     async def by_provider_id(self, provider_message_id: str) -> Email | None:
         """The email the mailer accepted under this id (in whichever project)."""
 
+    async def locate(self, email_id: str) -> Email | None:
+        """The email with this id in whichever project (for a bounce whose return path named it)."""
+
     async def events(self, email_id: str) -> list[Event]:
         """The email's events, oldest first (ties in insertion order)."""
 

@@ -361,6 +361,8 @@ def build(
             sandbox_sender=settings.sandbox_sender,
             sandbox_daily_cap=settings.sandbox_daily_cap,
             otp_key=derive(secret, "otp"),
+            verp_key=derive(secret, "verp"),
+            bounce_domain=settings.bounce_domain,
             otp_sender=settings.otp_sender,
             campaign_rate=settings.campaign_rate,
             mailer_name=f"the {settings.mailer} mailer",

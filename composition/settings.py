@@ -115,6 +115,12 @@ class Settings:
     webhooks_ca_file: str = field(
         **_doc("CA bundle to trust for webhook endpoints' certificates (default: system)", "")
     )
+    bounce_domain: str = field(
+        **_doc("Domain of the VERP return paths (b+<token>@it) that bounces and complaints come back to", "")
+    )
+    inbound_listen: str = field(
+        **_doc("host:port where `serve` also receives bounces and complaints for the bounce domain (default: off)", "")
+    )
     smtp_relay_listen: str = field(
         **_doc("host:port where `serve` also runs the SMTP submission relay (default: off)", "")
     )

@@ -80,7 +80,7 @@ class SmtpMailer:
         message = build_message(email, sent_at)
         if self._signer is not None:
             message = await self._signer(email, message)
-        sender = split_mailbox(email.sender)[1]
+        sender = email.return_path or split_mailbox(email.sender)[1]
         recipients = envelope_recipients(email)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.settings.pool_size)

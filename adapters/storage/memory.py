@@ -184,6 +184,10 @@ class MemoryEmails:
             return None
         return evolve(row.email)
 
+    async def locate(self, email_id: str) -> Email | None:
+        row = self._rows.get(email_id)
+        return evolve(row.email) if row else None
+
     async def by_provider_id(self, provider_message_id: str) -> Email | None:
         found = next((r.email for r in self._rows.values() if r.email.provider_message_id == provider_message_id), None)
         return evolve(found) if found else None

@@ -174,6 +174,10 @@ class PostgresEmails:
         )
         return codec.email_from_data(row[0]) if row else None
 
+    async def locate(self, email_id: str) -> Email | None:
+        row = await self.db.fetchone("SELECT payload FROM emails WHERE id = %s", (email_id,))
+        return codec.email_from_data(row[0]) if row else None
+
     async def by_provider_id(self, provider_message_id: str) -> Email | None:
         row = await self.db.fetchone(
             "SELECT payload FROM emails WHERE payload->>'provider_message_id' = %s", (provider_message_id,)

@@ -380,6 +380,10 @@ class SqliteEmails(_Tables):
         ).fetchone()
         return codec.email_from_payload(row[0]) if row else None
 
+    async def locate(self, email_id: str) -> Email | None:
+        row = self.conn.execute("SELECT payload FROM emails WHERE id = ?", (email_id,)).fetchone()
+        return codec.email_from_payload(row[0]) if row else None
+
     async def by_provider_id(self, provider_message_id: str) -> Email | None:
         row = self.conn.execute(
             "SELECT payload FROM emails WHERE json_extract(payload, '$.provider_message_id') = ?",

@@ -62,7 +62,13 @@ _TRANSITIONS: dict[EventType, tuple[frozenset[EmailStatus], EmailStatus | None]]
     EventType.UNCERTAIN: (frozenset({EmailStatus.QUEUED, EmailStatus.UNCERTAIN}), EmailStatus.UNCERTAIN),
     EventType.SENT: (frozenset({EmailStatus.QUEUED, EmailStatus.UNCERTAIN}), EmailStatus.SENT),
     EventType.FAILED: (frozenset({EmailStatus.QUEUED, EmailStatus.UNCERTAIN}), EmailStatus.FAILED),
-    EventType.DEFERRED: (frozenset({EmailStatus.QUEUED, EmailStatus.UNCERTAIN}), None),
+    # Before delivery: a failed attempt; after it: a soft bounce that came back later (4.x.x).
+    EventType.DEFERRED: (
+        frozenset(
+            {EmailStatus.QUEUED, EmailStatus.UNCERTAIN, EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED}
+        ),
+        None,
+    ),
     EventType.DELIVERED: (frozenset({EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED}), None),
     EventType.OPENED: (
         frozenset({EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED}),
@@ -150,6 +156,8 @@ class Email:
     # Mail taken in by the SMTP relay: the message exactly as the client sent it (without Bcc and
     # Message-ID headers: the mailers add ours); html and text stay empty.
     raw: bytes | None = None
+    # The envelope sender for this attempt (a VERP address), set on the outgoing copy only.
+    return_path: str | None = None
 
     def header_problem(self) -> str | None:
         """Why this email's headers, as rendered, cannot be written as they are (a line break a

@@ -54,6 +54,9 @@ class CoreConfig:
     # Where OTP emails come from (operator setting; not subject to the project's domain checks).
     otp_sender: str = "AutoRelay <hello@autorelay.net>"
     max_import_rows: int = 10_000
+    # VERP: with a bounce domain, every message's envelope sender names its email (domain/verp.py).
+    bounce_domain: str = ""
+    verp_key: bytes = b"autorelay-unconfigured-verp-key"
     # Whom account-status errors tell a customer to contact.
     support_contact: str = "support@autorelay.net"
     # How live mail leaves, for the log lines of delivery failures ("the smtp mailer") and the

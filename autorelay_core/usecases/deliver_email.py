@@ -13,6 +13,7 @@ from autorelay_core.domain.contacts import ContactStatus
 from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
 from autorelay_core.domain.projects import Project
 from autorelay_core.domain.suppressions import Suppression, SuppressionReason
+from autorelay_core.domain.verp import verp_address
 from autorelay_core.errors import MailerError
 from autorelay_core.ports import Claim, Handover, Mailer
 from autorelay_core.usecases.context import Deps
@@ -91,6 +92,8 @@ async def deliver_claim(deps: Deps, claim: Claim, known: dict[tuple[str, str], S
             html = tracked_html(deps, email, project)
         outgoing = evolve(email, html=html)
 
+    if deps.config.bounce_domain:
+        outgoing = evolve(outgoing, return_path=verp_address(email.id, deps.config.verp_key, deps.config.bounce_domain))
     problem = outgoing.header_problem()
     if problem is not None:  # never written: a line break here would forge headers or recipients
         return await _fail(deps, claim, email, f"not sent: {problem}")

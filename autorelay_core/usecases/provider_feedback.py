@@ -10,7 +10,7 @@ import logging
 from enum import StrEnum
 
 from autorelay_core.domain.contacts import ContactStatus
-from autorelay_core.domain.emails import EventType
+from autorelay_core.domain.emails import Email, EventType
 from autorelay_core.domain.suppressions import Suppression, SuppressionReason
 from autorelay_core.errors import Conflict
 from autorelay_core.usecases.context import Deps
@@ -37,13 +37,34 @@ async def record_provider_feedback(
         return False
     if kind is Feedback.TRANSIENT_BOUNCE:
         return True
+    return await apply_feedback(deps, email, kind, recipients, detail)
+
+
+async def record_returned(deps: Deps, email_id: str, kind: Feedback, recipients: list[str], detail: str = "") -> bool:
+    """Feedback that came back as mail to the email's return path (a DSN, an ARF report). A soft
+    bounce is kept as a `deferred` event (the next hop keeps trying); the rest as from SNS."""
+    email = await deps.storage.emails.locate(email_id)
+    if email is None:
+        return False
+    if kind is Feedback.TRANSIENT_BOUNCE:
+        try:
+            await record_event(deps, email, EventType.DEFERRED, recipients=recipients, error=detail[:500])
+        except Conflict:
+            pass
+        return True
+    return await apply_feedback(deps, email, kind, recipients, detail)
+
+
+async def apply_feedback(deps: Deps, email: Email, kind: Feedback, recipients: list[str], detail: str = "") -> bool:
+    """One rule for every source: the event (its webhook fires once: a second report of the same
+    kind is a conflict and changes nothing), the suppressions, the contacts, the account's rates."""
     event_type = {
         Feedback.DELIVERED: EventType.DELIVERED,
         Feedback.PERMANENT_BOUNCE: EventType.BOUNCED,
         Feedback.COMPLAINT: EventType.COMPLAINED,
     }[kind]
     now = deps.clock.now()
-    details = {"detail": detail} if detail else {}
+    details = {"error": detail[:500]} if detail else {}  # shown as the event's reason
     try:
         await record_event(deps, email, event_type, recipients=recipients, **details)
     except Conflict:  # e.g. a delivery notice after a complaint: the status already says more
