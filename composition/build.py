@@ -12,6 +12,7 @@ import threading
 from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from adapters.blobs.detect import SignatureDetector
 from adapters.blobs.local import LocalBlobs
@@ -363,6 +364,7 @@ def build(
             otp_key=derive(secret, "otp"),
             verp_key=derive(secret, "verp"),
             bounce_domain=settings.bounce_domain,
+            bounce_mx=urlsplit(settings.base_url).hostname or "localhost",
             otp_sender=settings.otp_sender,
             campaign_rate=settings.campaign_rate,
             mailer_name=f"the {settings.mailer} mailer",

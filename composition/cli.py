@@ -105,18 +105,23 @@ def serve(args: argparse.Namespace) -> None:
         print(flush=True)
         # Everything built so far lives as long as the process: keep the cyclic GC from rescanning
         # it on every full collection, which otherwise shows up as latency spikes under load.
-        relay = None
+        relay = inbound = None
         if settings.smtp_relay_listen:
             from composition.relay import start_smtp_relay
 
             relay = await start_smtp_relay(services, settings)
+        if settings.inbound_listen:
+            from composition.relay import start_inbound_listener
+
+            inbound = await start_inbound_listener(services, settings)
         gc.freeze()
         gc.set_threshold(20_000, 50, 100)
         try:
             await uvicorn.Server(config).serve()
         finally:
-            if relay is not None:
-                relay.close()
+            for listener in (relay, inbound):
+                if listener is not None:
+                    listener.close()
 
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         runner.run(main())
@@ -218,6 +223,15 @@ def restore_command(args: argparse.Namespace) -> None:
     made = restore(settings, Path(args.source))
     print(f"Restored the backup of {made['from']} (made {made['made_at']}) into {settings.data_dir}.")
     print("Start serve on it: queued emails are delivered; the SQLite queue starts empty and refills itself.")
+
+
+def inbound(args: argparse.Namespace) -> None:
+    from composition.relay import run_inbound
+
+    settings = _settings(args)
+    if not settings.inbound_listen:
+        raise SettingsError("`autorelay inbound` needs AUTORELAY_INBOUND_LISTEN=host:port and AUTORELAY_BOUNCE_DOMAIN")
+    run_inbound(settings, build(settings))
 
 
 def smtp_relay(args: argparse.Namespace) -> None:
@@ -479,6 +493,11 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=smtp_relay)
 
     p = commands.add_parser(
+        "inbound", help="receive bounces and complaints alone (at AUTORELAY_INBOUND_LISTEN; serve runs it too)"
+    )
+    p.set_defaults(func=inbound)
+
+    p = commands.add_parser(
         "backup", help="copy the data dir (SQLite database, secret, files) to DEST while the server runs"
     )
     p.add_argument("destination", metavar="DEST", help="a new or empty folder")
@@ -622,7 +641,7 @@ def _everywhere(parser: argparse.ArgumentParser) -> None:
 
 
 # Commands that run the service: on a fresh machine they start a new data dir, as a newcomer expects.
-_STARTS_SERVICE = ("serve", "worker", "smtp-relay", "restore")
+_STARTS_SERVICE = ("serve", "worker", "smtp-relay", "inbound", "restore")
 
 
 def _refuse_stray_data_dir(args: argparse.Namespace) -> None:

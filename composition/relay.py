@@ -33,6 +33,36 @@ async def start_smtp_relay(services: Services, settings: Settings) -> asyncio.Se
     return server
 
 
+async def start_inbound_listener(services: Services, settings: Settings) -> asyncio.Server:
+    """Receive bounces and complaints for the bounce domain where AUTORELAY_INBOUND_LISTEN says."""
+    from adapters.smtp_relay.inbound import start_inbound
+
+    host, port = settings.inbound_address
+    server = await start_inbound(services.deps, host, port)
+    print(f"AutoRelay inbound on {host}:{port}: bounces and complaints for {settings.bounce_domain}", flush=True)
+    return server
+
+
+def run_inbound(settings: Settings, services: Services) -> None:
+    """`autorelay inbound`: the listener alone, until SIGTERM or SIGINT."""
+
+    async def main() -> None:
+        await services.start()
+        server = await start_inbound_listener(services, settings)
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        try:
+            await stopping.wait()
+        finally:
+            server.close()
+            await server.wait_closed()
+            await services.stop()
+
+    asyncio.run(main())
+
+
 def run_relay(settings: Settings, services: Services) -> None:
     """`autorelay smtp-relay`: the relay alone (deliveries by this process's consumer, as `serve`
     does, or by `autorelay worker`), until SIGTERM or SIGINT."""

@@ -149,10 +149,11 @@ class Settings:
 
     @property
     def relay_address(self) -> tuple[str, int]:
-        host, _, port = self.smtp_relay_listen.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise SettingsError(f"{PREFIX}SMTP_RELAY_LISTEN must be host:port, such as 0.0.0.0:587")
-        return host.strip("[]"), int(port)
+        return _listen(self.smtp_relay_listen, "SMTP_RELAY_LISTEN", "0.0.0.0:587")
+
+    @property
+    def inbound_address(self) -> tuple[str, int]:
+        return _listen(self.inbound_listen, "INBOUND_LISTEN", "0.0.0.0:25")
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -265,6 +266,10 @@ class Settings:
             raise SettingsError(f"{PREFIX}KEEP_MESSAGES_DAYS must be 0 or more")
         if self.smtp_relay_listen:
             self.relay_address  # noqa: B018 (checks the form)
+        if self.inbound_listen:
+            self.inbound_address  # noqa: B018 (checks the form)
+            if not self.bounce_domain:
+                raise SettingsError(f"{PREFIX}INBOUND_LISTEN needs {PREFIX}BOUNCE_DOMAIN (the domain it receives for)")
         if self.log_format not in {"text", "json"}:
             raise SettingsError(f"{PREFIX}LOG_FORMAT must be text or json, not {self.log_format!r}")
         if self.smtp_relay_tls not in {"starttls", "implicit"}:
@@ -282,3 +287,10 @@ class Settings:
     def describe(cls) -> list[tuple[str, str, object]]:
         """(variable, meaning, default) for every setting, for the README and `--help`."""
         return [(PREFIX + f.name.upper(), f.metadata["doc"], f.default) for f in fields(cls)]
+
+
+def _listen(value: str, name: str, example: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(f"{PREFIX}{name} must be host:port, such as {example}")
+    return host.strip("[]"), int(port)

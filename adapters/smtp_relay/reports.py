@@ -24,6 +24,9 @@ class Report:
     kind: str  # HARD, SOFT or COMPLAINT
     recipients: tuple[str, ...]
     detail: str
+    # The return path the report names itself (ARF's Original-Mail-From), for reports sent to a
+    # feedback address instead of the message's return path.
+    return_path: str | None = None
 
 
 def read_reports(raw: bytes) -> list[Report]:
@@ -74,7 +77,8 @@ def _delivery_status(message: Message) -> list[Report]:
             if recipient is None or action in ("delivered", "relayed", "expanded"):
                 continue
             code = status.group(0) if status else ""
-            detail = " ".join((block.get("Diagnostic-Code") or "").split()) or code or action
+            diagnostic = (block.get("Diagnostic-Code") or "").split(";", 1)[-1]  # "smtp; 550 ..." -> "550 ..."
+            detail = " ".join(diagnostic.split()) or code or action
             if code.startswith("5") or (not code and action == "failed"):
                 reports.append(Report(HARD, (recipient,), f"{code} {detail}".strip() if code not in detail else detail))
             elif code.startswith("4") or action == "delayed":
@@ -107,11 +111,9 @@ def _feedback(message: Message) -> list[Report]:
         recipients = [address for _, address in getaddresses(original.get_all("To") or []) if "@" in address]
     recipients = [r for r in recipients if r]
     agent = fields.get("User-Agent") or fields.get("Reporting-MTA") or "a mailbox provider"
-    return (
-        [Report(COMPLAINT, tuple(recipients), f"{feedback} report from {' '.join(agent.split())}")]
-        if recipients
-        else []
-    )
+    detail = f"{feedback} report from {' '.join(agent.split())}"
+    named = _address(fields.get("Original-Mail-From"))
+    return [Report(COMPLAINT, tuple(recipients), detail, named)] if recipients else []
 
 
 def _free_form(message: Message) -> list[Report]:

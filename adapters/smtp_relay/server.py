@@ -98,7 +98,7 @@ def _client(session: Session | None) -> str:
 class RelaySMTP(SMTP):
     """aiosmtpd's SMTP with our admission, lifetime and API-key AUTH."""
 
-    def __init__(self, handler: RelayHandler, limits: Limits, **options: Any) -> None:
+    def __init__(self, handler: Any, limits: Limits, **options: Any) -> None:
         super().__init__(handler, **options)
         self.limits = limits
         self._admitted: str | None = None

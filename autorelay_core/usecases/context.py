@@ -56,6 +56,7 @@ class CoreConfig:
     max_import_rows: int = 10_000
     # VERP: with a bounce domain, every message's envelope sender names its email (domain/verp.py).
     bounce_domain: str = ""
+    bounce_mx: str = "localhost"  # the host its MX names: where the inbound listener receives
     verp_key: bytes = b"autorelay-unconfigured-verp-key"
     # Whom account-status errors tell a customer to contact.
     support_contact: str = "support@autorelay.net"

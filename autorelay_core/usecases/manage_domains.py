@@ -48,6 +48,18 @@ def records(deps: Deps, domain: Domain) -> list[DnsRecord]:
     return dns_records(domain, deps.config.spf_record)
 
 
+def bounce_records(deps: Deps) -> list[DnsRecord]:
+    """With a bounce domain (VERP), what the operator publishes once for it: an MX to the inbound
+    listener, and SPF for the return paths. Not part of a sending domain's verification."""
+    config = deps.config
+    if not config.bounce_domain:
+        return []
+    return [
+        DnsRecord("MX", config.bounce_domain, f"10 {config.bounce_mx}."),
+        DnsRecord("TXT", config.bounce_domain, config.spf_record),
+    ]
+
+
 @frozen
 class Verification:
     domain: Domain

@@ -35,6 +35,9 @@ def domain_view(request: Request, domain: Domain, *, records: bool) -> dict[str,
     }
     if records:
         view["dns_records"] = [_record(r) for r in uc.records(deps_of(request), domain)]
+        bounces = uc.bounce_records(deps_of(request))
+        if bounces:
+            view["bounce_dns_records"] = [_record(r) for r in bounces]
     view |= {"verified_at": iso(domain.verified_at), "created_at": iso(domain.created_at)}
     return view
 

@@ -1,0 +1,88 @@
+"""The inbound listener: mail that comes back to the bounce domain (DSNs, ARF complaints), read and
+handed to the core's feedback rule. It receives only for AUTORELAY_BOUNCE_DOMAIN (550 for any
+other domain: it is not an open relay), bounds size, recipients and connections, and reads which
+email a report is about from the VERP return path it was sent to (or, for a complaint sent to a
+feedback address, the return path the report names). A forged or unknown address changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from adapters.smtp_relay.reports import COMPLAINT, HARD, read_reports
+from adapters.smtp_relay.server import Limits, RelaySMTP
+from autorelay_core.domain.verp import read_verp
+from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.provider_feedback import Feedback, record_returned
+
+log = logging.getLogger("autorelay.inbound")
+
+MAX_MESSAGE = 5 * 1024 * 1024  # reports carry the original's headers or a copy; enough for either
+MAX_RECIPIENTS = 20
+KINDS = {HARD: Feedback.PERMANENT_BOUNCE, COMPLAINT: Feedback.COMPLAINT}
+
+
+class InboundHandler:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def _domain(self) -> str:
+        return self.deps.config.bounce_domain.lower()
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.rpartition("@")[2].lower() != self._domain():
+            return f"550 5.7.1 This server receives mail for {self._domain()} only"
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return "452 4.5.3 Too many recipients"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or envelope.content
+        assert isinstance(content, bytes)
+        config = self.deps.config
+        try:
+            reports = await self.deps.offload.run(read_reports, content)
+        except Exception:  # a message no parser makes sense of is not a report
+            log.info("inbound: a message that is not a report was ignored")
+            return "250 2.0.0 OK"
+        for report in reports:
+            named = {read_verp(a, config.verp_key, config.bounce_domain) for a in envelope.rcpt_tos}
+            if report.return_path:
+                named.add(read_verp(report.return_path, config.verp_key, config.bounce_domain))
+            for email_id in filter(None, named):
+                kind = KINDS.get(report.kind, Feedback.TRANSIENT_BOUNCE)
+                if await record_returned(self.deps, email_id, kind, list(report.recipients), report.detail):
+                    log.info("inbound: %s for %s (%s)", report.kind, email_id, report.detail)
+            if not any(named):
+                log.info("inbound: a %s report named no email of ours (forged or foreign); ignored", report.kind)
+        return "250 2.0.0 OK"
+
+
+async def start_inbound(
+    deps: Deps, host: str, port: int, *, tls: ssl.SSLContext | None = None, limits: Limits | None = None
+) -> asyncio.Server:
+    """Listen on host:port; STARTTLS offered (not required: senders of bounces may not have it)."""
+    handler = InboundHandler(deps)
+    limits = limits or Limits(total=100, per_client=10)
+    loop = asyncio.get_running_loop()
+
+    def protocol() -> RelaySMTP:
+        return RelaySMTP(
+            handler,  # type: ignore[arg-type]
+            limits,
+            data_size_limit=MAX_MESSAGE,
+            ident="AutoRelay inbound",
+            tls_context=tls,
+            require_starttls=False,
+            timeout=60,
+            command_call_limit={"MAIL": 1000, "RCPT": 20_000, "DATA": 1000, "RSET": 1000, "*": 20},
+            loop=loop,
+        )
+
+    return await loop.create_server(protocol, host, port)
