@@ -355,8 +355,8 @@ def emails_uncertain(args: argparse.Namespace) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
         found = await uncertain.list_uncertain(services.deps, project.id)
-        for email in found:
-            print(f"{email.id}  {email.message_id}  {', '.join(email.to)}  {email.subject}")
+        rows = [(e.id, e.message_id, ", ".join(e.to), e.subject) for e in found]
+        show(("Id", "Message-ID", "To", "Subject"), rows, as_json=args.json, empty="(none)")
         print(f"{len(found)} uncertain email(s) in {project.name}", file=sys.stderr)
 
     _run(args, action)
@@ -421,11 +421,13 @@ def limits_list(args: argparse.Namespace) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
         overrides = await services.deps.storage.limits.get(project.id)
+        rows = []
         for endpoint, defaults in LIMITS.items():
             shown = ", ".join(f"{lim.describe()} per {lim.scope.value}" for lim in defaults)
             if endpoint in overrides:
                 shown = f"{overrides[endpoint].describe()} per key (override; default {shown})"
-            print(f"{endpoint:<45} {shown}")
+            rows.append((endpoint, shown))
+        show(("Endpoint", "Limit"), rows, as_json=args.json)
 
     _run(args, action)
 
@@ -536,6 +538,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--project", default="default", help="project id or name (default: default)")
     p.set_defaults(func=limits_reset)
     p = limits.add_parser("list", help="every endpoint's limits for a project")
+    p.add_argument("--json", action="store_true", help="print JSON instead of columns")
     p.add_argument("--project", default="default", help="project id or name (default: default)")
     p.set_defaults(func=limits_list)
 
@@ -613,6 +616,7 @@ def parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     p = emails.add_parser("uncertain", help="list uncertain emails (held or being sent again)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of columns")
     p.add_argument("--project", default="default", help="project id or name")
     p.set_defaults(func=emails_uncertain)
     for action, text in (
