@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests import backends
 from tests.e2e.server import autorelay, cli_env
 
 pytestmark = pytest.mark.e2e
@@ -36,6 +37,9 @@ def test_migrate_is_repeatable_and_safe_to_run_concurrently(tmp_path):
     assert "acme" in autorelay(tmp_path / "db", "projects", "create", "acme")
 
 
+@pytest.mark.skipif(
+    backends.PROFILE == "postgres", reason="the data dir holds the data only in the embedded profile (SQLite)"
+)
 def test_an_operator_command_in_the_wrong_folder_creates_nothing(tmp_path):
     """Run from another folder, a command says where it looked instead of starting an empty data
     dir; --data-dir (before or after the subcommand) finds the real one."""
