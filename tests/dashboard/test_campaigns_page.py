@@ -130,6 +130,7 @@ def test_a_marketer_sends_a_campaign_and_watches_it_land(dash_server, browser):
     assert delivered(server, "Spring, Reader 1") and len(delivered(server, "Spring, Reader 1")) == 1
 
     page.goto(f"{server.base}/app/campaigns")
+    expect(page.get_by_role("row").filter(has_text="Later news").locator(".pill")).to_have_text("scheduled")
     shoot(page, "campaigns")
     assert serious_problems(browser, context, server.base, ["campaigns", sent_path]) == {}
     context.close()

@@ -49,6 +49,7 @@ async def _listing(request: Request, visit: Visit, status: int = 200, **extra) -
         list_names={item.id: item.name for item in lists},
         templates=templates,
         sender=deps.config.sandbox_sender,
+        now=deps.clock.now(),
         **extra,
     )
 
