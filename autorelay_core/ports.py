@@ -433,6 +433,9 @@ class ImportRepository(Protocol):
     async def invalid_rows(self, project_id: str, import_id: str) -> list[tuple[int, str, str]]:
         """The first MAX_REPORTED invalid rows as (line, reason, the row's email cell), by line."""
 
+    async def sample(self, project_id: str, import_id: str, count: int) -> list[list[str]]:
+        """The cells of the first `count` rows not yet imported (for the column-matching page)."""
+
     async def runnable(self, now: datetime) -> bool:
         """Whether some job is queued or running with a lease that has ended (for the reconciler)."""
 

@@ -82,5 +82,12 @@ class MemoryImports:
         job = self._jobs.get(import_id)
         return sorted(self._invalid.get(import_id, [])) if job and job.project_id == project_id else []
 
+    async def sample(self, project_id: str, import_id: str, count: int) -> list[list[str]]:
+        job = await self.get(project_id, import_id)
+        chunks = self._chunks.get(import_id, [])
+        if job is None or job.chunks_done >= len(chunks):
+            return []
+        return [list(cells) for _, cells in chunks[job.chunks_done][:count]]
+
     async def runnable(self, now: datetime) -> bool:
         return any(self._free(job, now) for job in self._jobs.values())

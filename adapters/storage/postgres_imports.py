@@ -78,5 +78,12 @@ class PostgresImports:
     async def invalid_rows(self, project_id: str, import_id: str) -> list[tuple[int, str, str]]:
         return [tuple(r) for r in await self.db.fetchall(_Q["INVALID"], (import_id, project_id))]
 
+    async def sample(self, project_id: str, import_id: str, count: int) -> list[list[str]]:
+        job = await self.get(project_id, import_id)
+        if job is None:
+            return []
+        row = await self.db.fetchone(_Q["CHUNK"], (import_id, job.chunks_done))
+        return [cells for _, cells in rows.chunk_rows(row[0] if row else None)[:count]]
+
     async def runnable(self, now: datetime) -> bool:
         return await self.db.fetchone(_Q["RUNNABLE"], (now,)) is not None

@@ -77,5 +77,12 @@ class SqliteImports:
     async def invalid_rows(self, project_id: str, import_id: str) -> list[tuple[int, str, str]]:
         return [tuple(r) for r in self._t.conn.execute(_Q["INVALID"], (import_id, project_id))]
 
+    async def sample(self, project_id: str, import_id: str, count: int) -> list[list[str]]:
+        job = await self.get(project_id, import_id)
+        if job is None:
+            return []
+        row = self._t.conn.execute(_Q["CHUNK"], (import_id, job.chunks_done)).fetchone()
+        return [cells for _, cells in rows.chunk_rows(row[0] if row else None)[:count]]
+
     async def runnable(self, now: datetime) -> bool:
         return self._t.conn.execute(_Q["RUNNABLE"], (ts(now),)).fetchone() is not None

@@ -28,6 +28,8 @@ def chunks_for(total: int) -> list[list[tuple[int, list[str]]]]:
 async def test_an_import_runs_chunk_by_chunk_under_its_lease(store):
     await store.imports.add(job(), chunks_for(2 * CHUNK_ROWS + 5))
     assert (await store.imports.get("prj_a", "imp_1")).status is ImportStatus.MAPPING
+    assert await store.imports.sample("prj_a", "imp_1", 2) == [["p0@example.com", "P 0"], ["p1@example.com", "P 1"]]
+    assert await store.imports.sample("prj_b", "imp_1", 2) == []
     assert await store.imports.claim(NOW, LEASE) is None, "a job waiting for its mapping does not run"
     assert not await store.imports.runnable(NOW)
     assert await store.imports.get("prj_b", "imp_1") is None

@@ -64,6 +64,9 @@ def test_a_marketer_imports_follows_and_manages_contacts(dash_server, browser, t
     page.get_by_role("button", name="Upload and import").click()
     expect(page.get_by_role("heading", name="Match the columns")).to_be_visible()
     expect(page.get_by_label("Email (required)")).to_have_value("0")  # guessed from "E-mail"
+    first_rows = page.get_by_role("table", name="The first rows of readers.csv")
+    expect(first_rows).to_contain_text("reader0@example.com")
+    expect(first_rows).to_contain_text("Full name")
     page.get_by_label("Name").select_option(label="Full name")
     page.get_by_label("Company").select_option(label="Org")
     shoot(page, "import-mapping")

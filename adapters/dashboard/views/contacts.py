@@ -295,7 +295,16 @@ async def _import(request: Request, visit: Visit):
 async def _import_context(request: Request, visit: Visit, job) -> dict:
     deps = deps_of(request)
     target = await deps.storage.lists.get(visit.session.project_id, job.list_id, counted=False)
-    return {"job": job, "target": target, "fields": FIELDS, "percent": job.processed * 100 // max(1, job.total)}
+    sample = (
+        await deps.storage.imports.sample(visit.session.project_id, job.id, 3) if job.status.value == "mapping" else []
+    )
+    return {
+        "job": job,
+        "target": target,
+        "fields": FIELDS,
+        "percent": job.processed * 100 // max(1, job.total),
+        "sample": sample,
+    }
 
 
 @page()
