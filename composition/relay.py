@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -45,31 +46,19 @@ async def start_inbound_listener(services: Services, settings: Settings) -> asyn
 
 def run_inbound(settings: Settings, services: Services) -> None:
     """`autorelay inbound`: the listener alone, until SIGTERM or SIGINT."""
-
-    async def main() -> None:
-        await services.start()
-        server = await start_inbound_listener(services, settings)
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stopping.set)
-        try:
-            await stopping.wait()
-        finally:
-            server.close()
-            await server.wait_closed()
-            await services.stop()
-
-    asyncio.run(main())
+    _listen_until_stopped(services, lambda: start_inbound_listener(services, settings))
 
 
 def run_relay(settings: Settings, services: Services) -> None:
     """`autorelay smtp-relay`: the relay alone (deliveries by this process's consumer, as `serve`
     does, or by `autorelay worker`), until SIGTERM or SIGINT."""
+    _listen_until_stopped(services, lambda: start_smtp_relay(services, settings))
 
+
+def _listen_until_stopped(services: Services, listen: Callable[[], Awaitable[asyncio.Server]]) -> None:
     async def main() -> None:
         await services.start()
-        server = await start_smtp_relay(services, settings)
+        server = await listen()
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
