@@ -83,12 +83,17 @@ class TooLarge(AutoRelayError):
 
 class MailerError(AutoRelayError):
     """Raised by mailer adapters. `permanent` failures are not retried; `bounced` names the
-    recipients the next hop refused for good (a hard bounce), which are then suppressed."""
+    recipients the next hop refused for good (a hard bounce), which are then suppressed;
+    `throttled`: the provider refused the call for its sending rate (the email waits a moment and
+    goes again, without spending one of its retries)."""
 
-    def __init__(self, message: str, *, permanent: bool, bounced: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool, bounced: tuple[str, ...] = (), throttled: bool = False
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.bounced = bounced
+        self.throttled = throttled
 
 
 class WebhookError(AutoRelayError):

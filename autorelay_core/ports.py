@@ -21,6 +21,7 @@ from autorelay_core.domain.emails import Email, EmailStatus, Event
 from autorelay_core.domain.imports import ChunkResult, ContactImport
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.otp import OtpCode
+from autorelay_core.domain.pacing import PaceRule, Warmup
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.reputation import Activity
 from autorelay_core.domain.suppressions import Suppression
@@ -207,6 +208,11 @@ class EmailRepository(Protocol):
     async def retry_later(self, claim: Claim, at: datetime, error: str, event: Event) -> bool:
         """Return the row to pending, due at `at`, remembering the error and adding `event` (the
         `deferred` event) in the same write; False if the lease was lost."""
+
+    async def postpone(self, claim: Claim, at: datetime) -> bool:
+        """Give the email back unsent, due at `at`, as if this claim had not happened (the attempt
+        does not count against its retries: pacing held it, nothing was tried). Only before the
+        hand-over; False if the lease was lost."""
 
     async def reopen(self, project_id: str, email_id: str, at: datetime) -> bool:
         """Send an `uncertain` email again: its finished row back to pending, due at `at`, with
@@ -401,6 +407,26 @@ class ContactRepository(Protocol):
     async def mark_undeliverable(self, project_id: str, email_key: str, status: ContactStatus) -> int:
         """Set every contact with this address in the project to `status` (bounced or complained),
         unless it already is one of those; how many changed."""
+
+
+class PacingSettings(Protocol):
+    """The install's pace rules and warm-up schedules (operator settings, not a project's)."""
+
+    async def rules(self) -> list[PaceRule]:
+        """By name."""
+
+    async def set_rule(self, rule: PaceRule) -> None:
+        """Add, or replace the rule of the same name."""
+
+    async def drop_rule(self, name: str) -> bool: ...
+
+    async def warmups(self) -> list[Warmup]:
+        """By domain."""
+
+    async def set_warmup(self, warmup: Warmup) -> None:
+        """Add, or replace the schedule of the same domain."""
+
+    async def drop_warmup(self, domain: str) -> bool: ...
 
 
 class ImportRepository(Protocol):
@@ -625,6 +651,7 @@ class Storage(Protocol):
     assets: AssetRepository
     users: UserRepository
     imports: ImportRepository
+    pacing: PacingSettings
 
     async def migrate(self) -> int:
         """Bring the schema to the newest version (safe from many processes at once); returns the

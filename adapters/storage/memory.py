@@ -21,6 +21,7 @@ from adapters.storage.memory_contacts import (
     MemorySuppressions,
 )
 from adapters.storage.memory_imports import MemoryImports
+from adapters.storage.memory_pacing import MemoryPacing
 from adapters.storage.memory_users import MemoryUsers
 from adapters.storage.memory_webhooks import MemoryWebhooks
 from autorelay_core.domain.domains import Domain
@@ -339,6 +340,14 @@ class MemoryEmails:
         row.delivery, row.lease_until, row.due_at = Delivery.PENDING, None, at
         return True
 
+    async def postpone(self, claim: Claim, at: datetime) -> bool:
+        row = self._holds(claim)
+        if row is None or row.delivery is not Delivery.LEASED:
+            return False
+        row.delivery, row.lease_until, row.due_at = Delivery.PENDING, None, at
+        row.attempts -= 1
+        return True
+
     async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:
         found = [
             r
@@ -476,6 +485,7 @@ class MemoryStorage:
         self.emails = MemoryEmails(self.webhooks)
         self.templates = MemoryTemplates()
         self.limits = MemoryLimitOverrides()
+        self.pacing = MemoryPacing()
         self.idempotency = MemoryIdempotency()
         self.domains = MemoryDomains()
         self.contacts = MemoryContacts()

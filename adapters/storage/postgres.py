@@ -23,6 +23,7 @@ from adapters.storage.postgres_campaigns import PostgresCampaigns
 from adapters.storage.postgres_contacts import PostgresContacts, PostgresLists, PostgresOtp, PostgresSuppressions
 from adapters.storage.postgres_emails import PostgresEmails
 from adapters.storage.postgres_imports import PostgresImports
+from adapters.storage.postgres_pacing import PostgresPacing
 from adapters.storage.postgres_schema import migrate
 from adapters.storage.postgres_users import PostgresUsers
 from adapters.storage.postgres_webhooks import PostgresWebhooks
@@ -508,6 +509,7 @@ class PostgresStorage:
         self.keys = PostgresKeys(self.db)
         self.emails = PostgresEmails(self.db)
         self.limits = PostgresLimitOverrides(self.db)
+        self.pacing = PostgresPacing(self.db)
         self.rate_limits = PostgresRateLimits(self.db)
         self.idempotency = PostgresIdempotency(self.db)
         self.domains = PostgresDomains(self.db)

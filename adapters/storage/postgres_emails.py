@@ -395,6 +395,15 @@ class PostgresEmails:
         )
         return bool(row and row[0])
 
+    async def postpone(self, claim: Claim, at: datetime) -> bool:
+        # attempts - 1: the attempt is also the lease token, and this claim's token dies here.
+        row = await self.db.fetchone(
+            "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = %s, attempts = attempts - 1"
+            " WHERE id = %s AND delivery = 'leased' AND attempts = %s RETURNING 1",
+            (at, claim.email.id, claim.attempt),
+        )
+        return row is not None
+
     async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:
         rows = await self.db.fetchall(
             "WITH waiting AS (SELECT id FROM emails WHERE delivery = 'pending' AND due_at <= %s"

@@ -439,6 +439,19 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX contacts_search ON contacts(project_id, list_id, search_key, seq);
     """,
+    # 19: pacing per receiving domain group, and warm-up schedules of sending domains
+    """
+    CREATE TABLE pace_rules (
+        name text PRIMARY KEY,
+        per_minute integer NOT NULL,
+        domains text NOT NULL
+    );
+    CREATE TABLE warmups (
+        domain text PRIMARY KEY,
+        started_on date NOT NULL,
+        daily text NOT NULL
+    );
+    """,
 ]
 
 

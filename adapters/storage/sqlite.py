@@ -24,6 +24,7 @@ from adapters.storage.sqlite_batch import BUSY_WAIT_MS, GroupCommit, begin, lock
 from adapters.storage.sqlite_campaigns import SqliteCampaigns
 from adapters.storage.sqlite_contacts import SqliteContacts, SqliteLists, SqliteOtp, SqliteSuppressions
 from adapters.storage.sqlite_imports import SqliteImports
+from adapters.storage.sqlite_pacing import SqlitePacing
 from adapters.storage.sqlite_schema import migrate
 from adapters.storage.sqlite_users import SqliteUsers
 from adapters.storage.sqlite_webhooks import SqliteWebhooks, fan_out
@@ -585,6 +586,16 @@ class SqliteEmails(_Tables):
                 self._add_events(conn, email.id, [event])
         return cursor.rowcount == 1
 
+    async def postpone(self, claim: Claim, at: datetime) -> bool:
+        # attempts - 1: the attempt is also the lease token, and this claim's token dies here.
+        async with self.tx() as conn:
+            cursor = conn.execute(
+                "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = ?, attempts = attempts - 1"
+                " WHERE id = ? AND delivery = 'leased' AND attempts = ?",
+                (codec.ts(at), claim.email.id, claim.attempt),
+            )
+        return cursor.rowcount == 1
+
     async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:
         async with self.tx() as conn:
             rows = conn.execute(
@@ -889,6 +900,7 @@ class SqliteStorage:
         self.webhooks = SqliteWebhooks(tables)
         self.assets = SqliteAssets(tables)
         self.users = SqliteUsers(tables)
+        self.pacing = SqlitePacing(tables)
 
     async def migrate(self) -> int:
         return migrate(self.db.conn)  # already done on open; a no-op that reports the version

@@ -382,6 +382,19 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX contacts_search ON contacts(project_id, list_id, search_key, seq);
     """,
+    # 20: pacing per receiving domain group, and warm-up schedules of sending domains
+    """
+    CREATE TABLE pace_rules (
+        name TEXT PRIMARY KEY,
+        per_minute INTEGER NOT NULL,
+        domains TEXT NOT NULL
+    );
+    CREATE TABLE warmups (
+        domain TEXT PRIMARY KEY,
+        started_on TEXT NOT NULL,
+        daily TEXT NOT NULL
+    );
+    """,
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from attrs import field, frozen
+from attrs import Factory, field, frozen
 
 from autorelay_core.ports import (
     BlobStore,
@@ -26,6 +26,7 @@ from autorelay_core.ports import (
     TemplateEngine,
     WebhookPoster,
 )
+from autorelay_core.usecases.pacing import Pacer
 
 
 def _default_backoff() -> tuple[timedelta, ...]:
@@ -45,6 +46,9 @@ class CoreConfig:
     max_schedule_ahead: timedelta = timedelta(days=30)
     # Live sends in 24 h below which bounce and complaint rates never flag an account.
     reputation_min_volume: int = 100
+    # How long a receiving destination rests after it answered "try later" (4xx) to one email: as
+    # long as that email waits for its first retry, so the retry finds the destination open again.
+    destination_backoff: timedelta = timedelta(seconds=10)
     monthly_quota: int = 50_000
     # The shared sender any project may use without a verified domain, capped per day.
     sandbox_sender: str = "hello@autorelay.net"
@@ -117,3 +121,9 @@ class Deps:
     passwords: PasswordHasher
     config: CoreConfig = field(factory=CoreConfig)
     metrics: Metrics = field(factory=NoMetrics)
+    # Pace rules, backoff after deferrals and warm-ups, checked before each delivery (pacing.py).
+    pacer: Pacer = field(
+        default=Factory(
+            lambda deps: Pacer(deps.storage.pacing, deps.rate_limits, deps.config.destination_backoff), takes_self=True
+        )
+    )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+import math
+from datetime import UTC, datetime, timedelta
 
 from attrs import evolve
 
@@ -25,11 +26,14 @@ log = logging.getLogger("autorelay.outbox")
 # Bodies past this are tracked (links rewritten) on the Offload threads; smaller ones inline, where
 # the hop would cost more than the work.
 LARGE_HTML = 64 * 1024
+# A mailer that is over its provider's sending rate gives the email back for this long.
+THROTTLED_PAUSE = timedelta(seconds=1)
 
 
 async def deliver_email(deps: Deps, email_id: str) -> str:
-    """Lease one email and deliver it. Returns 'sent', 'failed', 'bounced', 'retry', 'lost' (our lease ran
-    out before we could store the result) or 'skipped' (held elsewhere, done or not yet due)."""
+    """Lease one email and deliver it. Returns 'sent', 'failed', 'bounced', 'retry', 'held' (pacing
+    gave it back for later), 'lost' (our lease ran out before we could store the result) or
+    'skipped' (held elsewhere, done or not yet due)."""
     now = deps.clock.now()
     claim = await deps.storage.emails.claim(email_id, now, now + deps.config.lease)
     return "skipped" if claim is None else await deliver_claim(deps, claim)
@@ -78,6 +82,10 @@ async def deliver_claim(deps: Deps, claim: Claim, known: dict[tuple[str, str], S
     if suppressed:  # never reaches the mailer
         listed = ", ".join(f"{s.email} ({s.reason.value})" for s in suppressed)
         return await _fail(deps, claim, email, f"suppressed: {listed}")
+    if not email.test:  # test mail never leaves the machine: nobody's pace to keep
+        hold = await deps.pacer.hold_until(email, deps.clock.now())
+        if hold is not None:
+            return await _hold(deps, claim, hold)
     mailer = deps.test_mailer if email.test else deps.mailer
     if email.text is None and not email.sealed:
         # Generated here rather than at accept time: it keeps the send request fast.
@@ -104,6 +112,10 @@ async def deliver_claim(deps: Deps, claim: Claim, known: dict[tuple[str, str], S
     try:
         provider_id = await _send(mailer, outgoing, deps.clock.now(), handover)
     except MailerError as error:
+        if error.throttled:  # the mailer's own rate, not a failure of this email
+            return await _hold(deps, claim, deps.clock.now() + THROTTLED_PAUSE)
+        if not error.permanent and not email.test:
+            await deps.pacer.deferred(email, deps.clock.now())
         backoff = deps.config.retry_backoff
         through = "the log mailer" if email.test else deps.config.mailer_name
         if not error.permanent and claim.attempt <= len(backoff):
@@ -140,6 +152,14 @@ async def deliver_claim(deps: Deps, claim: Claim, known: dict[tuple[str, str], S
     latency = (deps.clock.now() - started).total_seconds()
     deps.metrics.email_finished("sent", mailer=_mailer_label(deps, email), latency=latency)
     return "sent"
+
+
+async def _hold(deps: Deps, claim: Claim, at: datetime) -> str:
+    if not await deps.storage.emails.postpone(claim, at):
+        return "lost"
+    if deps.pacer.wake_second(at):
+        deps.queue.wake(datetime.fromtimestamp(math.ceil(at.timestamp()), tz=UTC))
+    return "held"
 
 
 def _mailer_label(deps: Deps, email: Email) -> str:

@@ -130,6 +130,22 @@ async def test_scheduled_and_retried_emails_are_claimable_only_when_due(store):
     assert retried.email.status is EmailStatus.QUEUED
 
 
+async def test_a_postponed_email_comes_back_when_due_without_spending_an_attempt(store):
+    email = await add(store, new_email())
+    claim = await store.emails.claim(email.id, NOW, NOW + timedelta(minutes=1))
+    assert claim is not None and claim.attempt == 1
+    later = NOW + timedelta(seconds=30)
+    assert await store.emails.postpone(claim, later)
+    assert not await store.emails.postpone(claim, later)  # that claim is spent
+    assert not await store.emails.finish(claim, claim.email, [])
+    assert await store.emails.claim(email.id, later - timedelta(seconds=1), later + timedelta(minutes=1)) is None
+    again = await store.emails.claim(email.id, later, later + timedelta(minutes=1))
+    assert again is not None and again.attempt == 1  # pacing held it; nothing was tried
+    assert [e.type for e in await store.emails.events(email.id)] == [EventType.QUEUED]
+    assert await store.emails.handover(again)
+    assert not await store.emails.postpone(again, later)  # handed over: too late to hold it back
+
+
 async def test_stale_returns_lost_rows_once(store):
     pending = await add(store, new_email())
     leased = await add(store, new_email())
