@@ -22,6 +22,7 @@ from autorelay_core.usecases import manage_domains, manage_keys, manage_reputati
 from composition.banner import describe
 from composition.build import Services, build
 from composition.cli_more import add_commands
+from composition.cli_pacing import add_pacing_commands
 from composition.cli_tables import show
 from composition.logs import configure as configure_logs
 from composition.settings import Settings, SettingsError
@@ -628,6 +629,7 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--project", default="default", help="project id or name")
         p.set_defaults(func=emails_settle)
     add_commands(commands, emails, domains, _run)
+    add_pacing_commands(commands, _run)
     _everywhere(root)
     return root
 
