@@ -122,4 +122,3 @@ class Pacer:
 
 def _sending_domain(email: Email) -> str:
     return (split_mailbox(email.sender)[1] or email.sender).rpartition("@")[2].lower()
-

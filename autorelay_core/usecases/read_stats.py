@@ -14,6 +14,17 @@ from autorelay_core.usecases.manage_reputation import activity
 
 
 @frozen
+class WarmupToday:
+    """A sending domain of the project on a warm-up: which day, today's volume and what went."""
+
+    domain: str
+    day: int  # 1 on the first day
+    days: int
+    allowance: int | None  # None before it starts and once it is over
+    sent_last_24h: int
+
+
+@frozen
 class Stats:
     project: Project
     emails_this_month: int
@@ -22,6 +33,7 @@ class Stats:
     contacts: int
     campaigns: CampaignCounts
     activity: Activity
+    warmups: tuple[WarmupToday, ...] = ()
 
 
 async def read_stats(deps: Deps, project_id: str) -> Stats:
@@ -38,4 +50,16 @@ async def read_stats(deps: Deps, project_id: str) -> Stats:
         contacts=await deps.storage.contacts.count(project_id),
         campaigns=await deps.storage.campaigns.counts(project_id),
         activity=await activity(deps, project_id),
+        warmups=await _warmups(deps, project_id),
     )
+
+
+async def _warmups(deps: Deps, project_id: str) -> tuple[WarmupToday, ...]:
+    now = deps.clock.now()
+    found = []
+    for domain in await deps.storage.domains.all(project_id):
+        state = await deps.pacer.today(domain.name, now)
+        if state is not None:
+            schedule, allowance, sent = state
+            found.append(WarmupToday(domain.name, schedule.day(now.date()), len(schedule.daily), allowance, sent))
+    return tuple(found)

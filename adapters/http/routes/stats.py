@@ -39,6 +39,16 @@ async def get_stats(request: Request) -> Response:
                 "monthly": {"used": stats.emails_this_month, "limit": config.monthly_quota},
                 "sandboxToday": {"used": stats.sandbox_today, "limit": config.sandbox_daily_cap},
             },
+            "warmup": [
+                {
+                    "domain": w.domain,
+                    "day": w.day,
+                    "days": w.days,
+                    "todayLimit": w.allowance,
+                    "sentLast24h": w.sent_last_24h,
+                }
+                for w in stats.warmups
+            ],
         }
     )
 
