@@ -211,8 +211,8 @@ class EmailRepository(Protocol):
 
     async def postpone(self, claim: Claim, at: datetime) -> bool:
         """Give the email back unsent, due at `at`, as if this claim had not happened (the attempt
-        does not count against its retries: pacing held it, nothing was tried). Only before the
-        hand-over; False if the lease was lost."""
+        does not count against its retries: pacing held it, or the provider refused the call for
+        its rate, so nothing was delivered). False if the lease was lost."""
 
     async def reopen(self, project_id: str, email_id: str, at: datetime) -> bool:
         """Send an `uncertain` email again: its finished row back to pending, due at `at`, with

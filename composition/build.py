@@ -35,7 +35,16 @@ from adapters.system.passwords import Argon2Passwords
 from adapters.system.sealing import FernetSealer, derive
 from adapters.system.signing import SecretSigner
 from adapters.webhooks.poster import HttpWebhookPoster
-from autorelay_core.ports import BlobStore, Clock, DomainProvisioner, IdGenerator, JobQueue, Mailer, Storage
+from autorelay_core.ports import (
+    BlobStore,
+    Clock,
+    DomainProvisioner,
+    IdGenerator,
+    JobQueue,
+    Mailer,
+    RateLimitStore,
+    Storage,
+)
 from autorelay_core.usecases.context import CoreConfig, Deps
 from autorelay_core.usecases.deliver_email import deliver_due, drain, reconcile_outbox
 from autorelay_core.usecases.import_contacts import BackgroundImports
@@ -235,12 +244,14 @@ def _blobs(settings: Settings) -> BlobStore:
     return LocalBlobs(settings.data_dir / "assets", settings.base_url)
 
 
-def _ses(settings: Settings, kept: KeptMessages) -> tuple[Mailer, DomainProvisioner]:
+def _ses(settings: Settings, kept: KeptMessages, limits: RateLimitStore) -> tuple[Mailer, DomainProvisioner]:
     from adapters.mailers.ses import SesIdentities, SesMailer, ses_client  # boto3 is the ses extra
 
     client = ses_client(settings.ses_region, settings.ses_endpoint_url)
     classic = ses_client(settings.ses_region, settings.ses_endpoint_url, api="ses")
-    return SesMailer(client, keep=kept.keep), SesIdentities(client, classic)
+    # Every process sharing `limits` keeps together under the account's maximum send rate.
+    mailer = SesMailer(client, keep=kept.keep, quota_client=classic, limits=limits)
+    return mailer, SesIdentities(client, classic)
 
 
 def _mailer(
@@ -294,9 +305,16 @@ def build(
         storage.domains = CachedDomains(storage.domains, settings.key_cache_seconds)
     log_mailer = LogMailer(settings.mail_dir)
     kept = KeptMessages(settings.kept_dir, settings.keep_messages_days)
+    if settings.redis_url:
+        # Deployments sharing one Redis have their own queue names; their limits are kept apart too
+        # (per-IP limits would otherwise be shared by every deployment on the Redis).
+        rate_limits = RedisRateLimits(settings.redis_url, prefix=f"{settings.queue_name}:rl:")
+    else:
+        # The SQL store is shared by every process on the same database; memory is one process's.
+        rate_limits = getattr(storage, "rate_limits", None) or MemoryRateLimits()
     provisioner: DomainProvisioner = OwnKeys(sealer)
     if settings.mailer == "ses":
-        chosen_mailer, provisioner = _ses(settings, kept)
+        chosen_mailer, provisioner = _ses(settings, kept, rate_limits)
     else:
         chosen_mailer = _mailer(settings, log_mailer, storage, sealer, kept)
     clock = clock or SystemClock()
@@ -324,13 +342,6 @@ def build(
         if settings.embedded_workers:
             consumer = EmbeddedConsumer(huey, settings.embedded_workers, settings.queue_poll_seconds)
 
-    if settings.redis_url:
-        # Deployments sharing one Redis have their own queue names; their limits are kept apart too
-        # (per-IP limits would otherwise be shared by every deployment on the Redis).
-        rate_limits = RedisRateLimits(settings.redis_url, prefix=f"{settings.queue_name}:rl:")
-    else:
-        # The SQL store is shared by every process on the same database; memory is one process's.
-        rate_limits = getattr(storage, "rate_limits", None) or MemoryRateLimits()
     from adapters.system.metrics import PrometheusMetrics  # after main() chose the multiprocess folder
 
     metrics = PrometheusMetrics()
@@ -358,6 +369,7 @@ def build(
             lease=timedelta(seconds=settings.outbox_lease_seconds),
             reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
             reputation_min_volume=settings.reputation_min_volume,
+            destination_backoff=timedelta(seconds=settings.destination_backoff_seconds),
             monthly_quota=settings.monthly_quota,
             sandbox_sender=settings.sandbox_sender,
             sandbox_daily_cap=settings.sandbox_daily_cap,

@@ -83,6 +83,10 @@ class Settings:
     reputation_min_volume: int = field(
         converter=int, **_doc("Live sends in 24 h below which bounce/complaint rates never flag a project", 100)
     )
+    destination_backoff_seconds: float = field(
+        converter=float,
+        **_doc('How long a receiving destination rests after a 4xx "try later" (its mail waits, others go)', 10),
+    )
     public_url: str = field(
         **_doc("Public base URL of this server, for unsubscribe and tracking links (https://... in production)", "")
     )

@@ -4,6 +4,9 @@ signs with Easy DKIM for the domain identity it created (`CreateEmailIdentity`).
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -16,10 +19,17 @@ from adapters.mailers.mime import build_message, envelope_recipients
 from autorelay_core.domain.addresses import split_mailbox
 from autorelay_core.domain.emails import Email
 from autorelay_core.errors import Invalid, MailerError
-from autorelay_core.ports import DkimSetup, Handover
+from autorelay_core.policies.rate_limit import Limit
+from autorelay_core.ports import DkimSetup, Handover, RateLimitStore
+
+log = logging.getLogger("autorelay.ses")
 
 # SES answers that retrying cannot fix (the message or the sender is refused).
 _PERMANENT = {"MessageRejected", "MailFromDomainNotVerifiedException", "BadRequestException", "NotFoundException"}
+# SES answers that the account is over its sending rate: not this email's failure.
+_THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException"}
+# How long the account's maximum send rate is trusted before SES is asked again.
+QUOTA_TTL = 600.0
 
 
 def ses_client(region: str, endpoint_url: str = "", *, api: str = "sesv2"):
@@ -29,9 +39,24 @@ def ses_client(region: str, endpoint_url: str = "", *, api: str = "sesv2"):
 
 
 class SesMailer:
-    def __init__(self, client, keep: Callable[[Email, bytes], None] | None = None) -> None:
+    """`limits` and `quota_client` (a classic "ses" client): keep every process sharing `limits`
+    under the account's maximum send rate, read from SES (GetSendQuota) every ten minutes."""
+
+    def __init__(
+        self,
+        client,
+        keep: Callable[[Email, bytes], None] | None = None,
+        *,
+        quota_client=None,
+        limits: RateLimitStore | None = None,
+    ) -> None:
         self._client = client
         self._keep = keep  # a copy of each raw message that SES accepted (KeptMessages.keep)
+        self._quota, self._limits = quota_client, limits
+        self._rate: float | None = None
+        self._rate_read_at = -math.inf
+        region = getattr(getattr(client, "meta", None), "region_name", "") or ""
+        self._bucket = f"ses:{region}:send"
 
     async def send(self, email: Email, sent_at: datetime, handover: Handover | None = None) -> str:
         message = build_message(email, sent_at)
@@ -40,18 +65,58 @@ class SesMailer:
             "Destination": {"ToAddresses": envelope_recipients(email)},
             "Content": {"Raw": {"Data": message}},
         }
+        await self._keep_pace()
         await handed_over(handover)
         try:
             answer = await asyncio.to_thread(self._client.send_email, **request)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            text = error.response.get("Error", {}).get("Message", str(error))
-            raise MailerError(f"SES {code}: {text}", permanent=code in _PERMANENT) from error
+            raise ses_error(error) from error
         except BotoCoreError as error:  # connection, timeout, credentials lookup
             raise MailerError(f"SES unreachable: {error}", permanent=False) from error
         if self._keep is not None:
             self._keep(email, message)
         return answer["MessageId"]
+
+    async def max_rate(self) -> float | None:
+        """Messages per second SES allows this account; None when it cannot be read (then SES's
+        own throttling answers still hold mail back, as deferrals)."""
+        if self._quota is None:
+            return None
+        if time.monotonic() - self._rate_read_at < QUOTA_TTL:
+            return self._rate
+        try:
+            answer = await asyncio.to_thread(self._quota.get_send_quota)
+            self._rate = float(answer["MaxSendRate"]) or None
+        except (ClientError, BotoCoreError, KeyError, ValueError) as error:
+            log.warning("could not read the SES account's maximum send rate: %s", error)
+            self._rate = None
+        self._rate_read_at = time.monotonic()
+        return self._rate
+
+    async def _keep_pace(self) -> None:
+        rate = await self.max_rate() if self._limits is not None else None
+        if rate is None or self._limits is None:
+            return
+        count = max(1, math.floor(rate))
+        limit = Limit(count, count / rate)  # 14/s: 14 a second; 0.5/s: one every 2 s
+        for _ in range(3):  # a moment's wait is cheaper than giving the email back
+            now = time.time()
+            admission = await self._limits.hit(self._bucket, now, limit)
+            if admission.allowed:
+                return
+            wait = (admission.oldest or now) + limit.window - now
+            await asyncio.sleep(min(max(wait, 0.005), limit.window))
+        raise MailerError(f"over the SES account's maximum send rate ({rate:g}/s)", permanent=False, throttled=True)
+
+
+def ses_error(error: ClientError) -> MailerError:
+    """SES's refusal as the core sees it: permanent, throttled (the account's rate: the email waits a
+    moment without spending a retry) or temporary."""
+    code = error.response.get("Error", {}).get("Code", "")
+    text = error.response.get("Error", {}).get("Message", str(error))
+    # The daily quota answers "Throttling" too, but waiting a second will not help it: retry later.
+    throttled = code in _THROTTLED and "daily" not in text.lower()
+    return MailerError(f"SES {code}: {text}", permanent=code in _PERMANENT, throttled=throttled)
 
 
 class SesIdentities:

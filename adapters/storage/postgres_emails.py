@@ -399,7 +399,7 @@ class PostgresEmails:
         # attempts - 1: the attempt is also the lease token, and this claim's token dies here.
         row = await self.db.fetchone(
             "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = %s, attempts = attempts - 1"
-            " WHERE id = %s AND delivery = 'leased' AND attempts = %s RETURNING 1",
+            " WHERE id = %s AND delivery IN ('leased', 'handover') AND attempts = %s RETURNING 1",
             (at, claim.email.id, claim.attempt),
         )
         return row is not None

@@ -591,7 +591,7 @@ class SqliteEmails(_Tables):
         async with self.tx() as conn:
             cursor = conn.execute(
                 "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = ?, attempts = attempts - 1"
-                " WHERE id = ? AND delivery = 'leased' AND attempts = ?",
+                " WHERE id = ? AND delivery IN ('leased', 'handover') AND attempts = ?",
                 (codec.ts(at), claim.email.id, claim.attempt),
             )
         return cursor.rowcount == 1

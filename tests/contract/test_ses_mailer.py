@@ -72,3 +72,53 @@ async def test_a_domain_gets_three_dkim_tokens_as_cnames(ses, clock):
     ]
     identities = [i["IdentityName"] for i in client.list_email_identities()["EmailIdentities"]]
     assert "mail.shop.test" in identities
+
+
+async def test_senders_sharing_a_rate_store_keep_under_the_accounts_maximum_send_rate(ses, clock):
+    # moto's account allows 1 message a second; two mailers (two processes) share one rate store.
+    import time
+
+    from adapters.limits.memory import MemoryRateLimits
+
+    ses.verify_identity("acme.test")
+    shared = MemoryRateLimits()
+    classic = ses_client("us-east-1", ses.url, api="ses")
+    mailers = [SesMailer(ses_client("us-east-1", ses.url), quota_client=classic, limits=shared) for _ in range(2)]
+    assert await mailers[0].max_rate() == 1.0
+    deps = make_deps(clock=clock, queue=ManualQueue())
+    key = await live_key(deps)
+    emails = [await send_email(deps, key, command(subject=f"paced {n}")) for n in range(4)]
+    before = len(ses.sent_messages())
+    started = time.monotonic()
+    import asyncio
+
+    async def send(mailer, email):
+        while True:  # as the outbox does with an email given back for the rate, a moment later
+            try:
+                return await mailer.send(email, clock.now())
+            except MailerError as error:
+                assert error.throttled, error
+                throttled.append(email.id)
+
+    throttled: list[str] = []
+    ids = await asyncio.gather(*(send(mailers[n % 2], e) for n, e in enumerate(emails)))
+    elapsed = time.monotonic() - started
+    assert len(set(ids)) == 4 and len(ses.sent_messages()) == before + 4
+    assert elapsed >= 2.9, f"4 messages at 1/s took only {elapsed:.2f} s"
+
+
+def test_ses_throttling_is_a_deferral_and_its_daily_quota_an_ordinary_retry():
+    from botocore.exceptions import ClientError
+
+    from adapters.mailers.ses import ses_error
+
+    def answer(code: str, message: str) -> MailerError:
+        return ses_error(ClientError({"Error": {"Code": code, "Message": message}}, "SendEmail"))
+
+    rate = answer("Throttling", "Maximum sending rate exceeded.")
+    assert rate.throttled and not rate.permanent
+    assert answer("TooManyRequestsException", "Too many requests").throttled
+    daily = answer("Throttling", "Daily message quota exceeded.")
+    assert not daily.throttled and not daily.permanent
+    rejected = answer("MessageRejected", "Email address is not verified.")
+    assert rejected.permanent and not rejected.throttled

@@ -142,8 +142,11 @@ async def test_a_postponed_email_comes_back_when_due_without_spending_an_attempt
     again = await store.emails.claim(email.id, later, later + timedelta(minutes=1))
     assert again is not None and again.attempt == 1  # pacing held it; nothing was tried
     assert [e.type for e in await store.emails.events(email.id)] == [EventType.QUEUED]
+    # A provider that refused the call for its rate (after our hand-over record) gives it back too.
     assert await store.emails.handover(again)
-    assert not await store.emails.postpone(again, later)  # handed over: too late to hold it back
+    assert await store.emails.postpone(again, later + timedelta(seconds=1))
+    third = await store.emails.claim(email.id, later + timedelta(seconds=1), later + timedelta(minutes=1))
+    assert third is not None and third.attempt == 1
 
 
 async def test_stale_returns_lost_rows_once(store):

@@ -165,3 +165,27 @@ def test_groups_and_rules():
     assert schedule.allowance(date(2026, 11, 30)) is None
     assert schedule.allowance(date(2026, 12, 2)) == 100
     assert schedule.allowance(date(2026, 12, 3)) is None
+
+
+async def test_a_throttled_send_waits_a_moment_without_spending_a_retry(world):
+    deps, clock, mailer = world
+    await queue_mail(deps, "example.org", 1)
+
+    class Throttled:
+        calls = 0
+
+        async def send(self, email, sent_at, handover=None):
+            Throttled.calls += 1
+            if Throttled.calls == 1:
+                assert await handover(lambda: None)  # refused after the hand-over record
+                raise MailerError("SES Throttling: Maximum sending rate exceeded.", permanent=False, throttled=True)
+            return await mailer.send(email, sent_at, handover)
+
+    deps = make_deps(deps.storage, clock=clock, mailer=Throttled(), queue=ManualQueue())
+    assert await deliver_due(deps) == 1
+    assert mailer.sent == [] and await deliver_due(deps) == 0  # not due for a second
+    clock.advance(seconds=1)
+    assert await deliver_due(deps) == 1 and len(mailer.sent) == 1
+    (email,) = await all_emails(deps)
+    events = [e.type for e in await deps.storage.emails.events(email.id)]
+    assert events == [EventType.QUEUED, EventType.SENT]  # no deferral, no retry spent
