@@ -106,23 +106,18 @@ def serve(args: argparse.Namespace) -> None:
         print(flush=True)
         # Everything built so far lives as long as the process: keep the cyclic GC from rescanning
         # it on every full collection, which otherwise shows up as latency spikes under load.
-        relay = inbound = None
+        from composition.relay import start_returned_mail, start_smtp_relay
+
+        listeners = await start_returned_mail(services, settings)
         if settings.smtp_relay_listen:
-            from composition.relay import start_smtp_relay
-
-            relay = await start_smtp_relay(services, settings)
-        if settings.inbound_listen:
-            from composition.relay import start_inbound_listener
-
-            inbound = await start_inbound_listener(services, settings)
+            listeners.append(await start_smtp_relay(services, settings))
         gc.freeze()
         gc.set_threshold(20_000, 50, 100)
         try:
             await uvicorn.Server(config).serve()
         finally:
-            for listener in (relay, inbound):
-                if listener is not None:
-                    listener.close()
+            for listener in listeners:
+                listener.close()
 
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         runner.run(main())
@@ -230,8 +225,11 @@ def inbound(args: argparse.Namespace) -> None:
     from composition.relay import run_inbound
 
     settings = _settings(args)
-    if not settings.inbound_listen:
-        raise SettingsError("`autorelay inbound` needs AUTORELAY_INBOUND_LISTEN=host:port and AUTORELAY_BOUNCE_DOMAIN")
+    if not (settings.inbound_listen or settings.bounce_imap_url):
+        raise SettingsError(
+            "`autorelay inbound` needs AUTORELAY_BOUNCE_DOMAIN and AUTORELAY_INBOUND_LISTEN=host:port (to receive"
+            " over SMTP) or AUTORELAY_BOUNCE_IMAP_URL=imaps://user:password@host/INBOX (to read a mailbox)"
+        )
     run_inbound(settings, build(settings))
 
 
@@ -496,7 +494,9 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=smtp_relay)
 
     p = commands.add_parser(
-        "inbound", help="receive bounces and complaints alone (at AUTORELAY_INBOUND_LISTEN; serve runs it too)"
+        "inbound",
+        help="receive bounces and complaints alone (AUTORELAY_INBOUND_LISTEN and/or AUTORELAY_BOUNCE_IMAP_URL;"
+        " serve runs them too)",
     )
     p.set_defaults(func=inbound)
 

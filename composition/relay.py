@@ -44,21 +44,65 @@ async def start_inbound_listener(services: Services, settings: Settings) -> asyn
     return server
 
 
+class PolledMailbox:
+    """The bounce mailbox's polling task, stopped like a listener (close, then wait_closed)."""
+
+    def __init__(self, mailbox, interval: float) -> None:
+        self._stopping = asyncio.Event()
+        self._task = asyncio.create_task(mailbox.run(self._stopping, interval))
+
+    def close(self) -> None:
+        self._stopping.set()
+
+    async def wait_closed(self) -> None:
+        await self._task
+
+
+async def start_bounce_mailbox(services: Services, settings: Settings) -> PolledMailbox:
+    """Poll AUTORELAY_BOUNCE_IMAP_URL for bounces and complaints."""
+    import ssl
+
+    from adapters.smtp_relay.mailbox import BounceMailbox
+
+    source = settings.bounce_mailbox
+    context = ssl.create_default_context(cafile=settings.bounce_imap_ca_file or None)
+    polled = PolledMailbox(BounceMailbox(services.deps, source, context=context), settings.bounce_imap_poll_seconds)
+    print(
+        f"AutoRelay bounce mailbox {source.describe()}, read every {settings.bounce_imap_poll_seconds:g} s", flush=True
+    )
+    return polled
+
+
+async def start_returned_mail(services: Services, settings: Settings) -> list:
+    """Whichever ways returned mail comes in that the settings turn on."""
+    started: list = []
+    if settings.inbound_listen:
+        started.append(await start_inbound_listener(services, settings))
+    if settings.bounce_imap_url:
+        started.append(await start_bounce_mailbox(services, settings))
+    return started
+
+
 def run_inbound(settings: Settings, services: Services) -> None:
-    """`autorelay inbound`: the listener alone, until SIGTERM or SIGINT."""
-    _listen_until_stopped(services, lambda: start_inbound_listener(services, settings))
+    """`autorelay inbound`: the inbound listener and/or the mailbox poller alone, until SIGTERM or
+    SIGINT."""
+    _listen_until_stopped(services, lambda: start_returned_mail(services, settings))
 
 
 def run_relay(settings: Settings, services: Services) -> None:
     """`autorelay smtp-relay`: the relay alone (deliveries by this process's consumer, as `serve`
     does, or by `autorelay worker`), until SIGTERM or SIGINT."""
-    _listen_until_stopped(services, lambda: start_smtp_relay(services, settings))
+
+    async def relay() -> list:
+        return [await start_smtp_relay(services, settings)]
+
+    _listen_until_stopped(services, relay)
 
 
-def _listen_until_stopped(services: Services, listen: Callable[[], Awaitable[asyncio.Server]]) -> None:
+def _listen_until_stopped(services: Services, listen: Callable[[], Awaitable[list]]) -> None:
     async def main() -> None:
         await services.start()
-        server = await listen()
+        running = await listen()
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -66,8 +110,10 @@ def _listen_until_stopped(services: Services, listen: Callable[[], Awaitable[asy
         try:
             await stopping.wait()
         finally:
-            server.close()
-            await server.wait_closed()
+            for server in running:
+                server.close()
+            for server in running:
+                await server.wait_closed()
             await services.stop()
 
     asyncio.run(main())

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from attrs import field, fields, frozen
 
+from autorelay_core.errors import Invalid
+
 PREFIX = "AUTORELAY_"
 
 
@@ -125,6 +127,16 @@ class Settings:
     inbound_listen: str = field(
         **_doc("host:port where `serve` also receives bounces and complaints for the bounce domain (default: off)", "")
     )
+    bounce_imap_url: str = field(
+        repr=False,
+        **_doc("imaps://user:password@host/INBOX[?processed=Folder]: a mailbox polled for bounces (default: off)", ""),
+    )
+    bounce_imap_poll_seconds: float = field(
+        converter=float, **_doc("How often the bounce mailbox is read when it had nothing new", 30)
+    )
+    bounce_imap_ca_file: str = field(
+        **_doc("CA bundle to trust for the bounce mailbox's certificate (default: system)", "")
+    )
     smtp_relay_listen: str = field(
         **_doc("host:port where `serve` also runs the SMTP submission relay (default: off)", "")
     )
@@ -154,6 +166,15 @@ class Settings:
     @property
     def relay_address(self) -> tuple[str, int]:
         return _listen(self.smtp_relay_listen, "SMTP_RELAY_LISTEN", "0.0.0.0:587")
+
+    @property
+    def bounce_mailbox(self):
+        from adapters.smtp_relay.mailbox import ImapSource
+
+        try:
+            return ImapSource.parse(self.bounce_imap_url)
+        except Invalid as error:
+            raise SettingsError(f"{PREFIX}BOUNCE_IMAP_URL: {error}") from None
 
     @property
     def inbound_address(self) -> tuple[str, int]:
@@ -270,6 +291,12 @@ class Settings:
             raise SettingsError(f"{PREFIX}KEEP_MESSAGES_DAYS must be 0 or more")
         if self.smtp_relay_listen:
             self.relay_address  # noqa: B018 (checks the form)
+        if self.bounce_imap_url:
+            self.bounce_mailbox  # noqa: B018 (checks the form)
+            if not self.bounce_domain:
+                raise SettingsError(f"{PREFIX}BOUNCE_IMAP_URL needs {PREFIX}BOUNCE_DOMAIN (where its mail was sent)")
+            if self.bounce_imap_poll_seconds <= 0:
+                raise SettingsError(f"{PREFIX}BOUNCE_IMAP_POLL_SECONDS must be > 0")
         if self.inbound_listen:
             self.inbound_address  # noqa: B018 (checks the form)
             if not self.bounce_domain:

@@ -12,17 +12,14 @@ import ssl
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from adapters.smtp_relay.reports import COMPLAINT, HARD, read_reports
+from adapters.smtp_relay.intake import take_returned_mail
 from adapters.smtp_relay.server import Limits, RelaySMTP
-from autorelay_core.domain.verp import read_verp
 from autorelay_core.usecases.context import Deps
-from autorelay_core.usecases.provider_feedback import Feedback, record_returned
 
 log = logging.getLogger("autorelay.inbound")
 
 MAX_MESSAGE = 5 * 1024 * 1024  # reports carry the original's headers or a copy; enough for either
 MAX_RECIPIENTS = 20
-KINDS = {HARD: Feedback.PERMANENT_BOUNCE, COMPLAINT: Feedback.COMPLAINT}
 
 
 class InboundHandler:
@@ -45,22 +42,7 @@ class InboundHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or envelope.content
         assert isinstance(content, bytes)
-        config = self.deps.config
-        try:
-            reports = await self.deps.offload.run(read_reports, content)
-        except Exception:  # a message no parser makes sense of is not a report
-            log.info("inbound: a message that is not a report was ignored")
-            return "250 2.0.0 OK"
-        for report in reports:
-            named = {read_verp(a, config.verp_key, config.bounce_domain) for a in envelope.rcpt_tos}
-            if report.return_path:
-                named.add(read_verp(report.return_path, config.verp_key, config.bounce_domain))
-            for email_id in filter(None, named):
-                kind = KINDS.get(report.kind, Feedback.TRANSIENT_BOUNCE)
-                if await record_returned(self.deps, email_id, kind, list(report.recipients), report.detail):
-                    log.info("inbound: %s for %s (%s)", report.kind, email_id, report.detail)
-            if not any(named):
-                log.info("inbound: a %s report named no email of ours (forged or foreign); ignored", report.kind)
+        await take_returned_mail(self.deps, content, envelope.rcpt_tos)
         return "250 2.0.0 OK"
 
 

@@ -42,13 +42,18 @@ async def record_provider_feedback(
 
 async def record_returned(deps: Deps, email_id: str, kind: Feedback, recipients: list[str], detail: str = "") -> bool:
     """Feedback that came back as mail to the email's return path (a DSN, an ARF report). A soft
-    bounce is kept as a `deferred` event (the next hop keeps trying); the rest as from SNS."""
+    bounce is kept as a `deferred` event (the next hop keeps trying); the rest as from SNS. The
+    same report twice records it once."""
     email = await deps.storage.emails.locate(email_id)
     if email is None:
         return False
     if kind is Feedback.TRANSIENT_BOUNCE:
+        error = detail[:500]
+        for event in await deps.storage.emails.events(email.id):
+            if event.type is EventType.DEFERRED and event.data.get("error") == error:
+                return True  # the same report again (a mailbox read twice after a restart): nothing new
         try:
-            await record_event(deps, email, EventType.DEFERRED, recipients=recipients, error=detail[:500])
+            await record_event(deps, email, EventType.DEFERRED, recipients=recipients, error=error)
         except Conflict:
             pass
         return True
