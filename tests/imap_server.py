@@ -104,9 +104,7 @@ class Dovecot:
         else:
             user, group, uid, gid = _name(), _group(), os.getuid(), os.getgid()
         (root / "dovecot.conf").write_text(
-            CONFIG.format(
-                root=root, port=self.port, tls_port=self.tls_port, uid=uid, gid=gid, user=user, group=group
-            )
+            CONFIG.format(root=root, port=self.port, tls_port=self.tls_port, uid=uid, gid=gid, user=user, group=group)
         )
         self.process = subprocess.Popen(
             [self.binary, "-F", "-c", str(root / "dovecot.conf")],

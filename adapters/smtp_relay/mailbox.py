@@ -67,7 +67,8 @@ class ImapSource:
     def describe(self) -> str:
         """For logs and the banner: never the password."""
         where = f"{'imaps' if self.tls else 'imap'}://{self.user}@{self.host}:{self.port}/{self.mailbox}"
-        return where + (f" (processed mail to {self.processed})" if self.processed else f" (processed mail flagged {DONE})")
+        marked = f"moved to {self.processed}" if self.processed else f"flagged {DONE}"
+        return f"{where} (processed mail {marked})"
 
 
 class BounceMailbox:
@@ -131,7 +132,7 @@ class BounceMailbox:
                 conn.starttls(self._context)
             elif source.host not in {"127.0.0.1", "::1", "localhost"}:
                 conn.logout()
-                raise imaplib.IMAP4.error("the server offers no STARTTLS; the password would cross the network in clear")
+                raise imaplib.IMAP4.error("no STARTTLS offered: the password would cross the network in clear")
         conn.login(source.user, source.password)
         # The greeting's capabilities are the unauthenticated ones; MOVE shows after the login.
         _, answer = conn.capability()
