@@ -29,6 +29,7 @@ from autorelay_core.usecases.context import Deps
 log = logging.getLogger("autorelay.inbound")
 
 DONE = "$AutoRelayDone"
+MAX_MESSAGE = 5 * 1024 * 1024  # as the inbound listener: reports carry headers or one copy
 # Where a mailbox shows the address a message was delivered to (a catch-all for the bounce domain
 # keeps the VERP address in one of these).
 _ADDRESSED = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To", "Cc")
@@ -159,6 +160,11 @@ class BounceMailbox:
         return data[0].split() if data and data[0] else []
 
     def _fetch(self, conn: imaplib.IMAP4, uid: bytes) -> bytes | None:
+        status, data = conn.uid("FETCH", uid, "(RFC822.SIZE)")
+        size = re.search(rb"RFC822\.SIZE (\d+)", data[0] if data and isinstance(data[0], bytes) else b"")
+        if status == "OK" and size and int(size.group(1)) > MAX_MESSAGE:
+            log.info("bounce mailbox: message %s is %s bytes, too large for a report; marked, not read", uid, size[1])
+            return None
         status, data = conn.uid("FETCH", uid, "(BODY.PEEK[])")
         if status != "OK":
             raise imaplib.IMAP4.error(f"FETCH {uid!r} failed: {data!r}")

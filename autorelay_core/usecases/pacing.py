@@ -21,6 +21,7 @@ DAY = 86400.0
 SETTINGS_TTL = 10.0
 # A limit of 0 admits nothing and records nothing: it reads a bucket without touching it.
 PEEK_COUNT = 0
+ANY = "*"  # the bucket every deferral also lands in
 
 
 class Pacer:
@@ -35,6 +36,7 @@ class Pacer:
         self._warmups: dict[str, Warmup] = {}
         self._next_slot: dict[str, float] = {}
         self._woken: set[int] = set()
+        self._resting, self._resting_checked_at = False, -math.inf
 
     async def _load(self, now: float) -> None:
         if now - self._loaded_at < SETTINGS_TTL:
@@ -58,10 +60,11 @@ class Pacer:
         t = now.timestamp()
         await self._load(t)
         destinations = self.destinations(email)
-        for name in destinations:  # a destination that deferred us rests first; reading costs nothing
-            rest = await self._limits.hit(f"backoff:{name}", t, Limit(PEEK_COUNT, self._backoff))
-            if rest.used and rest.oldest is not None:
-                return self._at(rest.oldest + self._backoff)
+        if await self._any_resting(t):  # a destination that deferred us rests first
+            for name in destinations:
+                rest = await self._limits.hit(f"backoff:{name}", t, Limit(PEEK_COUNT, self._backoff))
+                if rest.used and rest.oldest is not None:
+                    return self._at(rest.oldest + self._backoff)
         for name in destinations:
             rule = self._rules.get(name)
             if rule is None:
@@ -85,8 +88,17 @@ class Pacer:
         """A destination answered "try later": it rests for the backoff, the others go on."""
         t = now.timestamp()
         await self._load(t)
-        for name in self.destinations(email):
+        for name in [*self.destinations(email), ANY]:
             await self._limits.hit(f"backoff:{name}", t, Limit(1_000_000, self._backoff))
+        self._resting_checked_at = -math.inf
+
+    async def _any_resting(self, t: float) -> bool:
+        """Whether any destination deferred anyone lately: read once a second, not once an email,
+        since deferrals are rare and every delivery asks (another process's shows within a second)."""
+        if t - self._resting_checked_at >= 1.0:
+            rest = await self._limits.hit(f"backoff:{ANY}", t, Limit(PEEK_COUNT, self._backoff))
+            self._resting, self._resting_checked_at = bool(rest.used), t
+        return self._resting
 
     def _slot(self, bucket: str, free_at: float, limit: Limit) -> float:
         """Emails held for one pace come back one interval apart, not all at the moment the window

@@ -166,3 +166,17 @@ def test_the_mailbox_url_is_checked():
         ImapSource.parse("pop3://u:p@h/INBOX")
     with pytest.raises(Invalid, match="needs a user and a password"):
         ImapSource.parse("imaps://h/INBOX")
+
+
+async def test_a_message_too_large_for_a_report_is_marked_without_being_read(empty, clock):
+    deps = make_world(clock)
+    (email,) = await sent_emails(deps, 1)
+    report = dsn(verp_address(email.id, KEY, BOUNCES), "r0@example.com", "5.1.1", "550 5.1.1 no such user")
+    empty.deliver(report.replace(b"This is the mail system", b"x" * (6 * 1024 * 1024) + b"\r\nThis is the mail system"))
+    mailbox = BounceMailbox(deps, source(empty), context=empty.client_context())
+    try:
+        assert await mailbox.poll_once() == 1
+    finally:
+        mailbox.close()
+    assert (await deps.storage.emails.locate(email.id)).status is EmailStatus.SENT
+    assert empty.count(criteria=f"UNKEYWORD {DONE}") == 0 and empty.count() == 1
