@@ -189,3 +189,37 @@ async def test_a_throttled_send_waits_a_moment_without_spending_a_retry(world):
     (email,) = await all_emails(deps)
     events = [e.type for e in await deps.storage.emails.events(email.id)]
     assert events == [EventType.QUEUED, EventType.SENT]  # no deferral, no retry spent
+
+
+async def test_a_campaign_respects_its_sending_domains_warm_up(clock):
+    from attrs import evolve
+
+    from autorelay_core.usecases import manage_campaigns as campaigns
+    from autorelay_core.usecases.deliver_email import drain
+    from autorelay_core.usecases.manage_contacts import ContactInput, create_contact, create_list
+    from tests.support import RecordingMailer
+    from tests.unit.test_send_email import live_key
+
+    mailer = RecordingMailer()
+    deps = make_deps(clock=clock, mailer=mailer, queue=ManualQueue())
+    deps = evolve(deps, config=evolve(deps.config, campaign_rate=1000.0))
+    key = await live_key(deps)
+    await deps.storage.pacing.set_warmup(warmup("acme.test", clock.now().date(), (3, 10)))
+    target = await create_list(deps, key.project_id, "Subscribers")
+    for n in range(5):
+        await create_contact(deps, key, ContactInput(f"c{n}@example.com", target.id, f"C{n}"))
+    values = {"name": "Spring", "subject": "Hi", "from_email": "news@acme.test", "list_id": target.id}
+    draft = await campaigns.create_campaign(
+        deps, key.project_id, campaigns.CampaignInput(**values, content="<p>{{ unsubscribe_url }}</p>")
+    )
+    await campaigns.launch_campaign(deps, key, draft.id)
+    clock.advance(seconds=1)
+    await drain(deps)
+    assert len(mailer.sent) == 3  # day one's volume; the other two wait
+    state = await campaigns.get_campaign(deps, key.project_id, draft.id)
+    assert state.status.value == "sending"
+    clock.advance(days=1, seconds=1)  # a day after the first three went
+    await drain(deps)
+    assert len(mailer.sent) == 5
+    live = await campaigns.progress(deps, await campaigns.get_campaign(deps, key.project_id, draft.id))
+    assert live.campaign.status.value == "completed" and live.campaign.sent == 5
