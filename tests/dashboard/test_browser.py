@@ -11,8 +11,9 @@ import time
 import httpx
 import pytest
 
-from tests.dashboard.browsing import AXE, nav, shoot, wait_until
-from tests.dashboard.conftest import CHROMIUM, PASSWORD, first_owner_link
+from tests.dashboard.browsing import AXE, nav, serious_problems, shoot, sign_in_with_link, wait_until
+from tests.dashboard.conftest import CHROMIUM, PASSWORD, first_owner_link, invite
+from tests.e2e.server import autorelay
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
@@ -188,3 +189,23 @@ def test_a_newcomer_signs_in_sends_and_sees_it_all(dash_server, browser):
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Emails")).to_be_visible()  # back where they were going
     context.close()
+
+
+def test_the_overview_shows_a_sending_domains_warm_up(dash_server, browser):
+    server = dash_server
+    autorelay(server.data_dir, "warmup", "set", "acme.test", "--daily", "5000,10000,20000", extra=server.extra)
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        link = invite(server, "warm@acme.test", project="Acme web")  # the newcomer renamed the project
+        sign_in_with_link(page, server.base, link, "warm@acme.test")
+        warmup = page.get_by_role("region", name="Warm-up")
+        playwright.expect(warmup).to_contain_text("0 of 5,000")
+        playwright.expect(warmup).to_contain_text("from acme.test in 24 h under its warm-up (day 1 of 3)")
+        used = warmup.get_by_role("progressbar", name="acme.test's warm-up volume used today")
+        playwright.expect(used).to_be_visible()
+        shoot(page, "overview-warmup")
+        assert serious_problems(browser, context, server.base, ["overview"]) == {}
+        context.close()
+    finally:
+        autorelay(server.data_dir, "warmup", "clear", "acme.test", extra=server.extra)
