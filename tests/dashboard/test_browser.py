@@ -13,7 +13,7 @@ import pytest
 
 from tests.dashboard.browsing import AXE, nav, serious_problems, shoot, sign_in_with_link, wait_until
 from tests.dashboard.conftest import CHROMIUM, PASSWORD, first_owner_link, invite
-from tests.e2e.server import autorelay
+from tests.e2e.server import autorelay, new_project
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
@@ -197,8 +197,9 @@ def test_the_overview_shows_a_sending_domains_warm_up(dash_server, browser):
     try:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
-        link = invite(server, "warm@acme.test", project="Acme web")  # the newcomer renamed the project
-        sign_in_with_link(page, server.base, link, "warm@acme.test")
+        # A project of its own: this module's tests may run on other workers, with servers of their own.
+        new_project(server.data_dir, "warm-up")
+        sign_in_with_link(page, server.base, invite(server, "warm@acme.test", project="warm-up"), "warm@acme.test")
         warmup = page.get_by_role("region", name="Warm-up")
         playwright.expect(warmup).to_contain_text("0 of 5,000")
         playwright.expect(warmup).to_contain_text("from acme.test in 24 h under its warm-up (day 1 of 3)")

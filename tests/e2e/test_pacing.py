@@ -15,15 +15,6 @@ pytestmark = pytest.mark.e2e
 GMAIL, OTHERS = 150, 150
 
 
-def most_in_any_window(times: list[float], window: float) -> int:
-    times, best, left = sorted(times), 0, 0
-    for right, t in enumerate(times):
-        while times[left] <= t - window:
-            left += 1
-        best = max(best, right - left + 1)
-    return best
-
-
 def test_two_workers_together_keep_a_destinations_pace(tmp_path):
     server = Server(tmp_path / "paced", {"AUTORELAY_EMBEDDED_WORKERS": "0"}).start()
     workers: list[Worker] = []
@@ -49,9 +40,13 @@ def test_two_workers_together_keep_a_destinations_pace(tmp_path):
         gmail = [t - started for email_id, t in written.items() if to[email_id] == "googlemail.com"]
         others = [t - started for email_id, t in written.items() if to[email_id] == "example.org"]
         assert len(gmail) == GMAIL and len(others) == OTHERS
-        # A file is written a moment after its send was admitted: half a second of slack on the window.
-        assert most_in_any_window(gmail, 5.5) <= 60, sorted(gmail)
-        assert max(gmail) - min(gmail) >= 11  # 150 at 60 per 6 s: three windows, two of them waited for
+        # 60 per 6 s for both workers together: the (60k+1)-th gmail message goes 6k s after the first
+        # at the earliest (two paces of their own would send 120 at once). A file is written a moment
+        # after its send was admitted, and on a loaded machine that moment varies: 1.5 s of slack.
+        gmail.sort()
+        for k in (1, 2):
+            assert gmail[60 * k] - gmail[0] >= 6 * k - 1.5, (k, gmail)
+        assert max(gmail) - min(gmail) >= 10.5  # 150 at 60 per 6 s: three windows, two of them waited for
         assert max(others) - min(others) < 6, "example.org was held back by gmail's pace"
         writers = {pid for email_id, pid in journal(server.data_dir) if to[email_id] == "googlemail.com"}
         assert len(writers) == 2, "both workers should have sent gmail's share"
