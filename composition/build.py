@@ -27,8 +27,8 @@ from adapters.queue.huey_queue import EmbeddedConsumer, HueyJobQueue, make_huey
 from adapters.rendering.jinja import JinjaTemplates
 from adapters.rendering.text import InscriptisText
 from adapters.storage.caches import CachedDomains, CachedKeys, CachedLimits, CachedProjects
-from adapters.storage.memory import MemoryStorage
-from adapters.storage.sqlite import SqliteStorage
+from adapters.storage.memory.store import MemoryStorage
+from adapters.storage.sqlite.store import SqliteStorage
 from adapters.system.clock_ids import RandomIds, SystemClock
 from adapters.system.offload import ThreadOffload
 from adapters.system.passwords import Argon2Passwords
@@ -222,7 +222,7 @@ def _storage(settings: Settings) -> Storage:
     if settings.database_url == "memory://":
         return MemoryStorage()
     if settings.postgres:
-        from adapters.storage.postgres import PostgresStorage  # psycopg is an optional extra
+        from adapters.storage.postgres.store import PostgresStorage  # psycopg is an optional extra
 
         return PostgresStorage(settings.database_url, settings.database_pool_size)
     path = settings.sqlite_path

@@ -10,7 +10,7 @@ from adapters.mailers.dkim import OwnKeys
 from adapters.queue.asyncio_queue import AsyncioJobQueue
 from adapters.rendering.jinja import JinjaTemplates
 from adapters.rendering.text import InscriptisText
-from adapters.storage.memory import MemoryStorage
+from adapters.storage.memory.store import MemoryStorage
 from adapters.system.clock_ids import RandomIds
 from adapters.system.offload import ThreadOffload
 from adapters.system.passwords import Argon2Passwords

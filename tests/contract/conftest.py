@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.storage.memory import MemoryStorage
-from adapters.storage.postgres import PostgresStorage
-from adapters.storage.sqlite import SqliteStorage
+from adapters.storage.memory.store import MemoryStorage
+from adapters.storage.postgres.store import PostgresStorage
+from adapters.storage.sqlite.store import SqliteStorage
 from tests.backends import POSTGRES_URL, drop_postgres_schema, new_postgres_schema
 
 BACKENDS = ["memory", "sqlite"] + (["postgres"] if POSTGRES_URL else [])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from adapters.storage.caches import CachedKeys
-from adapters.storage.memory import MemoryKeys
+from adapters.storage.memory.store import MemoryKeys
 from autorelay_core.domain.keys import ApiKey, KeyMode
 from tests.support import FakeClock
 
@@ -42,7 +42,7 @@ async def test_unknown_keys_are_not_cached():
 
 async def test_domains_are_cached_only_once_verified():
     from adapters.storage.caches import CachedDomains
-    from adapters.storage.memory import MemoryDomains
+    from adapters.storage.memory.store import MemoryDomains
     from autorelay_core.domain.domains import Domain, DomainStatus
 
     inner = MemoryDomains()

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.limits.memory import MemoryRateLimits
-from adapters.storage.postgres import PostgresStorage
-from adapters.storage.sqlite import SqliteStorage
+from adapters.storage.postgres.store import PostgresStorage
+from adapters.storage.sqlite.store import SqliteStorage
 from autorelay_core.policies.rate_limit import Limit, parse_limit, retry_after
 from tests.backends import POSTGRES_URL, REDIS_URL, drop_postgres_schema, new_postgres_schema
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.storage.sqlite import SqliteStorage
+from adapters.storage.sqlite.store import SqliteStorage
 from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.domain.projects import AccountStatus, Project

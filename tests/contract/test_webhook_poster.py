@@ -15,7 +15,7 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from adapters.dns.resolver import DnsPythonResolver
-from adapters.storage.sqlite import SqliteStorage
+from adapters.storage.sqlite.store import SqliteStorage
 from adapters.webhooks.poster import HttpWebhookPoster
 from autorelay_core.usecases import manage_webhooks as uc
 from autorelay_core.usecases.context import CoreConfig

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from adapters.storage import asset_rows as rows
+from adapters.storage.rows import assets as rows
 from autorelay_core.domain.assets import Asset
 from autorelay_core.policies.pagination import CursorPage, CursorRequest
 
 if TYPE_CHECKING:
-    from adapters.storage.postgres import Database
+    from adapters.storage.postgres.store import Database
 
 
 class PostgresAssets:

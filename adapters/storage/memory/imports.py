@@ -6,7 +6,7 @@ from datetime import datetime
 
 from attrs import evolve
 
-from adapters.storage.import_rows import reported
+from adapters.storage.rows.imports import reported
 from autorelay_core.domain.imports import ChunkResult, ContactImport, ImportStatus
 
 

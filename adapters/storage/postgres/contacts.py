@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from psycopg import errors
 
-from adapters.storage.contact_rows import (
+from adapters.storage.rows.contacts import (
     COLUMNS,
     FIELDS,
     LIKE_ESCAPE,
@@ -25,7 +25,7 @@ from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import ContactQuery
 
 if TYPE_CHECKING:
-    from adapters.storage.postgres import Database
+    from adapters.storage.postgres.store import Database
 
 _MARKS = ", ".join(["%s"] * 10)
 

@@ -18,15 +18,15 @@ from psycopg import AsyncConnection, errors
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from adapters.storage.postgres_assets import PostgresAssets
-from adapters.storage.postgres_campaigns import PostgresCampaigns
-from adapters.storage.postgres_contacts import PostgresContacts, PostgresLists, PostgresOtp, PostgresSuppressions
-from adapters.storage.postgres_emails import PostgresEmails
-from adapters.storage.postgres_imports import PostgresImports
-from adapters.storage.postgres_pacing import PostgresPacing
-from adapters.storage.postgres_schema import migrate
-from adapters.storage.postgres_users import PostgresUsers
-from adapters.storage.postgres_webhooks import PostgresWebhooks
+from adapters.storage.postgres.assets import PostgresAssets
+from adapters.storage.postgres.campaigns import PostgresCampaigns
+from adapters.storage.postgres.contacts import PostgresContacts, PostgresLists, PostgresOtp, PostgresSuppressions
+from adapters.storage.postgres.emails import PostgresEmails
+from adapters.storage.postgres.imports import PostgresImports
+from adapters.storage.postgres.pacing import PostgresPacing
+from adapters.storage.postgres.schema import migrate
+from adapters.storage.postgres.users import PostgresUsers
+from adapters.storage.postgres.webhooks import PostgresWebhooks
 from autorelay_core.domain.domains import Domain, DomainStatus
 from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.domain.projects import AccountStatus, Project

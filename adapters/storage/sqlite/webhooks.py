@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from adapters.storage import webhook_rows as rows
 from adapters.storage.codec import ts
+from adapters.storage.rows import webhooks as rows
 from autorelay_core.domain.webhooks import PAUSED_ERROR, Attempt, Notice, Webhook, WebhookDelivery
 from autorelay_core.ports import DeliveryClaim
 

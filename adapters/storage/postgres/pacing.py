@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.storage import pacing_rows as rows
+from adapters.storage.rows import pacing as rows
 from autorelay_core.domain.pacing import PaceRule, Warmup
 
 

@@ -12,18 +12,18 @@ from datetime import UTC, datetime, timedelta
 
 from attrs import define, evolve, field
 
-from adapters.storage.memory_assets import MemoryAssets
-from adapters.storage.memory_contacts import (
+from adapters.storage.memory.assets import MemoryAssets
+from adapters.storage.memory.contacts import (
     MemoryCampaigns,
     MemoryContacts,
     MemoryLists,
     MemoryOtp,
     MemorySuppressions,
 )
-from adapters.storage.memory_imports import MemoryImports
-from adapters.storage.memory_pacing import MemoryPacing
-from adapters.storage.memory_users import MemoryUsers
-from adapters.storage.memory_webhooks import MemoryWebhooks
+from adapters.storage.memory.imports import MemoryImports
+from adapters.storage.memory.pacing import MemoryPacing
+from adapters.storage.memory.users import MemoryUsers
+from adapters.storage.memory.webhooks import MemoryWebhooks
 from autorelay_core.domain.domains import Domain
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from adapters.storage import import_rows as rows
+from adapters.storage.rows import imports as rows
 from autorelay_core.domain.imports import ChunkResult, ContactImport
 
 _Q = {name: getattr(rows, name).format(p="%s") for name in (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from adapters.storage.contact_rows import (
+from adapters.storage.rows.contacts import (
     COLUMNS,
     FIELDS,
     UPDATE,

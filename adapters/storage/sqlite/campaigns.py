@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from adapters.storage.campaign_rows import COLUMNS, COUNT, COUNTS, UPDATE, campaign_row, update_args, values
+from adapters.storage.rows.campaigns import COLUMNS, COUNT, COUNTS, UPDATE, campaign_row, update_args, values
 from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import CampaignCounts

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from adapters.storage import asset_rows as rows
 from adapters.storage.codec import ts
+from adapters.storage.rows import assets as rows
 from autorelay_core.domain.assets import Asset
 from autorelay_core.policies.pagination import CursorPage, CursorRequest
 

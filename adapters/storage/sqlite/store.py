@@ -19,15 +19,15 @@ from typing import Any
 import sqlite_utils
 
 from adapters.storage import codec
-from adapters.storage.sqlite_assets import SqliteAssets
-from adapters.storage.sqlite_batch import BUSY_WAIT_MS, GroupCommit, begin, locked_out
-from adapters.storage.sqlite_campaigns import SqliteCampaigns
-from adapters.storage.sqlite_contacts import SqliteContacts, SqliteLists, SqliteOtp, SqliteSuppressions
-from adapters.storage.sqlite_imports import SqliteImports
-from adapters.storage.sqlite_pacing import SqlitePacing
-from adapters.storage.sqlite_schema import migrate
-from adapters.storage.sqlite_users import SqliteUsers
-from adapters.storage.sqlite_webhooks import SqliteWebhooks, fan_out
+from adapters.storage.sqlite.assets import SqliteAssets
+from adapters.storage.sqlite.batch import BUSY_WAIT_MS, GroupCommit, begin, locked_out
+from adapters.storage.sqlite.campaigns import SqliteCampaigns
+from adapters.storage.sqlite.contacts import SqliteContacts, SqliteLists, SqliteOtp, SqliteSuppressions
+from adapters.storage.sqlite.imports import SqliteImports
+from adapters.storage.sqlite.pacing import SqlitePacing
+from adapters.storage.sqlite.schema import migrate
+from adapters.storage.sqlite.users import SqliteUsers
+from adapters.storage.sqlite.webhooks import SqliteWebhooks, fan_out
 from autorelay_core.domain.domains import Domain, DomainStatus
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey, KeyMode

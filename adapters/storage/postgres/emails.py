@@ -24,7 +24,7 @@ from autorelay_core.policies.quota import Charge, exceeded_message
 from autorelay_core.ports import ANY_EMAIL, Claim, EmailFilter
 
 if TYPE_CHECKING:
-    from adapters.storage.postgres import Database
+    from adapters.storage.postgres.store import Database
 
 _CLAIMED = "payload, attempts"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from adapters.storage import import_rows as rows
 from adapters.storage.codec import ts
+from adapters.storage.rows import imports as rows
 from autorelay_core.domain.imports import ChunkResult, ContactImport
 
 _Q = {name: getattr(rows, name).format(p="?") for name in (

@@ -1,0 +1,1 @@
+"""PostgreSQL storage (psycopg 3 and its async pool): the production profile."""

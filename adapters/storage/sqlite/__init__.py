@@ -1,0 +1,1 @@
+"""SQLite storage (sqlite-utils, WAL): the embedded default, shareable by processes on one host."""
