@@ -108,6 +108,14 @@ ANY_EMAIL = EmailFilter()
 
 
 class EmailRepository(Protocol):
+    """The email record: what was sent, to whom, and what happened to it.
+
+    Atomicity: the writes that span concerns are single storage operations named for the use case
+    step they serve, and each backend writes them once. `add` stores the email, its first events,
+    its outbox row and its quota charge; `add_many` the same for a campaign's batch; `record` (like
+    `Outbox.finish`) stores the outcome, its events and the webhook deliveries its notices fan out
+    to. No use case strings several repository calls together and hopes for atomicity."""
+
     async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
         """Store a new email and its first events in one transaction, ready for the outbox:
         pending, due at `email.scheduled_at` or else at once. In the same transaction, count the
@@ -119,19 +127,6 @@ class EmailRepository(Protocol):
         list) in one transaction, skipping any (campaign_id, contact_id) already stored; returns
         how many were new. Launching twice, or again after a crash, never makes a second email.
         `charges` are charged once per new email, atomically: QuotaExceeded stores nothing."""
-
-    async def hold_campaign(self, campaign_id: str) -> int:
-        """Hold the campaign's waiting emails (a paused campaign): no claim takes them."""
-
-    async def release_campaign(self, campaign_id: str, now: datetime) -> int:
-        """Make held emails claimable again, their due times shifted together so the first is due
-        no later than `now` and the pace between them is kept."""
-
-    async def campaign_statuses(self, campaign_id: str) -> dict[EmailStatus, int]:
-        """How many of the campaign's emails are in each status (one aggregate query)."""
-
-    async def usage(self, project_id: str, counter: str, period: str) -> int:
-        """How much of a counter the project used in a period."""
 
     async def get(self, project_id: str, email_id: str) -> Email | None:
         """The email if it exists in this project; None otherwise (including other projects')."""
@@ -154,23 +149,6 @@ class EmailRepository(Protocol):
         duplicate or a gap among the rows that existed when the walk began.
         """
 
-    async def daily(self, project_id: str, since: datetime) -> list[tuple[str, str, int]]:
-        """(UTC day as YYYY-MM-DD, event type, how many) for the project's email events since
-        `since`, live and test mail alike: what the dashboard's overview plots."""
-
-    async def activity(self, project_id: str, since: datetime) -> Activity:
-        """Live (not test) sends, bounces and complaints recorded since `since`, by event time."""
-
-    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
-        """How many emails are due and waiting for a worker, and the oldest one's due time."""
-
-    async def campaign_timeline(self, campaign_id: str) -> list[tuple[str, str, int]]:
-        """(UTC minute as YYYY-MM-DDTHH:MM, event type, how many) for the campaign's email events,
-        in time order: what the campaign page plots."""
-
-    async def campaign_links(self, campaign_id: str, limit: int) -> list[tuple[str, int]]:
-        """The campaign's most clicked links with their click counts, most clicked first."""
-
     async def record(
         self, email: Email, events: list[Event], notices: tuple[Notice, ...] = (), *, since: Email | None = None
     ) -> bool:
@@ -181,7 +159,13 @@ class EmailRepository(Protocol):
         becomes one pending webhook delivery per active endpoint of the project subscribed to its
         type (see WebhookRepository)."""
 
-    # Outbox ---------------------------------------------------------------------------------
+
+class Outbox(Protocol):
+    """Where each email is in delivery: the lease machine (pending, leased, handover, done, held).
+
+    The attempt number is the lease token: every claim increments it, and a write under a claim
+    that is no longer the newest is refused (False)."""
+
     async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
         """Atomically lease the email if it is pending and due (`next attempt <= now`) or leased
         with an expired lease. Two callers racing for one email: exactly one gets the Claim."""
@@ -223,6 +207,48 @@ class EmailRepository(Protocol):
         pending rows due before `pending_before`, and leased rows whose lease ended by `now`.
         Atomically makes each of them pending and due at `now`, so the next call does not return
         them again before another grace period (and an expired lease can no longer finish)."""
+
+    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
+        """How many emails are due and waiting for a worker, and the oldest one's due time."""
+
+
+class CampaignMail(Protocol):
+    """A campaign's emails as one group: held and released together, counted together."""
+
+    async def hold(self, campaign_id: str) -> int:
+        """Hold the campaign's waiting emails (a paused campaign): no claim takes them."""
+
+    async def release(self, campaign_id: str, now: datetime) -> int:
+        """Make held emails claimable again, their due times shifted together so the first is due
+        no later than `now` and the pace between them is kept."""
+
+    async def statuses(self, campaign_id: str) -> dict[EmailStatus, int]:
+        """How many of the campaign's emails are in each status (one aggregate query)."""
+
+    async def timeline(self, campaign_id: str) -> list[tuple[str, str, int]]:
+        """(UTC minute as YYYY-MM-DDTHH:MM, event type, how many) for the campaign's email events,
+        in time order: what the campaign page plots."""
+
+    async def links(self, campaign_id: str, limit: int) -> list[tuple[str, int]]:
+        """The campaign's most clicked links with their click counts, most clicked first."""
+
+
+class QuotaUsage(Protocol):
+    """What the quota charges of `EmailRepository.add`/`add_many` have counted."""
+
+    async def usage(self, project_id: str, counter: str, period: str) -> int:
+        """How much of a counter the project used in a period."""
+
+
+class EmailActivity(Protocol):
+    """Email events counted by time: the reputation window and the overview's chart."""
+
+    async def activity(self, project_id: str, since: datetime) -> Activity:
+        """Live (not test) sends, bounces and complaints recorded since `since`, by event time."""
+
+    async def daily(self, project_id: str, since: datetime) -> list[tuple[str, str, int]]:
+        """(UTC day as YYYY-MM-DD, event type, how many) for the project's email events since
+        `since`, live and test mail alike: what the dashboard's overview plots."""
 
 
 @frozen
@@ -646,6 +672,10 @@ class Storage(Protocol):
     limits: LimitOverrides
     keys: KeyRepository
     emails: EmailRepository
+    outbox: Outbox
+    campaign_mail: CampaignMail
+    quota: QuotaUsage
+    activity: EmailActivity
     templates: TemplateRepository
     webhooks: WebhookRepository
     assets: AssetRepository

@@ -83,7 +83,7 @@ async def _live(deps: Any) -> str:
     """Gauges read from the shared database at each scrape (written as text: in multiprocess mode
     prometheus-client would keep gauge values in per-process files, and these belong to no process)."""
     now = deps.clock.now()
-    due, oldest = await deps.storage.emails.backlog(now)
+    due, oldest = await deps.storage.outbox.backlog(now)
     lines = [
         _gauge("autorelay_outbox_due", "Emails due and waiting for a worker", due),
         _gauge(

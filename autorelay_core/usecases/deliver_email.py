@@ -35,7 +35,7 @@ async def deliver_email(deps: Deps, email_id: str) -> str:
     gave it back for later), 'lost' (our lease ran out before we could store the result) or
     'skipped' (held elsewhere, done or not yet due)."""
     now = deps.clock.now()
-    claim = await deps.storage.emails.claim(email_id, now, now + deps.config.lease)
+    claim = await deps.storage.outbox.claim(email_id, now, now + deps.config.lease)
     return "skipped" if claim is None else await deliver_claim(deps, claim)
 
 
@@ -43,7 +43,7 @@ async def deliver_due(deps: Deps, batch: int = 8) -> int:
     """One delivery pass: lease up to `batch` due emails and deliver them concurrently.
     Returns how many were leased; a full batch means more may be waiting."""
     now = deps.clock.now()
-    claims = await deps.storage.emails.claim_due(now, now + deps.config.lease, batch)
+    claims = await deps.storage.outbox.claim_due(now, now + deps.config.lease, batch)
     known = await _suppressions(deps, claims)
     await asyncio.gather(*(deliver_claim(deps, claim, known) for claim in claims))
     return len(claims)
@@ -107,7 +107,7 @@ async def deliver_claim(deps: Deps, claim: Claim, known: dict[tuple[str, str], S
         return await _fail(deps, claim, email, f"not sent: {problem}")
 
     async def handover(then) -> bool:
-        return await deps.storage.emails.handover(claim, then)
+        return await deps.storage.outbox.handover(claim, then)
 
     try:
         provider_id = await _send(mailer, outgoing, deps.clock.now(), handover)
@@ -126,7 +126,7 @@ async def deliver_claim(deps: Deps, claim: Claim, known: dict[tuple[str, str], S
                 "email %s: attempt %d through %s failed: %s; next attempt at %s",
                 email.id, claim.attempt, through, error.message, at.isoformat(timespec="seconds"),
             )  # fmt: skip
-            if await deps.storage.emails.retry_later(claim, at, error.message, event):
+            if await deps.storage.outbox.retry_later(claim, at, error.message, event):
                 deps.metrics.email_finished("deferred", mailer=_mailer_label(deps, email))
                 deps.queue.wake(at)
                 return "retry"
@@ -145,7 +145,7 @@ async def deliver_claim(deps: Deps, claim: Claim, known: dict[tuple[str, str], S
     email.provider_message_id = provider_id
     email.last_error = None
     event = email.record(EventType.SENT, deps.clock.now())
-    if not await deps.storage.emails.finish(claim, email, [event], notices_for(deps, email, [event])):
+    if not await deps.storage.outbox.finish(claim, email, [event], notices_for(deps, email, [event])):
         log.warning("lease on %s expired during delivery; another worker may resend it", email.id)
         return "lost"
     started = max(email.created_at, email.scheduled_at or email.created_at)
@@ -155,7 +155,7 @@ async def deliver_claim(deps: Deps, claim: Claim, known: dict[tuple[str, str], S
 
 
 async def _hold(deps: Deps, claim: Claim, at: datetime) -> str:
-    if not await deps.storage.emails.postpone(claim, at):
+    if not await deps.storage.outbox.postpone(claim, at):
         return "lost"
     if deps.pacer.wake_second(at):
         deps.queue.wake(datetime.fromtimestamp(math.ceil(at.timestamp()), tz=UTC))
@@ -173,7 +173,7 @@ def envelope_addresses(email: Email) -> list[str]:
 async def _fail(deps: Deps, claim: Claim, email: Email, error: str) -> str:
     email.last_error = error
     event = email.record(EventType.FAILED, deps.clock.now(), error=error)
-    stored = await deps.storage.emails.finish(claim, email, [event], notices_for(deps, email, [event]))
+    stored = await deps.storage.outbox.finish(claim, email, [event], notices_for(deps, email, [event]))
     return "failed" if stored else "lost"
 
 
@@ -183,7 +183,7 @@ async def _bounce(deps: Deps, claim: Claim, email: Email, error: MailerError) ->
     now = deps.clock.now()
     email.last_error = error.message
     event = email.record(EventType.BOUNCED, now, error=error.message, recipients=list(error.bounced))
-    if not await deps.storage.emails.finish(claim, email, [event], notices_for(deps, email, [event])):
+    if not await deps.storage.outbox.finish(claim, email, [event], notices_for(deps, email, [event])):
         return "lost"
     for address in error.bounced:
         await deps.storage.suppressions.add(
@@ -212,7 +212,7 @@ async def reconcile_outbox(deps: Deps, limit: int = 1000) -> int:
     an expired lease) and wake a delivery pass for them. Safe anywhere, any number of times."""
     now = deps.clock.now()
     await settle_handovers(deps, limit)
-    ids = await deps.storage.emails.stale(now, now - deps.config.reconcile_grace, limit)
+    ids = await deps.storage.outbox.stale(now, now - deps.config.reconcile_grace, limit)
     if ids:
         deps.queue.wake()
     return len(ids)
@@ -226,21 +226,21 @@ async def settle_handovers(deps: Deps, limit: int = 1000) -> int:
     (transactional mail by default: a duplicate beats a lost password reset; receivers may drop
     the copy by its Message-ID) or held for the operator (campaigns by default)."""
     now = deps.clock.now()
-    claims = await deps.storage.emails.claim_handovers(now, now + deps.config.lease, limit)
+    claims = await deps.storage.outbox.claim_handovers(now, now + deps.config.lease, limit)
     projects: dict[str, Project | None] = {}
     for claim in claims:
         email = evolve(claim.email)
         events = []
         if email.status in (EmailStatus.QUEUED, EmailStatus.UNCERTAIN):
             events.append(email.record(EventType.UNCERTAIN, now, note=UNCERTAIN_NOTE))
-        if not await deps.storage.emails.finish(claim, email, events, notices_for(deps, email, events)):
+        if not await deps.storage.outbox.finish(claim, email, events, notices_for(deps, email, events)):
             continue
         if email.project_id not in projects:
             projects[email.project_id] = await deps.storage.projects.get(email.project_id)
         project = projects[email.project_id]
         resend = project.resends_uncertain(email.campaign_id is not None) if project else False
         if resend and email.status is EmailStatus.UNCERTAIN:
-            await deps.storage.emails.reopen(email.project_id, email.id, now)
+            await deps.storage.outbox.reopen(email.project_id, email.id, now)
             log.warning("email %s is uncertain (its worker stopped mid hand-over); sending it again", email.id)
         elif email.status is EmailStatus.UNCERTAIN:
             log.warning("email %s is uncertain (its worker stopped mid hand-over); held for the operator", email.id)

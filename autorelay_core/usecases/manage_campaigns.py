@@ -284,7 +284,7 @@ async def progress(deps: Deps, campaign: Campaign) -> Progress:
     finished here: `completed`, or `failed` when nothing could be sent."""
     if campaign.status is CampaignStatus.DRAFT:
         return Progress(campaign, {})
-    statuses = await deps.storage.emails.campaign_statuses(campaign.id)
+    statuses = await deps.storage.campaign_mail.statuses(campaign.id)
     sent = sum(statuses.get(s, 0) for s in _SENT)
     failed = sum(statuses.get(s, 0) for s in _FAILED)
     counted = evolve(campaign, sent=sent, failed=failed)
@@ -326,7 +326,7 @@ async def pause_campaign(deps: Deps, project_id: str, campaign_id: str) -> Campa
     campaign = await get_campaign(deps, project_id, campaign_id)
     if campaign.status not in (CampaignStatus.SENDING, CampaignStatus.PAUSED):
         raise Conflict(f"Only a sending campaign can be paused; this one is {campaign.status.value}")
-    await deps.storage.emails.hold_campaign(campaign.id)
+    await deps.storage.campaign_mail.hold(campaign.id)
     paused = evolve(campaign, status=CampaignStatus.PAUSED, paused_by_user=True, updated_at=deps.clock.now())
     await deps.storage.campaigns.update(paused)
     return paused
@@ -347,17 +347,17 @@ async def _follow(deps: Deps, campaign: Campaign, active: bool) -> Campaign:
     now = deps.clock.now()
     if campaign.paused_by_user:
         # Held again each round, like a pause for the account: a lease that ran out must not send.
-        await deps.storage.emails.hold_campaign(campaign.id)
+        await deps.storage.campaign_mail.hold(campaign.id)
         return campaign
     if not active:
         # Held again each round: an email whose lease ran out after the pause is pending again.
-        await deps.storage.emails.hold_campaign(campaign.id)
+        await deps.storage.campaign_mail.hold(campaign.id)
         if campaign.status is CampaignStatus.SENDING:
             campaign = evolve(campaign, status=CampaignStatus.PAUSED, updated_at=now)
             await deps.storage.campaigns.update(campaign)
         return campaign
     # Released whatever the status says: a crash between the two writes must not strand held mail.
-    if await deps.storage.emails.release_campaign(campaign.id, now):
+    if await deps.storage.campaign_mail.release(campaign.id, now):
         deps.queue.wake()
     if campaign.status is CampaignStatus.PAUSED:
         campaign = evolve(campaign, status=CampaignStatus.SENDING, updated_at=now)

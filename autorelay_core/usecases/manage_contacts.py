@@ -212,7 +212,7 @@ async def check_codes_fit(deps: Deps, project_id: str, count: int) -> None:
     """Refuse up front (402, nothing imported) an import into a double opt-in list whose
     confirmation emails would pass what is left of the quota or the sandbox sender's cap."""
     for charge in code_charges(deps, deps.clock.now()):
-        left = max(0, charge.limit - await deps.storage.emails.usage(project_id, charge.counter, charge.period))
+        left = max(0, charge.limit - await deps.storage.quota.usage(project_id, charge.counter, charge.period))
         if count > left:
             raise QuotaExceeded(
                 f"This import would send up to {count:,} confirmation emails to a double opt-in list, but only "

@@ -15,7 +15,7 @@ FEEDBACK = (EventType.BOUNCED, EventType.COMPLAINED)
 
 
 async def activity(deps: Deps, project_id: str) -> Activity:
-    return await deps.storage.emails.activity(project_id, deps.clock.now() - WINDOW)
+    return await deps.storage.activity.activity(project_id, deps.clock.now() - WINDOW)
 
 
 async def evaluate(deps: Deps, project_id: str) -> Project:

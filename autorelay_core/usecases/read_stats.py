@@ -41,11 +41,11 @@ async def read_stats(deps: Deps, project_id: str) -> Stats:
     if project is None:
         raise NotFound(f"project {project_id} not found")
     now = deps.clock.now()
-    emails = deps.storage.emails
+    quota = deps.storage.quota
     return Stats(
         project=project,
-        emails_this_month=await emails.usage(project_id, "emails", month(now)),
-        sandbox_today=await emails.usage(project_id, "sandbox", day(now)),
+        emails_this_month=await quota.usage(project_id, "emails", month(now)),
+        sandbox_today=await quota.usage(project_id, "sandbox", day(now)),
         domains=await deps.storage.domains.count(project_id),
         contacts=await deps.storage.contacts.count(project_id),
         campaigns=await deps.storage.campaigns.counts(project_id),

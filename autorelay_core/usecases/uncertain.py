@@ -28,7 +28,7 @@ async def _uncertain(deps: Deps, project_id: str, email_id: str) -> Email:
 async def resend_uncertain(deps: Deps, project_id: str, email_id: str) -> None:
     """Send it again, with the same Message-ID."""
     await _uncertain(deps, project_id, email_id)
-    if not await deps.storage.emails.reopen(project_id, email_id, deps.clock.now()):
+    if not await deps.storage.outbox.reopen(project_id, email_id, deps.clock.now()):
         raise Conflict(f"email {email_id} is already being sent again")
     deps.queue.wake()
 

@@ -223,11 +223,11 @@ async def test_campaign_emails_are_stored_once_per_contact_and_counted_by_status
     assert await store.emails.add_many([mail(3, "con_2"), mail(4, "con_3")], queued) == 1, "con_2 has one already"
     assert [e.type for e in await store.emails.events("em_c4")] == [EventType.QUEUED]
     assert await store.emails.events("em_c3") == []
-    claim = await store.emails.claim("em_c1", NOW, NOW + timedelta(seconds=60))
+    claim = await store.outbox.claim("em_c1", NOW, NOW + timedelta(seconds=60))
     claim.email.record(EventType.SENT, NOW)
-    await store.emails.finish(claim, claim.email, [])
-    assert await store.emails.campaign_statuses("cmp_1") == {EmailStatus.SENT: 1, EmailStatus.QUEUED: 2}
-    assert await store.emails.campaign_statuses("cmp_other") == {}
+    await store.outbox.finish(claim, claim.email, [])
+    assert await store.campaign_mail.statuses("cmp_1") == {EmailStatus.SENT: 1, EmailStatus.QUEUED: 2}
+    assert await store.campaign_mail.statuses("cmp_other") == {}
     sending = Campaign("cmp_1", "prj_a", "c", "s", "a@acme.test", "lst_a", "<p>x</p>", NOW, NOW, CampaignStatus.SENDING)
     await store.campaigns.add(sending)
     await store.campaigns.add(Campaign("cmp_2", "prj_b", "c", "s", "a@acme.test", "lst_a", "<p>x</p>", NOW, NOW))
@@ -252,21 +252,21 @@ async def test_a_campaigns_held_mail_is_not_claimed_until_released_with_its_pace
     mails = [_campaign_mail(n, f"con_{n}", due_in=n) for n in range(3)]
     await store.emails.add_many(mails, [Event(EventType.QUEUED, NOW)])
     lease = timedelta(seconds=60)
-    first = await store.emails.claim_due(NOW, NOW + lease, 1)  # em_h0 is in flight when the pause comes
-    assert await store.emails.hold_campaign("cmp_h") == 2
-    assert await store.emails.hold_campaign("cmp_other") == 0
-    assert await store.emails.claim_due(later, later + lease, 10) == []
-    assert await store.emails.stale(later, later, 10) == [first[0].email.id], "held mail is not 'lost' mail"
-    assert await store.emails.hold_campaign("cmp_h") == 1, "a lease that ran out is held again"
-    assert await store.emails.release_campaign("cmp_h", later) == 3
-    assert await store.emails.release_campaign("cmp_h", later) == 0
+    first = await store.outbox.claim_due(NOW, NOW + lease, 1)  # em_h0 is in flight when the pause comes
+    assert await store.campaign_mail.hold("cmp_h") == 2
+    assert await store.campaign_mail.hold("cmp_other") == 0
+    assert await store.outbox.claim_due(later, later + lease, 10) == []
+    assert await store.outbox.stale(later, later, 10) == [first[0].email.id], "held mail is not 'lost' mail"
+    assert await store.campaign_mail.hold("cmp_h") == 1, "a lease that ran out is held again"
+    assert await store.campaign_mail.release("cmp_h", later) == 3
+    assert await store.campaign_mail.release("cmp_h", later) == 0
     # Shifted together: the first held one (due NOW + 1 s) is due at `later`, the next 1 s after.
     at = later + timedelta(seconds=0.5)
-    assert [c.email.id for c in await store.emails.claim_due(at, at + lease, 10)] == ["em_h1"]
+    assert [c.email.id for c in await store.outbox.claim_due(at, at + lease, 10)] == ["em_h1"]
     at = later + timedelta(seconds=1.5)
-    assert [c.email.id for c in await store.emails.claim_due(at, at + lease, 10)] == ["em_h2"]
+    assert [c.email.id for c in await store.outbox.claim_due(at, at + lease, 10)] == ["em_h2"]
     at = later + timedelta(days=1)
-    assert [c.email.id for c in await store.emails.claim_due(at, at + lease, 10)] == ["em_h0"]
+    assert [c.email.id for c in await store.outbox.claim_due(at, at + lease, 10)] == ["em_h0"]
 
 
 async def test_campaign_mail_is_charged_per_new_email_or_not_stored_at_all(store):
@@ -277,14 +277,14 @@ async def test_campaign_mail_is_charged_per_new_email_or_not_stored_at_all(store
     quota = (Charge("emails", "2026-05", 5),)
     queued = [Event(EventType.QUEUED, NOW)]
     assert await store.emails.add_many([_campaign_mail(n, f"con_{n}") for n in range(3)], queued, quota) == 3
-    assert await store.emails.usage("prj_a", "emails", "2026-05") == 3
+    assert await store.quota.usage("prj_a", "emails", "2026-05") == 3
     with pytest.raises(QuotaExceeded, match="5 emails"):
         await store.emails.add_many([_campaign_mail(n, f"con_{n}") for n in range(3, 6)], queued, quota)
     assert await store.emails.get("prj_a", "em_h3") is None, "nothing of a refused launch is stored"
-    assert await store.emails.usage("prj_a", "emails", "2026-05") == 3
+    assert await store.quota.usage("prj_a", "emails", "2026-05") == 3
     # A relaunch after a crash: the 3 stored are skipped and not charged again.
     assert await store.emails.add_many([_campaign_mail(n, f"con_{n}") for n in range(5)], queued, quota) == 2
-    assert await store.emails.usage("prj_a", "emails", "2026-05") == 5
+    assert await store.quota.usage("prj_a", "emails", "2026-05") == 5
 
 
 async def test_unsubscribing_changes_only_a_subscribed_or_pending_contact_of_that_list(store):

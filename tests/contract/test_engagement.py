@@ -15,10 +15,10 @@ from tests.support import ManualQueue, make_deps
 
 async def _sent(store):
     email = await add(store, new_email())
-    claim = await store.emails.claim(email.id, NOW, NOW)
+    claim = await store.outbox.claim(email.id, NOW, NOW)
     done = claim.email
     event = done.record(EventType.SENT, NOW)
-    assert await store.emails.finish(claim, done, [event])
+    assert await store.outbox.finish(claim, done, [event])
     return await store.emails.get("prj_a", email.id)
 
 

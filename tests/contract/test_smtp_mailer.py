@@ -155,8 +155,8 @@ async def _stopped_after_the_hand_over(deps, clock):
     key = await live_key(deps)
     sent = await send_email(deps, key, command())
     now = clock.now()
-    claim = await deps.storage.emails.claim(sent.id, now, now + deps.config.lease)
-    assert await deps.storage.emails.handover(claim)  # ... and the worker is killed here
+    claim = await deps.storage.outbox.claim(sent.id, now, now + deps.config.lease)
+    assert await deps.storage.outbox.handover(claim)  # ... and the worker is killed here
     clock.advance(seconds=deps.config.lease.total_seconds() + 1)
     await reconcile_outbox(deps)
     return key, sent
@@ -185,8 +185,8 @@ async def test_a_project_may_hold_uncertain_mail_for_the_operator(smtp_deps, sin
     await smtp_deps.storage.projects.set_uncertain_policy(key.project_id, transactional=False, campaigns=False)
     second = await send_email(smtp_deps, key, command())
     now = clock.now()
-    claim = await smtp_deps.storage.emails.claim(second.id, now, now + smtp_deps.config.lease)
-    assert await smtp_deps.storage.emails.handover(claim)
+    claim = await smtp_deps.storage.outbox.claim(second.id, now, now + smtp_deps.config.lease)
+    assert await smtp_deps.storage.outbox.handover(claim)
     clock.advance(seconds=smtp_deps.config.lease.total_seconds() + 1)
     await reconcile_outbox(smtp_deps)
     assert await deliver_email(smtp_deps, second.id) == "skipped"  # held: no worker takes it

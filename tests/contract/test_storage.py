@@ -96,32 +96,32 @@ async def test_email_round_trips_with_events_and_stays_in_its_project(store):
 async def test_only_one_claim_wins_and_a_lost_lease_cannot_finish(store):
     email = await add(store, new_email())
     lease = NOW + timedelta(seconds=60)
-    first = await store.emails.claim(email.id, NOW, lease)
+    first = await store.outbox.claim(email.id, NOW, lease)
     assert first is not None and first.attempt == 1
-    assert await store.emails.claim(email.id, NOW, lease) is None
+    assert await store.outbox.claim(email.id, NOW, lease) is None
     later = NOW + timedelta(seconds=61)
-    second = await store.emails.claim(email.id, later, later + timedelta(seconds=60))
+    second = await store.outbox.claim(email.id, later, later + timedelta(seconds=60))
     assert second is not None and second.attempt == 2
     sent = second.email
     sent.record(EventType.SENT, later)
-    assert not await store.emails.finish(first, sent, [])
-    assert await store.emails.finish(second, sent, [Event(EventType.SENT, later)])
+    assert not await store.outbox.finish(first, sent, [])
+    assert await store.outbox.finish(second, sent, [Event(EventType.SENT, later)])
     assert (await store.emails.get("prj_a", email.id)).status is EmailStatus.SENT
     assert [e.type for e in await store.emails.events(email.id)] == [EventType.QUEUED, EventType.SENT]
-    assert await store.emails.claim(email.id, later + timedelta(days=1), later + timedelta(days=2)) is None
+    assert await store.outbox.claim(email.id, later + timedelta(days=1), later + timedelta(days=2)) is None
 
 
 async def test_scheduled_and_retried_emails_are_claimable_only_when_due(store):
     email = await add(store, new_email(scheduled_at=NOW + timedelta(minutes=5)))
-    assert await store.emails.claim(email.id, NOW, NOW + timedelta(minutes=1)) is None
+    assert await store.outbox.claim(email.id, NOW, NOW + timedelta(minutes=1)) is None
     at = NOW + timedelta(minutes=5)
-    claim = await store.emails.claim(email.id, at, at + timedelta(minutes=1))
+    claim = await store.outbox.claim(email.id, at, at + timedelta(minutes=1))
     assert claim is not None
-    assert await store.emails.retry_later(
+    assert await store.outbox.retry_later(
         claim, at + timedelta(minutes=10), "451 later", Event(EventType.DEFERRED, at, {"error": "451 later"})
     )
-    assert await store.emails.claim(email.id, at + timedelta(minutes=9), at + timedelta(minutes=20)) is None
-    retried = await store.emails.claim(email.id, at + timedelta(minutes=10), at + timedelta(minutes=20))
+    assert await store.outbox.claim(email.id, at + timedelta(minutes=9), at + timedelta(minutes=20)) is None
+    retried = await store.outbox.claim(email.id, at + timedelta(minutes=10), at + timedelta(minutes=20))
     assert retried is not None and retried.email.last_error == "451 later"
     events = await store.emails.events(email.id)
     assert [e.type for e in events] == [EventType.QUEUED, EventType.DEFERRED] and events[1].data == {
@@ -132,20 +132,20 @@ async def test_scheduled_and_retried_emails_are_claimable_only_when_due(store):
 
 async def test_a_postponed_email_comes_back_when_due_without_spending_an_attempt(store):
     email = await add(store, new_email())
-    claim = await store.emails.claim(email.id, NOW, NOW + timedelta(minutes=1))
+    claim = await store.outbox.claim(email.id, NOW, NOW + timedelta(minutes=1))
     assert claim is not None and claim.attempt == 1
     later = NOW + timedelta(seconds=30)
-    assert await store.emails.postpone(claim, later)
-    assert not await store.emails.postpone(claim, later)  # that claim is spent
-    assert not await store.emails.finish(claim, claim.email, [])
-    assert await store.emails.claim(email.id, later - timedelta(seconds=1), later + timedelta(minutes=1)) is None
-    again = await store.emails.claim(email.id, later, later + timedelta(minutes=1))
+    assert await store.outbox.postpone(claim, later)
+    assert not await store.outbox.postpone(claim, later)  # that claim is spent
+    assert not await store.outbox.finish(claim, claim.email, [])
+    assert await store.outbox.claim(email.id, later - timedelta(seconds=1), later + timedelta(minutes=1)) is None
+    again = await store.outbox.claim(email.id, later, later + timedelta(minutes=1))
     assert again is not None and again.attempt == 1  # pacing held it; nothing was tried
     assert [e.type for e in await store.emails.events(email.id)] == [EventType.QUEUED]
     # A provider that refused the call for its rate (after our hand-over record) gives it back too.
-    assert await store.emails.handover(again)
-    assert await store.emails.postpone(again, later + timedelta(seconds=1))
-    third = await store.emails.claim(email.id, later + timedelta(seconds=1), later + timedelta(minutes=1))
+    assert await store.outbox.handover(again)
+    assert await store.outbox.postpone(again, later + timedelta(seconds=1))
+    third = await store.outbox.claim(email.id, later + timedelta(seconds=1), later + timedelta(minutes=1))
     assert third is not None and third.attempt == 1
 
 
@@ -153,65 +153,65 @@ async def test_stale_returns_lost_rows_once(store):
     pending = await add(store, new_email())
     leased = await add(store, new_email())
     done = await add(store, new_email())
-    await store.emails.claim(leased.id, NOW, NOW + timedelta(seconds=60))
-    claim = await store.emails.claim(done.id, NOW, NOW + timedelta(seconds=60))
-    await store.emails.finish(claim, claim.email, [])
-    assert await store.emails.stale(NOW, NOW - timedelta(seconds=30), 100) == []
+    await store.outbox.claim(leased.id, NOW, NOW + timedelta(seconds=60))
+    claim = await store.outbox.claim(done.id, NOW, NOW + timedelta(seconds=60))
+    await store.outbox.finish(claim, claim.email, [])
+    assert await store.outbox.stale(NOW, NOW - timedelta(seconds=30), 100) == []
     later = NOW + timedelta(seconds=61)
-    assert sorted(await store.emails.stale(later, later - timedelta(seconds=30), 100)) == sorted(
+    assert sorted(await store.outbox.stale(later, later - timedelta(seconds=30), 100)) == sorted(
         [pending.id, leased.id]
     )
-    assert await store.emails.stale(later, later - timedelta(seconds=30), 100) == []
-    assert await store.emails.claim(leased.id, later, later + timedelta(seconds=60)) is not None
+    assert await store.outbox.stale(later, later - timedelta(seconds=30), 100) == []
+    assert await store.outbox.claim(leased.id, later, later + timedelta(seconds=60)) is not None
 
 
 async def test_a_handover_is_never_claimed_again_only_settled_once_its_lease_ran_out(store):
     email = await add(store, new_email())
     lease = timedelta(seconds=60)
-    claim = await store.emails.claim(email.id, NOW, NOW + lease)
-    assert await store.emails.handover(claim)
-    assert await store.emails.handover(claim), "recording it again (a retried connection) is fine"
+    claim = await store.outbox.claim(email.id, NOW, NOW + lease)
+    assert await store.outbox.handover(claim)
+    assert await store.outbox.handover(claim), "recording it again (a retried connection) is fine"
     later = NOW + timedelta(seconds=61)
-    assert await store.emails.claim(email.id, later, later + lease) is None, "no resend after a crash"
-    assert await store.emails.claim_due(later, later + lease, 10) == []
-    assert await store.emails.stale(later, later, 10) == []
-    assert await store.emails.claim_handovers(NOW, NOW + lease, 10) == [], "its worker may still be at it"
-    (settle,) = await store.emails.claim_handovers(later, later + lease, 10)
+    assert await store.outbox.claim(email.id, later, later + lease) is None, "no resend after a crash"
+    assert await store.outbox.claim_due(later, later + lease, 10) == []
+    assert await store.outbox.stale(later, later, 10) == []
+    assert await store.outbox.claim_handovers(NOW, NOW + lease, 10) == [], "its worker may still be at it"
+    (settle,) = await store.outbox.claim_handovers(later, later + lease, 10)
     assert settle.email.id == email.id and settle.attempt == claim.attempt + 1
-    assert await store.emails.claim_handovers(later, later + lease, 10) == [], "one settler at a time"
-    assert not await store.emails.finish(claim, claim.email, []), "the stopped worker's claim is void"
+    assert await store.outbox.claim_handovers(later, later + lease, 10) == [], "one settler at a time"
+    assert not await store.outbox.finish(claim, claim.email, []), "the stopped worker's claim is void"
     settle.email.record(EventType.UNCERTAIN, later)
-    assert await store.emails.finish(settle, settle.email, [Event(EventType.UNCERTAIN, later)])
+    assert await store.outbox.finish(settle, settle.email, [Event(EventType.UNCERTAIN, later)])
     assert (await store.emails.get("prj_a", email.id)).status is EmailStatus.UNCERTAIN
     much_later = later + timedelta(days=1)
-    assert await store.emails.claim_handovers(much_later, much_later + lease, 10) == []
-    assert await store.emails.claim(email.id, much_later, much_later + lease) is None, "held: nobody takes it"
+    assert await store.outbox.claim_handovers(much_later, much_later + lease, 10) == []
+    assert await store.outbox.claim(email.id, much_later, much_later + lease) is None, "held: nobody takes it"
 
     # Sent again (the project's policy, or the operator): the same row, the same Message-ID.
-    assert not await store.emails.reopen("prj_b", email.id, much_later), "another project's"
-    assert await store.emails.reopen("prj_a", email.id, much_later)
-    assert not await store.emails.reopen("prj_a", email.id, much_later), "already on its way"
-    again = await store.emails.claim(email.id, much_later, much_later + lease)
+    assert not await store.outbox.reopen("prj_b", email.id, much_later), "another project's"
+    assert await store.outbox.reopen("prj_a", email.id, much_later)
+    assert not await store.outbox.reopen("prj_a", email.id, much_later), "already on its way"
+    again = await store.outbox.claim(email.id, much_later, much_later + lease)
     assert again is not None and again.email.message_id == email.message_id
     again.email.record(EventType.SENT, much_later)
-    assert await store.emails.finish(again, again.email, [Event(EventType.SENT, much_later)])
+    assert await store.outbox.finish(again, again.email, [Event(EventType.SENT, much_later)])
     assert (await store.emails.get("prj_a", email.id)).status is EmailStatus.SENT
-    assert not await store.emails.reopen("prj_a", email.id, much_later), "only uncertain mail is reopened"
+    assert not await store.outbox.reopen("prj_a", email.id, much_later), "only uncertain mail is reopened"
 
     # A live worker finishes (or retries) after its own hand-over as usual.
     other = await add(store, new_email())
-    claim = await store.emails.claim(other.id, NOW, NOW + lease)
-    assert await store.emails.handover(claim)
-    assert await store.emails.retry_later(claim, NOW, "451 after the data", Event(EventType.DEFERRED, NOW))
-    assert await store.emails.claim(other.id, NOW, NOW + lease) is not None
+    claim = await store.outbox.claim(other.id, NOW, NOW + lease)
+    assert await store.outbox.handover(claim)
+    assert await store.outbox.retry_later(claim, NOW, "451 after the data", Event(EventType.DEFERRED, NOW))
+    assert await store.outbox.claim(other.id, NOW, NOW + lease) is not None
 
 
 async def test_pages_filter_by_status_and_count_the_total(store):
     emails = [await add(store, new_email()) for _ in range(5)]
     await add(store, new_email(project_id="prj_b"))
-    claim = await store.emails.claim(emails[1].id, NOW, NOW + timedelta(seconds=60))
+    claim = await store.outbox.claim(emails[1].id, NOW, NOW + timedelta(seconds=60))
     claim.email.record(EventType.SENT, NOW)
-    await store.emails.finish(claim, claim.email, [])
+    await store.outbox.finish(claim, claim.email, [])
     page = await store.emails.page("prj_a", CursorRequest(limit=2))
     assert [e.id for e in page.items] == [emails[0].id, emails[1].id] and page.total == 5 and page.has_more
     page = await store.emails.page("prj_a", CursorRequest(limit=10), EmailFilter(EmailStatus.SENT))
@@ -292,9 +292,9 @@ def test_claims_are_exclusive_across_connections(make_storage):
             store = make_storage()
             try:
                 for email_id in ids[:100]:
-                    if await store.emails.claim(email_id, NOW, NOW + timedelta(seconds=60)):
+                    if await store.outbox.claim(email_id, NOW, NOW + timedelta(seconds=60)):
                         won[slot].append(email_id)
-                while claims := await store.emails.claim_due(NOW, NOW + timedelta(seconds=60), 7):
+                while claims := await store.outbox.claim_due(NOW, NOW + timedelta(seconds=60), 7):
                     won[slot].extend(c.email.id for c in claims)
             finally:
                 await store.close()
@@ -315,11 +315,11 @@ async def test_claim_due_takes_due_rows_oldest_first_and_never_twice(store):
     first = await add(store, new_email())
     second = await add(store, new_email())
     lease = NOW + timedelta(seconds=60)
-    claims = await store.emails.claim_due(NOW, lease, 10)
+    claims = await store.outbox.claim_due(NOW, lease, 10)
     assert [c.email.id for c in claims] == [first.id, second.id] and all(c.attempt == 1 for c in claims)
-    assert await store.emails.claim_due(NOW, lease, 10) == []
+    assert await store.outbox.claim_due(NOW, lease, 10) == []
     at = NOW + timedelta(minutes=1)
-    assert [c.email.id for c in await store.emails.claim_due(at, at + timedelta(seconds=60), 10)] == [later.id]
+    assert [c.email.id for c in await store.outbox.claim_due(at, at + timedelta(seconds=60), 10)] == [later.id]
 
 
 async def test_sqlite_group_commit_isolates_a_failing_write(tmp_path):
@@ -368,7 +368,7 @@ async def test_charges_never_overshoot_under_concurrency(store):
     )
     assert sum(r is None for r in results) == 5
     assert all(isinstance(r, QuotaExceeded) for r in results if r is not None)
-    assert await store.emails.usage("prj_a", "emails", "2026-05") == 5
+    assert await store.quota.usage("prj_a", "emails", "2026-05") == 5
     assert (await store.emails.page("prj_a", CursorRequest(limit=100))).total == 5
 
 
@@ -418,17 +418,17 @@ async def test_pages_filter_live_or_test_and_daily_counts_plot_the_events(store)
     ] == [test.id]
     page = await store.emails.page("prj_a", CursorRequest(limit=10), EmailFilter(test=False))
     assert [e.id for e in page.items] == [live.id] and page.total == 1
-    claim = await store.emails.claim(live.id, NOW, NOW + timedelta(seconds=60))
+    claim = await store.outbox.claim(live.id, NOW, NOW + timedelta(seconds=60))
     later = NOW + timedelta(days=1)
     claim.email.record(EventType.SENT, later)
-    await store.emails.finish(claim, claim.email, [Event(EventType.SENT, later)])
+    await store.outbox.finish(claim, claim.email, [Event(EventType.SENT, later)])
     day, next_day = NOW.strftime("%Y-%m-%d"), later.strftime("%Y-%m-%d")
-    assert await store.emails.daily("prj_a", NOW - timedelta(days=30)) == [
+    assert await store.activity.daily("prj_a", NOW - timedelta(days=30)) == [
         (day, "queued", 2),
         (next_day, "sent", 1),
     ]
-    assert await store.emails.daily("prj_b", NOW - timedelta(days=30)) == []
-    assert await store.emails.daily("prj_a", NOW + timedelta(hours=1)) == [(next_day, "sent", 1)]
+    assert await store.activity.daily("prj_b", NOW - timedelta(days=30)) == []
+    assert await store.activity.daily("prj_a", NOW + timedelta(hours=1)) == [(next_day, "sent", 1)]
 
 
 async def test_a_key_remembers_when_it_was_last_used(store):
@@ -504,23 +504,23 @@ async def test_a_campaigns_timeline_and_most_clicked_links(store):
         if n == 0:
             clicks.append(clicked.record(EventType.CLICKED, later, url="https://b.example/"))
         await store.emails.record(clicked, clicks)
-    timeline = await store.emails.campaign_timeline("cmp_t")
+    timeline = await store.campaign_mail.timeline("cmp_t")
     minute = NOW.strftime("%Y-%m-%dT%H:%M")
     assert (minute, "sent", 3) in timeline and (later.strftime("%Y-%m-%dT%H:%M"), "clicked", 4) in timeline
     assert [row[0] for row in timeline] == sorted(row[0] for row in timeline)
-    assert await store.emails.campaign_links("cmp_t", 10) == [("https://a.example/", 3), ("https://b.example/", 1)]
-    assert await store.emails.campaign_links("cmp_t", 1) == [("https://a.example/", 3)]
-    assert await store.emails.campaign_timeline("cmp_other") == []
+    assert await store.campaign_mail.links("cmp_t", 10) == [("https://a.example/", 3), ("https://b.example/", 1)]
+    assert await store.campaign_mail.links("cmp_t", 1) == [("https://a.example/", 3)]
+    assert await store.campaign_mail.timeline("cmp_other") == []
 
 
 async def test_the_outbox_backlog_counts_what_is_due_and_how_old(store):
     from datetime import timedelta
 
-    assert await store.emails.backlog(NOW) == (0, None)
+    assert await store.outbox.backlog(NOW) == (0, None)
     await add(store, new_email())
     await add(store, new_email(scheduled_at=NOW + timedelta(hours=1)))  # not due yet
     leased = await add(store, new_email())
-    await store.emails.claim(leased.id, NOW, NOW + timedelta(minutes=1))
-    count, oldest = await store.emails.backlog(NOW + timedelta(seconds=30))
+    await store.outbox.claim(leased.id, NOW, NOW + timedelta(minutes=1))
+    count, oldest = await store.outbox.backlog(NOW + timedelta(seconds=30))
     assert count == 1 and oldest is not None and abs((oldest - NOW).total_seconds()) < 1
     assert await store.webhooks.backlog(NOW) == 0

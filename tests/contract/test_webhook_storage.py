@@ -22,10 +22,10 @@ def notice(event_id: str, kind: str = "email.sent", at=NOW) -> Notice:
 
 
 async def sent(store, email, *notices: Notice) -> bool:
-    claim = await store.emails.claim(email.id, NOW, LEASE)
+    claim = await store.outbox.claim(email.id, NOW, LEASE)
     done = claim.email
     event = done.record(EventType.SENT, NOW)
-    return await store.emails.finish(claim, done, [event], notices)
+    return await store.outbox.finish(claim, done, [event], notices)
 
 
 async def test_endpoints_round_trip_and_stay_in_their_project(store):
@@ -62,10 +62,10 @@ async def test_a_finished_email_fans_out_to_active_subscribed_endpoints_of_its_p
 async def test_a_finish_that_lost_its_lease_makes_no_delivery(store):
     await store.webhooks.add(hook("whk_1"))
     email = await add(store, new_email())
-    first = await store.emails.claim(email.id, NOW, LEASE)
+    first = await store.outbox.claim(email.id, NOW, LEASE)
     later = LEASE + timedelta(seconds=1)
-    await store.emails.claim(email.id, later, later + timedelta(seconds=60))
-    assert not await store.emails.finish(first, first.email, [Event(EventType.SENT, NOW)], (notice("evt_1"),))
+    await store.outbox.claim(email.id, later, later + timedelta(seconds=60))
+    assert not await store.outbox.finish(first, first.email, [Event(EventType.SENT, NOW)], (notice("evt_1"),))
     assert await store.webhooks.claim_due(later, later, 10) == []
 
 

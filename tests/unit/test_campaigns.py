@@ -203,7 +203,7 @@ async def test_launch_charges_every_recipient_to_the_quota_or_refuses_the_whole_
         await _launched_to(deps, key, "Ann", "Bob", "Cy", "Dee")
     page = await uc.list_campaigns(deps, key.project_id, "draft", OffsetRequest(1, 20))
     assert len(page.items) == 1, "the refused campaign stays a draft"
-    assert (await deps.storage.emails.campaign_statuses(page.items[0].id)) == {}
+    assert (await deps.storage.campaign_mail.statuses(page.items[0].id)) == {}
     launched = await _launched_to(deps, key, "Eve", "Fay", "Gus")
     assert launched.total == 3
 

@@ -147,7 +147,7 @@ async def test_a_stored_email_with_a_broken_header_fails_with_a_clear_error(deps
     sent = await send_email(
         deps, key, SendCommand(to="a@example.com", from_="a@acme.test", subject="s", html="<p>x</p>")
     )
-    row = deps.storage.emails._rows[sent.id]  # as if written before the checks existed
+    row = deps.storage.emails._mail.rows[sent.id]  # as if written before the checks existed
     row.email.subject = "Hi\r\nBcc: victim@example.com"
     await deps.queue.drain()
     stored, events = await get_email(deps, key.project_id, sent.id)

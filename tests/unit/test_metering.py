@@ -29,8 +29,8 @@ def capped(deps, **config):
 
 async def usage(deps, project_id):
     now = deps.clock.now()
-    emails = deps.storage.emails
-    return await emails.usage(project_id, "emails", month(now)), await emails.usage(project_id, "sandbox", day(now))
+    quota = deps.storage.quota
+    return await quota.usage(project_id, "emails", month(now)), await quota.usage(project_id, "sandbox", day(now))
 
 
 async def test_codes_count_against_the_quota_and_the_sandbox_cap(deps):

@@ -76,7 +76,7 @@ async def test_reconciler_finds_lost_passes_and_expired_leases(outbox, clock, ma
     lost = await send_email(outbox, key, command())  # its delivery pass is "lost": never run
     crashed = await send_email(outbox, key, command())
     # A worker claims `crashed` and dies before finishing.
-    claim = await outbox.storage.emails.claim(crashed.id, clock.now(), clock.now() + outbox.config.lease)
+    claim = await outbox.storage.outbox.claim(crashed.id, clock.now(), clock.now() + outbox.config.lease)
     assert claim is not None
     manual_queue.wakes.clear()
     assert await reconcile_outbox(outbox) == 0  # nothing is stale yet
@@ -87,7 +87,7 @@ async def test_reconciler_finds_lost_passes_and_expired_leases(outbox, clock, ma
     assert await reconcile_outbox(outbox) == 0  # taken back rows are not returned twice at once
     assert await drain(outbox) == 2
     # The dead worker's late result is refused: its lease is gone.
-    assert await outbox.storage.emails.finish(claim, claim.email, []) is False
+    assert await outbox.storage.outbox.finish(claim, claim.email, []) is False
     assert sorted(m.id for m in mailer.sent) == sorted([lost.id, crashed.id])
 
 

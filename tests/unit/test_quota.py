@@ -50,6 +50,6 @@ async def test_the_monthly_quota_stops_live_sends_and_not_test_sends(clock, mail
     with pytest.raises(QuotaExceeded, match="Monthly quota of 2"):
         await send_email(deps, key, command())
     assert await stored(deps, key) == 2
-    assert await deps.storage.emails.usage(key.project_id, "emails", clock.now().strftime("%Y-%m")) == 2
+    assert await deps.storage.quota.usage(key.project_id, "emails", clock.now().strftime("%Y-%m")) == 2
     test_key = await live_key(deps, "t", mode=KeyMode.TEST)
     await send_email(deps, test_key, command())

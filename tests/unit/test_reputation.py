@@ -107,7 +107,7 @@ async def test_test_sends_count_toward_no_reputation(deps):
         await record_feedback(deps, test_key.project_id, email.id, EventType.BOUNCED)
     project = await deps.storage.projects.get(test_key.project_id)
     assert project.status is AccountStatus.ACTIVE
-    assert (await deps.storage.emails.activity(test_key.project_id, FakeClock().now())).sends == 0
+    assert (await deps.storage.activity.activity(test_key.project_id, FakeClock().now())).sends == 0
 
 
 def test_the_operator_contact_in_account_errors_is_the_installs_own():

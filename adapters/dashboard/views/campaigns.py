@@ -134,8 +134,8 @@ def _buckets(timeline: list[tuple[str, str, int]]) -> tuple[list[int], dict[str,
 
 async def _chart(request: Request, campaign: Campaign) -> tuple[str, list[tuple[str, int]]]:
     deps = deps_of(request)
-    times, series = _buckets(await deps.storage.emails.campaign_timeline(campaign.id))
-    links = await deps.storage.emails.campaign_links(campaign.id, 10)
+    times, series = _buckets(await deps.storage.campaign_mail.timeline(campaign.id))
+    links = await deps.storage.campaign_mail.links(campaign.id, 10)
     return json.dumps({"times": times, "series": series}), links
 
 

@@ -25,7 +25,7 @@ async def overview(request: Request, visit: Visit) -> Response:
     days = [(today - timedelta(days=n)).isoformat() for n in range(DAYS - 1, -1, -1)]
     counts = {
         (day, kind): count
-        for day, kind, count in await deps.storage.emails.daily(
+        for day, kind, count in await deps.storage.activity.daily(
             visit.session.project_id, deps.clock.now() - timedelta(days=DAYS)
         )
     }

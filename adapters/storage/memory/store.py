@@ -6,11 +6,9 @@ read-modify-write, so each one is atomic with respect to the others.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from attrs import define, evolve, field
+from attrs import evolve
 
 from adapters.storage.memory.assets import MemoryAssets
 from adapters.storage.memory.contacts import (
@@ -20,23 +18,20 @@ from adapters.storage.memory.contacts import (
     MemoryOtp,
     MemorySuppressions,
 )
+from adapters.storage.memory.email_reports import MemoryActivity, MemoryCampaignMail
+from adapters.storage.memory.emails import MailTable, MemoryEmails, MemoryQuota
 from adapters.storage.memory.imports import MemoryImports
+from adapters.storage.memory.outbox import MemoryOutbox
 from adapters.storage.memory.pacing import MemoryPacing
 from adapters.storage.memory.users import MemoryUsers
 from adapters.storage.memory.webhooks import MemoryWebhooks
 from autorelay_core.domain.domains import Domain
-from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.projects import AccountStatus, Project
-from autorelay_core.domain.reputation import Activity
 from autorelay_core.domain.templates import KEPT_VERSIONS, Template, TemplateVersion, version_of
-from autorelay_core.domain.webhooks import Notice
-from autorelay_core.errors import Conflict, QuotaExceeded
+from autorelay_core.errors import Conflict
 from autorelay_core.policies.idempotency import IN_FLIGHT_LEASE, RETENTION, Existing, StoredResponse
-from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
-from autorelay_core.policies.quota import Charge, exceeded_message
 from autorelay_core.policies.rate_limit import Limit
-from autorelay_core.ports import ANY_EMAIL, Claim, EmailFilter
 
 
 class MemoryProjects:
@@ -100,274 +95,6 @@ class MemoryKeys:
     async def touch(self, key_id: str, at: datetime) -> None:
         if key_id in self._rows:
             self._rows[key_id].last_used_at = at
-
-
-@define
-class _OutboxRow:
-    email: Email
-    seq: int
-    due_at: datetime
-    delivery: Delivery = Delivery.PENDING
-    lease_until: datetime | None = None
-    attempts: int = 0
-    events: list[Event] = field(factory=list)
-
-
-_HELD_BY_A_WORKER = (Delivery.LEASED, Delivery.HANDOVER)
-
-
-def _engagement(email: Email) -> tuple[EmailStatus, int, int]:
-    return email.status, email.opens, email.clicks
-
-
-class MemoryEmails:
-    def __init__(self, webhooks: MemoryWebhooks) -> None:
-        self._webhooks = webhooks
-        self._rows: dict[str, _OutboxRow] = {}
-        self._seq = 0
-        self._usage: dict[tuple[str, str, str], int] = {}
-
-    def _charge(self, project_id: str, charges: tuple[Charge, ...], amount: int) -> None:
-        keys = [(project_id, c.counter, c.period) for c in charges]
-        for key, charge in zip(keys, charges, strict=True):
-            if self._usage.get(key, 0) + amount > charge.limit:
-                raise QuotaExceeded(exceeded_message(charge, amount))
-        for key in keys:
-            self._usage[key] = self._usage.get(key, 0) + amount
-
-    async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
-        self._charge(email.project_id, charges, 1)
-        self._seq += 1
-        due = email.scheduled_at or email.created_at
-        self._rows[email.id] = _OutboxRow(evolve(email), self._seq, due, events=list(events))
-
-    async def add_many(self, emails: list[Email], events: list[Event], charges: tuple[Charge, ...] = ()) -> int:
-        taken = {(r.email.campaign_id, r.email.contact_id) for r in self._rows.values() if r.email.campaign_id}
-        new = []
-        for email in emails:
-            if (email.campaign_id, email.contact_id) in taken or email.id in self._rows:
-                continue
-            taken.add((email.campaign_id, email.contact_id))
-            new.append(email)
-        if new:
-            self._charge(new[0].project_id, charges, len(new))
-        for email in new:
-            await self.add(email, list(events))
-        return len(new)
-
-    async def hold_campaign(self, campaign_id: str) -> int:
-        rows = [r for r in self._rows.values() if r.email.campaign_id == campaign_id and r.delivery is Delivery.PENDING]
-        for row in rows:
-            row.delivery = Delivery.HELD
-        return len(rows)
-
-    async def release_campaign(self, campaign_id: str, now: datetime) -> int:
-        rows = [r for r in self._rows.values() if r.email.campaign_id == campaign_id and r.delivery is Delivery.HELD]
-        if rows:
-            shift = max(now - min(r.due_at for r in rows), timedelta(0))
-            for row in rows:
-                row.delivery, row.due_at = Delivery.PENDING, row.due_at + shift
-        return len(rows)
-
-    async def campaign_statuses(self, campaign_id: str) -> dict[EmailStatus, int]:
-        counts: dict[EmailStatus, int] = {}
-        for row in self._rows.values():
-            if row.email.campaign_id == campaign_id:
-                counts[row.email.status] = counts.get(row.email.status, 0) + 1
-        return counts
-
-    async def usage(self, project_id: str, counter: str, period: str) -> int:
-        return self._usage.get((project_id, counter, period), 0)
-
-    async def get(self, project_id: str, email_id: str) -> Email | None:
-        row = self._rows.get(email_id)
-        if row is None or row.email.project_id != project_id:
-            return None
-        return evolve(row.email)
-
-    async def locate(self, email_id: str) -> Email | None:
-        row = self._rows.get(email_id)
-        return evolve(row.email) if row else None
-
-    async def by_provider_id(self, provider_message_id: str) -> Email | None:
-        found = next((r.email for r in self._rows.values() if r.email.provider_message_id == provider_message_id), None)
-        return evolve(found) if found else None
-
-    async def events(self, email_id: str) -> list[Event]:
-        row = self._rows.get(email_id)
-        return list(row.events) if row else []
-
-    async def page(self, project_id: str, cursor: CursorRequest, where: EmailFilter = ANY_EMAIL) -> CursorPage[Email]:
-        rows = [r for r in self._rows.values() if r.email.project_id == project_id and _picks(where, r.email)]
-        total = len(rows)
-        descending = cursor.order is Order.DESC
-        rows.sort(key=lambda r: r.seq, reverse=descending)
-        if cursor.after is not None:
-            anchor = self._rows.get(cursor.after)
-            if anchor is None or anchor.email.project_id != project_id:
-                return CursorPage(items=[], total=total, has_more=False)
-            rows = [r for r in rows if (r.seq < anchor.seq if descending else r.seq > anchor.seq)]
-        chosen = rows[: cursor.limit]
-        return CursorPage([evolve(r.email) for r in chosen], total, len(rows) > cursor.limit)
-
-    async def daily(self, project_id: str, since: datetime) -> list[tuple[str, str, int]]:
-        counts: Counter[tuple[str, str]] = Counter()
-        for row in self._rows.values():
-            if row.email.project_id == project_id:
-                for event in row.events:
-                    if event.created_at >= since:
-                        counts[(event.created_at.astimezone(UTC).strftime("%Y-%m-%d"), event.type.value)] += 1
-        return sorted((day, kind, count) for (day, kind), count in counts.items())
-
-    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
-        due = [r.due_at for r in self._rows.values() if r.delivery is Delivery.PENDING and r.due_at <= now]
-        return len(due), min(due, default=None)
-
-    async def campaign_timeline(self, campaign_id: str) -> list[tuple[str, str, int]]:
-        counts: Counter[tuple[str, str]] = Counter()
-        for row in self._rows.values():
-            if row.email.campaign_id == campaign_id:
-                for event in row.events:
-                    counts[(event.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M"), event.type.value)] += 1
-        return sorted((minute, kind, count) for (minute, kind), count in counts.items())
-
-    async def campaign_links(self, campaign_id: str, limit: int) -> list[tuple[str, int]]:
-        clicks: Counter[str] = Counter()
-        for row in self._rows.values():
-            if row.email.campaign_id == campaign_id:
-                clicks.update(e.data["url"] for e in row.events if e.type is EventType.CLICKED and e.data.get("url"))
-        return sorted(clicks.items(), key=lambda item: (-item[1], item[0]))[:limit]
-
-    async def activity(self, project_id: str, since: datetime) -> Activity:
-        counts = {EventType.SENT: 0, EventType.BOUNCED: 0, EventType.COMPLAINED: 0}
-        for row in self._rows.values():
-            if row.email.project_id != project_id or row.email.test:
-                continue
-            for event in row.events:
-                if event.type in counts and event.created_at >= since:
-                    counts[event.type] += 1
-        return Activity(counts[EventType.SENT], counts[EventType.BOUNCED], counts[EventType.COMPLAINED])
-
-    async def record(
-        self, email: Email, events: list[Event], notices: tuple[Notice, ...] = (), *, since: Email | None = None
-    ) -> bool:
-        row = self._rows.get(email.id)
-        if row is None or row.email.project_id != email.project_id:
-            return False
-        if since is not None and _engagement(row.email) != _engagement(since):
-            return False
-        row.email = evolve(email)
-        row.events.extend(events)
-        self._webhooks.fan_out(email.project_id, notices)
-        return True
-
-    async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
-        row = self._rows.get(email_id)
-        if row is None:
-            return None
-        free = row.delivery is Delivery.PENDING and row.due_at <= now
-        expired = row.delivery is Delivery.LEASED and row.lease_until is not None and row.lease_until <= now
-        if not (free or expired):
-            return None
-        row.delivery, row.lease_until = Delivery.LEASED, lease_until
-        row.attempts += 1
-        return Claim(email=evolve(row.email), attempt=row.attempts, lease_until=lease_until)
-
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
-        due = sorted(
-            (r for r in self._rows.values() if r.delivery is Delivery.PENDING and r.due_at <= now),
-            key=lambda r: (r.due_at, r.seq),
-        )[:limit]
-        claims = []
-        for row in due:
-            row.delivery, row.lease_until = Delivery.LEASED, lease_until
-            row.attempts += 1
-            claims.append(Claim(email=evolve(row.email), attempt=row.attempts, lease_until=lease_until))
-        return claims
-
-    def _holds(self, claim: Claim) -> _OutboxRow | None:
-        row = self._rows.get(claim.email.id)
-        # The attempt number is the lease token: every claim increments it.
-        if row is None or row.delivery not in _HELD_BY_A_WORKER or row.attempts != claim.attempt:
-            return None
-        return row
-
-    async def handover(self, claim: Claim, then: Callable[[], None] | None = None) -> bool:
-        row = self._holds(claim)
-        if row is None:
-            return False
-        row.delivery = Delivery.HANDOVER
-        if then is not None:
-            then()
-        return True
-
-    async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
-        found = [
-            r
-            for r in self._rows.values()
-            if r.delivery is Delivery.HANDOVER and r.lease_until is not None and r.lease_until <= now
-        ][:limit]
-        for row in found:
-            row.lease_until = lease_until
-            row.attempts += 1
-        return [Claim(email=evolve(r.email), attempt=r.attempts, lease_until=lease_until) for r in found]
-
-    async def finish(self, claim: Claim, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
-        row = self._holds(claim)
-        if row is None:
-            return False
-        row.email = evolve(email)
-        row.events.extend(events)
-        self._webhooks.fan_out(email.project_id, notices)
-        row.delivery, row.lease_until = Delivery.DONE, None
-        return True
-
-    async def reopen(self, project_id: str, email_id: str, at: datetime) -> bool:
-        row = self._rows.get(email_id)
-        if row is None or row.email.project_id != project_id or row.delivery is not Delivery.DONE:
-            return False
-        if row.email.status is not EmailStatus.UNCERTAIN:
-            return False
-        row.delivery, row.lease_until, row.due_at = Delivery.PENDING, None, at
-        return True
-
-    async def retry_later(self, claim: Claim, at: datetime, error: str, event: Event) -> bool:
-        row = self._holds(claim)
-        if row is None:
-            return False
-        row.email.last_error = error
-        row.events.append(event)
-        row.delivery, row.lease_until, row.due_at = Delivery.PENDING, None, at
-        return True
-
-    async def postpone(self, claim: Claim, at: datetime) -> bool:
-        row = self._holds(claim)
-        if row is None:
-            return False
-        row.delivery, row.lease_until, row.due_at = Delivery.PENDING, None, at
-        row.attempts -= 1
-        return True
-
-    async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:
-        found = [
-            r
-            for r in self._rows.values()
-            if (r.delivery is Delivery.PENDING and r.due_at <= pending_before)
-            or (r.delivery is Delivery.LEASED and r.lease_until is not None and r.lease_until <= now)
-        ][:limit]
-        for row in found:
-            row.delivery, row.lease_until, row.due_at = Delivery.PENDING, None, now
-        return [r.email.id for r in found]
-
-
-def _picks(where: EmailFilter, email: Email) -> bool:
-    return (
-        (where.status is None or email.status is where.status)
-        and (where.test is None or email.test is where.test)
-        and (where.recipient is None or (bool(email.to) and email.to[0].lower() == where.recipient.lower()))
-        and (where.since is None or email.created_at >= where.since)
-        and (where.until is None or email.created_at < where.until)
-    )
 
 
 class MemoryTemplates:
@@ -482,7 +209,12 @@ class MemoryStorage:
         self.keys = MemoryKeys()
         self.webhooks = MemoryWebhooks()
         self.assets = MemoryAssets()
-        self.emails = MemoryEmails(self.webhooks)
+        mail = MailTable()
+        self.emails = MemoryEmails(mail, self.webhooks)
+        self.outbox = MemoryOutbox(mail, self.webhooks)
+        self.campaign_mail = MemoryCampaignMail(mail)
+        self.quota = MemoryQuota(mail)
+        self.activity = MemoryActivity(mail)
         self.templates = MemoryTemplates()
         self.limits = MemoryLimitOverrides()
         self.pacing = MemoryPacing()

@@ -452,6 +452,46 @@ MIGRATIONS: list[str] = [
         daily text NOT NULL
     );
     """,
+    # 20: the quota charge in one function, for a single send and for a campaign's batch alike
+    """
+    CREATE FUNCTION autorelay_charge(
+        p_project text, p_counters text[], p_periods text[], p_limits integer[], p_amount integer
+    ) RETURNS void AS $$
+    DECLARE
+        charged integer;
+    BEGIN
+        FOR i IN 1 .. coalesce(array_length(p_counters, 1), 0) LOOP
+            charged := NULL;
+            IF p_amount <= p_limits[i] THEN
+                INSERT INTO usage AS u (project_id, counter, period, count)
+                VALUES (p_project, p_counters[i], p_periods[i], p_amount)
+                ON CONFLICT (project_id, counter, period) DO UPDATE SET count = u.count + p_amount
+                WHERE u.count + p_amount <= p_limits[i]
+                RETURNING u.count INTO charged;
+            END IF;
+            IF charged IS NULL THEN
+                RAISE EXCEPTION 'quota reached' USING ERRCODE = 'AR001', DETAIL = i::text;
+            END IF;
+        END LOOP;
+    END
+    $$ LANGUAGE plpgsql;
+    CREATE OR REPLACE FUNCTION autorelay_add_email(
+        p_id text, p_project text, p_status text, p_test boolean, p_payload jsonb,
+        p_created timestamptz, p_due timestamptz,
+        p_event_types text[], p_event_times timestamptz[], p_event_data jsonb[],
+        p_counters text[], p_periods text[], p_limits integer[]
+    ) RETURNS void AS $$
+    BEGIN
+        INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at)
+        VALUES (p_id, p_project, p_status, p_test, p_payload, p_created, 'pending', p_due);
+        INSERT INTO email_events (email_id, type, created_at, data)
+        SELECT p_id, t, c, d FROM unnest(p_event_types, p_event_times, p_event_data) AS e(t, c, d);
+        -- The usage rows are every send's hot spot: charged last, so each is locked for the rest
+        -- of this function and the commit, never across a round trip to a busy client.
+        PERFORM autorelay_charge(p_project, p_counters, p_periods, p_limits, 1);
+    END
+    $$ LANGUAGE plpgsql;
+    """,
 ]
 
 

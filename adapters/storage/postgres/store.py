@@ -21,8 +21,10 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from adapters.storage.postgres.assets import PostgresAssets
 from adapters.storage.postgres.campaigns import PostgresCampaigns
 from adapters.storage.postgres.contacts import PostgresContacts, PostgresLists, PostgresOtp, PostgresSuppressions
-from adapters.storage.postgres.emails import PostgresEmails
+from adapters.storage.postgres.email_reports import PostgresActivity, PostgresCampaignMail
+from adapters.storage.postgres.emails import PostgresEmails, PostgresQuota
 from adapters.storage.postgres.imports import PostgresImports
+from adapters.storage.postgres.outbox import PostgresOutbox
 from adapters.storage.postgres.pacing import PostgresPacing
 from adapters.storage.postgres.schema import migrate
 from adapters.storage.postgres.users import PostgresUsers
@@ -508,6 +510,10 @@ class PostgresStorage:
         self.users = PostgresUsers(self.db)
         self.keys = PostgresKeys(self.db)
         self.emails = PostgresEmails(self.db)
+        self.outbox = PostgresOutbox(self.db)
+        self.campaign_mail = PostgresCampaignMail(self.db)
+        self.quota = PostgresQuota(self.db)
+        self.activity = PostgresActivity(self.db)
         self.limits = PostgresLimitOverrides(self.db)
         self.pacing = PostgresPacing(self.db)
         self.rate_limits = PostgresRateLimits(self.db)
@@ -531,5 +537,5 @@ class PostgresStorage:
         await self.db.fetchone("SELECT 1")
 
     async def close(self) -> None:
-        self.emails.close_handover_connection()
+        self.outbox.close_handover_connection()
         await self.db.close()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from adapters.storage.codec import ts
 from adapters.storage.rows import assets as rows
+from adapters.storage.sqlite.tables import Tables
 from autorelay_core.domain.assets import Asset
 from autorelay_core.policies.pagination import CursorPage, CursorRequest
 
 
 class SqliteAssets:
-    def __init__(self, tables) -> None:
+    def __init__(self, tables: Tables) -> None:
         self._t = tables
 
     async def add(self, asset: Asset) -> None:

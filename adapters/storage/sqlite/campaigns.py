@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from adapters.storage.rows.campaigns import COLUMNS, COUNT, COUNTS, UPDATE, campaign_row, update_args, values
+from adapters.storage.sqlite.tables import Tables
 from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import CampaignCounts
@@ -15,7 +16,7 @@ def _iso(moment: datetime) -> str:
 
 
 class SqliteCampaigns:
-    def __init__(self, tables) -> None:
+    def __init__(self, tables: Tables) -> None:
         self._t = tables
 
     async def add(self, campaign: Campaign) -> None:

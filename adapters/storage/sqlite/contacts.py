@@ -13,6 +13,7 @@ from adapters.storage.rows.contacts import (
     update_args,
     values,
 )
+from adapters.storage.sqlite.tables import Tables
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.otp import OtpCode
 from autorelay_core.domain.suppressions import Suppression, SuppressionReason
@@ -31,7 +32,7 @@ _INSERT = f"INSERT INTO contacts ({FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 
 
 class SqliteContacts:
-    def __init__(self, tables) -> None:  # sqlite._Tables: the connection and its tx()
+    def __init__(self, tables: Tables) -> None:
         self._t = tables
 
     async def add(self, contact: Contact) -> None:
@@ -148,7 +149,7 @@ _LIST_ONLY = (
 
 
 class SqliteLists:
-    def __init__(self, tables) -> None:
+    def __init__(self, tables: Tables) -> None:
         self._t = tables
 
     async def add(self, contact_list: ContactList) -> None:
@@ -205,7 +206,7 @@ def _otp(row: tuple) -> OtpCode:
 
 
 class SqliteOtp:
-    def __init__(self, tables) -> None:
+    def __init__(self, tables: Tables) -> None:
         self._t = tables
 
     async def put(self, code: OtpCode) -> None:
@@ -259,7 +260,7 @@ _SUPPRESSION_COLUMNS = "project_id, email_key, email, reason, detail, created_at
 
 
 class SqliteSuppressions:
-    def __init__(self, tables) -> None:
+    def __init__(self, tables: Tables) -> None:
         self._t = tables
 
     async def add(self, suppression: Suppression) -> None:

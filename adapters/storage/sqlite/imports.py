@@ -7,6 +7,7 @@ from datetime import datetime
 
 from adapters.storage.codec import ts
 from adapters.storage.rows import imports as rows
+from adapters.storage.sqlite.tables import Tables
 from autorelay_core.domain.imports import ChunkResult, ContactImport
 
 _Q = {name: getattr(rows, name).format(p="?") for name in (
@@ -16,7 +17,7 @@ _Q = {name: getattr(rows, name).format(p="?") for name in (
 
 
 class SqliteImports:
-    def __init__(self, tables) -> None:
+    def __init__(self, tables: Tables) -> None:
         self._t = tables
 
     async def add(self, job: ContactImport, chunks: list[list[tuple[int, list[str]]]]) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from adapters.storage.rows import pacing as rows
+from adapters.storage.sqlite.tables import Tables
 from autorelay_core.domain.pacing import PaceRule, Warmup
 
 
 class SqlitePacing:
-    def __init__(self, tables) -> None:
+    def __init__(self, tables: Tables) -> None:
         self._t = tables
 
     async def rules(self) -> list[PaceRule]:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,27 +18,25 @@ import sqlite_utils
 
 from adapters.storage import codec
 from adapters.storage.sqlite.assets import SqliteAssets
-from adapters.storage.sqlite.batch import BUSY_WAIT_MS, GroupCommit, begin, locked_out
+from adapters.storage.sqlite.batch import BUSY_WAIT_MS, GroupCommit, locked_out
 from adapters.storage.sqlite.campaigns import SqliteCampaigns
 from adapters.storage.sqlite.contacts import SqliteContacts, SqliteLists, SqliteOtp, SqliteSuppressions
+from adapters.storage.sqlite.email_reports import SqliteActivity, SqliteCampaignMail
+from adapters.storage.sqlite.emails import SqliteEmails, SqliteQuota
 from adapters.storage.sqlite.imports import SqliteImports
+from adapters.storage.sqlite.outbox import SqliteOutbox
 from adapters.storage.sqlite.pacing import SqlitePacing
 from adapters.storage.sqlite.schema import migrate
+from adapters.storage.sqlite.tables import Tables
 from adapters.storage.sqlite.users import SqliteUsers
-from adapters.storage.sqlite.webhooks import SqliteWebhooks, fan_out
+from adapters.storage.sqlite.webhooks import SqliteWebhooks
 from autorelay_core.domain.domains import Domain, DomainStatus
-from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.domain.projects import AccountStatus, Project
-from autorelay_core.domain.reputation import Activity
 from autorelay_core.domain.templates import KEPT_VERSIONS, Template, TemplateVersion
-from autorelay_core.domain.webhooks import Notice
-from autorelay_core.errors import Conflict, QuotaExceeded
+from autorelay_core.errors import Conflict
 from autorelay_core.policies.idempotency import IN_FLIGHT_LEASE, RETENTION, Existing, StoredResponse
-from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
-from autorelay_core.policies.quota import Charge, exceeded_message
 from autorelay_core.policies.rate_limit import Admission, Limit
-from autorelay_core.ports import ANY_EMAIL, Claim, EmailFilter
 
 
 class _Connection(sqlite3.Connection):
@@ -131,24 +127,6 @@ class Checkpointer:
         self._thread.join(5)
 
 
-class _Tables:
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
-        self.conn: sqlite3.Connection = db.conn
-
-    @asynccontextmanager
-    async def tx(self) -> AsyncIterator[sqlite3.Connection]:
-        """A write transaction; waits for another process's lock without blocking the loop. The
-        body must not await: the connection is shared by every task of the process."""
-        await begin(self.conn)
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
-
-
 def _project(row: sqlite3.Row | tuple) -> Project:
     pid, name, status, reason, created, opens, clicks, resend, resend_campaigns = row
     return Project(
@@ -164,7 +142,7 @@ def _project(row: sqlite3.Row | tuple) -> Project:
     )
 
 
-class SqliteProjects(_Tables):
+class SqliteProjects(Tables):
     _COLUMNS = (
         "id, name, status, status_reason, created_at, track_opens, track_clicks,"
         " resend_uncertain_transactional, resend_uncertain_campaigns"
@@ -239,7 +217,7 @@ def _key(row: tuple) -> ApiKey:
     )
 
 
-class SqliteKeys(_Tables):
+class SqliteKeys(Tables):
     _COLUMNS = "id, project_id, name, mode, key_hash, last4, scopes, created_at, revoked_at, last_used_at"
 
     async def add(self, key: ApiKey) -> None:
@@ -278,336 +256,6 @@ class SqliteKeys(_Tables):
         self.conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (at.isoformat(), key_id))
 
 
-# The first recipient, as the recipient filter's index has it (sqlite_schema migration 14).
-_FIRST_TO = "lower(json_extract(payload, '$.to[0]'))"
-
-_INSERT_EMAIL = (
-    "INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at, campaign_id, contact_id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-def _outbox_row(email: Email) -> tuple:
-    return (
-        email.id,
-        email.project_id,
-        email.status.value,
-        int(email.test),
-        codec.email_payload(email),
-        email.created_at.isoformat(),
-        Delivery.PENDING.value,
-        codec.ts(email.scheduled_at or email.created_at),
-        email.campaign_id,
-        email.contact_id,
-    )
-
-
-class SqliteEmails(_Tables):
-    def __init__(self, db: sqlite_utils.Database, group: GroupCommit) -> None:
-        super().__init__(db)
-        self._group = group
-
-    async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
-        row = _outbox_row(email)
-
-        def write(conn: sqlite3.Connection) -> None:
-            for charge in charges:
-                self._charge(conn, email.project_id, charge)
-            conn.execute(_INSERT_EMAIL, row)
-            self._add_events(conn, email.id, events)
-
-        await self._group.run(write)
-
-    async def add_many(self, emails: list[Email], events: list[Event], charges: tuple[Charge, ...] = ()) -> int:
-        added = 0
-        async with self.tx() as conn:
-            for email in emails:
-                if conn.execute(_INSERT_EMAIL + " ON CONFLICT DO NOTHING", _outbox_row(email)).rowcount:
-                    self._add_events(conn, email.id, events)
-                    added += 1
-            for charge in charges if added else ():
-                self._charge(conn, emails[0].project_id, charge, added)  # raising rolls it all back
-        return added
-
-    async def hold_campaign(self, campaign_id: str) -> int:
-        async with self.tx() as conn:
-            return conn.execute(
-                "UPDATE emails SET delivery = 'held' WHERE campaign_id = ? AND delivery = 'pending'", (campaign_id,)
-            ).rowcount
-
-    async def release_campaign(self, campaign_id: str, now: datetime) -> int:
-        # Shifted together so the pace between them is kept, the first due now.
-        async with self.tx() as conn:
-            return conn.execute(
-                "UPDATE emails SET delivery = 'pending', due_at = due_at + max(0, ? - (SELECT min(due_at)"
-                " FROM emails WHERE campaign_id = ? AND delivery = 'held'))"
-                " WHERE campaign_id = ? AND delivery = 'held'",
-                (codec.ts(now), campaign_id, campaign_id),
-            ).rowcount
-
-    async def campaign_statuses(self, campaign_id: str) -> dict[EmailStatus, int]:
-        rows = self.conn.execute(
-            "SELECT status, count(*) FROM emails WHERE campaign_id = ? GROUP BY status", (campaign_id,)
-        )
-        return {EmailStatus(status): count for status, count in rows}
-
-    @staticmethod
-    def _charge(conn: sqlite3.Connection, project_id: str, charge: Charge, amount: int = 1) -> None:
-        key = (project_id, charge.counter, charge.period)
-        conn.execute("INSERT INTO usage VALUES (?, ?, ?, 0) ON CONFLICT DO NOTHING", key)
-        cursor = conn.execute(
-            "UPDATE usage SET count = count + ? WHERE project_id = ? AND counter = ? AND period = ? AND count + ? <= ?",
-            (amount, *key, amount, charge.limit),
-        )
-        if cursor.rowcount != 1:
-            raise QuotaExceeded(exceeded_message(charge, amount))  # the savepoint undoes this send's writes
-
-    async def usage(self, project_id: str, counter: str, period: str) -> int:
-        row = self.conn.execute(
-            "SELECT count FROM usage WHERE project_id = ? AND counter = ? AND period = ?", (project_id, counter, period)
-        ).fetchone()
-        return row[0] if row else 0
-
-    @staticmethod
-    def _add_events(conn: sqlite3.Connection, email_id: str, events: list[Event]) -> None:
-        conn.executemany(
-            "INSERT INTO email_events (email_id, type, created_at, data) VALUES (?, ?, ?, ?)",
-            [(email_id, e.type.value, e.created_at.isoformat(), codec.event_data(e)) for e in events],
-        )
-
-    async def get(self, project_id: str, email_id: str) -> Email | None:
-        row = self.conn.execute(
-            "SELECT payload FROM emails WHERE id = ? AND project_id = ?", (email_id, project_id)
-        ).fetchone()
-        return codec.email_from_payload(row[0]) if row else None
-
-    async def locate(self, email_id: str) -> Email | None:
-        row = self.conn.execute("SELECT payload FROM emails WHERE id = ?", (email_id,)).fetchone()
-        return codec.email_from_payload(row[0]) if row else None
-
-    async def by_provider_id(self, provider_message_id: str) -> Email | None:
-        row = self.conn.execute(
-            "SELECT payload FROM emails WHERE json_extract(payload, '$.provider_message_id') = ?",
-            (provider_message_id,),
-        ).fetchone()
-        return codec.email_from_payload(row[0]) if row else None
-
-    async def events(self, email_id: str) -> list[Event]:
-        rows = self.conn.execute(
-            "SELECT type, created_at, data FROM email_events WHERE email_id = ? ORDER BY seq", (email_id,)
-        )
-        return [Event(EventType(t), datetime.fromisoformat(c), json.loads(d)) for t, c, d in rows]
-
-    async def page(self, project_id: str, cursor: CursorRequest, where: EmailFilter = ANY_EMAIL) -> CursorPage[Email]:
-        sql, args = "project_id = ?", [project_id]
-        if where.status is not None:
-            sql += " AND status = ?"
-            args.append(where.status.value)
-        if where.test is not None:
-            sql += " AND test = ?"
-            args.append(int(where.test))
-        if where.recipient is not None:
-            sql += f" AND {_FIRST_TO} = ?"
-            args.append(where.recipient.lower())
-        # Dates become a range of seq (emails are stored in time order), found through an index.
-        if where.since is not None:
-            sql += " AND seq >= coalesce((SELECT min(seq) FROM emails WHERE project_id = ? AND created_at >= ?), 1e18)"
-            args += [project_id, where.since.isoformat()]
-        if where.until is not None:
-            sql += " AND seq <= coalesce((SELECT max(seq) FROM emails WHERE project_id = ? AND created_at < ?), -1)"
-            args += [project_id, where.until.isoformat()]
-        (total,) = self.conn.execute(f"SELECT COUNT(*) FROM emails WHERE {sql}", args).fetchone()
-        descending = cursor.order is Order.DESC
-        if cursor.after is not None:
-            anchor = self.conn.execute(
-                "SELECT seq FROM emails WHERE id = ? AND project_id = ?", (cursor.after, project_id)
-            ).fetchone()
-            if anchor is None:
-                return CursorPage(items=[], total=total, has_more=False)
-            sql += " AND seq < ?" if descending else " AND seq > ?"
-            args.append(anchor[0])
-        rows = self.conn.execute(
-            f"SELECT payload FROM emails WHERE {sql} ORDER BY seq {'DESC' if descending else 'ASC'} LIMIT ?",
-            [*args, cursor.limit + 1],
-        ).fetchall()
-        items = [codec.email_from_payload(r[0]) for r in rows[: cursor.limit]]
-        return CursorPage(items=items, total=total, has_more=len(rows) > cursor.limit)
-
-    async def daily(self, project_id: str, since: datetime) -> list[tuple[str, str, int]]:
-        rows = self.conn.execute(
-            "SELECT substr(e.created_at, 1, 10), e.type, COUNT(*) FROM email_events e"
-            " JOIN emails m ON m.id = e.email_id WHERE e.created_at >= ? AND m.project_id = ? GROUP BY 1, 2 ORDER BY 1",
-            (since.isoformat(), project_id),
-        )
-        return [(day, kind, count) for day, kind, count in rows]
-
-    async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
-        count, oldest = self.conn.execute(
-            "SELECT count(*), min(due_at) FROM emails WHERE delivery = 'pending' AND due_at <= ?", (codec.ts(now),)
-        ).fetchone()
-        return count, datetime.fromtimestamp(oldest, UTC) if oldest is not None else None
-
-    async def campaign_timeline(self, campaign_id: str) -> list[tuple[str, str, int]]:
-        rows = self.conn.execute(
-            "SELECT substr(e.created_at, 1, 16), e.type, COUNT(*) FROM emails m"
-            " JOIN email_events e ON e.email_id = m.id WHERE m.campaign_id = ? GROUP BY 1, 2 ORDER BY 1",
-            (campaign_id,),
-        )
-        return [(minute, kind, count) for minute, kind, count in rows]
-
-    async def campaign_links(self, campaign_id: str, limit: int) -> list[tuple[str, int]]:
-        rows = self.conn.execute(
-            "SELECT json_extract(e.data, '$.url'), COUNT(*) FROM emails m JOIN email_events e ON e.email_id = m.id"
-            " WHERE m.campaign_id = ? AND e.type = 'clicked' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
-            (campaign_id, limit),
-        )
-        return [(url, count) for url, count in rows if url]
-
-    async def activity(self, project_id: str, since: datetime) -> Activity:
-        rows = self.conn.execute(
-            "SELECT e.type, COUNT(*) FROM email_events e JOIN emails m ON m.id = e.email_id"
-            " WHERE e.type IN ('sent', 'bounced', 'complained') AND e.created_at >= ?"
-            " AND m.project_id = ? AND m.test = 0 GROUP BY e.type",
-            (since.isoformat(), project_id),
-        )
-        counts = dict(rows.fetchall())
-        return Activity(counts.get("sent", 0), counts.get("bounced", 0), counts.get("complained", 0))
-
-    async def record(
-        self, email: Email, events: list[Event], notices: tuple[Notice, ...] = (), *, since: Email | None = None
-    ) -> bool:
-        where, args = "id = ? AND project_id = ?", [email.id, email.project_id]
-        if since is not None:
-            where += (
-                " AND status = ? AND json_extract(payload, '$.opens') = ? AND json_extract(payload, '$.clicks') = ?"
-            )
-            args += [since.status.value, since.opens, since.clicks]
-
-        def write(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
-                f"UPDATE emails SET status = ?, payload = ? WHERE {where}",
-                (email.status.value, codec.email_payload(email), *args),
-            )
-            if cursor.rowcount != 1:
-                return False
-            self._add_events(conn, email.id, events)
-            fan_out(conn, email.project_id, notices)
-            return True
-
-        return await self._group.run(write)
-
-    async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
-        async with self.tx() as conn:
-            row = conn.execute(
-                "UPDATE emails SET delivery = 'leased', lease_until = ?, attempts = attempts + 1"
-                " WHERE id = ? AND ((delivery = 'pending' AND due_at <= ?)"
-                " OR (delivery = 'leased' AND lease_until <= ?))"
-                " RETURNING payload, attempts",
-                (codec.ts(lease_until), email_id, codec.ts(now), codec.ts(now)),
-            ).fetchone()
-        if row is None:
-            return None
-        return Claim(email=codec.email_from_payload(row[0]), attempt=row[1], lease_until=lease_until)
-
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
-        async with self.tx() as conn:
-            rows = conn.execute(
-                "UPDATE emails SET delivery = 'leased', lease_until = ?, attempts = attempts + 1"
-                " WHERE id IN (SELECT id FROM emails WHERE delivery = 'pending' AND due_at <= ?"
-                " ORDER BY due_at LIMIT ?) RETURNING payload, attempts",
-                (codec.ts(lease_until), codec.ts(now), limit),
-            ).fetchall()
-        return [Claim(codec.email_from_payload(p), attempt, lease_until) for p, attempt in rows]
-
-    async def finish(self, claim: Claim, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
-        args = (email.status.value, codec.email_payload(email), email.id, claim.attempt)
-
-        def write(conn: sqlite3.Connection) -> bool:
-            # The attempt number is the lease token: every claim increments it.
-            cursor = conn.execute(
-                "UPDATE emails SET delivery = 'done', lease_until = NULL, status = ?, payload = ?"
-                " WHERE id = ? AND delivery IN ('leased', 'handover') AND attempts = ?",
-                args,
-            )
-            if cursor.rowcount != 1:
-                return False
-            self._add_events(conn, email.id, events)
-            fan_out(conn, email.project_id, notices)
-            return True
-
-        return await self._group.run(write)
-
-    async def handover(self, claim: Claim, then: Callable[[], None] | None = None) -> bool:
-        def write(conn: sqlite3.Connection) -> bool:
-            return (
-                conn.execute(
-                    "UPDATE emails SET delivery = 'handover'"
-                    " WHERE id = ? AND delivery IN ('leased', 'handover') AND attempts = ?",
-                    (claim.email.id, claim.attempt),
-                ).rowcount
-                == 1
-            )
-
-        # `then` runs inside the group commit, right after COMMIT: no other task runs in between.
-        return await self._group.run(write, then=then)
-
-    async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
-        async with self.tx() as conn:
-            rows = conn.execute(
-                "UPDATE emails SET lease_until = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM emails"
-                " WHERE delivery = 'handover' AND lease_until <= ? LIMIT ?) RETURNING payload, attempts",
-                (codec.ts(lease_until), codec.ts(now), limit),
-            ).fetchall()
-        return [Claim(codec.email_from_payload(p), attempt, lease_until) for p, attempt in rows]
-
-    async def reopen(self, project_id: str, email_id: str, at: datetime) -> bool:
-        def write(conn: sqlite3.Connection) -> bool:
-            return (
-                conn.execute(
-                    "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = ?"
-                    " WHERE id = ? AND project_id = ? AND delivery = 'done' AND status = 'uncertain'",
-                    (codec.ts(at), email_id, project_id),
-                ).rowcount
-                == 1
-            )
-
-        return await self._group.run(write)
-
-    async def retry_later(self, claim: Claim, at: datetime, error: str, event: Event) -> bool:
-        email = claim.email
-        email.last_error = error
-        async with self.tx() as conn:
-            cursor = conn.execute(
-                "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = ?, payload = ?"
-                " WHERE id = ? AND delivery IN ('leased', 'handover') AND attempts = ?",
-                (codec.ts(at), codec.email_payload(email), email.id, claim.attempt),
-            )
-            if cursor.rowcount == 1:
-                self._add_events(conn, email.id, [event])
-        return cursor.rowcount == 1
-
-    async def postpone(self, claim: Claim, at: datetime) -> bool:
-        # attempts - 1: the attempt is also the lease token, and this claim's token dies here.
-        async with self.tx() as conn:
-            cursor = conn.execute(
-                "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = ?, attempts = attempts - 1"
-                " WHERE id = ? AND delivery IN ('leased', 'handover') AND attempts = ?",
-                (codec.ts(at), claim.email.id, claim.attempt),
-            )
-        return cursor.rowcount == 1
-
-    async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:
-        async with self.tx() as conn:
-            rows = conn.execute(
-                "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = ?"
-                " WHERE id IN (SELECT id FROM emails WHERE delivery = 'pending' AND due_at <= ?"
-                " UNION ALL SELECT id FROM emails WHERE delivery = 'leased' AND lease_until <= ? LIMIT ?)"
-                " RETURNING id",
-                (codec.ts(now), codec.ts(pending_before), codec.ts(now), limit),
-            ).fetchall()
-        return [r[0] for r in rows]
-
-
 def _domain(row: tuple) -> Domain:
     did, project_id, name, status, created, verified, selector, public, private, tokens = row
     return Domain(
@@ -624,7 +272,7 @@ def _domain(row: tuple) -> Domain:
     )
 
 
-class SqliteDomains(_Tables):
+class SqliteDomains(Tables):
     _COLUMNS = (
         "id, project_id, name, status, created_at, verified_at, dkim_selector, dkim_public_key, dkim_private_key,"
         " dkim_tokens"
@@ -685,7 +333,7 @@ class SqliteDomains(_Tables):
         return cursor.rowcount == 1
 
 
-class SqliteLimitOverrides(_Tables):
+class SqliteLimitOverrides(Tables):
     async def get(self, project_id: str) -> dict[str, Limit]:
         rows = self.conn.execute(
             "SELECT endpoint, count, window FROM limit_overrides WHERE project_id = ?", (project_id,)
@@ -742,7 +390,7 @@ class SqliteRateLimits:
         return await self._group.run(write)
 
 
-class SqliteIdempotency(_Tables):
+class SqliteIdempotency(Tables):
     def __init__(self, db: sqlite_utils.Database, group: GroupCommit) -> None:
         super().__init__(db)
         self._group = group
@@ -800,7 +448,7 @@ def _template(row: tuple) -> Template:
     )
 
 
-class SqliteTemplates(_Tables):
+class SqliteTemplates(Tables):
     _COLUMNS = "id, project_id, name, subject, html, text, created_at, updated_at"
 
     @staticmethod
@@ -885,12 +533,16 @@ class SqliteStorage:
         self.keys = SqliteKeys(self.db)
         group = GroupCommit(self.db.conn)
         self.emails = SqliteEmails(self.db, group)
+        self.outbox = SqliteOutbox(self.db, group)
+        self.campaign_mail = SqliteCampaignMail(self.db)
+        self.quota = SqliteQuota(self.db)
+        self.activity = SqliteActivity(self.db)
         self.limits = SqliteLimitOverrides(self.db)
         self.rate_limits = SqliteRateLimits(group)
         self.idempotency = SqliteIdempotency(self.db, group)
         self.domains = SqliteDomains(self.db)
         self.templates = SqliteTemplates(self.db)
-        tables = _Tables(self.db)
+        tables = Tables(self.db)
         self.contacts = SqliteContacts(tables)
         self.lists = SqliteLists(tables)
         self.imports = SqliteImports(tables)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
+from adapters.storage.sqlite.tables import Tables
 from autorelay_core.domain.users import Membership, Role, Session, User
 from autorelay_core.errors import Conflict
 
@@ -22,7 +23,7 @@ def _session(row: tuple) -> Session:
 
 
 class SqliteUsers:
-    def __init__(self, tables) -> None:
+    def __init__(self, tables: Tables) -> None:
         self._t = tables
 
     async def add(self, user: User) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from adapters.storage.codec import ts
 from adapters.storage.rows import webhooks as rows
+from adapters.storage.sqlite.tables import Tables
 from autorelay_core.domain.webhooks import PAUSED_ERROR, Attempt, Notice, Webhook, WebhookDelivery
 from autorelay_core.ports import DeliveryClaim
 
@@ -27,7 +28,7 @@ def fan_out(conn: sqlite3.Connection, project_id: str, notices: tuple[Notice, ..
 
 
 class SqliteWebhooks:
-    def __init__(self, tables) -> None:
+    def __init__(self, tables: Tables) -> None:
         self._t = tables
 
     async def add(self, webhook: Webhook) -> None:
