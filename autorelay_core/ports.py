@@ -7,9 +7,10 @@ do its (short) work inline.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from attrs import frozen
 
@@ -18,7 +19,7 @@ from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.domains import Domain
 from autorelay_core.domain.emails import Email, EmailStatus, Event
-from autorelay_core.domain.imports import ChunkResult, ContactImport
+from autorelay_core.domain.imports import ChunkResult, ContactImport, ImportRows
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.otp import OtpCode
 from autorelay_core.domain.pacing import PaceRule, Warmup
@@ -27,12 +28,14 @@ from autorelay_core.domain.reputation import Activity
 from autorelay_core.domain.suppressions import Suppression
 from autorelay_core.domain.templates import Template, TemplateVersion
 from autorelay_core.domain.users import Membership, Role, Session, User
-from autorelay_core.domain.webhooks import Attempt, Notice, Webhook, WebhookDelivery
+from autorelay_core.domain.webhooks import Attempt, Notice, PostOutcome, Webhook, WebhookDelivery
 from autorelay_core.policies.idempotency import Existing, StoredResponse
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, OffsetPage, OffsetRequest
 from autorelay_core.policies.quota import Charge
 from autorelay_core.policies.rate_limit import Admission, Limit
 from autorelay_core.policies.ssrf import Target
+
+T = TypeVar("T")
 
 
 class Clock(Protocol):
@@ -276,7 +279,9 @@ class WebhookRepository(Protocol):
     async def delete(self, project_id: str, webhook_id: str) -> bool:
         """Delete the endpoint and its deliveries (a delivery being posted cannot finish)."""
 
-    async def failures(self, project_id: str, webhook_id: str, limit: int) -> tuple[list[WebhookDelivery], bool]:
+    async def failures(
+        self, project_id: str, webhook_id: str, limit: int
+    ) -> tuple[builtins.list[WebhookDelivery], bool]:
         """Deliveries that failed at least once (resolved or not), newest first, and whether there
         are more than `limit`."""
 
@@ -285,7 +290,7 @@ class WebhookRepository(Protocol):
         replay and a fresh retry schedule. None if there is no such delivery; unchanged (leased)
         while it is being posted."""
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[DeliveryClaim]:
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> builtins.list[DeliveryClaim]:
         """Atomically lease up to `limit` pending deliveries due by `now` (and leased ones whose
         lease ended), oldest due first; racing callers get disjoint sets."""
 
@@ -302,11 +307,11 @@ class WebhookRepository(Protocol):
 
     async def recent(
         self, project_id: str, webhook_id: str, limit: int, before: str | None = None
-    ) -> tuple[list[WebhookDelivery], bool]:
+    ) -> tuple[builtins.list[WebhookDelivery], bool]:
         """The endpoint's deliveries in any state, newest first, older than the delivery `before`
         when given, and whether there are more."""
 
-    async def attempts(self, project_id: str, delivery_id: str) -> list[Attempt]:
+    async def attempts(self, project_id: str, delivery_id: str) -> builtins.list[Attempt]:
         """The delivery's attempts, oldest first; [] for another project's delivery."""
 
     async def next_due(self) -> datetime | None:
@@ -343,7 +348,7 @@ class TemplateRepository(Protocol):
 
     async def delete(self, project_id: str, template_id: str) -> bool: ...
 
-    async def versions(self, project_id: str, template_id: str) -> list[TemplateVersion]:
+    async def versions(self, project_id: str, template_id: str) -> builtins.list[TemplateVersion]:
         """The kept versions, newest first; [] for another project's template."""
 
 
@@ -458,7 +463,7 @@ class PacingSettings(Protocol):
 class ImportRepository(Protocol):
     """Contact import jobs and their rows (kept in chunks until the import finishes)."""
 
-    async def add(self, job: ContactImport, chunks: list[list[tuple[int, list[str]]]]) -> None:
+    async def add(self, job: ContactImport, chunks: list[ImportRows]) -> None:
         """Store the job and its rows: chunk n holds (line, cells) of rows n*CHUNK_ROWS onwards."""
 
     async def get(self, project_id: str, import_id: str) -> ContactImport | None: ...
@@ -469,13 +474,13 @@ class ImportRepository(Protocol):
     async def start(self, project_id: str, import_id: str, mapping: dict[str, int]) -> bool:
         """Set the mapping and queue a job that is waiting for one; False otherwise."""
 
-    async def claim(self, now: datetime, lease_until: datetime) -> tuple[ContactImport, int, list] | None:
+    async def claim(self, now: datetime, lease_until: datetime) -> tuple[ContactImport, int, ImportRows] | None:
         """Lease one queued or running job whose lease is free (oldest first): the job, the lease
         token, and its next chunk's rows. Racing callers never get the same job."""
 
     async def advance(
         self, import_id: str, token: int, result: ChunkResult, lease_until: datetime, now: datetime
-    ) -> list | None:
+    ) -> ImportRows | None:
         """Count the next chunk's result while `token` holds the lease and keep the lease until
         `lease_until`; the job is done when it was the last chunk (its rows are dropped). Returns
         the following chunk's rows ([] when done), or None when the lease was lost."""
@@ -631,10 +636,10 @@ class UserRepository(Protocol):
     async def set_role(self, membership: Membership) -> None:
         """Add or change the user's role in the project."""
 
-    async def memberships(self, user_id: str) -> list[Membership]:
+    async def memberships(self, user_id: str) -> builtins.list[Membership]:
         """Ordered by project id (a session starts in the first)."""
 
-    async def members(self, project_id: str) -> list[tuple[User, Role]]: ...
+    async def members(self, project_id: str) -> builtins.list[tuple[User, Role]]: ...
 
     async def remove_member(self, user_id: str, project_id: str) -> bool: ...
 
@@ -661,27 +666,71 @@ class PasswordHasher(Protocol):
 
 
 class Storage(Protocol):
-    projects: ProjectRepository
-    contacts: ContactRepository
-    lists: ListRepository
-    otp: OtpRepository
-    suppressions: SuppressionRepository
-    campaigns: CampaignRepository
-    idempotency: IdempotencyStore
-    domains: DomainRepository
-    limits: LimitOverrides
-    keys: KeyRepository
-    emails: EmailRepository
-    outbox: Outbox
-    campaign_mail: CampaignMail
-    quota: QuotaUsage
-    activity: EmailActivity
-    templates: TemplateRepository
-    webhooks: WebhookRepository
-    assets: AssetRepository
-    users: UserRepository
-    imports: ImportRepository
-    pacing: PacingSettings
+    """Every repository of one database. Read-only members, so an adapter may hold any class that
+    honours the port (a type checker checks each against it)."""
+
+    @property
+    def projects(self) -> ProjectRepository: ...
+
+    @property
+    def contacts(self) -> ContactRepository: ...
+
+    @property
+    def lists(self) -> ListRepository: ...
+
+    @property
+    def otp(self) -> OtpRepository: ...
+
+    @property
+    def suppressions(self) -> SuppressionRepository: ...
+
+    @property
+    def campaigns(self) -> CampaignRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+
+    @property
+    def domains(self) -> DomainRepository: ...
+
+    @property
+    def limits(self) -> LimitOverrides: ...
+
+    @property
+    def keys(self) -> KeyRepository: ...
+
+    @property
+    def emails(self) -> EmailRepository: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def campaign_mail(self) -> CampaignMail: ...
+
+    @property
+    def quota(self) -> QuotaUsage: ...
+
+    @property
+    def activity(self) -> EmailActivity: ...
+
+    @property
+    def templates(self) -> TemplateRepository: ...
+
+    @property
+    def webhooks(self) -> WebhookRepository: ...
+
+    @property
+    def assets(self) -> AssetRepository: ...
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def imports(self) -> ImportRepository: ...
+
+    @property
+    def pacing(self) -> PacingSettings: ...
 
     async def migrate(self) -> int:
         """Bring the schema to the newest version (safe from many processes at once); returns the
@@ -712,6 +761,9 @@ class Mailer(Protocol):
         `handover`, when given, is awaited at the last moment before the point of no return; when it
         answers False the message must not be handed over (raise a transient MailerError)."""
 
+    async def close(self) -> None:
+        """Let go of kept connections (SMTP: QUIT them); the mailer is not used again."""
+
 
 class BlobStore(Protocol):
     """Where uploaded files live, each under a key, reachable at a permanent public URL."""
@@ -735,12 +787,15 @@ class ContentDetector(Protocol):
 class WebhookPoster(Protocol):
     async def post(
         self, target: Target, address: str, secret: str, delivery: WebhookDelivery, sent_at: datetime
-    ) -> int:
+    ) -> PostOutcome:
         """POST the delivery's body to `target`, connecting to `address` (never resolving the host
         again) while presenting the host name (Host header, TLS SNI and certificate check), signed
         with `secret` (opened): X-Webhook-Signature/-Id/-Event and the Standard Webhooks headers.
-        Returns the response status, redirects not followed; raises WebhookError when there is no
-        answer (refused, timed out after 15 s, TLS failure)."""
+        Returns what the answer means (redirects are not followed: a 3xx is not delivered); raises
+        WebhookError when there is no answer (refused, timed out after 15 s, TLS failure)."""
+
+    async def close(self) -> None:
+        """Let go of kept connections; the poster is not used again."""
 
 
 class JobQueue(Protocol):
@@ -785,7 +840,7 @@ class HtmlToText(Protocol):
 
 
 class Offload(Protocol):
-    async def run(self, function: Callable[..., Any], *args: Any) -> Any:
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
         """`function(*args)` off the event loop, with few such calls at once (rendering and HTML
         conversion of tenant input), so that one costly template neither stalls the requests
         nor, run a hundred times at once, the memory."""

@@ -6,12 +6,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
-from collections.abc import Coroutine
 from datetime import timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 from adapters.blobs.detect import SignatureDetector
@@ -26,7 +23,7 @@ from adapters.queue.asyncio_queue import AsyncioJobQueue
 from adapters.queue.huey_queue import EmbeddedConsumer, HueyJobQueue, make_huey
 from adapters.rendering.jinja import JinjaTemplates
 from adapters.rendering.text import InscriptisText
-from adapters.storage.caches import CachedDomains, CachedKeys, CachedLimits, CachedProjects
+from adapters.storage.caches import CachedStorage
 from adapters.storage.memory.store import MemoryStorage
 from adapters.storage.sqlite.store import SqliteStorage
 from adapters.system.clock_ids import RandomIds, SystemClock
@@ -45,177 +42,18 @@ from autorelay_core.ports import (
     RateLimitStore,
     Storage,
 )
-from autorelay_core.usecases.context import CoreConfig, Deps
-from autorelay_core.usecases.deliver_email import deliver_due, drain, reconcile_outbox
+from autorelay_core.usecases.context import OWN_SPF, CoreConfig, Deps
+from autorelay_core.usecases.deliver_email import drain
 from autorelay_core.usecases.import_contacts import BackgroundImports
-from autorelay_core.usecases.manage_campaigns import finish_campaigns
-from autorelay_core.usecases.manage_reputation import evaluate_all
-from autorelay_core.usecases.notify import BackgroundPosts, reconcile_webhooks
+from autorelay_core.usecases.notify import BackgroundPosts
+from composition.background import run_passes
 from composition.private_files import private_dir, private_file
 from composition.secret import server_secret
+from composition.services import LoopRunner, Services
 from composition.settings import Settings
 
 log = logging.getLogger("autorelay")
-READINESS_WAIT = 2.0
 SES_SPF = "v=spf1 include:amazonses.com ~all"
-
-
-class LoopRunner:
-    """Runs coroutines on the process's event loop from queue worker threads."""
-
-    def __init__(self) -> None:
-        self.loop: asyncio.AbstractEventLoop | None = None
-
-    def run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
-        if self.loop is None:
-            coro.close()
-            raise RuntimeError("the services have not been started on an event loop")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-
-class Services:
-    """Everything a process needs: the core's ports (`deps`) and the background machinery."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        deps: Deps,
-        consumer: EmbeddedConsumer | None,
-        runner: LoopRunner,
-        stopping: threading.Event,
-        posts: BackgroundPosts,
-        imports: BackgroundImports,
-    ) -> None:
-        self.settings = settings
-        self.stopping = stopping
-        self.deps = deps
-        self.consumer = consumer
-        self.runner = runner
-        self.posts = posts
-        self.imports = imports
-        self._reconciler: asyncio.Task | None = None
-        self.kept: KeptMessages | None = None  # copies of the messages that left (set by build)
-        self.metrics: Any = None  # the Prometheus adapter (set by build)
-
-    async def start(self, *, consume: bool = True) -> None:
-        """Bind to the running loop, bring the schema up to date, start the in-process consumer (if
-        any) and the reconciler."""
-        self.runner.loop = asyncio.get_running_loop()
-        await self.deps.storage.migrate()
-        if consume and self.consumer is not None:
-            self.consumer.start()
-        if consume:
-            self._reconciler = asyncio.create_task(self._reconcile_forever(), name="outbox-reconciler")
-
-    async def _reconcile_forever(self) -> None:
-        interval = self.settings.reconcile_interval_seconds
-        loop = asyncio.get_running_loop()
-        next_reputation_check = loop.time()
-        while True:
-            try:
-                found = await reconcile_outbox(self.deps)
-                if found:
-                    log.info("reconciler re-enqueued %d email(s) whose job was lost", found)
-                await reconcile_webhooks(self.deps)
-                await self.imports.start_due(self.deps)  # an import whose process stopped or died
-                for campaign in await finish_campaigns(self.deps):
-                    if campaign.status.value != "sending":
-                        log.info("campaign %s %s", campaign.id, campaign.status.value)
-                if loop.time() >= next_reputation_check:
-                    # Rates also change as sends age out of the 24 h window, not only on feedback.
-                    next_reputation_check = loop.time() + 60
-                    if self.kept is not None:
-                        await asyncio.to_thread(self.kept.prune)
-                    for project in await evaluate_all(self.deps):
-                        log.warning("project %s flagged: %s", project.name, project.status_reason)
-            except Exception:  # keep going; the next round retries
-                log.exception("background checks failed")
-            await asyncio.sleep(interval)
-
-    def raw_message(self, email_id: str) -> bytes | None:
-        """The exact message that left, for the dashboard's download: the log mailer's file (test
-        mode always goes there), else the kept copy of what SMTP or SES took."""
-        path = self.settings.mail_dir / f"{email_id}.eml"
-        if email_id.isidentifier() and path.is_file():
-            return path.read_bytes()
-        return self.kept.get(email_id) if self.kept is not None else None
-
-    async def readiness(self) -> dict[str, str]:
-        """ "ok", or why not, for the database and the queue: each touched with one cheap call
-        that may take at most READINESS_WAIT seconds (a hung backend is a down one)."""
-        huey = getattr(self.deps.queue, "huey", None)
-        checks = {
-            "database": self.deps.storage.ping(),
-            "queue": asyncio.to_thread(huey.pending_count) if huey is not None else asyncio.sleep(0),
-        }
-        report = {}
-        for name, check in checks.items():
-            try:
-                await asyncio.wait_for(check, READINESS_WAIT)
-                report[name] = "ok"
-            except TimeoutError:
-                report[name] = f"down: no answer within {READINESS_WAIT:g} s"
-            except Exception as error:  # whatever the driver raises: report it, never fail the probe
-                report[name] = f"down: {type(error).__name__}"
-        return report
-
-    async def stop(self) -> None:
-        self.stopping.set()  # running passes finish the email in hand and return
-        if self._reconciler is not None:
-            self._reconciler.cancel()
-            self._reconciler = None
-        if self.consumer is not None:
-            await asyncio.to_thread(self.consumer.stop)
-        await self.posts.stop(grace=5)
-        await self.imports.stop()
-        for closable in (self.deps.mailer, self.deps.webhook_poster):
-            close = getattr(closable, "close", None)
-            if close is not None:
-                await close()  # SMTP: QUIT the kept connections
-        await self.deps.storage.close()
-
-
-async def run_passes(
-    deps: Deps,
-    stopping: threading.Event,
-    posts: BackgroundPosts,
-    share: float = 1.0,
-    imports: BackgroundImports | None = None,
-) -> int:
-    """Delivery passes until nothing is due or the process is stopping.
-
-    With `share` < 1 (the embedded profile, where HTTP requests share this event loop), passes
-    yield while the loop is busy so that deliveries take about `share` of its time: a burst of sends
-    is answered quickly and delivered just behind it. On an idle loop passes run back to back.
-    Webhook deliveries are claimed here and posted beside the passes (`posts`), and a queued
-    contact import is started beside them (`imports`).
-    """
-    if imports is not None:
-        await imports.start_due(deps)
-    loop = asyncio.get_running_loop()
-    total = 0
-    recruited = False
-    while not stopping.is_set():
-        started = loop.time()
-        # Small passes on a shared loop: each keeps requests waiting for less time.
-        batch = 32 if share >= 1 else 2
-        count = await deliver_due(deps, batch=batch) + await posts.start_due(deps, batch=batch)
-        total += count
-        if count == 0:
-            break
-        if count == batch and share >= 1 and not recruited:
-            # More is due than one pass takes: ask for one more pass, which another consumer thread
-            # or worker process picks up (and which may recruit another in turn), so a backlog is
-            # spread over every worker instead of drained by whichever got the first wake.
-            deps.queue.wake()
-            recruited = True
-        if share < 1:
-            spent = loop.time() - started
-            probe = loop.time()
-            await asyncio.sleep(0)  # how long one turn of the loop takes tells how busy it is
-            if loop.time() - probe > 0.001:
-                await asyncio.sleep(min(1.0, spent * (1 - share) / share))
-    return total
 
 
 def _storage(settings: Settings) -> Storage:
@@ -297,21 +135,19 @@ def build(
             "AUTORELAY_PUBLIC_URL is not an https:// URL: mailbox providers only honour one-click "
             "unsubscribe (RFC 8058) over HTTPS"
         )
-    storage = storage or _storage(settings)
-    if settings.key_cache_seconds > 0:
-        storage.keys = CachedKeys(storage.keys, settings.key_cache_seconds)
-        storage.projects = CachedProjects(storage.projects, settings.key_cache_seconds)
-        storage.limits = CachedLimits(storage.limits, settings.key_cache_seconds)
-        storage.domains = CachedDomains(storage.domains, settings.key_cache_seconds)
+    stored = storage or _storage(settings)
+    # A view: the embedder's storage object is not changed.
+    storage = CachedStorage(stored, settings.key_cache_seconds) if settings.key_cache_seconds > 0 else stored
     log_mailer = LogMailer(settings.mail_dir)
     kept = KeptMessages(settings.kept_dir, settings.keep_messages_days)
+    rate_limits: RateLimitStore
     if settings.redis_url:
         # Deployments sharing one Redis have their own queue names; their limits are kept apart too
         # (per-IP limits would otherwise be shared by every deployment on the Redis).
         rate_limits = RedisRateLimits(settings.redis_url, prefix=f"{settings.queue_name}:rl:")
     else:
         # The SQL store is shared by every process on the same database; memory is one process's.
-        rate_limits = getattr(storage, "rate_limits", None) or MemoryRateLimits()
+        rate_limits = getattr(stored, "rate_limits", None) or MemoryRateLimits()
     provisioner: DomainProvisioner = OwnKeys(sealer)
     if settings.mailer == "ses":
         chosen_mailer, provisioner = _ses(settings, kept, rate_limits)
@@ -386,7 +222,7 @@ def build(
             unsubscribe_mailto=settings.unsubscribe_mailbox,
             tracking_url=f"{settings.base_url}/api/v1/track",
             webhooks_allow_private=settings.webhooks_allow_private,
-            **({"spf_record": SES_SPF} if settings.mailer == "ses" else {}),
+            spf_record=SES_SPF if settings.mailer == "ses" else OWN_SPF,
         ),
     )
     services = Services(settings, deps, consumer, runner, stopping, posts, imports)

@@ -20,11 +20,12 @@ from autorelay_core.errors import AutoRelayError
 from autorelay_core.policies.rate_limit import LIMITS, parse_limit
 from autorelay_core.usecases import manage_domains, manage_keys, manage_reputation, manage_users, uncertain
 from composition.banner import describe
-from composition.build import Services, build
+from composition.build import build
 from composition.cli_more import add_commands
 from composition.cli_pacing import add_pacing_commands
 from composition.cli_tables import show
 from composition.logs import configure as configure_logs
+from composition.services import Services
 from composition.settings import Settings, SettingsError
 
 
@@ -527,8 +528,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("key_id", help="the key's id (key_..., from keys list)")
     p.set_defaults(func=keys_revoke)
 
-    limits = commands.add_parser("limits", help="per-project rate limits (a paid plan's higher limits)")
-    limits = limits.add_subparsers(dest="action", required=True)
+    limits = commands.add_parser("limits", help="per-project rate limits (a paid plan's higher limits)").add_subparsers(
+        dest="action", required=True
+    )
     p = limits.add_parser("set", help='override one endpoint\'s per-key limit, e.g. "POST /api/v1/emails" 1000/min')
     p.add_argument("endpoint", help='the endpoint as in limits list, e.g. "POST /api/v1/emails"')
     p.add_argument("limit", help="COUNT/UNIT with UNIT s, min, hour or day (or a number of seconds)")

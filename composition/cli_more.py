@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from autorelay_core.domain.emails import EmailStatus
 from autorelay_core.errors import NotFound
@@ -12,8 +13,8 @@ from autorelay_core.policies.pagination import CursorRequest, Order
 from autorelay_core.ports import EmailFilter
 from autorelay_core.usecases import manage_contacts, manage_domains, manage_keys
 from autorelay_core.usecases.read_emails import get_email
-from composition.build import Services
 from composition.cli_tables import show
+from composition.services import Services
 
 Run = Callable[[argparse.Namespace, Callable[[Services], Awaitable[None]]], None]
 
@@ -73,7 +74,7 @@ def emails_show(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
         email, events = await get_email(services.deps, project.id, args.email_id)
-        facts = {
+        facts: dict[str, Any] = {
             "id": email.id,
             "status": email.status.value,
             "mode": "test" if email.test else "live",

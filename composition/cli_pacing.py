@@ -9,8 +9,8 @@ from datetime import date
 
 from autorelay_core.domain.pacing import BUILT_IN_GROUPS, pace_rule, ramp, warmup
 from autorelay_core.errors import Invalid, NotFound
-from composition.build import Services
 from composition.cli_tables import show
+from composition.services import Services
 
 Run = Callable[[argparse.Namespace, Callable[[Services], Awaitable[None]]], None]
 
@@ -41,7 +41,7 @@ def pacing_set(args: argparse.Namespace, run: Run) -> None:
 def pacing_list(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
         rules = {rule.name: rule for rule in await services.deps.storage.pacing.rules()}
-        rows = [(name, rule.per_minute, ", ".join(rule.members())) for name, rule in sorted(rules.items())]
+        rows = [(name, str(rule.per_minute), ", ".join(rule.members())) for name, rule in sorted(rules.items())]
         unpaced = [(name, members) for name, members in BUILT_IN_GROUPS.items() if name not in rules]
         rows += [(name, "(no pace)", ", ".join(members)) for name, members in unpaced]
         show(("Destination", "Per minute", "Domains"), rows, as_json=args.json, empty="(no pacing)")

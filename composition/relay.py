@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from adapters.smtp_relay.certs import fingerprint, self_signed, server_context
 from adapters.smtp_relay.server import start_relay
-from composition.build import Services
+from composition.services import Services
 from composition.settings import Settings
 
 

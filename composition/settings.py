@@ -226,7 +226,7 @@ class Settings:
                 values[item.name] = environ[variable]
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
-            settings = cls(**values)
+            settings = cls(**values)  # type: ignore[arg-type]  # strings from the environment: converters type them
         except (TypeError, ValueError) as error:
             raise SettingsError(f"invalid AutoRelay setting: {error}") from None
         settings.check()

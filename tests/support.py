@@ -16,7 +16,9 @@ from adapters.system.offload import ThreadOffload
 from adapters.system.passwords import Argon2Passwords
 from adapters.system.sealing import FernetSealer
 from adapters.system.signing import SecretSigner
+from adapters.webhooks.poster import outcome_of
 from autorelay_core.domain.emails import Email
+from autorelay_core.domain.webhooks import PostOutcome
 from autorelay_core.errors import MailerError
 from autorelay_core.ports import Storage
 from autorelay_core.usecases.context import CoreConfig, Deps
@@ -52,6 +54,9 @@ class RecordingMailer:
         self.sent.append(email)
         return f"provider-{len(self.sent)}"
 
+    async def close(self) -> None:
+        return None
+
 
 class NoDns:
     """A DNS resolver port double that finds nothing (no record is published)."""
@@ -74,9 +79,12 @@ class RecordingPoster:
         self.statuses = list(statuses)
         self.posted: list[tuple[str, str, str]] = []  # (url, address, body)
 
-    async def post(self, target, address, secret, delivery, sent_at) -> int:
+    async def post(self, target, address, secret, delivery, sent_at) -> PostOutcome:
         self.posted.append((target.url, address, delivery.body))
-        return self.statuses.pop(0) if self.statuses else 200
+        return outcome_of(self.statuses.pop(0) if self.statuses else 200)
+
+    async def close(self) -> None:
+        return None
 
 
 class MemoryBlobs:

@@ -1,4 +1,4 @@
-"""Lint, formatting and the hexagon's import contracts run as part of the test command."""
+"""Lint, formatting, types and the hexagon's import contracts run as part of the test command."""
 
 from __future__ import annotations
 
@@ -24,8 +24,11 @@ def tool(name: str) -> str:
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],
         ["lint-imports"],  # autorelay_core imports no adapter, composition, framework or driver
+        # Types: strict on the core; the [tool.mypy] configuration on adapters and composition.
+        ["mypy", "--strict", "--cache-dir", ".mypy_cache/core", "autorelay_core"],
+        ["mypy", "--cache-dir", ".mypy_cache/edges", "adapters", "composition"],
     ],
-    ids=["ruff-check", "ruff-format", "import-linter"],
+    ids=["ruff-check", "ruff-format", "import-linter", "mypy-core-strict", "mypy-adapters"],
 )
 def test_tool_passes(command):
     run = subprocess.run([tool(command[0]), *command[1:]], cwd=ROOT, capture_output=True, text=True, timeout=300)

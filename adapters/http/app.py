@@ -101,7 +101,7 @@ def create_app(
             *([Route("/metrics", metrics.page, methods=["GET"])] if metrics is not None else []),
             Mount("/docs/static", app=StaticFiles(directory=STATIC), name="docs-static"),
         ],
-        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=HANDLERS,
         middleware=[
             *([Middleware(RequestMetrics, observe=metrics.observe)] if metrics is not None else []),
             *([Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)] if trusted_proxies else []),
@@ -119,6 +119,6 @@ def route_table() -> list[tuple[str, str]]:
     """(METHOD, path) for every route, for the spec-coverage test."""
     table: list[tuple[str, Any]] = []
     for route in ROUTES:
-        for method in sorted(route.methods - {"HEAD"}):
+        for method in sorted((route.methods or set()) - {"HEAD"}):
             table.append((method, route.path))
     return table

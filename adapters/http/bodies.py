@@ -129,7 +129,9 @@ converter.register_structure_hook(Any, lambda value, _: value)
 # The wire's camelCase names for the reference's contact and list fields.
 _WIRE_NAMES = {"from_": "from", "list_id": "listId", "double_opt_in": "doubleOptIn", "from_email": "fromEmail"}
 for _cls in (ContactInput, ImportInput, ListInput, CampaignInput):
-    _renames = {name: override(rename=wire) for name, wire in _WIRE_NAMES.items() if hasattr(_cls, name)}
+    _renames: dict[str, Any] = {
+        name: override(rename=wire) for name, wire in _WIRE_NAMES.items() if hasattr(_cls, name)
+    }
     converter.register_structure_hook(
         _cls, make_dict_structure_fn(_cls, converter, _cattrs_forbid_extra_keys=True, **_renames)
     )

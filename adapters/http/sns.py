@@ -15,7 +15,7 @@ import httpx
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from autorelay_core.errors import Forbidden
 
@@ -60,9 +60,12 @@ class SnsVerifier:
         if algorithm is None:
             raise Forbidden("unknown SignatureVersion")
         certificate = await self._certificate(sns_url(message.get("SigningCertURL"), "SigningCertURL"))
+        key = certificate.public_key()
+        if not isinstance(key, rsa.RSAPublicKey):  # SNS signs with RSA; anything else is not SNS
+            raise Forbidden("the SNS signing certificate does not hold an RSA key")
         try:
             signature = base64.b64decode(message["Signature"], validate=True)
-            certificate.public_key().verify(signature, canonical(message), padding.PKCS1v15(), algorithm())  # type: ignore[union-attr,call-arg]
+            key.verify(signature, canonical(message), padding.PKCS1v15(), algorithm())
         except (InvalidSignature, ValueError, KeyError, TypeError) as error:
             raise Forbidden("the SNS signature does not verify") from error
 

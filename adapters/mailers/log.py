@@ -32,6 +32,9 @@ class LogMailer:
     def path_for(self, email_id: str) -> Path:
         return self.directory / f"{email_id}.eml"
 
+    async def close(self) -> None:
+        return None  # holds nothing open
+
     async def send(self, email: Email, sent_at: datetime, handover: Handover | None = None) -> str:
         # No hand-over record: publishing is idempotent (a second delivery finds the file and writes
         # nothing), so a delivery cut short is simply done again, with nothing lost or doubled.

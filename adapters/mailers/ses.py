@@ -58,6 +58,11 @@ class SesMailer:
         region = getattr(getattr(client, "meta", None), "region_name", "") or ""
         self._bucket = f"ses:{region}:send"
 
+    async def close(self) -> None:
+        self._client.close()  # botocore's connection pool
+        if self._quota is not None:
+            self._quota.close()
+
     async def send(self, email: Email, sent_at: datetime, handover: Handover | None = None) -> str:
         message = build_message(email, sent_at)
         request = {

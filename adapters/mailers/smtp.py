@@ -71,7 +71,7 @@ class SmtpMailer:
         while self._idle:
             client = self._idle.pop()
             if client.is_connected:
-                return client
+                return client  # type: ignore[return-value]  # the pool only ever holds HandoverSMTP
         client = self._new_client()
         await client.connect()  # EHLO, STARTTLS and AUTH as configured
         return client

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from typing import Any
+from typing import Any, cast
 
 import aiosmtplib
 from aiosmtplib.errors import (
@@ -90,7 +90,7 @@ class HandoverSMTP(aiosmtplib.SMTP):
             # aiosmtplib builds its protocol itself (there is no factory to pass); this subclass
             # only changes how replies are read, and the greeting has been read already.
             protocol.__class__ = PipeliningProtocol
-            protocol._ready = deque()
+            cast(PipeliningProtocol, protocol)._ready = deque()
         return reply
 
     async def transaction(self, sender: str, recipients: list[str], message: bytes) -> tuple[dict, str]:
@@ -106,10 +106,12 @@ class HandoverSMTP(aiosmtplib.SMTP):
         assert isinstance(protocol, PipeliningProtocol)
         timeout = self.timeout
         body = _data_body(message)
+        lock = protocol._command_lock
+        assert lock is not None  # set when the connection was made
         size = f" SIZE={len(body)}" if self.supports_extension("size") else ""
         commands = [f"MAIL FROM:<{sender}>{size}\r\n", *(f"RCPT TO:<{r}>\r\n" for r in recipients), "DATA\r\n"]
         try:
-            async with protocol._command_lock:
+            async with lock:
                 protocol._response_pending = True
                 protocol.write("".join(commands).encode("ascii"))
                 # Every reply is read, whatever the first ones say, to keep the connection in step.
@@ -144,9 +146,11 @@ class HandoverSMTP(aiosmtplib.SMTP):
 
     async def data(self, message: str | bytes, /, *, timeout: Any = Default.token) -> Any:  # noqa: ASYNC109 (overrides aiosmtplib)
         protocol = self.protocol
-        if self.handover is None or not hasattr(protocol, "_command_lock"):
+        if self.handover is None or protocol is None or getattr(protocol, "_command_lock", None) is None:
             await handed_over(self.handover)
             return await super().data(message, timeout=timeout)
+        lock = protocol._command_lock
+        assert lock is not None
 
         def end_of_data() -> None:
             protocol._response_pending = True
@@ -158,7 +162,7 @@ class HandoverSMTP(aiosmtplib.SMTP):
             message = message.encode("ascii")
         body = _data_body(message)
         try:
-            async with protocol._command_lock:
+            async with lock:
                 protocol._response_pending = True
                 protocol.write(b"DATA\r\n")
                 start = await protocol.read_response(timeout=timeout)

@@ -56,7 +56,7 @@ async def start_inbound(
 
     def protocol() -> RelaySMTP:
         return RelaySMTP(
-            handler,  # type: ignore[arg-type]
+            handler,
             limits,
             data_size_limit=MAX_MESSAGE,
             ident="AutoRelay inbound",

@@ -142,7 +142,7 @@ class BounceMailbox:
         if status != "OK":
             conn.logout()
             raise imaplib.IMAP4.error(f"no mailbox {source.mailbox!r}")
-        flags = b" ".join(conn.untagged_responses.get("PERMANENTFLAGS", [b""]) or [b""])
+        flags = b" ".join(f for f in conn.untagged_responses.get("PERMANENTFLAGS", []) if isinstance(f, bytes))
         self._keywords = b"\\*" in flags
         if source.processed:
             conn.create(_quoted(source.processed))  # "already exists" is fine
@@ -160,12 +160,12 @@ class BounceMailbox:
         return data[0].split() if data and data[0] else []
 
     def _fetch(self, conn: imaplib.IMAP4, uid: bytes) -> bytes | None:
-        status, data = conn.uid("FETCH", uid, "(RFC822.SIZE)")
+        status, data = conn.uid("FETCH", uid.decode(), "(RFC822.SIZE)")
         size = re.search(rb"RFC822\.SIZE (\d+)", data[0] if data and isinstance(data[0], bytes) else b"")
         if status == "OK" and size and int(size.group(1)) > MAX_MESSAGE:
             log.info("bounce mailbox: message %s is %s bytes, too large for a report; marked, not read", uid, size[1])
             return None
-        status, data = conn.uid("FETCH", uid, "(BODY.PEEK[])")
+        status, data = conn.uid("FETCH", uid.decode(), "(BODY.PEEK[])")
         if status != "OK":
             raise imaplib.IMAP4.error(f"FETCH {uid!r} failed: {data!r}")
         for part in data:
@@ -177,15 +177,15 @@ class BounceMailbox:
         if self.source.processed:
             folder = _quoted(self.source.processed)
             if self._move:
-                status, data = conn.uid("MOVE", uid, folder)
+                status, data = conn.uid("MOVE", uid.decode(), folder)
             else:
-                status, data = conn.uid("COPY", uid, folder)
+                status, data = conn.uid("COPY", uid.decode(), folder)
                 if status == "OK":
-                    conn.uid("STORE", uid, "+FLAGS.SILENT", "(\\Deleted)")
+                    conn.uid("STORE", uid.decode(), "+FLAGS.SILENT", "(\\Deleted)")
                     conn.expunge()
         else:
             flag = DONE if self._keywords else "\\Seen"
-            status, data = conn.uid("STORE", uid, "+FLAGS.SILENT", f"({flag})")
+            status, data = conn.uid("STORE", uid.decode(), "+FLAGS.SILENT", f"({flag})")
         if status != "OK":
             raise imaplib.IMAP4.error(f"could not mark message {uid!r} processed: {data!r}")
 

@@ -33,7 +33,7 @@ def read_reports(raw: bytes) -> list[Report]:
     """What the message reports; [] for an auto-reply or anything that is not a report."""
     message = BytesParser(policy=policy.compat32).parsebytes(raw)
     if message.get_content_type() == "multipart/report":
-        kind = (message.get_param("report-type") or "").lower()
+        kind = str(message.get_param("report-type") or "").lower()
         if kind == "delivery-status":
             return _delivery_status(message)
         if kind == "feedback-report":
@@ -67,9 +67,11 @@ def _delivery_status(message: Message) -> list[Report]:
     for part in message.walk():
         if part.get_content_type() != "message/delivery-status":
             continue
-        blocks = part.get_payload()
-        if isinstance(blocks, str):  # some MTAs send it as one text block
-            blocks = [HeaderParser().parsestr(chunk) for chunk in re.split(r"\r?\n\r?\n", blocks) if chunk.strip()]
+        payload = part.get_payload()
+        if isinstance(payload, str):  # some MTAs send it as one text block
+            blocks = [HeaderParser().parsestr(chunk) for chunk in re.split(r"\r?\n\r?\n", payload) if chunk.strip()]
+        else:
+            blocks = [block for block in payload if isinstance(block, Message)]
         for block in blocks[1:] if len(blocks) > 1 else blocks:
             recipient = _address(block.get("Final-Recipient")) or _address(block.get("Original-Recipient"))
             action = (block.get("Action") or "").strip().lower()
@@ -94,22 +96,28 @@ def _feedback(message: Message) -> list[Report]:
         if kind == "message/feedback-report":
             payload = part.get_payload()
             if isinstance(payload, list):  # parsed as a message by some parsers
-                payload = "\n".join(f"{k}: {v}" for block in payload for k, v in block.items())
-            fields = HeaderParser().parsestr(payload.strip() + "\n")
+                text = "\n".join(
+                    f"{k}: {v}" for block in payload if isinstance(block, Message) for k, v in block.items()
+                )
+            else:
+                text = str(payload)
+            fields = HeaderParser().parsestr(text.strip() + "\n")
         elif kind == "message/rfc822":
             inner = part.get_payload()
-            original = inner[0] if isinstance(inner, list) and inner else None
+            original = inner[0] if isinstance(inner, list) and inner and isinstance(inner[0], Message) else None
         elif kind == "text/rfc822-headers":
-            original = HeaderParser().parsestr(part.get_payload(decode=True).decode("utf-8", "replace"))
+            raw_headers = part.get_payload(decode=True)
+            text = raw_headers.decode("utf-8", "replace") if isinstance(raw_headers, bytes) else ""
+            original = HeaderParser().parsestr(text)
     if fields is None:
         return []
     feedback = (fields.get("Feedback-Type") or "abuse").strip().lower()
     if feedback not in ("abuse", "fraud", "other", "virus"):
         return []
-    recipients = [_address(v) for v in fields.get_all("Original-Rcpt-To") or []]
-    if not any(recipients) and original is not None:
+    named_rcpts = [_address(v) for v in fields.get_all("Original-Rcpt-To") or []]
+    recipients = [r for r in named_rcpts if r]
+    if not recipients and original is not None:
         recipients = [address for _, address in getaddresses(original.get_all("To") or []) if "@" in address]
-    recipients = [r for r in recipients if r]
     agent = fields.get("User-Agent") or fields.get("Reporting-MTA") or "a mailbox provider"
     detail = f"{feedback} report from {' '.join(agent.split())}"
     named = _address(fields.get("Original-Mail-From"))

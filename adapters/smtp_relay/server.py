@@ -19,6 +19,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from adapters.smtp_relay.replies import reply_for
+from autorelay_core.domain.keys import ApiKey
 from autorelay_core.errors import AutoRelayError, Unauthenticated
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.manage_keys import authenticate
@@ -171,7 +172,9 @@ class RelayHandler:
         content = envelope.original_content or envelope.content
         assert isinstance(content, bytes)
         try:
-            email_id, replayed = await relay_message(self.deps, session.auth_data, list(envelope.rcpt_tos), content)
+            key = session.auth_data
+            assert isinstance(key, ApiKey)  # AUTH is required before MAIL, and it stores the key
+            email_id, replayed = await relay_message(self.deps, key, list(envelope.rcpt_tos), content)
         except AutoRelayError as refused:
             log.info("smtp relay: refused a message from %s: %s", _client(session), refused.message)
             return reply_for(refused)

@@ -3,11 +3,13 @@ project (for the account status), the project's rate-limit overrides, and its se
 
 Caching for `ttl` seconds means a change made by another process (the CLI, another server) takes
 effect within `ttl` seconds; a change made through this process takes effect at once. Misses are
-not cached: a flood of unknown keys must not evict real ones.
+not cached: a flood of unknown keys must not evict real ones. Each cache implements its whole port,
+the methods it does not cache passing straight through, so a type checker sees that it honours it.
 """
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -17,7 +19,7 @@ from autorelay_core.domain.domains import Domain, DomainStatus
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.policies.rate_limit import Limit
-from autorelay_core.ports import DomainRepository, KeyRepository, LimitOverrides, ProjectRepository
+from autorelay_core.ports import DomainRepository, KeyRepository, LimitOverrides, ProjectRepository, Storage
 
 T = TypeVar("T")
 
@@ -45,16 +47,7 @@ class _Ttl(Generic[T]):
         self._entries = {k: entry for k, entry in self._entries.items() if keep(entry[1])}
 
 
-class _Delegating:
-    """Methods a cache does not define go straight to the repository it wraps."""
-
-    _inner: object
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._inner, name)
-
-
-class CachedKeys(_Delegating):
+class CachedKeys:
     def __init__(self, inner: KeyRepository, ttl: float) -> None:
         self._inner = inner
         self._cache: _Ttl[ApiKey] = _Ttl(ttl)
@@ -62,18 +55,36 @@ class CachedKeys(_Delegating):
     async def get_by_hash(self, key_hash: str) -> ApiKey | None:
         return await self._cache.get(key_hash, lambda: self._inner.get_by_hash(key_hash))
 
+    async def add(self, key: ApiKey) -> None:
+        await self._inner.add(key)
+
+    async def list(self, project_id: str) -> builtins.list[ApiKey]:
+        return await self._inner.list(project_id)
+
+    async def touch(self, key_id: str, at: datetime) -> None:
+        await self._inner.touch(key_id, at)
+
     async def revoke(self, key_id: str, at: datetime) -> bool:
         self._cache.drop(lambda key: key.id != key_id)
         return await self._inner.revoke(key_id, at)
 
 
-class CachedProjects(_Delegating):
+class CachedProjects:
     def __init__(self, inner: ProjectRepository, ttl: float) -> None:
         self._inner = inner
         self._cache: _Ttl[Project] = _Ttl(ttl)
 
     async def get(self, project_id: str) -> Project | None:
         return await self._cache.get(project_id, lambda: self._inner.get(project_id))
+
+    async def add(self, project: Project) -> None:
+        await self._inner.add(project)
+
+    async def get_by_name(self, name: str) -> Project | None:
+        return await self._inner.get_by_name(name)
+
+    async def list(self) -> builtins.list[Project]:
+        return await self._inner.list()
 
     async def set_status(self, project_id: str, status: AccountStatus, reason: str) -> None:
         self._cache.drop(lambda project: project.id != project_id)
@@ -92,7 +103,7 @@ class CachedProjects(_Delegating):
         await self._inner.set_tracking(project_id, opens=opens, clicks=clicks)
 
 
-class CachedLimits(_Delegating):
+class CachedLimits:
     def __init__(self, inner: LimitOverrides, ttl: float) -> None:
         self._inner = inner
         self._cache: _Ttl[dict[str, Limit]] = _Ttl(ttl)
@@ -109,7 +120,7 @@ class CachedLimits(_Delegating):
         return await self._inner.clear(project_id, endpoint)
 
 
-class CachedDomains(_Delegating):
+class CachedDomains:
     """Only verified domains are cached: a domain verified elsewhere shows up at once."""
 
     def __init__(self, inner: DomainRepository, ttl: float) -> None:
@@ -123,6 +134,18 @@ class CachedDomains(_Delegating):
             keep=lambda domain: domain.status is DomainStatus.VERIFIED,
         )
 
+    async def add(self, domain: Domain) -> None:
+        await self._inner.add(domain)
+
+    async def count(self, project_id: str) -> int:
+        return await self._inner.count(project_id)
+
+    async def get(self, project_id: str, domain_id: str) -> Domain | None:
+        return await self._inner.get(project_id, domain_id)
+
+    async def all(self, project_id: str) -> list[Domain]:
+        return await self._inner.all(project_id)
+
     async def update(self, domain: Domain) -> None:
         self._cache.drop(lambda _: False)
         await self._inner.update(domain)
@@ -130,3 +153,41 @@ class CachedDomains(_Delegating):
     async def delete(self, project_id: str, domain_id: str) -> bool:
         self._cache.drop(lambda _: False)
         return await self._inner.delete(project_id, domain_id)
+
+
+class CachedStorage:
+    """A view of `inner` whose per-request lookups are cached: the object an embedder passed in is
+    left as it was (its own repositories still read through to the database)."""
+
+    def __init__(self, inner: Storage, ttl: float) -> None:
+        self._inner = inner
+        self.keys = CachedKeys(inner.keys, ttl)
+        self.projects = CachedProjects(inner.projects, ttl)
+        self.limits = CachedLimits(inner.limits, ttl)
+        self.domains = CachedDomains(inner.domains, ttl)
+        self.contacts = inner.contacts
+        self.lists = inner.lists
+        self.otp = inner.otp
+        self.suppressions = inner.suppressions
+        self.campaigns = inner.campaigns
+        self.idempotency = inner.idempotency
+        self.emails = inner.emails
+        self.outbox = inner.outbox
+        self.campaign_mail = inner.campaign_mail
+        self.quota = inner.quota
+        self.activity = inner.activity
+        self.templates = inner.templates
+        self.webhooks = inner.webhooks
+        self.assets = inner.assets
+        self.users = inner.users
+        self.imports = inner.imports
+        self.pacing = inner.pacing
+
+    async def migrate(self) -> int:
+        return await self._inner.migrate()
+
+    async def ping(self) -> None:
+        await self._inner.ping()
+
+    async def close(self) -> None:
+        await self._inner.close()

@@ -32,7 +32,7 @@ class _TokenSerializer(URLSafeSerializer):
 class SecretSigner:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
-        self._serializers: dict[str, URLSafeSerializer] = {}
+        self._serializers: dict[str, _TokenSerializer] = {}
 
     def _for(self, purpose: str) -> _TokenSerializer:
         serializer = self._serializers.get(purpose)

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from autorelay_core.domain.webhooks import TIMEOUT_SECONDS, WebhookDelivery
+from autorelay_core.domain.webhooks import TIMEOUT_SECONDS, PostOutcome, WebhookDelivery
 from autorelay_core.errors import WebhookError
 from autorelay_core.policies.ssrf import Target, literal_address
 
@@ -47,7 +47,7 @@ class HttpWebhookPoster:
 
     async def post(
         self, target: Target, address: str, secret: str, delivery: WebhookDelivery, sent_at: datetime
-    ) -> int:
+    ) -> PostOutcome:
         body = delivery.body.encode()
         parts = urlsplit(target.url)
         default_port = 443 if target.scheme == "https" else 80
@@ -73,7 +73,7 @@ class HttpWebhookPoster:
         try:
             # Streamed and closed unread: an endpoint cannot make us download a large answer.
             async with self._client.stream("POST", url, content=body, headers=headers, extensions=extensions) as reply:
-                return reply.status_code
+                return outcome_of(reply.status_code)
         except httpx.TimeoutException:
             raise WebhookError(f"no answer within {self._timeout:g} s") from None
         except httpx.HTTPError as error:
@@ -81,3 +81,10 @@ class HttpWebhookPoster:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def outcome_of(status: int) -> PostOutcome:
+    """A 2xx delivers; 410 Gone means the endpoint is gone for good; anything else is retried."""
+    if 200 <= status < 300:
+        return PostOutcome(delivered=True)
+    return PostOutcome(delivered=False, gone=status == 410, detail=f"HTTP {status}")

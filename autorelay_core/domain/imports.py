@@ -20,6 +20,10 @@ FIELDS = ("email", "name", "company")
 MAX_REPORTED = 10_000
 
 
+# A chunk of a file's rows as an import job keeps them: (line number, cells), in file order.
+ImportRows = list[tuple[int, list[str]]]
+
+
 class ImportStatus(StrEnum):
     MAPPING = "mapping"  # uploaded; waiting for the columns to be matched to fields
     QUEUED = "queued"

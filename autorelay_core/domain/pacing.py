@@ -117,7 +117,8 @@ def ramp(start: int, factor: float, until: int) -> tuple[int, ...]:
     ramp(50, 2, 1000) is (50, 100, 200, 400, 800, 1000)."""
     if start < 1 or factor <= 1 or until < start:
         raise Invalid("a ramp needs a start of at least 1, a factor above 1 and an end above the start")
-    days, volume = [], float(start)
+    days: list[int] = []
+    volume = float(start)
     while volume < until and len(days) < 366:
         days.append(int(volume))
         volume *= factor

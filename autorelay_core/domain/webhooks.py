@@ -103,6 +103,16 @@ class WebhookDelivery:
 
 
 @frozen
+class PostOutcome:
+    """What a receiver's answer means for a delivery: the poster reads the protocol, the core
+    reads this."""
+
+    delivered: bool
+    gone: bool = False  # the endpoint is gone for good: stop posting to it
+    detail: str = ""  # why not delivered, for the deliveries log ("HTTP 500")
+
+
+@frozen
 class Attempt:
     """One post of a delivery, as the deliveries log shows it: when, and what came of it."""
 

@@ -33,6 +33,10 @@ def _default_backoff() -> tuple[timedelta, ...]:
     return tuple(timedelta(seconds=s) for s in (10, 60, 300, 1800, 7200))
 
 
+# The SPF record a sending domain publishes when this server (its MX) sends the mail itself.
+OWN_SPF = "v=spf1 mx ~all"
+
+
 @frozen
 class CoreConfig:
     # How long a worker may hold an email before another may take it over.
@@ -79,7 +83,7 @@ class CoreConfig:
     # Where open pixels and tracked links point (the public URL of /api/v1/track).
     tracking_url: str = "http://localhost:3000/api/v1/track"
     # The SPF record a sending domain publishes (the mailer's: SES includes amazonses.com).
-    spf_record: str = "v=spf1 mx ~all"
+    spf_record: str = OWN_SPF
 
 
 class NoMetrics:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from attrs import evolve
@@ -106,7 +107,7 @@ async def deliver_claim(deps: Deps, claim: Claim, known: dict[tuple[str, str], S
     if problem is not None:  # never written: a line break here would forge headers or recipients
         return await _fail(deps, claim, email, f"not sent: {problem}")
 
-    async def handover(then) -> bool:
+    async def handover(then: Callable[[], None]) -> bool:
         return await deps.storage.outbox.handover(claim, then)
 
     try:

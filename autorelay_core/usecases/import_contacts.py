@@ -21,6 +21,7 @@ from autorelay_core.domain.imports import (
     FIELDS,
     ChunkResult,
     ContactImport,
+    ImportRows,
     contact_id_for,
     guess_mapping,
 )
@@ -121,7 +122,7 @@ class BackgroundImports:
             await asyncio.gather(self._task, return_exceptions=True)
 
 
-async def _run(deps: Deps, job: ContactImport, token: int, rows: list) -> None:
+async def _run(deps: Deps, job: ContactImport, token: int, rows: ImportRows) -> None:
     redo = True  # the first chunk after a claim may have been half done by a process that died
     try:
         while rows:
@@ -173,7 +174,7 @@ def _contact(job: ContactImport, line: int, cells: list[str], status: ContactSta
     )
 
 
-async def _chunk(deps: Deps, job: ContactImport, target: ContactList, rows: list, *, redo: bool) -> ChunkResult:
+async def _chunk(deps: Deps, job: ContactImport, target: ContactList, rows: ImportRows, *, redo: bool) -> ChunkResult:
     status = ContactStatus.PENDING if target.double_opt_in else ContactStatus.SUBSCRIBED
     result = ChunkResult()
     valid: list[tuple[int, Contact]] = []

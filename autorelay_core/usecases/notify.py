@@ -13,7 +13,7 @@ from typing import Any
 from attrs import evolve
 
 from autorelay_core.domain.emails import Email, Event
-from autorelay_core.domain.webhooks import DeliveryState, Notice, event_type, next_attempt
+from autorelay_core.domain.webhooks import DeliveryState, Notice, PostOutcome, event_type, next_attempt
 from autorelay_core.errors import Invalid, WebhookError
 from autorelay_core.policies.ssrf import Address, Target, check_addresses, literal_address, parse_target
 from autorelay_core.ports import DeliveryClaim
@@ -113,13 +113,13 @@ class BackgroundPosts:
 async def _attempt(deps: Deps, claim: DeliveryClaim) -> None:
     delivery = evolve(claim.delivery)
     started = deps.clock.now()
-    status: int | None = None
+    outcome: PostOutcome | None = None
     try:
         target = parse_target(claim.url, allow_private=deps.config.webhooks_allow_private)
         address = await resolve_target(deps, target)
         secret = deps.sealer.open(claim.secret)
-        status = await deps.webhook_poster.post(target, str(address), secret, delivery, started)
-        error = None if 200 <= status < 300 else f"HTTP {status}"
+        outcome = await deps.webhook_poster.post(target, str(address), secret, delivery, started)
+        error = None if outcome.delivered else outcome.detail or "not delivered"
     except Invalid as refused:
         error = f"refused: {refused.message}"
     except WebhookError as failed:
@@ -127,6 +127,7 @@ async def _attempt(deps: Deps, claim: DeliveryClaim) -> None:
     except Exception as bug:  # an adapter bug must not leave the row leased forever
         log.exception("webhook poster raised for %s", delivery.id)
         error = f"unexpected error: {type(bug).__name__}"
+    gone = outcome is not None and outcome.gone
     now = deps.clock.now()
     delivery.last_attempt_at = now
     if error is None:
@@ -137,13 +138,13 @@ async def _attempt(deps: Deps, claim: DeliveryClaim) -> None:
     else:
         delivery.error = error[:500]
         delivery.failures += 1
-        due = None if status == 410 else next_attempt(delivery.failures, now)
+        due = None if gone else next_attempt(delivery.failures, now)
         delivery.state = DeliveryState.PENDING if due else DeliveryState.FAILED
         delivery.due_at = due
     if not await deps.storage.webhooks.settle(claim, delivery):
         return
     deps.metrics.webhook_attempt(ok=error is None)
-    if status == 410:  # the receiver says the endpoint is gone for good
+    if gone:  # the receiver says the endpoint is gone for good (HTTP 410)
         webhook = await deps.storage.webhooks.get(delivery.project_id, delivery.webhook_id)
         if webhook is not None and webhook.active:
             webhook.active = False

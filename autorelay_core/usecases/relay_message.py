@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from email import policy
 from email.header import decode_header, make_header
+from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
@@ -17,6 +18,7 @@ from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.reputation import check_access
 from autorelay_core.errors import Forbidden, Invalid
 from autorelay_core.policies.idempotency import StoredResponse
+from autorelay_core.policies.quota import Charge
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.enforce_limits import enforce
 from autorelay_core.usecases.idempotent import run_once
@@ -57,7 +59,9 @@ async def relay_message(deps: Deps, key: ApiKey, recipients: list[str], content:
     return answer.body.decode(), replayed
 
 
-async def _email(deps: Deps, key: ApiKey, recipients: list[str], content: bytes):
+async def _email(
+    deps: Deps, key: ApiKey, recipients: list[str], content: bytes
+) -> tuple[Email, tuple[Charge, ...], str | None]:
     if len(content) > max_message_bytes(deps):
         raise Invalid(f"The message is larger than {max_message_bytes(deps):,} bytes")
     headers = BytesHeaderParser(policy=policy.compat32).parsebytes(content)
@@ -100,7 +104,7 @@ async def _email(deps: Deps, key: ApiKey, recipients: list[str], content: bytes)
     return email, billed, client_id[:255] if client_id else None
 
 
-def _decoded(headers, name: str) -> str:
+def _decoded(headers: Message, name: str) -> str:
     """A header's text with RFC 2047 words decoded (the API shows subjects and senders as text)."""
     value = headers.get(name) or ""
     try:

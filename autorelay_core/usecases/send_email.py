@@ -149,6 +149,7 @@ async def _decode_attachments(
             continue
         if item.filename is None:
             raise Invalid(f"attachments[{index}].filename is required with content", field="attachments")
+        assert item.content is not None  # one of content and asset_id, checked above
         try:
             content = base64.b64decode(item.content, validate=True)
         except (binascii.Error, ValueError):

@@ -10,7 +10,7 @@ from adapters.storage.sqlite.store import Checkpointer, open_database
 
 
 def _largest_wal_under_steady_writes(path, checkpointer: Checkpointer, limit: int, seconds: float = 1.5) -> int:
-    conn = open_database(path).conn
+    conn = open_database(path)[0].conn
     conn.execute(f"PRAGMA journal_size_limit = {limit}")  # as open_database sets it, to the test's limit
     conn.execute("CREATE TABLE IF NOT EXISTS filler (id INTEGER PRIMARY KEY, body TEXT)")
     largest, deadline, n = 0, time.monotonic() + seconds, 0

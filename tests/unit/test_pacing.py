@@ -34,6 +34,9 @@ class TimedMailer:
         self.sent.append((domain, (self.clock.now() - self.start).total_seconds()))
         return f"p-{len(self.sent)}"
 
+    async def close(self) -> None:
+        return None
+
 
 @pytest.fixture
 def world():

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import threading
 
+from autorelay_core.domain.webhooks import PostOutcome
 from autorelay_core.usecases.notify import BackgroundPosts
-from composition.build import run_passes
+from composition.background import run_passes
 from tests.support import make_deps
 from tests.unit.test_send_email import command, live_key
 
@@ -59,10 +60,13 @@ class SlowPoster:
         self.release = asyncio.Event()
         self.posted = 0
 
-    async def post(self, target, address, secret, delivery, sent_at) -> int:
+    async def post(self, target, address, secret, delivery, sent_at) -> PostOutcome:
         self.posted += 1
         await self.release.wait()
-        return 200
+        return PostOutcome(delivered=True)
+
+    async def close(self) -> None:
+        return None
 
 
 async def test_a_slow_webhook_endpoint_does_not_hold_email_delivery(clock, mailer, manual_queue):

@@ -49,8 +49,8 @@ async def welcome(request: Request) -> Response:
     token = request.query_params.get("token", "")
     try:
         user = await uc.redeem(deps, token)
-    except Invalid as error:
-        return render(request, "error.html", 400, title="This link does not work", message=error.message)
+    except Invalid as broken:
+        return render(request, "error.html", 400, title="This link does not work", message=broken.message)
     first_owner = user.email == uc.FIRST_OWNER
     if request.method == "GET":
         return render(request, "welcome.html", token=token, user=user, first_owner=first_owner)

@@ -136,7 +136,7 @@ async def save(request: Request, visit: Visit) -> Response:
     except Invalid as error:
         return json_error(error.message)
     context = await _studio_context(request, visit, saved)
-    versions = render(request, "studio_versions.html", **context).body.decode()
+    versions = bytes(render(request, "studio_versions.html", **context).body).decode()
     return JSONResponse(
         {"version": context["versions"][0].number, "variables": context["variables"], "versions_html": versions}
     )

@@ -48,7 +48,12 @@ async def create_domain(request: Request) -> Response:
     if not isinstance(body, dict) or set(body) - {"domain"}:
         raise Invalid('the body must be {"domain": "mail.example.com"} and nothing else')
     domain = await uc.create_domain(deps_of(request), key_of(request).project_id, body.get("domain"))
-    view = {"id": domain.id, "domain": domain.name, "status": domain.status.value, "dkimTokens": _tokens(domain)}
+    view: dict[str, object] = {
+        "id": domain.id,
+        "domain": domain.name,
+        "status": domain.status.value,
+        "dkimTokens": _tokens(domain),
+    }
     view["dns_records"] = [_record(r) for r in uc.records(deps_of(request), domain)]
     return JSON(view, status_code=201)
 

@@ -61,7 +61,7 @@ async def create_webhook(request: Request) -> Response:
     webhook, secret = await uc.create_webhook(
         deps_of(request), key_of(request).project_id, _fields(await request.body())
     )
-    view = {"id": webhook.id, "url": webhook.url, "secret": secret, "events": list(webhook.events)}
+    view: dict[str, object] = {"id": webhook.id, "url": webhook.url, "secret": secret, "events": list(webhook.events)}
     view |= {"isActive": webhook.active, "object": "webhook", "active": webhook.active}
     return JSON(view | {"created_at": iso(webhook.created_at)}, status_code=201)
 

@@ -64,7 +64,9 @@ class MemoryEmails:
         self._mail.rows[email.id] = OutboxRow(evolve(email), self._mail.seq, due, events=list(events))
 
     async def add_many(self, emails: list[Email], events: list[Event], charges: tuple[Charge, ...] = ()) -> int:
-        taken = {(r.email.campaign_id, r.email.contact_id) for r in self._mail.rows.values() if r.email.campaign_id}
+        taken: set[tuple[str | None, str | None]] = {
+            (r.email.campaign_id, r.email.contact_id) for r in self._mail.rows.values() if r.email.campaign_id
+        }
         new = []
         for email in emails:
             if (email.campaign_id, email.contact_id) in taken or email.id in self._mail.rows:

@@ -6,6 +6,7 @@ read-modify-write, so each one is atomic with respect to the others.
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 
 from attrs import evolve
@@ -129,7 +130,7 @@ class MemoryTemplates:
         self._versions.pop(template_id, None)
         return True
 
-    async def versions(self, project_id: str, template_id: str) -> list[TemplateVersion]:
+    async def versions(self, project_id: str, template_id: str) -> builtins.list[TemplateVersion]:
         if await self.get(project_id, template_id) is None:
             return []
         return [evolve(v) for v in self._versions.get(template_id, [])]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 
 from attrs import evolve
@@ -45,12 +46,12 @@ class MemoryUsers:
     async def set_role(self, membership: Membership) -> None:
         self._roles[(membership.user_id, membership.project_id)] = membership.role
 
-    async def memberships(self, user_id: str) -> list[Membership]:
+    async def memberships(self, user_id: str) -> builtins.list[Membership]:
         return sorted(
             (Membership(u, p, role) for (u, p), role in self._roles.items() if u == user_id), key=lambda m: m.project_id
         )
 
-    async def members(self, project_id: str) -> list[tuple[User, Role]]:
+    async def members(self, project_id: str) -> builtins.list[tuple[User, Role]]:
         found = [(evolve(self._users[u]), role) for (u, p), role in self._roles.items() if p == project_id]
         return sorted(found, key=lambda pair: pair[0].email.lower())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import secrets
 from datetime import datetime
 
@@ -80,7 +81,7 @@ class MemoryWebhooks:
 
     async def recent(
         self, project_id: str, webhook_id: str, limit: int, before: str | None = None
-    ) -> tuple[list[WebhookDelivery], bool]:
+    ) -> tuple[builtins.list[WebhookDelivery], bool]:
         found = [
             d for d in reversed(self._deliveries.values()) if d.webhook_id == webhook_id and d.project_id == project_id
         ]
@@ -89,13 +90,15 @@ class MemoryWebhooks:
             found = found[ids.index(before) + 1 :]
         return [evolve(d) for d in found[:limit]], len(found) > limit
 
-    async def attempts(self, project_id: str, delivery_id: str) -> list[Attempt]:
+    async def attempts(self, project_id: str, delivery_id: str) -> builtins.list[Attempt]:
         delivery = self._deliveries.get(delivery_id)
         if delivery is None or delivery.project_id != project_id:
             return []
         return list(self._attempts.get(delivery_id, []))
 
-    async def failures(self, project_id: str, webhook_id: str, limit: int) -> tuple[list[WebhookDelivery], bool]:
+    async def failures(
+        self, project_id: str, webhook_id: str, limit: int
+    ) -> tuple[builtins.list[WebhookDelivery], bool]:
         found = [
             evolve(d)
             for d in reversed(self._deliveries.values())
@@ -112,7 +115,7 @@ class MemoryWebhooks:
             delivery.replay_count += 1
         return evolve(delivery)
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[DeliveryClaim]:
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> builtins.list[DeliveryClaim]:
         due = [
             d
             for d in self._deliveries.values()

@@ -41,6 +41,7 @@ class PostgresAssets:
                 return CursorPage([], 0, False)
             after_seq = anchor[0]
         count, page, args = rows.page_queries(category, after_seq, "%s")
-        (total,) = await self.db.fetchone(count, (project_id, *args))
+        counted = await self.db.fetchone(count, (project_id, *args))
+        total = counted[0] if counted else 0
         found = await self.db.fetchall(page, (project_id, *args, cursor.limit + 1))
         return CursorPage([rows.asset_row(r) for r in found[: cursor.limit]], total, len(found) > cursor.limit)

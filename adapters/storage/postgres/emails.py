@@ -163,7 +163,7 @@ class PostgresEmails:
         return [Event(EventType(t), c, d) for t, c, d in rows]
 
     async def page(self, project_id: str, cursor: CursorRequest, where: EmailFilter = ANY_EMAIL) -> CursorPage[Email]:
-        sql, args = "project_id = %s", [project_id]
+        sql, args = "project_id = %s", list[object]([project_id])
         if where.status is not None:
             sql += " AND status = %s"
             args.append(where.status.value)
@@ -204,7 +204,7 @@ class PostgresEmails:
     async def record(
         self, email: Email, events: list[Event], notices: tuple[Notice, ...] = (), *, since: Email | None = None
     ) -> bool:
-        where, args = "id = %s AND project_id = %s", [email.id, email.project_id]
+        where, args = "id = %s AND project_id = %s", list[object]([email.id, email.project_id])
         if since is not None:
             # Checked on the row version the update sees (after waiting for a concurrent writer).
             where += " AND status = %s AND (payload->>'opens')::int = %s AND (payload->>'clicks')::int = %s"

@@ -9,6 +9,7 @@ explicit transaction.
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -493,7 +494,7 @@ class PostgresTemplates:
             (template.id, template.id, KEPT_VERSIONS),
         )
 
-    async def versions(self, project_id: str, template_id: str) -> list[TemplateVersion]:
+    async def versions(self, project_id: str, template_id: str) -> builtins.list[TemplateVersion]:
         rows = await self.db.fetchall(
             "SELECT v.template_id, v.number, v.name, v.subject, v.html, v.text, v.saved_at"
             " FROM template_versions v JOIN templates t ON t.id = v.template_id"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 
 from psycopg import errors
@@ -56,13 +57,13 @@ class PostgresUsers:
             (membership.user_id, membership.project_id, membership.role.value),
         )
 
-    async def memberships(self, user_id: str) -> list[Membership]:
+    async def memberships(self, user_id: str) -> builtins.list[Membership]:
         rows = await self.db.fetchall(
             "SELECT project_id, role FROM memberships WHERE user_id = %s ORDER BY project_id", (user_id,)
         )
         return [Membership(user_id, project_id, Role(role)) for project_id, role in rows]
 
-    async def members(self, project_id: str) -> list[tuple[User, Role]]:
+    async def members(self, project_id: str) -> builtins.list[tuple[User, Role]]:
         rows = await self.db.fetchall(
             "SELECT u.id, u.email, u.created_at, u.password_hash, u.link_version, m.role FROM memberships m"
             " JOIN users u ON u.id = m.user_id WHERE m.project_id = %s ORDER BY u.email_key",

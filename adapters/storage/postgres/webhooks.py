@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -68,17 +69,19 @@ class PostgresWebhooks:
 
     async def recent(
         self, project_id: str, webhook_id: str, limit: int, before: str | None = None
-    ) -> tuple[list[WebhookDelivery], bool]:
+    ) -> tuple[builtins.list[WebhookDelivery], bool]:
         found = await self.db.fetchall(
             rows.RECENT.format(p="%s"), (webhook_id, project_id, before, webhook_id, 2**62, limit + 1)
         )
         return [rows.delivery_row(r) for r in found[:limit]], len(found) > limit
 
-    async def attempts(self, project_id: str, delivery_id: str) -> list[Attempt]:
+    async def attempts(self, project_id: str, delivery_id: str) -> builtins.list[Attempt]:
         found = await self.db.fetchall(rows.ATTEMPTS.format(p="%s"), (delivery_id, project_id))
         return [rows.attempt_row(r) for r in found]
 
-    async def failures(self, project_id: str, webhook_id: str, limit: int) -> tuple[list[WebhookDelivery], bool]:
+    async def failures(
+        self, project_id: str, webhook_id: str, limit: int
+    ) -> tuple[builtins.list[WebhookDelivery], bool]:
         found = await self.db.fetchall(rows.FAILURES.format(p="%s"), (webhook_id, project_id, limit + 1))
         return [rows.delivery_row(r) for r in found[:limit]], len(found) > limit
 
@@ -93,7 +96,7 @@ class PostgresWebhooks:
             row = await cursor.fetchone()
         return rows.delivery_row(row) if row else None
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[DeliveryClaim]:
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> builtins.list[DeliveryClaim]:
         found = await self.db.fetchall(
             "WITH due AS (SELECT id FROM webhook_deliveries WHERE (state = 'pending' AND due_at <= %s)"
             " OR (state = 'leased' AND lease_until <= %s) ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)"

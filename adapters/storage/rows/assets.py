@@ -15,10 +15,10 @@ def values(asset: Asset, when=lambda moment: moment) -> tuple:
 
 
 def asset_row(row: tuple) -> Asset:
-    *fields, created = row
+    asset_id, project_id, name, content_type, category, size, key, created = row
     if not isinstance(created, datetime):
         created = datetime.fromtimestamp(created, UTC)
-    return Asset(*fields, created_at=created)
+    return Asset(asset_id, project_id, name, content_type, category, size, key, created)
 
 
 def page_queries(category: str | None, after_seq: int | None, p: str) -> tuple[str, str, list[str]]:

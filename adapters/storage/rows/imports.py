@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import overload
 
 from autorelay_core.domain.imports import MAX_REPORTED, ChunkResult, ContactImport, ImportStatus
 
@@ -49,7 +50,11 @@ INVALID = (
 )
 
 
-def _time(value) -> datetime | None:
+@overload
+def _time(value: None) -> None: ...
+@overload
+def _time(value: datetime | float | str) -> datetime: ...
+def _time(value: datetime | float | str | None) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(value) if isinstance(value, str) else datetime.fromtimestamp(value, UTC)

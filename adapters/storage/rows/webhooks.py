@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import overload
 
 from autorelay_core.domain.webhooks import Attempt, DeliveryState, Webhook, WebhookDelivery, attempt_of
 
@@ -54,7 +55,11 @@ NEXT_DUE = (
 )
 
 
-def time_of(value) -> datetime | None:
+@overload
+def time_of(value: None) -> None: ...
+@overload
+def time_of(value: datetime | float) -> datetime: ...
+def time_of(value: datetime | float | None) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromtimestamp(value, UTC)

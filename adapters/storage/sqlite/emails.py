@@ -117,7 +117,7 @@ class SqliteEmails(Tables):
         return [Event(EventType(t), datetime.fromisoformat(c), json.loads(d)) for t, c, d in rows]
 
     async def page(self, project_id: str, cursor: CursorRequest, where: EmailFilter = ANY_EMAIL) -> CursorPage[Email]:
-        sql, args = "project_id = ?", [project_id]
+        sql, args = "project_id = ?", list[str | int]([project_id])
         if where.status is not None:
             sql += " AND status = ?"
             args.append(where.status.value)
@@ -154,7 +154,7 @@ class SqliteEmails(Tables):
     async def record(
         self, email: Email, events: list[Event], notices: tuple[Notice, ...] = (), *, since: Email | None = None
     ) -> bool:
-        where, args = "id = ? AND project_id = ?", [email.id, email.project_id]
+        where, args = "id = ? AND project_id = ?", list[str | int]([email.id, email.project_id])
         if since is not None:
             where += (
                 " AND status = ? AND json_extract(payload, '$.opens') = ? AND json_extract(payload, '$.clicks') = ?"

@@ -7,6 +7,7 @@ makes claims safe between several processes sharing one database file.
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -45,20 +46,22 @@ class _Connection(sqlite3.Connection):
     statement still locked out after it raises Unavailable (503 with Retry-After) instead of
     sqlite3's OperationalError. Group commits retry without blocking (sqlite_batch)."""
 
-    def execute(self, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+    def execute(self, *args: Any) -> sqlite3.Cursor:
         try:
             return super().execute(*args)
         except sqlite3.OperationalError as error:
             raise locked_out(error) from error
 
-    def executemany(self, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+    def executemany(self, *args: Any) -> sqlite3.Cursor:
         try:
             return super().executemany(*args)
         except sqlite3.OperationalError as error:
             raise locked_out(error) from error
 
 
-def open_database(path: str | Path) -> sqlite_utils.Database:
+def open_database(path: str | Path) -> tuple[sqlite_utils.Database, int]:
+    """The process's connection, tuned, with the schema brought up to date (once per process: the
+    version reached is returned for `migrate()` to report)."""
     conn = sqlite3.connect(
         str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_WAIT_MS / 1000, factory=_Connection
     )
@@ -80,9 +83,9 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
     # Processes starting together take turns migrating: at start, waiting for the lock is right.
     conn.execute("PRAGMA busy_timeout = 10000")
-    migrate(conn)
+    version = migrate(conn)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
-    return db
+    return db, version
 
 
 # The WAL's size past which checkpoints make room by starting it over (see Checkpointer).
@@ -150,7 +153,7 @@ class SqliteProjects(Tables):
 
     async def add(self, project: Project) -> None:
         try:
-            self.db["projects"].insert(
+            self.db.table("projects").insert(
                 {
                     "id": project.id,
                     "name": project.name,
@@ -221,7 +224,7 @@ class SqliteKeys(Tables):
     _COLUMNS = "id, project_id, name, mode, key_hash, last4, scopes, created_at, revoked_at, last_used_at"
 
     async def add(self, key: ApiKey) -> None:
-        self.db["api_keys"].insert(
+        self.db.table("api_keys").insert(
             {
                 "id": key.id,
                 "project_id": key.project_id,
@@ -466,7 +469,7 @@ class SqliteTemplates(Tables):
 
     async def add(self, template: Template) -> None:
         async with self.tx() as conn:
-            self.db["templates"].insert(self._row(template))
+            self.db.table("templates").insert(self._row(template))
             self._keep(conn, template)
 
     async def get(self, project_id: str, template_id: str) -> Template | None:
@@ -483,7 +486,7 @@ class SqliteTemplates(Tables):
 
     async def update(self, template: Template) -> None:
         async with self.tx() as conn:
-            self.db["templates"].update(template.id, self._row(template))
+            self.db.table("templates").update(template.id, self._row(template))
             self._keep(conn, template)
 
     async def delete(self, project_id: str, template_id: str) -> bool:
@@ -515,19 +518,22 @@ class SqliteTemplates(Tables):
             "DELETE FROM template_versions WHERE template_id = ? AND number <= ?", (template.id, number - KEPT_VERSIONS)
         )
 
-    async def versions(self, project_id: str, template_id: str) -> list[TemplateVersion]:
+    async def versions(self, project_id: str, template_id: str) -> builtins.list[TemplateVersion]:
         rows = self.conn.execute(
             "SELECT v.template_id, v.number, v.name, v.subject, v.html, v.text, v.saved_at"
             " FROM template_versions v JOIN templates t ON t.id = v.template_id"
             " WHERE v.template_id = ? AND t.project_id = ? ORDER BY v.number DESC",
             (template_id, project_id),
         )
-        return [TemplateVersion(*row[:6], datetime.fromisoformat(row[6])) for row in rows]
+        return [
+            TemplateVersion(tid, number, name, subject, html, text, datetime.fromisoformat(saved))
+            for tid, number, name, subject, html, text, saved in rows
+        ]
 
 
 class SqliteStorage:
     def __init__(self, path: str | Path) -> None:
-        self.db = open_database(path)
+        self.db, self._version = open_database(path)
         self._checkpointer = Checkpointer(path)
         self.projects = SqliteProjects(self.db)
         self.keys = SqliteKeys(self.db)
@@ -555,7 +561,7 @@ class SqliteStorage:
         self.pacing = SqlitePacing(tables)
 
     async def migrate(self) -> int:
-        return migrate(self.db.conn)  # already done on open; a no-op that reports the version
+        return self._version  # migrated when the connection was opened
 
     async def ping(self) -> None:
         self.db.conn.execute("SELECT count(*) FROM projects WHERE id = ''").fetchone()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 from datetime import datetime
 
@@ -75,13 +76,13 @@ class SqliteUsers:
                 (membership.user_id, membership.project_id, membership.role.value),
             )
 
-    async def memberships(self, user_id: str) -> list[Membership]:
+    async def memberships(self, user_id: str) -> builtins.list[Membership]:
         rows = self._t.conn.execute(
             "SELECT project_id, role FROM memberships WHERE user_id = ? ORDER BY project_id", (user_id,)
         )
         return [Membership(user_id, project_id, Role(role)) for project_id, role in rows]
 
-    async def members(self, project_id: str) -> list[tuple[User, Role]]:
+    async def members(self, project_id: str) -> builtins.list[tuple[User, Role]]:
         rows = self._t.conn.execute(
             f"SELECT {', '.join('u.' + c.strip() for c in _USER.split(','))}, m.role FROM memberships m"
             " JOIN users u ON u.id = m.user_id WHERE m.project_id = ? ORDER BY u.email_key",

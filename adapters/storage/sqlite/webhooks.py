@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 from datetime import datetime
 
@@ -80,17 +81,19 @@ class SqliteWebhooks:
 
     async def recent(
         self, project_id: str, webhook_id: str, limit: int, before: str | None = None
-    ) -> tuple[list[WebhookDelivery], bool]:
+    ) -> tuple[builtins.list[WebhookDelivery], bool]:
         found = self._t.conn.execute(
             rows.RECENT.format(p="?"), (webhook_id, project_id, before, webhook_id, 2**62, limit + 1)
         ).fetchall()
         return [rows.delivery_row(r) for r in found[:limit]], len(found) > limit
 
-    async def attempts(self, project_id: str, delivery_id: str) -> list[Attempt]:
+    async def attempts(self, project_id: str, delivery_id: str) -> builtins.list[Attempt]:
         found = self._t.conn.execute(rows.ATTEMPTS.format(p="?"), (delivery_id, project_id))
         return [rows.attempt_row(r) for r in found]
 
-    async def failures(self, project_id: str, webhook_id: str, limit: int) -> tuple[list[WebhookDelivery], bool]:
+    async def failures(
+        self, project_id: str, webhook_id: str, limit: int
+    ) -> tuple[builtins.list[WebhookDelivery], bool]:
         found = self._t.conn.execute(rows.FAILURES.format(p="?"), (webhook_id, project_id, limit + 1)).fetchall()
         return [rows.delivery_row(r) for r in found[:limit]], len(found) > limit
 
@@ -104,7 +107,7 @@ class SqliteWebhooks:
             ).fetchone()
         return rows.delivery_row(row) if row else None
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[DeliveryClaim]:
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> builtins.list[DeliveryClaim]:
         columns = ", ".join(f"d.{c.strip()}" for c in rows.DELIVERY_COLUMNS.split(","))
         async with self._t.tx() as conn:
             ids = [

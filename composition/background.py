@@ -1,0 +1,87 @@
+"""The background work of a process: delivery passes (run by queue jobs) and the reconciler."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from adapters.mailers.kept import KeptMessages
+from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.deliver_email import deliver_due, reconcile_outbox
+from autorelay_core.usecases.import_contacts import BackgroundImports
+from autorelay_core.usecases.manage_campaigns import finish_campaigns
+from autorelay_core.usecases.manage_reputation import evaluate_all
+from autorelay_core.usecases.notify import BackgroundPosts, reconcile_webhooks
+
+log = logging.getLogger("autorelay")
+
+
+async def run_passes(
+    deps: Deps,
+    stopping: threading.Event,
+    posts: BackgroundPosts,
+    share: float = 1.0,
+    imports: BackgroundImports | None = None,
+) -> int:
+    """Delivery passes until nothing is due or the process is stopping.
+
+    With `share` < 1 (the embedded profile, where HTTP requests share this event loop), passes
+    yield while the loop is busy so that deliveries take about `share` of its time: a burst of sends
+    is answered quickly and delivered just behind it. On an idle loop passes run back to back.
+    Webhook deliveries are claimed here and posted beside the passes (`posts`), and a queued
+    contact import is started beside them (`imports`).
+    """
+    if imports is not None:
+        await imports.start_due(deps)
+    loop = asyncio.get_running_loop()
+    total = 0
+    recruited = False
+    while not stopping.is_set():
+        started = loop.time()
+        # Small passes on a shared loop: each keeps requests waiting for less time.
+        batch = 32 if share >= 1 else 2
+        count = await deliver_due(deps, batch=batch) + await posts.start_due(deps, batch=batch)
+        total += count
+        if count == 0:
+            break
+        if count == batch and share >= 1 and not recruited:
+            # More is due than one pass takes: ask for one more pass, which another consumer thread
+            # or worker process picks up (and which may recruit another in turn), so a backlog is
+            # spread over every worker instead of drained by whichever got the first wake.
+            deps.queue.wake()
+            recruited = True
+        if share < 1:
+            spent = loop.time() - started
+            probe = loop.time()
+            await asyncio.sleep(0)  # how long one turn of the loop takes tells how busy it is
+            if loop.time() - probe > 0.001:
+                await asyncio.sleep(min(1.0, spent * (1 - share) / share))
+    return total
+
+
+async def reconcile_forever(deps: Deps, interval: float, imports: BackgroundImports, kept: KeptMessages | None) -> None:
+    """The reconciler: every `interval` seconds, take back lost outbox rows and webhook deliveries,
+    restart stopped imports, finish campaigns, and (once a minute) re-evaluate reputations."""
+    loop = asyncio.get_running_loop()
+    next_reputation_check = loop.time()
+    while True:
+        try:
+            found = await reconcile_outbox(deps)
+            if found:
+                log.info("reconciler re-enqueued %d email(s) whose job was lost", found)
+            await reconcile_webhooks(deps)
+            await imports.start_due(deps)  # an import whose process stopped or died
+            for campaign in await finish_campaigns(deps):
+                if campaign.status.value != "sending":
+                    log.info("campaign %s %s", campaign.id, campaign.status.value)
+            if loop.time() >= next_reputation_check:
+                # Rates also change as sends age out of the 24 h window, not only on feedback.
+                next_reputation_check = loop.time() + 60
+                if kept is not None:
+                    await asyncio.to_thread(kept.prune)
+                for project in await evaluate_all(deps):
+                    log.warning("project %s flagged: %s", project.name, project.status_reason)
+        except Exception:  # keep going; the next round retries
+            log.exception("background checks failed")
+        await asyncio.sleep(interval)
