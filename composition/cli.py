@@ -13,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from adapters.http.operations import ROUTE_OPERATIONS
 from autorelay_core.domain.keys import KeyMode
 from autorelay_core.domain.projects import AccountStatus
 from autorelay_core.domain.users import Role, User
@@ -389,18 +390,24 @@ def projects_list(args: argparse.Namespace) -> None:
     _run(args, action)
 
 
-def _endpoint(text: str) -> str:
-    endpoint = " ".join(text.split())
-    if endpoint not in LIMITS:
-        known = "\n  ".join(LIMITS)
-        raise SettingsError(f"no rate limit is defined for {text!r}; endpoints with limits:\n  {known}")
-    return endpoint
+def _operation(text: str) -> str:
+    """An operation name ("emails.send"), or the route it is ("POST /api/v1/emails")."""
+    words = " ".join(text.split())
+    operation = ROUTE_OPERATIONS.get(words, words)
+    if operation not in LIMITS:
+        known = "\n  ".join(f"{name:<22} {_ROUTES.get(name, '')}" for name in LIMITS)
+        raise SettingsError(f"no rate limit is defined for {text!r}; operations with limits:\n  {known}")
+    return operation
+
+
+# The route each operation is known by on the API, for people who think in routes.
+_ROUTES = {operation: route for route, operation in ROUTE_OPERATIONS.items() if "/compat/" not in route}
 
 
 def limits_set(args: argparse.Namespace) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
-        endpoint, limit = _endpoint(args.endpoint), parse_limit(args.limit)
+        endpoint, limit = _operation(args.endpoint), parse_limit(args.limit)
         await services.deps.storage.limits.set(project.id, endpoint, limit)
         print(f"{project.name}: {endpoint} now {limit.describe()} per key")
 
@@ -410,7 +417,7 @@ def limits_set(args: argparse.Namespace) -> None:
 def limits_reset(args: argparse.Namespace) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
-        endpoint = _endpoint(args.endpoint)
+        endpoint = _operation(args.endpoint)
         await services.deps.storage.limits.clear(project.id, endpoint)
         print(f"{project.name}: {endpoint} back to {LIMITS[endpoint][0].describe()}")
 
@@ -426,8 +433,8 @@ def limits_list(args: argparse.Namespace) -> None:
             shown = ", ".join(f"{lim.describe()} per {lim.scope.value}" for lim in defaults)
             if endpoint in overrides:
                 shown = f"{overrides[endpoint].describe()} per key (override; default {shown})"
-            rows.append((endpoint, shown))
-        show(("Endpoint", "Limit"), rows, as_json=args.json)
+            rows.append((endpoint, _ROUTES.get(endpoint, ""), shown))
+        show(("Operation", "Route", "Limit"), rows, as_json=args.json)
 
     _run(args, action)
 
@@ -531,13 +538,13 @@ def parser() -> argparse.ArgumentParser:
     limits = commands.add_parser("limits", help="per-project rate limits (a paid plan's higher limits)").add_subparsers(
         dest="action", required=True
     )
-    p = limits.add_parser("set", help='override one endpoint\'s per-key limit, e.g. "POST /api/v1/emails" 1000/min')
-    p.add_argument("endpoint", help='the endpoint as in limits list, e.g. "POST /api/v1/emails"')
+    p = limits.add_parser("set", help="override one operation's per-key limit, e.g. emails.send 1000/min")
+    p.add_argument("endpoint", help='an operation from limits list (emails.send) or its route ("POST /api/v1/emails")')
     p.add_argument("limit", help="COUNT/UNIT with UNIT s, min, hour or day (or a number of seconds)")
     p.add_argument("--project", default="default", help="project id or name (default: default)")
     p.set_defaults(func=limits_set)
     p = limits.add_parser("reset", help="back to the reference's limit")
-    p.add_argument("endpoint", help='the endpoint as in limits list, e.g. "POST /api/v1/emails"')
+    p.add_argument("endpoint", help='an operation from limits list (emails.send) or its route ("POST /api/v1/emails")')
     p.add_argument("--project", default="default", help="project id or name (default: default)")
     p.set_defaults(func=limits_reset)
     p = limits.add_parser("list", help="every endpoint's limits for a project")

@@ -173,5 +173,5 @@ async def test_send(request: Request, visit: Visit, command: SendCommand) -> Ema
     if project is not None:
         check_access(project, mutating=True, contact=deps.config.support_contact)
     key = acting_key(request, visit, KeyMode.TEST, "emails.send")
-    await enforce(deps, "POST /api/v1/emails", key=key)
+    await enforce(deps, "emails.send", key=key)
     return await send_email(deps, key, command)

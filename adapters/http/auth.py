@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from adapters.http.errors import error_response
+from adapters.http.operations import operation_of
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.reputation import check_access
 from autorelay_core.errors import AutoRelayError, Forbidden
@@ -63,7 +64,7 @@ def requires(scope: str) -> Callable[[Handler], Handler]:
             if not key.allows(scope):
                 raise Forbidden(f"This API key lacks the '{scope}' scope")
             request.state.key = key
-            applied = await enforce(deps, request.state.endpoint, key=key)
+            applied = await enforce(deps, operation_of(request.state.endpoint), key=key)
             idempotency_key = request.headers.get("idempotency-key")
             if idempotency_key is not None and request.method in METHODS:
                 response = await _idempotent(request, handler, idempotency_key)

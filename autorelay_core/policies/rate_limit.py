@@ -37,37 +37,38 @@ _UNIT_NAMES = {1.0: "s", 60.0: "min", 3600.0: "hour", 86400.0: "day"}
 
 MINUTE, HOUR = 60.0, 3600.0
 
-# Exactly the reference's table. Keys are "METHOD /path" as routed.
+# Exactly the reference's table, by operation. Each door maps onto these names: the HTTP adapter
+# its routes (adapters/http/operations.py), the SMTP relay and the dashboard the operation they do.
 LIMITS: dict[str, tuple[Limit, ...]] = {
-    "POST /api/v1/emails": (Limit(100, MINUTE),),
-    "POST /api/v1/emails/batch": (Limit(10, MINUTE),),
-    "GET /api/v1/contacts": (Limit(60, MINUTE),),
-    "POST /api/v1/contacts": (Limit(30, MINUTE),),
-    "GET /api/v1/contacts/{contact_id}": (Limit(60, MINUTE),),
-    "PUT /api/v1/contacts/{contact_id}": (Limit(30, MINUTE),),
-    "DELETE /api/v1/contacts/{contact_id}": (Limit(30, MINUTE),),
-    "POST /api/v1/contacts/import": (Limit(5, HOUR),),
-    "GET /api/v1/lists": (Limit(60, MINUTE),),
-    "POST /api/v1/lists": (Limit(20, HOUR),),
-    "GET /api/v1/campaigns": (Limit(60, MINUTE),),
-    "POST /api/v1/campaigns": (Limit(20, HOUR),),
-    "GET /api/v1/campaigns/{campaign_id}": (Limit(60, MINUTE),),
-    "PUT /api/v1/campaigns/{campaign_id}": (Limit(30, MINUTE),),
-    "DELETE /api/v1/campaigns/{campaign_id}": (Limit(30, MINUTE),),
-    "POST /api/v1/campaigns/{campaign_id}/launch": (Limit(5, HOUR),),
-    "GET /api/v1/templates": (Limit(60, MINUTE),),
-    "GET /api/v1/assets": (Limit(60, MINUTE),),
-    "POST /api/v1/assets": (Limit(30, MINUTE),),
-    "POST /api/v1/domains": (Limit(10, HOUR),),
+    "emails.send": (Limit(100, MINUTE),),
+    "emails.send_batch": (Limit(10, MINUTE),),
+    "contacts.list": (Limit(60, MINUTE),),
+    "contacts.create": (Limit(30, MINUTE),),
+    "contacts.get": (Limit(60, MINUTE),),
+    "contacts.update": (Limit(30, MINUTE),),
+    "contacts.delete": (Limit(30, MINUTE),),
+    "contacts.import": (Limit(5, HOUR),),
+    "lists.list": (Limit(60, MINUTE),),
+    "lists.create": (Limit(20, HOUR),),
+    "campaigns.list": (Limit(60, MINUTE),),
+    "campaigns.create": (Limit(20, HOUR),),
+    "campaigns.get": (Limit(60, MINUTE),),
+    "campaigns.update": (Limit(30, MINUTE),),
+    "campaigns.delete": (Limit(30, MINUTE),),
+    "campaigns.launch": (Limit(5, HOUR),),
+    "templates.list": (Limit(60, MINUTE),),
+    "assets.list": (Limit(60, MINUTE),),
+    "assets.upload": (Limit(30, MINUTE),),
+    "domains.create": (Limit(10, HOUR),),
     # Not in the reference: API keys made and revoked through the Resend-compatible API.
-    "POST /compat/resend/api-keys": (Limit(10, HOUR),),
-    "POST /api/v1/webhooks": (Limit(20, HOUR),),
-    "GET /api/v1/stats": (Limit(30, MINUTE),),
-    "POST /api/v1/otp/send": (Limit(20, HOUR), Limit(5, HOUR, Scope.RECIPIENT)),
-    "POST /api/v1/otp/verify": (Limit(10, MINUTE),),
-    "POST /api/v1/unsubscribe": (Limit(60, MINUTE, Scope.IP),),
+    "keys.create": (Limit(10, HOUR),),
+    "webhooks.create": (Limit(20, HOUR),),
+    "stats.read": (Limit(30, MINUTE),),
+    "otp.send": (Limit(20, HOUR), Limit(5, HOUR, Scope.RECIPIENT)),
+    "otp.verify": (Limit(10, MINUTE),),
+    "contacts.unsubscribe": (Limit(60, MINUTE, Scope.IP),),
     # Beyond the reference's table: each verification makes several DNS queries on our side.
-    "POST /api/v1/domains/{domain_id}/verify": (Limit(10, MINUTE),),
+    "domains.verify": (Limit(10, MINUTE),),
 }
 
 

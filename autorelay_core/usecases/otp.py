@@ -65,7 +65,7 @@ class IssuedCode:
 
 # Every code email, from POST /otp/send or from a double opt-in list, counts against this
 # endpoint's per-recipient limit: deleting and re-adding a contact cannot send more.
-CODE_ENDPOINT = "POST /api/v1/otp/send"
+CODE_ENDPOINT = "otp.send"
 
 
 def code_charges(deps: Deps, at: datetime) -> tuple[Charge, ...]:

@@ -24,7 +24,7 @@ from autorelay_core.usecases.enforce_limits import enforce
 from autorelay_core.usecases.idempotent import run_once
 from autorelay_core.usecases.send_email import MAX_SUBJECT, accept, new_message_id, sender_charges
 
-SEND_LIMITED_AS = "POST /api/v1/emails"
+SEND_LIMITED_AS = "emails.send"
 IDEMPOTENCY_TARGET = "SMTP DATA"
 MAX_RECIPIENTS_FACTOR = 3  # to, cc and bcc together: as many as the API allows in each
 

@@ -276,7 +276,7 @@ async def launch(request: Request, visit: Visit) -> Response:
         project = await deps.storage.projects.get(visit.session.project_id)
         if project is not None:
             check_access(project, mutating=True, contact=deps.config.support_contact)
-        await enforce(deps, "POST /api/v1/campaigns/{campaign_id}/launch", key=key)
+        await enforce(deps, "campaigns.launch", key=key)
         await uc.launch_campaign(deps, key, campaign.id, starts_at=starts_at)
     except AutoRelayError as error:
         return await _detail(request, visit, campaign, 400, error=f"Not launched: {error.message}")

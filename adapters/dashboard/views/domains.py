@@ -15,7 +15,7 @@ from autorelay_core.policies.rate_limit import LIMITS, refuse
 from autorelay_core.usecases import manage_domains
 from autorelay_core.usecases.manage_users import Visit
 
-VERIFY_LIMITED_AS = "POST /api/v1/domains/{domain_id}/verify"
+VERIFY_LIMITED_AS = "domains.verify"
 
 
 async def _domains_page(request: Request, visit: Visit, status: int = 200, **extra) -> Response:

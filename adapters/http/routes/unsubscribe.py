@@ -23,7 +23,7 @@ from autorelay_core.usecases.enforce_limits import enforce
 from autorelay_core.usecases.unsubscribe import unsubscribe
 
 # GET and POST share one budget per IP: both apply a token.
-_LIMITED_AS = "POST /api/v1/unsubscribe"
+_LIMITED_AS = "contacts.unsubscribe"
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 # The token sits in the page's URL: keep it out of Referer headers, caches and frames.

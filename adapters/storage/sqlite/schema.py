@@ -395,6 +395,38 @@ MIGRATIONS: list[str] = [
         daily TEXT NOT NULL
     );
     """,
+    # 21: rate-limit overrides keyed by the core's operation names instead of HTTP routes
+    """
+    UPDATE limit_overrides SET endpoint = CASE endpoint
+        WHEN 'POST /api/v1/emails' THEN 'emails.send'
+        WHEN 'POST /api/v1/emails/batch' THEN 'emails.send_batch'
+        WHEN 'GET /api/v1/contacts' THEN 'contacts.list'
+        WHEN 'POST /api/v1/contacts' THEN 'contacts.create'
+        WHEN 'GET /api/v1/contacts/{contact_id}' THEN 'contacts.get'
+        WHEN 'PUT /api/v1/contacts/{contact_id}' THEN 'contacts.update'
+        WHEN 'DELETE /api/v1/contacts/{contact_id}' THEN 'contacts.delete'
+        WHEN 'POST /api/v1/contacts/import' THEN 'contacts.import'
+        WHEN 'GET /api/v1/lists' THEN 'lists.list'
+        WHEN 'POST /api/v1/lists' THEN 'lists.create'
+        WHEN 'GET /api/v1/campaigns' THEN 'campaigns.list'
+        WHEN 'POST /api/v1/campaigns' THEN 'campaigns.create'
+        WHEN 'GET /api/v1/campaigns/{campaign_id}' THEN 'campaigns.get'
+        WHEN 'PUT /api/v1/campaigns/{campaign_id}' THEN 'campaigns.update'
+        WHEN 'DELETE /api/v1/campaigns/{campaign_id}' THEN 'campaigns.delete'
+        WHEN 'POST /api/v1/campaigns/{campaign_id}/launch' THEN 'campaigns.launch'
+        WHEN 'GET /api/v1/templates' THEN 'templates.list'
+        WHEN 'GET /api/v1/assets' THEN 'assets.list'
+        WHEN 'POST /api/v1/assets' THEN 'assets.upload'
+        WHEN 'POST /api/v1/domains' THEN 'domains.create'
+        WHEN 'POST /compat/resend/api-keys' THEN 'keys.create'
+        WHEN 'POST /api/v1/webhooks' THEN 'webhooks.create'
+        WHEN 'GET /api/v1/stats' THEN 'stats.read'
+        WHEN 'POST /api/v1/otp/send' THEN 'otp.send'
+        WHEN 'POST /api/v1/otp/verify' THEN 'otp.verify'
+        WHEN 'POST /api/v1/unsubscribe' THEN 'contacts.unsubscribe'
+        WHEN 'POST /api/v1/domains/{domain_id}/verify' THEN 'domains.verify'
+        ELSE endpoint END;
+    """,
 ]
 
 
@@ -406,7 +438,7 @@ def migrate(conn: sqlite3.Connection) -> int:
         try:
             (current,) = conn.execute("PRAGMA user_version").fetchone()
             if current < target:
-                for statement in _statements(script):
+                for statement in statements(script):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {target}")
             conn.execute("COMMIT")
@@ -416,6 +448,16 @@ def migrate(conn: sqlite3.Connection) -> int:
     return len(MIGRATIONS)
 
 
-def _statements(script: str) -> list[str]:
-    # executescript() would commit our transaction; run statement by statement instead.
-    return [s.strip() for s in script.split(";") if s.strip()]
+def statements(script: str) -> list[str]:
+    """The script's statements, split where SQLite's own parser says one is complete (a ";" inside
+    a string literal or a trigger body does not end one). executescript() would commit our
+    transaction, so migrations run statement by statement instead."""
+    found, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            found.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"an incomplete statement at the end of a migration: {pending.strip()[:80]!r}")
+    return found
