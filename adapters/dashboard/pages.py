@@ -11,7 +11,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -22,6 +22,7 @@ from autorelay_core.domain.emails import Email
 from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.domain.reputation import check_access
 from autorelay_core.domain.users import SESSION_LIFETIME, Role
+from autorelay_core.errors import NotFound
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.enforce_limits import enforce
 from autorelay_core.usecases.manage_users import Visit, visit
@@ -29,6 +30,7 @@ from autorelay_core.usecases.send_email import SendCommand, send_email
 
 COOKIE = "autorelay_session"
 Handler = Callable[..., Awaitable[Response]]
+T = TypeVar("T")
 
 _env = Environment(loader=PackageLoader("adapters.dashboard", "templates"), autoescape=select_autoescape())
 
@@ -62,6 +64,19 @@ def render(request: Request, template: str, status: int = 200, /, **context: Any
     context.setdefault("nav", template.split("/")[0].removesuffix(".html"))
     context["base_url"] = request.app.state.base_url
     return HTMLResponse(_env.get_template(template).render(**context), status_code=status)
+
+
+def missing(request: Request, what: str) -> HTMLResponse:
+    """The page for a record this project does not have (another project's id reads the same)."""
+    return render(request, "error.html", 404, title=f"No such {what}", message=f"This project has no such {what}.")
+
+
+async def or_none(load: Awaitable[T]) -> T | None:
+    """The record a use case loads, or None where it raises NotFound (the page then answers `missing`)."""
+    try:
+        return await load
+    except NotFound:
+        return None
 
 
 def csrf_token(request: Request, current: Visit) -> str:

@@ -146,7 +146,8 @@ class HandoverSMTP(aiosmtplib.SMTP):
 
     async def data(self, message: str | bytes, /, *, timeout: Any = Default.token) -> Any:  # noqa: ASYNC109 (overrides aiosmtplib)
         protocol = self.protocol
-        if self.handover is None or protocol is None or getattr(protocol, "_command_lock", None) is None:
+        if self.handover is None or protocol is None or not all(hasattr(protocol, name) for name in _INTERNALS):
+            # aiosmtplib's own DATA: the hand-over is recorded before it starts rather than before the ".".
             await handed_over(self.handover)
             return await super().data(message, timeout=timeout)
         lock = protocol._command_lock

@@ -74,34 +74,91 @@ class HueyJobQueue:
             time.sleep(self._window)  # wakes meanwhile collapse into the next task
 
 
+# The parts of Huey's Consumer that EmbeddedConsumer starts by hand (not public API). Without them
+# it falls back to PollingWorkers. An upstream Consumer.start(install_signal_handlers=False) would
+# remove both.
+_CONSUMER_INTERNALS = ("scheduler", "worker_threads", "stop")
+
+
 class EmbeddedConsumer:
     """Huey's consumer on threads inside another process (the API server).
 
     Huey's `Consumer.start()` installs signal handlers, which belong to uvicorn here, so this starts
-    the consumer's scheduler and worker threads directly and stops them gracefully on shutdown.
+    the consumer's scheduler and worker threads directly and stops them gracefully on shutdown. A
+    Huey whose Consumer no longer has those parts gets `PollingWorkers` instead (public API only).
     """
 
-    def __init__(self, huey: Huey, workers: int, poll_interval: float) -> None:
+    def __init__(self, huey: Huey, workers: int, poll_interval: float, *, internals: tuple[str, ...] = ()) -> None:
         # No health checks: they restart threads through signal-driven paths uvicorn owns.
-        self._consumer = _consumer(huey, workers, poll_interval, check_worker_health=False)
+        consumer = _consumer(huey, workers, poll_interval, check_worker_health=False)
+        needed = _CONSUMER_INTERNALS + internals
+        self._consumer: Consumer | PollingWorkers = consumer
+        if not all(hasattr(consumer, name) for name in needed):
+            log.warning("this Huey's consumer has no %s: polling workers instead", "/".join(needed))
+            self._consumer = PollingWorkers(huey, workers, poll_interval)
         self._started = False
         self._lock = threading.Lock()
+
+    @property
+    def polling(self) -> bool:
+        return isinstance(self._consumer, PollingWorkers)
 
     def start(self) -> None:
         with self._lock:
             if self._started:
                 return
-            self._consumer.scheduler.start()
-            for _, thread in self._consumer.worker_threads:
-                thread.start()
+            if isinstance(self._consumer, PollingWorkers):
+                self._consumer.start()
+            else:
+                self._consumer.scheduler.start()
+                for _, thread in self._consumer.worker_threads:
+                    thread.start()
             self._started = True
-            log.info("in-process queue consumer started with %d worker(s)", len(self._consumer.worker_threads))
+            log.info("in-process queue consumer started")
 
     def stop(self) -> None:
         with self._lock:
             if self._started:
                 self._consumer.stop(graceful=True)
                 self._started = False
+
+
+class PollingWorkers:
+    """Worker threads on Huey's public API alone (dequeue, ready_to_run, execute, the schedule): the
+    fallback when the Consumer's parts EmbeddedConsumer starts are not there."""
+
+    def __init__(self, huey: Huey, workers: int, poll_interval: float) -> None:
+        self._huey, self._poll = huey, poll_interval
+        self._stopping = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"autorelay-queue-{n}", daemon=True) for n in range(workers)
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, graceful: bool = True) -> None:
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=30 if graceful else 0)
+
+    def _work(self) -> None:
+        huey = self._huey
+        while not self._stopping.is_set():
+            try:
+                for due in huey.read_schedule():
+                    huey.enqueue(due)
+                task = huey.dequeue()
+                if task is None:
+                    self._stopping.wait(self._poll)
+                elif not huey.ready_to_run(task):
+                    huey.add_schedule(task)
+                else:
+                    huey.execute(task)
+            except Exception:  # a broken task or a blip of the store: the next round goes on
+                log.exception("queue worker")
+                self._stopping.wait(self._poll)
 
 
 def run_consumer(huey: Huey, workers: int, poll_interval: float) -> None:

@@ -11,16 +11,15 @@ from datetime import UTC, datetime, timedelta
 from attrs import evolve
 
 from autorelay_core.domain.addresses import split_mailbox
-from autorelay_core.domain.contacts import ContactStatus
 from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
 from autorelay_core.domain.projects import Project
-from autorelay_core.domain.suppressions import Suppression, SuppressionReason
+from autorelay_core.domain.suppressions import Suppression
 from autorelay_core.domain.verp import verp_address
 from autorelay_core.errors import MailerError
 from autorelay_core.ports import Claim, Handover, Mailer
 from autorelay_core.usecases.context import Deps
-from autorelay_core.usecases.manage_reputation import evaluate
 from autorelay_core.usecases.notify import deliver_webhooks_due, notices_for
+from autorelay_core.usecases.provider_feedback import Feedback, suppress_and_recheck
 from autorelay_core.usecases.tracking import tracked_html
 
 log = logging.getLogger("autorelay.outbox")
@@ -186,13 +185,7 @@ async def _bounce(deps: Deps, claim: Claim, email: Email, error: MailerError) ->
     event = email.record(EventType.BOUNCED, now, error=error.message, recipients=list(error.bounced))
     if not await deps.storage.outbox.finish(claim, email, [event], notices_for(deps, email, [event])):
         return "lost"
-    for address in error.bounced:
-        await deps.storage.suppressions.add(
-            Suppression(email.project_id, address, SuppressionReason.BOUNCE, now, error.message[:500])
-        )
-        await deps.storage.contacts.mark_undeliverable(email.project_id, address.lower(), ContactStatus.BOUNCED)
-    if not email.test:
-        await evaluate(deps, email.project_id)
+    await suppress_and_recheck(deps, email, Feedback.PERMANENT_BOUNCE, list(error.bounced), error.message)
     return "bounced"
 
 

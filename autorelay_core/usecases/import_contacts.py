@@ -25,8 +25,9 @@ from autorelay_core.domain.imports import (
     contact_id_for,
     guess_mapping,
 )
-from autorelay_core.errors import Invalid, NotFound, QuotaExceeded, RateLimited
+from autorelay_core.errors import Invalid, QuotaExceeded, RateLimited
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.found import found
 from autorelay_core.usecases.manage_contacts import check_codes_fit, find_list, text_field
 from autorelay_core.usecases.otp import send_code
 
@@ -71,10 +72,7 @@ def obvious_mapping(job: ContactImport) -> bool:
 
 
 async def get_import(deps: Deps, project_id: str, import_id: str) -> ContactImport:
-    job = await deps.storage.imports.get(project_id, import_id)
-    if job is None:
-        raise NotFound(f"import {import_id} not found")
-    return job
+    return found(await deps.storage.imports.get(project_id, import_id), f"import {import_id}")
 
 
 async def start(deps: Deps, project_id: str, import_id: str, mapping: dict[str, int]) -> ContactImport:

@@ -15,6 +15,7 @@ from autorelay_core.domain.emails import Attachment
 from autorelay_core.errors import Invalid, NotFound, TooLarge
 from autorelay_core.policies.pagination import CursorPage, CursorRequest
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.found import found
 
 
 async def upload_asset(deps: Deps, project_id: str, filename: str | None, data: bytes) -> Asset:
@@ -50,9 +51,7 @@ async def list_assets(deps: Deps, project_id: str, category: str | None, cursor:
 
 
 async def attachment_from_asset(deps: Deps, project_id: str, asset_id: str, filename: str | None) -> Attachment:
-    asset = await deps.storage.assets.get(project_id, asset_id)
-    if asset is None:
-        raise NotFound(f"attachments: asset {asset_id} not found")
+    asset = found(await deps.storage.assets.get(project_id, asset_id), f"attachments: asset {asset_id}")
     data = await deps.blobs.get(asset.key)
     if data is None:
         raise NotFound(f"the file of asset {asset_id} is gone from the blob store")

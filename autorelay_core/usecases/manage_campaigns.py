@@ -18,10 +18,11 @@ from autorelay_core.domain.headers import one_line_problem
 from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.domain.projects import AccountStatus
 from autorelay_core.domain.templates import MAX_TEMPLATE_CHARS
-from autorelay_core.errors import Conflict, Invalid, NotFound
+from autorelay_core.errors import Conflict, Invalid
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import ContactQuery
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.found import found
 from autorelay_core.usecases.manage_contacts import find_list
 from autorelay_core.usecases.manage_templates import parsed
 from autorelay_core.usecases.send_email import new_message_id, sender_charges
@@ -92,10 +93,7 @@ async def create_campaign(deps: Deps, project_id: str, fields: CampaignInput) ->
 
 
 async def get_campaign(deps: Deps, project_id: str, campaign_id: str) -> Campaign:
-    campaign = await deps.storage.campaigns.get(project_id, campaign_id)
-    if campaign is None:
-        raise NotFound(f"campaign {campaign_id} not found")
-    return campaign
+    return found(await deps.storage.campaigns.get(project_id, campaign_id), f"campaign {campaign_id}")
 
 
 async def list_campaigns(deps: Deps, project_id: str, status: str | None, page: OffsetRequest) -> OffsetPage[Campaign]:

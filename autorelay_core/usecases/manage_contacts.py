@@ -14,6 +14,7 @@ from autorelay_core.errors import Invalid, NotFound, QuotaExceeded, RateLimited
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import ContactQuery
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.found import found
 from autorelay_core.usecases.otp import code_charges, send_code
 
 _TEXT_LIMIT = 256
@@ -62,10 +63,7 @@ async def find_list(deps: Deps, project_id: str, list_id: str | None, *, counted
     """The list, or NotFound; with its live contact_count only when `counted` (a count costs a scan)."""
     if not list_id:
         raise Invalid("listId is required", field="listId")
-    found = await deps.storage.lists.get(project_id, list_id, counted=counted)
-    if found is None:
-        raise NotFound(f"list {list_id} not found")
-    return found
+    return found(await deps.storage.lists.get(project_id, list_id, counted=counted), f"list {list_id}")
 
 
 async def create_contact(deps: Deps, key: ApiKey, fields: ContactInput) -> Contact:
@@ -97,10 +95,7 @@ async def create_contact(deps: Deps, key: ApiKey, fields: ContactInput) -> Conta
 
 
 async def get_contact(deps: Deps, project_id: str, contact_id: str) -> Contact:
-    contact = await deps.storage.contacts.get(project_id, contact_id)
-    if contact is None:
-        raise NotFound(f"contact {contact_id} not found")
-    return contact
+    return found(await deps.storage.contacts.get(project_id, contact_id), f"contact {contact_id}")
 
 
 async def update_contact(deps: Deps, project_id: str, contact_id: str, fields: ContactInput) -> Contact:

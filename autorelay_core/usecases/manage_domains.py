@@ -9,6 +9,7 @@ from autorelay_core.domain.addresses import is_valid_address
 from autorelay_core.domain.domains import DnsRecord, Domain, DomainStatus, dns_records
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.found import found
 
 
 def check_domain_name(name: object) -> str:
@@ -38,10 +39,7 @@ async def create_domain(deps: Deps, project_id: str, name: object) -> Domain:
 
 
 async def get_domain(deps: Deps, project_id: str, domain_id: str) -> Domain:
-    domain = await deps.storage.domains.get(project_id, domain_id)
-    if domain is None:
-        raise NotFound(f"domain {domain_id} not found")
-    return domain
+    return found(await deps.storage.domains.get(project_id, domain_id), f"domain {domain_id}")
 
 
 def records(deps: Deps, domain: Domain) -> list[DnsRecord]:

@@ -10,6 +10,7 @@ from autorelay_core.domain.keys import ApiKey, KeyMode, check_scopes, hash_key, 
 from autorelay_core.domain.projects import Project
 from autorelay_core.errors import Conflict, Invalid, NotFound, Unauthenticated
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.found import found
 
 
 @frozen
@@ -38,9 +39,9 @@ async def rename_project(deps: Deps, project_id: str, name: str) -> None:
 
 async def find_project(deps: Deps, ref: str) -> Project:
     """A project by id or by name."""
-    project = await deps.storage.projects.get(ref) or await deps.storage.projects.get_by_name(ref)
-    if project is None:
-        raise NotFound(f"project {ref} not found")
+    project = found(
+        await deps.storage.projects.get(ref) or await deps.storage.projects.get_by_name(ref), f"project {ref}"
+    )
     return project
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from autorelay_core.domain.emails import EventType
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.reputation import WINDOW, Activity, auto_flag, operator_set
-from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.found import found
 from autorelay_core.usecases.manage_campaigns import follow_account
 from autorelay_core.usecases.manage_keys import find_project
-from autorelay_core.usecases.record_events import record_event
 
 FEEDBACK = (EventType.BOUNCED, EventType.COMPLAINED)
 
@@ -20,9 +19,7 @@ async def activity(deps: Deps, project_id: str) -> Activity:
 
 async def evaluate(deps: Deps, project_id: str) -> Project:
     """Flag the project if its last 24 h break the rules (the only automatic transition)."""
-    project = await deps.storage.projects.get(project_id)
-    if project is None:
-        raise NotFound(f"project {project_id} not found")
+    project = found(await deps.storage.projects.get(project_id), f"project {project_id}")
     if auto_flag(project, await activity(deps, project_id), deps.config.reputation_min_volume):
         await deps.storage.projects.set_status(project.id, project.status, project.status_reason)
         await follow_account(deps, project.id, project.status)
@@ -38,18 +35,6 @@ async def evaluate_all(deps: Deps) -> list[Project]:
             if checked.status is AccountStatus.FLAGGED:
                 flagged.append(checked)
     return flagged
-
-
-async def record_feedback(deps: Deps, project_id: str, email_id: str, kind: EventType, **data: object) -> None:
-    """A bounce or complaint came back for a sent email: record it, then re-check the account."""
-    if kind not in FEEDBACK:
-        raise Invalid(f"{kind.value} is not feedback; expected bounced or complained")
-    email = await deps.storage.emails.get(project_id, email_id)
-    if email is None:
-        raise NotFound(f"email {email_id} not found")
-    await record_event(deps, email, kind, **data)
-    if not email.test:
-        await evaluate(deps, project_id)
 
 
 async def operator_action(deps: Deps, project_ref: str, target: AccountStatus, reason: str = "") -> Project:

@@ -8,6 +8,7 @@ from autorelay_core.domain.headers import one_line_problem
 from autorelay_core.domain.templates import MAX_TEMPLATE_CHARS, Template, TemplateVersion
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.found import found
 
 
 @frozen
@@ -65,10 +66,7 @@ async def create_template(deps: Deps, project_id: str, fields: TemplateInput) ->
 
 
 async def get_template(deps: Deps, project_id: str, template_id: str) -> Template:
-    template = await deps.storage.templates.get(project_id, template_id)
-    if template is None:
-        raise NotFound(f"template {template_id} not found")
-    return template
+    return found(await deps.storage.templates.get(project_id, template_id), f"template {template_id}")
 
 
 async def update_template(deps: Deps, project_id: str, template_id: str, fields: TemplateInput) -> Template:

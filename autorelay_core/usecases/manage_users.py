@@ -3,8 +3,6 @@ signing in and out, sessions with an idle timeout, and each user's role in a pro
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from attrs import frozen
 
 from autorelay_core.domain.addresses import check_address
@@ -18,7 +16,7 @@ from autorelay_core.domain.users import (
     new_session_token,
     session_id,
 )
-from autorelay_core.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from autorelay_core.errors import Invalid, NotFound, Unauthenticated
 from autorelay_core.policies.rate_limit import MINUTE, Limit, Scope, refuse
 from autorelay_core.usecases.context import Deps
 
@@ -184,15 +182,6 @@ async def sign_out(deps: Deps, token: str | None) -> None:
         await deps.storage.users.end_session(session_id(token))
 
 
-def require_owner(visit: Visit) -> None:
-    if visit.role is not Role.OWNER:
-        raise Forbidden("Only an owner of this project may do this")
-
-
 async def remove_user(deps: Deps, email: str) -> None:
     user = await find_user(deps, email)
     await deps.storage.users.delete(user.id)  # memberships and sessions go with it
-
-
-def link_expiry(deps: Deps) -> datetime:
-    return deps.clock.now() + LINK_LIFETIME

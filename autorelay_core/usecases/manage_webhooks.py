@@ -13,6 +13,7 @@ from autorelay_core.domain.webhooks import EVENT_TYPES, DeliveryState, Webhook, 
 from autorelay_core.errors import Conflict, Invalid, NotFound
 from autorelay_core.policies.ssrf import check_addresses, parse_target
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.found import found
 from autorelay_core.usecases.notify import iso, target_addresses
 
 MAX_PER_PROJECT = 50
@@ -70,10 +71,7 @@ async def create_webhook(deps: Deps, project_id: str, fields: WebhookInput) -> t
 
 
 async def get_webhook(deps: Deps, project_id: str, webhook_id: str) -> Webhook:
-    webhook = await deps.storage.webhooks.get(project_id, webhook_id)
-    if webhook is None:
-        raise NotFound(f"webhook {webhook_id} not found")
-    return webhook
+    return found(await deps.storage.webhooks.get(project_id, webhook_id), f"webhook {webhook_id}")
 
 
 async def update_webhook(deps: Deps, project_id: str, webhook_id: str, fields: WebhookInput) -> Webhook:
@@ -104,9 +102,10 @@ async def replay_delivery(deps: Deps, project_id: str, webhook_id: str, delivery
     webhook = await get_webhook(deps, project_id, webhook_id)
     if not webhook.active:
         raise Conflict(f"webhook {webhook_id} is paused: set active to true before replaying")
-    delivery = await deps.storage.webhooks.replay(project_id, webhook_id, delivery_id, deps.clock.now())
-    if delivery is None:
-        raise NotFound(f"delivery {delivery_id} not found")
+    delivery = found(
+        await deps.storage.webhooks.replay(project_id, webhook_id, delivery_id, deps.clock.now()),
+        f"delivery {delivery_id}",
+    )
     if delivery.state is DeliveryState.LEASED:
         raise Conflict(f"delivery {delivery_id} is being posted; replay it once it has finished")
     deps.queue.wake()

@@ -1,7 +1,9 @@
-"""What a mailer reports after the hand-off (SES through SNS): deliveries, bounces, complaints.
+"""Bounces and complaints from every source, under one rule: the SMTP server's reply at delivery
+(deliver_email), what a provider reports later (SES through SNS), and mail returned to the VERP
+return path (a DSN or an ARF report, through the inbound listener or the bounce mailbox).
 
 A permanent bounce or a complaint marks the email, suppresses the addresses, marks their contacts
-and re-checks the account's rates; a transient bounce changes nothing (the mailer keeps trying).
+and re-checks the account's rates (`suppress_and_recheck`); a transient bounce suppresses nothing.
 """
 
 from __future__ import annotations
@@ -68,14 +70,20 @@ async def apply_feedback(deps: Deps, email: Email, kind: Feedback, recipients: l
         Feedback.PERMANENT_BOUNCE: EventType.BOUNCED,
         Feedback.COMPLAINT: EventType.COMPLAINED,
     }[kind]
-    now = deps.clock.now()
     details = {"error": detail[:500]} if detail else {}  # shown as the event's reason
     try:
         await record_event(deps, email, event_type, recipients=recipients, **details)
     except Conflict:  # e.g. a delivery notice after a complaint: the status already says more
         return True
-    if kind is Feedback.DELIVERED:
-        return True
+    if kind is not Feedback.DELIVERED:
+        await suppress_and_recheck(deps, email, kind, recipients, detail)
+    return True
+
+
+async def suppress_and_recheck(deps: Deps, email: Email, kind: Feedback, recipients: list[str], detail: str) -> None:
+    """What follows a recorded hard bounce or complaint, whatever its source: the addresses are
+    suppressed, their contacts marked, and (for live mail) the account's rates checked again."""
+    now = deps.clock.now()
     reason = SuppressionReason.BOUNCE if kind is Feedback.PERMANENT_BOUNCE else SuppressionReason.COMPLAINT
     status = ContactStatus.BOUNCED if kind is Feedback.PERMANENT_BOUNCE else ContactStatus.COMPLAINED
     for address in recipients:
@@ -83,4 +91,3 @@ async def apply_feedback(deps: Deps, email: Email, kind: Feedback, recipients: l
         await deps.storage.contacts.mark_undeliverable(email.project_id, address.lower(), status)
     if not email.test:
         await evaluate(deps, email.project_id)
-    return True

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from autorelay_core.domain.emails import Email, EmailStatus, Event
-from autorelay_core.errors import Invalid, NotFound
+from autorelay_core.errors import Invalid
 from autorelay_core.policies.pagination import CursorPage, CursorRequest
 from autorelay_core.ports import EmailFilter
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.found import found
 
 LISTABLE_STATUSES = tuple(status.value for status in EmailStatus)
 
 
 async def get_email(deps: Deps, project_id: str, email_id: str) -> tuple[Email, list[Event]]:
-    email = await deps.storage.emails.get(project_id, email_id)
-    if email is None:
-        raise NotFound(f"email {email_id} not found")
+    email = found(await deps.storage.emails.get(project_id, email_id), f"email {email_id}")
     return email, await deps.storage.emails.events(email_id)
 
 

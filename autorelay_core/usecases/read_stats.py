@@ -6,10 +6,10 @@ from attrs import frozen
 
 from autorelay_core.domain.projects import Project
 from autorelay_core.domain.reputation import Activity
-from autorelay_core.errors import NotFound
 from autorelay_core.policies.quota import day, month
 from autorelay_core.ports import CampaignCounts
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.found import found
 from autorelay_core.usecases.manage_reputation import activity
 
 
@@ -37,9 +37,7 @@ class Stats:
 
 
 async def read_stats(deps: Deps, project_id: str) -> Stats:
-    project = await deps.storage.projects.get(project_id)
-    if project is None:
-        raise NotFound(f"project {project_id} not found")
+    project = found(await deps.storage.projects.get(project_id), f"project {project_id}")
     now = deps.clock.now()
     quota = deps.storage.quota
     return Stats(

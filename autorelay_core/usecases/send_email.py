@@ -17,9 +17,10 @@ from autorelay_core.domain.emails import Attachment, Email, EventType
 from autorelay_core.domain.headers import LINE_BREAKS, is_header_name, one_line_problem
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.templates import Template
-from autorelay_core.errors import Invalid, NotFound
+from autorelay_core.errors import Invalid
 from autorelay_core.policies.quota import Charge, charges
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.found import found
 from autorelay_core.usecases.manage_assets import attachment_from_asset
 
 
@@ -236,9 +237,9 @@ async def build_email(
     if subject is not None and len(subject) > MAX_SUBJECT:
         raise Invalid(f"subject may be at most {MAX_SUBJECT} characters", field="subject")
     if command.template_id is not None:
-        template = await deps.storage.templates.get(key.project_id, command.template_id)
-        if template is None:
-            raise NotFound(f"template {command.template_id} not found")
+        template = found(
+            await deps.storage.templates.get(key.project_id, command.template_id), f"template {command.template_id}"
+        )
         # template_id wins over html, as the reference says; the request's subject wins over the
         # template's because it is the more specific of the two.
         html, subject, text = await deps.offload.run(_render, deps, template, subject, text, data)

@@ -4,10 +4,11 @@ settle it as sent once the next hop's log shows it left."""
 from __future__ import annotations
 
 from autorelay_core.domain.emails import Email, EmailStatus, EventType
-from autorelay_core.errors import Conflict, NotFound
+from autorelay_core.errors import Conflict
 from autorelay_core.policies.pagination import CursorRequest
 from autorelay_core.ports import EmailFilter
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.found import found
 from autorelay_core.usecases.record_events import record_event
 
 
@@ -17,9 +18,7 @@ async def list_uncertain(deps: Deps, project_id: str, limit: int = 100) -> list[
 
 
 async def _uncertain(deps: Deps, project_id: str, email_id: str) -> Email:
-    email = await deps.storage.emails.get(project_id, email_id)
-    if email is None:
-        raise NotFound(f"email {email_id} not found")
+    email = found(await deps.storage.emails.get(project_id, email_id), f"email {email_id}")
     if email.status is not EmailStatus.UNCERTAIN:
         raise Conflict(f"email {email_id} is {email.status.value}, not uncertain")
     return email

@@ -112,3 +112,30 @@ async def test_every_recipient_refused_raises_as_sendmail_does_and_the_connectio
         _, reply = await client.transaction("a@example.com", ["b@example.com"], MESSAGE)
         assert reply == "2.0.0 Ok: queued as Q1"
         await client.quit()
+
+
+async def test_without_the_protocol_internals_it_falls_back_to_aiosmtplibs_own_transaction(monkeypatch):
+    """The pipelined path leans on aiosmtplib's private protocol parts (smtp_client._INTERNALS).
+    A release without them gets the library's own sendmail: one command per round trip, and the
+    hand-over still runs before the message is given (here, before DATA)."""
+    from adapters.mailers import smtp_client
+
+    monkeypatch.setattr(smtp_client, "_INTERNALS", (*smtp_client._INTERNALS, "_a_part_no_release_has"))
+    server = ScriptedServer()
+    client, listening = await _client(server)
+    handed: list[int] = []
+
+    async def handover(then) -> bool:
+        handed.append(len(server.messages))
+        then()
+        return True
+
+    async with listening:
+        assert not isinstance(client.protocol, smtp_client.PipeliningProtocol)
+        client.handover = handover
+        refused, reply = await client.transaction("a@example.com", ["b@example.com", "c@example.com"], MESSAGE)
+        await client.quit()
+    assert refused == {} and reply == "2.0.0 Ok: queued as Q1"
+    assert handed == [0]  # asked once, before the message was there
+    assert server.reads[0].startswith(b"MAIL FROM:<a@example.com>") and b"RCPT" not in server.reads[0]
+    assert server.messages[0] == MESSAGE.replace(b"\r\n.starts", b"\r\n..starts") + b".\r\n"

@@ -6,12 +6,11 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from autorelay_core.domain.emails import EventType
 from autorelay_core.domain.keys import KeyMode
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.reputation import Activity, auto_flag, breach, check_access, operator_set
 from autorelay_core.errors import AccountLocked, Conflict
-from autorelay_core.usecases.manage_reputation import record_feedback
+from autorelay_core.usecases.provider_feedback import Feedback, apply_feedback
 from autorelay_core.usecases.send_email import send_email
 from tests.support import FakeClock
 from tests.unit.test_send_email import command, live_key
@@ -92,9 +91,9 @@ async def test_bounces_over_the_threshold_flag_the_account_and_test_sends_do_not
     key = await live_key(deps)
     sent = [await send_email(deps, key, command()) for _ in range(100)]
     await deps.queue.drain()
-    await record_feedback(deps, key.project_id, sent[0].id, EventType.BOUNCED)
+    await _feedback(deps, key.project_id, sent[0].id, Feedback.PERMANENT_BOUNCE)
     assert (await deps.storage.projects.get(key.project_id)).status is AccountStatus.ACTIVE  # 1 %
-    await record_feedback(deps, key.project_id, sent[1].id, EventType.BOUNCED)
+    await _feedback(deps, key.project_id, sent[1].id, Feedback.PERMANENT_BOUNCE)
     project = await deps.storage.projects.get(key.project_id)
     assert project.status is AccountStatus.FLAGGED and "bounce rate 2.00%" in project.status_reason
 
@@ -104,7 +103,7 @@ async def test_test_sends_count_toward_no_reputation(deps):
     sent = [await send_email(deps, test_key, command()) for _ in range(100)]
     await deps.queue.drain()
     for email in sent[:10]:
-        await record_feedback(deps, test_key.project_id, email.id, EventType.BOUNCED)
+        await _feedback(deps, test_key.project_id, email.id, Feedback.PERMANENT_BOUNCE)
     project = await deps.storage.projects.get(test_key.project_id)
     assert project.status is AccountStatus.ACTIVE
     assert (await deps.storage.activity.activity(test_key.project_id, FakeClock().now())).sends == 0
@@ -115,3 +114,8 @@ def test_the_operator_contact_in_account_errors_is_the_installs_own():
     with pytest.raises(AccountLocked) as refused:
         check_access(project, mutating=True, contact="abuse@mail.example.org")
     assert "Contact abuse@mail.example.org." in refused.value.message and "autorelay.net" not in refused.value.message
+
+
+async def _feedback(deps, project_id, email_id, kind):
+    email = await deps.storage.emails.get(project_id, email_id)
+    await apply_feedback(deps, email, kind, list(email.to))

@@ -10,12 +10,11 @@ from datetime import timedelta
 import pytest
 from attrs import evolve
 
-from autorelay_core.domain.emails import EventType
 from autorelay_core.domain.webhooks import RETRY_DELAYS
 from autorelay_core.errors import Conflict, Invalid, NotFound
 from autorelay_core.usecases import manage_webhooks as uc
 from autorelay_core.usecases.deliver_email import drain
-from autorelay_core.usecases.manage_reputation import record_feedback
+from autorelay_core.usecases.provider_feedback import Feedback, apply_feedback
 from autorelay_core.usecases.send_email import send_email
 from tests.support import ManualQueue, RecordingPoster, make_deps
 from tests.unit.test_send_email import command, live_key
@@ -153,7 +152,7 @@ async def test_other_projects_hear_nothing_and_feedback_events_are_told(deps, po
     email = await send_email(deps, key, command())
     await drain(deps)
     assert poster.posted == []
-    await record_feedback(deps, key.project_id, email.id, EventType.COMPLAINED)
+    await _feedback(deps, key.project_id, email.id, Feedback.COMPLAINT)
     await drain(deps)
     ((_, _, body),) = poster.posted
     assert json.loads(body)["type"] == "email.complained"
@@ -284,3 +283,8 @@ async def test_the_reconciler_wakes_a_pass_for_an_overdue_delivery(deps):
 def test_the_schedule_is_the_documented_one():
     assert [d.total_seconds() for d in RETRY_DELAYS] == [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
     assert sum(RETRY_DELAYS, timedelta()) == timedelta(hours=27, minutes=35, seconds=5)
+
+
+async def _feedback(deps, project_id, email_id, kind):
+    email = await deps.storage.emails.get(project_id, email_id)
+    await apply_feedback(deps, email, kind, list(email.to))

@@ -13,13 +13,23 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from adapters.dashboard.pages import acting_key, deps_of, form_value, page, render, sandboxed, test_send
+from adapters.dashboard.pages import (
+    acting_key,
+    deps_of,
+    form_value,
+    missing,
+    or_none,
+    page,
+    render,
+    sandboxed,
+    test_send,
+)
 from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.domain.contacts import ContactStatus
 from autorelay_core.domain.keys import KeyMode
 from autorelay_core.domain.reputation import check_access
 from autorelay_core.domain.templates import MAX_TEMPLATE_CHARS
-from autorelay_core.errors import AutoRelayError, Conflict, Invalid, NotFound
+from autorelay_core.errors import AutoRelayError, Conflict, Invalid
 from autorelay_core.policies.pagination import OffsetRequest
 from autorelay_core.ports import ContactQuery
 from autorelay_core.usecases import manage_campaigns as uc
@@ -84,14 +94,9 @@ async def create(request: Request, visit: Visit) -> Response:
 
 
 async def _campaign(request: Request, visit: Visit) -> Campaign | None:
-    try:
-        return await uc.get_campaign(deps_of(request), visit.session.project_id, request.path_params["campaign_id"])
-    except NotFound:
-        return None
-
-
-def _missing(request: Request) -> Response:
-    return render(request, "error.html", 404, title="No such campaign", message="This project has no such campaign.")
+    return await or_none(
+        uc.get_campaign(deps_of(request), visit.session.project_id, request.path_params["campaign_id"])
+    )
 
 
 async def _live(request: Request, campaign: Campaign) -> dict:
@@ -174,7 +179,7 @@ _NOTICES = {
 async def detail(request: Request, visit: Visit) -> Response:
     campaign = await _campaign(request, visit)
     if campaign is None:
-        return _missing(request)
+        return missing(request, "campaign")
     return await _detail(request, visit, campaign)
 
 
@@ -191,7 +196,7 @@ async def progress(request: Request, visit: Visit) -> Response:
 async def edit(request: Request, visit: Visit) -> Response:
     campaign = await _campaign(request, visit)
     if campaign is None:
-        return _missing(request)
+        return missing(request, "campaign")
     deps = deps_of(request)
     content = form_value(request, "content")
     template_id = form_value(request, "template")
@@ -244,7 +249,7 @@ async def preview(request: Request, visit: Visit) -> Response:
 async def send_test(request: Request, visit: Visit) -> Response:
     campaign = await _campaign(request, visit)
     if campaign is None:
-        return _missing(request)
+        return missing(request, "campaign")
     deps = deps_of(request)
     contact = await _contact_for_preview(request, visit, campaign)
     try:
@@ -262,7 +267,7 @@ async def send_test(request: Request, visit: Visit) -> Response:
 async def launch(request: Request, visit: Visit) -> Response:
     campaign = await _campaign(request, visit)
     if campaign is None:
-        return _missing(request)
+        return missing(request, "campaign")
     deps = deps_of(request)
     starts_at = None
     when = form_value(request, "starts_at")
@@ -287,7 +292,7 @@ async def launch(request: Request, visit: Visit) -> Response:
 async def _pause_or_resume(request: Request, visit: Visit, pause: bool) -> Response:
     campaign = await _campaign(request, visit)
     if campaign is None:
-        return _missing(request)
+        return missing(request, "campaign")
     action = uc.pause_campaign if pause else uc.resume_campaign
     try:
         await action(deps_of(request), visit.session.project_id, campaign.id)
@@ -310,7 +315,7 @@ async def resume(request: Request, visit: Visit) -> Response:
 async def delete(request: Request, visit: Visit) -> Response:
     campaign = await _campaign(request, visit)
     if campaign is None:
-        return _missing(request)
+        return missing(request, "campaign")
     try:
         await uc.delete_campaign(deps_of(request), visit.session.project_id, campaign.id)
     except Conflict as error:

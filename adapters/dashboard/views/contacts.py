@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from adapters.dashboard.csv_files import csv_line, read_rows, write_rows
-from adapters.dashboard.pages import acting_key, deps_of, form_value, page, render
+from adapters.dashboard.pages import acting_key, deps_of, form_value, missing, or_none, page, render
 from autorelay_core.domain.contacts import ContactList, ContactStatus
 from autorelay_core.domain.imports import FIELDS
 from autorelay_core.domain.keys import KeyMode
@@ -53,16 +53,9 @@ async def create_list(request: Request, visit: Visit) -> Response:
 
 
 async def _list(request: Request, visit: Visit) -> ContactList | None:
-    try:
-        return await manage_contacts.find_list(
-            deps_of(request), visit.session.project_id, request.path_params["list_id"]
-        )
-    except NotFound:
-        return None
-
-
-def _missing(request: Request, what: str = "list") -> Response:
-    return render(request, "error.html", 404, title=f"No such {what}", message=f"This project has no such {what}.")
+    return await or_none(
+        manage_contacts.find_list(deps_of(request), visit.session.project_id, request.path_params["list_id"])
+    )
 
 
 async def _list_page(request: Request, visit: Visit, target: ContactList, status: int = 200, **extra) -> Response:
@@ -107,7 +100,7 @@ async def _list_page(request: Request, visit: Visit, target: ContactList, status
 async def list_detail(request: Request, visit: Visit) -> Response:
     target = await _list(request, visit)
     if target is None:
-        return _missing(request)
+        return missing(request, "list")
     notice = {"imported": "Import finished.", "saved": "Saved.", "deleted": "Contact deleted."}.get(
         request.query_params.get("done", "")
     )
@@ -118,7 +111,7 @@ async def list_detail(request: Request, visit: Visit) -> Response:
 async def list_settings(request: Request, visit: Visit) -> Response:
     target = await _list(request, visit)
     if target is None:
-        return _missing(request)
+        return missing(request, "list")
     try:
         await manage_contacts.update_list(
             deps_of(request),
@@ -137,7 +130,7 @@ async def delete_list(request: Request, visit: Visit) -> Response:
     try:
         await manage_contacts.delete_list(deps_of(request), visit.session.project_id, request.path_params["list_id"])
     except NotFound:
-        return _missing(request)
+        return missing(request, "list")
     except Conflict as error:
         return render(request, "error.html", 409, title="List in use", message=error.message)
     return RedirectResponse("/app/contacts", status_code=303)
@@ -147,7 +140,7 @@ async def delete_list(request: Request, visit: Visit) -> Response:
 async def add_contact(request: Request, visit: Visit) -> Response:
     target = await _list(request, visit)
     if target is None:
-        return _missing(request)
+        return missing(request, "list")
     fields = ContactInput(
         email=form_value(request, "email").strip(),
         list_id=target.id,
@@ -163,19 +156,16 @@ async def add_contact(request: Request, visit: Visit) -> Response:
 
 
 async def _contact_or_none(request: Request, visit: Visit):
-    try:
-        return await manage_contacts.get_contact(
-            deps_of(request), visit.session.project_id, request.path_params["contact_id"]
-        )
-    except NotFound:
-        return None
+    return await or_none(
+        manage_contacts.get_contact(deps_of(request), visit.session.project_id, request.path_params["contact_id"])
+    )
 
 
 @page()
 async def contact_detail(request: Request, visit: Visit, status: int = 200, error: str | None = None) -> Response:
     contact = await _contact_or_none(request, visit)
     if contact is None:
-        return _missing(request, "contact")
+        return missing(request, "contact")
     target = await deps_of(request).storage.lists.get(visit.session.project_id, contact.list_id, counted=False)
     return render(request, "contact.html", status, nav="contacts", contact=contact, target=target, error=error)
 
@@ -184,7 +174,7 @@ async def contact_detail(request: Request, visit: Visit, status: int = 200, erro
 async def edit_contact(request: Request, visit: Visit) -> Response:
     contact = await _contact_or_none(request, visit)
     if contact is None:
-        return _missing(request, "contact")
+        return missing(request, "contact")
     wanted = form_value(request, "status") or None
     fields = ContactInput(
         email=form_value(request, "email").strip() or None,
@@ -210,7 +200,7 @@ def _back_to_list(request: Request, list_id: str, done: str) -> Response:
 async def unsubscribe_contact(request: Request, visit: Visit) -> Response:
     contact = await _contact_or_none(request, visit)
     if contact is None:
-        return _missing(request, "contact")
+        return missing(request, "contact")
     try:
         await manage_contacts.update_contact(
             deps_of(request), visit.session.project_id, contact.id, ContactInput(status="unsubscribed")
@@ -224,7 +214,7 @@ async def unsubscribe_contact(request: Request, visit: Visit) -> Response:
 async def delete_contact(request: Request, visit: Visit) -> Response:
     contact = await _contact_or_none(request, visit)
     if contact is None:
-        return _missing(request, "contact")
+        return missing(request, "contact")
     await manage_contacts.delete_contact(deps_of(request), visit.session.project_id, contact.id)
     return _back_to_list(request, contact.list_id, "deleted")
 
@@ -233,7 +223,7 @@ async def delete_contact(request: Request, visit: Visit) -> Response:
 async def export(request: Request, visit: Visit) -> Response:
     target = await _list(request, visit)
     if target is None:
-        return _missing(request)
+        return missing(request, "list")
     deps, project_id = deps_of(request), visit.session.project_id
 
     async def rows():
@@ -265,7 +255,7 @@ async def export(request: Request, visit: Visit) -> Response:
 async def upload(request: Request, visit: Visit) -> Response:
     target = await _list(request, visit)
     if target is None:
-        return _missing(request)
+        return missing(request, "list")
     deps = deps_of(request)
     file = request.state.form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
@@ -284,12 +274,9 @@ async def upload(request: Request, visit: Visit) -> Response:
 
 
 async def _import(request: Request, visit: Visit):
-    try:
-        return await import_contacts.get_import(
-            deps_of(request), visit.session.project_id, request.path_params["import_id"]
-        )
-    except NotFound:
-        return None
+    return await or_none(
+        import_contacts.get_import(deps_of(request), visit.session.project_id, request.path_params["import_id"])
+    )
 
 
 async def _import_context(request: Request, visit: Visit, job) -> dict:
@@ -311,7 +298,7 @@ async def _import_context(request: Request, visit: Visit, job) -> dict:
 async def import_detail(request: Request, visit: Visit) -> Response:
     job = await _import(request, visit)
     if job is None:
-        return _missing(request, "import")
+        return missing(request, "import")
     context = await _import_context(request, visit, job)
     return render(request, "import.html", nav="contacts", **context)
 
@@ -328,7 +315,7 @@ async def import_progress(request: Request, visit: Visit) -> Response:
 async def start_import(request: Request, visit: Visit) -> Response:
     job = await _import(request, visit)
     if job is None:
-        return _missing(request, "import")
+        return missing(request, "import")
     mapping = {}
     for field in FIELDS:
         chosen = form_value(request, field)
@@ -346,7 +333,7 @@ async def start_import(request: Request, visit: Visit) -> Response:
 async def invalid_rows(request: Request, visit: Visit) -> Response:
     job = await _import(request, visit)
     if job is None:
-        return _missing(request, "import")
+        return missing(request, "import")
     found = await deps_of(request).storage.imports.invalid_rows(visit.session.project_id, job.id)
     text = "".join(write_rows(["line", "reason", "email"], found))
     return Response(

@@ -13,7 +13,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from adapters.dashboard.pages import deps_of, form_value, json_error, page, render, sandboxed, test_send
+from adapters.dashboard.pages import (
+    deps_of,
+    form_value,
+    json_error,
+    missing,
+    or_none,
+    page,
+    render,
+    sandboxed,
+    test_send,
+)
 from adapters.dashboard.studio import MAX_EDITOR_CHARS, STARTER, email_safe, for_editor
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import AutoRelayError, Invalid, NotFound, RateLimited
@@ -34,16 +44,9 @@ SAMPLE_PREFIX = "v."
 
 
 async def _template(request: Request, visit: Visit) -> Template | None:
-    try:
-        return await manage_templates.get_template(
-            deps_of(request), visit.session.project_id, request.path_params["template_id"]
-        )
-    except NotFound:
-        return None
-
-
-def _missing(request: Request) -> Response:
-    return render(request, "error.html", 404, title="No such template", message="This project has no such template.")
+    return await or_none(
+        manage_templates.get_template(deps_of(request), visit.session.project_id, request.path_params["template_id"])
+    )
 
 
 async def _listing(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
@@ -75,7 +78,7 @@ async def duplicate(request: Request, visit: Visit) -> Response:
             deps_of(request), visit.session.project_id, request.path_params["template_id"]
         )
     except NotFound:
-        return _missing(request)
+        return missing(request, "template")
     return RedirectResponse(f"/app/templates/{made.id}", status_code=303)
 
 
@@ -86,7 +89,7 @@ async def delete(request: Request, visit: Visit) -> Response:
             deps_of(request), visit.session.project_id, request.path_params["template_id"]
         )
     except NotFound:
-        return _missing(request)
+        return missing(request, "template")
     return RedirectResponse("/app/templates", status_code=303)
 
 
@@ -106,7 +109,7 @@ async def _studio_context(request: Request, visit: Visit, template: Template) ->
 async def studio(request: Request, visit: Visit) -> Response:
     template = await _template(request, visit)
     if template is None:
-        return _missing(request)
+        return missing(request, "template")
     context = await _studio_context(request, visit, template)
     restored = request.query_params.get("restored")
     notice = f"Version {restored} is current again (kept as a new version)." if restored else None
@@ -179,7 +182,7 @@ async def restore(request: Request, visit: Visit) -> Response:
         number = int(request.path_params["number"])
         await manage_templates.restore_version(deps_of(request), visit.session.project_id, template_id, number)
     except (ValueError, NotFound):
-        return _missing(request)
+        return missing(request, "template")
     except Invalid as error:
         return render(request, "error.html", 400, title="Cannot restore", message=error.message)
     return RedirectResponse(f"/app/templates/{template_id}?restored={number}", status_code=303)

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from adapters.dashboard.pages import deps_of, form_value, page, render
+from adapters.dashboard.pages import deps_of, form_value, missing, or_none, page, render
 from autorelay_core.domain.webhooks import EVENT_TYPES, Webhook
 from autorelay_core.errors import Conflict, Invalid, NotFound
 from autorelay_core.usecases import manage_webhooks
@@ -45,16 +45,9 @@ async def create(request: Request, visit: Visit) -> Response:
 
 
 async def _webhook(request: Request, visit: Visit) -> Webhook | None:
-    try:
-        return await manage_webhooks.get_webhook(
-            deps_of(request), visit.session.project_id, request.path_params["webhook_id"]
-        )
-    except NotFound:
-        return None
-
-
-def _missing(request: Request) -> Response:
-    return render(request, "error.html", 404, title="No such webhook", message="This project has no such webhook.")
+    return await or_none(
+        manage_webhooks.get_webhook(deps_of(request), visit.session.project_id, request.path_params["webhook_id"])
+    )
 
 
 async def _log(request: Request, visit: Visit, webhook: Webhook) -> dict:
@@ -80,7 +73,7 @@ async def _detail_page(request: Request, visit: Visit, webhook: Webhook, status:
 async def detail(request: Request, visit: Visit) -> Response:
     webhook = await _webhook(request, visit)
     if webhook is None:
-        return _missing(request)
+        return missing(request, "webhook")
     # The notice is named, not carried, in the URL: a crafted link cannot put words on the page.
     return await _detail_page(request, visit, webhook, notice=_NOTICES.get(request.query_params.get("done", "")))
 
@@ -111,7 +104,7 @@ def _back(webhook_id: str, notice: str) -> Response:
 async def edit(request: Request, visit: Visit) -> Response:
     webhook = await _webhook(request, visit)
     if webhook is None:
-        return _missing(request)
+        return missing(request, "webhook")
     fields = WebhookInput(url=form_value(request, "url").strip(), events=_chosen_events(request))
     try:
         await manage_webhooks.update_webhook(deps_of(request), webhook.project_id, webhook.id, fields)
@@ -123,7 +116,7 @@ async def edit(request: Request, visit: Visit) -> Response:
 async def _set_active(request: Request, visit: Visit, active: bool) -> Response:
     webhook = await _webhook(request, visit)
     if webhook is None:
-        return _missing(request)
+        return missing(request, "webhook")
     await manage_webhooks.update_webhook(deps_of(request), webhook.project_id, webhook.id, WebhookInput(active=active))
     return _back(webhook.id, "resumed" if active else "paused")
 
@@ -145,7 +138,7 @@ async def delete(request: Request, visit: Visit) -> Response:
             deps_of(request), visit.session.project_id, request.path_params["webhook_id"]
         )
     except NotFound:
-        return _missing(request)
+        return missing(request, "webhook")
     return RedirectResponse("/app/webhooks", status_code=303)
 
 
@@ -153,7 +146,7 @@ async def delete(request: Request, visit: Visit) -> Response:
 async def send_test(request: Request, visit: Visit) -> Response:
     webhook = await _webhook(request, visit)
     if webhook is None:
-        return _missing(request)
+        return missing(request, "webhook")
     try:
         await manage_webhooks.send_test_event(deps_of(request), webhook.project_id, webhook.id)
     except Conflict as error:
@@ -165,7 +158,7 @@ async def send_test(request: Request, visit: Visit) -> Response:
 async def replay(request: Request, visit: Visit) -> Response:
     webhook = await _webhook(request, visit)
     if webhook is None:
-        return _missing(request)
+        return missing(request, "webhook")
     try:
         await manage_webhooks.replay_delivery(
             deps_of(request), webhook.project_id, webhook.id, request.path_params["delivery_id"]
