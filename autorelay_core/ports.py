@@ -798,6 +798,16 @@ class WebhookPoster(Protocol):
         """Let go of kept connections; the poster is not used again."""
 
 
+class NoticeFormat(Protocol):
+    """The wire format of webhook payloads (names, casing, timestamps), kept at the edge."""
+
+    def body(self, event_id: str, event_type: str, email: Email, event: Event) -> str:
+        """The payload an endpoint receives for `event` of `email`."""
+
+    def test_body(self, event_id: str, event_type: str, at: datetime) -> str:
+        """The payload of a test event (POST /webhooks/:id/test), shaped like a real one."""
+
+
 class JobQueue(Protocol):
     def wake(self, eta: datetime | None = None) -> None:
         """Make sure a delivery pass over the outbox starts at `eta` (or soon) somewhere.

@@ -31,6 +31,7 @@ from adapters.system.offload import ThreadOffload
 from adapters.system.passwords import Argon2Passwords
 from adapters.system.sealing import FernetSealer, derive
 from adapters.system.signing import SecretSigner
+from adapters.webhooks.payloads import JsonNotices
 from adapters.webhooks.poster import HttpWebhookPoster
 from autorelay_core.ports import (
     BlobStore,
@@ -196,6 +197,7 @@ def build(
         domain_provisioner=provisioner,
         dns=DnsPythonResolver(settings.dns_resolver),
         webhook_poster=HttpWebhookPoster(ca_file=settings.webhooks_ca_file),
+        notice_format=JsonNotices(),
         blobs=_blobs(settings),
         content_types=SignatureDetector(),
         offload=ThreadOffload(),

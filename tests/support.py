@@ -16,6 +16,7 @@ from adapters.system.offload import ThreadOffload
 from adapters.system.passwords import Argon2Passwords
 from adapters.system.sealing import FernetSealer
 from adapters.system.signing import SecretSigner
+from adapters.webhooks.payloads import JsonNotices
 from adapters.webhooks.poster import outcome_of
 from autorelay_core.domain.emails import Email
 from autorelay_core.domain.webhooks import PostOutcome
@@ -133,6 +134,7 @@ def make_deps(storage: Storage | None = None, *, queue=None, clock: FakeClock | 
         domain_provisioner=OwnKeys(FernetSealer(b"0" * 32)),
         dns=NoDns(),
         webhook_poster=RecordingPoster(),
+        notice_format=JsonNotices(),
         blobs=MemoryBlobs(),
         content_types=SignatureDetector(),
         offload=OFFLOAD,

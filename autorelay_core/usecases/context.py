@@ -17,6 +17,7 @@ from autorelay_core.ports import (
     JobQueue,
     Mailer,
     Metrics,
+    NoticeFormat,
     Offload,
     PasswordHasher,
     RateLimitStore,
@@ -119,6 +120,7 @@ class Deps:
     domain_provisioner: DomainProvisioner
     dns: DnsResolver
     webhook_poster: WebhookPoster
+    notice_format: NoticeFormat
     blobs: BlobStore
     content_types: ContentDetector
     offload: Offload

@@ -4,7 +4,6 @@ deliveries of one, and replaying a delivery."""
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 
 from attrs import frozen
@@ -14,7 +13,7 @@ from autorelay_core.errors import Conflict, Invalid, NotFound
 from autorelay_core.policies.ssrf import check_addresses, parse_target
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.found import found
-from autorelay_core.usecases.notify import iso, target_addresses
+from autorelay_core.usecases.notify import target_addresses
 
 MAX_PER_PROJECT = 50
 
@@ -120,22 +119,13 @@ async def send_test_event(deps: Deps, project_id: str, webhook_id: str) -> Webho
         raise Conflict(f"webhook {webhook_id} is paused: resume it before sending a test event")
     now = deps.clock.now()
     event_id, kind = deps.ids.new("evt"), webhook.events[0]
-    data = {
-        "emailId": "em_test",
-        "from": "AutoRelay <hello@example.com>",
-        "to": ["someone@example.com"],
-        "subject": "A test event from AutoRelay",
-        "tags": {},
-        "test": True,
-    }
-    payload = {"id": event_id, "type": kind, "createdAt": iso(now), "data": data}
     delivery = WebhookDelivery(
         id=deps.ids.new("whd"),
         webhook_id=webhook.id,
         project_id=project_id,
         event_id=event_id,
         event_type=kind,
-        body=json.dumps(payload, separators=(",", ":")),
+        body=deps.notice_format.test_body(event_id, kind, now),
         created_at=now,
     )
     await deps.storage.webhooks.add_delivery(delivery)

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
-from datetime import UTC, datetime
-from typing import Any
 
 from attrs import evolve
 
@@ -22,10 +19,6 @@ from autorelay_core.usecases.context import Deps
 log = logging.getLogger("autorelay.webhooks")
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def notices_for(deps: Deps, email: Email, events: list[Event]) -> tuple[Notice, ...]:
     """The webhook payloads for these events of `email` (test-mode mail included: a test key is for
     trying the whole pipeline, webhooks too)."""
@@ -35,18 +28,7 @@ def notices_for(deps: Deps, email: Email, events: list[Event]) -> tuple[Notice, 
         if name is None:
             continue
         event_id = deps.ids.new("evt")
-        data: dict[str, Any] = {
-            "emailId": email.id,
-            "from": email.sender,
-            "to": list(email.to),
-            "subject": email.subject,
-            "tags": email.tags,
-        }
-        if email.campaign_id:
-            data["campaignId"] = email.campaign_id
-        data.update(event.data)  # error, recipients, url, ...
-        payload = {"id": event_id, "type": name, "createdAt": iso(event.created_at), "data": data}
-        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
+        body = deps.notice_format.body(event_id, name, email, event)
         notices.append(Notice(event_id, name, body, event.created_at))
     return tuple(notices)
 

@@ -1,0 +1,45 @@
+"""The webhook payload's wire format, built here and nowhere else: JSON with the reference's camelCase
+names and millisecond UTC timestamps (`2026-11-30T21:00:00.000Z`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from autorelay_core.domain.emails import Email, Event
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _dump(event_id: str, event_type: str, at: datetime, data: dict[str, Any]) -> str:
+    payload = {"id": event_id, "type": event_type, "createdAt": _iso(at), "data": data}
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class JsonNotices:
+    def body(self, event_id: str, event_type: str, email: Email, event: Event) -> str:
+        data: dict[str, Any] = {
+            "emailId": email.id,
+            "from": email.sender,
+            "to": list(email.to),
+            "subject": email.subject,
+            "tags": email.tags,
+        }
+        if email.campaign_id:
+            data["campaignId"] = email.campaign_id
+        data.update(event.data)  # error, recipients, url, ...
+        return _dump(event_id, event_type, event.created_at, data)
+
+    def test_body(self, event_id: str, event_type: str, at: datetime) -> str:
+        data = {
+            "emailId": "em_test",
+            "from": "AutoRelay <hello@example.com>",
+            "to": ["someone@example.com"],
+            "subject": "A test event from AutoRelay",
+            "tags": {},
+            "test": True,
+        }
+        return _dump(event_id, event_type, at, data)
