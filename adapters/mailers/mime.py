@@ -59,7 +59,7 @@ def _build(email: Email, sent_at: datetime) -> bytes:
     body = _alternative(email.text or "", email.html)
     if email.attachments:
         body = _multipart("mixed", [body, *(_attachment(a) for a in email.attachments)])
-    return (CRLF.join(lines) + CRLF + body).encode("ascii")
+    return (CRLF.join(lines) + CRLF + body + CRLF).encode("ascii")
 
 
 def _text_header(name: str, value: str) -> str:
@@ -106,7 +106,7 @@ def _address_header(name: str, mailboxes: list[str]) -> str:
 
 def _part(content_type: str, data: bytes, *, encoding: str, extra: tuple[str, ...] = ()) -> str:
     if encoding == "base64":
-        payload = base64.encodebytes(data).decode("ascii").replace("\n", CRLF)
+        payload = base64.encodebytes(data).decode("ascii").rstrip("\n").replace("\n", CRLF)
     else:
         # b2a_qp ends soft breaks in LF when the text has no CRLF of its own; make every break CRLF.
         payload = binascii.b2a_qp(data, istext=True).decode("ascii").replace(CRLF, "\n").replace("\n", CRLF)
@@ -130,8 +130,10 @@ def _multipart(subtype: str, parts: list[str]) -> str:
     boundary = f"=_{random.getrandbits(128):032x}"  # unique, not secret: no need for the CSPRNG
     out = [f'Content-Type: multipart/{subtype}; boundary="{boundary}"', ""]
     for part in parts:
-        out += [f"--{boundary}", part.rstrip(CRLF)]
-    out += [f"--{boundary}--", ""]
+        # Not stripped: the CRLF before a delimiter belongs to the delimiter (RFC 2046 5.1.1), so a
+        # text that ends in a line break keeps it only if its own CRLF is left in place.
+        out += [f"--{boundary}", part]
+    out.append(f"--{boundary}--")
     return CRLF.join(out)
 
 
