@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from adapters.blobs.detect import SignatureDetector
@@ -142,3 +143,14 @@ def make_deps(storage: Storage | None = None, *, queue=None, clock: FakeClock | 
         config=CoreConfig(),
     )
     return deps
+
+
+async def eventually(condition, within: float = 2.0) -> bool:
+    """Wait on the event loop until `condition()` holds (True) or `within` seconds pass (False)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        if loop.time() > deadline:
+            return False
+        await asyncio.sleep(0.005)
+    return True

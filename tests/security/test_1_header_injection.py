@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 from tests.e2e.server import autorelay, wait_for
@@ -119,8 +118,7 @@ def test_a_stored_subject_with_a_line_break_fails_with_a_clear_error_and_is_neve
         "/emails",
         json={"to": "a@example.com", "from": "a@acme.test", "subject": "s", "html": "<p>x</p>", "scheduled_at": later},
     ).json()
-    set_stored_subject(server, sent["id"], "Hi\r\nBcc: victim@evil.test")
-    time.sleep(3)
+    set_stored_subject(server, sent["id"], "Hi\r\nBcc: victim@evil.test")  # before it is due, 3 s from now
     detail = wait_for(lambda: (d := live.get(f"/emails/{sent['id']}").json())["email"]["status"] == "failed" and d, 15)
     assert detail, live.get(f"/emails/{sent['id']}").json()
     assert detail["email"]["lastError"] == "not sent: the Subject header contains a line break (U+000D)"

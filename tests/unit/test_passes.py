@@ -8,7 +8,7 @@ import threading
 from autorelay_core.domain.webhooks import PostOutcome
 from autorelay_core.usecases.notify import BackgroundPosts
 from composition.background import run_passes
-from tests.support import make_deps
+from tests.support import eventually, make_deps
 from tests.unit.test_send_email import command, live_key
 
 
@@ -85,7 +85,7 @@ async def test_a_slow_webhook_endpoint_does_not_hold_email_delivery(clock, maile
     for _ in range(3):
         await send_email(deps, key, command())
     await run_passes(deps, threading.Event(), posts)  # returns while the posts hang
-    await asyncio.sleep(0.05)  # the posts get going
+    assert await eventually(lambda: poster.posted == 2)  # the posts get going
     assert len(mailer.sent) == 3 and poster.posted == 2  # at most `limit` in flight
     for _ in range(2):
         await send_email(deps, key, command())
@@ -93,10 +93,9 @@ async def test_a_slow_webhook_endpoint_does_not_hold_email_delivery(clock, maile
     assert len(mailer.sent) == 5 and poster.posted == 2
     manual_queue.wakes.clear()
     poster.release.set()
-    await asyncio.sleep(0.05)
-    assert manual_queue.wakes  # each finished post wakes a pass for the ones still due
+    assert await eventually(lambda: bool(manual_queue.wakes))  # each finished post wakes a pass for the rest
     for _ in range(3):  # the passes those wakes start (the manual queue leaves running them to us)
         await run_passes(deps, threading.Event(), posts)
-        await asyncio.sleep(0.05)
+        await eventually(lambda: poster.posted == 5, within=0.2)
     assert poster.posted == 5
     await posts.stop(grace=1)
