@@ -46,10 +46,6 @@ class Pacer:
         self._warmups = {w.domain: w for w in await self._settings.warmups()}
         self._loaded_at = now
 
-    def forget(self) -> None:
-        """Read the settings again on the next check (after this process changed them)."""
-        self._loaded_at = -math.inf
-
     def destinations(self, email: Email) -> list[str]:
         domains = {(split_mailbox(r)[1] or r).rpartition("@")[2] for r in (*email.to, *email.cc, *email.bcc)}
         return sorted({destination(domain, self._rule_list) for domain in domains if domain})

@@ -1,4 +1,4 @@
-"""Contacts, lists, OTP codes, suppressions and campaigns in memory (see memory.py: each method
+"""Contacts, lists, OTP codes, suppressions and campaigns in memory (see store.py: each method
 is atomic because nothing awaits midway)."""
 
 from __future__ import annotations

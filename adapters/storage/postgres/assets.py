@@ -1,4 +1,4 @@
-"""Assets on PostgreSQL (see postgres.py for the pool)."""
+"""Assets on PostgreSQL (see store.py for the pool)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Campaigns on PostgreSQL (see postgres.py for the pool)."""
+"""Campaigns on PostgreSQL (see store.py for the pool)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Contacts, lists and OTP codes on PostgreSQL (see postgres.py for the pool)."""
+"""Contacts, lists and OTP codes on PostgreSQL (see store.py for the pool)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pace rules and warm-up schedules on PostgreSQL (see postgres.py for the pool)."""
+"""Pace rules and warm-up schedules on PostgreSQL (see store.py for the pool)."""
 
 from __future__ import annotations
 

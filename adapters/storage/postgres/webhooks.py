@@ -1,4 +1,4 @@
-"""Webhook endpoints and their delivery outbox on PostgreSQL (see postgres.py for the pool)."""
+"""Webhook endpoints and their delivery outbox on PostgreSQL (see store.py for the pool)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Assets on SQLite (see sqlite.py for the connection)."""
+"""Assets on SQLite (see tables.py for the connection)."""
 
 from __future__ import annotations
 

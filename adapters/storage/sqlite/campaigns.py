@@ -1,4 +1,4 @@
-"""Campaigns on SQLite (see sqlite.py for the connection and its transactions)."""
+"""Campaigns on SQLite (see tables.py for the connection and its transactions)."""
 
 from __future__ import annotations
 

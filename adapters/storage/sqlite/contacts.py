@@ -1,4 +1,4 @@
-"""Contacts, lists and OTP codes on SQLite (see sqlite.py for the connection and transactions)."""
+"""Contacts, lists and OTP codes on SQLite (see tables.py for the connection and transactions)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
 from autorelay_core.policies.quota import Charge, exceeded_message
 from autorelay_core.ports import ANY_EMAIL, EmailFilter
 
-# The first recipient, as the recipient filter's index has it (sqlite_schema migration 14).
+# The first recipient, as the recipient filter's index has it (schema.py, migration 14).
 _FIRST_TO = "lower(json_extract(payload, '$.to[0]'))"
 
 _INSERT_EMAIL = (

@@ -1,4 +1,4 @@
-"""Contact import jobs on SQLite (see sqlite.py for the connection)."""
+"""Contact import jobs on SQLite (see tables.py for the connection)."""
 
 from __future__ import annotations
 

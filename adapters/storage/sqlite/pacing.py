@@ -1,4 +1,4 @@
-"""Pace rules and warm-up schedules on SQLite (see sqlite.py for the connection)."""
+"""Pace rules and warm-up schedules on SQLite (see tables.py for the connection)."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ class _Connection(sqlite3.Connection):
     """Statements run on the event loop, so a lock held by another process (a backup, a shell, a
     long import in a worker) must not hold the loop: the busy wait is short (BUSY_WAIT_MS), and a
     statement still locked out after it raises Unavailable (503 with Retry-After) instead of
-    sqlite3's OperationalError. Group commits retry without blocking (sqlite_batch)."""
+    sqlite3's OperationalError. Group commits retry without blocking (batch.py)."""
 
     def execute(self, *args: Any) -> sqlite3.Cursor:
         try:

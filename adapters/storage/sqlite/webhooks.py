@@ -1,4 +1,4 @@
-"""Webhook endpoints and their delivery outbox on SQLite (see sqlite.py for the connection)."""
+"""Webhook endpoints and their delivery outbox on SQLite (see tables.py for the connection)."""
 
 from __future__ import annotations
 
