@@ -108,4 +108,5 @@ class Services:
         await self.imports.stop()
         await self.deps.mailer.close()  # SMTP: QUIT the kept connections
         await self.deps.webhook_poster.close()
+        await self.deps.rate_limits.close()
         await self.deps.storage.close()

@@ -23,3 +23,6 @@ class MemoryRateLimits:
         if allowed:
             log.append(now)
         return Admission(allowed, len(log), log[0] if log else None)
+
+    async def close(self) -> None:
+        return None  # nothing of its own to let go of

@@ -357,6 +357,9 @@ class PostgresRateLimits:
         allowed, used, oldest = row
         return Admission(allowed, used, oldest)
 
+    async def close(self) -> None:
+        return None  # nothing of its own to let go of
+
 
 class PostgresIdempotency:
     def __init__(self, db: Database) -> None:

@@ -392,6 +392,9 @@ class SqliteRateLimits:
 
         return await self._group.run(write)
 
+    async def close(self) -> None:
+        return None  # nothing of its own to let go of
+
 
 class SqliteIdempotency(Tables):
     def __init__(self, db: sqlite_utils.Database, group: GroupCommit) -> None:

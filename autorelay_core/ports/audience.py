@@ -1,0 +1,164 @@
+"""Contacts, lists, imports, one-time codes, campaigns and suppressions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from attrs import frozen
+
+from autorelay_core.domain.campaigns import Campaign, CampaignStatus
+from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
+from autorelay_core.domain.imports import ChunkResult, ContactImport, ImportRows
+from autorelay_core.domain.otp import OtpCode
+from autorelay_core.domain.suppressions import Suppression
+from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
+
+
+@frozen
+class ContactQuery:
+    """Which contacts of a list a page shows: `search` matches name or email, case-insensitively."""
+
+    list_id: str
+    search: str | None = None
+    status: ContactStatus | None = None
+
+
+class ContactRepository(Protocol):
+    async def add(self, contact: Contact) -> None:
+        """Conflict if the list already has the address (case-insensitively)."""
+
+    async def add_many(self, contacts: list[Contact]) -> list[Contact]:
+        """Insert in one transaction every contact whose address is not yet in its list (nor earlier
+        in `contacts`); return the ones inserted. All or nothing on an error."""
+
+    async def get(self, project_id: str, contact_id: str) -> Contact | None: ...
+
+    async def update(self, contact: Contact) -> None:
+        """Conflict if the new address (or list) collides with another contact."""
+
+    async def delete(self, project_id: str, contact_id: str) -> bool: ...
+
+    async def page(self, project_id: str, query: ContactQuery, page: OffsetRequest) -> OffsetPage[Contact]:
+        """A list's contacts, oldest first, with the total matching the query."""
+
+    async def count(self, project_id: str) -> int: ...
+
+    async def confirm_pending(self, project_id: str, email_key: str) -> int:
+        """Make every pending contact with this address in the project subscribed; how many."""
+
+    async def unsubscribe(self, project_id: str, contact_id: str, list_id: str) -> bool:
+        """A subscribed or pending contact of that list becomes unsubscribed; False when there was
+        nothing to change (gone, moved to another list, already unsubscribed, bounced...)."""
+
+    async def mark_undeliverable(self, project_id: str, email_key: str, status: ContactStatus) -> int:
+        """Set every contact with this address in the project to `status` (bounced or complained),
+        unless it already is one of those; how many changed."""
+
+
+class ImportRepository(Protocol):
+    """Contact import jobs and their rows (kept in chunks until the import finishes)."""
+
+    async def add(self, job: ContactImport, chunks: list[ImportRows]) -> None:
+        """Store the job and its rows: chunk n holds (line, cells) of rows n*CHUNK_ROWS onwards."""
+
+    async def get(self, project_id: str, import_id: str) -> ContactImport | None: ...
+
+    async def recent(self, project_id: str, limit: int) -> list[ContactImport]:
+        """Newest first."""
+
+    async def start(self, project_id: str, import_id: str, mapping: dict[str, int]) -> bool:
+        """Set the mapping and queue a job that is waiting for one; False otherwise."""
+
+    async def claim(self, now: datetime, lease_until: datetime) -> tuple[ContactImport, int, ImportRows] | None:
+        """Lease one queued or running job whose lease is free (oldest first): the job, the lease
+        token, and its next chunk's rows. Racing callers never get the same job."""
+
+    async def advance(
+        self, import_id: str, token: int, result: ChunkResult, lease_until: datetime, now: datetime
+    ) -> ImportRows | None:
+        """Count the next chunk's result while `token` holds the lease and keep the lease until
+        `lease_until`; the job is done when it was the last chunk (its rows are dropped). Returns
+        the following chunk's rows ([] when done), or None when the lease was lost."""
+
+    async def fail(self, import_id: str, token: int, error: str, now: datetime) -> bool: ...
+
+    async def invalid_rows(self, project_id: str, import_id: str) -> list[tuple[int, str, str]]:
+        """The first MAX_REPORTED invalid rows as (line, reason, the row's email cell), by line."""
+
+    async def sample(self, project_id: str, import_id: str, count: int) -> list[list[str]]:
+        """The cells of the first `count` rows not yet imported (for the column-matching page)."""
+
+    async def runnable(self, now: datetime) -> bool:
+        """Whether some job is queued or running with a lease that has ended (for the reconciler)."""
+
+
+class ListRepository(Protocol):
+    async def add(self, contact_list: ContactList) -> None: ...
+
+    async def get(self, project_id: str, list_id: str, *, counted: bool = True) -> ContactList | None:
+        """With its live contact_count when `counted` (else 0)."""
+
+    async def all(self, project_id: str) -> list[ContactList]:
+        """Oldest first, each with its live contact_count, in one query."""
+
+    async def update(self, contact_list: ContactList) -> None: ...
+
+    async def delete(self, project_id: str, list_id: str) -> bool:
+        """Delete the list and its contacts."""
+
+
+class OtpRepository(Protocol):
+    async def put(self, code: OtpCode) -> None:
+        """Store a new code, replacing any earlier one for the same project, address and purpose."""
+
+    async def current(self, project_id: str, email_key: str, purpose: str) -> OtpCode | None: ...
+
+    async def use(self, code: OtpCode, at: datetime) -> bool:
+        """Mark the code used, if it is still unused with the same number of wrong tries (so two
+        verifications racing with the right code succeed once)."""
+
+    async def wrong_try(self, code: OtpCode) -> None:
+        """Count one wrong try against the code."""
+
+
+@frozen
+class CampaignCounts:
+    total: int
+    sending: int
+    completed: int
+
+
+class CampaignRepository(Protocol):
+    async def add(self, campaign: Campaign) -> None: ...
+
+    async def get(self, project_id: str, campaign_id: str) -> Campaign | None: ...
+
+    async def page(self, project_id: str, status: CampaignStatus | None, page: OffsetRequest) -> OffsetPage[Campaign]:
+        """Newest first, with the total matching."""
+
+    async def update(self, campaign: Campaign) -> None: ...
+
+    async def delete(self, project_id: str, campaign_id: str) -> bool: ...
+
+    async def counts(self, project_id: str) -> CampaignCounts:
+        """All, sending and completed, in one aggregate query."""
+
+    async def count_unsubscribed(self, project_id: str, campaign_id: str) -> None:
+        """One more contact unsubscribed through the campaign's link."""
+
+    async def running(self) -> list[Campaign]:
+        """Every campaign still sending, in any project (the reconciler completes them)."""
+
+
+class SuppressionRepository(Protocol):
+    async def add(self, suppression: Suppression) -> None:
+        """Suppress the address; an address already suppressed keeps its first entry."""
+
+    async def matching(self, project_id: str, email_keys: list[str]) -> list[Suppression]:
+        """The entries among these (lower-cased) addresses."""
+
+    async def page(self, project_id: str, limit: int, after: str | None) -> list[Suppression]:
+        """Entries ordered by address, strictly after the address `after`; at most `limit`."""
+
+    async def remove(self, project_id: str, email_key: str) -> bool: ...
