@@ -13,15 +13,14 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from adapters.http.operations import ROUTE_OPERATIONS
 from autorelay_core.domain.keys import KeyMode
 from autorelay_core.domain.projects import AccountStatus
 from autorelay_core.domain.users import Role, User
 from autorelay_core.errors import AutoRelayError
-from autorelay_core.policies.rate_limit import LIMITS, parse_limit
 from autorelay_core.usecases import manage_domains, manage_keys, manage_reputation, manage_users, uncertain
 from composition.banner import describe
 from composition.build import build
+from composition.cli_access import add_access_commands
 from composition.cli_more import add_commands
 from composition.cli_pacing import add_pacing_commands
 from composition.cli_tables import show
@@ -258,43 +257,6 @@ def _run(args: argparse.Namespace, action: Callable[[Services], Awaitable[None]]
     asyncio.run(main())
 
 
-def keys_create(args: argparse.Namespace) -> None:
-    async def action(services: Services) -> None:
-        project = await manage_keys.find_project(services.deps, args.project)
-        mode = KeyMode.TEST if args.test else KeyMode.LIVE
-        issued = await manage_keys.create_key(services.deps, project.id, mode, args.name, tuple(args.scope or ()))
-        print(f"{issued.key.id} ({mode.value}, scopes: {', '.join(issued.key.scopes)}). Shown once:")
-        print(issued.plain)
-
-    _run(args, action)
-
-
-def keys_list(args: argparse.Namespace) -> None:
-    async def action(services: Services) -> None:
-        project = await manage_keys.find_project(services.deps, args.project)
-        rows = [
-            (
-                key.id,
-                f"ak_{key.mode.value}_...{key.last4}",
-                f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active",
-                ",".join(key.scopes),
-                key.name,
-            )
-            for key in await services.deps.storage.keys.list(project.id)
-        ]
-        show(("Id", "Key", "State", "Scopes", "Name"), rows, as_json=args.json, empty="(no keys)")
-
-    _run(args, action)
-
-
-def keys_revoke(args: argparse.Namespace) -> None:
-    async def action(services: Services) -> None:
-        await manage_keys.revoke_key(services.deps, args.key_id)
-        print(f"revoked {args.key_id}")
-
-    _run(args, action)
-
-
 def projects_create(args: argparse.Namespace) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.create_project(services.deps, args.name)
@@ -390,55 +352,6 @@ def projects_list(args: argparse.Namespace) -> None:
     _run(args, action)
 
 
-def _operation(text: str) -> str:
-    """An operation name ("emails.send"), or the route it is ("POST /api/v1/emails")."""
-    words = " ".join(text.split())
-    operation = ROUTE_OPERATIONS.get(words, words)
-    if operation not in LIMITS:
-        known = "\n  ".join(f"{name:<22} {_ROUTES.get(name, '')}" for name in LIMITS)
-        raise SettingsError(f"no rate limit is defined for {text!r}; operations with limits:\n  {known}")
-    return operation
-
-
-# The route each operation is known by on the API, for people who think in routes.
-_ROUTES = {operation: route for route, operation in ROUTE_OPERATIONS.items() if "/compat/" not in route}
-
-
-def limits_set(args: argparse.Namespace) -> None:
-    async def action(services: Services) -> None:
-        project = await manage_keys.find_project(services.deps, args.project)
-        endpoint, limit = _operation(args.endpoint), parse_limit(args.limit)
-        await services.deps.storage.limits.set(project.id, endpoint, limit)
-        print(f"{project.name}: {endpoint} now {limit.describe()} per key")
-
-    _run(args, action)
-
-
-def limits_reset(args: argparse.Namespace) -> None:
-    async def action(services: Services) -> None:
-        project = await manage_keys.find_project(services.deps, args.project)
-        endpoint = _operation(args.endpoint)
-        await services.deps.storage.limits.clear(project.id, endpoint)
-        print(f"{project.name}: {endpoint} back to {LIMITS[endpoint][0].describe()}")
-
-    _run(args, action)
-
-
-def limits_list(args: argparse.Namespace) -> None:
-    async def action(services: Services) -> None:
-        project = await manage_keys.find_project(services.deps, args.project)
-        overrides = await services.deps.storage.limits.get(project.id)
-        rows = []
-        for endpoint, defaults in LIMITS.items():
-            shown = ", ".join(f"{lim.describe()} per {lim.scope.value}" for lim in defaults)
-            if endpoint in overrides:
-                shown = f"{overrides[endpoint].describe()} per key (override; default {shown})"
-            rows.append((endpoint, _ROUTES.get(endpoint, ""), shown))
-        show(("Operation", "Route", "Limit"), rows, as_json=args.json)
-
-    _run(args, action)
-
-
 def domains_verify(args: argparse.Namespace) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
@@ -517,40 +430,6 @@ def parser() -> argparse.ArgumentParser:
     p = commands.add_parser("restore", help="restore a backup into the data dir, which must be new or empty")
     p.add_argument("source", metavar="SRC", help="a folder made by autorelay backup")
     p.set_defaults(func=restore_command)
-
-    keys = commands.add_parser("keys", help="create, list and revoke API keys").add_subparsers(
-        dest="action", required=True
-    )
-    p = keys.add_parser("create", help="create a key and print it once")
-    p.add_argument("--project", default="default", help="project id or name (default: default)")
-    p.add_argument("--test", action="store_true", help="an ak_test_ key (nothing is delivered)")
-    p.add_argument("--name", default="", help="a label for the key")
-    p.add_argument("--scope", action="append", help="repeat for several scopes; default: full")
-    p.set_defaults(func=keys_create)
-    p = keys.add_parser("list", help="list a project's keys (never the keys themselves)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of columns")
-    p.add_argument("--project", default="default", help="project id or name (default: default)")
-    p.set_defaults(func=keys_list)
-    p = keys.add_parser("revoke", help="revoke a key by its id (key_...)")
-    p.add_argument("key_id", help="the key's id (key_..., from keys list)")
-    p.set_defaults(func=keys_revoke)
-
-    limits = commands.add_parser("limits", help="per-project rate limits (a paid plan's higher limits)").add_subparsers(
-        dest="action", required=True
-    )
-    p = limits.add_parser("set", help="override one operation's per-key limit, e.g. emails.send 1000/min")
-    p.add_argument("endpoint", help='an operation from limits list (emails.send) or its route ("POST /api/v1/emails")')
-    p.add_argument("limit", help="COUNT/UNIT with UNIT s, min, hour or day (or a number of seconds)")
-    p.add_argument("--project", default="default", help="project id or name (default: default)")
-    p.set_defaults(func=limits_set)
-    p = limits.add_parser("reset", help="back to the reference's limit")
-    p.add_argument("endpoint", help='an operation from limits list (emails.send) or its route ("POST /api/v1/emails")')
-    p.add_argument("--project", default="default", help="project id or name (default: default)")
-    p.set_defaults(func=limits_reset)
-    p = limits.add_parser("list", help="every endpoint's limits for a project")
-    p.add_argument("--json", action="store_true", help="print JSON instead of columns")
-    p.add_argument("--project", default="default", help="project id or name (default: default)")
-    p.set_defaults(func=limits_list)
 
     contacts = commands.add_parser("contacts", help="contacts").add_subparsers(dest="action", required=True)
     p = contacts.add_parser("import", help="import a CSV file (header row with email, optional name, company)")
@@ -639,6 +518,7 @@ def parser() -> argparse.ArgumentParser:
         p.set_defaults(func=emails_settle)
     add_commands(commands, emails, domains, _run)
     add_pacing_commands(commands, _run)
+    add_access_commands(commands, _run)
     _everywhere(root)
     return root
 

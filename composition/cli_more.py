@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from autorelay_core.domain.emails import EmailStatus
@@ -13,10 +12,8 @@ from autorelay_core.policies.pagination import CursorRequest, Order
 from autorelay_core.ports import EmailFilter
 from autorelay_core.usecases import manage_contacts, manage_domains, manage_keys
 from autorelay_core.usecases.read_emails import get_email
-from composition.cli_tables import show
+from composition.cli_tables import Run, show
 from composition.services import Services
-
-Run = Callable[[argparse.Namespace, Callable[[Services], Awaitable[None]]], None]
 
 
 def lists_create(args: argparse.Namespace, run: Run) -> None:

@@ -4,15 +4,12 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable
 from datetime import date
 
 from autorelay_core.domain.pacing import BUILT_IN_GROUPS, pace_rule, ramp, warmup
 from autorelay_core.errors import Invalid, NotFound
-from composition.cli_tables import show
+from composition.cli_tables import Run, show
 from composition.services import Services
-
-Run = Callable[[argparse.Namespace, Callable[[Services], Awaitable[None]]], None]
 
 
 def _per_minute(text: str) -> int:

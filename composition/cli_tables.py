@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from composition.services import Services
 
 
 def show(header: Sequence[str], rows: Sequence[Sequence[object]], *, as_json: bool, empty: str = "(none)") -> None:
@@ -18,3 +23,7 @@ def show(header: Sequence[str], rows: Sequence[Sequence[object]], *, as_json: bo
     widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(header)]
     for row in (list(header), *cells):
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+# How a command runs its action: with the services built from its settings, on one event loop.
+Run = Callable[[argparse.Namespace, Callable[["Services"], Awaitable[None]]], None]
