@@ -64,6 +64,18 @@ def charge_quota(conn: sqlite3.Connection, project_id: str, charge: Charge, amou
         raise QuotaExceeded(exceeded_message(charge, amount))  # the savepoint undoes this send's writes
 
 
+def update_with_events(
+    conn: sqlite3.Connection, update: str, values: tuple, email: Email, events: list[Event], notices: tuple[Notice, ...]
+) -> bool:
+    """Run `update` on the email's row and, only if it changed that row, add its events and fan its
+    notices out to webhook deliveries, in the caller's transaction (record, finish)."""
+    if conn.execute(update, values).rowcount != 1:
+        return False
+    add_events(conn, email.id, events)
+    fan_out(conn, email.project_id, notices)
+    return True
+
+
 class SqliteEmails(Tables):
     """EmailRepository: the record, its events, and the writes that start and end it."""
 
@@ -161,18 +173,9 @@ class SqliteEmails(Tables):
             )
             args += [since.status.value, since.opens, since.clicks]
 
-        def write(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
-                f"UPDATE emails SET status = ?, payload = ? WHERE {where}",
-                (email.status.value, codec.email_payload(email), *args),
-            )
-            if cursor.rowcount != 1:
-                return False
-            add_events(conn, email.id, events)
-            fan_out(conn, email.project_id, notices)
-            return True
-
-        return await self._group.run(write)
+        update = f"UPDATE emails SET status = ?, payload = ? WHERE {where}"
+        values = (email.status.value, codec.email_payload(email), *args)
+        return await self._group.run(lambda conn: update_with_events(conn, update, values, email, events, notices))
 
 
 class SqliteQuota(Tables):

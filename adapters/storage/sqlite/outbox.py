@@ -14,9 +14,8 @@ import sqlite_utils
 
 from adapters.storage import codec
 from adapters.storage.sqlite.batch import GroupCommit
-from adapters.storage.sqlite.emails import add_events
+from adapters.storage.sqlite.emails import add_events, update_with_events
 from adapters.storage.sqlite.tables import Tables
-from adapters.storage.sqlite.webhooks import fan_out
 from autorelay_core.domain.emails import Email, Event
 from autorelay_core.domain.webhooks import Notice
 from autorelay_core.ports import Claim
@@ -53,22 +52,13 @@ class SqliteOutbox(Tables):
         return [Claim(codec.email_from_payload(p), attempt, lease_until) for p, attempt in rows]
 
     async def finish(self, claim: Claim, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
-        args = (email.status.value, codec.email_payload(email), email.id, claim.attempt)
-
-        def write(conn: sqlite3.Connection) -> bool:
-            # The attempt number is the lease token: every claim increments it.
-            cursor = conn.execute(
-                "UPDATE emails SET delivery = 'done', lease_until = NULL, status = ?, payload = ?"
-                " WHERE id = ? AND delivery IN ('leased', 'handover') AND attempts = ?",
-                args,
-            )
-            if cursor.rowcount != 1:
-                return False
-            add_events(conn, email.id, events)
-            fan_out(conn, email.project_id, notices)
-            return True
-
-        return await self._group.run(write)
+        # The attempt number is the lease token: every claim increments it.
+        update = (
+            "UPDATE emails SET delivery = 'done', lease_until = NULL, status = ?, payload = ?"
+            " WHERE id = ? AND delivery IN ('leased', 'handover') AND attempts = ?"
+        )
+        values = (email.status.value, codec.email_payload(email), email.id, claim.attempt)
+        return await self._group.run(lambda conn: update_with_events(conn, update, values, email, events, notices))
 
     async def handover(self, claim: Claim, then: Callable[[], None] | None = None) -> bool:
         def write(conn: sqlite3.Connection) -> bool:
