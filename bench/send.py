@@ -1,7 +1,11 @@
 """POST /emails through uvicorn on the embedded default, beside a bare Starlette endpoint.
 
 Prints JSON: requests/s and p50/p99 latency for both, at 32 connections (wrk), and the ratio.
-Usage: python bench/send.py [--seconds 10] [--connections 32] [--postgres URL [--redis URL]]
+Usage: python bench/send.py [--seconds 10] [--connections 32] [--postgres URL [--redis URL]] [--worker]
+
+After the run it waits for the backlog to drain (every accepted email written by the log mailer)
+and reports how long that took after the burst, and the accepted-to-written rate over the whole
+time. With --worker, one `autorelay worker` process delivers beside `serve`.
 
 With --postgres, AutoRelay runs on that database (in a fresh schema, dropped afterwards) instead of
 SQLite; with --redis too, its queue and rate limits live in Redis: the production profile.
@@ -70,23 +74,34 @@ def measure(command: list[str], env: dict, port: int, auth: str, args: argparse.
     with log.open("w") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
+    worker = None
     try:
         wait_up(f"{base}/healthz", process)
         time.sleep(0.5)
         key = auth or "Bearer " + re.search(r"live key: (ak_\w+)", log.read_text()).group(1)
         if not auth:
             prepare(command, env)
+            if args.worker:
+                cli = command[: command.index("serve")]
+                with (log.parent / "worker.log").open("w") as out:
+                    worker = subprocess.Popen([*cli, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT)
         url = f"{base}/api/v1/emails"
         run_wrk(url, BODY, key, connections=args.connections, seconds=2)  # warm-up
         figures = run_wrk(url, BODY, key, connections=args.connections, seconds=args.seconds)
         if not auth:
             figures["queued_at_end"] = queued(base, key)
             started = time.monotonic()
-            while queued(base, key) and time.monotonic() - started < 300:
+            while queued(base, key) and time.monotonic() - started < 600:
                 time.sleep(0.5)
-            figures["backlog_drained_s"] = round(time.monotonic() - started, 1)
+            drained = time.monotonic() - started
+            figures["backlog_drained_s"] = round(drained, 1)
+            accepted = figures["requests_per_s"] * args.seconds
+            figures["accepted_to_written_per_s"] = round(accepted / (args.seconds + drained))
         return figures
     finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(30)
         process.terminate()
         process.wait(30)
 
@@ -97,6 +112,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--postgres", help="PostgreSQL URL to run on instead of SQLite")
     parser.add_argument("--redis", help="Redis URL for the queue and rate limits")
+    parser.add_argument("--worker", action="store_true", help="one `autorelay worker` beside serve")
     args = parser.parse_args()
     schema = None
     try:
@@ -140,6 +156,8 @@ def _run(args: argparse.Namespace, schema: str | None) -> None:
         if args.redis:
             env |= {"AUTORELAY_REDIS_URL": args.redis, "AUTORELAY_QUEUE_NAME": f"bench-{uuid.uuid4().hex[:8]}"}
             profile = profile.replace("in-process consumer", "Redis queue and limits, in-process consumer")
+        if args.worker:
+            profile = profile.replace("in-process consumer", "in-process consumer and one worker")
         bare_port, app_port = free_port(), free_port()
         bare = measure(
             [

@@ -1,0 +1,177 @@
+"""Every benchmark in one run, on one machine: prints one JSON document, and writes a Markdown table
+and a plot (PNG, matplotlib) of throughput and p99 per benchmark to bench/results/ (not committed).
+
+    python bench/run_all.py [--quick] [--postgres URL] [--redis URL] [--only NAME ...]
+
+The runs, each a script of this folder in its own process, one after the other:
+  send              POST /emails on the embedded default (SQLite), beside bare Starlette (bench/send.py)
+  end_to_end        a 30 s burst at 32 connections, then the backlog's drain (accepted-to-written)
+  end_to_end_worker the same with one `autorelay worker` beside serve
+  send_postgres     POST /emails on PostgreSQL (needs --postgres)
+  send_production   POST /emails on PostgreSQL + Redis (needs --postgres and --redis)
+  campaign          the campaign runner against an SMTP sink, beside raw aiosmtplib (bench/campaign.py)
+  import            10,000 contacts imported, and deep pages of a 100,000-contact list (bench/import.py)
+  relay             the SMTP relay beside POST /emails (bench/relay.py)
+  dashboard         the dashboard's pages over 100,000 emails and contacts (bench/dashboard.py)
+
+--quick shortens each (fewer seconds, recipients, samples): for trying the harness, not for figures.
+Needs wrk (apt-get install wrk) and, for the plot, matplotlib (pip install -e '.[bench]').
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+def runs(args: argparse.Namespace) -> dict[str, list[str]]:
+    quick = args.quick
+    send_seconds = ["--seconds", "3" if quick else "10"]
+    burst = ["--seconds", "5" if quick else "30"]
+    planned = {
+        "send": ["send.py", *send_seconds],
+        "end_to_end": ["send.py", *burst],
+        "end_to_end_worker": ["send.py", *burst, "--worker"],
+    }
+    if args.postgres:
+        planned["send_postgres"] = ["send.py", *send_seconds, "--postgres", args.postgres]
+        if args.redis:
+            planned["send_production"] = ["send.py", *send_seconds, "--postgres", args.postgres, "--redis", args.redis]
+    planned |= {
+        "campaign": ["campaign.py", "--recipients", "1000" if quick else "10000"],
+        "import": ["import.py", "--samples", "5" if quick else "50"],
+        "relay": ["relay.py", "--messages", "200" if quick else "2000"],
+        "dashboard": ["dashboard.py"]
+        + (["--emails", "5000", "--contacts", "5000", "--samples", "10"] if quick else []),
+    }
+    if args.only:
+        planned = {name: command for name, command in planned.items() if name in args.only}
+    return planned
+
+
+def run_one(command: list[str]) -> dict:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, str(HERE / command[0]), *command[1:]],
+        capture_output=True,
+        text=True,
+        cwd=HERE.parent,
+        env=os.environ.copy(),
+    )
+    seconds = round(time.monotonic() - started, 1)
+    if done.returncode != 0:
+        return {"error": (done.stderr or done.stdout)[-2000:], "wall_s": seconds}
+    out = done.stdout
+    result = json.loads(out[out.index("{") :])  # each script prints one JSON document last
+    result["wall_s"] = seconds
+    return result
+
+
+def headline(name: str, result: dict) -> tuple[str, float | None, float | None, str]:
+    """(what is counted, throughput, p99 in ms, the comparison) for the table and the plot."""
+    if "error" in result:
+        return "error", None, None, result["error"].strip().splitlines()[-1][:80] if result["error"].strip() else ""
+    if name.startswith(("send", "end_to_end")):
+        ours = result["autorelay"]
+        rate = ours["accepted_to_written_per_s"] if name.startswith("end_to_end") else ours["requests_per_s"]
+        unit = "emails/s accepted-to-written" if name.startswith("end_to_end") else "requests/s"
+        note = f"{result['ratio']}x bare Starlette; drained {ours.get('backlog_drained_s')} s after"
+        return unit, rate, ours["p99_ms"], note
+    if name == "campaign":
+        note = f"{result['ratio']}x raw aiosmtplib; {result['runner_cpu_us_per_message']} us CPU/msg; "
+        return "messages/s", result["runner_messages_per_s"], None, note + f"{result['runner_peak_rss_mb']} MB RSS"
+    if name == "relay":
+        rates = {k: v for k, v in result.items() if k.endswith("per_s") and isinstance(v, int | float)}
+        first = next(iter(rates.values()), None)
+        return "messages/s", first, None, ", ".join(f"{k} {v}" for k, v in rates.items())
+    if name == "import":
+        load, pages = result["import_10000"], result["get_contacts_100000"]
+        note = (
+            f"{load['ratio']}x raw insert_all; page 2,000 p50 {pages['page_2000_p50_ms']} ms ({pages['ratio']}x page 1)"
+        )
+        return "contacts/s imported", 10_000 / load["api_seconds"], None, note
+    if name == "dashboard":
+        worst = max(result["server_ms"].items(), key=lambda item: item[1]["p95"])
+        return (
+            "pages (server time)",
+            None,
+            worst[1]["p95"],
+            f"slowest p95: {worst[0]} (target {result['target_p95_ms']} ms)",
+        )
+    flat = {k: v for k, v in result.items() if isinstance(v, int | float) and k != "wall_s"}
+    return "see JSON", None, None, ", ".join(f"{k} {v}" for k, v in list(flat.items())[:4])
+
+
+def markdown(document: dict) -> str:
+    lines = [
+        f"Run on {document['machine']} at {document['finished']}.",
+        "",
+        "| benchmark | measures | throughput | p99 (ms) | beside |",
+        "|---|---|---|---|---|",
+    ]
+    for name, result in document["results"].items():
+        unit, rate, p99, note = headline(name, result)
+        shown = f"{rate:,.0f}" if rate is not None else "-"
+        lines.append(f"| {name} | {unit} | {shown} | {p99 if p99 is not None else '-'} | {note} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(document: dict, path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    rows = [(name, *headline(name, result)[1:3]) for name, result in document["results"].items()]
+    rows = [row for row in rows if row[1] is not None or row[2] is not None]
+    if not rows:
+        return False
+    names = [row[0] for row in rows]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 0.6 * len(rows) + 2))
+    left.barh(names, [row[1] or 0 for row in rows], color="#2b6cb0")
+    left.set_title("Throughput (per second; 0 where not measured)")
+    left.invert_yaxis()
+    right.barh(names, [row[2] or 0 for row in rows], color="#c05621")
+    right.set_title("p99 latency (ms; 0 where not measured)")
+    right.invert_yaxis()
+    figure.suptitle(f"AutoRelay benchmarks, {document['machine']}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short runs, to try the harness")
+    parser.add_argument("--postgres", default=os.environ.get("AUTORELAY_BENCH_POSTGRES_URL", ""))
+    parser.add_argument("--redis", default=os.environ.get("AUTORELAY_BENCH_REDIS_URL", ""))
+    parser.add_argument("--only", nargs="*", help="run only these benchmarks")
+    args = parser.parse_args()
+    machine = f"{platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()})"
+    document: dict = {"machine": machine, "started": datetime.now(UTC).isoformat(timespec="seconds"), "results": {}}
+    for name, command in runs(args).items():
+        print(f"running {name}: {' '.join(command)}", file=sys.stderr, flush=True)
+        document["results"][name] = run_one(command)
+    document["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "summary.json").write_text(json.dumps(document, indent=2))
+    (RESULTS / "summary.md").write_text(markdown(document))
+    plotted = plot(document, RESULTS / "summary.png")
+    print(json.dumps(document, indent=2))
+    print(f"wrote {RESULTS / 'summary.md'}" + (f" and {RESULTS / 'summary.png'}" if plotted else ""), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
