@@ -140,11 +140,14 @@ def plot(document: dict, path: Path) -> bool:
         return False
     names = [row[0] for row in rows]
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 0.6 * len(rows) + 2))
-    left.barh(names, [row[1] or 0 for row in rows], color="#2b6cb0")
-    left.set_title("Throughput (per second; 0 where not measured)")
+    bars = left.barh(names, [row[1] or 0.0 for row in rows], color="#2b6cb0")
+    left.bar_label(bars, labels=[f"{row[1]:,.0f}" if row[1] else "" for row in rows], padding=3, fontsize=8)
+    left.set_xscale("log")  # requests, messages and imported rows differ by orders of magnitude
+    left.set_title("Throughput (per second, log scale)")
     left.invert_yaxis()
-    right.barh(names, [row[2] or 0 for row in rows], color="#c05621")
-    right.set_title("p99 latency (ms; 0 where not measured)")
+    bars = right.barh(names, [row[2] or 0 for row in rows], color="#c05621")
+    right.bar_label(bars, labels=[f"{row[2]:g}" if row[2] else "" for row in rows], padding=3, fontsize=8)
+    right.set_title("p99, ms (dashboard: p95 server time)")
     right.invert_yaxis()
     figure.suptitle(f"AutoRelay benchmarks, {document['machine']}")
     figure.tight_layout()
