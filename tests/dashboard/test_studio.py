@@ -52,16 +52,25 @@ def test_a_marketer_designs_previews_tests_and_restores_a_template(dash_server, 
     block = page.locator(".gjs-block", has_text="Text").first
     expect(block).to_be_visible()
     frame = page.locator("#gjs iframe.gjs-frame")
-    box = frame.bounding_box()
-    start = block.bounding_box()
-    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(start["x"] + 10, start["y"] + 10, steps=5)
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 60, steps=20)
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 70, steps=5)
-    page.mouse.up()
     added = canvas.get_by_text("Insert your text here")
-    expect(added).to_be_visible(timeout=5_000)
+    # A person drags again when a drop did not take; on a loaded machine the editor can miss the
+    # first pointer moves of a drag (the drop then lands nowhere).
+    for _ in range(3):
+        box = frame.bounding_box()
+        start = block.bounding_box()
+        page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(start["x"] + 10, start["y"] + 10, steps=5)
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 60, steps=20)
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 70, steps=5)
+        page.mouse.up()
+        try:
+            added.first.wait_for(timeout=5_000)
+            break
+        except playwright.Error:
+            continue
+    expect(added).to_have_count(1)  # one drop took, not several
+    expect(added).to_be_visible()
     added.dblclick()
     page.keyboard.press("Control+A")
     page.keyboard.type(SENTENCE)
