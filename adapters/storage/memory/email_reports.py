@@ -11,7 +11,7 @@ from autorelay_core.domain.reputation import Activity
 
 
 class MemoryCampaignMail:
-    """CampaignMail."""
+    """CampaignMail: hold and release a campaign's emails, and count them."""
 
     def __init__(self, mail: MailTable) -> None:
         self._mail = mail
@@ -58,7 +58,7 @@ class MemoryCampaignMail:
 
 
 class MemoryActivity:
-    """EmailActivity."""
+    """EmailActivity: events counted by time."""
 
     def __init__(self, mail: MailTable) -> None:
         self._mail = mail

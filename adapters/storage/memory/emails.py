@@ -52,7 +52,7 @@ class MailTable:
 
 
 class MemoryEmails:
-    """EmailRepository."""
+    """EmailRepository: the record, its events, and the writes that start and end it."""
 
     def __init__(self, mail: MailTable, webhooks: MemoryWebhooks) -> None:
         self._mail, self._webhooks = mail, webhooks
@@ -127,7 +127,7 @@ class MemoryEmails:
 
 
 class MemoryQuota:
-    """QuotaUsage."""
+    """QuotaUsage: what the quota charge has counted."""
 
     def __init__(self, mail: MailTable) -> None:
         self._mail = mail

@@ -17,7 +17,7 @@ _HELD_BY_A_WORKER = (Delivery.LEASED, Delivery.HANDOVER)
 
 
 class MemoryOutbox:
-    """Outbox."""
+    """Outbox: claims, hand-overs, outcomes and the reconciler's sweep."""
 
     def __init__(self, mail: MailTable, webhooks: MemoryWebhooks) -> None:
         self._mail, self._webhooks = mail, webhooks

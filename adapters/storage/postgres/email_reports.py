@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 class PostgresCampaignMail:
-    """CampaignMail."""
+    """CampaignMail: hold and release a campaign's emails, and count them."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -57,7 +57,7 @@ class PostgresCampaignMail:
 
 
 class PostgresActivity:
-    """EmailActivity."""
+    """EmailActivity: events counted by time."""
 
     def __init__(self, db: Database) -> None:
         self.db = db

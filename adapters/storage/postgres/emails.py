@@ -74,7 +74,7 @@ def _quota_error(error: errors.Error, charges: tuple[Charge, ...], amount: int) 
 
 
 class PostgresEmails:
-    """EmailRepository."""
+    """EmailRepository: the record, its events, and the writes that start and end it."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -223,7 +223,7 @@ class PostgresEmails:
 
 
 class PostgresQuota:
-    """QuotaUsage."""
+    """QuotaUsage: what the quota charge has counted."""
 
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 class PostgresOutbox:
-    """Outbox."""
+    """Outbox: claims, hand-overs, outcomes and the reconciler's sweep."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
