@@ -5,7 +5,7 @@
   runner) over N SMTP connections, counted from its first delivery to its last;
 - raw aiosmtplib sending the same messages (the campaign's own, rendered once beforehand) over the
   same N connections, in the same run;
-- the ratio (target >= 0.7) and the runner's peak RSS;
+- the ratio (target >= 0.5) and the runner's peak RSS and bytes written to disk per message;
 - CPU time per message of each (user + system): steadier than the rates from run to run, and the
   figure to watch when making a step cheaper, since both sides are CPU-bound on a small machine.
 
@@ -98,8 +98,11 @@ def campaign_messages(database: Path, campaign: str) -> list[tuple[str, str, byt
     """(sender, recipient, message bytes) of the campaign's emails, rendered as the runner will."""
     conn = sqlite3.connect(database)
     out = []
-    for (payload,) in conn.execute("SELECT payload FROM emails WHERE campaign_id = ?", (campaign,)):
-        email = codec.email_from_payload(payload)
+    rows = conn.execute(
+        "SELECT payload, content FROM emails JOIN email_content USING (seq) WHERE campaign_id = ?", (campaign,)
+    )
+    for record, content in rows:
+        email = codec.email_from_parts(record, content)
         sender = email.sender.rsplit("<", 1)[-1].rstrip(">")
         out.append((sender, email.to[0], build_message(email, email.created_at)))
     return out
@@ -145,10 +148,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_worker(env: dict, database: Path, campaign: str, total: int) -> tuple[float, int, float, float]:
+def written_bytes(pid: int) -> int:
+    """Bytes the process has sent to storage so far (the WAL, and the checkpoints into the database)."""
+    return int(re.search(r"write_bytes: (\d+)", Path(f"/proc/{pid}/io").read_text()).group(1))
+
+
+def run_worker(env: dict, database: Path, campaign: str, total: int) -> tuple[float, int, float, float, float]:
     log = Path(env["AUTORELAY_DATA_DIR"]) / "worker.log"
     profile = os.environ.get("BENCH_PROFILE")  # py-spy collapsed stacks of the runner, for digging
-    spy = ["py-spy", "record", "--format", "raw", "-o", profile, "--"] if profile else []
+    spy = ["py-spy", "record", "--rate", "250", "--format", "raw", "-o", profile, "--"] if profile else []
     worker = subprocess.Popen(
         [*spy, sys.executable, "-m", "composition.cli", "worker"],
         env=env,
@@ -161,12 +169,14 @@ def run_worker(env: dict, database: Path, campaign: str, total: int) -> tuple[fl
             if worker.poll() is not None:
                 raise SystemExit(f"worker exited: {log.read_text()[-2000:]}")
             time.sleep(0.01)
-        started, cpu = time.perf_counter(), cpu_seconds(worker.pid)
+        started, cpu, wrote = time.perf_counter(), cpu_seconds(worker.pid), written_bytes(worker.pid)
         while (done := delivered(database, campaign)) < total:
             time.sleep(0.02)
         seconds = time.perf_counter() - started
-        cpu_per_message = (cpu_seconds(worker.pid) - cpu) / max(1, done - first)
-        return seconds, done - first, peak_rss_mb(worker.pid), cpu_per_message
+        counted = max(1, done - first)
+        cpu_per_message = (cpu_seconds(worker.pid) - cpu) / counted
+        written_per_message = (written_bytes(worker.pid) - wrote) / counted
+        return seconds, done - first, peak_rss_mb(worker.pid), cpu_per_message, written_per_message
     finally:
         worker.send_signal(signal.SIGINT)
         worker.wait(30)
@@ -199,7 +209,7 @@ def main() -> None:
             database = data_dir / "autorelay.db"
             messages = campaign_messages(database, campaign)
             raw_seconds, raw_cpu = asyncio.run(raw_send(sink_port, messages, args.connections))
-            runner_seconds, counted, rss, cpu_per_message = run_worker(env, database, campaign, len(messages))
+            runner_seconds, counted, rss, cpu_per_message, written = run_worker(env, database, campaign, len(messages))
     finally:
         sink.terminate()
         sink.wait(10)
@@ -217,6 +227,8 @@ def main() -> None:
                 # Steadier than the rate from run to run: what each message costs the runner.
                 "runner_cpu_us_per_message": round(cpu_per_message * 1e6),
                 "raw_cpu_us_per_message": round(raw_cpu * 1e6),
+                # What the runner wrote to disk per message: the WAL and its checkpoints.
+                "runner_written_kb_per_message": round(written / 1024, 1),
                 "message_bytes": len(messages[0][2]) if messages else 0,
             },
             indent=2,

@@ -14,8 +14,10 @@ import asyncio
 import logging
 import os
 import tempfile
+import threading
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from adapters.mailers.mime import build_message, envelope_recipients
 from autorelay_core.domain.emails import Email
@@ -28,27 +30,37 @@ class LogMailer:
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
+        self._journal: TextIO | None = None  # opened once, appended to line by line
+        self._journal_lock = threading.Lock()
 
     def path_for(self, email_id: str) -> Path:
         return self.directory / f"{email_id}.eml"
 
     async def close(self) -> None:
-        return None  # holds nothing open
+        with self._journal_lock:
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
 
     async def send(self, email: Email, sent_at: datetime, handover: Handover | None = None) -> str:
         # No hand-over record: publishing is idempotent (a second delivery finds the file and writes
         # nothing), so a delivery cut short is simply done again, with nothing lost or doubled.
+        # Built and written in a thread: MIME-encoding a 2 MB body would hold the event loop for tens
+        # of ms, and each file system call on the loop gives up the GIL and waits to get it back.
+        if await asyncio.to_thread(self._write, email, sent_at):
+            log.info("wrote %s for %d recipient(s)", email.id, len(envelope_recipients(email)))
+        return email.message_id
+
+    def _write(self, email: Email, sent_at: datetime) -> bool:
+        """Write the message unless an earlier delivery did; whether this one did."""
         target = self.path_for(email.id)
-        # Built in the thread too: MIME-encoding a 2 MB body would hold the event loop for tens of ms.
-        staged = await asyncio.to_thread(lambda: self._stage(target, build_message(email, sent_at)))
+        staged = self._stage(target, build_message(email, sent_at))
         if staged is None:
-            return email.message_id  # written by an earlier delivery
+            return False
         try:
-            self._publish(staged, target)
+            return self._publish(staged, target)
         finally:
             staged.unlink(missing_ok=True)
-        log.info("wrote %s for %d recipient(s)", email.id, len(envelope_recipients(email)))
-        return email.message_id
 
     def _stage(self, target: Path, data: bytes) -> Path | None:
         if target.exists():
@@ -58,10 +70,14 @@ class LogMailer:
             handle.write(data)
         return Path(temp)
 
-    def _publish(self, staged: Path, target: Path) -> None:
+    def _publish(self, staged: Path, target: Path) -> bool:
         try:
             os.link(staged, target)  # fails if the file exists: the message was written before
         except FileExistsError:
-            return
-        with open(self.directory / "journal.log", "a", encoding="ascii") as journal:
-            journal.write(f"{target.stem} {os.getpid()}\n")
+            return False
+        with self._journal_lock:
+            if self._journal is None:
+                # Line-buffered in append mode: each line is one write, whole, at the end.
+                self._journal = open(self.directory / "journal.log", "a", encoding="ascii", buffering=1)  # noqa: SIM115 (kept open)
+            self._journal.write(f"{target.stem} {os.getpid()}\n")
+        return True

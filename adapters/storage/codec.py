@@ -11,6 +11,7 @@ import cattrs
 import orjson
 
 from autorelay_core.domain.emails import Email, Event
+from autorelay_core.ports import CONTENT_FIELDS
 
 converter = cattrs.Converter()
 converter.register_unstructure_hook(datetime, lambda d: d.isoformat())
@@ -24,16 +25,29 @@ def ts(moment: datetime) -> float:
     return moment.timestamp()
 
 
+# What an email is, written once when it is accepted, is kept apart from the record (status,
+# counters, provider id), which is rewritten at every step of delivery: a step rewrites a few
+# hundred bytes instead of the bodies.
+CONTENT = CONTENT_FIELDS
+
+
 def email_payload(email: Email) -> str:
-    return orjson.dumps(converter.unstructure(email)).decode()
+    """The record: every field but the content."""
+    data = converter.unstructure(email)
+    for name in CONTENT:
+        del data[name]
+    return orjson.dumps(data).decode()
 
 
-def email_from_payload(payload: str) -> Email:
-    return email_from_data(orjson.loads(payload))
+def email_content(email: Email) -> str:
+    data = converter.unstructure(email)
+    return orjson.dumps({name: data[name] for name in CONTENT}).decode()
 
 
-def email_from_data(data: dict[str, Any]) -> Email:
-    """From the decoded payload (a JSON column the driver already parsed)."""
+def email_from_parts(record: str | dict[str, Any], content: str | dict[str, Any]) -> Email:
+    """From the record and the content, as stored (JSON text) or already decoded by the driver."""
+    data = orjson.loads(record) if isinstance(record, str) else dict(record)
+    data.update(orjson.loads(content) if isinstance(content, str) else content)
     return converter.structure(data, Email)
 
 

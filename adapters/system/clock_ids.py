@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from datetime import UTC, datetime
+
+# Ids start with the milliseconds since this moment (2020-01-01 UTC), 10 hex digits (until 2054).
+_EPOCH_MS = 1_577_836_800_000
 
 
 class SystemClock:
@@ -13,7 +17,10 @@ class SystemClock:
 
 
 class RandomIds:
-    """`<prefix>_` + 30 hex digits: 120 random bits from the OS CSPRNG.
+    """`<prefix>_` + 10 hex digits of the time in milliseconds + 30 hex digits: 120 random bits
+    from the OS CSPRNG. Time first, so that rows made together (a campaign's emails, their events)
+    sit together in every index on their id: a write touches the pages it shares with its
+    neighbours instead of a random page each (a page each is a WAL frame each, 4 KB).
 
     The bytes come from os.urandom in 4 KiB reads rather than one system call per id: every system
     call releases the GIL, and on a busy server getting it back costs more than the call itself.
@@ -35,4 +42,4 @@ class RandomIds:
             return self._pool[start : self._offset]
 
     def new(self, prefix: str) -> str:
-        return f"{prefix}_{self._take().hex()}"
+        return f"{prefix}_{time.time_ns() // 1_000_000 - _EPOCH_MS:010x}{self._take().hex()}"

@@ -3,9 +3,10 @@ names and millisecond UTC timestamps (`2026-11-30T21:00:00.000Z`)."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from autorelay_core.domain.emails import Email, Event
 
@@ -14,9 +15,15 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# Datetimes through `default` (str) and keys of any type, as json.dumps(default=str) had them.
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
 def _dump(event_id: str, event_type: str, at: datetime, data: dict[str, Any]) -> str:
     payload = {"id": event_id, "type": event_type, "createdAt": _iso(at), "data": data}
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
+    # orjson: compact UTF-8 like json.dumps(separators=(",", ":"), ensure_ascii=False), five times
+    # faster, and a notice is built for every event of every email.
+    return orjson.dumps(payload, default=str, option=_OPTIONS).decode()
 
 
 class JsonNotices:

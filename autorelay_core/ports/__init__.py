@@ -20,6 +20,7 @@ from autorelay_core.ports.audience import (
 )
 from autorelay_core.ports.mail import (
     ANY_EMAIL,
+    CONTENT_FIELDS,
     CampaignMail,
     Claim,
     EmailActivity,
@@ -64,6 +65,7 @@ from autorelay_core.ports.webhooks import DeliveryClaim, NoticeFormat, WebhookPo
 
 __all__ = [
     "ANY_EMAIL",
+    "CONTENT_FIELDS",
     "AssetRepository",
     "BlobStore",
     "CampaignCounts",

@@ -38,6 +38,10 @@ class EmailFilter:
 ANY_EMAIL = EmailFilter()
 
 
+# What an email is, as opposed to what happened to it (see EmailRepository).
+CONTENT_FIELDS = ("html", "text", "attachments", "raw")
+
+
 class EmailRepository(Protocol):
     """The email record: what was sent, to whom, and what happened to it.
 
@@ -45,7 +49,11 @@ class EmailRepository(Protocol):
     step they serve, and each backend writes them once. `add` stores the email, its first events,
     its outbox row and its quota charge; `add_many` the same for a campaign's batch; `record` (like
     `Outbox.finish`) stores the outcome, its events and the webhook deliveries its notices fan out
-    to. No use case strings several repository calls together and hopes for atomicity."""
+    to. No use case strings several repository calls together and hopes for atomicity.
+
+    Content is written once: what `add` stores of `CONTENT_FIELDS` (the bodies, attachments, the
+    relayed message) stays as it was; the writes after it (`record`, `Outbox.finish`,
+    `Outbox.retry_later`) store the rest, so a text generated for delivery is not kept."""
 
     async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
         """Store a new email and its first events in one transaction, ready for the outbox:

@@ -16,7 +16,7 @@ class Clock(Protocol):
 
 class IdGenerator(Protocol):
     def new(self, prefix: str) -> str:
-        """A new unguessable id `<prefix>_<random>`; never repeats."""
+        """A new unguessable id `<prefix>_<hex digits>`, at most 40 of them; never repeats."""
 
 
 class Sealer(Protocol):

@@ -17,6 +17,16 @@ async def get_email(deps: Deps, project_id: str, email_id: str) -> tuple[Email, 
     return email, await deps.storage.emails.events(email_id)
 
 
+async def text_part(deps: Deps, email: Email) -> str | None:
+    """The plain-text part as delivery sends it: the one given, or else the one generated from the
+    HTML (generated again here: only what was given is stored). None for a sealed email."""
+    if email.sealed:
+        return None
+    if email.text is not None:
+        return email.text
+    return await deps.offload.run(deps.html_to_text.convert, email.html)
+
+
 def parse_status(value: str | None) -> EmailStatus | None:
     if value is None:
         return None

@@ -209,6 +209,7 @@ async def test_the_kept_copy_is_exactly_what_the_server_received(sink, tmp_path)
     assert kept.get("em_unknown") is None
     kept.flush()
     assert oct(next((tmp_path / "messages").iterdir()).stat().st_mode & 0o777) == "0o700"
-    (copy,) = (tmp_path / "messages").glob("*/*.eml")
-    assert oct(copy.stat().st_mode & 0o777) == "0o600"
+    files = list((tmp_path / "messages").glob("*/*"))
+    assert {f.suffix for f in files} == {".log", ".idx"}
+    assert all(oct(f.stat().st_mode & 0o777) == "0o600" for f in files)
     await deps.mailer.close()

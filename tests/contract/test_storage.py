@@ -93,6 +93,27 @@ async def test_email_round_trips_with_events_and_stays_in_its_project(store):
     assert [e.type for e in await store.emails.events(email.id)] == [EventType.QUEUED]
 
 
+async def test_content_is_written_once_and_later_writes_store_the_record(store):
+    """A delivery's text generated from the HTML, or any body a later write carries, is not
+    stored: what was accepted stays; the status, counters and provider id are what change."""
+    email = await add(store, new_email(text=None, raw=b"Subject: x\r\n\r\nrelayed\r\n"))
+    claim = await store.outbox.claim(email.id, NOW, NOW + timedelta(seconds=60))
+    assert claim.email == email, "a claim reads the content back whole"
+    delivered = claim.email
+    delivered.text, delivered.html, delivered.provider_message_id = "generated", "<p>tracked</p>", "<p@mx>"
+    event = delivered.record(EventType.SENT, NOW)
+    assert await store.outbox.finish(claim, delivered, [event])
+    stored = await store.emails.get("prj_a", email.id)
+    assert (stored.html, stored.text, stored.raw) == (email.html, None, email.raw)
+    assert (stored.status, stored.provider_message_id) == (EmailStatus.SENT, "<p@mx>")
+    stored.html = "<p>changed</p>"
+    stored.record(EventType.OPENED, NOW)
+    assert await store.emails.record(stored, [])
+    again = await store.emails.get("prj_a", email.id)
+    assert (again.html, again.opens) == (email.html, 1)
+    assert (await store.emails.by_provider_id("<p@mx>")).html == email.html
+
+
 async def test_only_one_claim_wins_and_a_lost_lease_cannot_finish(store):
     email = await add(store, new_email())
     lease = NOW + timedelta(seconds=60)

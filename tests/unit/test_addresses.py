@@ -39,13 +39,22 @@ def test_recipients_accept_one_or_a_list():
         check_recipients([], "to", maximum=2)
 
 
-def test_ids_are_prefixed_unique_and_long():
+def test_ids_are_prefixed_unique_long_and_made_in_time_order():
+    import time
+
     from adapters.system.clock_ids import RandomIds
 
     ids = RandomIds()
-    made = [ids.new("em") for _ in range(2000)]  # crosses several 4 KiB refills
+    made = []
+    for _ in range(4):
+        made += [ids.new("em") for _ in range(500)]  # crosses several 4 KiB refills
+        time.sleep(0.002)
     assert len(set(made)) == 2000
-    assert all(i.startswith("em_") and len(i) == 33 for i in made)
+    assert all(i.startswith("em_") and len(i) == 43 and int(i[3:], 16) for i in made)
+    # Time first (milliseconds), so ids made later sort later: neighbours in every index on them.
+    stamps = [i[3:13] for i in made]
+    assert stamps == sorted(stamps) and len(set(stamps)) >= 4
+    assert len({i[13:] for i in made}) == 2000, "the random part alone never repeats"
 
 
 @given(

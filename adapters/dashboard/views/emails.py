@@ -20,7 +20,7 @@ from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.policies.pagination import CursorRequest, Order
 from autorelay_core.ports import EmailFilter
 from autorelay_core.usecases.manage_users import Visit
-from autorelay_core.usecases.read_emails import get_email
+from autorelay_core.usecases.read_emails import get_email, text_part
 
 PAGE_SIZE = 50
 
@@ -132,7 +132,7 @@ async def detail(request: Request, visit: Visit) -> Response:
     except NotFound as error:
         return render(request, "error.html", 404, title="No such email", message=error.message)
     downloadable = await asyncio.to_thread(request.app.state.raw_message, email.id) is not None
-    text = email.text
+    text = await text_part(deps_of(request), email)
     if email.raw is not None:
         text = (await deps_of(request).offload.run(relayed_parts, email))[1] or ""
     return render(request, "email.html", email=email, events=events, downloadable=downloadable, text=text)

@@ -12,7 +12,7 @@ from autorelay_core.domain.webhooks import Notice
 from autorelay_core.errors import QuotaExceeded
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
 from autorelay_core.policies.quota import Charge, exceeded_message
-from autorelay_core.ports import ANY_EMAIL, EmailFilter
+from autorelay_core.ports import ANY_EMAIL, CONTENT_FIELDS, EmailFilter
 
 
 @define
@@ -27,6 +27,11 @@ class OutboxRow:
 
 
 _HELD_BY_A_WORKER = (Delivery.LEASED, Delivery.HANDOVER)
+
+
+def rewritten(stored: Email, email: Email) -> Email:
+    """`email` as a later write stores it: everything but the content, which stays as added."""
+    return evolve(email, **{name: getattr(stored, name) for name in CONTENT_FIELDS})
 
 
 def _engagement(email: Email) -> tuple[EmailStatus, int, int]:
@@ -120,7 +125,7 @@ class MemoryEmails:
             return False
         if since is not None and _engagement(row.email) != _engagement(since):
             return False
-        row.email = evolve(email)
+        row.email = rewritten(row.email, email)
         row.events.extend(events)
         self._webhooks.fan_out(email.project_id, notices)
         return True

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from attrs import evolve
 
-from adapters.storage.memory.emails import MailTable, OutboxRow
+from adapters.storage.memory.emails import MailTable, OutboxRow, rewritten
 from adapters.storage.memory.webhooks import MemoryWebhooks
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event
 from autorelay_core.domain.webhooks import Notice
@@ -77,7 +77,7 @@ class MemoryOutbox:
         row = self._holds(claim)
         if row is None:
             return False
-        row.email = evolve(email)
+        row.email = rewritten(row.email, email)
         row.events.extend(events)
         self._webhooks.fan_out(email.project_id, notices)
         row.delivery, row.lease_until = Delivery.DONE, None

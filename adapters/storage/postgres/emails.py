@@ -22,12 +22,14 @@ from autorelay_core.ports import ANY_EMAIL, Claim, EmailFilter
 if TYPE_CHECKING:
     from adapters.storage.postgres.store import Database
 
-CLAIMED = "payload, attempts"
+# An email as stored: its record and its content (kept in email_content under the email's seq).
+EMAIL_ROW = "payload, (SELECT content FROM email_content c WHERE c.seq = emails.seq)"
+CLAIMED = "m.payload, (SELECT content FROM email_content c WHERE c.seq = m.seq), m.attempts"
 
 
 def to_claim(row: tuple, lease_until: datetime) -> Claim:
-    payload, attempts = row
-    return Claim(codec.email_from_data(payload), attempts, lease_until)
+    record, content, attempts = row
+    return Claim(codec.email_from_parts(record, content), attempts, lease_until)
 
 
 def event_arrays(events: list[Event]) -> tuple[list[str], list[datetime], list[str]]:
@@ -82,7 +84,7 @@ class PostgresEmails:
     async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
         try:
             await self.db.fetchone(
-                "SELECT autorelay_add_email(%s, %s, %s, %s, %s::jsonb, %s, %s,"
+                "SELECT autorelay_add_email(%s, %s, %s, %s, %s::jsonb, %s, %s, %s,"
                 " %s::text[], %s::timestamptz[], %s::jsonb[], %s::text[], %s::text[], %s::integer[])",
                 (
                     email.id,
@@ -90,6 +92,7 @@ class PostgresEmails:
                     email.status.value,
                     email.test,
                     codec.email_payload(email),
+                    codec.email_content(email),
                     email.created_at,
                     email.scheduled_at or email.created_at,
                     *event_arrays(events),
@@ -107,7 +110,7 @@ class PostgresEmails:
                 "INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at,"
                 " campaign_id, contact_id) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::boolean[],"
                 " %s::jsonb[], %s::timestamptz[], %s::text[], %s::timestamptz[], %s::text[], %s::text[])"
-                " ON CONFLICT DO NOTHING RETURNING id",
+                " ON CONFLICT DO NOTHING RETURNING id, seq",
                 (
                     [e.id for e in emails],
                     [e.project_id for e in emails],
@@ -121,7 +124,14 @@ class PostgresEmails:
                     [e.contact_id for e in emails],
                 ),
             )
-            added = [r[0] for r in await cursor.fetchall()]
+            stored = await cursor.fetchall()
+            added = [r[0] for r in stored]
+            if stored:
+                content = {e.id: e for e in emails}
+                await conn.execute(
+                    "INSERT INTO email_content (seq, content) SELECT * FROM unnest(%s::bigint[], %s::text[])",
+                    ([seq for _, seq in stored], [codec.email_content(content[i]) for i, _ in stored]),
+                )
             if added and events:
                 types, times, data = event_arrays(events)
                 await conn.execute(
@@ -142,19 +152,19 @@ class PostgresEmails:
 
     async def get(self, project_id: str, email_id: str) -> Email | None:
         row = await self.db.fetchone(
-            "SELECT payload FROM emails WHERE id = %s AND project_id = %s", (email_id, project_id)
+            f"SELECT {EMAIL_ROW} FROM emails WHERE id = %s AND project_id = %s", (email_id, project_id)
         )
-        return codec.email_from_data(row[0]) if row else None
+        return codec.email_from_parts(*row) if row else None
 
     async def locate(self, email_id: str) -> Email | None:
-        row = await self.db.fetchone("SELECT payload FROM emails WHERE id = %s", (email_id,))
-        return codec.email_from_data(row[0]) if row else None
+        row = await self.db.fetchone(f"SELECT {EMAIL_ROW} FROM emails WHERE id = %s", (email_id,))
+        return codec.email_from_parts(*row) if row else None
 
     async def by_provider_id(self, provider_message_id: str) -> Email | None:
         row = await self.db.fetchone(
-            "SELECT payload FROM emails WHERE payload->>'provider_message_id' = %s", (provider_message_id,)
+            f"SELECT {EMAIL_ROW} FROM emails WHERE payload->>'provider_message_id' = %s", (provider_message_id,)
         )
-        return codec.email_from_data(row[0]) if row else None
+        return codec.email_from_parts(*row) if row else None
 
     async def events(self, email_id: str) -> list[Event]:
         rows = await self.db.fetchall(
@@ -194,11 +204,11 @@ class PostgresEmails:
             direction = "DESC" if cursor.order is Order.DESC else "ASC"
             rows = await (
                 await conn.execute(
-                    f"SELECT payload FROM emails WHERE {sql} ORDER BY seq {direction} LIMIT %s",
+                    f"SELECT {EMAIL_ROW} FROM emails WHERE {sql} ORDER BY seq {direction} LIMIT %s",
                     [*args, cursor.limit + 1],
                 )
             ).fetchall()
-        items = [codec.email_from_data(r[0]) for r in rows[: cursor.limit]]
+        items = [codec.email_from_parts(*r) for r in rows[: cursor.limit]]
         return CursorPage(items=items, total=total[0] if total else 0, has_more=len(rows) > cursor.limit)
 
     async def record(

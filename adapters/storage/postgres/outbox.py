@@ -33,7 +33,7 @@ class PostgresOutbox:
 
     async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
         row = await self.db.fetchone(
-            "UPDATE emails SET delivery = 'leased', lease_until = %s, attempts = attempts + 1"
+            "UPDATE emails m SET delivery = 'leased', lease_until = %s, attempts = attempts + 1"
             " WHERE id = %s AND ((delivery = 'pending' AND due_at <= %s)"
             " OR (delivery = 'leased' AND lease_until <= %s))"
             f" RETURNING {CLAIMED}",
@@ -46,7 +46,7 @@ class PostgresOutbox:
             "WITH due AS (SELECT id, due_at FROM emails WHERE delivery = 'pending' AND due_at <= %s"
             " ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)"
             " UPDATE emails m SET delivery = 'leased', lease_until = %s, attempts = m.attempts + 1"
-            f" FROM due WHERE m.id = due.id RETURNING due.due_at, m.{CLAIMED.replace(', ', ', m.')}",
+            f" FROM due WHERE m.id = due.id RETURNING due.due_at, {CLAIMED}",
             (now, limit, lease_until),
         )
         rows.sort(key=lambda r: r[0])  # RETURNING has no order of its own
@@ -110,7 +110,7 @@ class PostgresOutbox:
             "WITH lost AS (SELECT id FROM emails WHERE delivery = 'handover' AND lease_until <= %s"
             " LIMIT %s FOR UPDATE SKIP LOCKED)"
             " UPDATE emails m SET lease_until = %s, attempts = m.attempts + 1"
-            f" FROM lost WHERE m.id = lost.id RETURNING m.{CLAIMED.replace(', ', ', m.')}",
+            f" FROM lost WHERE m.id = lost.id RETURNING {CLAIMED}",
             (now, limit, lease_until),
         )
         return [to_claim(r, lease_until) for r in rows]

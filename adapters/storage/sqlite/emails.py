@@ -25,6 +25,9 @@ from autorelay_core.ports import ANY_EMAIL, EmailFilter
 # The first recipient, as the recipient filter's index has it (schema.py, migration 14).
 _FIRST_TO = "lower(json_extract(payload, '$.to[0]'))"
 
+# An email as stored: its record and its content (kept in email_content under the email's seq).
+EMAIL_ROW = "payload, (SELECT content FROM email_content WHERE email_content.seq = emails.seq)"
+_INSERT_CONTENT = "INSERT INTO email_content (seq, content) VALUES (last_insert_rowid(), ?)"
 _INSERT_EMAIL = (
     "INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at, campaign_id, contact_id)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -44,6 +47,14 @@ def _outbox_row(email: Email) -> tuple:
         email.campaign_id,
         email.contact_id,
     )
+
+
+def insert_email(conn: sqlite3.Connection, email: Email, *, or_skip: bool = False) -> bool:
+    """Insert the email's record and content; False when `or_skip` and its id is already stored."""
+    if not conn.execute(_INSERT_EMAIL + (" ON CONFLICT DO NOTHING" if or_skip else ""), _outbox_row(email)).rowcount:
+        return False
+    conn.execute(_INSERT_CONTENT, (codec.email_content(email),))
+    return True
 
 
 def add_events(conn: sqlite3.Connection, email_id: str, events: list[Event]) -> None:
@@ -84,12 +95,10 @@ class SqliteEmails(Tables):
         self._group = group
 
     async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
-        row = _outbox_row(email)
-
         def write(conn: sqlite3.Connection) -> None:
             for charge in charges:
                 charge_quota(conn, email.project_id, charge)
-            conn.execute(_INSERT_EMAIL, row)
+            insert_email(conn, email)
             add_events(conn, email.id, events)
 
         await self._group.run(write)
@@ -98,7 +107,7 @@ class SqliteEmails(Tables):
         added = 0
         async with self.tx() as conn:
             for email in emails:
-                if conn.execute(_INSERT_EMAIL + " ON CONFLICT DO NOTHING", _outbox_row(email)).rowcount:
+                if insert_email(conn, email, or_skip=True):
                     add_events(conn, email.id, events)
                     added += 1
             for charge in charges if added else ():
@@ -107,20 +116,20 @@ class SqliteEmails(Tables):
 
     async def get(self, project_id: str, email_id: str) -> Email | None:
         row = self.conn.execute(
-            "SELECT payload FROM emails WHERE id = ? AND project_id = ?", (email_id, project_id)
+            f"SELECT {EMAIL_ROW} FROM emails WHERE id = ? AND project_id = ?", (email_id, project_id)
         ).fetchone()
-        return codec.email_from_payload(row[0]) if row else None
+        return codec.email_from_parts(*row) if row else None
 
     async def locate(self, email_id: str) -> Email | None:
-        row = self.conn.execute("SELECT payload FROM emails WHERE id = ?", (email_id,)).fetchone()
-        return codec.email_from_payload(row[0]) if row else None
+        row = self.conn.execute(f"SELECT {EMAIL_ROW} FROM emails WHERE id = ?", (email_id,)).fetchone()
+        return codec.email_from_parts(*row) if row else None
 
     async def by_provider_id(self, provider_message_id: str) -> Email | None:
         row = self.conn.execute(
-            "SELECT payload FROM emails WHERE json_extract(payload, '$.provider_message_id') = ?",
+            f"SELECT {EMAIL_ROW} FROM emails WHERE json_extract(payload, '$.provider_message_id') = ?",
             (provider_message_id,),
         ).fetchone()
-        return codec.email_from_payload(row[0]) if row else None
+        return codec.email_from_parts(*row) if row else None
 
     async def events(self, email_id: str) -> list[Event]:
         rows = self.conn.execute(
@@ -157,10 +166,10 @@ class SqliteEmails(Tables):
             sql += " AND seq < ?" if descending else " AND seq > ?"
             args.append(anchor[0])
         rows = self.conn.execute(
-            f"SELECT payload FROM emails WHERE {sql} ORDER BY seq {'DESC' if descending else 'ASC'} LIMIT ?",
+            f"SELECT {EMAIL_ROW} FROM emails WHERE {sql} ORDER BY seq {'DESC' if descending else 'ASC'} LIMIT ?",
             [*args, cursor.limit + 1],
         ).fetchall()
-        items = [codec.email_from_payload(r[0]) for r in rows[: cursor.limit]]
+        items = [codec.email_from_parts(*r) for r in rows[: cursor.limit]]
         return CursorPage(items=items, total=total, has_more=len(rows) > cursor.limit)
 
     async def record(

@@ -14,7 +14,7 @@ import sqlite_utils
 
 from adapters.storage import codec
 from adapters.storage.sqlite.batch import GroupCommit
-from adapters.storage.sqlite.emails import add_events, update_with_events
+from adapters.storage.sqlite.emails import EMAIL_ROW, add_events, update_with_events
 from adapters.storage.sqlite.tables import Tables
 from autorelay_core.domain.emails import Email, Event
 from autorelay_core.domain.webhooks import Notice
@@ -34,22 +34,22 @@ class SqliteOutbox(Tables):
                 "UPDATE emails SET delivery = 'leased', lease_until = ?, attempts = attempts + 1"
                 " WHERE id = ? AND ((delivery = 'pending' AND due_at <= ?)"
                 " OR (delivery = 'leased' AND lease_until <= ?))"
-                " RETURNING payload, attempts",
+                f" RETURNING {EMAIL_ROW}, attempts",
                 (codec.ts(lease_until), email_id, codec.ts(now), codec.ts(now)),
             ).fetchone()
         if row is None:
             return None
-        return Claim(email=codec.email_from_payload(row[0]), attempt=row[1], lease_until=lease_until)
+        return Claim(email=codec.email_from_parts(row[0], row[1]), attempt=row[2], lease_until=lease_until)
 
     async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
         async with self.tx() as conn:
             rows = conn.execute(
                 "UPDATE emails SET delivery = 'leased', lease_until = ?, attempts = attempts + 1"
                 " WHERE id IN (SELECT id FROM emails WHERE delivery = 'pending' AND due_at <= ?"
-                " ORDER BY due_at LIMIT ?) RETURNING payload, attempts",
+                f" ORDER BY due_at LIMIT ?) RETURNING {EMAIL_ROW}, attempts",
                 (codec.ts(lease_until), codec.ts(now), limit),
             ).fetchall()
-        return [Claim(codec.email_from_payload(p), attempt, lease_until) for p, attempt in rows]
+        return [Claim(codec.email_from_parts(r, c), attempt, lease_until) for r, c, attempt in rows]
 
     async def finish(self, claim: Claim, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
         # The attempt number is the lease token: every claim increments it.
@@ -78,10 +78,10 @@ class SqliteOutbox(Tables):
         async with self.tx() as conn:
             rows = conn.execute(
                 "UPDATE emails SET lease_until = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM emails"
-                " WHERE delivery = 'handover' AND lease_until <= ? LIMIT ?) RETURNING payload, attempts",
+                f" WHERE delivery = 'handover' AND lease_until <= ? LIMIT ?) RETURNING {EMAIL_ROW}, attempts",
                 (codec.ts(lease_until), codec.ts(now), limit),
             ).fetchall()
-        return [Claim(codec.email_from_payload(p), attempt, lease_until) for p, attempt in rows]
+        return [Claim(codec.email_from_parts(r, c), attempt, lease_until) for r, c, attempt in rows]
 
     async def reopen(self, project_id: str, email_id: str, at: datetime) -> bool:
         def write(conn: sqlite3.Connection) -> bool:

@@ -399,6 +399,22 @@ MIGRATIONS: list[str] = [
     """,
     # 21: rate-limit overrides keyed by the core's operation names instead of HTTP routes
     limits.OPERATION_NAMES,
+    # 22: what an email is (bodies, attachments: written once) apart from its record (rewritten at
+    # every step of delivery), so a step rewrites a small row instead of the bodies
+    """
+    CREATE TABLE email_content (
+        seq INTEGER PRIMARY KEY,  -- the email's seq
+        content TEXT NOT NULL
+    );
+    INSERT INTO email_content (seq, content)
+    SELECT seq, json_object(
+        'html', json(payload -> '$.html'),
+        'text', json(payload -> '$.text'),
+        'attachments', json(coalesce(payload -> '$.attachments', '[]')),
+        'raw', json(payload -> '$.raw')
+    ) FROM emails;
+    UPDATE emails SET payload = json_remove(payload, '$.html', '$.text', '$.attachments', '$.raw');
+    """,
 ]
 
 
