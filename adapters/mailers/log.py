@@ -78,6 +78,6 @@ class LogMailer:
         with self._journal_lock:
             if self._journal is None:
                 # Line-buffered in append mode: each line is one write, whole, at the end.
-                self._journal = open(self.directory / "journal.log", "a", encoding="ascii", buffering=1)  # noqa: SIM115 (kept open)
+                self._journal = open(self.directory / "journal.log", "a", encoding="ascii", buffering=1)
             self._journal.write(f"{target.stem} {os.getpid()}\n")
         return True

@@ -183,8 +183,11 @@ class HandoverSMTP(aiosmtplib.SMTP):
 def _data_body(message: bytes) -> bytes:
     """The message as DATA carries it, without the final ".": CRLF line endings, ending in CRLF,
     lines starting with "." doubled."""
-    if not (message.count(b"\r") == message.count(b"\n") == message.count(b"\r\n") and message.endswith(b"\r\n")):
+    crlf = message.count(b"\r\n")
+    if not (message.count(b"\r") == message.count(b"\n") == crlf and message.endswith(b"\r\n")):
         message = normalize_message_line_endings(message)  # ours always are; a signer's might not be
+    if b"\n." not in message and not message.startswith(b"."):
+        return message  # no line starts with ".": the usual case, without a pass of the regex
     return PERIOD_REGEX.sub(b"..", message)
 
 

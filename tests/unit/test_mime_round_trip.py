@@ -97,3 +97,16 @@ def test_a_client_reads_back_what_was_sent(sent: Email):
         assert html is not None and _lines(html.get_content()) == _lines(sent.html)
     got = [(part.get_filename(), part.get_content()) for part in parsed.iter_attachments()]
     assert got == [(a.filename, a.content) for a in sent.attachments]
+
+
+@given(st.lists(st.sampled_from([b".", b"..", b"a.b", b"\r\n", b"\n", b"\r", b"x", b".\r\n", b" ."]), max_size=30))
+@settings(max_examples=300)
+def test_the_data_body_is_what_aiosmtplib_would_send(parts):
+    """DATA's body: line endings made CRLF, lines starting with "." doubled (RFC 5321 4.5.2), with
+    or without the fast path that skips the regex when no line starts with one."""
+    from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
+
+    from adapters.mailers.smtp_client import _data_body
+
+    message = b"".join(parts)
+    assert _data_body(message) == PERIOD_REGEX.sub(b"..", normalize_message_line_endings(message))
