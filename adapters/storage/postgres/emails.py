@@ -108,8 +108,9 @@ class PostgresEmails:
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at,"
-                " campaign_id, contact_id) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::boolean[],"
-                " %s::jsonb[], %s::timestamptz[], %s::text[], %s::timestamptz[], %s::text[], %s::text[])"
+                " campaign_id, contact_id, first_to) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
+                " %s::boolean[], %s::jsonb[], %s::timestamptz[], %s::text[], %s::timestamptz[], %s::text[],"
+                " %s::text[], %s::text[])"
                 " ON CONFLICT DO NOTHING RETURNING id, seq",
                 (
                     [e.id for e in emails],
@@ -122,6 +123,7 @@ class PostgresEmails:
                     [e.scheduled_at or e.created_at for e in emails],
                     [e.campaign_id for e in emails],
                     [e.contact_id for e in emails],
+                    [e.to[0].lower() if e.to else None for e in emails],
                 ),
             )
             stored = await cursor.fetchall()
@@ -162,7 +164,7 @@ class PostgresEmails:
 
     async def by_provider_id(self, provider_message_id: str) -> Email | None:
         row = await self.db.fetchone(
-            f"SELECT {EMAIL_ROW} FROM emails WHERE payload->>'provider_message_id' = %s", (provider_message_id,)
+            f"SELECT {EMAIL_ROW} FROM emails WHERE provider_id = %s", (provider_message_id,)
         )
         return codec.email_from_parts(*row) if row else None
 
@@ -181,7 +183,7 @@ class PostgresEmails:
             sql += " AND test = %s"
             args.append(where.test)
         if where.recipient is not None:
-            sql += " AND lower(payload->'to'->>0) = %s"  # the expression of its index (migration 13)
+            sql += " AND first_to = %s"
             args.append(where.recipient.lower())
         if where.since is not None:
             sql += " AND created_at >= %s"
@@ -220,10 +222,11 @@ class PostgresEmails:
             where += " AND status = %s AND (payload->>'opens')::int = %s AND (payload->>'clicks')::int = %s"
             args += [since.status.value, since.opens, since.clicks]
         row = await self.db.fetchone(
-            UPDATE_WITH_EVENTS.format(set="status = %s, payload = %s::jsonb", where=where),
+            UPDATE_WITH_EVENTS.format(set="status = %s, payload = %s::jsonb, provider_id = %s", where=where),
             (
                 email.status.value,
                 codec.email_payload(email),
+                email.provider_message_id,
                 *args,
                 *event_arrays(events),
                 *notice_arrays(notices),

@@ -56,12 +56,13 @@ class PostgresOutbox:
         # The attempt number is the lease token: every claim increments it.
         row = await self.db.fetchone(
             UPDATE_WITH_EVENTS.format(
-                set="delivery = 'done', lease_until = NULL, status = %s, payload = %s::jsonb",
+                set="delivery = 'done', lease_until = NULL, status = %s, payload = %s::jsonb, provider_id = %s",
                 where="id = %s AND delivery IN ('leased', 'handover') AND attempts = %s",
             ),
             (
                 email.status.value,
                 codec.email_payload(email),
+                email.provider_message_id,
                 email.id,
                 claim.attempt,
                 *event_arrays(events),

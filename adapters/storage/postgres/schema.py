@@ -537,6 +537,44 @@ MIGRATIONS: list[str] = [
     END
     $$ LANGUAGE plpgsql;
     """,
+    # 23: the first recipient and the provider id as columns (as on SQLite, where indexes on
+    # expressions of the payload were rewritten by every write of the payload); the hand-over and
+    # campaign-delivery indexes go: leases have one partial index, hold and release go through
+    # emails_campaign_status.
+    """
+    ALTER TABLE emails ADD COLUMN first_to text;
+    ALTER TABLE emails ADD COLUMN provider_id text;
+    UPDATE emails SET first_to = lower(payload -> 'to' ->> 0), provider_id = payload ->> 'provider_message_id';
+    DROP INDEX emails_project_to;
+    CREATE INDEX emails_project_to ON emails(project_id, first_to, seq);
+    DROP INDEX emails_provider_id;
+    CREATE INDEX emails_provider_id ON emails(provider_id) WHERE provider_id IS NOT NULL;
+    DROP INDEX emails_campaign_delivery;
+    DROP INDEX emails_handover;
+    DROP INDEX emails_leased;
+    CREATE INDEX emails_leases ON emails(lease_until) WHERE lease_until IS NOT NULL;
+    CREATE OR REPLACE FUNCTION autorelay_add_email(
+        p_id text, p_project text, p_status text, p_test boolean, p_payload jsonb, p_content text,
+        p_created timestamptz, p_due timestamptz,
+        p_event_types text[], p_event_times timestamptz[], p_event_data jsonb[],
+        p_counters text[], p_periods text[], p_limits integer[]
+    ) RETURNS void AS $$
+    DECLARE
+        added bigint;
+    BEGIN
+        INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at, first_to)
+        VALUES (p_id, p_project, p_status, p_test, p_payload, p_created, 'pending', p_due,
+            lower(p_payload -> 'to' ->> 0))
+        RETURNING seq INTO added;
+        INSERT INTO email_content (seq, content) VALUES (added, p_content);
+        INSERT INTO email_events (email_id, type, created_at, data)
+        SELECT p_id, t, c, d FROM unnest(p_event_types, p_event_times, p_event_data) AS e(t, c, d);
+        -- The usage rows are every send's hot spot: charged last, so each is locked for the rest
+        -- of this function and the commit, never across a round trip to a busy client.
+        PERFORM autorelay_charge(p_project, p_counters, p_periods, p_limits, 1);
+    END
+    $$ LANGUAGE plpgsql;
+    """,
 ]
 
 

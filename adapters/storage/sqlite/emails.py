@@ -22,15 +22,13 @@ from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
 from autorelay_core.policies.quota import Charge, exceeded_message
 from autorelay_core.ports import ANY_EMAIL, EmailFilter
 
-# The first recipient, as the recipient filter's index has it (schema.py, migration 14).
-_FIRST_TO = "lower(json_extract(payload, '$.to[0]'))"
 
 # An email as stored: its record and its content (kept in email_content under the email's seq).
 EMAIL_ROW = "payload, (SELECT content FROM email_content WHERE email_content.seq = emails.seq)"
 _INSERT_CONTENT = "INSERT INTO email_content (seq, content) VALUES (last_insert_rowid(), ?)"
 _INSERT_EMAIL = (
-    "INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at, campaign_id, contact_id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at, campaign_id, contact_id,"
+    " first_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -46,7 +44,13 @@ def _outbox_row(email: Email) -> tuple:
         codec.ts(email.scheduled_at or email.created_at),
         email.campaign_id,
         email.contact_id,
+        first_to(email),
     )
+
+
+def first_to(email: Email) -> str | None:
+    """The first recipient, as the recipient filter looks for it (its own indexed column)."""
+    return email.to[0].lower() if email.to else None
 
 
 def insert_email(conn: sqlite3.Connection, email: Email, *, or_skip: bool = False) -> bool:
@@ -126,7 +130,7 @@ class SqliteEmails(Tables):
 
     async def by_provider_id(self, provider_message_id: str) -> Email | None:
         row = self.conn.execute(
-            f"SELECT {EMAIL_ROW} FROM emails WHERE json_extract(payload, '$.provider_message_id') = ?",
+            f"SELECT {EMAIL_ROW} FROM emails WHERE provider_id = ?",
             (provider_message_id,),
         ).fetchone()
         return codec.email_from_parts(*row) if row else None
@@ -146,7 +150,7 @@ class SqliteEmails(Tables):
             sql += " AND test = ?"
             args.append(int(where.test))
         if where.recipient is not None:
-            sql += f" AND {_FIRST_TO} = ?"
+            sql += " AND first_to = ?"
             args.append(where.recipient.lower())
         # Dates become a range of seq (emails are stored in time order), found through an index.
         if where.since is not None:
@@ -182,8 +186,8 @@ class SqliteEmails(Tables):
             )
             args += [since.status.value, since.opens, since.clicks]
 
-        update = f"UPDATE emails SET status = ?, payload = ? WHERE {where}"
-        values = (email.status.value, codec.email_payload(email), *args)
+        update = f"UPDATE emails SET status = ?, payload = ?, provider_id = ? WHERE {where}"
+        values = (email.status.value, codec.email_payload(email), email.provider_message_id, *args)
         return await self._group.run(lambda conn: update_with_events(conn, update, values, email, events, notices))
 
 

@@ -54,10 +54,10 @@ class SqliteOutbox(Tables):
     async def finish(self, claim: Claim, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
         # The attempt number is the lease token: every claim increments it.
         update = (
-            "UPDATE emails SET delivery = 'done', lease_until = NULL, status = ?, payload = ?"
+            "UPDATE emails SET delivery = 'done', lease_until = NULL, status = ?, payload = ?, provider_id = ?"
             " WHERE id = ? AND delivery IN ('leased', 'handover') AND attempts = ?"
         )
-        values = (email.status.value, codec.email_payload(email), email.id, claim.attempt)
+        values = (email.status.value, codec.email_payload(email), email.provider_message_id, email.id, claim.attempt)
         return await self._group.run(lambda conn: update_with_events(conn, update, values, email, events, notices))
 
     async def handover(self, claim: Claim, then: Callable[[], None] | None = None) -> bool:
