@@ -57,7 +57,7 @@ log = logging.getLogger("autorelay")
 SES_SPF = "v=spf1 include:amazonses.com ~all"
 
 
-def _storage(settings: Settings) -> Storage:
+def _storage(settings: Settings, serves_pages: bool) -> Storage:
     if settings.database_url == "memory://":
         return MemoryStorage()
     if settings.postgres:
@@ -66,7 +66,7 @@ def _storage(settings: Settings) -> Storage:
         return PostgresStorage(settings.database_url, settings.database_pool_size)
     path = settings.sqlite_path
     assert path is not None  # Settings.check() refused anything else
-    return SqliteStorage(private_file(path))
+    return SqliteStorage(private_file(path), large_reads=serves_pages)
 
 
 def _blobs(settings: Settings) -> BlobStore:
@@ -127,7 +127,10 @@ def build(
     queue: JobQueue | None = None,
     clock: Clock | None = None,
     ids: IdGenerator | None = None,
+    serves_pages: bool = True,
 ) -> Services:
+    """`serves_pages`: False for a process that only runs jobs (`autorelay worker`), which then
+    keeps its database reads small (open_database)."""
     private_dir(settings.data_dir)
     secret = server_secret(settings)
     sealer = FernetSealer(secret)
@@ -136,7 +139,7 @@ def build(
             "AUTORELAY_PUBLIC_URL is not an https:// URL: mailbox providers only honour one-click "
             "unsubscribe (RFC 8058) over HTTPS"
         )
-    stored = storage or _storage(settings)
+    stored = storage or _storage(settings, serves_pages)
     # A view: the embedder's storage object is not changed.
     storage = CachedStorage(stored, settings.key_cache_seconds) if settings.key_cache_seconds > 0 else stored
     log_mailer = LogMailer(settings.mail_dir)

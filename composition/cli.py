@@ -189,7 +189,7 @@ def worker(args: argparse.Namespace) -> None:
     from adapters.queue.huey_queue import run_consumer
 
     settings = _settings(args, embedded_workers=0)
-    services = build(settings)
+    services = build(settings, serves_pages=False)
     huey = getattr(services.deps.queue, "huey", None)
     if huey is None:
         raise SettingsError("`autorelay worker` needs a shared queue: use the SQLite or Redis queue, not memory://")

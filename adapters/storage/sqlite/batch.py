@@ -25,6 +25,10 @@ Then = Callable[[], None] | None
 # How long a transaction keeps retrying while another process holds the write lock (each retry
 # is scheduled on the loop, never waited for on it) before its callers get Unavailable (503).
 BUSY_BUDGET = 2.0
+# How long a `later` write waits for others to share its commit. A delivery's outcome waits this
+# long at most; a worker killed within it leaves a message the server took as `uncertain` (never
+# lost, never silently sent twice), as it would a moment earlier.
+LINGER = 0.004
 # What a single statement outside a transaction may wait for a lock, on the loop.
 BUSY_WAIT_MS = 50
 
@@ -66,14 +70,22 @@ class GroupCommit:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._pending: list[tuple[Write, asyncio.Future, Then]] = []
+        self._later: list[tuple[Write, asyncio.Future, Then]] = []
         self._retry: asyncio.TimerHandle | None = None
         self._busy_since: float | None = None
 
-    async def run(self, write: Callable[[sqlite3.Connection], T], then: Then = None) -> T:
+    async def run(self, write: Callable[[sqlite3.Connection], T], then: Then = None, later: bool = False) -> T:
         """Run `write` in the next batch. `then`, if given, is called right after the COMMIT, before
-        any other task resumes, when `write` returned a true value (the hand-over's last step)."""
+        any other task resumes, when `write` returned a true value (the hand-over's last step).
+        `later`: a write nobody is held up by (a delivery's outcome) waits up to LINGER seconds for
+        company, so that many share one commit and the pages they all touch are written once."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
+        if later:
+            self._later.append((write, future, then))
+            if len(self._later) == 1:
+                loop.call_later(LINGER, self._flush_later)
+            return await future
         self._pending.append((write, future, then))
         # Hand-overs too wait for the turn's batch: several connections reaching their last "."
         # in one turn share a commit. Each `then` still runs right after that COMMIT, with no other
@@ -81,6 +93,11 @@ class GroupCommit:
         if len(self._pending) == 1:
             loop.call_soon(self._flush)
         return await future
+
+    def _flush_later(self) -> None:
+        self._pending += self._later
+        self._later = []
+        self._flush()
 
     def _flush(self, retrying: bool = False) -> None:
         if not self._pending:  # flushed early by a hand-over

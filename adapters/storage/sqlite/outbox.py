@@ -58,7 +58,8 @@ class SqliteOutbox(Tables):
             " WHERE id = ? AND delivery IN ('leased', 'handover') AND attempts = ?"
         )
         values = (email.status.value, codec.email_payload(email), email.provider_message_id, email.id, claim.attempt)
-        return await self._group.run(lambda conn: update_with_events(conn, update, values, email, events, notices))
+        write = lambda conn: update_with_events(conn, update, values, email, events, notices)  # noqa: E731
+        return await self._group.run(write, later=True)
 
     async def handover(self, claim: Claim, then: Callable[[], None] | None = None) -> bool:
         def write(conn: sqlite3.Connection) -> bool:
