@@ -156,7 +156,7 @@ def written_bytes(pid: int) -> int:
 def run_worker(env: dict, database: Path, campaign: str, total: int) -> tuple[float, int, float, float, float]:
     log = Path(env["AUTORELAY_DATA_DIR"]) / "worker.log"
     profile = os.environ.get("BENCH_PROFILE")  # py-spy collapsed stacks of the runner, for digging
-    spy = ["py-spy", "record", "--rate", "250", "--format", "raw", "-o", profile, "--"] if profile else []
+    spy = ["py-spy", "record", "--format", "raw", "-o", profile, "--"] if profile else []
     worker = subprocess.Popen(
         [*spy, sys.executable, "-m", "composition.cli", "worker"],
         env=env,

@@ -127,10 +127,10 @@ class HandoverSMTP(aiosmtplib.SMTP):
                     error = _refusal(sender, mail, refused, len(refused) == len(recipients), start)
                 else:
                     protocol._response_pending = True
-                    protocol.write(body)
-                    # The "." goes out the moment the record is durable. MailerError (lease lost): it
-                    # never goes, and the caller drops the connection, so the server drops the message.
-                    await handed_over(self.handover, lambda: protocol.write(b".\r\n"))
+                    # The body and its "." go out together the moment the record is durable (one
+                    # write, one system call). MailerError (lease lost): nothing of it goes, and the
+                    # caller drops the connection, so the server drops the message.
+                    await handed_over(self.handover, lambda: protocol.write(body + b".\r\n"))
                     reply = await protocol.read_response(timeout)
                     if reply.code != _COMPLETED:
                         raise SMTPDataError(reply.code, reply.message)
