@@ -15,7 +15,9 @@ import logging
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -32,6 +34,7 @@ class LogMailer:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._journal: TextIO | None = None  # opened once, appended to line by line
         self._journal_lock = threading.Lock()
+        self._anonymous = hasattr(os, "O_TMPFILE")  # Linux
 
     def path_for(self, email_id: str) -> Path:
         return self.directory / f"{email_id}.eml"
@@ -54,13 +57,34 @@ class LogMailer:
     def _write(self, email: Email, sent_at: datetime) -> bool:
         """Write the message unless an earlier delivery did; whether this one did."""
         target = self.path_for(email.id)
-        staged = self._stage(target, build_message(email, sent_at))
+        data = build_message(email, sent_at)
+        if self._anonymous:
+            try:
+                return self._write_anonymous(data, target)
+            except OSError:  # a file system without O_TMPFILE: named temporary files from now on
+                self._anonymous = False
+        staged = self._stage(target, data)
         if staged is None:
             return False
         try:
-            return self._publish(staged, target)
+            return self._publish(partial(os.link, staged, target), target)
         finally:
             staged.unlink(missing_ok=True)
+
+    def _write_anonymous(self, data: bytes, target: Path) -> bool:
+        """An unnamed file in the folder (O_TMPFILE), given its name once whole: four system calls
+        where a named temporary file took eight, and nothing left to clean up after a crash."""
+        fd = os.open(self.directory, os.O_TMPFILE | os.O_WRONLY, 0o600)
+        folder = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.write(fd, data)
+            # linkat(AT_SYMLINK_FOLLOW) names the open file itself; os.link calls linkat only when
+            # given a folder descriptor.
+            link = partial(os.link, f"/proc/self/fd/{fd}", target.name, dst_dir_fd=folder, follow_symlinks=True)
+            return self._publish(link, target)
+        finally:
+            os.close(fd)
+            os.close(folder)
 
     def _stage(self, target: Path, data: bytes) -> Path | None:
         if target.exists():
@@ -70,9 +94,9 @@ class LogMailer:
             handle.write(data)
         return Path(temp)
 
-    def _publish(self, staged: Path, target: Path) -> bool:
+    def _publish(self, link: Callable[[], None], target: Path) -> bool:
         try:
-            os.link(staged, target)  # fails if the file exists: the message was written before
+            link()  # fails if the file exists: the message was written before
         except FileExistsError:
             return False
         with self._journal_lock:

@@ -6,6 +6,8 @@ import email
 import email.policy
 import os
 
+import pytest
+
 from adapters.mailers.log import LogMailer
 from autorelay_core.domain.emails import Attachment, Email
 from tests.support import FakeClock
@@ -41,12 +43,16 @@ async def test_message_file_parses_with_both_parts(tmp_path):
     assert parts["text/plain"].strip() == "Hi" and parts["text/html"].strip() == "<p>Hi</p>"
 
 
-async def test_redelivery_does_not_write_a_second_copy(tmp_path):
+@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named temporary file"])
+async def test_redelivery_does_not_write_a_second_copy(tmp_path, unnamed):
     mailer = LogMailer(tmp_path)
+    mailer._anonymous = unnamed  # both ways of publishing a whole file under its name
     await mailer.send(sample(), FakeClock().now())
     await mailer.send(sample(subject="changed"), FakeClock().now())
     assert (tmp_path / "journal.log").read_text().splitlines() == [f"em_1 {os.getpid()}"]
-    assert list(tmp_path.glob("*.eml")) == [mailer.path_for("em_1")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["em_1.eml", "journal.log"], "no temporary file left"
+    assert b"Subject: =?utf-8?" in mailer.path_for("em_1").read_bytes(), "the first copy, whole"
+    assert oct(mailer.path_for("em_1").stat().st_mode & 0o777) == "0o600"
 
 
 async def test_attachments_become_mime_parts(tmp_path):
