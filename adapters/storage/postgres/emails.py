@@ -163,9 +163,7 @@ class PostgresEmails:
         return codec.email_from_parts(*row) if row else None
 
     async def by_provider_id(self, provider_message_id: str) -> Email | None:
-        row = await self.db.fetchone(
-            f"SELECT {EMAIL_ROW} FROM emails WHERE provider_id = %s", (provider_message_id,)
-        )
+        row = await self.db.fetchone(f"SELECT {EMAIL_ROW} FROM emails WHERE provider_id = %s", (provider_message_id,))
         return codec.email_from_parts(*row) if row else None
 
     async def events(self, email_id: str) -> list[Event]:

@@ -22,7 +22,6 @@ from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
 from autorelay_core.policies.quota import Charge, exceeded_message
 from autorelay_core.ports import ANY_EMAIL, EmailFilter
 
-
 # An email as stored: its record and its content (kept in email_content under the email's seq).
 EMAIL_ROW = "payload, (SELECT content FROM email_content WHERE email_content.seq = emails.seq)"
 _INSERT_CONTENT = "INSERT INTO email_content (seq, content) VALUES (last_insert_rowid(), ?)"
