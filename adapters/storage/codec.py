@@ -9,6 +9,7 @@ from typing import Any
 
 import cattrs
 import orjson
+from cattrs.gen import make_dict_unstructure_fn, override
 
 from autorelay_core.domain.emails import Email, Event
 from autorelay_core.ports import CONTENT_FIELDS
@@ -31,17 +32,22 @@ def ts(moment: datetime) -> float:
 CONTENT = CONTENT_FIELDS
 
 
+# The record's converter leaves the content out as it goes (no bodies copied, no attachment
+# base64-encoded, for a write that stores neither).
+_record = converter.copy()
+_record.register_unstructure_hook(
+    Email, make_dict_unstructure_fn(Email, _record, **{name: override(omit=True) for name in CONTENT})
+)
+
+
 def email_payload(email: Email) -> str:
     """The record: every field but the content."""
-    data = converter.unstructure(email)
-    for name in CONTENT:
-        del data[name]
-    return orjson.dumps(data).decode()
+    return orjson.dumps(_record.unstructure(email)).decode()
 
 
 def email_content(email: Email) -> str:
-    data = converter.unstructure(email)
-    return orjson.dumps({name: data[name] for name in CONTENT}).decode()
+    content = {name: getattr(email, name) for name in CONTENT}
+    return orjson.dumps(converter.unstructure(content)).decode()
 
 
 def email_from_parts(record: str | dict[str, Any], content: str | dict[str, Any]) -> Email:
