@@ -35,9 +35,8 @@ CONTENT = CONTENT_FIELDS
 # The record's converter leaves the content out as it goes (no bodies copied, no attachment
 # base64-encoded, for a write that stores neither).
 _record = converter.copy()
-_record.register_unstructure_hook(
-    Email, make_dict_unstructure_fn(Email, _record, **{name: override(omit=True) for name in CONTENT})
-)
+_omit: dict[str, Any] = {name: override(omit=True) for name in CONTENT}
+_record.register_unstructure_hook(Email, make_dict_unstructure_fn(Email, _record, **_omit))
 
 
 def email_payload(email: Email) -> str:
