@@ -26,16 +26,13 @@ def ts(moment: datetime) -> float:
     return moment.timestamp()
 
 
-# What an email is, written once when it is accepted, is kept apart from the record (status,
-# counters, provider id), which is rewritten at every step of delivery: a step rewrites a few
-# hundred bytes instead of the bodies.
-CONTENT = CONTENT_FIELDS
-
-
+# What an email is (CONTENT_FIELDS), written once when it is accepted, is kept apart from the record
+# (status, counters, provider id), which is rewritten at every step of delivery: a step rewrites a
+# few hundred bytes instead of the bodies.
 # The record's converter leaves the content out as it goes (no bodies copied, no attachment
 # base64-encoded, for a write that stores neither).
 _record = converter.copy()
-_omit: dict[str, Any] = {name: override(omit=True) for name in CONTENT}
+_omit: dict[str, Any] = {name: override(omit=True) for name in CONTENT_FIELDS}
 _record.register_unstructure_hook(Email, make_dict_unstructure_fn(Email, _record, **_omit))
 
 
@@ -45,7 +42,7 @@ def email_payload(email: Email) -> str:
 
 
 def email_content(email: Email) -> str:
-    content = {name: getattr(email, name) for name in CONTENT}
+    content = {name: getattr(email, name) for name in CONTENT_FIELDS}
     return orjson.dumps(converter.unstructure(content)).decode()
 
 

@@ -499,6 +499,7 @@ MIGRATIONS: list[str] = [
     # 22: what an email is (bodies, attachments: written once) apart from its record (rewritten at
     # every step of delivery), so a step rewrites a small row instead of the bodies. The content
     # is JSON kept as text: nothing queries inside it, and text costs no parsing on insert.
+    # autorelay_add_email learns to store it in 23 (migrations run in one transaction).
     """
     CREATE TABLE email_content (
         seq bigint PRIMARY KEY,  -- the email's seq
@@ -512,30 +513,6 @@ MIGRATIONS: list[str] = [
         'raw', payload -> 'raw'
     )::text FROM emails;
     UPDATE emails SET payload = payload - 'html' - 'text' - 'attachments' - 'raw';
-    DROP FUNCTION autorelay_add_email(
-        text, text, text, boolean, jsonb, timestamptz, timestamptz, text[], timestamptz[], jsonb[],
-        text[], text[], integer[]
-    );
-    CREATE FUNCTION autorelay_add_email(
-        p_id text, p_project text, p_status text, p_test boolean, p_payload jsonb, p_content text,
-        p_created timestamptz, p_due timestamptz,
-        p_event_types text[], p_event_times timestamptz[], p_event_data jsonb[],
-        p_counters text[], p_periods text[], p_limits integer[]
-    ) RETURNS void AS $$
-    DECLARE
-        added bigint;
-    BEGIN
-        INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at)
-        VALUES (p_id, p_project, p_status, p_test, p_payload, p_created, 'pending', p_due)
-        RETURNING seq INTO added;
-        INSERT INTO email_content (seq, content) VALUES (added, p_content);
-        INSERT INTO email_events (email_id, type, created_at, data)
-        SELECT p_id, t, c, d FROM unnest(p_event_types, p_event_times, p_event_data) AS e(t, c, d);
-        -- The usage rows are every send's hot spot: charged last, so each is locked for the rest
-        -- of this function and the commit, never across a round trip to a busy client.
-        PERFORM autorelay_charge(p_project, p_counters, p_periods, p_limits, 1);
-    END
-    $$ LANGUAGE plpgsql;
     """,
     # 23: the first recipient and the provider id as columns (as on SQLite, where indexes on
     # expressions of the payload were rewritten by every write of the payload); the hand-over and
@@ -553,7 +530,11 @@ MIGRATIONS: list[str] = [
     DROP INDEX emails_handover;
     DROP INDEX emails_leased;
     CREATE INDEX emails_leases ON emails(lease_until) WHERE lease_until IS NOT NULL;
-    CREATE OR REPLACE FUNCTION autorelay_add_email(
+    DROP FUNCTION autorelay_add_email(
+        text, text, text, boolean, jsonb, timestamptz, timestamptz, text[], timestamptz[], jsonb[],
+        text[], text[], integer[]
+    );
+    CREATE FUNCTION autorelay_add_email(
         p_id text, p_project text, p_status text, p_test boolean, p_payload jsonb, p_content text,
         p_created timestamptz, p_due timestamptz,
         p_event_types text[], p_event_times timestamptz[], p_event_data jsonb[],

@@ -100,7 +100,7 @@ class GroupCommit:
         self._flush()
 
     def _flush(self, retrying: bool = False) -> None:
-        if not self._pending:  # flushed early by a hand-over
+        if not self._pending:  # already taken by the lingering writes' flush
             return
         if self._retry is not None and not retrying:
             return  # locked out: the scheduled retry takes everything pending
