@@ -8,10 +8,11 @@ replays it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from attrs import define, frozen
+from attrs import define, field, frozen
 
 from autorelay_core.domain.emails import EventType
 
@@ -75,12 +76,23 @@ class DeliveryState(StrEnum):
 @frozen
 class Notice:
     """An event to tell the project's endpoints about: stored beside the email event, in the same
-    transaction, as one delivery per active endpoint subscribed to `type`."""
+    transaction, as one delivery per active endpoint subscribed to `type`.
+
+    The payload is built on first use of `body`: most events have no subscriber (a project without
+    webhooks), and storage that knows that first never pays for the serialising."""
 
     event_id: str
     type: str
-    body: str  # the JSON payload, exactly the bytes that are signed and posted
+    render: Callable[[], str] = field(eq=False, repr=False)  # the JSON payload, when asked for
     created_at: datetime
+    _built: list[str] = field(factory=list, init=False, eq=False, repr=False)
+
+    @property
+    def body(self) -> str:
+        """The JSON payload, exactly the bytes that are signed and posted."""
+        if not self._built:
+            self._built.append(self.render())
+        return self._built[0]
 
 
 @define

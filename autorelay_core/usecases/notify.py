@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+from functools import partial
 
 from attrs import evolve
 
@@ -28,8 +29,8 @@ def notices_for(deps: Deps, email: Email, events: list[Event]) -> tuple[Notice, 
         if name is None:
             continue
         event_id = deps.ids.new("evt")
-        body = deps.notice_format.body(event_id, name, email, event)
-        notices.append(Notice(event_id, name, body, event.created_at))
+        render = partial(deps.notice_format.body, event_id, name, email, event)
+        notices.append(Notice(event_id, name, render, event.created_at))
     return tuple(notices)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from attrs import evolve
 
 from autorelay_core.domain.emails import Event, EventType
@@ -18,7 +19,7 @@ def hook(hook_id: str, project_id: str = "prj_a", events=("email.sent",), active
 
 
 def notice(event_id: str, kind: str = "email.sent", at=NOW) -> Notice:
-    return Notice(event_id, kind, f'{{"id":"{event_id}","type":"{kind}"}}', at)
+    return Notice(event_id, kind, lambda: f'{{"id":"{event_id}","type":"{kind}"}}', at)
 
 
 async def sent(store, email, *notices: Notice) -> bool:
@@ -57,6 +58,22 @@ async def test_a_finished_email_fans_out_to_active_subscribed_endpoints_of_its_p
     assert claim.url == "https://whk_sent.example.com/" and claim.secret == "sealed"
     assert claim.delivery.body == '{"id":"evt_1","type":"email.sent"}' and claim.delivery.attempts == 1
     assert claim.delivery.id.startswith("whd_") and claim.delivery.state is DeliveryState.LEASED
+
+
+async def test_a_notice_nobody_subscribes_to_is_never_serialised(store, request):
+    if request.node.callspec.params["make_storage"] == "postgres":
+        pytest.skip("PostgreSQL fans out in the statement itself: one round trip, the payload with it")
+    rendered: list[str] = []
+
+    def payload(event_id: str) -> Notice:
+        return Notice(event_id, "email.sent", lambda: rendered.append(event_id) or "{}", NOW)
+
+    await store.webhooks.add(hook("whk_bounces", events=("email.bounced",)))
+    assert await sent(store, await add(store, new_email()), payload("evt_nobody"))
+    await store.webhooks.add(hook("whk_sent"))
+    assert await sent(store, await add(store, new_email()), payload("evt_wanted"))
+    assert rendered == ["evt_wanted"]
+    assert [c.delivery.event_id for c in await store.webhooks.claim_due(NOW, LEASE, 10)] == ["evt_wanted"]
 
 
 async def test_a_finish_that_lost_its_lease_makes_no_delivery(store):

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from email import policy
 from email.utils import getaddresses
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from adapters.mailers.mime import build_message
@@ -110,3 +110,26 @@ def test_the_data_body_is_what_aiosmtplib_would_send(parts):
 
     message = b"".join(parts)
     assert _data_body(message) == PERIOD_REGEX.sub(b"..", normalize_message_line_endings(message))
+
+
+_MAILBOX_PIECES = ["a", "Z", "0", ".", "..", "@", " ", "  ", "<", ">", '"', "é", "(", ")", ",", "!", "'", "x.y", "-"]
+
+
+@given(st.lists(st.sampled_from(_MAILBOX_PIECES), max_size=12).map("".join))
+@example("Ann Lee <ann.lee@mail.example.com>")
+@example("ann@example.com")
+@example("Ann.Lee <ann@example.com>")
+@settings(max_examples=1000)
+def test_a_plain_mailbox_is_written_as_the_email_package_would(mailbox):
+    """The fast path for plain mailboxes gives exactly what parseaddr + formataddr give."""
+    from email.utils import formataddr, parseaddr
+
+    from adapters.mailers.mime import address_field
+
+    def outcome(write):
+        try:
+            return write(mailbox)
+        except UnicodeError as error:  # a non-ASCII address: build_message fails it for good
+            return type(error)
+
+    assert outcome(address_field) == outcome(lambda m: formataddr(parseaddr(m), charset="utf-8"))

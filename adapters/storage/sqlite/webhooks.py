@@ -20,12 +20,21 @@ _FAN_OUT = (
 )
 
 
+_SUBSCRIBED = "SELECT DISTINCT j.value FROM webhooks w, json_each(w.events) j WHERE w.project_id = ? AND w.active = 1"
+
+
 def fan_out(conn: sqlite3.Connection, project_id: str, notices: tuple[Notice, ...]) -> None:
-    """Inside the caller's transaction: one pending delivery per subscribed active endpoint."""
-    conn.executemany(
-        _FAN_OUT,
-        [(n.event_id, n.type, n.body, ts(n.created_at), ts(n.created_at), project_id, n.type) for n in notices],
-    )
+    """Inside the caller's transaction: one pending delivery per subscribed active endpoint. The
+    subscriptions are read first, so a notice nobody subscribes to is never serialised."""
+    if not notices:
+        return
+    subscribed = {row[0] for row in conn.execute(_SUBSCRIBED, (project_id,))}
+    wanted = [n for n in notices if n.type in subscribed]
+    if wanted:
+        conn.executemany(
+            _FAN_OUT,
+            [(n.event_id, n.type, n.body, ts(n.created_at), ts(n.created_at), project_id, n.type) for n in wanted],
+        )
 
 
 class SqliteWebhooks:
