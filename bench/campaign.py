@@ -9,7 +9,7 @@
 - CPU time per message of each (user + system): steadier than the rates from run to run, and the
   figure to watch when making a step cheaper, since both sides are CPU-bound on a small machine.
 
-Usage: python bench/campaign.py [--recipients 10000] [--connections 8]
+Usage: python bench/campaign.py [--recipients 10000] [--connections 8] [--keep DIR]
 Needs `smtp-sink` (Debian: apt-get install postfix).
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -186,12 +187,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--keep", metavar="DIR", help="run in this new folder and keep it (the database, for digging)")
     args = parser.parse_args()
     sink_port = free_port()
     sink = start_sink(sink_port)
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory() as tmp:
             data_dir = Path(tmp)
+            if args.keep:
+                data_dir.mkdir()  # a new one: the figures are of a fresh database
             env = {k: v for k, v in os.environ.items() if not k.startswith("AUTORELAY_")}
             env |= {
                 "AUTORELAY_DATA_DIR": str(data_dir),

@@ -38,8 +38,10 @@ class EmailFilter:
 ANY_EMAIL = EmailFilter()
 
 
-# What an email is, as opposed to what happened to it (see EmailRepository).
-CONTENT_FIELDS = ("html", "text", "attachments", "raw")
+# What an email is, as opposed to what happened to it (see EmailRepository). The extra headers are
+# content too: a campaign's List-Unsubscribe pair alone is some 800 bytes, half the record; without
+# them several records share each page that a delivery step rewrites.
+CONTENT_FIELDS = ("html", "text", "attachments", "raw", "headers")
 
 
 class EmailRepository(Protocol):
@@ -52,7 +54,7 @@ class EmailRepository(Protocol):
     to. No use case strings several repository calls together and hopes for atomicity.
 
     Content is written once: what `add` stores of `CONTENT_FIELDS` (the bodies, attachments, the
-    relayed message) stays as it was; the writes after it (`record`, `Outbox.finish`,
+    relayed message, the extra headers) stays as it was; the writes after it (`record`, `Outbox.finish`,
     `Outbox.retry_later`) store the rest, so a text generated for delivery is not kept."""
 
     async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
