@@ -21,13 +21,16 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -154,32 +157,78 @@ def written_bytes(pid: int) -> int:
     return int(re.search(r"write_bytes: (\d+)", Path(f"/proc/{pid}/io").read_text()).group(1))
 
 
-def run_worker(env: dict, database: Path, campaign: str, total: int) -> tuple[float, int, float, float, float]:
+class WalFrames:
+    """Counts the frames appended to a SQLite WAL, from the outside: polls the wal-index header in
+    the -shm file (mxFrame, the last valid frame, at offset 16) and adds each rise; when the log
+    starts over, the count since the restart is added. Costs the runner nothing, unlike tracing its
+    writes. A frame is a page and a 24-byte header."""
+
+    def __init__(self, database: Path) -> None:
+        self._shm = Path(f"{database}-shm")
+        self.frames = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> WalFrames:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        fd = os.open(self._shm, os.O_RDONLY)  # unbuffered: each read sees the runner's latest header
+        try:
+            last = None
+            while not self._stop.is_set():
+                (now,) = struct.unpack("=I", os.pread(fd, 4, 16))
+                if last is not None:
+                    self.frames += now - last if now >= last else now
+                last = now
+                time.sleep(0.001)
+        finally:
+            os.close(fd)
+
+
+def page_size(database: Path) -> int:
+    with sqlite3.connect(database) as conn:
+        return conn.execute("PRAGMA page_size").fetchone()[0]
+
+
+def run_worker(env: dict, database: Path, campaign: str, total: int) -> tuple[float, int, float, float, float, float]:
     log = Path(env["AUTORELAY_DATA_DIR"]) / "worker.log"
     profile = os.environ.get("BENCH_PROFILE")  # py-spy collapsed stacks of the runner, for digging
     spy = ["py-spy", "record", "--format", "raw", "-o", profile, "--"] if profile else []
+    # Or any wrapper, e.g. "strace -f --seccomp-bpf -y -xx -s 8 -e trace=pwrite64 -o FILE" for the
+    # WAL's frames (page numbers: the first bytes of each 24-byte frame header). A wrapped run's
+    # CPU, memory and bytes written are the wrapper's, not the runner's.
+    spy = shlex.split(os.environ.get("BENCH_WRAP", "")) or spy
     worker = subprocess.Popen(
         [*spy, sys.executable, "-m", "composition.cli", "worker"],
         env=env,
         cwd=ROOT,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # stopped as a group: a wrapper may not pass the signal on
     )
     try:
         while (first := delivered(database, campaign)) == 0:
             if worker.poll() is not None:
                 raise SystemExit(f"worker exited: {log.read_text()[-2000:]}")
             time.sleep(0.01)
-        started, cpu, wrote = time.perf_counter(), cpu_seconds(worker.pid), written_bytes(worker.pid)
-        while (done := delivered(database, campaign)) < total:
-            time.sleep(0.02)
-        seconds = time.perf_counter() - started
+        with WalFrames(database) as wal:
+            started, cpu, wrote = time.perf_counter(), cpu_seconds(worker.pid), written_bytes(worker.pid)
+            while (done := delivered(database, campaign)) < total:
+                time.sleep(0.02)
+            seconds = time.perf_counter() - started
         counted = max(1, done - first)
         cpu_per_message = (cpu_seconds(worker.pid) - cpu) / counted
         written_per_message = (written_bytes(worker.pid) - wrote) / counted
-        return seconds, done - first, peak_rss_mb(worker.pid), cpu_per_message, written_per_message
+        wal_per_message = wal.frames * (page_size(database) + 24) / counted
+        return seconds, done - first, peak_rss_mb(worker.pid), cpu_per_message, written_per_message, wal_per_message
     finally:
-        worker.send_signal(signal.SIGINT)
+        os.killpg(worker.pid, signal.SIGINT)
         worker.wait(30)
 
 
@@ -213,7 +262,8 @@ def main() -> None:
             database = data_dir / "autorelay.db"
             messages = campaign_messages(database, campaign)
             raw_seconds, raw_cpu = asyncio.run(raw_send(sink_port, messages, args.connections))
-            runner_seconds, counted, rss, cpu_per_message, written = run_worker(env, database, campaign, len(messages))
+            runner = run_worker(env, database, campaign, len(messages))
+            runner_seconds, counted, rss, cpu_per_message, written, wal = runner
     finally:
         sink.terminate()
         sink.wait(10)
@@ -231,8 +281,10 @@ def main() -> None:
                 # Steadier than the rate from run to run: what each message costs the runner.
                 "runner_cpu_us_per_message": round(cpu_per_message * 1e6),
                 "raw_cpu_us_per_message": round(raw_cpu * 1e6),
-                # What the runner wrote to disk per message: the WAL and its checkpoints.
+                # What the runner wrote to disk per message: the WAL, its checkpoints, the kept copy.
                 "runner_written_kb_per_message": round(written / 1024, 1),
+                # The WAL alone (frames appended, from the wal-index): what the delivery steps cost.
+                "runner_wal_kb_per_message": round(wal / 1024, 1),
                 "message_bytes": len(messages[0][2]) if messages else 0,
             },
             indent=2,

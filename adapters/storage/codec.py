@@ -26,9 +26,9 @@ def ts(moment: datetime) -> float:
     return moment.timestamp()
 
 
-# What an email is (CONTENT_FIELDS), written once when it is accepted, is kept apart from the record
-# (status, counters, provider id), which is rewritten at every step of delivery: a step rewrites a
-# few hundred bytes instead of the bodies.
+# What an email is (CONTENT_FIELDS), written once when it is accepted, is kept apart from its record
+# (RECORD_FIELDS: status, counters, last error, provider id), which is rewritten at every step of
+# delivery: a step rewrites a hundred bytes instead of the whole email.
 # The record's converter leaves the content out as it goes (no bodies copied, no attachment
 # base64-encoded, for a write that stores neither).
 _record = converter.copy()
@@ -37,7 +37,7 @@ _record.register_unstructure_hook(Email, make_dict_unstructure_fn(Email, _record
 
 
 def email_payload(email: Email) -> str:
-    """The record: every field but the content."""
+    """The record: RECORD_FIELDS (every field but the content)."""
     return orjson.dumps(_record.unstructure(email)).decode()
 
 
@@ -51,6 +51,11 @@ def email_from_parts(record: str | dict[str, Any], content: str | dict[str, Any]
     data = orjson.loads(record) if isinstance(record, str) else dict(record)
     data.update(orjson.loads(content) if isinstance(content, str) else content)
     return converter.structure(data, Email)
+
+
+def first_to(email: Email) -> str | None:
+    """The first recipient, as the recipient filter looks for it (its own indexed column)."""
+    return email.to[0].lower() if email.to else None
 
 
 def event_data(event: Event) -> str:

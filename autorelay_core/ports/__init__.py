@@ -21,6 +21,7 @@ from autorelay_core.ports.audience import (
 from autorelay_core.ports.mail import (
     ANY_EMAIL,
     CONTENT_FIELDS,
+    RECORD_FIELDS,
     CampaignMail,
     Claim,
     EmailActivity,
@@ -66,6 +67,7 @@ from autorelay_core.ports.webhooks import DeliveryClaim, NoticeFormat, WebhookPo
 __all__ = [
     "ANY_EMAIL",
     "CONTENT_FIELDS",
+    "RECORD_FIELDS",
     "AssetRepository",
     "BlobStore",
     "CampaignCounts",

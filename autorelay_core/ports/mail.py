@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
-from attrs import frozen
+from attrs import fields, frozen
 
 from autorelay_core.domain.emails import Email, EmailStatus, Event
 from autorelay_core.domain.reputation import Activity
@@ -38,10 +38,12 @@ class EmailFilter:
 ANY_EMAIL = EmailFilter()
 
 
-# What an email is, as opposed to what happened to it (see EmailRepository). The extra headers are
-# content too: a campaign's List-Unsubscribe pair alone is some 800 bytes, half the record; without
-# them several records share each page that a delivery step rewrites.
-CONTENT_FIELDS = ("html", "text", "attachments", "raw", "headers")
+# What happened to an email, rewritten by every delivery step and event: its record. Everything else
+# is what the email is (addresses, subject, headers, bodies, attachments, the relayed message), its
+# content, written once: a record of a hundred bytes lets dozens of emails share each page a step
+# rewrites, where the whole email (a campaign's List-Unsubscribe pair alone is 800 bytes) let two.
+RECORD_FIELDS = ("status", "opens", "clicks", "last_error", "provider_message_id")
+CONTENT_FIELDS = tuple(f.name for f in fields(Email) if f.name not in RECORD_FIELDS)
 
 
 class EmailRepository(Protocol):
@@ -53,9 +55,9 @@ class EmailRepository(Protocol):
     `Outbox.finish`) stores the outcome, its events and the webhook deliveries its notices fan out
     to. No use case strings several repository calls together and hopes for atomicity.
 
-    Content is written once: what `add` stores of `CONTENT_FIELDS` (the bodies, attachments, the
-    relayed message, the extra headers) stays as it was; the writes after it (`record`, `Outbox.finish`,
-    `Outbox.retry_later`) store the rest, so a text generated for delivery is not kept."""
+    Content is written once: what `add` stores of `CONTENT_FIELDS` (all but the record) stays as it
+    was; the writes after it (`record`, `Outbox.finish`, `Outbox.retry_later`) store the
+    `RECORD_FIELDS`, so a text generated for delivery, or a return path, is not kept."""
 
     async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
         """Store a new email and its first events in one transaction, ready for the outbox:

@@ -27,8 +27,11 @@ address = st.builds(lambda user, host: f"{user}@{host}.example", local, st.from_
 display = st.one_of(st.just(""), header_text.filter(lambda s: not any(c in s for c in '"\\<>@,;:()[]')))
 mailbox = st.builds(lambda name, addr: (name, addr), display, address)
 body_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=2000)
+# Not "<...>": the reading side here, the email package, unquotes a parameter by also stripping one
+# pair of angle brackets around it (email.utils.unquote), so "<>" reads back as "". The header we
+# write carries "<>" as given, a quoted string (RFC 2045).
 filename = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=60).filter(
-    lambda s: s.strip() == s and "/" not in s and "\\" not in s
+    lambda s: s.strip() == s and "/" not in s and "\\" not in s and not (s.startswith("<") and s.endswith(">"))
 )
 attachment = st.builds(
     Attachment, filename=filename, content=st.binary(max_size=3000), content_type=st.just("application/octet-stream")

@@ -84,7 +84,7 @@ class PostgresEmails:
     async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
         try:
             await self.db.fetchone(
-                "SELECT autorelay_add_email(%s, %s, %s, %s, %s::jsonb, %s, %s, %s,"
+                "SELECT autorelay_add_email(%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s,"
                 " %s::text[], %s::timestamptz[], %s::jsonb[], %s::text[], %s::text[], %s::integer[])",
                 (
                     email.id,
@@ -93,6 +93,7 @@ class PostgresEmails:
                     email.test,
                     codec.email_payload(email),
                     codec.email_content(email),
+                    codec.first_to(email),
                     email.created_at,
                     email.scheduled_at or email.created_at,
                     *event_arrays(events),
@@ -123,7 +124,7 @@ class PostgresEmails:
                     [e.scheduled_at or e.created_at for e in emails],
                     [e.campaign_id for e in emails],
                     [e.contact_id for e in emails],
-                    [e.to[0].lower() if e.to else None for e in emails],
+                    [codec.first_to(e) for e in emails],
                 ),
             )
             stored = await cursor.fetchall()

@@ -556,6 +556,40 @@ MIGRATIONS: list[str] = [
     END
     $$ LANGUAGE plpgsql;
     """,
+    # 24: the record keeps only what delivery steps and events rewrite (status, counters, last
+    # error, provider id); the rest of what an email is joins its content (as on SQLite). The first
+    # recipient comes from the caller now, lowercased as on SQLite, since `to` left the record.
+    """
+    UPDATE email_content c SET content = (c.content::jsonb || (m.payload - 'status' - 'opens' - 'clicks'
+        - 'last_error' - 'provider_message_id'))::text
+    FROM emails m WHERE m.seq = c.seq;
+    UPDATE emails SET payload = (SELECT coalesce(jsonb_object_agg(key, value), '{}'::jsonb) FROM jsonb_each(payload)
+        WHERE key IN ('status', 'opens', 'clicks', 'last_error', 'provider_message_id'));
+    DROP FUNCTION autorelay_add_email(
+        text, text, text, boolean, jsonb, text, timestamptz, timestamptz, text[], timestamptz[], jsonb[],
+        text[], text[], integer[]
+    );
+    CREATE FUNCTION autorelay_add_email(
+        p_id text, p_project text, p_status text, p_test boolean, p_payload jsonb, p_content text,
+        p_first_to text, p_created timestamptz, p_due timestamptz,
+        p_event_types text[], p_event_times timestamptz[], p_event_data jsonb[],
+        p_counters text[], p_periods text[], p_limits integer[]
+    ) RETURNS void AS $$
+    DECLARE
+        added bigint;
+    BEGIN
+        INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at, first_to)
+        VALUES (p_id, p_project, p_status, p_test, p_payload, p_created, 'pending', p_due, p_first_to)
+        RETURNING seq INTO added;
+        INSERT INTO email_content (seq, content) VALUES (added, p_content);
+        INSERT INTO email_events (email_id, type, created_at, data)
+        SELECT p_id, t, c, d FROM unnest(p_event_types, p_event_times, p_event_data) AS e(t, c, d);
+        -- The usage rows are every send's hot spot: charged last, so each is locked for the rest
+        -- of this function and the commit, never across a round trip to a busy client.
+        PERFORM autorelay_charge(p_project, p_counters, p_periods, p_limits, 1);
+    END
+    $$ LANGUAGE plpgsql;
+    """,
 ]
 
 

@@ -43,13 +43,8 @@ def _outbox_row(email: Email) -> tuple:
         codec.ts(email.scheduled_at or email.created_at),
         email.campaign_id,
         email.contact_id,
-        first_to(email),
+        codec.first_to(email),
     )
-
-
-def first_to(email: Email) -> str | None:
-    """The first recipient, as the recipient filter looks for it (its own indexed column)."""
-    return email.to[0].lower() if email.to else None
 
 
 def insert_email(conn: sqlite3.Connection, email: Email, *, or_skip: bool = False) -> bool:

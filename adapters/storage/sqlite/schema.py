@@ -436,6 +436,44 @@ MIGRATIONS: list[str] = [
     CREATE INDEX emails_due ON emails(due_at) WHERE delivery = 'pending';
     CREATE INDEX emails_leases ON emails(lease_until) WHERE lease_until IS NOT NULL;
     """,
+    # 24: the record keeps only what delivery steps and events rewrite (status, counters, last
+    # error, provider id); the rest of what an email is (addresses, subject, headers, tags, ...)
+    # joins its content, so a record is a hundred bytes and dozens share each page a step rewrites.
+    # json_set keeps every value as it was (false, null, nested tags); a key a row from before the
+    # field existed lacks gets the field's default.
+    """
+    UPDATE email_content SET content = (
+        SELECT json_set(email_content.content,
+            '$.id', json(payload -> '$.id'),
+            '$.project_id', json(payload -> '$.project_id'),
+            '$.message_id', json(payload -> '$.message_id'),
+            '$.sender', json(payload -> '$.sender'),
+            '$.to', json(payload -> '$.to'),
+            '$.subject', json(payload -> '$.subject'),
+            '$.created_at', json(payload -> '$.created_at'),
+            '$.cc', coalesce(json(payload -> '$.cc'), json('[]')),
+            '$.bcc', coalesce(json(payload -> '$.bcc'), json('[]')),
+            '$.reply_to', coalesce(json(payload -> '$.reply_to'), json('[]')),
+            '$.headers', coalesce(json(payload -> '$.headers'), json('{}')),
+            '$.tags', coalesce(json(payload -> '$.tags'), json('{}')),
+            '$.template_id', json(payload -> '$.template_id'),
+            '$.test', coalesce(json(payload -> '$.test'), json('false')),
+            '$.scheduled_at', json(payload -> '$.scheduled_at'),
+            '$.to_was_list', coalesce(json(payload -> '$.to_was_list'), json('false')),
+            '$.sealed', coalesce(json(payload -> '$.sealed'), json('false')),
+            '$.campaign_id', json(payload -> '$.campaign_id'),
+            '$.contact_id', json(payload -> '$.contact_id'),
+            '$.return_path', json(payload -> '$.return_path')
+        ) FROM emails WHERE emails.seq = email_content.seq
+    );
+    UPDATE emails SET payload = json_object(
+        'status', json(payload -> '$.status'),
+        'opens', json(payload -> '$.opens'),
+        'clicks', json(payload -> '$.clicks'),
+        'last_error', json(payload -> '$.last_error'),
+        'provider_message_id', json(payload -> '$.provider_message_id')
+    );
+    """,
 ]
 
 
