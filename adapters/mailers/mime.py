@@ -16,6 +16,7 @@ import re
 from datetime import datetime
 from email.header import Header
 from email.utils import encode_rfc2231, format_datetime, formataddr, parseaddr
+from functools import lru_cache
 
 from adapters.mailers.relayed import relayed_message
 from autorelay_core.domain.emails import Attachment, Email
@@ -52,7 +53,7 @@ def _build(email: Email, sent_at: datetime) -> bytes:
         lines.append(_address_header("Reply-To", list(email.reply_to)))
     lines += [
         _text_header("Subject", email.subject),
-        f"Date: {format_datetime(sent_at)}",
+        f"Date: {_date(sent_at.replace(microsecond=0))}",
         f"Message-ID: {email.message_id}",
         *(_text_header(name, value) for name, value in email.headers.items()),
         "MIME-Version: 1.0",
@@ -61,6 +62,10 @@ def _build(email: Email, sent_at: datetime) -> bytes:
     if email.attachments:
         body = _multipart("mixed", [body, *(_attachment(a) for a in email.attachments)])
     return (CRLF.join(lines) + CRLF + body + CRLF).encode("ascii")
+
+
+# The Date header to the second: a campaign sends thousands within one, and formatting took 5 us.
+_date = lru_cache(maxsize=4)(format_datetime)
 
 
 def _text_header(name: str, value: str) -> str:

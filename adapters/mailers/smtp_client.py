@@ -31,7 +31,7 @@ from aiosmtplib.errors import (
     SMTPServerDisconnected,
     SMTPTimeoutError,
 )
-from aiosmtplib.protocol import PERIOD_REGEX, SMTPProtocol, normalize_message_line_endings
+from aiosmtplib.protocol import SMTPProtocol, normalize_message_line_endings
 from aiosmtplib.response import SMTPResponse
 from aiosmtplib.typing import Default
 
@@ -186,9 +186,11 @@ def _data_body(message: bytes) -> bytes:
     crlf = message.count(b"\r\n")
     if not (message.count(b"\r") == message.count(b"\n") == crlf and message.endswith(b"\r\n")):
         message = normalize_message_line_endings(message)  # ours always are; a signer's might not be
-    if b"\n." not in message and not message.startswith(b"."):
-        return message  # no line starts with ".": the usual case, without a pass of the regex
-    return PERIOD_REGEX.sub(b"..", message)
+    # Every line now ends in CRLF, so a line starting with "." follows one, and a plain replace
+    # doubles them all: aiosmtplib's regex took 30 us on a 4 KB message, a tenth of a send, and
+    # quoted-printable bodies often have such a line.
+    stuffed = message.replace(b"\r\n.", b"\r\n..")
+    return b"." + stuffed if stuffed.startswith(b".") else stuffed
 
 
 def _refusal(

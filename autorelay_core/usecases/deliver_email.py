@@ -7,6 +7,7 @@ import logging
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from attrs import evolve
 
@@ -90,18 +91,18 @@ async def deliver_claim(deps: Deps, claim: Claim, known: dict[tuple[str, str], S
     if email.text is None and not email.sealed:
         # Generated here rather than at accept time: it keeps the send request fast.
         email.text = await deps.offload.run(deps.html_to_text.convert, email.html)
+    changes: dict[str, Any] = {}  # the outgoing copy's differences, made in one copy
     if email.sealed:  # opened for the mailer only; the stored row stays sealed
-        outgoing = evolve(email, html=deps.sealer.open(email.html), text=deps.sealer.open(email.text or ""))
+        changes |= {"html": deps.sealer.open(email.html), "text": deps.sealer.open(email.text or "")}
     else:  # the stored HTML stays as the customer wrote it
         project = await deps.storage.projects.get(email.project_id)
         if len(email.html) > LARGE_HTML:  # rewriting links in a large body is CPU work: off the loop
-            html = await deps.offload.run(tracked_html, deps, email, project)
+            changes["html"] = await deps.offload.run(tracked_html, deps, email, project)
         else:
-            html = tracked_html(deps, email, project)
-        outgoing = evolve(email, html=html)
-
+            changes["html"] = tracked_html(deps, email, project)
     if deps.config.bounce_domain:
-        outgoing = evolve(outgoing, return_path=verp_address(email.id, deps.config.verp_key, deps.config.bounce_domain))
+        changes["return_path"] = verp_address(email.id, deps.config.verp_key, deps.config.bounce_domain)
+    outgoing = evolve(email, **changes)
     problem = outgoing.header_problem()
     if problem is not None:  # never written: a line break here would forge headers or recipients
         return await _fail(deps, claim, email, f"not sent: {problem}")
