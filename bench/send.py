@@ -17,6 +17,8 @@ import argparse
 import json
 import os
 import re
+import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -71,8 +73,13 @@ def measure(command: list[str], env: dict, port: int, auth: str, args: argparse.
     """wrk against one server. For AutoRelay (no `auth` given: the printed live key is used) also
     how much was delivered during the run and how long the backlog took to drain afterwards:
     in-process deliveries yield to requests while the loop is busy, then catch up."""
+    # BENCH_WRAP: a command to run AutoRelay's server under, e.g. "py-spy record --nonblocking
+    # --format raw -o FILE --" for where its time goes.
+    wrap = shlex.split(os.environ.get("BENCH_WRAP", "")) if not auth else []
     with log.open("w") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [*wrap, *command], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     base = f"http://127.0.0.1:{port}"
     worker = None
     try:
@@ -102,7 +109,7 @@ def measure(command: list[str], env: dict, port: int, auth: str, args: argparse.
         if worker is not None:
             worker.terminate()
             worker.wait(30)
-        process.terminate()
+        os.killpg(process.pid, signal.SIGINT)  # the group (a wrapper may not pass it on), as Ctrl-C would
         process.wait(30)
 
 

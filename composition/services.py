@@ -107,6 +107,8 @@ class Services:
         await self.posts.stop(grace=5)
         await self.imports.stop()
         await self.deps.mailer.close()  # SMTP: QUIT the kept connections
+        if self.kept is not None:  # the copies still queued (they gather for a moment) go to disk
+            await asyncio.to_thread(self.kept.flush)
         await self.deps.webhook_poster.close()
         await self.deps.rate_limits.close()
         await self.deps.storage.close()

@@ -1,0 +1,170 @@
+"""A campaign on the production profile (PostgreSQL + Redis) delivered by several `autorelay worker`
+processes to Postfix's smtp-sink: prints JSON with the rate, each worker's share, and the checks
+that every recipient got exactly one message:
+
+- from the copies each worker kept of what the server accepted (one log per process: the shares),
+  every email id once, none twice;
+- from the database: one email per recipient, each `sent`, each with exactly one `sent` event.
+
+Usage: python bench/fleet.py --postgres URL --redis URL [--recipients 100000] [--workers 2]
+Needs `smtp-sink` (Debian: apt-get install postfix). Runs in a fresh schema, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
+from campaign import prepare, start_sink  # noqa: E402 - needs the path set above
+from send import _drop_schema, _new_schema  # noqa: E402
+
+from tests.backends import with_search_path  # noqa: E402
+from tests.e2e.server import free_port  # noqa: E402
+
+
+def sent(url: str, campaign: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM emails WHERE campaign_id = %s AND status = 'sent'", (campaign,)
+        ).fetchone()[0]
+
+
+def database_checks(url: str, campaign: str) -> dict:
+    with psycopg.connect(url) as conn:
+        emails, recipients, sent_status = conn.execute(
+            "SELECT count(*), count(DISTINCT first_to), count(*) FILTER (WHERE status = 'sent')"
+            " FROM emails WHERE campaign_id = %s",
+            (campaign,),
+        ).fetchone()
+        events = Counter(
+            n
+            for (n,) in conn.execute(
+                "SELECT count(e.email_id) FROM emails m LEFT JOIN email_events e"
+                " ON e.email_id = m.id AND e.type = 'sent' WHERE m.campaign_id = %s GROUP BY m.id",
+                (campaign,),
+            )
+        )
+    return {
+        "emails": emails,
+        "distinct_recipients": recipients,
+        "status_sent": sent_status,
+        "emails_by_sent_event_count": {str(k): v for k, v in sorted(events.items())},
+    }
+
+
+def kept_copies(data_dir: Path) -> dict[str, list[str]]:
+    """Email ids per worker process, from each process's index of the copies it kept."""
+    by_process: dict[str, list[str]] = {}
+    for index in (data_dir / "messages").glob("*/*.idx"):
+        ids = [line.split(" ")[0] for line in index.read_text().splitlines() if line]
+        by_process.setdefault(index.stem.split("-")[0], []).extend(ids)
+    return by_process
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--postgres", required=True)
+    parser.add_argument("--redis", required=True)
+    parser.add_argument("--recipients", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=8, help="SMTP connections per worker")
+    args = parser.parse_args()
+    schema = _new_schema(args.postgres)
+    url = with_search_path(args.postgres, schema)
+    sink = start_sink(sink_port := free_port())
+    workers: list[subprocess.Popen] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            data_dir = Path(tmp)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("AUTORELAY_")}
+            env |= {
+                "AUTORELAY_DATA_DIR": str(data_dir),
+                "AUTORELAY_DATABASE_URL": url,
+                "AUTORELAY_REDIS_URL": args.redis,
+                "AUTORELAY_QUEUE_NAME": f"fleet-{uuid.uuid4().hex[:8]}",
+                "AUTORELAY_SECRET_KEY": uuid.uuid4().hex * 2,
+                "AUTORELAY_MAILER": "smtp",
+                "AUTORELAY_SMTP_HOST": "127.0.0.1",
+                "AUTORELAY_SMTP_PORT": str(sink_port),
+                "AUTORELAY_SMTP_SECURITY": "none",
+                "AUTORELAY_SMTP_POOL_SIZE": str(args.connections),
+                "AUTORELAY_CAMPAIGN_RATE": "1000000",  # unpaced: the bench measures the workers
+                "AUTORELAY_MONTHLY_QUOTA": "100000000",
+                "AUTORELAY_EMBEDDED_WORKERS": "0",
+                "AUTORELAY_LOG_LEVEL": "WARNING",
+            }
+            prepared = time.perf_counter()
+            campaign = prepare(env, free_port(), args.recipients)
+            prepare_s = time.perf_counter() - prepared
+            for n in range(args.workers):
+                log = (data_dir / f"worker{n}.log").open("wb")
+                workers.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "composition.cli", "worker"],
+                        env=env,
+                        cwd=ROOT,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+            started = time.perf_counter()
+            while (first := sent(url, campaign)) == 0:
+                if any(w.poll() is not None for w in workers):
+                    raise SystemExit("a worker exited: " + (data_dir / "worker0.log").read_text()[-2000:])
+                time.sleep(0.05)
+            first_at = time.perf_counter()
+            while (done := sent(url, campaign)) < args.recipients:
+                if time.perf_counter() - started > 3600:
+                    raise SystemExit(f"only {done} of {args.recipients} sent after an hour")
+                time.sleep(0.5)
+            seconds = time.perf_counter() - first_at
+            for worker in workers:
+                worker.send_signal(signal.SIGINT)  # they flush their kept copies on the way out
+            for worker in workers:
+                worker.wait(60)
+            copies = kept_copies(data_dir)
+            every = Counter(i for ids in copies.values() for i in ids)
+            checks = database_checks(url, campaign)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+        sink.terminate()
+        sink.wait(10)
+        _drop_schema(args.postgres, schema)
+    print(
+        json.dumps(
+            {
+                "recipients": args.recipients,
+                "workers": args.workers,
+                "connections_per_worker": args.connections,
+                "prepare_s": round(prepare_s, 1),
+                "first_sent_after_start_s": round(first_at - started, 1),
+                "messages_per_s": round((args.recipients - first) / seconds),
+                "seconds": round(seconds, 1),
+                "shares": {pid: len(ids) for pid, ids in sorted(copies.items())},
+                "kept_copies": sum(every.values()),
+                "kept_distinct_ids": len(every),
+                "kept_ids_seen_twice_or_more": sum(1 for n in every.values() if n > 1),
+                "database": checks,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
