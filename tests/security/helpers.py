@@ -24,13 +24,18 @@ def set_stored_subject(server: Server, email_id: str, subject: str) -> None:
         import psycopg
 
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(
-                "UPDATE emails SET payload = jsonb_set(payload, '{subject}', %s::jsonb) WHERE id = %s",
+            conn.execute(  # the subject is content: written once, in email_content
+                "UPDATE email_content c SET content = jsonb_set(c.content::jsonb, '{subject}', %s::jsonb)::text"
+                " FROM emails m WHERE m.seq = c.seq AND m.id = %s",
                 (json.dumps(subject), email_id),
             )
         return
     with sqlite3.connect(server.data_dir / "autorelay.db", timeout=10) as conn:
-        conn.execute("UPDATE emails SET payload = json_set(payload, '$.subject', ?) WHERE id = ?", (subject, email_id))
+        conn.execute(
+            "UPDATE email_content SET content = json_set(content, '$.subject', ?)"
+            " WHERE seq = (SELECT seq FROM emails WHERE id = ?)",
+            (subject, email_id),
+        )
 
 
 def message_file(server: Server, email_id: str) -> Path:
