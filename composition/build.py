@@ -25,6 +25,7 @@ from adapters.rendering.jinja import JinjaTemplates
 from adapters.rendering.text import InscriptisText
 from adapters.storage.caches import CachedStorage
 from adapters.storage.memory.store import MemoryStorage
+from adapters.storage.sqlite.batch import LINGER, SHARED_LINGER
 from adapters.storage.sqlite.store import SqliteStorage
 from adapters.system.clock_ids import RandomIds, SystemClock
 from adapters.system.offload import ThreadOffload
@@ -66,7 +67,8 @@ def _storage(settings: Settings, serves_pages: bool) -> Storage:
         return PostgresStorage(settings.database_url, settings.database_pool_size)
     path = settings.sqlite_path
     assert path is not None  # Settings.check() refused anything else
-    return SqliteStorage(private_file(path), large_reads=serves_pages)
+    linger = SHARED_LINGER if serves_pages else LINGER  # serve's passes share the loop with requests
+    return SqliteStorage(private_file(path), large_reads=serves_pages, linger=linger)
 
 
 def _blobs(settings: Settings) -> BlobStore:

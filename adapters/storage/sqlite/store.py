@@ -19,7 +19,7 @@ import sqlite_utils
 
 from adapters.storage import codec
 from adapters.storage.sqlite.assets import SqliteAssets
-from adapters.storage.sqlite.batch import BUSY_WAIT_MS, GroupCommit, locked_out
+from adapters.storage.sqlite.batch import BUSY_WAIT_MS, LINGER, GroupCommit, locked_out
 from adapters.storage.sqlite.campaigns import SqliteCampaigns
 from adapters.storage.sqlite.contacts import SqliteContacts, SqliteLists, SqliteOtp, SqliteSuppressions
 from adapters.storage.sqlite.email_reports import SqliteActivity, SqliteCampaignMail
@@ -538,12 +538,14 @@ class SqliteTemplates(Tables):
 
 
 class SqliteStorage:
-    def __init__(self, path: str | Path, large_reads: bool = True) -> None:
+    def __init__(self, path: str | Path, large_reads: bool = True, linger: float = LINGER) -> None:
+        """`large_reads`: a process serving pages (see open_database); `linger`: how long a delivery's
+        outcome waits for others to share its commit (batch.py)."""
         self.db, self._version = open_database(path, large_reads)
         self._checkpointer = Checkpointer(path)
         self.projects = SqliteProjects(self.db)
         self.keys = SqliteKeys(self.db)
-        group = GroupCommit(self.db.conn)
+        group = GroupCommit(self.db.conn, linger)
         self.emails = SqliteEmails(self.db, group)
         self.outbox = SqliteOutbox(self.db, group)
         self.campaign_mail = SqliteCampaignMail(self.db)
