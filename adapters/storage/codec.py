@@ -12,7 +12,7 @@ import orjson
 from cattrs.gen import make_dict_unstructure_fn, override
 
 from autorelay_core.domain.emails import Email, Event
-from autorelay_core.ports import CONTENT_FIELDS
+from autorelay_core.ports import CONTENT_FIELDS, RECORD_FIELDS
 
 converter = cattrs.Converter()
 converter.register_unstructure_hook(datetime, lambda d: d.isoformat())
@@ -32,8 +32,14 @@ def ts(moment: datetime) -> float:
 # The record's converter leaves the content out as it goes (no bodies copied, no attachment
 # base64-encoded, for a write that stores neither).
 _record = converter.copy()
-_omit: dict[str, Any] = {name: override(omit=True) for name in CONTENT_FIELDS}
-_record.register_unstructure_hook(Email, make_dict_unstructure_fn(Email, _record, **_omit))
+_record.register_unstructure_hook(
+    Email, make_dict_unstructure_fn(Email, _record, **{name: override(omit=True) for name in CONTENT_FIELDS})
+)
+# And the content's the same way: a generated function, not a dict unstructured value by value.
+_content = converter.copy()
+_content.register_unstructure_hook(
+    Email, make_dict_unstructure_fn(Email, _content, **{name: override(omit=True) for name in RECORD_FIELDS})
+)
 
 
 def email_payload(email: Email) -> str:
@@ -42,8 +48,8 @@ def email_payload(email: Email) -> str:
 
 
 def email_content(email: Email) -> str:
-    content = {name: getattr(email, name) for name in CONTENT_FIELDS}
-    return orjson.dumps(converter.unstructure(content)).decode()
+    """The content: CONTENT_FIELDS, written once."""
+    return orjson.dumps(_content.unstructure(email)).decode()
 
 
 def email_from_parts(record: str | dict[str, Any], content: str | dict[str, Any]) -> Email:
