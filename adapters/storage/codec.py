@@ -32,14 +32,12 @@ def ts(moment: datetime) -> float:
 # The record's converter leaves the content out as it goes (no bodies copied, no attachment
 # base64-encoded, for a write that stores neither).
 _record = converter.copy()
-_record.register_unstructure_hook(
-    Email, make_dict_unstructure_fn(Email, _record, **{name: override(omit=True) for name in CONTENT_FIELDS})
-)
+_no_content: dict[str, Any] = {name: override(omit=True) for name in CONTENT_FIELDS}
+_record.register_unstructure_hook(Email, make_dict_unstructure_fn(Email, _record, **_no_content))
 # And the content's the same way: a generated function, not a dict unstructured value by value.
 _content = converter.copy()
-_content.register_unstructure_hook(
-    Email, make_dict_unstructure_fn(Email, _content, **{name: override(omit=True) for name in RECORD_FIELDS})
-)
+_no_record: dict[str, Any] = {name: override(omit=True) for name in RECORD_FIELDS}
+_content.register_unstructure_hook(Email, make_dict_unstructure_fn(Email, _content, **_no_record))
 
 
 def email_payload(email: Email) -> str:
