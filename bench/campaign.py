@@ -64,6 +64,25 @@ def cli(env: dict, *args: str) -> str:
     ).stdout
 
 
+def smtp_env(data_dir: Path, sink_port: int, connections: int) -> dict[str, str]:
+    """The environment of AutoRelay's processes in a campaign bench: its own folder, the SMTP mailer
+    to the sink over `connections` connections, campaigns unpaced, no deliveries inside `serve`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTORELAY_")}
+    return env | {
+        "AUTORELAY_DATA_DIR": str(data_dir),
+        "AUTORELAY_SECRET_KEY": uuid.uuid4().hex * 2,
+        "AUTORELAY_MAILER": "smtp",
+        "AUTORELAY_SMTP_HOST": "127.0.0.1",
+        "AUTORELAY_SMTP_PORT": str(sink_port),
+        "AUTORELAY_SMTP_SECURITY": "none",
+        "AUTORELAY_SMTP_POOL_SIZE": str(connections),
+        "AUTORELAY_CAMPAIGN_RATE": "1000000",  # unpaced: the bench measures the delivering processes
+        "AUTORELAY_MONTHLY_QUOTA": "100000000",
+        "AUTORELAY_EMBEDDED_WORKERS": "0",
+        "AUTORELAY_LOG_LEVEL": "WARNING",
+    }
+
+
 def prepare(env: dict, port: int, recipients: int) -> str:
     """Serve the API, import the list, launch the campaign (no worker runs yet); its id."""
     log = Path(env["AUTORELAY_DATA_DIR"]) / "server.log"
@@ -252,19 +271,7 @@ def main() -> None:
             data_dir = Path(tmp)
             if args.keep:
                 data_dir.mkdir()  # a new one: the figures are of a fresh database
-            env = {k: v for k, v in os.environ.items() if not k.startswith("AUTORELAY_")}
-            env |= {
-                "AUTORELAY_DATA_DIR": str(data_dir),
-                "AUTORELAY_SECRET_KEY": uuid.uuid4().hex * 2,
-                "AUTORELAY_MAILER": "smtp",
-                "AUTORELAY_SMTP_HOST": "127.0.0.1",
-                "AUTORELAY_SMTP_PORT": str(sink_port),
-                "AUTORELAY_SMTP_SECURITY": "none",
-                "AUTORELAY_SMTP_POOL_SIZE": str(args.connections),
-                "AUTORELAY_CAMPAIGN_RATE": "1000000",  # unpaced: the bench measures the runner
-                "AUTORELAY_EMBEDDED_WORKERS": "0",
-                "AUTORELAY_LOG_LEVEL": "WARNING",
-            }
+            env = smtp_env(data_dir, sink_port, args.connections)
             campaign = prepare(env, free_port(), args.recipients)
             database = data_dir / "autorelay.db"
             messages = campaign_messages(database, campaign)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
-from campaign import prepare, start_sink  # noqa: E402 - needs the path set above
+from campaign import prepare, smtp_env, start_sink  # noqa: E402 - needs the path set above
 from send import _drop_schema, _new_schema  # noqa: E402
 
 from tests.backends import with_search_path  # noqa: E402
@@ -89,22 +88,10 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             data_dir = Path(tmp)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("AUTORELAY_")}
-            env |= {
-                "AUTORELAY_DATA_DIR": str(data_dir),
+            env = smtp_env(data_dir, sink_port, args.connections) | {
                 "AUTORELAY_DATABASE_URL": url,
                 "AUTORELAY_REDIS_URL": args.redis,
                 "AUTORELAY_QUEUE_NAME": f"fleet-{uuid.uuid4().hex[:8]}",
-                "AUTORELAY_SECRET_KEY": uuid.uuid4().hex * 2,
-                "AUTORELAY_MAILER": "smtp",
-                "AUTORELAY_SMTP_HOST": "127.0.0.1",
-                "AUTORELAY_SMTP_PORT": str(sink_port),
-                "AUTORELAY_SMTP_SECURITY": "none",
-                "AUTORELAY_SMTP_POOL_SIZE": str(args.connections),
-                "AUTORELAY_CAMPAIGN_RATE": "1000000",  # unpaced: the bench measures the workers
-                "AUTORELAY_MONTHLY_QUOTA": "100000000",
-                "AUTORELAY_EMBEDDED_WORKERS": "0",
-                "AUTORELAY_LOG_LEVEL": "WARNING",
             }
             prepared = time.perf_counter()
             campaign = prepare(env, free_port(), args.recipients)
