@@ -74,7 +74,11 @@ async def apply_feedback(deps: Deps, email: Email, kind: Feedback, recipients: l
     try:
         await record_event(deps, email, event_type, recipients=recipients, **details)
     except Conflict:  # e.g. a delivery notice after a complaint: the status already says more
-        return True
+        if kind is Feedback.DELIVERED or email.status.value != event_type.value:
+            return True
+        # The same report again (a mailbox read after a restart, SNS redelivering): its event was
+        # recorded, but the attempt that did so may have been stopped before the suppressions. They
+        # are idempotent, so they are made again; the event and its webhook are not.
     if kind is not Feedback.DELIVERED:
         await suppress_and_recheck(deps, email, kind, recipients, detail)
     return True

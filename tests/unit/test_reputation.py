@@ -6,11 +6,13 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from autorelay_core.domain.emails import EventType
 from autorelay_core.domain.keys import KeyMode
 from autorelay_core.domain.projects import AccountStatus, Project
 from autorelay_core.domain.reputation import Activity, auto_flag, breach, check_access, operator_set
 from autorelay_core.errors import AccountLocked, Conflict
 from autorelay_core.usecases.provider_feedback import Feedback, apply_feedback
+from autorelay_core.usecases.record_events import record_event
 from autorelay_core.usecases.send_email import send_email
 from tests.support import FakeClock
 from tests.unit.test_send_email import command, live_key
@@ -119,3 +121,19 @@ def test_the_operator_contact_in_account_errors_is_the_installs_own():
 async def _feedback(deps, project_id, email_id, kind):
     email = await deps.storage.emails.get(project_id, email_id)
     await apply_feedback(deps, email, kind, list(email.to))
+
+
+async def test_a_report_processed_again_after_a_stop_before_its_suppression_suppresses(deps):
+    """A reader killed after recording a bounce but before suppressing the address reads the same
+    report again after its restart: the address is suppressed then, and the event is not doubled."""
+    key = await live_key(deps, "stopped")
+    email = await send_email(deps, key, command())
+    await deps.queue.drain()
+    await record_event(deps, await deps.storage.emails.get(key.project_id, email.id), EventType.BOUNCED)
+    assert await deps.storage.suppressions.matching(key.project_id, [email.to[0].lower()]) == []
+    await _feedback(deps, key.project_id, email.id, Feedback.PERMANENT_BOUNCE)
+    assert [s.email for s in await deps.storage.suppressions.matching(key.project_id, [email.to[0].lower()])] == [
+        email.to[0]
+    ]
+    events = [e.type for e in await deps.storage.emails.events(email.id)]
+    assert events.count(EventType.BOUNCED) == 1
