@@ -7,6 +7,7 @@ import logging
 import threading
 
 from adapters.mailers.kept import KeptMessages
+from autorelay_core.errors import Unavailable
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.deliver_email import deliver_due, reconcile_outbox
 from autorelay_core.usecases.import_contacts import BackgroundImports
@@ -46,7 +47,11 @@ async def run_passes(
     batch = FULL_PASS if share >= 1 else SHARED_PASS
     while not stopping.is_set():
         started = loop.time()
-        count = await deliver_due(deps, batch=batch) + await posts.start_due(deps, batch=batch)
+        try:
+            count = await deliver_due(deps, batch=batch) + await posts.start_due(deps, batch=batch)
+        except Unavailable as error:  # the reconciler wakes a pass again once the backend is back
+            log.warning("delivery pass stopped: %s", error)
+            break
         total += count
         if count == 0:
             break
@@ -90,6 +95,8 @@ async def reconcile_forever(deps: Deps, interval: float, imports: BackgroundImpo
                     await asyncio.to_thread(kept.prune)
                 for project in await evaluate_all(deps):
                     log.warning("project %s flagged: %s", project.name, project.status_reason)
+        except Unavailable as error:  # a backend down or locked: one line a round, not a traceback
+            log.warning("background checks skipped: %s", error)
         except Exception:  # keep going; the next round retries
             log.exception("background checks failed")
         await asyncio.sleep(interval)

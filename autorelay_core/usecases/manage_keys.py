@@ -8,7 +8,7 @@ from attrs import frozen
 
 from autorelay_core.domain.keys import ApiKey, KeyMode, check_scopes, hash_key, looks_like_key, new_plain_key
 from autorelay_core.domain.projects import Project
-from autorelay_core.errors import Conflict, Invalid, NotFound, Unauthenticated
+from autorelay_core.errors import Conflict, Invalid, NotFound, Unauthenticated, Unavailable
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.found import found
 
@@ -97,8 +97,13 @@ async def authenticate(deps: Deps, presented: str | None) -> ApiKey:
         raise Unauthenticated("This API key has been revoked")
     now = deps.clock.now()
     if key.last_used_at is None or now - key.last_used_at >= USED_EVERY:
-        key.last_used_at = now  # the cached copy too: one write a minute per key and process
-        await deps.storage.keys.touch(key.id, now)
+        previous, key.last_used_at = key.last_used_at, now  # the cached copy too: one write a minute
+        try:
+            await deps.storage.keys.touch(key.id, now)
+        except Unavailable:
+            # Bookkeeping never refuses a request: the request's own writes answer for the
+            # database, and a later request notes the use.
+            key.last_used_at = previous
     return key
 
 

@@ -45,14 +45,18 @@ def locked_out(error: sqlite3.OperationalError) -> Exception:
     return error
 
 
-def begin_now(conn: sqlite3.Connection) -> None:
-    """BEGIN IMMEDIATE without the busy wait: Unavailable at once when another process holds the
-    write lock, so the caller can wait for it off the loop's back (asyncio.sleep) and retry."""
+def at_once(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+    """A statement without the busy wait: Unavailable at once when another process holds the
+    write lock, so the caller can wait for it off the loop's back (asyncio.sleep) or let it go."""
     conn.execute("PRAGMA busy_timeout = 0")
     try:
-        conn.execute("BEGIN IMMEDIATE")
+        return conn.execute(sql, params)
     finally:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
+
+
+def begin_now(conn: sqlite3.Connection) -> None:
+    at_once(conn, "BEGIN IMMEDIATE")
 
 
 async def begin(conn: sqlite3.Connection) -> None:

@@ -19,7 +19,7 @@ import sqlite_utils
 
 from adapters.storage import codec
 from adapters.storage.sqlite.assets import SqliteAssets
-from adapters.storage.sqlite.batch import BUSY_WAIT_MS, LINGER, GroupCommit, locked_out
+from adapters.storage.sqlite.batch import BUSY_WAIT_MS, LINGER, GroupCommit, at_once, locked_out
 from adapters.storage.sqlite.campaigns import SqliteCampaigns
 from adapters.storage.sqlite.contacts import SqliteContacts, SqliteLists, SqliteOtp, SqliteSuppressions
 from adapters.storage.sqlite.email_reports import SqliteActivity, SqliteCampaignMail
@@ -259,7 +259,8 @@ class SqliteKeys(Tables):
         return cursor.rowcount == 1
 
     async def touch(self, key_id: str, at: datetime) -> None:
-        self.conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (at.isoformat(), key_id))
+        # Bookkeeping on the request path: never wait on the loop for another process's lock.
+        at_once(self.conn, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", (at.isoformat(), key_id))
 
 
 def _domain(row: tuple) -> Domain:
