@@ -40,6 +40,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
+from cpu import cpu_seconds  # noqa: E402 - bench/ is on the path when run as a script
+
 from adapters.mailers.mime import build_message  # noqa: E402
 from adapters.storage import codec  # noqa: E402
 from tests.e2e.server import free_port  # noqa: E402
@@ -170,12 +172,6 @@ def delivered(database: Path, campaign: str) -> int:
 def peak_rss_mb(pid: int) -> float:
     status = Path(f"/proc/{pid}/status").read_text()
     return round(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024, 1)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def written_bytes(pid: int) -> int:

@@ -16,14 +16,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
+
+from cpu import postgres_cpu  # noqa: E402
 
 from adapters.storage.postgres.store import PostgresStorage  # noqa: E402
 from autorelay_core.domain.emails import Email, Event, EventType  # noqa: E402
@@ -33,20 +34,6 @@ from tests.backends import with_search_path  # noqa: E402
 
 TASKS, POOL = 32, 10
 LIMIT = Limit(10**9, 60)
-
-
-def postgres_cpu() -> float:
-    """CPU seconds used so far by every PostgreSQL process on this machine (backends, WAL writer)."""
-    tick, total = os.sysconf("SC_CLK_TCK"), 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
-        if name.startswith("postgres"):
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
 
 
 def new_email(n: int) -> Email:

@@ -86,9 +86,15 @@ def headline(name: str, result: dict) -> tuple[str, float | None, float | None, 
         rate = ours["accepted_to_written_per_s"] if name.startswith("end_to_end") else ours["requests_per_s"]
         unit = "emails/s accepted-to-written" if name.startswith("end_to_end") else "requests/s"
         note = f"{result['ratio']}x bare Starlette; drained {ours.get('backlog_drained_s')} s after"
+        cpu = [f"{ours[k]} us" for k in ("server_cpu_us_per_request", "postgres_cpu_us_per_request") if k in ours]
+        if cpu:
+            note += "; CPU/request " + " + PostgreSQL ".join(cpu)
         return unit, rate, ours["p99_ms"], note
     if name == "campaign":
-        note = f"{result['ratio']}x raw aiosmtplib; {result['runner_cpu_us_per_message']} us CPU/msg; "
+        note = (
+            f"{result['ratio']}x raw aiosmtplib; {result['runner_cpu_us_per_message']} us CPU/msg"
+            f" (raw {result['raw_cpu_us_per_message']}); WAL {result.get('runner_wal_kb_per_message')} KB/msg; "
+        )
         return "messages/s", result["runner_messages_per_s"], None, note + f"{result['runner_peak_rss_mb']} MB RSS"
     if name == "relay":
         rates = {k: v for k, v in result.items() if k.endswith("per_s") and isinstance(v, int | float)}

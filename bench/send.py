@@ -29,7 +29,8 @@ from pathlib import Path
 import httpx
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
-from wrk import run_wrk  # noqa: E402 - needs the path set above
+from cpu import cpu_seconds, postgres_cpu  # noqa: E402 - needs the path set above
+from wrk import run_wrk  # noqa: E402
 
 from tests.backends import with_search_path  # noqa: E402
 from tests.e2e.server import free_port  # noqa: E402
@@ -94,7 +95,14 @@ def measure(command: list[str], env: dict, port: int, auth: str, args: argparse.
                     worker = subprocess.Popen([*cli, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT)
         url = f"{base}/api/v1/emails"
         run_wrk(url, BODY, key, connections=args.connections, seconds=2)  # warm-up
+        cpu, database = cpu_seconds(process.pid), postgres_cpu() if args.postgres else 0.0
         figures = run_wrk(url, BODY, key, connections=args.connections, seconds=args.seconds)
+        # The server's CPU for each request it answered (with, inside `serve`, the deliveries it
+        # made meanwhile), and PostgreSQL's when it runs on this machine too.
+        answered = figures["requests_per_s"] * args.seconds
+        figures["server_cpu_us_per_request"] = round((cpu_seconds(process.pid) - cpu) / answered * 1e6)
+        if args.postgres and not auth:
+            figures["postgres_cpu_us_per_request"] = round((postgres_cpu() - database) / answered * 1e6)
         if not auth:
             figures["queued_at_end"] = queued(base, key)
             started = time.monotonic()
