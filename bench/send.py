@@ -2,6 +2,7 @@
 
 Prints JSON: requests/s and p50/p99 latency for both, at 32 connections (wrk), and the ratio.
 Usage: python bench/send.py [--seconds 10] [--connections 32] [--postgres URL [--redis URL]] [--worker]
+       [--accept-only]
 
 After the run it waits for the backlog to drain (every accepted email written by the log mailer)
 and reports how long that took after the burst, and the accepted-to-written rate over the whole
@@ -96,6 +97,7 @@ def measure(command: list[str], env: dict, port: int, auth: str, args: argparse.
         url = f"{base}/api/v1/emails"
         run_wrk(url, BODY, key, connections=args.connections, seconds=2)  # warm-up
         cpu, database = cpu_seconds(process.pid), postgres_cpu() if args.postgres else 0.0
+        worker_cpu = cpu_seconds(worker.pid) if worker is not None else 0.0
         figures = run_wrk(url, BODY, key, connections=args.connections, seconds=args.seconds)
         # The server's CPU for each request it answered (with, inside `serve`, the deliveries it
         # made meanwhile), and PostgreSQL's when it runs on this machine too.
@@ -112,6 +114,8 @@ def measure(command: list[str], env: dict, port: int, auth: str, args: argparse.
             figures["backlog_drained_s"] = round(drained, 1)
             accepted = figures["requests_per_s"] * args.seconds
             figures["accepted_to_written_per_s"] = round(accepted / (args.seconds + drained))
+            if worker is not None and args.accept_only:  # the worker delivered every one of them
+                figures["worker_cpu_us_per_email"] = round((cpu_seconds(worker.pid) - worker_cpu) / accepted * 1e6)
         return figures
     finally:
         if worker is not None:
@@ -128,7 +132,15 @@ def main() -> None:
     parser.add_argument("--postgres", help="PostgreSQL URL to run on instead of SQLite")
     parser.add_argument("--redis", help="Redis URL for the queue and rate limits")
     parser.add_argument("--worker", action="store_true", help="one `autorelay worker` beside serve")
+    parser.add_argument(
+        "--accept-only",
+        action="store_true",
+        help="serve delivers nothing itself (AUTORELAY_EMBEDDED_WORKERS=0): with --worker, the CPU an email"
+        " costs to accept and to deliver, apart",
+    )
     args = parser.parse_args()
+    if args.accept_only and not args.worker:
+        parser.error("--accept-only needs --worker: nothing else would deliver")
     schema = None
     try:
         _run(args, schema := _new_schema(args.postgres) if args.postgres else None)
@@ -173,6 +185,9 @@ def _run(args: argparse.Namespace, schema: str | None) -> None:
             profile = profile.replace("in-process consumer", "Redis queue and limits, in-process consumer")
         if args.worker:
             profile = profile.replace("in-process consumer", "in-process consumer and one worker")
+        if args.accept_only:
+            env["AUTORELAY_EMBEDDED_WORKERS"] = "0"
+            profile = profile.replace("in-process consumer and ", "").replace(", in-process consumer", "")
         bare_port, app_port = free_port(), free_port()
         bare = measure(
             [
