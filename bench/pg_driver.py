@@ -113,7 +113,6 @@ async def main() -> None:
         storage.db.fetchone = real  # type: ignore[method-assign]
         (hit_sql, _), (add_sql, add_params) = captured
         hit_sql, add_sql = dollar_params(hit_sql), dollar_params(add_sql)
-        email_id = add_params.index(captured[1][1][0])
 
         pool = await asyncpg.create_pool(
             args.postgres, min_size=POOL, max_size=POOL, server_settings={"search_path": schema, "TimeZone": "UTC"}
@@ -123,7 +122,7 @@ async def main() -> None:
             async with pool.acquire() as conn:
                 await conn.fetchrow(hit_sql, "bench", time.time(), LIMIT.count, float(LIMIT.window))
             params = list(add_params)
-            params[email_id] = f"em_{uuid.uuid4().hex}"
+            params[0] = f"em_{uuid.uuid4().hex}"  # autorelay_add_email takes the id first
             async with pool.acquire() as conn:
                 await conn.fetchval(add_sql, *params)
 
