@@ -112,10 +112,9 @@ def measure(command: list[str], env: dict, port: int, auth: str, args: argparse.
                 time.sleep(0.5)
             drained = time.monotonic() - started
             figures["backlog_drained_s"] = round(drained, 1)
-            accepted = figures["requests_per_s"] * args.seconds
-            figures["accepted_to_written_per_s"] = round(accepted / (args.seconds + drained))
+            figures["accepted_to_written_per_s"] = round(answered / (args.seconds + drained))
             if worker is not None and args.accept_only:  # the worker delivered every one of them
-                figures["worker_cpu_us_per_email"] = round((cpu_seconds(worker.pid) - worker_cpu) / accepted * 1e6)
+                figures["worker_cpu_us_per_email"] = round((cpu_seconds(worker.pid) - worker_cpu) / answered * 1e6)
         return figures
     finally:
         if worker is not None:
