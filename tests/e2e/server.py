@@ -200,4 +200,7 @@ def journal(data_dir: Path) -> list[tuple[str, int]]:
     path = data_dir / "mail" / "journal.log"
     if not path.exists():
         return []
-    return [(line.split()[0], int(line.split()[1])) for line in path.read_text().splitlines()]
+    # A line another process is appending right now can be seen half written (a write that
+    # crosses a page boundary lands in two steps), so only lines already ended are counted.
+    complete = path.read_text().split("\n")[:-1]
+    return [(line.split()[0], int(line.split()[1])) for line in complete]
