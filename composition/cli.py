@@ -140,9 +140,17 @@ async def _link(services: Services, user: User) -> str:
 def users_create(args: argparse.Namespace) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
-        user = await manage_users.create_user(services.deps, args.email, project.id, Role(args.role))
+        invitation = await manage_users.invite(services.deps, project.id, args.email, Role(args.role))
+        user = invitation.user
+        if user.password_hash is not None:
+            print(f"{user.email} already has an account and is now {args.role} of {project.name};")
+            print(f"they sign in with their own password (`autorelay users link {user.email}` resets it).")
+            return
+        # An operator may hand out the link of someone who has not signed in yet (a project's
+        # owner may not, once the account is also another project's).
+        token = invitation.link_token or await manage_users.sign_in_link_token(services.deps, user)
         print(f"{user.email} is {args.role} of {project.name}. Sign-in link (24 h, once):")
-        print(f"  {await _link(services, user)}")
+        print(f"  {services.settings.base_url}/app/welcome?token={token}")
 
     _run(args, action)
 

@@ -24,5 +24,8 @@ class MemoryRateLimits:
             log.append(now)
         return Admission(allowed, len(log), log[0] if log else None)
 
+    async def forget(self, bucket: str) -> None:
+        self._logs.pop(bucket, None)
+
     async def close(self) -> None:
         return None  # nothing of its own to let go of

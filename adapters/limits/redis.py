@@ -49,5 +49,13 @@ class RedisRateLimits:
             raise Unavailable(f"the rate-limit store (Redis) is unavailable ({type(error).__name__})") from error
         return Admission(bool(allowed), int(used), float(oldest) if oldest not in (b"", "") else None)
 
+    async def forget(self, bucket: str) -> None:
+        from redis.exceptions import ConnectionError, TimeoutError
+
+        try:
+            await self._client.delete(self._prefix + bucket)
+        except (ConnectionError, TimeoutError) as error:
+            raise Unavailable(f"the rate-limit store (Redis) is unavailable ({type(error).__name__})") from error
+
     async def close(self) -> None:
         await self._client.aclose()

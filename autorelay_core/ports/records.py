@@ -93,6 +93,9 @@ class RateLimitStore(Protocol):
         """Apply `policies.rate_limit.admit` to the bucket atomically: between processes too, for
         the shared stores (SQL, Redis). Entries older than the window may be forgotten."""
 
+    async def forget(self, bucket: str) -> None:
+        """Drop the bucket's log (a success that clears earlier failures)."""
+
     async def close(self) -> None:
         """Let go of a connection of its own (Redis); a store on the storage's connection has none."""
 
@@ -156,8 +159,15 @@ class UserRepository(Protocol):
 
     async def list(self) -> list[User]: ...
 
-    async def update(self, user: User) -> None:
-        """Store the password hash and link version."""
+    async def new_link(self, user_id: str) -> int | None:
+        """Move the user's link version on, atomically, and return the new one (which a new
+        sign-in link names, voiding every older link); None for no such user."""
+
+    async def redeem_link(self, user_id: str, version: int, password_hash: str, email: str | None = None) -> bool:
+        """Atomically, and only while the user's link version is still `version`: set the password
+        hash (and the email, when given), move the version on and end every session of the user.
+        Of racing redemptions of one link exactly one is True. Conflict when `email` is another
+        user's (compared lower-cased)."""
 
     async def delete(self, user_id: str) -> bool:
         """The user, their memberships and their sessions."""

@@ -16,14 +16,17 @@ from autorelay_core.domain.users import (
     new_session_token,
     session_id,
 )
-from autorelay_core.errors import Invalid, NotFound, Unauthenticated
-from autorelay_core.policies.rate_limit import MINUTE, Limit, Scope, refuse
+from autorelay_core.errors import Conflict, Invalid, NotFound, Unauthenticated
+from autorelay_core.policies.rate_limit import HOUR, MINUTE, Limit, Scope, refuse
 from autorelay_core.usecases.context import Deps
 
 # Placeholder of the owner `serve` creates on a fresh database; they choose their email with the link.
 FIRST_OWNER = "owner@autorelay.invalid"
-# Wrong passwords: per account (guessing one password) and per client (spraying many accounts).
-_SIGN_IN_LIMITS = (Limit(10, 15 * MINUTE), Limit(30, 15 * MINUTE, Scope.IP))
+# Sign-in attempts, counted per (client, email) pair so that a stranger guessing a victim's password
+# locks out only their own pair, never the victim: 10 in 15 minutes, then 30 in a day (the slower
+# backoff); a success clears the pair. Per client, 30 in 15 minutes whatever the email (spraying).
+_PAIR_LIMITS = (Limit(10, 15 * MINUTE), Limit(30, 24 * HOUR))
+_CLIENT_LIMIT = Limit(30, 15 * MINUTE, Scope.IP)
 # verify() on this when the email is unknown, so a miss costs the same time as a wrong password.
 _NO_SUCH_USER = "$argon2id$v=19$m=19456,t=2,p=1$SfOB/dKRM4ZdDXG5pJZ9lw$viGDqSG4Bi0tw4qwzUo1S/aIvjNeEg1PU6HuS9fsYUQ"
 
@@ -34,8 +37,18 @@ class SignedIn:
     token: str  # the session cookie's value; only its hash is stored
 
 
+@frozen
+class Invitation:
+    """What inviting someone to a project did. `link_token` sets a password: it exists only for a
+    person who had no account before this invitation; someone who already has one signs in with
+    their own password, and nobody else is ever handed a link that sets it."""
+
+    user: User
+    link_token: str | None
+
+
 async def create_user(deps: Deps, email: str, project_id: str, role: Role = Role.MEMBER) -> User:
-    """A new user in the project, or an existing one given a role in it."""
+    """A new user in the project, or an existing one given a role in it (an operator's act: the CLI)."""
     address = check_address(email, "email")
     user = await deps.storage.users.get_by_email(address)
     if user is None:
@@ -43,6 +56,31 @@ async def create_user(deps: Deps, email: str, project_id: str, role: Role = Role
         await deps.storage.users.add(user)
     await deps.storage.users.set_role(Membership(user.id, project_id, role))
     return user
+
+
+async def invite(deps: Deps, project_id: str, email: str, role: Role = Role.MEMBER) -> Invitation:
+    """A project owner's invitation. A new person gets an account, the role and a set-password
+    link for the inviter to pass on. An existing user only gains the role: a link for them would
+    let this project's owner set the password of an account that other projects trust."""
+    address = check_address(email, "email")
+    if address.lower() == FIRST_OWNER:
+        raise Invalid(f"{address} is reserved for the first owner", field="email")
+    user = await deps.storage.users.get_by_email(address)
+    if user is None:
+        user = User(id=deps.ids.new("usr"), email=address, created_at=deps.clock.now())
+        try:
+            await deps.storage.users.add(user)
+        except Conflict:  # a racing invitation made the account first: theirs is the link
+            user = await find_user(deps, address)
+        else:
+            await deps.storage.users.set_role(Membership(user.id, project_id, role))
+            return Invitation(user, await sign_in_link_token(deps, user))
+    await deps.storage.users.set_role(Membership(user.id, project_id, role))
+    if user.password_hash is None:
+        # Not signed in yet: a link minted earlier (by whoever) now leads into this project as well,
+        # so every earlier link is voided; an operator issues a new one (autorelay users link).
+        await deps.storage.users.new_link(user.id)
+    return Invitation(user, None)
 
 
 async def find_user(deps: Deps, email: str) -> User:
@@ -53,15 +91,14 @@ async def find_user(deps: Deps, email: str) -> User:
 
 
 async def sign_in_link_token(deps: Deps, user: User) -> str:
-    """A token for the set-password page, valid 24 h and once; a new one makes older ones void."""
-    current = await deps.storage.users.get(user.id)  # `user` may be an older read: keep its password
-    if current is None:
+    """A token for the set-password page, valid 24 h and once; a new one makes older ones void.
+    Whoever holds it can set the user's password: only an operator (the CLI) or the invitation
+    that created the account mints one."""
+    version = await deps.storage.users.new_link(user.id)
+    if version is None:
         raise NotFound(f"no user {user.email}")
-    user = current
-    user.link_version += 1
-    await deps.storage.users.update(user)
     expires = int((deps.clock.now() + LINK_LIFETIME).timestamp())
-    return deps.signer.sign("sign-in", (user.id, str(user.link_version), str(expires)))
+    return deps.signer.sign("sign-in", (user.id, str(version), str(expires)))
 
 
 async def redeem(deps: Deps, token: str | None) -> User:
@@ -72,7 +109,7 @@ async def redeem(deps: Deps, token: str | None) -> User:
     user_id, version, expires = fields
     user = await deps.storage.users.get(user_id)
     if user is None or str(user.link_version) != version:
-        raise Invalid("This sign-in link was already used or replaced; ask for a new one")
+        raise Invalid(_USED)
     if deps.clock.now().timestamp() > int(expires):
         raise Invalid("This sign-in link has expired; ask for a new one (autorelay users link EMAIL)")
     return user
@@ -80,40 +117,41 @@ async def redeem(deps: Deps, token: str | None) -> User:
 
 async def set_password(deps: Deps, token: str | None, password: str, email: str | None = None) -> SignedIn:
     """Through a sign-in link: the password (and, for the first owner, their real email) is set,
-    the link is used up, every other session of the user ends, and a new one starts."""
+    the link is used up, every other session of the user ends, and a new one starts. The link is
+    redeemed in one storage step: of concurrent uses exactly one succeeds."""
     user = await redeem(deps, token)
     password = check_password(password)
-    if email is not None and email.strip().lower() != user.email.lower():
+    address = None
+    if email is not None and user.email == FIRST_OWNER and email.strip().lower() != user.email.lower():
         address = check_address(email, "email")
         if await deps.storage.users.get_by_email(address) is not None:
             raise Invalid(f"{address} already has an account", field="email")
-        user = await _renamed(deps, user, address)
-    user.password_hash = await deps.offload.run(deps.passwords.hash, password)
-    user.link_version += 1
-    await deps.storage.users.update(user)
-    await deps.storage.users.end_sessions(user.id)
-    return await _start_session(deps, user)
+    hashed = await deps.offload.run(deps.passwords.hash, password)
+    try:
+        redeemed = await deps.storage.users.redeem_link(user.id, user.link_version, hashed, address)
+    except Conflict as taken:
+        raise Invalid(f"{address} already has an account", field="email") from taken
+    if not redeemed:
+        raise Invalid(_USED)
+    current = await deps.storage.users.get(user.id)
+    assert current is not None
+    return await _start_session(deps, current)
 
 
-async def _renamed(deps: Deps, user: User, address: str) -> User:
-    """The placeholder owner takes their real address: a new row (emails are the unique key) that
-    keeps the id and the memberships."""
-    memberships = await deps.storage.users.memberships(user.id)
-    await deps.storage.users.delete(user.id)
-    renamed = User(user.id, address, user.created_at, user.password_hash, user.link_version)
-    await deps.storage.users.add(renamed)
-    for membership in memberships:
-        await deps.storage.users.set_role(membership)
-    return renamed
+_USED = "This sign-in link was already used or replaced; ask for a new one"
 
 
 async def sign_in(deps: Deps, email: str, password: str, client: str) -> SignedIn:
-    """Unauthenticated for a wrong email or password alike; RateLimited past the attempts an
-    account or a client may make."""
+    """Unauthenticated for a wrong email or password alike; RateLimited past the attempts a client
+    may make for one account, or for all of them. Another client's failures never lock a user out."""
     now = deps.clock.now().timestamp()
-    for limit in _SIGN_IN_LIMITS:
-        subject = client if limit.scope is Scope.IP else email.strip().lower()
-        admission = await deps.rate_limits.hit(f"sign-in|{limit.scope.value}:{subject}", now, limit)
+    pair = f"sign-in|pair:{client}|{email.strip().lower()}"
+    for bucket, limit in (
+        (pair, _PAIR_LIMITS[0]),
+        (pair + "|day", _PAIR_LIMITS[1]),
+        (f"sign-in|ip:{client}", _CLIENT_LIMIT),
+    ):
+        admission = await deps.rate_limits.hit(bucket, now, limit)
         if not admission.allowed:
             raise refuse(admission, now, limit)
     user = await deps.storage.users.get_by_email(email.strip()) if email else None
@@ -121,6 +159,8 @@ async def sign_in(deps: Deps, email: str, password: str, client: str) -> SignedI
     matches = await deps.offload.run(deps.passwords.verify, hashed, password[:256])
     if user is None or user.password_hash is None or not matches:
         raise Unauthenticated("Wrong email or password")
+    for bucket in (pair, pair + "|day"):  # the right password clears this client's failures
+        await deps.rate_limits.forget(bucket)
     return await _start_session(deps, user)
 
 

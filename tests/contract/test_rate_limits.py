@@ -59,6 +59,9 @@ class _Prefixed:
     async def hit(self, bucket: str, now: float, limit: Limit):
         return await self._store.hit(self._prefix + bucket, now, limit)
 
+    async def forget(self, bucket: str) -> None:
+        await self._store.forget(self._prefix + bucket)
+
 
 arrivals = st.lists(st.floats(min_value=0, max_value=300, allow_nan=False), min_size=1, max_size=60).map(sorted)
 
@@ -107,6 +110,19 @@ async def test_buckets_are_independent(make_store):
         assert (await store.hit("a", 0, limit)).allowed
         assert not (await store.hit("a", 1, limit)).allowed
         assert (await store.hit("b", 1, limit)).allowed
+
+
+async def test_a_forgotten_bucket_starts_afresh_and_the_others_keep_theirs(make_store):
+    limit = Limit(2, 60)
+    async with make_store() as store:
+        for bucket in ("a", "b"):
+            assert (await store.hit(bucket, 0, limit)).allowed and (await store.hit(bucket, 1, limit)).allowed
+        await store.forget("a")
+        await store.forget("never-used")
+        again = await store.hit("a", 2, limit)
+        assert again.allowed and again.used == 1
+        assert (await store.hit("a", 3, limit)).allowed and not (await store.hit("a", 4, limit)).allowed
+        assert not (await store.hit("b", 2, limit)).allowed
 
 
 def test_operator_limits_parse():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -20,10 +21,27 @@ async def test_users_are_unique_by_email_whatever_its_case(store):
         await store.users.add(User("usr_2", "ada@example.COM", NOW))
     assert await store.users.get("usr_1") == ada
     assert await store.users.get_by_email("ADA@example.com") == ada
-    ada.password_hash, ada.link_version = "$argon2id$v=19$...", 3
-    await store.users.update(ada)
-    assert await store.users.get("usr_1") == ada
+    assert await store.users.new_link("usr_1") == 1 and await store.users.new_link("usr_1") == 2
+    assert await store.users.new_link("usr_9") is None
     assert [u.id for u in await store.users.list()] == ["usr_1"]
+
+
+async def test_a_link_is_redeemed_once_even_by_racing_callers(store):
+    await store.users.add(User("usr_1", "ada@example.com", NOW))
+    await store.users.add(User("usr_2", "bob@example.com", NOW))
+    await store.users.add_session(Session("s1", "usr_1", NOW, NOW))
+    version = await store.users.new_link("usr_1")
+    won = await asyncio.gather(*(store.users.redeem_link("usr_1", version, f"hash{i}") for i in range(6)))
+    assert sorted(won) == [False] * 5 + [True]
+    ada = await store.users.get("usr_1")
+    assert ada.link_version == version + 1 and ada.password_hash == f"hash{won.index(True)}"
+    assert await store.users.session("s1") is None, "a redemption ends the user's sessions"
+    assert not await store.users.redeem_link("usr_1", version, "again")
+    with pytest.raises(Conflict):
+        await store.users.redeem_link("usr_1", version + 1, "h", email="BOB@example.com")
+    assert (await store.users.get("usr_1")).password_hash == f"hash{won.index(True)}"
+    assert await store.users.redeem_link("usr_1", version + 1, "h2", email="Ada@Acme.test")
+    assert (await store.users.get_by_email("ada@acme.TEST")).id == "usr_1"
 
 
 async def test_memberships_and_sessions_go_with_their_user(store):

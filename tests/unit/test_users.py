@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from autorelay_core.domain.users import Role
@@ -65,19 +67,83 @@ async def test_sessions_end_on_sign_out_password_change_idle_and_removal(deps, c
     assert await uc.visit(deps, fourth.token) is None
 
 
-async def test_sign_in_is_throttled_per_account_and_per_client(deps):
+async def test_sign_in_failures_lock_out_only_the_client_that_made_them(deps, clock):
     _, user = await owner(deps)
     await uc.set_password(deps, await uc.sign_in_link_token(deps, user), "correct horse battery")
     for _ in range(10):
         with pytest.raises(Unauthenticated):
             await uc.sign_in(deps, user.email, "guess guess guess", "198.51.100.1")
-    with pytest.raises(RateLimited):  # even the right password, for a while
-        await uc.sign_in(deps, user.email, "correct horse battery", "198.51.100.2")
+    with pytest.raises(RateLimited):  # the guessing client, even with the right password, for a while
+        await uc.sign_in(deps, user.email, "correct horse battery", "198.51.100.1")
+    # The victim, from their own client, is not locked out by a stranger's guesses.
+    await uc.sign_in(deps, user.email, "correct horse battery", "192.0.2.7")
+    clock.advance(minutes=16)
+    await uc.sign_in(deps, user.email, "correct horse battery", "198.51.100.1")
+
+
+async def test_a_success_clears_the_pairs_failures_and_a_day_bounds_slow_guessing(deps, clock):
+    _, user = await owner(deps)
+    await uc.set_password(deps, await uc.sign_in_link_token(deps, user), "correct horse battery")
+    for _ in range(3):
+        for _ in range(9):
+            with pytest.raises(Unauthenticated):
+                await uc.sign_in(deps, user.email, "typo typo typo", "192.0.2.7")
+        await uc.sign_in(deps, user.email, "correct horse battery", "192.0.2.7")  # resets the pair
+    # A guesser who waits out each 15 minutes still stops at 30 a day.
+    refused = 0
+    for _ in range(4):
+        for _ in range(10):
+            try:
+                await uc.sign_in(deps, user.email, "guess guess guess", "203.0.113.9")
+            except RateLimited:
+                refused += 1
+            except Unauthenticated:
+                pass
+        clock.advance(minutes=16)
+    assert refused == 10
+
+
+async def test_a_client_spraying_many_accounts_is_throttled(deps):
     for i in range(30):
         with pytest.raises((Unauthenticated, RateLimited)):
             await uc.sign_in(deps, f"u{i}@example.com", "guess guess guess", "203.0.113.5")
     with pytest.raises(RateLimited):
         await uc.sign_in(deps, "another@example.com", "guess guess guess", "203.0.113.5")
+
+
+async def test_inviting_an_existing_user_adds_a_role_and_never_a_link(deps):
+    project_b, bob = await owner(deps, "bob@example.com")
+    await uc.set_password(deps, await uc.sign_in_link_token(deps, bob), "bob's own password")
+    project_a = await create_project(deps, "attacker")
+    invitation = await uc.invite(deps, project_a.id, "BOB@example.com", Role.MEMBER)
+    assert invitation.link_token is None and invitation.user.id == bob.id
+    signed = await uc.sign_in(deps, "bob@example.com", "bob's own password", "192.0.2.1")
+    roles = {m.project_id: m.role for m in await deps.storage.users.memberships(bob.id)}
+    assert roles == {project_b.id: Role.OWNER, project_a.id: Role.MEMBER}
+    assert await uc.visit(deps, signed.token) is not None
+    new = await uc.invite(deps, project_a.id, "carol@example.com")
+    assert new.link_token is not None and (await uc.redeem(deps, new.link_token)).email == "carol@example.com"
+    with pytest.raises(Invalid, match="reserved"):
+        await uc.invite(deps, project_a.id, uc.FIRST_OWNER)
+
+
+async def test_a_link_minted_before_another_project_invites_the_user_stops_working(deps):
+    project_a = await create_project(deps, "a")
+    first = await uc.invite(deps, project_a.id, "dan@example.com")
+    project_b = await create_project(deps, "b")
+    assert (await uc.invite(deps, project_b.id, "dan@example.com")).link_token is None
+    with pytest.raises(Invalid, match="already used or replaced"):
+        await uc.set_password(deps, first.link_token, "project a's owner sets it")
+
+
+async def test_a_link_is_redeemed_once_however_many_race_for_it(deps):
+    _, user = await owner(deps)
+    token = await uc.sign_in_link_token(deps, user)
+    results = await asyncio.gather(
+        *(uc.set_password(deps, token, f"racing password {i}") for i in range(6)), return_exceptions=True
+    )
+    won = [r for r in results if isinstance(r, uc.SignedIn)]
+    assert len(won) == 1 and all(isinstance(r, Invalid) for r in results if r not in won)
 
 
 async def test_the_first_owner_chooses_an_email_and_members_are_not_owners(deps):

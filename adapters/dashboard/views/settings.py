@@ -53,12 +53,12 @@ async def invite(request: Request, visit: Visit) -> Response:
     deps = deps_of(request)
     role = Role.OWNER if form_value(request, "role") == "owner" else Role.MEMBER
     try:
-        user = await manage_users.create_user(deps, form_value(request, "email"), visit.session.project_id, role)
+        invitation = await manage_users.invite(deps, visit.session.project_id, form_value(request, "email"), role)
     except Invalid as error:
         return await _page(request, visit, 400, error=error.message)
-    token = await manage_users.sign_in_link_token(deps, user)
-    link = f"{request.app.state.base_url}/app/welcome?token={token}"
-    return await _page(request, visit, 201, invited=user, link=link)
+    token = invitation.link_token
+    link = f"{request.app.state.base_url}/app/welcome?token={token}" if token else None
+    return await _page(request, visit, 201, invited=invitation.user, link=link)
 
 
 @page(owner=True)

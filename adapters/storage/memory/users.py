@@ -32,9 +32,25 @@ class MemoryUsers:
     async def list(self) -> list[User]:
         return [evolve(u) for u in sorted(self._users.values(), key=lambda u: (u.created_at, u.id))]
 
-    async def update(self, user: User) -> None:
-        if user.id in self._users:
-            self._users[user.id] = evolve(user)
+    async def new_link(self, user_id: str) -> int | None:
+        user = self._users.get(user_id)
+        if user is None:
+            return None
+        user.link_version += 1
+        return user.link_version
+
+    async def redeem_link(self, user_id: str, version: int, password_hash: str, email: str | None = None) -> bool:
+        user = self._users.get(user_id)
+        if user is None or user.link_version != version:
+            return False
+        if email is not None:
+            taken = await self.get_by_email(email)
+            if taken is not None and taken.id != user_id:
+                raise Conflict(f"a user with the email {email} already exists")
+            user.email = email
+        user.password_hash, user.link_version = password_hash, version + 1
+        await self.end_sessions(user_id)
+        return True
 
     async def delete(self, user_id: str) -> bool:
         if self._users.pop(user_id, None) is None:

@@ -357,6 +357,11 @@ class PostgresRateLimits:
         allowed, used, oldest = row
         return Admission(allowed, used, oldest)
 
+    async def forget(self, bucket: str) -> None:
+        async with self.db.transaction() as conn:  # the count's row first, as autorelay_rate_hit locks it
+            await conn.execute("DELETE FROM rate_counts WHERE bucket = %s", (bucket,))
+            await conn.execute("DELETE FROM rate_hits WHERE bucket = %s", (bucket,))
+
     async def close(self) -> None:
         return None  # nothing of its own to let go of
 

@@ -37,11 +37,29 @@ class PostgresUsers:
     async def list(self) -> list[User]:
         return [User(*row) for row in await self.db.fetchall(f"SELECT {_USER} FROM users ORDER BY created_at, id")]
 
-    async def update(self, user: User) -> None:
-        await self.db.rowcount(
-            "UPDATE users SET password_hash = %s, link_version = %s WHERE id = %s",
-            (user.password_hash, user.link_version, user.id),
+    async def new_link(self, user_id: str) -> int | None:
+        row = await self.db.fetchone(
+            "UPDATE users SET link_version = link_version + 1 WHERE id = %s RETURNING link_version", (user_id,)
         )
+        return row[0] if row else None
+
+    async def redeem_link(self, user_id: str, version: int, password_hash: str, email: str | None = None) -> bool:
+        try:
+            async with self.db.transaction() as conn:
+                # The version check and the write are one statement: a racing redemption waits for
+                # the row lock, then finds the version moved on and matches nothing.
+                cursor = await conn.execute(
+                    "UPDATE users SET password_hash = %s, link_version = link_version + 1,"
+                    " email = coalesce(%s, email), email_key = coalesce(%s, email_key)"
+                    " WHERE id = %s AND link_version = %s",
+                    (password_hash, email, email.lower() if email else None, user_id, version),
+                )
+                if cursor.rowcount != 1:
+                    return False
+                await conn.execute("DELETE FROM sessions WHERE user_id = %s", (user_id,))
+        except errors.UniqueViolation as error:
+            raise Conflict(f"a user with the email {email} already exists") from error
+        return True
 
     async def delete(self, user_id: str) -> bool:
         async with self.db.transaction() as conn:

@@ -396,6 +396,13 @@ class SqliteRateLimits:
 
         return await self._group.run(write)
 
+    async def forget(self, bucket: str) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM rate_hits WHERE bucket = ?", (bucket,))
+            conn.execute("DELETE FROM rate_counts WHERE bucket = ?", (bucket,))
+
+        await self._group.run(write)
+
     async def close(self) -> None:
         return None  # nothing of its own to let go of
 

@@ -55,12 +55,28 @@ class SqliteUsers:
     async def list(self) -> list[User]:
         return [_user(r) for r in self._t.conn.execute(f"SELECT {_USER} FROM users ORDER BY created_at, id")]
 
-    async def update(self, user: User) -> None:
+    async def new_link(self, user_id: str) -> int | None:
         async with self._t.tx() as conn:
-            conn.execute(
-                "UPDATE users SET password_hash = ?, link_version = ? WHERE id = ?",
-                (user.password_hash, user.link_version, user.id),
-            )
+            row = conn.execute(
+                "UPDATE users SET link_version = link_version + 1 WHERE id = ? RETURNING link_version", (user_id,)
+            ).fetchone()
+        return row[0] if row else None
+
+    async def redeem_link(self, user_id: str, version: int, password_hash: str, email: str | None = None) -> bool:
+        try:
+            async with self._t.tx() as conn:
+                # The version check and the write are one statement: of racing redemptions one matches.
+                changed = conn.execute(
+                    "UPDATE users SET password_hash = ?, link_version = link_version + 1,"
+                    " email = coalesce(?, email), email_key = coalesce(?, email_key)"
+                    " WHERE id = ? AND link_version = ?",
+                    (password_hash, email, email.lower() if email else None, user_id, version),
+                ).rowcount
+                if changed:
+                    conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+        except sqlite3.IntegrityError as error:
+            raise Conflict(f"a user with the email {email} already exists") from error
+        return changed == 1
 
     async def delete(self, user_id: str) -> bool:
         async with self._t.tx() as conn:
