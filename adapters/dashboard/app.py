@@ -7,6 +7,7 @@ frames but the email preview's own sandboxed one.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.dashboard.pages import render
 from adapters.dashboard.views import (
     auth,
     campaigns,
@@ -30,7 +32,10 @@ from adapters.dashboard.views import (
     templates,
     webhooks,
 )
+from adapters.statuses import status_of
+from autorelay_core.errors import AutoRelayError
 
+log = logging.getLogger("autorelay.dashboard")
 STATIC = Path(__file__).resolve().parent / "static"
 PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self';"
@@ -81,6 +86,21 @@ async def _home(request: Request) -> Response:
     return RedirectResponse("/app/overview", status_code=303)
 
 
+_TITLES = {400: "That did not work", 404: "Not found", 409: "Not now", 413: "Too large", 429: "Slow down"}
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    """A core error no view caught (a query parameter a store refuses, say) as the error page with
+    its reason. Handled by class, so Starlette answers it inside the app: no traceback, and the
+    connection stays open."""
+    assert isinstance(exc, AutoRelayError)
+    status = status_of(exc)
+    if status == 500:
+        log.error("unmapped core error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    message = exc.message if status != 500 else "Something went wrong on our side; try again."
+    return render(request, "error.html", status, title=_TITLES.get(status, "That did not work"), message=message)
+
+
 def create_dashboard(
     services: object, *, base_url: str, raw_message: Callable[[str], bytes | None] = lambda email_id: None
 ) -> ASGIApp:
@@ -100,7 +120,7 @@ def create_dashboard(
         *settings.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, exception_handlers={AutoRelayError: _refused})
     app.state.services = services
     app.state.base_url = base_url.rstrip("/")
     app.state.secure_cookies = base_url.startswith("https://")

@@ -9,27 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from adapters.http.responses import JSON
+from adapters.statuses import STATUS, status_of
 from autorelay_core import errors
 
 log = logging.getLogger("autorelay.http")
 
-STATUS = {
-    errors.Invalid: 400,
-    errors.Unauthenticated: 401,
-    errors.QuotaExceeded: 402,
-    errors.Forbidden: 403,
-    errors.AccountLocked: 403,
-    errors.NotFound: 404,
-    errors.Conflict: 409,
-    errors.TooLarge: 413,
-    errors.Unprocessable: 422,
-    errors.RateLimited: 429,
-    errors.Unavailable: 503,
-}
-
 
 def error_response(error: errors.AutoRelayError) -> Response:
-    status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 500)
+    status = status_of(error)
     body: dict[str, object] = {"error": error.message if status != 500 else "Internal server error"}
     headers: dict[str, str] = {}
     if isinstance(error, errors.AccountLocked):

@@ -24,8 +24,8 @@ from starlette.routing import Route
 from adapters.http import resend_resources as resources
 from adapters.http.auth import deps_of, key_of, requires
 from adapters.http.bodies import parse_json
-from adapters.http.errors import STATUS
 from adapters.http.responses import JSON, iso
+from adapters.statuses import status_of
 from autorelay_core import errors
 from autorelay_core.domain.emails import Email
 from autorelay_core.errors import AutoRelayError, Invalid
@@ -70,7 +70,7 @@ def resend_error(status: int, message: str, headers: dict[str, str] | None = Non
 
 
 def _for(error: AutoRelayError) -> Response:
-    status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 500)
+    status = status_of(error)
     headers = (
         {"Retry-After": str(error.retry_after)} if isinstance(error, errors.RateLimited | errors.Unavailable) else {}
     )
@@ -246,6 +246,12 @@ async def _on_error(request: Request, exc: Exception) -> Response:
     return resend_error(500, "Internal server error")
 
 
+# By class, not under `Exception`: Starlette sends an `Exception` handler's answer from its outermost
+# middleware and then raises again (a logged traceback and a dropped connection for every refused
+# key). Only a real fault (anything else) takes that path.
+_HANDLERS = {AutoRelayError: _on_error, HTTPException: _on_error, Exception: _on_error}
+
+
 def _as(endpoint: str, handler: Handler) -> Handler:
     """Counted against /api/v1's limits for the same action (what `resource()` records there)."""
 
@@ -285,7 +291,7 @@ def create_resend_app(services: Any) -> Starlette:
             Route("/api-keys/{key_id}", _as(KEYS_LIMITED_AS, _shaped(resources.delete_key)), methods=["DELETE"]),
             Route("/{rest:path}", _not_supported, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
         ],
-        exception_handlers={Exception: _on_error},
+        exception_handlers=_HANDLERS,
     )
     app.state.services = services
     return app

@@ -64,6 +64,12 @@ class Webhook:
     secret: str  # sealed with the server secret; opened only to sign a delivery
     created_at: datetime
     active: bool = True
+    # Made by a test key: told only of test-mode mail, and seen only by test keys (a test key can
+    # read no live email, so no endpoint of its making may hear of one).
+    test: bool = False
+
+    def hears(self, notice: Notice) -> bool:
+        return self.active and notice.type in self.events and not (self.test and notice.live)
 
 
 class DeliveryState(StrEnum):
@@ -85,6 +91,7 @@ class Notice:
     type: str
     render: Callable[[], str] = field(eq=False, repr=False)  # the JSON payload, when asked for
     created_at: datetime
+    live: bool = True  # about live mail (test-mode endpoints hear only of test mail)
     _built: list[str] = field(factory=list, init=False, eq=False, repr=False)
 
     @property

@@ -64,6 +64,9 @@ def parse_bounded_int(value: str | None, name: str, *, default: int, low: int, h
     return number
 
 
+MAX_PAGE = 10**9  # page x page size stays far inside a 64-bit OFFSET
+
+
 @frozen
 class OffsetRequest:
     """Page-number pagination (the reference's `/contacts`): page 1 is the first."""
@@ -78,7 +81,7 @@ class OffsetRequest:
     @classmethod
     def parse(cls, page: str | None, page_size: str | None, *, default: int = 50, maximum: int = 200) -> OffsetRequest:
         return cls(
-            page=parse_bounded_int(page, "page", default=1, low=1, high=10**9),
+            page=parse_bounded_int(page, "page", default=1, low=1, high=MAX_PAGE),
             page_size=parse_bounded_int(page_size, "pageSize", default=default, low=1, high=maximum),
         )
 

@@ -48,9 +48,10 @@ async def _checked_url(deps: Deps, url: str | None) -> str:
     return target.url
 
 
-async def create_webhook(deps: Deps, project_id: str, fields: WebhookInput) -> tuple[Webhook, str]:
+async def create_webhook(deps: Deps, project_id: str, fields: WebhookInput, test: bool = False) -> tuple[Webhook, str]:
     """The new endpoint and its signing secret (`whsec_` + base64 of 32 random bytes, the Standard
-    Webhooks form), which is stored sealed and never shown again."""
+    Webhooks form), which is stored sealed and never shown again. A test key (`test`) makes a
+    test-mode endpoint: it hears only of test-mode mail."""
     url = await _checked_url(deps, fields.url)
     events = _events(fields.events)
     if len(await deps.storage.webhooks.list(project_id)) >= MAX_PER_PROJECT:
@@ -64,17 +65,26 @@ async def create_webhook(deps: Deps, project_id: str, fields: WebhookInput) -> t
         secret=deps.sealer.seal(secret),
         created_at=deps.clock.now(),
         active=True if fields.active is None else fields.active,
+        test=test,
     )
     await deps.storage.webhooks.add(webhook)
     return webhook, secret
 
 
-async def get_webhook(deps: Deps, project_id: str, webhook_id: str) -> Webhook:
-    return found(await deps.storage.webhooks.get(project_id, webhook_id), f"webhook {webhook_id}")
+async def get_webhook(deps: Deps, project_id: str, webhook_id: str, test: bool = False) -> Webhook:
+    """The endpoint; a test key (`test`) finds only test-mode endpoints (others are not found)."""
+    webhook = await deps.storage.webhooks.get(project_id, webhook_id)
+    return found(webhook if webhook is None or webhook.test or not test else None, f"webhook {webhook_id}")
 
 
-async def update_webhook(deps: Deps, project_id: str, webhook_id: str, fields: WebhookInput) -> Webhook:
-    webhook = await get_webhook(deps, project_id, webhook_id)
+async def list_webhooks(deps: Deps, project_id: str, test: bool = False) -> list[Webhook]:
+    return [w for w in await deps.storage.webhooks.list(project_id) if w.test or not test]
+
+
+async def update_webhook(
+    deps: Deps, project_id: str, webhook_id: str, fields: WebhookInput, test: bool = False
+) -> Webhook:
+    webhook = await get_webhook(deps, project_id, webhook_id, test)
     if fields.url is not None:
         webhook.url = await _checked_url(deps, fields.url)
     if fields.events is not None:
@@ -85,20 +95,23 @@ async def update_webhook(deps: Deps, project_id: str, webhook_id: str, fields: W
     return webhook
 
 
-async def delete_webhook(deps: Deps, project_id: str, webhook_id: str) -> None:
+async def delete_webhook(deps: Deps, project_id: str, webhook_id: str, test: bool = False) -> None:
+    await get_webhook(deps, project_id, webhook_id, test)
     if not await deps.storage.webhooks.delete(project_id, webhook_id):
         raise NotFound(f"webhook {webhook_id} not found")
 
 
 async def failed_deliveries(
-    deps: Deps, project_id: str, webhook_id: str, limit: int
+    deps: Deps, project_id: str, webhook_id: str, limit: int, test: bool = False
 ) -> tuple[list[WebhookDelivery], bool]:
-    await get_webhook(deps, project_id, webhook_id)
+    await get_webhook(deps, project_id, webhook_id, test)
     return await deps.storage.webhooks.failures(project_id, webhook_id, limit)
 
 
-async def replay_delivery(deps: Deps, project_id: str, webhook_id: str, delivery_id: str) -> WebhookDelivery:
-    webhook = await get_webhook(deps, project_id, webhook_id)
+async def replay_delivery(
+    deps: Deps, project_id: str, webhook_id: str, delivery_id: str, test: bool = False
+) -> WebhookDelivery:
+    webhook = await get_webhook(deps, project_id, webhook_id, test)
     if not webhook.active:
         raise Conflict(f"webhook {webhook_id} is paused: set active to true before replaying")
     delivery = found(

@@ -30,7 +30,7 @@ def notices_for(deps: Deps, email: Email, events: list[Event]) -> tuple[Notice, 
             continue
         event_id = deps.ids.new("evt")
         render = partial(deps.notice_format.body, event_id, name, email, event)
-        notices.append(Notice(event_id, name, render, event.created_at))
+        notices.append(Notice(event_id, name, render, event.created_at, live=not email.test))
     return tuple(notices)
 
 

@@ -60,6 +60,17 @@ async def test_a_finished_email_fans_out_to_active_subscribed_endpoints_of_its_p
     assert claim.delivery.id.startswith("whd_") and claim.delivery.state is DeliveryState.LEASED
 
 
+async def test_a_test_mode_endpoint_hears_only_of_test_mail_and_a_live_one_of_both(store):
+    await store.webhooks.add(hook("whk_live"))
+    await store.webhooks.add(evolve(hook("whk_test"), test=True))
+    assert (await store.webhooks.get("prj_a", "whk_test")).test
+    live, test = await add(store, new_email()), await add(store, new_email(test=True))
+    assert await sent(store, live, evolve(notice("evt_live"), live=True))
+    assert await sent(store, test, evolve(notice("evt_test"), live=False))
+    heard = {(c.delivery.webhook_id, c.delivery.event_id) for c in await store.webhooks.claim_due(NOW, LEASE, 10)}
+    assert heard == {("whk_live", "evt_live"), ("whk_live", "evt_test"), ("whk_test", "evt_test")}
+
+
 async def test_a_notice_nobody_subscribes_to_is_never_serialised(store, request):
     if request.node.callspec.params["make_storage"] == "postgres":
         pytest.skip("PostgreSQL fans out in the statement itself: one round trip, the payload with it")

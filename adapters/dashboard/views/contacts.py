@@ -18,7 +18,7 @@ from autorelay_core.domain.contacts import ContactList, ContactStatus
 from autorelay_core.domain.imports import FIELDS
 from autorelay_core.domain.keys import KeyMode
 from autorelay_core.errors import AutoRelayError, Conflict, Invalid, NotFound
-from autorelay_core.policies.pagination import OffsetRequest
+from autorelay_core.policies.pagination import MAX_PAGE, OffsetRequest, parse_bounded_int
 from autorelay_core.usecases import import_contacts, manage_contacts
 from autorelay_core.usecases.manage_contacts import ContactInput
 from autorelay_core.usecases.manage_users import Visit
@@ -62,10 +62,7 @@ async def _list_page(request: Request, visit: Visit, target: ContactList, status
     query = request.query_params
     search, wanted = (query.get("q") or "").strip()[:200], query.get("status") or None
     try:
-        number = max(1, int(query.get("page") or 1))
-    except ValueError:
-        number = 1
-    try:
+        number = parse_bounded_int(query.get("page") or None, "page", default=1, low=1, high=MAX_PAGE)
         found = await manage_contacts.list_contacts(
             deps_of(request), visit.session.project_id, target.id, OffsetRequest(number, PAGE_SIZE), search, wanted
         )

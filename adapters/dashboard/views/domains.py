@@ -15,6 +15,8 @@ from autorelay_core.policies.rate_limit import LIMITS, refuse
 from autorelay_core.usecases import manage_domains
 from autorelay_core.usecases.manage_users import Visit
 
+_CONTROL = "The search may not hold control characters (an address prefix, like ana@ or @example.com)."
+
 VERIFY_LIMITED_AS = "domains.verify"
 
 
@@ -61,7 +63,9 @@ async def verify(request: Request, visit: Visit) -> Response:
 @page()
 async def suppressions(request: Request, visit: Visit) -> Response:
     deps = deps_of(request)
-    search = request.query_params.get("q", "").strip().lower()
+    search = request.query_params.get("q", "").strip().lower()[:320]
+    if any(c < " " or c == "\x7f" for c in search):
+        return render(request, "error.html", 400, title="Bad search", message=_CONTROL)
     after = request.query_params.get("after") or None
     if after is not None and not is_valid_address(after):
         after = None

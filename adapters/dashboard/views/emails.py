@@ -25,13 +25,19 @@ from autorelay_core.usecases.read_emails import get_email, text_part
 PAGE_SIZE = 50
 
 
+_FIRST_DAY, _LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)  # a day after the last is still a date
+
+
 def _day(value: str | None, field: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise Invalid(f"{field} must be a date like 2026-05-25") from None
+    if not _FIRST_DAY <= day <= _LAST_DAY:
+        raise Invalid(f"{field} must be a date between {_FIRST_DAY} and {_LAST_DAY}")
+    return day
 
 
 def _filters(request: Request) -> EmailFilter:
@@ -94,7 +100,10 @@ async def log(request: Request, visit: Visit) -> Response:
 @page()
 async def rows(request: Request, visit: Visit) -> Response:
     """The first page's rows again (htmx polls them: new emails and new statuses show up)."""
-    found = await _rows(request, visit)
+    try:
+        found = await _rows(request, visit)
+    except Invalid as error:
+        return render(request, "error.html", 400, title="Bad filter", message=error.message)
     return render(request, "emails_rows.html", emails=found.items, rows_query=_query(request), live=True)
 
 

@@ -20,7 +20,7 @@ LOG_SIZE = 25
 
 
 async def _list_page(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
-    hooks = await deps_of(request).storage.webhooks.list(visit.session.project_id)
+    hooks = await manage_webhooks.list_webhooks(deps_of(request), visit.session.project_id)
     return render(request, "webhooks.html", status, webhooks=hooks, event_types=EVENT_TYPES, **extra)
 
 

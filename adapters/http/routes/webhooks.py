@@ -23,6 +23,7 @@ def webhook_view(webhook: Webhook) -> dict[str, Any]:
         "url": webhook.url,
         "events": list(webhook.events),
         "active": webhook.active,
+        "test": webhook.test,
         "created_at": iso(webhook.created_at),
     }
 
@@ -58,30 +59,34 @@ def _fields(request_body: bytes) -> uc.WebhookInput:
 
 @requires("webhooks.write")
 async def create_webhook(request: Request) -> Response:
+    key = key_of(request)
     webhook, secret = await uc.create_webhook(
-        deps_of(request), key_of(request).project_id, _fields(await request.body())
+        deps_of(request), key.project_id, _fields(await request.body()), key.is_test
     )
     view: dict[str, object] = {"id": webhook.id, "url": webhook.url, "secret": secret, "events": list(webhook.events)}
-    view |= {"isActive": webhook.active, "object": "webhook", "active": webhook.active}
+    view |= {"isActive": webhook.active, "object": "webhook", "active": webhook.active, "test": webhook.test}
     return JSON(view | {"created_at": iso(webhook.created_at)}, status_code=201)
 
 
 @requires("webhooks.write")
 async def list_webhooks(request: Request) -> Response:
-    found = await deps_of(request).storage.webhooks.list(key_of(request).project_id)
+    key = key_of(request)
+    found = await uc.list_webhooks(deps_of(request), key.project_id, key.is_test)
     return JSON({"object": "list", "data": [webhook_view(w) for w in found]})
 
 
 @requires("webhooks.write")
 async def read_webhook(request: Request) -> Response:
-    webhook = await uc.get_webhook(deps_of(request), key_of(request).project_id, request.path_params["webhook_id"])
+    key = key_of(request)
+    webhook = await uc.get_webhook(deps_of(request), key.project_id, request.path_params["webhook_id"], key.is_test)
     return JSON(webhook_view(webhook))
 
 
 @requires("webhooks.write")
 async def update_webhook(request: Request) -> Response:
+    key, fields = key_of(request), _fields(await request.body())
     webhook = await uc.update_webhook(
-        deps_of(request), key_of(request).project_id, request.path_params["webhook_id"], _fields(await request.body())
+        deps_of(request), key.project_id, request.path_params["webhook_id"], fields, key.is_test
     )
     return JSON(webhook_view(webhook))
 
@@ -89,7 +94,8 @@ async def update_webhook(request: Request) -> Response:
 @requires("webhooks.write")
 async def delete_webhook(request: Request) -> Response:
     webhook_id = request.path_params["webhook_id"]
-    await uc.delete_webhook(deps_of(request), key_of(request).project_id, webhook_id)
+    key = key_of(request)
+    await uc.delete_webhook(deps_of(request), key.project_id, webhook_id, key.is_test)
     return JSON({"id": webhook_id, "deleted": True})
 
 
@@ -103,7 +109,8 @@ def _limit(request: Request) -> int:
 @requires("webhooks.write")
 async def list_deliveries(request: Request) -> Response:
     webhook_id = request.path_params["webhook_id"]
-    found, more = await uc.failed_deliveries(deps_of(request), key_of(request).project_id, webhook_id, _limit(request))
+    key = key_of(request)
+    found, more = await uc.failed_deliveries(deps_of(request), key.project_id, webhook_id, _limit(request), key.is_test)
     return JSON(
         {"object": "list", "webhook_id": webhook_id, "has_more": more, "data": [delivery_view(d) for d in found]}
     )
@@ -111,11 +118,9 @@ async def list_deliveries(request: Request) -> Response:
 
 @requires("webhooks.write")
 async def replay_delivery(request: Request) -> Response:
+    key, params = key_of(request), request.path_params
     delivery = await uc.replay_delivery(
-        deps_of(request),
-        key_of(request).project_id,
-        request.path_params["webhook_id"],
-        request.path_params["delivery_id"],
+        deps_of(request), key.project_id, params["webhook_id"], params["delivery_id"], key.is_test
     )
     return JSON(delivery_view(delivery), status_code=202)
 

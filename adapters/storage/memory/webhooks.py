@@ -31,7 +31,7 @@ class MemoryWebhooks:
         """One pending delivery per active endpoint subscribed to each notice's type."""
         for notice in notices:
             for hook in self._hooks.values():
-                if hook.project_id == project_id and hook.active and notice.type in hook.events:
+                if hook.project_id == project_id and hook.hears(notice):
                     delivery_id = f"whd_{secrets.token_hex(12)}"
                     self._deliveries[delivery_id] = WebhookDelivery(
                         id=delivery_id,

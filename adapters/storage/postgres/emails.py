@@ -49,13 +49,13 @@ def notice_arrays(notices: tuple[Notice, ...]) -> tuple[list[str], list[str], li
 # subscribed active endpoint for each notice: one statement, one round trip. `{where}` narrows the
 # update (a lease check); the count says whether the row was there.
 UPDATE_WITH_EVENTS = (
-    "WITH updated AS (UPDATE emails SET {set} WHERE {where} RETURNING id, project_id),"
+    "WITH updated AS (UPDATE emails SET {set} WHERE {where} RETURNING id, project_id, test),"
     " added AS (INSERT INTO email_events (email_id, type, created_at, data)"
     " SELECT updated.id, t, c, d FROM updated, unnest(%s::text[], %s::timestamptz[], %s::jsonb[]) AS e(t, c, d)),"
     " hooks AS (INSERT INTO webhook_deliveries (id, webhook_id, project_id, event_id, event_type, body,"
     " created_at, state, due_at) SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), w.id, w.project_id,"
     " n.i, n.t, n.b, n.c, 'pending', n.c FROM updated JOIN webhooks w ON w.project_id = updated.project_id"
-    " AND w.active, unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[]) AS n(i, t, b, c)"
+    " AND w.active AND (NOT w.test OR updated.test), unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[]) AS n(i, t, b, c)"
     " WHERE w.events ? n.t)"
     " SELECT count(*) FROM updated"
 )

@@ -590,6 +590,10 @@ MIGRATIONS: list[str] = [
     END
     $$ LANGUAGE plpgsql;
     """,
+    # 25: endpoints made by a test key hear only of test-mode mail.
+    """
+    ALTER TABLE webhooks ADD COLUMN test boolean NOT NULL DEFAULT false;
+    """,
 ]
 
 

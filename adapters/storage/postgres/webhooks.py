@@ -22,7 +22,7 @@ class PostgresWebhooks:
 
     async def add(self, webhook: Webhook) -> None:
         await self.db.rowcount(
-            f"INSERT INTO webhooks ({rows.HOOK_COLUMNS}) VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s)",
+            f"INSERT INTO webhooks ({rows.HOOK_COLUMNS}) VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s)",
             rows.hook_values(webhook),
         )
 
@@ -39,7 +39,7 @@ class PostgresWebhooks:
         return [rows.hook_row(r) for r in found]
 
     async def update(self, webhook: Webhook) -> None:
-        _, _, url, events, _, active, _ = rows.hook_values(webhook)
+        _, _, url, events, _, active, _, _ = rows.hook_values(webhook)
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE webhooks SET url = %s, events = %s::jsonb, active = %s WHERE id = %s AND project_id = %s",

@@ -474,6 +474,10 @@ MIGRATIONS: list[str] = [
         'provider_message_id', json(payload -> '$.provider_message_id')
     );
     """,
+    # 25: endpoints made by a test key hear only of test-mode mail.
+    """
+    ALTER TABLE webhooks ADD COLUMN test INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

@@ -15,7 +15,7 @@ from autorelay_core.ports import DeliveryClaim
 _FAN_OUT = (
     "INSERT INTO webhook_deliveries (id, webhook_id, project_id, event_id, event_type, body, created_at, state,"
     " due_at) SELECT 'whd_' || lower(hex(randomblob(12))), w.id, w.project_id, ?, ?, ?, ?, 'pending', ?"
-    " FROM webhooks w WHERE w.project_id = ? AND w.active = 1"
+    " FROM webhooks w WHERE w.project_id = ? AND w.active = 1 AND (w.test = 0 OR ? = 0)"
     " AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = ?)"
 )
 
@@ -33,7 +33,10 @@ def fan_out(conn: sqlite3.Connection, project_id: str, notices: tuple[Notice, ..
     if wanted:
         conn.executemany(
             _FAN_OUT,
-            [(n.event_id, n.type, n.body, ts(n.created_at), ts(n.created_at), project_id, n.type) for n in wanted],
+            [
+                (n.event_id, n.type, n.body, ts(n.created_at), ts(n.created_at), project_id, n.live, n.type)
+                for n in wanted
+            ],
         )
 
 
@@ -44,7 +47,7 @@ class SqliteWebhooks:
     async def add(self, webhook: Webhook) -> None:
         async with self._t.tx() as conn:
             conn.execute(
-                f"INSERT INTO webhooks ({rows.HOOK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO webhooks ({rows.HOOK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows.hook_values(webhook, ts),
             )
 
@@ -61,7 +64,7 @@ class SqliteWebhooks:
         return [rows.hook_row(r) for r in found]
 
     async def update(self, webhook: Webhook) -> None:
-        _, _, url, events, _, active, _ = rows.hook_values(webhook)
+        _, _, url, events, _, active, _, _ = rows.hook_values(webhook)
         async with self._t.tx() as conn:
             conn.execute(
                 "UPDATE webhooks SET url = ?, events = ?, active = ? WHERE id = ? AND project_id = ?",
