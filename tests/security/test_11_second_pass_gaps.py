@@ -77,7 +77,13 @@ def _ids(server: Server, owner: httpx.Client) -> dict[str, str]:
         ids["contact"] = contact.get("id") or contact["contact"]["id"]
         campaign = api.post(
             "/campaigns",
-            json={"name": "c", "subject": "s", "fromEmail": "a@acme.test", "listId": ids["list"], "content": "<p>x</p>"},
+            json={
+                "name": "c",
+                "subject": "s",
+                "fromEmail": "a@acme.test",
+                "listId": ids["list"],
+                "content": "<p>x</p>",
+            },
         ).json()
         ids["campaign"] = campaign["id"]
         ids["webhook"] = api.post(

@@ -55,7 +55,8 @@ UPDATE_WITH_EVENTS = (
     " hooks AS (INSERT INTO webhook_deliveries (id, webhook_id, project_id, event_id, event_type, body,"
     " created_at, state, due_at) SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), w.id, w.project_id,"
     " n.i, n.t, n.b, n.c, 'pending', n.c FROM updated JOIN webhooks w ON w.project_id = updated.project_id"
-    " AND w.active AND (NOT w.test OR updated.test), unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[]) AS n(i, t, b, c)"
+    " AND w.active AND (NOT w.test OR updated.test),"
+    " unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[]) AS n(i, t, b, c)"
     " WHERE w.events ? n.t)"
     " SELECT count(*) FROM updated"
 )
