@@ -29,3 +29,7 @@ def configure(level: str, form: str) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    # flufl.bounce logs a line per detector for every message read (strangers' mail, so the
+    # volume is theirs to choose) and a traceback for a detector that fails, which the intake
+    # already handles: its own line per message says what came of it.
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)

@@ -37,9 +37,11 @@ async def start_smtp_relay(services: Services, settings: Settings) -> asyncio.Se
 async def start_inbound_listener(services: Services, settings: Settings) -> asyncio.Server:
     """Receive bounces and complaints for the bounce domain where AUTORELAY_INBOUND_LISTEN says."""
     from adapters.smtp_relay.inbound import start_inbound
+    from adapters.smtp_relay.intake import Intake
 
     host, port = settings.inbound_address
-    server = await start_inbound(services.deps, host, port)
+    intake = Intake(services.deps, keep_dir=settings.data_dir / "returned-unread")
+    server = await start_inbound(services.deps, host, port, intake=intake)
     print(f"AutoRelay inbound on {host}:{port}: bounces and complaints for {settings.bounce_domain}", flush=True)
     return server
 

@@ -12,7 +12,7 @@ import ssl
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from adapters.smtp_relay.intake import take_returned_mail
+from adapters.smtp_relay.intake import Intake
 from adapters.smtp_relay.server import Limits, RelaySMTP
 from autorelay_core.usecases.context import Deps
 
@@ -23,8 +23,8 @@ MAX_RECIPIENTS = 20
 
 
 class InboundHandler:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
+    def __init__(self, deps: Deps, intake: Intake) -> None:
+        self.deps, self.intake = deps, intake
 
     def _domain(self) -> str:
         return self.deps.config.bounce_domain.lower()
@@ -40,17 +40,25 @@ class InboundHandler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.intake.busy:  # strangers' mail waits its turn at the sender, not in our memory
+            return "451 4.3.2 Busy reading returned mail; try again later"
         content = envelope.original_content or envelope.content
         assert isinstance(content, bytes)
-        await take_returned_mail(self.deps, content, envelope.rcpt_tos)
+        await self.intake.take(content, envelope.rcpt_tos)
         return "250 2.0.0 OK"
 
 
 async def start_inbound(
-    deps: Deps, host: str, port: int, *, tls: ssl.SSLContext | None = None, limits: Limits | None = None
+    deps: Deps,
+    host: str,
+    port: int,
+    *,
+    tls: ssl.SSLContext | None = None,
+    limits: Limits | None = None,
+    intake: Intake | None = None,
 ) -> asyncio.Server:
     """Listen on host:port; STARTTLS offered (not required: senders of bounces may not have it)."""
-    handler = InboundHandler(deps)
+    handler = InboundHandler(deps, intake or Intake(deps))
     limits = limits or Limits(total=100, per_client=10)
     loop = asyncio.get_running_loop()
 

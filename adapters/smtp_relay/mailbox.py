@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from attrs import frozen
 
-from adapters.smtp_relay.intake import take_returned_mail
+from adapters.smtp_relay.intake import Intake
 from autorelay_core.errors import Invalid
 from autorelay_core.usecases.context import Deps
 
@@ -73,8 +73,17 @@ class ImapSource:
 
 
 class BounceMailbox:
-    def __init__(self, deps: Deps, source: ImapSource, *, context: ssl.SSLContext | None = None, batch: int = 50):
+    def __init__(
+        self,
+        deps: Deps,
+        source: ImapSource,
+        *,
+        context: ssl.SSLContext | None = None,
+        batch: int = 50,
+        intake: Intake | None = None,
+    ):
         self.deps, self.source, self.batch = deps, source, batch
+        self.intake = intake or Intake(deps)
         self._context = context or ssl.create_default_context()
         self._conn: imaplib.IMAP4 | None = None
         self._keywords = True
@@ -87,7 +96,7 @@ class BounceMailbox:
         for uid in uids[: self.batch]:
             content = await asyncio.to_thread(self._fetch, conn, uid)
             if content is not None:
-                await take_returned_mail(self.deps, content, addressed_to(content))
+                await self.intake.take(content, addressed_to(content), keep=False)  # it stays in the mailbox
             await asyncio.to_thread(self._mark_done, conn, uid)
         return min(len(uids), self.batch)
 

@@ -36,6 +36,11 @@ class PrometheusMetrics:
         )
         self.refused = Counter("autorelay_rate_limited", "Requests refused by a rate limit", ["endpoint"], **made)
         self.webhooks = Counter("autorelay_webhook_attempts", "Webhook posts by result", ["result"], **made)
+        self.ignored = Counter(
+            "autorelay_report_recipients_ignored",
+            "Addresses a bounce or complaint report named that were not recipients of its email",
+            **made,
+        )
         self.requests = Counter(
             "autorelay_http_requests",
             "HTTP requests by route, method and status",
@@ -64,6 +69,9 @@ class PrometheusMetrics:
 
     def webhook_attempt(self, *, ok: bool) -> None:
         self.webhooks.labels("ok" if ok else "failed").inc()
+
+    def report_ignored(self, count: int) -> None:
+        self.ignored.inc(count)
 
     # The HTTP layer
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:

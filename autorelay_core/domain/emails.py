@@ -7,6 +7,7 @@ storage adapters except as part of the outbox ports.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -169,6 +170,26 @@ class Email:
         for attachment in self.attachments:
             pairs += [("Content-Type", attachment.content_type), ("Content-Disposition", attachment.filename)]
         return first_unsafe_header(pairs)
+
+    def reported(self, named: Sequence[str | tuple[str, ...]]) -> tuple[tuple[str, ...], int]:
+        """Of the recipients a bounce or complaint report about this email names (each an address,
+        or the names one report block gives a recipient: Original-Recipient, Final-Recipient, ...),
+        those it may affect (this email's own, as this email wrote them), and how many others it
+        named: those are never applied, whoever wrote the report. An email to one recipient takes
+        a report under whatever name the receiving MTA gives them (a local alias, a forward)."""
+        own = {address.lower(): address for address in (*self.to, *self.cc, *self.bcc)}
+        matched: dict[str, None] = {}
+        strangers = 0
+        for item in named:
+            names = (item,) if isinstance(item, str) else item
+            mine = next((own[n.lower()] for n in names if n.lower() in own), None)
+            if mine is None:
+                strangers += 1
+            else:
+                matched[mine] = None
+        if matched or len(own) != 1:
+            return tuple(matched), strangers
+        return tuple(own.values()), max(0, strangers - 1)
 
     def record(self, event: EventType, at: datetime, **data: Any) -> Event:
         """Apply an event to the status and counters; the caller stores the returned Event."""

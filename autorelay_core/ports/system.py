@@ -81,6 +81,9 @@ class Metrics(Protocol):
 
     def webhook_attempt(self, *, ok: bool) -> None: ...
 
+    def report_ignored(self, count: int) -> None:
+        """Addresses a bounce or complaint report named that were not recipients of its email."""
+
 
 class HtmlToText(Protocol):
     def convert(self, html: str) -> str:

@@ -102,6 +102,9 @@ class NoMetrics:
     def webhook_attempt(self, *, ok: bool) -> None:
         pass
 
+    def report_ignored(self, count: int) -> None:
+        pass
+
 
 @frozen
 class Deps:

@@ -9,6 +9,7 @@ and re-checks the account's rates (`suppress_and_recheck`); a transient bounce s
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from enum import StrEnum
 
 from autorelay_core.domain.contacts import ContactStatus
@@ -20,6 +21,7 @@ from autorelay_core.usecases.manage_reputation import evaluate
 from autorelay_core.usecases.record_events import record_event
 
 log = logging.getLogger("autorelay.feedback")
+_MAX_NAMED = 1000  # a report naming more than this is read no further (each name costs a lookup)
 
 
 class Feedback(StrEnum):
@@ -42,7 +44,9 @@ async def record_provider_feedback(
     return await apply_feedback(deps, email, kind, recipients, detail)
 
 
-async def record_returned(deps: Deps, email_id: str, kind: Feedback, recipients: list[str], detail: str = "") -> bool:
+async def record_returned(
+    deps: Deps, email_id: str, kind: Feedback, recipients: Sequence[str | tuple[str, ...]], detail: str = ""
+) -> bool:
     """Feedback that came back as mail to the email's return path (a DSN, an ARF report). A soft
     bounce is kept as a `deferred` event (the next hop keeps trying); the rest as from SNS. The
     same report twice records it once."""
@@ -50,21 +54,32 @@ async def record_returned(deps: Deps, email_id: str, kind: Feedback, recipients:
     if email is None:
         return False
     if kind is Feedback.TRANSIENT_BOUNCE:
+        own = _own_recipients(deps, email, recipients)
+        if not own:
+            return False
         error = detail[:500]
         for event in await deps.storage.emails.events(email.id):
             if event.type is EventType.DEFERRED and event.data.get("error") == error:
                 return True  # the same report again (a mailbox read twice after a restart): nothing new
         try:
-            await record_event(deps, email, EventType.DEFERRED, recipients=recipients, error=error)
+            await record_event(deps, email, EventType.DEFERRED, recipients=own, error=error)
         except Conflict:
             pass
         return True
     return await apply_feedback(deps, email, kind, recipients, detail)
 
 
-async def apply_feedback(deps: Deps, email: Email, kind: Feedback, recipients: list[str], detail: str = "") -> bool:
+async def apply_feedback(
+    deps: Deps, email: Email, kind: Feedback, named: Sequence[str | tuple[str, ...]], detail: str = ""
+) -> bool:
     """One rule for every source: the event (its webhook fires once: a second report of the same
-    kind is a conflict and changes nothing), the suppressions, the contacts, the account's rates."""
+    kind is a conflict and changes nothing), the suppressions, the contacts, the account's rates.
+    A report affects only recipients of its own email (`Email.reported`): any other address it
+    names is counted and ignored, so a recipient who writes a report to the return path they were
+    given can affect no one else. False when it names none of the email's recipients."""
+    recipients = _own_recipients(deps, email, named)
+    if not recipients:
+        return False
     event_type = {
         Feedback.DELIVERED: EventType.DELIVERED,
         Feedback.PERMANENT_BOUNCE: EventType.BOUNCED,
@@ -82,6 +97,15 @@ async def apply_feedback(deps: Deps, email: Email, kind: Feedback, recipients: l
     if kind is not Feedback.DELIVERED:
         await suppress_and_recheck(deps, email, kind, recipients, detail)
     return True
+
+
+def _own_recipients(deps: Deps, email: Email, named: Sequence[str | tuple[str, ...]]) -> list[str]:
+    own, ignored = email.reported(named[:_MAX_NAMED])
+    ignored += max(0, len(named) - _MAX_NAMED)
+    if ignored:
+        deps.metrics.report_ignored(ignored)
+        log.warning("a report about %s named %d address(es) it was not sent to: ignored", email.id, ignored)
+    return list(own)
 
 
 async def suppress_and_recheck(deps: Deps, email: Email, kind: Feedback, recipients: list[str], detail: str) -> None:
