@@ -20,6 +20,8 @@ log = logging.getLogger("autorelay.inbound")
 
 MAX_MESSAGE = 5 * 1024 * 1024  # reports carry the original's headers or a copy; enough for either
 MAX_RECIPIENTS = 20
+# A report's lines: 5 MB of base64 (76 characters a line) is 70,000; commands add a few.
+MAX_LINES = 200_000
 
 
 class InboundHandler:
@@ -40,6 +42,8 @@ class InboundHandler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if isinstance(server, RelaySMTP):
+            server.lines = 0  # the next message on this connection has a budget of its own
         if self.intake.busy:  # strangers' mail waits its turn at the sender, not in our memory
             return "451 4.3.2 Busy reading returned mail; try again later"
         content = envelope.original_content or envelope.content
@@ -66,6 +70,7 @@ async def start_inbound(
         return RelaySMTP(
             handler,
             limits,
+            max_lines=MAX_LINES,
             data_size_limit=MAX_MESSAGE,
             ident="AutoRelay inbound",
             tls_context=tls,

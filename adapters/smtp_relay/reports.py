@@ -171,9 +171,12 @@ def _status_parts(message: Message) -> list[str]:
 
 
 def _delivery_status(message: Message, budget: Budget) -> list[Report]:
-    reports: list[Report] = []
+    """At most one hard and one soft report: each with every recipient of its kind (so the rule
+    that a report affects only its own email's recipients sees them all), the first one's detail."""
+    found: dict[str, tuple[list[tuple[str, ...]], str]] = {}
+    seen = 0
     for text in _status_parts(message):
-        for block in _blocks(text, budget.recipients - len(reports)):
+        for block in _blocks(text, budget.recipients - seen):
             names = tuple(dict.fromkeys(a for a in (_address(block.get(k)) for k in _NAMES) if a))
             action = block.get("action", "").strip().lower()
             status = _STATUS.search(block.get("status", ""))
@@ -183,11 +186,12 @@ def _delivery_status(message: Message, budget: Budget) -> list[Report]:
             diagnostic = block.get("diagnostic-code", "").split(";", 1)[-1]  # "smtp; 550 ..." -> "550 ..."
             detail = " ".join(diagnostic.split())[:500] or code or action
             detail = f"{code} {detail}".strip() if code not in detail else detail
-            if code.startswith("5") or (not code and action == "failed"):
-                reports.append(Report(HARD, (names,), detail))
-            elif code.startswith("4") or action == "delayed":
-                reports.append(Report(SOFT, (names,), detail))
-    return reports
+            kind = HARD if code.startswith("5") or (not code and action == "failed") else None
+            kind = kind or (SOFT if code.startswith("4") or action == "delayed" else None)
+            if kind is not None:
+                found.setdefault(kind, ([], detail))[0].append(names)
+                seen += 1
+    return [Report(kind, tuple(names), detail) for kind, (names, detail) in found.items()]
 
 
 def _feedback(message: Message, budget: Budget) -> list[Report]:

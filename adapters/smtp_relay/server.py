@@ -99,11 +99,26 @@ def _client(session: Session | None) -> str:
 class RelaySMTP(SMTP):
     """aiosmtpd's SMTP with our admission, lifetime and API-key AUTH."""
 
-    def __init__(self, handler: Any, limits: Limits, **options: Any) -> None:
+    def __init__(self, handler: Any, limits: Limits, *, max_lines: int | None = None, **options: Any) -> None:
         super().__init__(handler, **options)
         self.limits = limits
         self._admitted: str | None = None
         self._deadline: asyncio.TimerHandle | None = None
+        # aiosmtpd reads a message a line at a time on the loop (some microseconds a line), so a
+        # message of millions of empty lines costs seconds of the loop: a stranger's mail gets a
+        # line budget per message (the handler starts it again after each message).
+        self.max_lines = max_lines
+        self.lines = 0
+
+    def data_received(self, data: bytes) -> None:
+        if self.max_lines is not None and self.transport is not None:
+            self.lines += data.count(b"\n")
+            if self.lines > self.max_lines:
+                self.transport.write(b"552 5.3.4 Too many lines for one message\r\n")  # type: ignore[attr-defined]
+                self.transport.close()
+                self.max_lines = None  # what is still buffered goes nowhere
+                return
+        super().data_received(data)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self.transport is None

@@ -68,10 +68,10 @@ def test_blocks_without_blank_lines_between_them_are_told_apart():
         )
     )
     assert [(r.kind, r.recipients) for r in reports] == [
-        (HARD, (("a@example.com",),)),
+        (HARD, (("a@example.com",), ("c@example.com",))),
         (SOFT, (("b@example.com",),)),
-        (HARD, (("c@example.com",),)),
     ]
+    assert reports[0].detail == "5.1.1"
 
 
 def test_a_status_part_sent_as_text_plain_is_read():
@@ -86,8 +86,8 @@ def test_a_status_part_sent_as_text_plain_is_read():
 def test_encoded_and_raw_8bit_headers_never_raise():
     headers = "Subject: =?utf-8?b?w6TDtsO8?= \udcff\udcfe raw\r\nX-Junk: \udc80\r\n"
     status = "Final-Recipient: rfc822; g\udce9@example.com\r\nFinal-Recipient: rfc822; ok@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-    reports = read_reports(_dsn(status, headers=headers))
-    assert [r.recipients for r in reports][-1] == (("ok@example.com",),)
+    (report,) = read_reports(_dsn(status, headers=headers))
+    assert report.recipients[-1] == ("ok@example.com",)
     free_form = (
         "From: x@y.example\r\nSubject: \udcff\udcfe Undeliverable\r\n\r\n<gone@example.com>: 550 user unknown\r\n"
     )
@@ -113,3 +113,22 @@ def test_hostile_shapes_are_refused_or_read_within_the_budget():
         assert sum(len(r.recipients) for r in reports) <= 1000
     with pytest.raises(NotReadable, match="MIME boundaries"):
         read_reports(swarm)
+
+
+async def test_a_message_the_reader_cannot_read_is_kept_and_logged_once(deps, tmp_path, monkeypatch, caplog):
+    from adapters.smtp_relay import intake as module
+
+    def broken(raw, budget):
+        raise UnicodeError("a reader bug")
+
+    monkeypatch.setattr(module, "read_reports", broken)
+    intake = module.Intake(deps, keep_dir=tmp_path / "unread")
+    try:
+        assert await intake.take(b"Subject: odd\r\n\r\nbody", ["b+x@bounces.test"]) == 0
+        assert await intake.take(b"Subject: odd\r\n\r\nbody", ["b+x@bounces.test"], keep=False) == 0
+    finally:
+        intake.close()
+    (kept,) = (tmp_path / "unread").iterdir()
+    assert kept.read_bytes() == b"Subject: odd\r\n\r\nbody" and (kept.stat().st_mode & 0o777) == 0o600
+    lines = [r.getMessage() for r in caplog.records if r.name == "autorelay.inbound"]
+    assert len(lines) == 2 and "kept as" in lines[0] and "left in the mailbox" in lines[1]
