@@ -4,11 +4,10 @@ each read as the right report; auto-replies and unrelated mail are none."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
-
-import time
 
 from adapters.smtp_relay.reports import COMPLAINT, HARD, SOFT, NotReadable, read_reports
 
@@ -85,7 +84,10 @@ def test_a_status_part_sent_as_text_plain_is_read():
 
 def test_encoded_and_raw_8bit_headers_never_raise():
     headers = "Subject: =?utf-8?b?w6TDtsO8?= \udcff\udcfe raw\r\nX-Junk: \udc80\r\n"
-    status = "Final-Recipient: rfc822; g\udce9@example.com\r\nFinal-Recipient: rfc822; ok@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+    status = (
+        "Final-Recipient: rfc822; g\udce9@example.com\r\n"
+        "Final-Recipient: rfc822; ok@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+    )
     (report,) = read_reports(_dsn(status, headers=headers))
     assert report.recipients[-1] == ("ok@example.com",)
     free_form = (
