@@ -7,6 +7,7 @@ frames but the email preview's own sandboxed one.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -125,4 +126,5 @@ def create_dashboard(
     app.state.base_url = base_url.rstrip("/")
     app.state.secure_cookies = base_url.startswith("https://")
     app.state.raw_message = raw_message
+    app.state.csv_reading = asyncio.Semaphore(1)
     return SecurityHeaders(app)

@@ -14,34 +14,45 @@ MAX_CELL = 1000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def read_rows(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """The header and each data row with its line in the file (blank lines skipped). CPU-bound:
-    run it through Offload."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    if "\x00" in text:
+def read_rows(data: bytes, *, max_rows: int, max_columns: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and each data row with its line in the file (blank lines skipped), read as a
+    stream that stops at the first limit: more than `max_rows` rows, a line of more than
+    `max_columns` cells, a cell longer than the csv module reads (128 KiB). A row keeps the
+    header's width of cells, each cut to MAX_CELL characters, so what is kept is bounded by the
+    limits whatever the file holds. CPU-bound: run it through Offload."""
+    if b"\x00" in data:
         raise Invalid("This is not a CSV file (it holds binary data)", field="file")
-    sample = text[: 64 * 1024]
+    try:  # decoded as it is read, never whole; a file that is not UTF-8 is read again as Latin-1
+        return _read(data, "utf-8-sig", max_rows, max_columns)
+    except UnicodeDecodeError:
+        return _read(data, "latin-1", max_rows, max_columns)
+
+
+def _read(data: bytes, encoding: str, max_rows: int, max_columns: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    sample = data[: 64 * 1024].decode(encoding, "ignore")
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline=""), dialect)
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
     ended = 0  # the line the previous record ended on: a record's line is where it starts
     try:
         for cells in reader:
             start, ended = ended + 1, reader.line_num
+            if len(cells) > max_columns:
+                raise Invalid(f"Line {start} has {len(cells):,} cells; at most {max_columns} per line", field="file")
             if not any(cell.strip() for cell in cells):
                 continue
-            cells = [cell[:MAX_CELL] for cell in cells]
             if header is None:
-                header = [cell.strip() or f"Column {n + 1}" for n, cell in enumerate(cells)]
-            else:
-                rows.append((start, cells))
+                header = [cell.strip()[:MAX_CELL] or f"Column {n + 1}" for n, cell in enumerate(cells)]
+                continue
+            if len(rows) == max_rows:
+                raise Invalid(
+                    f"The file has more than {max_rows:,} rows; at most {max_rows:,} per import", field="file"
+                )
+            rows.append((start, [cell[:MAX_CELL] for cell in cells[: len(header)]]))
     except csv.Error as error:
         raise Invalid(f"The file is not valid CSV near line {reader.line_num}: {error}", field="file") from None
     if header is None:

@@ -26,6 +26,7 @@ from autorelay_core.domain.imports import (
     guess_mapping,
 )
 from autorelay_core.errors import Invalid, QuotaExceeded, RateLimited
+from autorelay_core.policies.rate_limit import HOUR, Limit, refuse
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.found import found
 from autorelay_core.usecases.manage_contacts import check_codes_fit, find_list, text_field
@@ -35,6 +36,15 @@ log = logging.getLogger("autorelay.imports")
 
 MAX_ROWS = 500_000
 MAX_COLUMNS = 50
+UPLOADS = Limit(20, HOUR)  # per person: each upload costs the server a parse of up to 16 MB
+
+
+async def admit_upload(deps: Deps, uploader: str) -> None:
+    """Count an upload of `uploader` (a user id) before its file is read; RateLimited past UPLOADS."""
+    now = deps.clock.now().timestamp()
+    admission = await deps.rate_limits.hit(f"imports.upload|user:{uploader}", now, UPLOADS)
+    if not admission.allowed:
+        raise refuse(admission, now, UPLOADS)
 
 
 async def upload(

@@ -10,8 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.dashboard.csv_files import csv_line, read_rows, safe_cell
+from functools import partial
+
+from adapters.dashboard import csv_files
+from adapters.dashboard.csv_files import csv_line, safe_cell
 from autorelay_core.errors import Invalid
+
+read_rows = partial(csv_files.read_rows, max_rows=500_000, max_columns=50)
 
 
 def test_semicolons_a_bom_blank_lines_and_quoted_line_breaks_keep_their_lines():
@@ -47,3 +52,18 @@ def test_what_is_written_reads_back(rows):
     text = "".join(csv_line(row) for row in rows)
     back = list(csv.reader(io.StringIO(text, newline="")))
     assert back == [[safe_cell(cell) for cell in row] for row in rows]
+
+
+def test_a_file_stops_being_read_at_its_first_limit():
+    many = b"email\n" + b"a@x.com\n" * 1_000
+    header, rows = csv_files.read_rows(many, max_rows=1_000, max_columns=50)
+    assert len(rows) == 1_000
+    with pytest.raises(Invalid, match="more than 999 rows"):
+        csv_files.read_rows(many, max_rows=999, max_columns=50)
+    wide = b"email,name\na@x.com,A\n" + b"," * 2_800_000 + b"\n"
+    with pytest.raises(Invalid, match="Line 3 has 2,800,001 cells; at most 50"):
+        read_rows(wide)
+    with pytest.raises(Invalid, match="near line 2"):
+        read_rows(b"email\n" + b"x" * 200_000 + b"\n")
+    header, rows = read_rows(b"email,name\na@x.com,A,,,extra\n" + "b@x.com,Zo\xe9\n".encode("latin-1"))
+    assert rows == [(2, ["a@x.com", "A"]), (3, ["b@x.com", "Zo\xe9"])], "cells past the header's width are not kept"

@@ -5,6 +5,7 @@ job live to a summary whose invalid rows download as CSV."""
 
 from __future__ import annotations
 
+from functools import partial
 from urllib.parse import urlencode
 
 from starlette.datastructures import UploadFile
@@ -17,7 +18,7 @@ from adapters.dashboard.pages import acting_key, deps_of, form_value, missing, o
 from autorelay_core.domain.contacts import ContactList, ContactStatus
 from autorelay_core.domain.imports import FIELDS
 from autorelay_core.domain.keys import KeyMode
-from autorelay_core.errors import AutoRelayError, Conflict, Invalid, NotFound
+from autorelay_core.errors import AutoRelayError, Conflict, Invalid, NotFound, RateLimited
 from autorelay_core.policies.pagination import MAX_PAGE, OffsetRequest, parse_bounded_int
 from autorelay_core.usecases import import_contacts, manage_contacts
 from autorelay_core.usecases.manage_contacts import ContactInput
@@ -257,16 +258,23 @@ async def upload(request: Request, visit: Visit) -> Response:
     file = request.state.form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
         return await _list_page(request, visit, target, 400, error="Choose a CSV file to import.")
-    data = await file.read(MAX_UPLOAD + 1)
     try:
+        # Counted before the file is read: each upload costs a parse, whatever it holds.
+        await import_contacts.admit_upload(deps, visit.user.id)
+        data = await file.read(MAX_UPLOAD + 1)
         if len(data) > MAX_UPLOAD:
             raise Invalid(f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MB; split it into parts")
-        header, rows = await deps.offload.run(read_rows, data)
-        job = await import_contacts.upload(deps, visit.session.project_id, target.id, file.filename, header, rows)
+        limits = {"max_rows": import_contacts.MAX_ROWS, "max_columns": import_contacts.MAX_COLUMNS}
+        async with request.app.state.csv_reading:  # one file's rows in memory at a time, until stored
+            header, rows = await deps.offload.run(partial(read_rows, **limits), data)
+            del data
+            job = await import_contacts.upload(deps, visit.session.project_id, target.id, file.filename, header, rows)
+            del rows
         if import_contacts.obvious_mapping(job):
             await import_contacts.start(deps, visit.session.project_id, job.id, job.mapping)
     except AutoRelayError as error:
-        return await _list_page(request, visit, target, 400, error=f"Not imported: {error.message}")
+        status = 429 if isinstance(error, RateLimited) else 400
+        return await _list_page(request, visit, target, status, error=f"Not imported: {error.message}")
     return RedirectResponse(f"/app/contacts/imports/{job.id}", status_code=303)
 
 
