@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import partial
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from functools import partial
 
 from adapters.dashboard import csv_files
 from adapters.dashboard.csv_files import csv_line, safe_cell
@@ -56,7 +55,7 @@ def test_what_is_written_reads_back(rows):
 
 def test_a_file_stops_being_read_at_its_first_limit():
     many = b"email\n" + b"a@x.com\n" * 1_000
-    header, rows = csv_files.read_rows(many, max_rows=1_000, max_columns=50)
+    _, rows = csv_files.read_rows(many, max_rows=1_000, max_columns=50)
     assert len(rows) == 1_000
     with pytest.raises(Invalid, match="more than 999 rows"):
         csv_files.read_rows(many, max_rows=999, max_columns=50)
@@ -65,5 +64,5 @@ def test_a_file_stops_being_read_at_its_first_limit():
         read_rows(wide)
     with pytest.raises(Invalid, match="near line 2"):
         read_rows(b"email\n" + b"x" * 200_000 + b"\n")
-    header, rows = read_rows(b"email,name\na@x.com,A,,,extra\n" + "b@x.com,Zo\xe9\n".encode("latin-1"))
+    _header, rows = read_rows(b"email,name\na@x.com,A,,,extra\n" + "b@x.com,Zo\xe9\n".encode("latin-1"))
     assert rows == [(2, ["a@x.com", "A"]), (3, ["b@x.com", "Zo\xe9"])], "cells past the header's width are not kept"
