@@ -26,7 +26,13 @@ async def start_smtp_relay(services: Services, settings: Settings) -> asyncio.Se
     host, port = settings.relay_address
     implicit = settings.smtp_relay_tls == "implicit"
     server = await start_relay(
-        services.deps, host, port, server_context(cert, key), implicit_tls=implicit, hostname=hostname
+        services.deps,
+        host,
+        port,
+        server_context(cert, key),
+        implicit_tls=implicit,
+        hostname=hostname,
+        auth_within=settings.smtp_relay_auth_seconds,
     )
     mode = "implicit TLS" if implicit else "STARTTLS required"
     print(f"AutoRelay SMTP relay on {host}:{port} ({mode}; AUTH with any user name and an API key as password)")

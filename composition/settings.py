@@ -147,6 +147,9 @@ class Settings:
         **_doc("The relay's TLS certificate (PEM); with no cert and key, a self-signed one in the data dir", "")
     )
     smtp_relay_key: str = field(**_doc("The relay's TLS private key (PEM)", ""))
+    smtp_relay_auth_seconds: float = field(
+        converter=float, **_doc("Seconds a relay client has from connecting to AUTH before it is closed", 20)
+    )
     support_contact: str = field(
         **_doc("Whom account-status errors (flagged, suspended) tell customers to contact", "support@autorelay.net")
     )

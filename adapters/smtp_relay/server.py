@@ -10,6 +10,7 @@ counted, and failed AUTH attempts are throttled per client.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import ssl
 import time
@@ -39,6 +40,7 @@ class _Quieter(logging.Filter):
 logging.getLogger("mail.log").addFilter(_Quieter())
 
 IDLE_SECONDS = 60  # between commands (and between lines of DATA)
+AUTH_SECONDS = 20  # from connecting to a successful AUTH: a slot is not held by someone who cannot log in
 SESSION_SECONDS = 600  # a connection's whole life
 MAX_CONNECTIONS = 200
 MAX_PER_CLIENT = 20
@@ -92,18 +94,39 @@ class Limits:
 
 
 def _client(session: Session | None) -> str:
+    """Who is counted as one client: the address, and for IPv6 its /64 (one subscriber's network,
+    where each of 2**64 addresses would otherwise count apart)."""
     peer = session.peer if session is not None else None
-    return str(peer[0]) if isinstance(peer, tuple) else str(peer)
+    host = str(peer[0]) if isinstance(peer, tuple) else str(peer)
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 class RelaySMTP(SMTP):
     """aiosmtpd's SMTP with our admission, lifetime and API-key AUTH."""
 
-    def __init__(self, handler: Any, limits: Limits, *, max_lines: int | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        handler: Any,
+        limits: Limits,
+        *,
+        max_lines: int | None = None,
+        auth_within: float | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(handler, **options)
         self.limits = limits
         self._admitted: str | None = None
         self._deadline: asyncio.TimerHandle | None = None
+        self._auth_within = auth_within
+        self._auth_deadline: asyncio.TimerHandle | None = None
         # aiosmtpd reads a message a line at a time on the loop (some microseconds a line), so a
         # message of millions of empty lines costs seconds of the loop: a stranger's mail gets a
         # line budget per message (the handler starts it again after each message).
@@ -133,13 +156,26 @@ class RelaySMTP(SMTP):
             return
         self._admitted = client
         self._deadline = self.loop.call_later(SESSION_SECONDS, transport.close)
+        if self._auth_within is not None:
+            self._auth_deadline = self.loop.call_later(self._auth_within, self._unauthenticated)
+
+    def _unauthenticated(self) -> None:
+        if self.session is not None and self.session.authenticated:
+            return
+        transport = self.transport  # plain or TLS; uvloop's are not asyncio's classes: duck-typed
+        if transport is not None and not transport.is_closing():
+            seconds = self._auth_within or 0
+            log.info("smtp relay: %s did not authenticate within %g s; closed", self._admitted, seconds)
+            transport.write(b"421 4.7.0 Authenticate within %d seconds of connecting\r\n" % seconds)  # type: ignore[attr-defined]
+            transport.close()
 
     def connection_lost(self, error: Exception | None) -> None:
         if self._admitted is not None:
             self.limits.leave(self._admitted)
             self._admitted = None
-        if self._deadline is not None:
-            self._deadline.cancel()
+        for timer in (self._deadline, self._auth_deadline):
+            if timer is not None:
+                timer.cancel()
         super().connection_lost(error)
 
     async def auth_PLAIN(self, _: Any, args: list[str]) -> AuthResult:
@@ -208,6 +244,7 @@ async def start_relay(
     implicit_tls: bool = False,
     limits: Limits | None = None,
     hostname: str | None = None,
+    auth_within: float = AUTH_SECONDS,
 ) -> asyncio.Server:
     """Listen on host:port. STARTTLS (required before AUTH and mail) unless `implicit_tls`."""
     handler = RelayHandler(deps)
@@ -218,6 +255,7 @@ async def start_relay(
         return RelaySMTP(
             handler,
             limits,
+            auth_within=auth_within,
             data_size_limit=max_message_bytes(deps),
             hostname=hostname,
             ident="AutoRelay",

@@ -57,3 +57,38 @@ def one_line_problem(value: str, *, tab: bool = False) -> str | None:
         return None
     kind = "a line break" if bad in LINE_BREAKS else "a control character"
     return f"must not contain {kind} ({describe(bad)})"
+
+
+# Of a message a client hands over whole (the SMTP relay): identities AutoRelay does not check
+# against the sender's verified domain (a receiving mailbox may show them instead of From), and
+# fields only a receiving server writes.
+RELAY_REFUSED = frozenset(
+    {"sender", "resent-from", "resent-sender", "resent-to", "resent-cc", "resent-bcc", "resent-date",
+     "resent-message-id", "return-path"}
+)  # fmt: skip
+# RFC 5322 3.6: at most one of each.
+ONCE = frozenset({"from", "sender", "reply-to", "to", "cc", "bcc", "subject", "date", "message-id"})
+
+
+def relayed_header_problem(head: bytes) -> str | None:
+    """Why the header block of a message handed over whole cannot be sent as it is, or None.
+    Every line is a field (`Name:`, no space before the colon: "From :" is read as a second From
+    by some receivers and as no header at all by others) or its continuation; no field the relay
+    refuses; none of the single fields twice."""
+    seen: set[str] = set()
+    for number, line in enumerate(head.split(b"\n"), start=1):
+        line = line.rstrip(b"\r")
+        if not line or line[:1] in (b" ", b"\t"):
+            continue
+        name, colon, _ = line.partition(b":")
+        text = name.decode("ascii", "replace")
+        if not colon or not is_header_name(text):
+            shown = text.strip()[:40] or line[:40].decode("ascii", "replace")
+            return f"header line {number} ({shown!r}) is not a valid header field (a name, then ':' at once)"
+        key = text.lower()
+        if key in RELAY_REFUSED:
+            return f"the {text} header is refused: it names an identity AutoRelay does not check, or is a receiver's"
+        if key in ONCE and key in seen:
+            return f"the {text} header appears twice; a message has at most one"
+        seen.add(key)
+    return None

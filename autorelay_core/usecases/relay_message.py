@@ -14,6 +14,7 @@ from email.utils import getaddresses
 
 from autorelay_core.domain.addresses import Mailbox, check_address
 from autorelay_core.domain.emails import Email
+from autorelay_core.domain.headers import relayed_header_problem
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.reputation import check_access
 from autorelay_core.errors import Forbidden, Invalid
@@ -64,6 +65,9 @@ async def _email(
 ) -> tuple[Email, tuple[Charge, ...], str | None]:
     if len(content) > max_message_bytes(deps):
         raise Invalid(f"The message is larger than {max_message_bytes(deps):,} bytes")
+    problem = relayed_header_problem(header_block(content))
+    if problem is not None:
+        raise Invalid(f"The message's {problem}", field="headers")
     headers = BytesHeaderParser(policy=policy.compat32).parsebytes(content)
     senders = getaddresses(headers.get_all("From", []))
     if len(senders) != 1:
@@ -102,6 +106,12 @@ async def _email(
         raw=content,
     )
     return email, billed, client_id[:255] if client_id else None
+
+
+def header_block(content: bytes) -> bytes:
+    """The message's header lines: up to the first empty line."""
+    ends = [at for at in (content.find(b"\r\n\r\n"), content.find(b"\n\n")) if at >= 0]
+    return content[: min(ends)] if ends else content
 
 
 def _decoded(headers: Message, name: str) -> str:

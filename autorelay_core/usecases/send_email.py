@@ -14,7 +14,7 @@ from attrs import frozen
 from autorelay_core.domain.addresses import Mailbox, check_recipients
 from autorelay_core.domain.domains import DomainStatus
 from autorelay_core.domain.emails import Attachment, Email, EventType
-from autorelay_core.domain.headers import LINE_BREAKS, is_header_name, one_line_problem
+from autorelay_core.domain.headers import LINE_BREAKS, RELAY_REFUSED, is_header_name, one_line_problem
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import Invalid
@@ -73,7 +73,7 @@ _RESERVED_HEADERS = frozenset(
         "dkim-signature",
         "received",
     }
-)
+) | RELAY_REFUSED
 MAX_SUBJECT = 998  # RFC 5322's line limit
 # Of an email's HTML or text part: far past what any mailbox shows (Gmail clips at 102 KB), and a
 # bound on what storing, converting and building one message costs the server.

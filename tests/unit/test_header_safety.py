@@ -154,3 +154,30 @@ async def test_a_stored_email_with_a_broken_header_fails_with_a_clear_error(deps
     assert stored.status is EmailStatus.FAILED and mailer.sent == []
     assert stored.last_error == "not sent: the Subject header contains a line break (U+000D)"
     assert events[-1].data["error"] == stored.last_error
+
+
+@pytest.mark.parametrize(
+    ("head", "problem"),
+    [
+        (b"From: a@acme.test\r\nFrom : evil@elsewhere.example\r\n", "not a valid header field"),
+        (b"From: a@acme.test\r\nSender: ceo@bank.example\r\n", "Sender header is refused"),
+        (b"From: a@acme.test\r\nResent-From: ceo@bank.example\r\n", "Resent-From header is refused"),
+        (b"From: a@acme.test\r\nfrom: b@acme.test\r\n", "appears twice"),
+        (b"From: a@acme.test\r\nSubject: a\r\nSubject: b\r\n", "appears twice"),
+        (b"From: a@acme.test\r\nno colon here\r\n", "not a valid header field"),
+    ],
+)
+def test_a_relayed_message_with_a_header_the_api_refuses_is_refused(head, problem):
+    from autorelay_core.domain.headers import relayed_header_problem
+
+    assert problem in relayed_header_problem(head)
+
+
+def test_a_relayed_message_with_ordinary_headers_passes():
+    from autorelay_core.domain.headers import relayed_header_problem
+
+    head = (
+        b"From: Ana <a@acme.test>\r\nTo: b@example.com,\r\n c@example.com\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\n"
+        b"Received: from x\r\nReceived: from y\r\nX-Mailer: swaks\r\nMessage-ID: <1@acme.test>"
+    )
+    assert relayed_header_problem(head) is None

@@ -34,3 +34,17 @@ def test_refusals_map_to_smtp_codes_with_the_reason(error, start):
 def test_a_reason_with_line_breaks_stays_on_one_line():
     reply = reply_for(errors.Invalid("first line\r\n250 OK injected"))
     assert reply == "550 5.6.0 first line 250 OK injected"
+
+
+def test_clients_are_counted_by_ipv4_address_and_ipv6_slash_64():
+    from types import SimpleNamespace
+
+    from adapters.smtp_relay.server import _client
+
+    def client(host: str) -> str:
+        return _client(SimpleNamespace(peer=(host, 25)))
+
+    assert client("2001:db8:1:2:aaaa::1") == client("2001:db8:1:2:ffff:1:2:3") == "2001:db8:1:2::/64"
+    assert client("2001:db8:1:3::1") != client("2001:db8:1:2::1")
+    assert client("::ffff:192.0.2.7") == client("192.0.2.7") == "192.0.2.7"
+    assert client("192.0.2.7") != client("192.0.2.8")
