@@ -55,25 +55,28 @@ class SendCommand:
 
 
 # Headers the platform writes itself; letting callers set them would break threading or delivery.
-_RESERVED_HEADERS = frozenset(
-    {
-        "from",
-        "to",
-        "cc",
-        "bcc",
-        "subject",
-        "date",
-        "message-id",
-        "reply-to",
-        "sender",
-        "mime-version",
-        "content-type",
-        "content-transfer-encoding",
-        "return-path",
-        "dkim-signature",
-        "received",
-    }
-) | RELAY_REFUSED
+_RESERVED_HEADERS = (
+    frozenset(
+        {
+            "from",
+            "to",
+            "cc",
+            "bcc",
+            "subject",
+            "date",
+            "message-id",
+            "reply-to",
+            "sender",
+            "mime-version",
+            "content-type",
+            "content-transfer-encoding",
+            "return-path",
+            "dkim-signature",
+            "received",
+        }
+    )
+    | RELAY_REFUSED
+)
 MAX_SUBJECT = 998  # RFC 5322's line limit
 # Of an email's HTML or text part: far past what any mailbox shows (Gmail clips at 102 KB), and a
 # bound on what storing, converting and building one message costs the server.

@@ -264,9 +264,9 @@ async def upload(request: Request, visit: Visit) -> Response:
         data = await file.read(MAX_UPLOAD + 1)
         if len(data) > MAX_UPLOAD:
             raise Invalid(f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MB; split it into parts")
-        limits = {"max_rows": import_contacts.MAX_ROWS, "max_columns": import_contacts.MAX_COLUMNS}
+        reader = partial(read_rows, max_rows=import_contacts.MAX_ROWS, max_columns=import_contacts.MAX_COLUMNS)
         async with request.app.state.csv_reading:  # one file's rows in memory at a time, until stored
-            header, rows = await deps.offload.run(partial(read_rows, **limits), data)
+            header, rows = await deps.offload.run(reader, data)
             del data
             job = await import_contacts.upload(deps, visit.session.project_id, target.id, file.filename, header, rows)
             del rows
