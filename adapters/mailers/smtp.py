@@ -1,4 +1,4 @@
-"""The SMTP mailer (aiosmtplib): on-prem relays, Postfix, a provider's SMTP endpoint.
+"""The SMTP mailer: on-prem relays, Postfix, a provider's SMTP endpoint (sessions in smtp_client.py).
 
 Connections are kept and reused across messages, at most `pool_size` at a time (each one carries one
 transaction at a time, so the pool bounds the concurrent senders too). Replies are classified the
@@ -18,7 +18,7 @@ import aiosmtplib
 from attrs import frozen
 
 from adapters.mailers.mime import build_message, envelope_recipients
-from adapters.mailers.smtp_client import HandoverSMTP
+from adapters.mailers.smtp_client import Disconnected, RecipientsRefused, Refused, Reply, Session, SmtpError
 from autorelay_core.domain.addresses import split_mailbox
 from autorelay_core.domain.emails import Email
 from autorelay_core.errors import MailerError
@@ -51,30 +51,24 @@ class SmtpMailer:
         self.settings = settings
         self._signer = signer
         self._keep_copy = keep
-        self._idle: list[aiosmtplib.SMTP] = []
+        self._idle: list[Session] = []
         self._slots: asyncio.Semaphore | None = None
 
-    def _new_client(self) -> HandoverSMTP:
+    async def _connected(self) -> Session:
+        while self._idle:
+            session = self._idle.pop()
+            if session.is_connected:
+                return session
         s = self.settings
-        return HandoverSMTP(
-            hostname=s.host,
-            port=s.port,
+        return await Session.open(  # EHLO, STARTTLS and AUTH as configured
+            s.host,
+            s.port,
+            security=s.security,
             username=s.username or None,
             password=s.password or None,
             timeout=s.timeout,
-            use_tls=s.security == "tls",
-            start_tls=True if s.security == "starttls" else False,
             tls_context=s.tls_context,
         )
-
-    async def _connected(self) -> HandoverSMTP:
-        while self._idle:
-            client = self._idle.pop()
-            if client.is_connected:
-                return client  # type: ignore[return-value]  # the pool only ever holds HandoverSMTP
-        client = self._new_client()
-        await client.connect()  # EHLO, STARTTLS and AUTH as configured
-        return client
 
     async def send(self, email: Email, sent_at: datetime, handover: Handover | None = None) -> str:
         message = build_message(email, sent_at)
@@ -86,40 +80,36 @@ class SmtpMailer:
             self._slots = asyncio.Semaphore(self.settings.pool_size)
         async with self._slots:
             for attempt in (1, 2):
-                client = None
+                session = None
                 try:
-                    client = await self._connected()
-                    client.handover = handover
-                    try:
-                        refused, reply = await client.transaction(sender, recipients, message)
-                    finally:
-                        client.handover = None
+                    session = await self._connected()
+                    refused, reply = await session.transaction(sender, recipients, message, handover)
                 except MailerError:  # the hand-over was refused: the server drops the transaction
-                    self._discard(client)
+                    self._discard(session)
                     raise
-                except aiosmtplib.SMTPServerDisconnected as error:
+                except Disconnected as error:
                     # A kept connection the server has since closed: one more try on a fresh one.
+                    self._discard(session)
                     if attempt == 1:
                         continue
                     raise MailerError(f"SMTP server disconnected: {error}", permanent=False) from error
                 except aiosmtplib.SMTPAuthenticationError as error:
                     # The operator's settings, not the message: retried (with backoff) until fixed.
-                    self._discard(client)
                     problem = f"SMTP authentication failed ({error.code}); check the SMTP username and password"
                     raise MailerError(problem, permanent=False) from error
-                except aiosmtplib.SMTPRecipientsRefused as error:
-                    self._keep(client)
+                except RecipientsRefused as error:
+                    self._keep(session)
                     raise _refused(error) from error
-                except aiosmtplib.SMTPResponseException as error:
-                    self._discard(client)
-                    permanent = 500 <= error.code < 600
-                    raise MailerError(f"SMTP {error.code} {error.message}", permanent=permanent) from error
-                except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
-                    self._discard(client)
+                except Refused as error:
+                    self._keep(session)
+                    code, text = error.reply.code, " ".join(error.reply.message.split())
+                    raise MailerError(f"SMTP {code} {text}", permanent=500 <= code < 600) from error
+                except (SmtpError, aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+                    self._discard(session)
                     raise MailerError(
                         f"SMTP connection to {self.settings.host} failed: {error}", permanent=False
                     ) from error
-                self._keep(client)
+                self._keep(session)
                 if refused:
                     log.warning("%s: some recipients refused: %s", email.id, _describe(refused))
                 if self._keep_copy is not None:
@@ -127,33 +117,29 @@ class SmtpMailer:
                 return reply
         raise MailerError("SMTP server disconnected twice", permanent=False)  # pragma: no cover
 
-    def _keep(self, client: aiosmtplib.SMTP | None) -> None:
-        if client is not None and client.is_connected:
-            self._idle.append(client)
+    def _keep(self, session: Session | None) -> None:
+        if session is not None and session.is_connected:
+            self._idle.append(session)
 
     @staticmethod
-    def _discard(client: aiosmtplib.SMTP | None) -> None:
-        if client is not None and client.is_connected:
-            client.close()
+    def _discard(session: Session | None) -> None:
+        if session is not None:
+            session.close()
 
     async def close(self) -> None:
         while self._idle:
-            client = self._idle.pop()
-            try:
-                await client.quit()
-            except (aiosmtplib.SMTPException, OSError):
-                client.close()
+            await self._idle.pop().quit()
 
 
-def _describe(refused: dict) -> str:
+def _describe(refused: dict[str, Reply]) -> str:
     return "; ".join(f"{address}: {reply.code} {reply.message}" for address, reply in refused.items())
 
 
-def _refused(error: aiosmtplib.SMTPRecipientsRefused) -> MailerError:
+def _refused(error: RecipientsRefused) -> MailerError:
     """Every recipient was refused: permanent (a bounce of those addresses) if every refusal was
     5xx, else transient (a 4xx may pass on the next try)."""
-    codes = [r.code for r in error.recipients]
-    text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in error.recipients)
+    codes = [r.code for r in error.refused.values()]
+    text = "; ".join(f"{a}: {r.code} {' '.join(r.message.split())}" for a, r in error.refused.items())
     if all(500 <= code < 600 for code in codes):
-        return MailerError(f"SMTP refused {text}", permanent=True, bounced=tuple(r.recipient for r in error.recipients))
+        return MailerError(f"SMTP refused {text}", permanent=True, bounced=tuple(error.refused))
     return MailerError(f"SMTP refused {text}", permanent=False)

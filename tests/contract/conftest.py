@@ -37,3 +37,19 @@ async def store(make_storage):
     storage = make_storage()
     yield storage
     await storage.close()
+
+
+# The SMTP client's suites run on both loops `autorelay serve` and `autorelay worker` use: uvloop
+# keeps a protocol's callbacks from the moment a connection is made, asyncio looks them up each
+# time, and a client correct on one can be wrong on the other.
+_BOTH_LOOPS = ("test_smtp_pipelining.py", "test_smtp_mailer.py")
+
+
+def pytest_asyncio_loop_factories(config, item):
+    if item.fspath.basename not in _BOTH_LOOPS:
+        return None
+    import asyncio
+
+    import uvloop
+
+    return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}

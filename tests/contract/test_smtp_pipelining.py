@@ -1,14 +1,18 @@
-"""The SMTP client's pipelined transaction against a scripted SMTP server on loopback: the envelope
-goes out in one write, replies are read however the server splits them, and refusals come out as
-they do without pipelining."""
+"""The SMTP client's pipelined transaction against a scripted SMTP server on loopback, on asyncio's
+loop and on uvloop (conftest.py): the envelope goes out in one write, replies are read however the
+server splits them, refusals come out as they do without pipelining, and the final "." waits for
+the hand-over record. The reply parser, property-tested on replies split and joined every way."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from adapters.mailers.smtp_client import HandoverSMTP
+from adapters.mailers.smtp_client import ProtocolError, RecipientsRefused, Reply, ReplyParser, Session
+from autorelay_core.errors import MailerError
 
 MESSAGE = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: hi\r\n\r\n.starts with a dot\r\nbye\r\n"
 
@@ -58,12 +62,13 @@ class ScriptedServer:
                     return
 
 
-async def _client(server: ScriptedServer) -> tuple[HandoverSMTP, asyncio.Server]:
+async def _client(server: ScriptedServer) -> tuple[Session, asyncio.Server]:
     listening = await asyncio.start_server(server.handle, "127.0.0.1", 0)
     port = listening.sockets[0].getsockname()[1]
-    client = HandoverSMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=5)
-    await client.connect()
-    return client, listening
+    session = await Session.open(
+        "127.0.0.1", port, security="none", username=None, password=None, timeout=5, tls_context=None
+    )
+    return session, listening
 
 
 async def test_the_envelope_goes_in_one_write_and_the_message_arrives_dot_stuffed():
@@ -95,15 +100,13 @@ async def test_a_refused_recipient_is_reported_and_the_others_get_the_message():
         await client.quit()
 
 
-async def test_every_recipient_refused_raises_as_sendmail_does_and_the_connection_stays_usable():
-    import aiosmtplib
-
+async def test_every_recipient_refused_raises_and_the_connection_stays_usable():
     server = ScriptedServer(refuse=("b@example.com", "c@example.com"))
     client, listening = await _client(server)
     async with listening:
-        with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
+        with pytest.raises(RecipientsRefused) as refused:
             await client.transaction("a@example.com", ["b@example.com", "c@example.com"], MESSAGE)
-        assert [(r.recipient, r.code) for r in refused.value.recipients] == [
+        assert [(a, r.code) for a, r in refused.value.refused.items()] == [
             ("b@example.com", 550),
             ("c@example.com", 550),
         ]
@@ -114,28 +117,58 @@ async def test_every_recipient_refused_raises_as_sendmail_does_and_the_connectio
         await client.quit()
 
 
-async def test_without_the_protocol_internals_it_falls_back_to_aiosmtplibs_own_transaction(monkeypatch):
-    """The pipelined path leans on aiosmtplib's private protocol parts (smtp_client._INTERNALS).
-    A release without them gets the library's own sendmail: one command per round trip, and the
-    hand-over still runs before the message is given (here, before DATA)."""
-    from adapters.mailers import smtp_client
-
-    monkeypatch.setattr(smtp_client, "_INTERNALS", (*smtp_client._INTERNALS, "_a_part_no_release_has"))
+async def test_the_final_dot_waits_for_the_hand_over_record_and_a_refused_one_sends_nothing_more():
     server = ScriptedServer()
     client, listening = await _client(server)
-    handed: list[int] = []
+    seen: list[int] = []
 
     async def handover(then) -> bool:
-        handed.append(len(server.messages))
+        await asyncio.sleep(0.05)  # the record's commit
+        seen.append(len(server.messages))
         then()
         return True
 
+    async def lost(then) -> bool:
+        return False
+
     async with listening:
-        assert not isinstance(client.protocol, smtp_client.PipeliningProtocol)
-        client.handover = handover
-        refused, reply = await client.transaction("a@example.com", ["b@example.com", "c@example.com"], MESSAGE)
-        await client.quit()
-    assert refused == {} and reply == "2.0.0 Ok: queued as Q1"
-    assert handed == [0]  # asked once, before the message was there
-    assert server.reads[0].startswith(b"MAIL FROM:<a@example.com>") and b"RCPT" not in server.reads[0]
-    assert server.messages[0] == MESSAGE.replace(b"\r\n.starts", b"\r\n..starts") + b".\r\n"
+        await client.transaction("a@example.com", ["b@example.com"], MESSAGE, handover)
+        assert seen == [0] and len(server.messages) == 1, "the message was complete only after the record"
+        with pytest.raises(MailerError, match="lease ran out"):
+            await client.transaction("a@example.com", ["b@example.com"], MESSAGE, lost)
+        client.close()
+    await asyncio.sleep(0.1)
+    assert len(server.messages) == 1, "without its final dot the server never had the second message"
+
+
+replies = st.lists(
+    st.tuples(
+        st.integers(200, 599),
+        st.lists(st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30), min_size=1, max_size=4),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(replies=replies, cuts=st.lists(st.integers(0, 400), max_size=12), bare_lf=st.booleans())
+def test_replies_are_read_however_the_bytes_are_split_and_joined(replies, cuts, bare_lf):
+    end = b"\n" if bare_lf else b"\r\n"
+    wire = b"".join(
+        b"".join(f"{code}{'-' if n < len(lines) - 1 else ' '}{text}".encode() + end for n, text in enumerate(lines))
+        for code, lines in replies
+    )
+    points = sorted({min(c, len(wire)) for c in cuts})
+    pieces = [wire[a:b] for a, b in zip([0, *points], [*points, len(wire)], strict=True)]
+    parser = ReplyParser()
+    read = [reply for piece in pieces for reply in parser.feed(piece)]
+    assert read == [Reply(code, "\n".join(lines)) for code, lines in replies]
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [b"HTTP/1.1 400 Bad Request\r\n", b"250-first\r\n550 second\r\n", b"2500 x\r\n", b"250" + b"x" * 9000],
+)
+def test_what_is_not_an_smtp_reply_is_an_error_not_a_guess(wire):
+    with pytest.raises(ProtocolError):
+        ReplyParser().feed(wire)

@@ -1,0 +1,275 @@
+"""A real Postfix on loopback for the tests: Debian's package, run as a private instance with its
+own configuration, queue, ports and log in a temporary folder (never the system service). It
+pipelines its replies, offers STARTTLS with a trustme certificate and SASL AUTH (answered by a
+Dovecot of its own), and can deliver to a Maildir, bounce for real, relay through a smarthost or
+route a domain elsewhere by a transport map. Skips the test when Postfix is not installed, unless
+AUTORELAY_TEST_POSTFIX=required (as in CI), where its absence is a failure.
+
+Also `smtp_sink()`: Postfix's smtp-sink, which accepts everything and answers like Postfix."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import trustme
+
+from tests.e2e.server import free_port
+
+POSTFIX = shutil.which("postfix") or ("/usr/sbin/postfix" if Path("/usr/sbin/postfix").exists() else None)
+SMTP_SINK = shutil.which("smtp-sink") or ("/usr/sbin/smtp-sink" if Path("/usr/sbin/smtp-sink").exists() else None)
+USER, PASSWORD = "autorelay", "postfix-secret"
+HOSTNAME = "mx.test"
+
+
+def require(tool: str | None, name: str) -> str:
+    if tool is None:
+        if os.environ.get("AUTORELAY_TEST_POSTFIX") == "required":
+            pytest.fail(f"{name} is required (AUTORELAY_TEST_POSTFIX=required) but is not installed")
+        pytest.skip(f"{name} is not installed (apt-get install postfix)")
+    return tool
+
+
+MAIN_CF = """
+compatibility_level = 3.6
+queue_directory = {root}/spool
+data_directory = {root}/lib
+meta_directory = /etc/postfix
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+shlib_directory = /usr/lib/postfix
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = {hostname}
+mydomain = {hostname}
+myorigin = {hostname}
+mydestination = localhost, {hostname}
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
+alias_maps =
+alias_database =
+local_recipient_maps =
+maillog_file = {root}/maillog
+maillog_file_prefixes = /var, /dev/stdout, {root}
+syslog_name = postfix-test
+smtpd_tls_cert_file = {root}/tls/cert.pem
+smtpd_tls_key_file = {root}/tls/key.pem
+smtpd_tls_security_level = may
+smtpd_tls_loglevel = 1
+smtpd_tls_received_header = yes
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = inet:127.0.0.1:{auth_port}
+smtpd_sasl_security_options = noanonymous
+smtpd_tls_auth_only = yes
+home_mailbox = Maildir/
+mailbox_command =
+virtual_mailbox_domains = {virtual_domains}
+virtual_mailbox_base = {root}/virtual
+virtual_mailbox_maps = static:mailbox/
+virtual_uid_maps = static:{uid}
+virtual_gid_maps = static:{gid}
+transport_maps = texthash:{root}/etc/transport
+bounce_queue_lifetime = 0
+maximal_queue_lifetime = 1h
+delay_warning_time = 0
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 2s
+"""
+
+
+AUTH_CONF = """
+protocols = none
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = dovecot
+default_internal_group = dovecot
+default_login_user = dovecot
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%n {root}/users
+}}
+userdb {{
+  driver = static
+  args = uid=dovecot gid=dovecot home={root}
+}}
+service auth {{
+  inet_listener {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+}}
+service stats {{
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+"""
+
+
+class Postfix:
+    """`with Postfix(...) as mx:`; `mx.port` takes SMTP. `extra`: more main.cf lines (a role)."""
+
+    def __init__(
+        self, *, extra: str = "", transport: str = "", virtual_domains: str = "", refuse: tuple[str, ...] = ()
+    ) -> None:
+        """`refuse`: recipients smtpd refuses at RCPT with 550 5.1.1 (as a server without them)."""
+        require(POSTFIX, "postfix")
+        self.refuse = refuse
+        self.root = Path(tempfile.mkdtemp(prefix="postfix-"))
+        self.port, self.auth_port = free_port(), free_port()
+        self.ca = trustme.CA()
+        self._auth: subprocess.Popen | None = None
+        self.extra, self.transport, self.virtual_domains = extra, transport, virtual_domains
+
+    def ca_file(self) -> str:
+        path = self.root / "ca.pem"
+        if not path.exists():
+            self.ca.cert_pem.write_to_path(str(path))
+        return str(path)
+
+    def _configure(self) -> None:
+        root = self.root
+        root.chmod(0o755)
+        for sub in ("etc", "spool", "lib", "tls", "virtual"):
+            (root / sub).mkdir()
+        postfix_user = pwd.getpwnam("postfix")
+        os.chown(root / "lib", postfix_user.pw_uid, postfix_user.pw_gid)
+        os.chown(root / "virtual", postfix_user.pw_uid, postfix_user.pw_gid)
+        cert = self.ca.issue_cert(HOSTNAME, "127.0.0.1", "localhost")
+        cert.private_key_pem.write_to_path(str(root / "tls" / "key.pem"))
+        cert.cert_chain_pems[0].write_to_path(str(root / "tls" / "cert.pem"))
+        master = Path("/etc/postfix/master.cf").read_text()
+        master = re.sub(r"(?m)^smtp\s+inet.*$", f"127.0.0.1:{self.port} inet n - n - - smtpd", master)
+        if "postlog" not in master:
+            master += "\npostlog unix-dgram n - n - 1 postlogd\n"
+        (root / "etc" / "master.cf").write_text(master)
+        main = MAIN_CF.format(
+            root=root,
+            hostname=HOSTNAME,
+            uid=postfix_user.pw_uid,
+            gid=postfix_user.pw_gid,
+            virtual_domains=self.virtual_domains,
+            auth_port=self.auth_port,
+        )
+        refused = "".join(f"{address} 550 5.1.1 <{address}>: no such user here\n" for address in self.refuse)
+        (root / "etc" / "refused").write_text(refused)
+        restrictions = f"smtpd_recipient_restrictions = check_recipient_access texthash:{root}/etc/refused, permit\n"
+        (root / "etc" / "main.cf").write_text(main + restrictions + self.extra)
+        (root / "etc" / "transport").write_text(self.transport)
+        self._start_auth()
+
+    def _start_auth(self) -> None:
+        """Postfix's SASL is Dovecot's: a Dovecot of its own that only answers auth requests."""
+        folder = self.root / "auth"
+        for sub in ("run", "state"):
+            (folder / sub).mkdir(parents=True)
+        (folder / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+        (folder / "dovecot.conf").write_text(AUTH_CONF.format(root=folder, port=self.auth_port))
+        dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
+        self._auth = subprocess.Popen(
+            [dovecot, "-F", "-c", str(folder / "dovecot.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=(folder / "stderr.log").open("wb"),
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.auth_port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"Dovecot (auth) did not start: {(folder / 'stderr.log').read_text()}")
+
+    def postfix(self, *args: str) -> None:
+        subprocess.run([POSTFIX or "postfix", "-c", str(self.root / "etc"), *args], check=True, capture_output=True)
+
+    def __enter__(self) -> Postfix:
+        self._configure()
+        self.postfix("start")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                    if sock.recv(512).startswith(b"220"):
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"postfix did not start: {self.log()}")
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.postfix("stop")
+        except subprocess.CalledProcessError:
+            pass
+        if self._auth is not None:
+            self._auth.terminate()
+            self._auth.wait(10)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def log(self) -> str:
+        path = self.root / "maillog"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def sendmail(self, message: bytes, *recipients: str, sender: str = "") -> None:
+        """Submit a message through this instance's own sendmail (`-f` the envelope sender)."""
+        command = ["sendmail", "-C", str(self.root / "etc"), "-i"]
+        command += ["-f", sender] if sender else []
+        subprocess.run([*command, *(recipients or ["-t"])], input=message, check=True, capture_output=True)
+
+    def mailbox(self, user: str) -> list[bytes]:
+        """The messages local(8) delivered to `user`'s Maildir (they arrive in new/)."""
+        folder = self.root / "virtual" / "mailbox" / "new"
+        return [p.read_bytes() for p in sorted(folder.glob("*"))] if folder.exists() else []
+
+    def delivered(self) -> list[bytes]:
+        """Every message delivered into the virtual Maildir, oldest first."""
+        return self.mailbox("")
+
+    def ehlo_features(self) -> str:
+        import smtplib
+
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=10) as client:
+            return client.ehlo()[1].decode()
+
+    def flush(self) -> None:
+        self.postfix("flush")
+
+
+@contextmanager
+def smtp_sink(*, backlog: int = 100) -> Iterator[int]:
+    """Postfix's smtp-sink on a free port: takes everything, pipelines like Postfix, keeps nothing."""
+    sink = require(SMTP_SINK, "smtp-sink")
+    port = free_port()
+    process = subprocess.Popen(
+        [sink, "-u", "nobody", "-c", f"127.0.0.1:{port}", str(backlog)], stdout=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(5)
