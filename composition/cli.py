@@ -233,7 +233,8 @@ def restore_command(args: argparse.Namespace) -> None:
 def inbound(args: argparse.Namespace) -> None:
     from composition.relay import run_inbound
 
-    settings = _settings(args)
+    # Only what it is for: a process started with other SMTP settings must not deliver anyone's mail.
+    settings = _settings(args, embedded_workers=args.deliver)
     if not (settings.inbound_listen or settings.bounce_imap_url):
         raise SettingsError(
             "`autorelay inbound` needs AUTORELAY_BOUNCE_DOMAIN and AUTORELAY_INBOUND_LISTEN=host:port (to receive"
@@ -245,7 +246,7 @@ def inbound(args: argparse.Namespace) -> None:
 def smtp_relay(args: argparse.Namespace) -> None:
     from composition.relay import run_relay
 
-    settings = _settings(args)
+    settings = _settings(args, embedded_workers=args.deliver)
     if not settings.smtp_relay_listen:
         raise SettingsError(
             "`autorelay smtp-relay` needs AUTORELAY_SMTP_RELAY_LISTEN=host:port (for example 0.0.0.0:587)"
@@ -420,6 +421,10 @@ def parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "smtp-relay", help="run the SMTP submission relay alone (at AUTORELAY_SMTP_RELAY_LISTEN; serve runs it too)"
     )
+    p.add_argument(
+        "--deliver", type=int, default=0, metavar="N",
+        help="also run N delivery threads here (default 0: `serve` or `autorelay worker` deliver)",
+    )  # fmt: skip
     p.set_defaults(func=smtp_relay)
 
     p = commands.add_parser(
@@ -427,6 +432,10 @@ def parser() -> argparse.ArgumentParser:
         help="receive bounces and complaints alone (AUTORELAY_INBOUND_LISTEN and/or AUTORELAY_BOUNCE_IMAP_URL;"
         " serve runs them too)",
     )
+    p.add_argument(
+        "--deliver", type=int, default=0, metavar="N",
+        help="also run N delivery threads here (default 0: `serve` or `autorelay worker` deliver)",
+    )  # fmt: skip
     p.set_defaults(func=inbound)
 
     p = commands.add_parser(

@@ -9,20 +9,34 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from adapters.smtp_relay.certs import fingerprint, self_signed, server_context
+from adapters.smtp_relay.certs import fingerprint, self_signed, server_context, wanted_names
 from adapters.smtp_relay.server import start_relay
 from composition.services import Services
 from composition.settings import Settings
 
 
+def _hostname(settings: Settings) -> str:
+    return urlsplit(settings.base_url).hostname or socket.getfqdn()
+
+
+def tls_files(settings: Settings) -> tuple[Path, Path, str]:
+    """The certificate and key the relay and the inbound listener present, and how it was made
+    (for the banner): the operator's, or one made in the data dir for every name a client may use."""
+    if settings.smtp_relay_cert:
+        return Path(settings.smtp_relay_cert), Path(settings.smtp_relay_key), ""
+    listening = [settings.relay_address[0]] if settings.smtp_relay_listen else []
+    listening += [settings.inbound_address[0]] if settings.inbound_listen else []
+    extra = [n for n in settings.smtp_relay_tls_names.split(",") if n.strip()]
+    names = wanted_names(_hostname(settings), listening[0] if listening else "", [*listening[1:], *extra])
+    cert, key = self_signed(settings.data_dir, names)
+    ca = settings.data_dir / "smtp-relay-ca.pem"
+    return cert, key, f"; clients trust {ca} (names: {', '.join(names)})"
+
+
 async def start_smtp_relay(services: Services, settings: Settings) -> asyncio.Server:
     """Listen where AUTORELAY_SMTP_RELAY_LISTEN says, and print where and with which certificate."""
-    hostname = urlsplit(settings.base_url).hostname or socket.getfqdn()
-    if settings.smtp_relay_cert:
-        cert, key, made = Path(settings.smtp_relay_cert), Path(settings.smtp_relay_key), ""
-    else:
-        cert, key = self_signed(settings.data_dir, hostname)
-        made = f", self-signed in {settings.data_dir}"
+    hostname = _hostname(settings)
+    cert, key, made = tls_files(settings)
     host, port = settings.relay_address
     implicit = settings.smtp_relay_tls == "implicit"
     server = await start_relay(
@@ -47,8 +61,12 @@ async def start_inbound_listener(services: Services, settings: Settings) -> asyn
 
     host, port = settings.inbound_address
     intake = Intake(services.deps, keep_dir=settings.data_dir / "returned-unread")
-    server = await start_inbound(services.deps, host, port, intake=intake)
-    print(f"AutoRelay inbound on {host}:{port}: bounces and complaints for {settings.bounce_domain}", flush=True)
+    cert, key, _ = tls_files(settings)
+    server = await start_inbound(services.deps, host, port, intake=intake, tls=server_context(cert, key))
+    print(
+        f"AutoRelay inbound on {host}:{port} (STARTTLS offered): bounces and complaints for {settings.bounce_domain}",
+        flush=True,
+    )
     return server
 
 

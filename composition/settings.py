@@ -147,6 +147,9 @@ class Settings:
         **_doc("The relay's TLS certificate (PEM); with no cert and key, a self-signed one in the data dir", "")
     )
     smtp_relay_key: str = field(**_doc("The relay's TLS private key (PEM)", ""))
+    smtp_relay_tls_names: str = field(
+        **_doc("More host names or addresses (comma-separated) the self-signed certificate carries", "")
+    )
     smtp_relay_auth_seconds: float = field(
         converter=float, **_doc("Seconds a relay client has from connecting to AUTH before it is closed", 20)
     )

@@ -68,6 +68,7 @@ smtpd_tls_cert_file = {root}/tls/cert.pem
 smtpd_tls_key_file = {root}/tls/key.pem
 smtpd_tls_security_level = may
 smtpd_tls_loglevel = 1
+smtp_tls_loglevel = 1
 smtpd_tls_received_header = yes
 smtpd_sasl_auth_enable = yes
 smtpd_sasl_type = dovecot
@@ -128,11 +129,19 @@ class Postfix:
     """`with Postfix(...) as mx:`; `mx.port` takes SMTP. `extra`: more main.cf lines (a role)."""
 
     def __init__(
-        self, *, extra: str = "", transport: str = "", virtual_domains: str = "", refuse: tuple[str, ...] = ()
+        self,
+        *,
+        extra: str = "",
+        transport: str = "",
+        virtual_domains: str = "",
+        refuse: tuple[str, ...] = (),
+        extra_files: dict[str, str] | None = None,
     ) -> None:
-        """`refuse`: recipients smtpd refuses at RCPT with 550 5.1.1 (as a server without them)."""
+        """`refuse`: recipients smtpd refuses at RCPT with 550 5.1.1 (as a server without them).
+        `extra_files`: more files in the configuration folder (maps); `{root}` in `extra` is the
+        instance's folder."""
         require(POSTFIX, "postfix")
-        self.refuse = refuse
+        self.refuse, self.extra_files = refuse, extra_files or {}
         self.root = Path(tempfile.mkdtemp(prefix="postfix-"))
         self.port, self.auth_port = free_port(), free_port()
         self.ca = trustme.CA()
@@ -172,7 +181,9 @@ class Postfix:
         refused = "".join(f"{address} 550 5.1.1 <{address}>: no such user here\n" for address in self.refuse)
         (root / "etc" / "refused").write_text(refused)
         restrictions = f"smtpd_recipient_restrictions = check_recipient_access texthash:{root}/etc/refused, permit\n"
-        (root / "etc" / "main.cf").write_text(main + restrictions + self.extra)
+        (root / "etc" / "main.cf").write_text(main + restrictions + self.extra.replace("{root}", str(root)))
+        for name, text in self.extra_files.items():
+            (root / "etc" / name).write_text(text)
         (root / "etc" / "transport").write_text(self.transport)
         self._start_auth()
 

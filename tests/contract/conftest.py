@@ -46,10 +46,10 @@ _BOTH_LOOPS = ("test_smtp_pipelining.py", "test_smtp_mailer.py")
 
 
 def pytest_asyncio_loop_factories(config, item):
-    if item.fspath.basename not in _BOTH_LOOPS:
-        return None
     import asyncio
 
+    if item.fspath.basename not in _BOTH_LOOPS:
+        return {"asyncio": asyncio.new_event_loop}
     import uvloop
 
     return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}

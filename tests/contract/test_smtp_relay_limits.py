@@ -24,7 +24,7 @@ async def running(tmp_path, limits: Limits, **config):
     deps = make_deps()
     if config:
         deps = evolve(deps, config=evolve(deps.config, **config))
-    cert, key = self_signed(tmp_path, "relay.test")
+    cert, key = self_signed(tmp_path, ["relay.test"])
     server = await start_relay(deps, "127.0.0.1", 0, server_context(cert, key), limits=limits)
     context = ssl.create_default_context(cafile=str(cert))
     context.check_hostname = False
@@ -111,8 +111,8 @@ async def _plain_key(deps, key) -> str:
 
 
 def test_the_self_signed_certificate_is_made_once_and_its_key_kept_private(tmp_path):
-    cert, key = self_signed(tmp_path, "relay.test")
+    cert, key = self_signed(tmp_path, ["relay.test"])
     assert (key.stat().st_mode & 0o777) == 0o600
     printed = fingerprint(cert)
-    assert self_signed(tmp_path, "relay.test") == (cert, key) and fingerprint(cert) == printed
+    assert self_signed(tmp_path, ["relay.test"]) == (cert, key) and fingerprint(cert) == printed
     assert len(printed.split(":")) == 32
