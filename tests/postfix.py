@@ -78,8 +78,8 @@ smtpd_tls_auth_only = yes
 home_mailbox = Maildir/
 mailbox_command =
 virtual_mailbox_domains = {virtual_domains}
-virtual_mailbox_base = {root}/virtual
-virtual_mailbox_maps = static:mailbox/
+virtual_mailbox_base = {virtual_base}
+virtual_mailbox_maps = static:{virtual_map}
 virtual_uid_maps = static:{uid}
 virtual_gid_maps = static:{gid}
 transport_maps = texthash:{root}/etc/transport
@@ -136,12 +136,14 @@ class Postfix:
         virtual_domains: str = "",
         refuse: tuple[str, ...] = (),
         extra_files: dict[str, str] | None = None,
+        mailbox: tuple[Path, str, int, int] | None = None,
     ) -> None:
         """`refuse`: recipients smtpd refuses at RCPT with 550 5.1.1 (as a server without them).
         `extra_files`: more files in the configuration folder (maps); `{root}` in `extra` is the
-        instance's folder."""
+        instance's folder. `mailbox`: (base, map, uid, gid) where virtual(8) delivers (another
+        program's Maildir, such as Dovecot's); by default a Maildir of this instance's own."""
         require(POSTFIX, "postfix")
-        self.refuse, self.extra_files = refuse, extra_files or {}
+        self.refuse, self.extra_files, self.mailbox_setting = refuse, extra_files or {}, mailbox
         self.root = Path(tempfile.mkdtemp(prefix="postfix-"))
         self.port, self.auth_port = free_port(), free_port()
         self.ca = trustme.CA()
@@ -170,11 +172,19 @@ class Postfix:
         if "postlog" not in master:
             master += "\npostlog unix-dgram n - n - 1 postlogd\n"
         (root / "etc" / "master.cf").write_text(master)
+        base, mapped, uid, gid = self.mailbox_setting or (
+            root / "virtual",
+            "mailbox/",
+            postfix_user.pw_uid,
+            postfix_user.pw_gid,
+        )
         main = MAIN_CF.format(
             root=root,
             hostname=HOSTNAME,
-            uid=postfix_user.pw_uid,
-            gid=postfix_user.pw_gid,
+            virtual_base=base,
+            virtual_map=mapped,
+            uid=uid,
+            gid=gid,
             virtual_domains=self.virtual_domains,
             auth_port=self.auth_port,
         )

@@ -12,8 +12,9 @@ import email.policy
 import dkim
 import pytest
 
+from tests.bounce_messages import BOUNCES
 from tests.dns_server import DnsServer
-from tests.e2e.server import Server, Worker, wait_for
+from tests.e2e.server import Server, Worker, free_port, wait_for
 from tests.postfix import HOSTNAME, PASSWORD, USER, Postfix
 
 pytestmark = pytest.mark.e2e
@@ -105,5 +106,70 @@ def test_a_recipient_postfix_refuses_is_a_bounce(tmp_path):
                 event = api.get(f"/emails/{sent}").json()["events"][-1]
                 assert "550" in event["reason"] and "no such user here" in event["reason"]
                 assert api.get("/suppressions").json()["data"][0]["email"] == "gone@example.com"
+        finally:
+            server.stop()
+
+
+def _bounced(server: Server, to: str, timeout: float = 60) -> dict:
+    """Send to `to` through Postfix; the email, once Postfix's own DSN has made it `bounced`."""
+    with server.client(server.keys["live"]) as api:
+        body = {"to": to, "from": "news@acme.test", "subject": "to a user Postfix lacks", "html": "<p>x</p>"}
+        sent = api.post("/emails", json=body).json()["id"]
+        done = wait_for(lambda: api.get(f"/emails/{sent}").json()["email"]["status"] == "bounced", timeout)
+        answer = api.get(f"/emails/{sent}").json()
+        assert done, f"not bounced: {answer['email']['status']}"
+        assert [s["email"] for s in api.get("/suppressions").json()["data"]] == [to]
+        return answer
+
+
+def test_postfixs_own_dsn_comes_back_to_the_inbound_listener_over_starttls(tmp_path):
+    inbound = free_port()
+    data = tmp_path / "data"
+    mx = Postfix(
+        transport=f"{BOUNCES} smtp:[127.0.0.1]:{inbound}\n",
+        # The bounce goes back only over TLS, verified against AutoRelay's own CA.
+        extra=f"smtp_tls_security_level = encrypt\nsmtp_tls_CAfile = {data / 'smtp-relay-ca.pem'}\n",
+    )
+    with DnsServer() as dns_server:
+        settings = _settings(mx, dns_server) | {
+            "AUTORELAY_BOUNCE_DOMAIN": BOUNCES,
+            "AUTORELAY_INBOUND_LISTEN": f"127.0.0.1:{inbound}",
+        }
+        server = Server(data, settings).start()
+        try:
+            with mx:
+                answer = _bounced(server, "nosuchuser@mx.test")
+                reason = answer["events"][-1]["reason"]
+                assert "5.1.1" in reason and "unknown user" in reason, reason
+                assert "TLS connection established to 127.0.0.1" in mx.log()
+        finally:
+            server.stop()
+
+
+def test_postfixs_own_dsn_reaches_the_imap_reader_through_dovecot(tmp_path):
+    from tests.imap_server import USER as IMAP_USER
+    from tests.imap_server import Dovecot
+
+    with Dovecot() as imap, DnsServer() as dns_server:
+        owner = (imap.root / "mail").stat()
+        mx = Postfix(
+            transport=f"{BOUNCES} virtual:\n",
+            virtual_domains=BOUNCES,
+            mailbox=(imap.root / "mail", f"{IMAP_USER}/", owner.st_uid, owner.st_gid),
+        )
+        ca = tmp_path / "imap-ca.pem"
+        imap.ca.cert_pem.write_to_path(str(ca))
+        settings = _settings(mx, dns_server) | {
+            "AUTORELAY_BOUNCE_DOMAIN": BOUNCES,
+            "AUTORELAY_BOUNCE_IMAP_URL": imap.url(),
+            "AUTORELAY_BOUNCE_IMAP_CA_FILE": str(ca),
+            "AUTORELAY_BOUNCE_IMAP_POLL_SECONDS": "0.5",
+        }
+        server = Server(tmp_path / "data", settings).start()
+        try:
+            with mx:
+                answer = _bounced(server, "nosuchuser@mx.test")
+                assert "unknown user" in answer["events"][-1]["reason"]
+                assert imap.count("INBOX", "KEYWORD $AutoRelayDone") == 1
         finally:
             server.stop()
