@@ -9,7 +9,7 @@ import threading
 from adapters.mailers.kept import KeptMessages
 from autorelay_core.errors import Unavailable
 from autorelay_core.usecases.context import Deps
-from autorelay_core.usecases.deliver_email import deliver_due, reconcile_outbox
+from autorelay_core.usecases.deliver_email import deliver_due, next_pass, reconcile_outbox
 from autorelay_core.usecases.import_contacts import BackgroundImports
 from autorelay_core.usecases.manage_campaigns import finish_campaigns
 from autorelay_core.usecases.manage_reputation import evaluate_all
@@ -54,7 +54,17 @@ async def run_passes(
             break
         total += count
         if count == 0:
-            break
+            try:
+                wait = await next_pass(deps)
+            except Unavailable as error:
+                log.warning("delivery pass could not look ahead: %s", error)
+                break
+            if wait is None:
+                break
+            # The next row is due within a second: wait for it here (a row another worker is
+            # claiming right now reads as due: a short pause, not a busy loop).
+            await asyncio.sleep(max(wait, 0.005))
+            continue
         if count == batch and share >= 1 and not recruited:
             # More is due than one pass takes: ask for one more pass, which another consumer thread
             # or worker process picks up (and which may recruit another in turn), so a backlog is

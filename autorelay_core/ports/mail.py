@@ -154,6 +154,10 @@ class Outbox(Protocol):
     async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
         """How many emails are due and waiting for a worker, and the oldest one's due time."""
 
+    async def next_due(self) -> datetime | None:
+        """The earliest due time of a pending row (None when none is pending): when a pass will
+        next find work, a paced campaign's next email or a scheduled one."""
+
 
 class CampaignMail(Protocol):
     """A campaign's emails as one group: held and released together, counted together."""

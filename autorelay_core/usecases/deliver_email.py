@@ -69,7 +69,31 @@ async def drain(deps: Deps, batch: int = 8) -> int:
     total = 0
     while (count := await deliver_due(deps, batch) + await deliver_webhooks_due(deps, batch)) > 0:
         total += count
+    if await next_pass(deps, timedelta(0)) is not None:  # came due as the passes ended
+        deps.queue.wake()
     return total
+
+
+# A pass that finds the next row due this soon waits for it rather than ending: a paced campaign
+# streams out at its pace instead of in bursts a queue wake apart.
+LOOKAHEAD = timedelta(seconds=1)
+
+
+async def next_pass(deps: Deps, lookahead: timedelta = LOOKAHEAD) -> float | None:
+    """After a pass found nothing due: the seconds until the next pending row comes due when that
+    is within `lookahead` (the caller waits and passes again), else None, with a pass asked of the
+    queue for the second it comes due. Rows come due later than they were stored (a launched
+    campaign's are spread at its pace, a scheduled email waits for its time) and nothing else
+    starts a pass then: without this they waited for the reconciler. One wake a second at most."""
+    due = await deps.storage.outbox.next_due()
+    if due is None:
+        return None
+    wait = due - deps.clock.now()
+    if wait <= lookahead:
+        return max(0.0, wait.total_seconds())
+    if deps.pacer.wake_second(due):
+        deps.queue.wake(datetime.fromtimestamp(math.ceil(due.timestamp()), tz=UTC))
+    return None
 
 
 async def deliver_claim(deps: Deps, claim: Claim, known: dict[tuple[str, str], Suppression] | None = None) -> str:

@@ -545,3 +545,15 @@ async def test_the_outbox_backlog_counts_what_is_due_and_how_old(store):
     count, oldest = await store.outbox.backlog(NOW + timedelta(seconds=30))
     assert count == 1 and oldest is not None and abs((oldest - NOW).total_seconds()) < 1
     assert await store.webhooks.backlog(NOW) == 0
+
+
+async def test_the_next_due_time_is_the_earliest_pending_rows_leased_and_done_rows_aside(store):
+    from datetime import timedelta
+
+    assert await store.outbox.next_due() is None
+    await add(store, new_email(scheduled_at=NOW + timedelta(hours=1)))
+    assert abs((await store.outbox.next_due() - (NOW + timedelta(hours=1))).total_seconds()) < 1
+    sooner = await add(store, new_email(scheduled_at=NOW + timedelta(minutes=5)))
+    assert abs((await store.outbox.next_due() - (NOW + timedelta(minutes=5))).total_seconds()) < 1
+    await store.outbox.claim(sooner.id, NOW + timedelta(minutes=6), NOW + timedelta(minutes=7))
+    assert abs((await store.outbox.next_due() - (NOW + timedelta(hours=1))).total_seconds()) < 1

@@ -120,6 +120,9 @@ class MemoryOutbox:
             row.delivery, row.lease_until, row.due_at = Delivery.PENDING, None, now
         return [r.email.id for r in found]
 
+    async def next_due(self) -> datetime | None:
+        return min((r.due_at for r in self._mail.rows.values() if r.delivery is Delivery.PENDING), default=None)
+
     async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
         due = [r.due_at for r in self._mail.rows.values() if r.delivery is Delivery.PENDING and r.due_at <= now]
         return len(due), min(due, default=None)

@@ -158,6 +158,10 @@ class PostgresOutbox:
         )
         return [r[0] for r in rows]
 
+    async def next_due(self) -> datetime | None:
+        row = await self.db.fetchone("SELECT min(due_at) FROM emails WHERE delivery = 'pending'")
+        return row[0] if row else None
+
     async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
         row = await self.db.fetchone(
             "SELECT count(*), min(due_at) FROM emails WHERE delivery = 'pending' AND due_at <= %s", (now,)

@@ -131,6 +131,10 @@ class SqliteOutbox(Tables):
             ).fetchall()
         return [r[0] for r in rows]
 
+    async def next_due(self) -> datetime | None:
+        (due,) = self.conn.execute("SELECT min(due_at) FROM emails WHERE delivery = 'pending'").fetchone()
+        return datetime.fromtimestamp(due, UTC) if due is not None else None
+
     async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
         count, oldest = self.conn.execute(
             "SELECT count(*), min(due_at) FROM emails WHERE delivery = 'pending' AND due_at <= ?", (codec.ts(now),)
