@@ -222,6 +222,7 @@ def build(
             bounce_mx=urlsplit(settings.base_url).hostname or "localhost",
             otp_sender=settings.otp_sender,
             campaign_rate=settings.campaign_rate,
+            relay_keeps_message_id=settings.smtp_relay_message_id == "keep",
             mailer_name=f"the {settings.mailer} mailer",
             mailer_label=settings.mailer,
             support_contact=settings.support_contact,

@@ -150,6 +150,9 @@ class Settings:
     smtp_relay_tls_names: str = field(
         **_doc("More host names or addresses (comma-separated) the self-signed certificate carries", "")
     )
+    smtp_relay_message_id: str = field(
+        **_doc("keep (a client's well-formed Message-ID leaves as it is) or replace (AutoRelay's own)", "keep")
+    )
     smtp_relay_auth_seconds: float = field(
         converter=float, **_doc("Seconds a relay client has from connecting to AUTH before it is closed", 20)
     )
@@ -309,6 +312,10 @@ class Settings:
                 raise SettingsError(f"{PREFIX}INBOUND_LISTEN needs {PREFIX}BOUNCE_DOMAIN (the domain it receives for)")
         if self.log_format not in {"text", "json"}:
             raise SettingsError(f"{PREFIX}LOG_FORMAT must be text or json, not {self.log_format!r}")
+        if self.smtp_relay_message_id not in {"keep", "replace"}:
+            raise SettingsError(
+                f"{PREFIX}SMTP_RELAY_MESSAGE_ID must be keep or replace, not {self.smtp_relay_message_id!r}"
+            )
         if self.smtp_relay_tls not in {"starttls", "implicit"}:
             raise SettingsError(f"{PREFIX}SMTP_RELAY_TLS must be starttls or implicit, not {self.smtp_relay_tls!r}")
         if bool(self.smtp_relay_cert) != bool(self.smtp_relay_key):

@@ -1,6 +1,7 @@
 """The bytes of a message the SMTP relay took in: the client's own MIME, byte for byte, without its
-Bcc (recipients the envelope carries, never the headers) and Message-ID header fields, with our
-Message-ID (and a Date if it had none) in front."""
+Bcc (recipients the envelope carries, never the headers), with the relay's Received trace on top,
+its Message-ID as the client wrote it (or AutoRelay's, in front, when it had none, a malformed one,
+or the operator asked for replacement) and a Date if it had none."""
 
 from __future__ import annotations
 
@@ -12,11 +13,24 @@ from autorelay_core.domain.emails import Email
 
 def relayed_message(email: Email, sent_at: datetime) -> bytes:
     assert email.raw is not None
-    head, separator, body = _split(without_headers(email.raw, {b"bcc", b"message-id"}))
-    added = [f"Message-ID: {email.message_id}".encode()]
+    head, _, _ = _split(email.raw)
+    kept = _message_id(head) == email.message_id  # the client's own, kept where it was
+    head, separator, body = _split(without_headers(email.raw, {b"bcc"} if kept else {b"bcc", b"message-id"}))
+    # Trace fields go on top (RFC 5321 4.4); the ones we add after them.
+    added = [f"Received: {email.headers['Received']}".encode()] if "Received" in email.headers else []
+    if not kept:
+        added.append(f"Message-ID: {email.message_id}".encode())
     if not has_header(head, b"date"):
         added.append(f"Date: {format_datetime(sent_at)}".encode())
-    return b"\r\n".join(added) + b"\r\n" + head + separator + body
+    return b"".join(line + b"\r\n" for line in added) + head + separator + body
+
+
+def _message_id(head: bytes) -> str | None:
+    for line in head.splitlines():
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().lower() == b"message-id":
+            return value.decode("ascii", "replace").strip()
+    return None
 
 
 def _split(raw: bytes) -> tuple[bytes, bytes, bytes]:

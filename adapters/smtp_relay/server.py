@@ -12,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import socket
 import ssl
 import time
 from collections import defaultdict, deque
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -207,9 +210,24 @@ def _pass_credentials(server: Any, session: Any, envelope: Any, mechanism: str, 
     return AuthResult(success=True, auth_data=auth_data)
 
 
+def _received(server: SMTP, session: Session, hostname: str) -> str:
+    """The Received header's value for a message taken in (RFC 5321 4.4): who handed it over
+    (their EHLO name and address), to whom, how (ESMTPSA: TLS and AUTH, the relay's only way in)
+    and when. One line, made only of what the session knows."""
+    helo = "".join(c for c in (session.host_name or "unknown") if c.isprintable() and c not in "()")[:100]
+    return (
+        f"from {helo} ([{_peer(session)}]) by {hostname} (AutoRelay) with ESMTPSA; {format_datetime(datetime.now(UTC))}"
+    )
+
+
+def _peer(session: Session) -> str:
+    peer = session.peer
+    return str(peer[0]) if isinstance(peer, tuple) else str(peer)
+
+
 class RelayHandler:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
+    def __init__(self, deps: Deps, hostname: str = "localhost") -> None:
+        self.deps, self.hostname = deps, hostname
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -225,14 +243,16 @@ class RelayHandler:
         try:
             key = session.auth_data
             assert isinstance(key, ApiKey)  # AUTH is required before MAIL, and it stores the key
-            email_id, replayed = await relay_message(self.deps, key, list(envelope.rcpt_tos), content)
+            trace = _received(server, session, self.hostname)
+            relayed = await relay_message(self.deps, key, list(envelope.rcpt_tos), content, trace=trace)
         except AutoRelayError as refused:
             log.info("smtp relay: refused a message from %s: %s", _client(session), refused.message)
             return reply_for(refused)
         except Exception:
             log.exception("smtp relay: could not accept a message")
             return "451 4.3.0 Temporary server error; try again"
-        return f"250 2.0.0 queued as {email_id}" + (" (already accepted)" if replayed else "")
+        again = " (already accepted)" if relayed.replayed else ""
+        return f"250 2.0.0 queued as {relayed.email_id} {relayed.message_id}{again}"
 
 
 async def start_relay(
@@ -247,7 +267,7 @@ async def start_relay(
     auth_within: float = AUTH_SECONDS,
 ) -> asyncio.Server:
     """Listen on host:port. STARTTLS (required before AUTH and mail) unless `implicit_tls`."""
-    handler = RelayHandler(deps)
+    handler = RelayHandler(deps, hostname or socket.getfqdn())
     limits = limits or Limits()
     loop = asyncio.get_running_loop()
 

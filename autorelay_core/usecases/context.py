@@ -73,6 +73,9 @@ class CoreConfig:
     # metrics' label ("smtp").
     mailer_name: str = "the mailer"
     mailer_label: str = "log"
+    # The SMTP relay keeps a client's well-formed Message-ID (help desks thread replies by it);
+    # False gives every relayed message one of AutoRelay's own.
+    relay_keeps_message_id: bool = True
     # Campaign pace: messages per second per campaign (launch spreads due times by it).
     campaign_rate: float = 100.0
     # Where unsubscribe links point (the public URL of POST/GET /api/v1/unsubscribe), and the

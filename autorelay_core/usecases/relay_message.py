@@ -6,15 +6,18 @@ key: a client that retries after losing our reply never sends twice."""
 
 from __future__ import annotations
 
+import re
 from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
+from attrs import frozen
+
 from autorelay_core.domain.addresses import Mailbox, check_address
 from autorelay_core.domain.emails import Email
-from autorelay_core.domain.headers import relayed_header_problem
+from autorelay_core.domain.headers import one_line_problem, relayed_header_problem
 from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.reputation import check_access
 from autorelay_core.errors import Forbidden, Invalid
@@ -26,6 +29,9 @@ from autorelay_core.usecases.idempotent import run_once
 from autorelay_core.usecases.send_email import MAX_SUBJECT, accept, new_message_id, sender_charges
 
 SEND_LIMITED_AS = "emails.send"
+# A Message-ID worth keeping (RFC 5322 msg-id, dot-atom form): <left@right>, printable ASCII with no
+# spaces, brackets or a second @, at most 250 characters.
+_MESSAGE_ID = re.compile(r"<[!#-'*+\-/-9=?A-Z^-~.]{1,200}@[!#-'*+\-/-9=?A-Z^-~.\[\]]{1,48}>")
 IDEMPOTENCY_TARGET = "SMTP DATA"
 MAX_RECIPIENTS_FACTOR = 3  # to, cc and bcc together: as many as the API allows in each
 
@@ -36,9 +42,18 @@ def max_message_bytes(deps: Deps) -> int:
     return deps.config.max_attachment_bytes * 4 // 3 + 1024 * 1024
 
 
-async def relay_message(deps: Deps, key: ApiKey, recipients: list[str], content: bytes) -> tuple[str, bool]:
-    """Accept the message into the outbox; returns its email id and whether this was a retry of a
-    message already accepted (the same Message-ID and bytes)."""
+@frozen
+class Relayed:
+    email_id: str
+    message_id: str  # the client's own when it set a well-formed one (and the relay keeps them)
+    replayed: bool  # a retry of a message already accepted (the same Message-ID and bytes)
+
+
+async def relay_message(
+    deps: Deps, key: ApiKey, recipients: list[str], content: bytes, *, trace: str | None = None
+) -> Relayed:
+    """Accept the message into the outbox. `trace`: the Received header's value the door writes
+    (who handed the message over, how and when); it goes on top of the message as it leaves."""
     if not key.allows("emails.send"):
         raise Forbidden("This API key lacks the 'emails.send' scope")
     project = await deps.storage.projects.get(key.project_id)
@@ -46,18 +61,24 @@ async def relay_message(deps: Deps, key: ApiKey, recipients: list[str], content:
         check_access(project, mutating=True, contact=deps.config.support_contact)
     await enforce(deps, SEND_LIMITED_AS, key=key)
     email, billed, client_id = await _email(deps, key, recipients, content)
+    if trace is not None:
+        problem = one_line_problem(trace, tab=True)
+        if problem is not None:
+            raise ValueError(f"the Received trace {problem}")  # the door's own text: a bug, not input
+        email.headers = {"Received": trace}
 
     async def store() -> StoredResponse:
         await accept(deps, email, billed)
-        return StoredResponse(200, "text/plain", email.id.encode())
+        return StoredResponse(200, "text/plain", f"{email.id} {email.message_id}".encode())
 
     if client_id is None:
         await store()
-        return email.id, False
+        return Relayed(email.id, email.message_id, False)
     # The same request: the same envelope recipients and the same bytes.
     target = f"{IDEMPOTENCY_TARGET} to {','.join(sorted(a.lower() for a in recipients))}"
     answer, replayed = await run_once(deps, key.project_id, f"smtp:{client_id}", target, content, store)
-    return answer.body.decode(), replayed
+    email_id, _, message_id = answer.body.decode().partition(" ")
+    return Relayed(email_id, message_id or email.message_id, replayed)
 
 
 async def _email(
@@ -88,10 +109,11 @@ async def _email(
     bcc = tuple(a for a in envelope if a not in to and a not in cc)
     subject = " ".join(_decoded(headers, "Subject").split())[:MAX_SUBJECT] or "(no subject)"
     client_id = (headers.get("Message-ID") or "").strip() or None
+    keep = deps.config.relay_keeps_message_id and client_id is not None and _MESSAGE_ID.fullmatch(client_id)
     email = Email(
         id=deps.ids.new("em"),
         project_id=key.project_id,
-        message_id=new_message_id(deps, sender),
+        message_id=client_id if keep and client_id else new_message_id(deps, sender),
         sender=sender.formatted(),
         to=to or bcc[:1],
         to_was_list=True,

@@ -166,6 +166,11 @@ def test_a_test_key_delivers_to_the_log_and_the_same_message_id_sends_once(relay
     assert wait_for(path.exists, 15), "a test key's mail goes to the log mailer"
     logged = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert logged["Subject"] == "Test mode" and logged["Bcc"] is None
+    # Its own Message-ID is kept (apps thread replies by it) and named in the reply beside ours.
+    assert logged["Message-ID"] == "<retry-1@app.example>" and "<retry-1@app.example>" in first
+    assert re.fullmatch(
+        r"from app\.example \(\[127\.0\.0\.1\]\) by \S+ \(AutoRelay\) with ESMTPSA; .+", logged["Received"]
+    )
     time.sleep(0.5)
     assert len(sink.messages) == before, "nothing of a test key's reaches the real SMTP server"
     with server.client(server.keys["test"]) as api:

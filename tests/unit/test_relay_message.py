@@ -1,6 +1,6 @@
 """The SMTP relay's send, over the memory adapters: the API's rules for MIME that arrives over SMTP,
 the envelope deciding delivery, the client's Message-ID as the idempotency key, and the message
-bytes that leave (the client's MIME, our Message-ID, no Bcc)."""
+bytes that leave (the client's MIME and Message-ID, the Received trace, no Bcc)."""
 
 from __future__ import annotations
 
@@ -37,37 +37,62 @@ def mime(*, sender="Shop <orders@acme.test>", message_id="<client-1@app.example>
 RECIPIENTS = ["ann@example.com", "cy@example.com", "secret@example.com"]
 
 
-async def test_a_relayed_message_leaves_as_written_with_our_message_id_and_no_bcc(deps):
+async def test_a_relayed_message_leaves_as_written_with_its_message_id_a_trace_and_no_bcc(deps):
     key = await live_key(deps)
-    email_id, replayed = await relay_message(deps, key, RECIPIENTS, mime())
-    assert not replayed
-    stored = await deps.storage.emails.get(key.project_id, email_id)
+    trace = "from app.example ([192.0.2.7]) by relay.test (AutoRelay) with ESMTPSA; Sun, 6 Dec 2026 07:00:00 +0000"
+    relayed = await relay_message(deps, key, RECIPIENTS, mime(), trace=trace)
+    assert not relayed.replayed and relayed.message_id == "<client-1@app.example>"
+    stored = await deps.storage.emails.get(key.project_id, relayed.email_id)
     assert stored.subject == "Your order été" and stored.sender == "Shop <orders@acme.test>"
+    assert stored.message_id == "<client-1@app.example>", "kept: help desks thread replies by it"
     assert (stored.to, stored.cc, stored.bcc) == (("ann@example.com",), ("cy@example.com",), ("secret@example.com",))
     assert envelope_recipients(stored) == RECIPIENTS
 
-    sent = email.message_from_bytes(build_message(stored, deps.clock.now()), policy=email.policy.default)
-    assert sent["Message-ID"] == stored.message_id and "client-1" not in str(sent["Message-ID"])
-    assert sent.get_all("Message-ID") == [stored.message_id]
-    assert sent["Bcc"] is None and b"secret@example.com" not in build_message(stored, deps.clock.now())
+    raw = build_message(stored, deps.clock.now())
+    sent = email.message_from_bytes(raw, policy=email.policy.default)
+    assert raw.startswith(b"Received: " + trace.encode() + b"\r\n"), "the trace goes on top"
+    assert sent.get_all("Message-ID") == ["<client-1@app.example>"]
+    assert sent["Bcc"] is None and b"secret@example.com" not in raw
     assert sent["X-Order"] == "1042" and sent["Date"] is not None
     (attachment,) = list(sent.iter_attachments())
     assert attachment.get_filename() == "invoice.pdf" and attachment.get_content() == b"%PDF-1.4 fake"
     assert "Rich <b>words</b>" in sent.get_body(("html",)).get_content()
 
 
+@pytest.mark.parametrize("given", [None, "<no-at-sign>", "<two@@at.example>", "<spa ce@x.example>", "bare@x.example"])
+async def test_a_missing_or_malformed_message_id_is_replaced(deps, given):
+    key = await live_key(deps)
+    relayed = await relay_message(deps, key, RECIPIENTS, mime(message_id=given))
+    stored = await deps.storage.emails.get(key.project_id, relayed.email_id)
+    assert relayed.message_id == stored.message_id != given and stored.message_id.endswith("@acme.test>")
+    sent = email.message_from_bytes(build_message(stored, deps.clock.now()), policy=email.policy.default)
+    assert sent.get_all("Message-ID") == [stored.message_id]
+
+
+async def test_the_operator_may_have_every_message_id_replaced(deps):
+    from attrs import evolve
+
+    replacing = evolve(deps, config=evolve(deps.config, relay_keeps_message_id=False))
+    key = await live_key(replacing)
+    relayed = await relay_message(replacing, key, RECIPIENTS, mime())
+    stored = await replacing.storage.emails.get(key.project_id, relayed.email_id)
+    assert "client-1" not in stored.message_id
+    sent = email.message_from_bytes(build_message(stored, replacing.clock.now()), policy=email.policy.default)
+    assert sent.get_all("Message-ID") == [stored.message_id]
+
+
 async def test_the_clients_message_id_makes_a_retry_send_nothing_more(deps):
     key = await live_key(deps)
     message = mime()  # a retry sends the same bytes (the same MIME boundaries too)
-    first, _ = await relay_message(deps, key, RECIPIENTS, message)
-    again, replayed = await relay_message(deps, key, RECIPIENTS, message)
-    assert (again, replayed) == (first, True)
+    first = (await relay_message(deps, key, RECIPIENTS, message)).email_id
+    again = await relay_message(deps, key, RECIPIENTS, message)
+    assert (again.email_id, again.message_id, again.replayed) == (first, "<client-1@app.example>", True)
     with pytest.raises(Unprocessable):
         await relay_message(deps, key, RECIPIENTS, message.replace(b"Plain words", b"Other words"))
     with pytest.raises(Unprocessable):
         await relay_message(deps, key, ["ann@example.com"], message)
-    other, _ = await relay_message(deps, key, RECIPIENTS, mime(message_id="<client-2@app.example>"))
-    no_id, _ = await relay_message(deps, key, RECIPIENTS, mime(message_id=None))
+    other = (await relay_message(deps, key, RECIPIENTS, mime(message_id="<client-2@app.example>"))).email_id
+    no_id = (await relay_message(deps, key, RECIPIENTS, mime(message_id=None))).email_id
     assert len({first, other, no_id}) == 3
 
 
@@ -84,8 +109,8 @@ async def test_the_apis_rules_hold_over_smtp(deps):
     with pytest.raises(Forbidden, match=r"emails\.send"):
         await relay_message(deps, key, RECIPIENTS, mime())
     test_key = await live_key(deps, "sandbox", mode=KeyMode.TEST)
-    email_id, _ = await relay_message(deps, test_key, RECIPIENTS, mime(sender="any@where.example"))
-    assert (await deps.storage.emails.get(test_key.project_id, email_id)).test
+    relayed = await relay_message(deps, test_key, RECIPIENTS, mime(sender="any@where.example"))
+    assert (await deps.storage.emails.get(test_key.project_id, relayed.email_id)).test
 
 
 async def test_the_send_limit_of_the_api_applies_per_key(deps):
@@ -100,7 +125,7 @@ async def test_the_dashboard_shows_a_relayed_messages_own_html_and_text(deps):
     from adapters.dashboard.views.emails import relayed_parts
 
     key = await live_key(deps)
-    email_id, _ = await relay_message(deps, key, RECIPIENTS, mime())
-    stored = await deps.storage.emails.get(key.project_id, email_id)
+    relayed = await relay_message(deps, key, RECIPIENTS, mime())
+    stored = await deps.storage.emails.get(key.project_id, relayed.email_id)
     html, text = relayed_parts(stored)
     assert "Rich <b>words</b>" in html and text.strip() == "Plain words"
