@@ -200,6 +200,24 @@ def _emails_for(
     ]
 
 
+# What a campaign fills for each contact: every field of the contact, and its unsubscribe link.
+# The studio offers exactly these (adapters/dashboard), and the previews use the same.
+CONTACT_VARIABLES = ("email", "name", "company")
+CAMPAIGN_VARIABLES = (*CONTACT_VARIABLES, "unsubscribe_url")
+
+
+def contact_data(contact: Contact | None, unsubscribe_url: str) -> dict[str, str]:
+    """A contact's template data (a placeholder one without a contact: a preview with no list)."""
+    if contact is None:
+        return {"email": "someone@example.com", "name": "", "company": "", "unsubscribe_url": unsubscribe_url}
+    return {
+        "email": contact.email,
+        "name": contact.name or "",
+        "company": contact.company or "",
+        "unsubscribe_url": unsubscribe_url,
+    }
+
+
 def _email_for(
     deps: Deps,
     key: ApiKey,
@@ -210,7 +228,7 @@ def _email_for(
     due: datetime,
 ) -> Email:
     links = links_for(deps, contact, campaign.id)
-    data = {"name": contact.name or "", "email": contact.email, "unsubscribe_url": links.url}
+    data = contact_data(contact, links.url)
     html, text = content
     return Email(
         id=deps.ids.new("em"),
@@ -366,11 +384,7 @@ async def _follow(deps: Deps, campaign: Campaign, active: bool) -> Campaign:
 def render_for(deps: Deps, campaign: Campaign, contact: Contact | None) -> tuple[str, str]:
     """The subject and HTML one contact would get (placeholder data without a contact), for a
     preview or a test send; the unsubscribe link points nowhere. CPU-bound: run through Offload."""
-    data = {
-        "name": (contact.name or "") if contact else "",
-        "email": contact.email if contact else "someone@example.com",
-        "unsubscribe_url": "#unsubscribe-link-of-each-contact",
-    }
+    data = contact_data(contact, "#unsubscribe-link-of-each-contact")
     content = with_unsubscribe_link(deps, campaign.content)
     render = deps.templates.render
     return render(campaign.subject, data, strict=False, html=False), render(content, data, strict=False)

@@ -344,3 +344,20 @@ async def test_a_scheduled_launch_sends_nothing_before_its_time(deps, mailer, cl
     clock.advance(hours=2)
     await drain(deps)
     assert [m.to for m in mailer.sent] == [("ann@example.com",)]
+
+
+async def test_every_contact_field_is_a_variable_in_campaign_mail_and_its_previews(deps, mailer):
+    from autorelay_core.usecases.manage_contacts import ContactInput, create_contact
+
+    key = await live_key(deps)
+    content = "<p>{{ name }} at {{ company }} ({{ email }})</p><a href='{{ unsubscribe_url }}'>x</a>"
+    campaign = await draft(deps, key, from_email="news@acme.test", content=content, subject="For {{ company }}")
+    ann = await create_contact(deps, key, ContactInput("ann@example.com", campaign.list_id, "Ann", "Acme Ltd"))
+    assert set(uc.CAMPAIGN_VARIABLES) == {*uc.CONTACT_VARIABLES, "unsubscribe_url"}
+    assert all(hasattr(ann, name) for name in uc.CONTACT_VARIABLES), "every variable is a field of the contact"
+    subject, html = uc.render_for(deps, campaign, ann)
+    assert subject == "For Acme Ltd" and "Ann at Acme Ltd (ann@example.com)" in html
+    await uc.launch_campaign(deps, key, campaign.id)
+    await deps.queue.drain()
+    (sent,) = mailer.sent
+    assert sent.subject == "For Acme Ltd" and "Ann at Acme Ltd (ann@example.com)" in sent.html

@@ -77,6 +77,7 @@
 
   function showVariables(names) {
     const box = document.getElementById("studio-variables");
+    const filled = JSON.parse(box.dataset.campaign || "[]");
     const values = sample();
     box.textContent = "";
     for (const name of names) {
@@ -85,6 +86,12 @@
       const input = document.createElement("input");
       label.htmlFor = input.id = `var-${name}`;
       label.textContent = name;
+      if (!filled.includes(name)) {
+        const note = document.createElement("span");
+        note.className = "help";
+        note.textContent = " (not filled by campaigns)";
+        label.append(note);
+      }
       input.name = name;
       input.dataset.variable = "";
       input.value = values[name] || "";

@@ -34,6 +34,7 @@ from autorelay_core.policies.pagination import OffsetRequest
 from autorelay_core.ports import ContactQuery
 from autorelay_core.usecases import manage_campaigns as uc
 from autorelay_core.usecases.enforce_limits import enforce
+from autorelay_core.usecases.manage_campaigns import CAMPAIGN_VARIABLES
 from autorelay_core.usecases.manage_users import Visit
 from autorelay_core.usecases.send_email import SendCommand
 
@@ -163,7 +164,16 @@ async def _detail(request: Request, visit: Visit, campaign: Campaign, status: in
     else:
         extra["chart"], extra["links"] = await _chart(request, campaign)
     target = await deps.storage.lists.get(visit.session.project_id, campaign.list_id, counted=False)
-    return render(request, "campaign.html", status, nav="campaigns", target=target, **context, **extra)
+    return render(
+        request,
+        "campaign.html",
+        status,
+        nav="campaigns",
+        target=target,
+        campaign_variables=CAMPAIGN_VARIABLES,
+        **context,
+        **extra,
+    )
 
 
 _NOTICES = {

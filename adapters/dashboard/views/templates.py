@@ -28,6 +28,7 @@ from adapters.dashboard.studio import MAX_EDITOR_CHARS, STARTER, email_safe, for
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import AutoRelayError, Invalid, NotFound, RateLimited
 from autorelay_core.usecases import manage_templates
+from autorelay_core.usecases.manage_campaigns import CAMPAIGN_VARIABLES
 from autorelay_core.usecases.manage_templates import TemplateInput
 from autorelay_core.usecases.manage_users import Visit
 from autorelay_core.usecases.send_email import SendCommand
@@ -96,9 +97,13 @@ async def delete(request: Request, visit: Visit) -> Response:
 async def _studio_context(request: Request, visit: Visit, template: Template) -> dict:
     deps = deps_of(request)
     body, css = for_editor(template.html)
+    used = await manage_templates.template_variables(deps, template)
     return {
         "template": template,
-        "variables": await manage_templates.template_variables(deps, template),
+        # What a campaign fills for each contact first, then what else the template uses (a
+        # transactional send passes those in its data; a campaign leaves them empty).
+        "variables": [*CAMPAIGN_VARIABLES, *(v for v in used if v not in CAMPAIGN_VARIABLES)],
+        "campaign_variables": CAMPAIGN_VARIABLES,
         "versions": await deps.storage.templates.versions(visit.session.project_id, template.id),
         "editor_data": json.dumps({"body": body, "css": css}).replace("<", "\\u003c"),
         "sandbox_sender": deps.config.sandbox_sender,
