@@ -34,6 +34,10 @@ class Conflict(AutoRelayError):
     """The request clashes with the current state of an object."""
 
 
+class InFlight(Conflict):
+    """The same Idempotency-Key is held by a request still running."""
+
+
 class Unprocessable(AutoRelayError):
     """Well-formed but unusable: an idempotency key reused with a different request."""
 

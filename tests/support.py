@@ -81,7 +81,7 @@ class RecordingPoster:
         self.statuses = list(statuses)
         self.posted: list[tuple[str, str, str]] = []  # (url, address, body)
 
-    async def post(self, target, address, secret, delivery, sent_at) -> PostOutcome:
+    async def post(self, target, address, secret, delivery, sent_at, shape="autorelay") -> PostOutcome:
         self.posted.append((target.url, address, delivery.body))
         return outcome_of(self.statuses.pop(0) if self.statuses else 200)
 

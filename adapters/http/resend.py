@@ -33,13 +33,12 @@ from autorelay_core.policies.pagination import CursorRequest
 from autorelay_core.usecases.read_emails import get_email, list_emails
 from autorelay_core.usecases.send_email import AttachmentInput, SendCommand, accept, build_email
 
+# Resend's error names and statuses (resend.com/docs/api-reference/errors), by status where one
+# status means one thing; `_resend_error` picks the rest from the error itself.
 _NAMES = {
     400: "validation_error",
-    401: "invalid_api_key",  # Resend's SDKs replace the message of a `missing_api_key` with their own
-    402: "daily_quota_exceeded",
-    403: "invalid_access",
     404: "not_found",
-    409: "concurrent_idempotent_requests",
+    405: "method_not_allowed",
     413: "validation_error",
     422: "validation_error",
     429: "rate_limit_exceeded",
@@ -62,19 +61,43 @@ _FIELDS = {
 _UNSUPPORTED = {"react": "React email bodies (send html)", "template": "Resend's templates (send html)"}
 
 
-def resend_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def resend_error(status: int, message: str, headers: dict[str, str] | None = None, name: str | None = None) -> Response:
     # Resend answers validation problems with 422; its SDKs show `message` to the developer.
     status = 422 if status == 400 else status
-    body = {"statusCode": status, "name": _NAMES.get(status, "application_error"), "message": message}
+    body = {"statusCode": status, "name": name or _NAMES.get(status, "application_error"), "message": message}
     return JSON(body, status_code=status, headers=headers)
 
 
-def _for(error: AutoRelayError) -> Response:
+def _resend_error(error: AutoRelayError, request: Request) -> tuple[int, str]:
+    """The status and name Resend gives the same failure, so that code written for Resend's errors
+    (and its SDKs' types) handles ours."""
+    match error:
+        case errors.Unauthenticated() if not request.headers.get("authorization"):
+            return 401, "missing_api_key"
+        case errors.Unauthenticated():
+            return 403, "invalid_api_key"
+        case errors.Forbidden():  # a key without the scope: Resend's sending-only key
+            return 401, "restricted_api_key"
+        case errors.AccountLocked():
+            return 403, "validation_error"
+        case errors.Unprocessable():
+            return 409, "invalid_idempotent_request"
+        case errors.InFlight():
+            return 409, "concurrent_idempotent_requests"
+        case errors.Conflict():
+            return 409, "validation_error"
+        case errors.QuotaExceeded():
+            return 429, "daily_quota_exceeded" if " day" in error.message else "monthly_quota_exceeded"
     status = status_of(error)
+    return status, _NAMES.get(422 if status == 400 else status, "application_error")
+
+
+def _for(error: AutoRelayError, request: Request) -> Response:
+    status, name = _resend_error(error, request)
     headers = (
         {"Retry-After": str(error.retry_after)} if isinstance(error, errors.RateLimited | errors.Unavailable) else {}
     )
-    return resend_error(status, error.message if status != 500 else "Internal server error", headers)
+    return resend_error(status, error.message if status != 500 else "Internal server error", headers, name)
 
 
 def _list(value: Any, field: str) -> list[str] | str | None:
@@ -122,17 +145,28 @@ def _command(body: Any, where: str = "") -> tuple[SendCommand, bool]:
     return command, html is None and bool(text)
 
 
+_ATTACHMENT_FIELDS = {"content", "filename", "path", "content_type", "content_id", "inline_content_id"}
+
+
 def _attachment(item: Any, where: str) -> AttachmentInput:
     if not isinstance(item, dict):
         raise Invalid(f"{where} must be an object with content and filename")
+    unknown = sorted(set(item) - _ATTACHMENT_FIELDS)
+    if unknown:  # as the email's own fields: never silently dropped
+        raise Invalid(f"{where}: unknown field(s): {', '.join(unknown)}")
     if item.get("path"):
         raise Invalid(f"{where}.path: attachments fetched from a URL are not supported; send content")
+    inline = item.get("content_id") or item.get("inline_content_id")
+    if inline is not None and not isinstance(inline, str):
+        raise Invalid(f"{where}.content_id must be a string")
     content = item.get("content")
     if isinstance(content, list) and all(isinstance(b, int) and 0 <= b < 256 for b in content):
         content = base64.b64encode(bytes(content)).decode("ascii")  # the Node SDK sends a Buffer's bytes
     if not isinstance(content, str):
         raise Invalid(f"{where}.content must be base64 or a list of bytes")
-    return AttachmentInput(filename=item.get("filename"), content=content, content_type=item.get("content_type"))
+    return AttachmentInput(
+        filename=item.get("filename"), content=content, content_type=item.get("content_type"), content_id=inline
+    )
 
 
 def _when(value: Any, where: str) -> datetime | None:
@@ -161,7 +195,7 @@ def _shaped(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except AutoRelayError as error:
-            return _for(error)
+            return _for(error, request)
 
     return wrapper
 
@@ -178,21 +212,38 @@ async def send(request: Request) -> Response:
 @requires("emails.send")
 @_shaped
 async def send_batch(request: Request) -> Response:
-    """Resend's strict batch: every email is checked first; one invalid refuses the whole batch."""
+    """Resend's batch. Strict (the default): every email is checked first, and one invalid refuses
+    the whole batch. Permissive (`x-batch-validation: permissive`, the SDKs' `batch_validation`
+    option): the valid emails are sent and the others listed in `errors` with their index."""
+    mode = request.headers.get("x-batch-validation", "strict").strip().lower()
+    if mode not in ("strict", "permissive"):
+        raise Invalid("x-batch-validation must be strict or permissive")
     rows = parse_json(await request.body())
     if not isinstance(rows, list) or not 1 <= len(rows) <= 100:
         raise Invalid("the body must be a list of 1 to 100 emails")
     deps, key = deps_of(request), key_of(request)
-    built = []
+    built, failed = [], []
     for index, row in enumerate(rows):
-        command, text_only = _command(row, f"[{index}].")
         try:
+            command, text_only = _command(row, f"[{index}].")
             built.append(await build_email(deps, key, command, text_only=text_only))
         except Invalid as error:
-            raise Invalid(f"[{index}] {error.message}") from None
+            if mode == "strict":
+                raise Invalid(f"[{index}] {error.message}") from None
+            failed.append({"index": index, "message": error.message})
     for email, billed in built:
         await accept(deps, email, billed)
-    return JSON({"data": [{"id": email.id} for email, _ in built]})
+    answer: dict[str, Any] = {"data": [{"id": email.id} for email, _ in built]}
+    if mode == "permissive":
+        answer["errors"] = failed
+    return JSON(answer)
+
+
+def _last_event(email: Email, last: str | None, now: datetime) -> str | None:
+    """Resend says `scheduled` for an email waiting for its time, where AutoRelay's log says queued."""
+    if last == "queued" and email.scheduled_at is not None and email.scheduled_at > now:
+        return "scheduled"
+    return last
 
 
 def _view(email: Email, last_event: str | None) -> dict[str, Any]:
@@ -217,8 +268,9 @@ def _view(email: Email, last_event: str | None) -> dict[str, Any]:
 @requires("emails.read")
 @_shaped
 async def get_one(request: Request) -> Response:
-    email, events = await get_email(deps_of(request), key_of(request).project_id, request.path_params["email_id"])
-    return JSON(_view(email, events[-1].type.value if events else None))
+    deps = deps_of(request)
+    email, events = await get_email(deps, key_of(request).project_id, request.path_params["email_id"])
+    return JSON(_view(email, _last_event(email, events[-1].type.value if events else None, deps.clock.now())))
 
 
 @requires("emails.read")
@@ -229,7 +281,9 @@ async def get_list(request: Request) -> Response:
         raise Invalid("before: paging backwards is not supported; use after")
     cursor = CursorRequest.parse(query.get("limit"), "desc", query.get("after"), default=10, maximum=100)
     page = await list_emails(deps_of(request), key_of(request).project_id, None, cursor)
-    return JSON({"object": "list", "has_more": page.has_more, "data": [_view(e, e.status.value) for e in page.items]})
+    now = deps_of(request).clock.now()
+    views = [_view(e, _last_event(e, e.status.value, now)) for e in page.items]
+    return JSON({"object": "list", "has_more": page.has_more, "data": views})
 
 
 async def _not_supported(request: Request) -> Response:
@@ -240,7 +294,7 @@ async def _not_supported(request: Request) -> Response:
 
 async def _on_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, AutoRelayError):
-        return _for(exc)
+        return _for(exc, request)
     if isinstance(exc, HTTPException):
         return resend_error(exc.status_code, str(exc.detail))
     return resend_error(500, "Internal server error")

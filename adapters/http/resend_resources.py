@@ -4,6 +4,7 @@ the same use cases, scopes and limits as /api/v1 and the dashboard."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -16,6 +17,7 @@ from autorelay_core.domain.domains import DnsRecord, Domain
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.usecases import manage_domains, manage_keys
 
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", re.I)
 # Resend's two permissions, as AutoRelay scopes.
 PERMISSIONS = {"full_access": ("full",), "sending_access": ("emails.send",)}
 
@@ -59,7 +61,12 @@ def _body(request_body: bytes, allowed: set[str]) -> dict[str, Any]:
 
 @requires("domains.write")
 async def create_domain(request: Request) -> Response:
-    body = _body(await request.body(), {"name", "region"})
+    body = _body(await request.body(), {"name", "region", "custom_return_path"})
+    label = body.get("custom_return_path")
+    # Resend's return-path subdomain (default "send"). Taken, so that code written for Resend runs;
+    # AutoRelay's return path is the install's bounce domain for every sending domain (VERP).
+    if label is not None and not (isinstance(label, str) and _LABEL.fullmatch(label)):
+        raise Invalid("custom_return_path must be a subdomain label such as send (letters, digits, hyphens)")
     domain = await manage_domains.create_domain(deps_of(request), key_of(request).project_id, body.get("name"))
     return JSON(_domain(request, domain, records=True), status_code=201)
 

@@ -27,7 +27,8 @@ CRLF = "\r\n"
 
 
 def build_message(email: Email, sent_at: datetime) -> bytes:
-    """multipart/alternative (text, html), inside multipart/mixed when there are attachments.
+    """multipart/alternative (text, html); with inline images (a content id), inside
+    multipart/related beside them; with attached files, inside multipart/mixed.
     Bcc recipients are envelope-only and never appear in the headers. A message that cannot be
     serialised fails for good (retrying cannot fix it)."""
     try:
@@ -59,8 +60,12 @@ def _build(email: Email, sent_at: datetime) -> bytes:
         "MIME-Version: 1.0",
     ]
     body = _alternative(email.text or "", email.html)
-    if email.attachments:
-        body = _multipart("mixed", [body, *(_attachment(a) for a in email.attachments)])
+    inline = [a for a in email.attachments if a.content_id]
+    attached = [a for a in email.attachments if not a.content_id]
+    if inline:  # images the HTML shows by cid: beside the text, in one multipart/related (RFC 2387)
+        body = _multipart("related", [body, *(_attachment(a) for a in inline)])
+    if attached:
+        body = _multipart("mixed", [body, *(_attachment(a) for a in attached)])
     return (CRLF.join(lines) + CRLF + body + CRLF).encode("ascii")
 
 
@@ -162,9 +167,8 @@ def _attachment(attachment: Attachment) -> str:
     else:
         param = f"filename*={encode_rfc2231(name, 'utf-8')}"
         type_param = ""
-    return _part(
-        attachment.content_type + type_param,
-        attachment.content,
-        encoding="base64",
-        extra=(f"Content-Disposition: attachment; {param}",),
-    )
+    if attachment.content_id:
+        extra: tuple[str, ...] = (f"Content-Disposition: inline; {param}", f"Content-ID: <{attachment.content_id}>")
+    else:
+        extra = (f"Content-Disposition: attachment; {param}",)
+    return _part(attachment.content_type + type_param, attachment.content, encoding="base64", extra=extra)

@@ -50,3 +50,30 @@ class JsonNotices:
             "test": True,
         }
         return _dump(event_id, event_type, at, data)
+
+
+def resend_body(body: str) -> str:
+    """An AutoRelay payload in Resend's shape (resend.com/docs/dashboard/webhooks/event-types): the
+    same event with Resend's names, for an endpoint whose handler was written for Resend."""
+    ours = orjson.loads(body)
+    data = ours.get("data") or {}
+    kind, at = ours.get("type", ""), ours.get("createdAt", "")
+    theirs: dict[str, Any] = {
+        "created_at": at,
+        "email_id": data.get("emailId"),
+        "from": data.get("from"),
+        "to": data.get("to") or [],
+        "subject": data.get("subject"),
+        "tags": data.get("tags") or {},
+    }
+    if data.get("campaignId"):
+        theirs["broadcast_id"] = data["campaignId"]
+    if kind == "email.bounced":
+        theirs["bounce"] = {"message": data.get("error", ""), "type": "Permanent", "subType": "General"}
+    elif kind == "email.clicked":
+        theirs["click"] = {"link": data.get("url", ""), "timestamp": at}
+    elif kind == "email.failed":
+        theirs["failed"] = {"reason": data.get("error", "")}
+    if data.get("test"):
+        theirs["test"] = True
+    return orjson.dumps({"type": kind, "created_at": at, "data": theirs}, default=str, option=_OPTIONS).decode()

@@ -7,7 +7,9 @@ a DNS answer that changes between the check and the connection (rebinding) is ne
 Signatures: `X-Webhook-Signature` is the hex HMAC-SHA256 of the raw body keyed with the endpoint's
 secret as given (`whsec_...`, UTF-8), as the API reference describes; the Standard Webhooks headers
 are made by the `standardwebhooks` library (HMAC over "id.timestamp.body" with the base64 part of
-the secret), so receivers can verify with any Standard Webhooks library and reject replays.
+the secret), so receivers can verify with any Standard Webhooks library and reject replays. An
+endpoint in Resend's format gets Resend's payload shape, signed the same way under Svix's header
+names (`svix-id`, `svix-timestamp`, `svix-signature`), which Resend's SDKs' `webhooks.verify` checks.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+from adapters.webhooks.payloads import resend_body
 from autorelay_core.domain.webhooks import TIMEOUT_SECONDS, PostOutcome, WebhookDelivery
 from autorelay_core.errors import WebhookError
 from autorelay_core.policies.ssrf import Target, literal_address
@@ -46,9 +49,17 @@ class HttpWebhookPoster:
         self._timeout = timeout
 
     async def post(
-        self, target: Target, address: str, secret: str, delivery: WebhookDelivery, sent_at: datetime
+        self,
+        target: Target,
+        address: str,
+        secret: str,
+        delivery: WebhookDelivery,
+        sent_at: datetime,
+        shape: str = "autorelay",
     ) -> PostOutcome:
-        body = delivery.body.encode()
+        text = resend_body(delivery.body) if shape == "resend" else delivery.body
+        body = text.encode()
+        standard = StandardWebhook(secret).sign(delivery.event_id, sent_at, text)
         parts = urlsplit(target.url)
         default_port = 443 if target.scheme == "https" else 80
         shown_host = f"[{target.host}]" if ":" in target.host else target.host
@@ -61,8 +72,11 @@ class HttpWebhookPoster:
             "X-Webhook-Event": delivery.event_type,
             "webhook-id": delivery.event_id,
             "webhook-timestamp": str(int(sent_at.timestamp())),
-            "webhook-signature": StandardWebhook(secret).sign(delivery.event_id, sent_at, delivery.body),
+            "webhook-signature": standard,
         }
+        if shape == "resend":  # Resend signs with Svix: the same scheme under Svix's header names
+            headers |= {"svix-id": delivery.event_id, "svix-timestamp": headers["webhook-timestamp"]}
+            headers["svix-signature"] = standard
         connect_to = f"[{address}]" if ":" in address else address
         url = f"{target.scheme}://{connect_to}:{target.port}{parts.path or '/'}"
         if parts.query:

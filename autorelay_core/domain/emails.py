@@ -119,6 +119,8 @@ class Attachment:
     filename: str
     content: bytes
     content_type: str
+    # An inline part the HTML shows as <img src="cid:...">; None for a file attached to the email.
+    content_id: str | None = None
 
 
 @define

@@ -26,6 +26,10 @@ EVENT_TYPES: tuple[str, ...] = (
     "email.failed",
 )
 
+# How an endpoint's payloads and signature headers are shaped: AutoRelay's own, or Resend's (its
+# payload names and the Svix headers its SDKs' `webhooks.verify` checks), for handlers written for it.
+FORMATS = ("autorelay", "resend")
+
 # Delays before attempts 2..9; attempt 1 goes out at once.
 RETRY_DELAYS: tuple[timedelta, ...] = (
     timedelta(0),
@@ -67,6 +71,7 @@ class Webhook:
     # Made by a test key: told only of test-mode mail, and seen only by test keys (a test key can
     # read no live email, so no endpoint of its making may hear of one).
     test: bool = False
+    format: str = "autorelay"  # one of FORMATS
 
     def hears(self, notice: Notice) -> bool:
         return self.active and notice.type in self.events and not (self.test and notice.live)

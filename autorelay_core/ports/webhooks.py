@@ -21,6 +21,7 @@ class DeliveryClaim:
     url: str
     secret: str  # sealed
     lease_until: datetime
+    format: str = "autorelay"  # the endpoint's (domain.webhooks.FORMATS)
 
 
 class WebhookRepository(Protocol):
@@ -80,11 +81,18 @@ class WebhookRepository(Protocol):
 
 class WebhookPoster(Protocol):
     async def post(
-        self, target: Target, address: str, secret: str, delivery: WebhookDelivery, sent_at: datetime
+        self,
+        target: Target,
+        address: str,
+        secret: str,
+        delivery: WebhookDelivery,
+        sent_at: datetime,
+        shape: str = "autorelay",
     ) -> PostOutcome:
         """POST the delivery's body to `target`, connecting to `address` (never resolving the host
         again) while presenting the host name (Host header, TLS SNI and certificate check), signed
-        with `secret` (opened): X-Webhook-Signature/-Id/-Event and the Standard Webhooks headers.
+        with `secret` (opened): X-Webhook-Signature/-Id/-Event and the Standard Webhooks headers;
+        with `shape` "resend", the body in Resend's shape and Svix's header names too.
         Returns what the answer means (redirects are not followed: a 3xx is not delivered); raises
         WebhookError when there is no answer (refused, timed out after 15 s, TLS failure)."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from autorelay_core.errors import Conflict, Unprocessable
+from autorelay_core.errors import InFlight, Unprocessable
 from autorelay_core.policies.idempotency import StoredResponse, check_key, fingerprint, storable
 from autorelay_core.usecases.context import Deps
 
@@ -28,7 +28,7 @@ async def run_once(
         if existing.fingerprint != mine:
             raise Unprocessable("This Idempotency-Key was used with a different request; use a new key")
         if existing.response is None:
-            raise Conflict("A request with this Idempotency-Key is still in progress; retry shortly")
+            raise InFlight("A request with this Idempotency-Key is still in progress; retry shortly")
         return existing.response, True
     try:
         response = await operation()

@@ -8,7 +8,7 @@ import secrets
 
 from attrs import frozen
 
-from autorelay_core.domain.webhooks import EVENT_TYPES, DeliveryState, Webhook, WebhookDelivery
+from autorelay_core.domain.webhooks import EVENT_TYPES, FORMATS, DeliveryState, Webhook, WebhookDelivery
 from autorelay_core.errors import Conflict, Invalid, NotFound
 from autorelay_core.policies.ssrf import check_addresses, parse_target
 from autorelay_core.usecases.context import Deps
@@ -25,6 +25,13 @@ class WebhookInput:
     url: str | None = None
     events: list[str] | None = None
     active: bool | None = None
+    format: str | None = None  # FORMATS; "autorelay" when a create leaves it out
+
+
+def _format(value: str | None) -> str:
+    if value not in FORMATS:
+        raise Invalid(f"format must be one of {', '.join(FORMATS)}", field="format")
+    return value
 
 
 def _events(events: list[str] | None) -> tuple[str, ...]:
@@ -66,6 +73,7 @@ async def create_webhook(deps: Deps, project_id: str, fields: WebhookInput, test
         created_at=deps.clock.now(),
         active=True if fields.active is None else fields.active,
         test=test,
+        format=_format(fields.format or "autorelay"),
     )
     await deps.storage.webhooks.add(webhook)
     return webhook, secret
@@ -91,6 +99,8 @@ async def update_webhook(
         webhook.events = _events(fields.events)
     if fields.active is not None:
         webhook.active = fields.active
+    if fields.format is not None:
+        webhook.format = _format(fields.format)
     await deps.storage.webhooks.update(webhook)
     return webhook
 

@@ -101,7 +101,7 @@ async def _attempt(deps: Deps, claim: DeliveryClaim) -> None:
         target = parse_target(claim.url, allow_private=deps.config.webhooks_allow_private)
         address = await resolve_target(deps, target)
         secret = deps.sealer.open(claim.secret)
-        outcome = await deps.webhook_poster.post(target, str(address), secret, delivery, started)
+        outcome = await deps.webhook_poster.post(target, str(address), secret, delivery, started, claim.format)
         error = None if outcome.delivered else outcome.detail or "not delivered"
     except Invalid as refused:
         error = f"refused: {refused.message}"

@@ -9,7 +9,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from autorelay_core.domain.addresses import Mailbox, check_recipients
 from autorelay_core.domain.domains import DomainStatus
@@ -32,6 +32,8 @@ class AttachmentInput:
     content: str | None = None  # base64
     content_type: str | None = None
     asset_id: str | None = None
+    # Shown inside the HTML as <img src="cid:THIS"> rather than attached (an inline image).
+    content_id: str | None = None
 
 
 @frozen
@@ -86,6 +88,7 @@ MAX_HEADERS = 50
 MAX_HEADER_VALUE = 998
 MAX_HEADERS_TOTAL = 16 * 1024
 _MIME_TYPE = re.compile(r"[!-~]+/[!-~]+")
+_CONTENT_ID = re.compile(r"[!-;=?-~]{1,200}")  # printable ASCII without '<', '>' or spaces
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -141,6 +144,14 @@ async def _decode_attachments(
     for index, item in enumerate(items or []):
         if (item.content is None) == (item.asset_id is None):
             raise Invalid(f"attachments[{index}] needs either content (base64) or asset_id", field="attachments")
+        content_id = item.content_id
+        if content_id is not None:
+            content_id = content_id.strip().removeprefix("<").removesuffix(">")
+            if not _CONTENT_ID.fullmatch(content_id):
+                raise Invalid(
+                    f"attachments[{index}].content_id must be up to 200 printable characters without spaces or <>",
+                    field="attachments",
+                )
         if item.asset_id is not None:
             if item.content_type is not None:
                 raise Invalid(f"attachments[{index}]: an asset's content_type is its own", field="attachments")
@@ -149,7 +160,7 @@ async def _decode_attachments(
             total += len(attached.content)
             if total > limit:
                 raise Invalid(f"attachments exceed {limit // (1024 * 1024)} MB in total", field="attachments")
-            decoded.append(attached)
+            decoded.append(evolve(attached, content_id=content_id))
             continue
         if item.filename is None:
             raise Invalid(f"attachments[{index}].filename is required with content", field="attachments")
@@ -167,7 +178,7 @@ async def _decode_attachments(
             content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         elif not _MIME_TYPE.fullmatch(content_type):
             raise Invalid(f"attachments[{index}].content_type is not a MIME type like image/png", field="attachments")
-        decoded.append(Attachment(filename=filename, content=content, content_type=content_type))
+        decoded.append(Attachment(filename, content, content_type, content_id))
     return tuple(decoded)
 
 

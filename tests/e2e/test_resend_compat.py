@@ -127,3 +127,111 @@ def test_domains_and_api_keys_through_the_sdk(server, sdk):
     with pytest.raises(resend.exceptions.ResendError) as scoped:
         sdk.ApiKeys.create({"name": "one domain", "domain_id": "dom_x"})
     assert "not supported by AutoRelay" in str(scoped.value)
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def test_an_inline_image_is_shown_by_its_content_id_not_attached(server, sdk):
+    for key in ("content_id", "inline_content_id"):
+        sent = sdk.Emails.send(
+            {
+                "from": SENDER,
+                "to": "pic@example.com",
+                "subject": f"Inline by {key}",
+                "html": '<p>Logo: <img src="cid:logo-1"></p>',
+                "attachments": [
+                    {"filename": "logo.png", "content": list(PNG), "content_type": "image/png", key: "logo-1"},
+                    {"filename": "terms.txt", "content": list(b"terms")},
+                ],
+            }
+        )
+        message = written(server, sent["id"])
+        related = next(p for p in message.walk() if p.get_content_type() == "multipart/related")
+        image = next(p for p in related.walk() if p.get_content_type() == "image/png")
+        assert image["Content-ID"] == "<logo-1>" and image.get_content_disposition() == "inline"
+        assert image.get_content() == PNG
+        assert [a.get_filename() for a in message.iter_attachments()] == ["terms.txt"], "only the file is attached"
+
+
+def test_the_sdks_batch_validation_permissive_sends_the_valid_and_lists_the_rest(sdk):
+    rows = [
+        {"from": SENDER, "to": "ok1@example.com", "subject": "ok", "html": "<p>1</p>"},
+        {"from": SENDER, "to": "not-an-address", "subject": "bad", "html": "<p>2</p>"},
+        {"from": SENDER, "to": "ok2@example.com", "subject": "ok", "html": "<p>3</p>"},
+    ]
+    answer = sdk.Batch.send(rows, options={"batch_validation": "permissive"})
+    assert len(answer["data"]) == 2 and all(row["id"].startswith("em_") for row in answer["data"])
+    (error,) = answer["errors"]
+    assert error["index"] == 1 and "to is not a valid email address" in error["message"]
+    with pytest.raises(resend.exceptions.ResendError):
+        sdk.Batch.send(rows)  # strict, the default: one invalid refuses them all
+
+
+def test_errors_carry_resends_names_and_statuses(server):
+    import httpx
+
+    with httpx.Client(base_url=f"{server.base}/compat/resend", timeout=30) as http:
+        body = {"from": SENDER, "to": "a@example.com", "subject": "x", "html": "<p>x</p>"}
+
+        def answer(**kwargs) -> tuple[int, str | None]:
+            reply = http.post("/emails", **kwargs)
+            return reply.status_code, reply.json().get("name")
+
+        assert answer(json=body) == (401, "missing_api_key")
+        assert answer(json=body, headers={"Authorization": "Bearer re_not_ours"}) == (403, "invalid_api_key")
+        own = {"Authorization": f"Bearer {server.keys['live']}"}
+        assert answer(json=body, headers=own | {"Idempotency-Key": "k-1"})[0] == 200
+        changed = body | {"subject": "y"}
+        assert answer(json=changed, headers=own | {"Idempotency-Key": "k-1"}) == (409, "invalid_idempotent_request")
+        extra = body | {"attachments": [{"filename": "a.txt", "content": "YQ==", "colour": "red"}]}
+        status, name = answer(json=extra, headers=own)
+        assert (status, name) == (422, "validation_error")
+        assert "colour" in http.post("/emails", json=extra, headers=own).json()["message"]
+        domain = {"name": f"dup-{server.port}.example", "custom_return_path": "bounces"}
+        assert http.post("/domains", json=domain, headers=own).status_code == 201
+        again = http.post("/domains", json=domain, headers=own)
+        assert again.status_code == 409 and again.json()["name"] == "validation_error"
+
+
+def test_a_scheduled_emails_last_event_is_scheduled(sdk):
+    from datetime import UTC, datetime, timedelta
+
+    later = (datetime.now(UTC) + timedelta(hours=2)).isoformat().replace("+00:00", "Z")
+    sent = sdk.Emails.send(
+        {"from": SENDER, "to": "later@example.com", "subject": "Later", "html": "<p>x</p>", "scheduled_at": later}
+    )
+    assert sdk.Emails.get(sent["id"])["last_event"] == "scheduled"
+
+
+def test_a_resend_format_webhook_verifies_with_resends_own_sdk(tmp_path):
+    from tests.e2e.server import Server
+    from tests.webhook_receiver import Receiver
+
+    server = Server(tmp_path / "data", {"AUTORELAY_WEBHOOKS_ALLOW_PRIVATE": "1"}).start()
+    try:
+        with Receiver() as receiver, server.client(server.keys["live"]) as api:
+            hook = {"url": receiver.url("/resend"), "events": ["email.sent"], "format": "resend"}
+            made = api.post("/webhooks", json=hook).json()
+            assert made["format"] == "resend"
+            sent = api.post(
+                "/emails",
+                json={"from": SENDER, "to": "hook@example.com", "subject": "Hooked", "html": "<p>x</p>",
+                      "tags": {"plan": "pro"}},
+            ).json()["id"]  # fmt: skip
+            (post,) = receiver.wait_for(1)
+            headers = {name: post.headers[f"svix-{name}"] for name in ("id", "timestamp", "signature")}
+            event = resend.Webhooks.verify(
+                {"payload": post.body.decode(), "headers": headers, "webhook_secret": made["secret"]}
+            )
+            assert event["type"] == "email.sent" and event["data"]["email_id"] == sent
+            assert event["data"]["to"] == ["hook@example.com"] and event["data"]["subject"] == "Hooked"
+            assert event["data"]["tags"] == {"plan": "pro"}
+            with pytest.raises(ValueError, match="no matching signature"):
+                resend.Webhooks.verify({"payload": post.body.decode() + " ", "headers": headers,
+                                        "webhook_secret": made["secret"]})  # fmt: skip
+    finally:
+        server.stop()

@@ -55,5 +55,12 @@ def test_the_resend_node_sdk_works_unchanged(server):
     expected = ("email", sent, ["node@example.com"], "From the Node SDK")
     assert (got["object"], got["id"], got["to"], got["subject"]) == expected
     assert out["list"]["data"]["object"] == "list" and len(out["list"]["data"]["data"]) == 5
+    inline_path = server.data_dir / "mail" / f"{out['inline']['data']['id']}.eml"
+    assert wait_for(inline_path.exists, 10)
+    inline = email.message_from_bytes(inline_path.read_bytes(), policy=email.policy.default)
+    image = next(p for p in inline.walk() if p.get_content_type() == "image/png")
+    assert image["Content-ID"] == "<logo-node>" and image.get_content_disposition() == "inline"
+    permissive = out["permissive"]["data"]
+    assert len(permissive["data"]) == 1 and permissive["errors"][0]["index"] == 1
     refused = out["invalid"]["error"]
     assert out["invalid"]["data"] is None and "to is not a valid email address" in refused["message"]

@@ -60,7 +60,7 @@ class SlowPoster:
         self.release = asyncio.Event()
         self.posted = 0
 
-    async def post(self, target, address, secret, delivery, sent_at) -> PostOutcome:
+    async def post(self, target, address, secret, delivery, sent_at, shape="autorelay") -> PostOutcome:
         self.posted += 1
         await self.release.wait()
         return PostOutcome(delivered=True)

@@ -36,11 +36,13 @@ def _chosen_events(request: Request) -> list[str]:
 @page(owner=True)
 async def create(request: Request, visit: Visit) -> Response:
     url = form_value(request, "url").strip()
-    fields = WebhookInput(url=url, events=_chosen_events(request))
+    shape = form_value(request, "format") or "autorelay"
+    fields = WebhookInput(url=url, events=_chosen_events(request), format=shape)
     try:
         webhook, secret = await manage_webhooks.create_webhook(deps_of(request), visit.session.project_id, fields)
     except (Invalid, Conflict) as error:
-        return await _list_page(request, visit, 400, error=error.message, url=url, chosen=fields.events)
+        page = await _list_page(request, visit, 400, error=error.message, url=url, chosen=fields.events, format=shape)
+        return page
     return await _list_page(request, visit, 201, created=webhook, secret=secret)
 
 

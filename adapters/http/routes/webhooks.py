@@ -24,6 +24,7 @@ def webhook_view(webhook: Webhook) -> dict[str, Any]:
         "events": list(webhook.events),
         "active": webhook.active,
         "test": webhook.test,
+        "format": webhook.format,
         "created_at": iso(webhook.created_at),
     }
 
@@ -65,6 +66,7 @@ async def create_webhook(request: Request) -> Response:
     )
     view: dict[str, object] = {"id": webhook.id, "url": webhook.url, "secret": secret, "events": list(webhook.events)}
     view |= {"isActive": webhook.active, "object": "webhook", "active": webhook.active, "test": webhook.test}
+    view["format"] = webhook.format
     return JSON(view | {"created_at": iso(webhook.created_at)}, status_code=201)
 
 

@@ -129,7 +129,7 @@ class MemoryWebhooks:
             delivery.state = DeliveryState.LEASED
             delivery.attempts += 1
             self._leases[delivery.id] = lease_until
-            claims.append(DeliveryClaim(evolve(delivery), hook.url, hook.secret, lease_until))
+            claims.append(DeliveryClaim(evolve(delivery), hook.url, hook.secret, lease_until, hook.format))
         return claims
 
     async def settle(self, claim: DeliveryClaim, delivery: WebhookDelivery) -> bool:

@@ -590,9 +590,10 @@ MIGRATIONS: list[str] = [
     END
     $$ LANGUAGE plpgsql;
     """,
-    # 25: endpoints made by a test key hear only of test-mode mail.
+    # 25: endpoints made by a test key hear only of test-mode mail; an endpoint's payload format.
     """
     ALTER TABLE webhooks ADD COLUMN test boolean NOT NULL DEFAULT false;
+    ALTER TABLE webhooks ADD COLUMN format text NOT NULL DEFAULT 'autorelay';
     """,
 ]
 

@@ -22,7 +22,7 @@ class PostgresWebhooks:
 
     async def add(self, webhook: Webhook) -> None:
         await self.db.rowcount(
-            f"INSERT INTO webhooks ({rows.HOOK_COLUMNS}) VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s)",
+            f"INSERT INTO webhooks ({rows.HOOK_COLUMNS}) VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s)",
             rows.hook_values(webhook),
         )
 
@@ -39,11 +39,12 @@ class PostgresWebhooks:
         return [rows.hook_row(r) for r in found]
 
     async def update(self, webhook: Webhook) -> None:
-        _, _, url, events, _, active, _, _ = rows.hook_values(webhook)
+        _, _, url, events, _, active, _, _, shape = rows.hook_values(webhook)
         async with self.db.transaction() as conn:
             await conn.execute(
-                "UPDATE webhooks SET url = %s, events = %s::jsonb, active = %s WHERE id = %s AND project_id = %s",
-                (url, events, active, webhook.id, webhook.project_id),
+                "UPDATE webhooks SET url = %s, events = %s::jsonb, active = %s, format = %s"
+                " WHERE id = %s AND project_id = %s",
+                (url, events, active, shape, webhook.id, webhook.project_id),
             )
             if not webhook.active:
                 await conn.execute(rows.PAUSE.format(p="%s"), (PAUSED_ERROR, webhook.id))
@@ -101,10 +102,11 @@ class PostgresWebhooks:
             "WITH due AS (SELECT id FROM webhook_deliveries WHERE (state = 'pending' AND due_at <= %s)"
             " OR (state = 'leased' AND lease_until <= %s) ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)"
             " UPDATE webhook_deliveries d SET state = 'leased', lease_until = %s, attempts = d.attempts + 1"
-            f" FROM due, webhooks w WHERE d.id = due.id AND w.id = d.webhook_id RETURNING {_CLAIMED}, w.url, w.secret",
+            " FROM due, webhooks w WHERE d.id = due.id AND w.id = d.webhook_id"
+            f" RETURNING {_CLAIMED}, w.url, w.secret, w.format",
             (now, now, limit, lease_until),
         )
-        claims = [DeliveryClaim(rows.delivery_row(r[:-2]), r[-2], r[-1], lease_until) for r in found]
+        claims = [DeliveryClaim(rows.delivery_row(r[:-3]), r[-3], r[-2], lease_until, r[-1]) for r in found]
         return sorted(claims, key=lambda c: c.delivery.due_at or now)
 
     async def settle(self, claim: DeliveryClaim, delivery: WebhookDelivery) -> bool:

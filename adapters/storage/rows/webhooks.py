@@ -9,7 +9,7 @@ from typing import overload
 
 from autorelay_core.domain.webhooks import Attempt, DeliveryState, Webhook, WebhookDelivery, attempt_of
 
-HOOK_COLUMNS = "id, project_id, url, events, secret, active, created_at, test"
+HOOK_COLUMNS = "id, project_id, url, events, secret, active, created_at, test, format"
 DELIVERY_COLUMNS = (
     "id, webhook_id, project_id, event_id, event_type, body, created_at, state, attempts, failures,"
     " replay_count, error, last_attempt_at, resolved_at, due_at"
@@ -67,13 +67,14 @@ def time_of(value: datetime | float | None) -> datetime | None:
 
 def hook_values(webhook: Webhook, when=lambda moment: moment) -> tuple:
     w = webhook
-    return (w.id, w.project_id, w.url, json.dumps(list(w.events)), w.secret, w.active, when(w.created_at), w.test)
+    events = json.dumps(list(w.events))
+    return (w.id, w.project_id, w.url, events, w.secret, w.active, when(w.created_at), w.test, w.format)
 
 
 def hook_row(row: tuple) -> Webhook:
-    hook_id, project_id, url, events, secret, active, created, test = row
+    hook_id, project_id, url, events, secret, active, created, test, shape = row
     events = json.loads(events) if isinstance(events, str) else events
-    return Webhook(hook_id, project_id, url, tuple(events), secret, time_of(created), bool(active), bool(test))
+    return Webhook(hook_id, project_id, url, tuple(events), secret, time_of(created), bool(active), bool(test), shape)
 
 
 def delivery_row(row: tuple) -> WebhookDelivery:

@@ -474,9 +474,10 @@ MIGRATIONS: list[str] = [
         'provider_message_id', json(payload -> '$.provider_message_id')
     );
     """,
-    # 25: endpoints made by a test key hear only of test-mode mail.
+    # 25: endpoints made by a test key hear only of test-mode mail; an endpoint's payload format.
     """
     ALTER TABLE webhooks ADD COLUMN test INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE webhooks ADD COLUMN format TEXT NOT NULL DEFAULT 'autorelay';
     """,
 ]
 

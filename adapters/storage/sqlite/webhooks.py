@@ -47,7 +47,7 @@ class SqliteWebhooks:
     async def add(self, webhook: Webhook) -> None:
         async with self._t.tx() as conn:
             conn.execute(
-                f"INSERT INTO webhooks ({rows.HOOK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO webhooks ({rows.HOOK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows.hook_values(webhook, ts),
             )
 
@@ -64,11 +64,11 @@ class SqliteWebhooks:
         return [rows.hook_row(r) for r in found]
 
     async def update(self, webhook: Webhook) -> None:
-        _, _, url, events, _, active, _, _ = rows.hook_values(webhook)
+        _, _, url, events, _, active, _, _, shape = rows.hook_values(webhook)
         async with self._t.tx() as conn:
             conn.execute(
-                "UPDATE webhooks SET url = ?, events = ?, active = ? WHERE id = ? AND project_id = ?",
-                (url, events, active, webhook.id, webhook.project_id),
+                "UPDATE webhooks SET url = ?, events = ?, active = ?, format = ? WHERE id = ? AND project_id = ?",
+                (url, events, active, shape, webhook.id, webhook.project_id),
             )
             if not webhook.active:
                 conn.execute(rows.PAUSE.format(p="?"), (PAUSED_ERROR, webhook.id))
@@ -137,11 +137,12 @@ class SqliteWebhooks:
                 [(ts(lease_until), i) for i in ids],
             )
             found = conn.execute(
-                f"SELECT {columns}, w.url, w.secret FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
+                f"SELECT {columns}, w.url, w.secret, w.format FROM webhook_deliveries d"
+                " JOIN webhooks w ON w.id = d.webhook_id"
                 f" WHERE d.id IN ({', '.join('?' * len(ids))}) ORDER BY d.due_at",
                 ids,
             ).fetchall()
-        return [DeliveryClaim(rows.delivery_row(r[:-2]), r[-2], r[-1], lease_until) for r in found]
+        return [DeliveryClaim(rows.delivery_row(r[:-3]), r[-3], r[-2], lease_until, r[-1]) for r in found]
 
     async def settle(self, claim: DeliveryClaim, delivery: WebhookDelivery) -> bool:
         async with self._t.tx() as conn:
