@@ -3,6 +3,8 @@ them through DNS, delete; and the operator's override that marks a domain verifi
 
 from __future__ import annotations
 
+import ipaddress
+
 from attrs import evolve, frozen
 
 from autorelay_core.domain.addresses import is_valid_address
@@ -52,10 +54,15 @@ def bounce_records(deps: Deps) -> list[DnsRecord]:
     config = deps.config
     if not config.bounce_domain:
         return []
-    return [
-        DnsRecord("MX", config.bounce_domain, f"10 {config.bounce_mx}."),
-        DnsRecord("TXT", config.bounce_domain, config.spf_record),
-    ]
+    spf = DnsRecord("TXT", config.bounce_domain, config.spf_record)
+    try:
+        address = ipaddress.ip_address(config.bounce_mx.strip("[]"))
+    except ValueError:
+        return [DnsRecord("MX", config.bounce_domain, f"10 {config.bounce_mx}."), spf]
+    # An MX names a host, never an address (RFC 5321 5.1): a name for the listener goes with it.
+    host = f"mx.{config.bounce_domain}"
+    kind = "A" if address.version == 4 else "AAAA"
+    return [DnsRecord("MX", config.bounce_domain, f"10 {host}."), DnsRecord(kind, host, str(address)), spf]
 
 
 @frozen
