@@ -274,23 +274,59 @@ class Postfix:
         self.postfix("flush")
 
 
-@contextmanager
-def smtp_sink(*, backlog: int = 100) -> Iterator[int]:
-    """Postfix's smtp-sink on a free port: takes everything, pipelines like Postfix, keeps nothing."""
-    sink = require(SMTP_SINK, "smtp-sink")
-    port = free_port()
-    process = subprocess.Popen(
-        [sink, "-u", "nobody", "-c", f"127.0.0.1:{port}", str(backlog)], stdout=subprocess.DEVNULL
-    )
-    try:
+class SmtpSink:
+    """Postfix's smtp-sink on a free port: takes everything, pipelines its replies like Postfix, and
+    (with `dump`) writes each transaction to a file of its own, envelope first, in a folder of its
+    own that the unprivileged user it runs as can reach."""
+
+    def __init__(self, *, dump: bool = False, backlog: int = 100) -> None:
+        self.binary = require(SMTP_SINK, "smtp-sink")
+        self.port, self.backlog = free_port(), backlog
+        self.dump = Path(tempfile.mkdtemp(prefix="smtp-sink-")) if dump else None
+        self._process: subprocess.Popen | None = None
+
+    def __enter__(self) -> SmtpSink:
+        command = [self.binary, "-u", "nobody", "-c"]
+        if self.dump is not None:
+            self.dump.chmod(0o777)  # smtp-sink writes as nobody
+            command += ["-d", f"{self.dump}/%H%M%S."]
+        self._process = subprocess.Popen(
+            [*command, f"127.0.0.1:{self.port}", str(self.backlog)], stdout=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
             except OSError:
                 time.sleep(0.05)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(5)
+        raise AssertionError("smtp-sink did not start")
+
+    def __exit__(self, *exc) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(5)
+        if self.dump is not None:
+            shutil.rmtree(self.dump, ignore_errors=True)
+
+    def count(self) -> int:
+        """How many transactions were dumped so far."""
+        assert self.dump is not None
+        return sum(1 for _ in os.scandir(self.dump))
+
+    def recipients(self) -> list[list[str]]:
+        """Each dumped transaction's envelope recipients (read once the sending has ended)."""
+        assert self.dump is not None
+        found = []
+        for entry in os.scandir(self.dump):
+            with open(entry.path, "rb") as dumped:
+                head = dumped.read(4096).split(b"\nReceived:", 1)[0]
+            found.append([m.decode() for m in re.findall(rb"^X-Rcpt-Args: <([^>]*)>", head, re.M)])
+        return found
+
+
+@contextmanager
+def smtp_sink(*, backlog: int = 100) -> Iterator[int]:
+    """smtp-sink keeping nothing, on a free port (yields the port)."""
+    with SmtpSink(backlog=backlog) as sink:
+        yield sink.port
