@@ -11,6 +11,7 @@ import re
 import smtplib
 import ssl
 import time
+from contextlib import contextmanager
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -45,14 +46,21 @@ RECIPIENTS = ["ann@example.com", "cy@example.com", "secret@example.com"]
 
 @pytest.fixture(scope="module")
 def relay(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("relay")
+    with signed_relay(tmp_path_factory.mktemp("relay")) as running:
+        yield running
+
+
+@contextmanager
+def signed_relay(folder, extra: dict[str, str] | None = None):
+    """A server running the relay, delivering to a Sink, with signed.test verified against a real
+    DNS server: (server, sink, dns_server, relay port)."""
     with Sink() as sink, DnsServer() as dns_server:
         port = free_port()
         settings = sink.server_settings(folder) | {
             "AUTORELAY_DNS_RESOLVER": dns_server.address,
             "AUTORELAY_SMTP_RELAY_LISTEN": f"127.0.0.1:{port}",
         }
-        server = Server(folder / "data", settings).start()
+        server = Server(folder / "data", settings | (extra or {})).start()
         try:
             with server.client(server.keys["live"]) as api:
                 domain = api.post("/domains", json={"domain": "signed.test"}).json()

@@ -15,31 +15,14 @@ import time
 import dkim
 import pytest
 
-from tests.dns_server import DnsServer
-from tests.e2e.server import Server, free_port, wait_for
-from tests.smtp_sink import Sink
+from tests.e2e.server import Server, wait_for
+from tests.e2e.test_smtp_relay import signed_relay
 
 
 @pytest.fixture(scope="module")
 def relay(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("relay2")
-    with Sink() as sink, DnsServer() as dns_server:
-        port = free_port()
-        settings = sink.server_settings(folder) | {
-            "AUTORELAY_DNS_RESOLVER": dns_server.address,
-            "AUTORELAY_SMTP_RELAY_LISTEN": f"127.0.0.1:{port}",
-            "AUTORELAY_SMTP_RELAY_AUTH_SECONDS": "2",
-        }
-        server = Server(folder / "data", settings).start()
-        try:
-            with server.client(server.keys["live"]) as api:
-                domain = api.post("/domains", json={"domain": "signed.test"}).json()
-                for record in api.get(f"/domains/{domain['id']}").json()["dns_records"]:
-                    dns_server.publish(record["type"], record["name"], record["value"])
-                assert api.post(f"/domains/{domain['id']}/verify").json()["status"] == "verified"
-            yield server, sink, dns_server, port
-        finally:
-            server.stop()
+    with signed_relay(tmp_path_factory.mktemp("relay2"), {"AUTORELAY_SMTP_RELAY_AUTH_SECONDS": "2"}) as running:
+        yield running
 
 
 def _logged_in(server: Server, port: int) -> smtplib.SMTP:
