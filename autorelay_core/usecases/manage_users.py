@@ -76,10 +76,15 @@ async def invite(deps: Deps, project_id: str, email: str, role: Role = Role.MEMB
             await deps.storage.users.set_role(Membership(user.id, project_id, role))
             return Invitation(user, await sign_in_link_token(deps, user))
     await deps.storage.users.set_role(Membership(user.id, project_id, role))
-    if user.password_hash is None:
-        # Not signed in yet: a link minted earlier (by whoever) now leads into this project as well,
-        # so every earlier link is voided; an operator issues a new one (autorelay users link).
-        await deps.storage.users.new_link(user.id)
+    if user.password_hash is not None:
+        return Invitation(user, None)
+    if all(m.project_id == project_id for m in await deps.storage.users.memberships(user.id)):
+        # Invited again before they signed in, and only here: the account opens nothing but this
+        # project, whose owner may hand out a new link (the old one stops working).
+        return Invitation(user, await sign_in_link_token(deps, user))
+    # Not signed in yet, and also another project's: a link minted earlier (by whoever) would now
+    # lead there as well, so every earlier link is voided; an operator issues a new one.
+    await deps.storage.users.new_link(user.id)
     return Invitation(user, None)
 
 
@@ -134,7 +139,8 @@ async def set_password(deps: Deps, token: str | None, password: str, email: str 
     if not redeemed:
         raise Invalid(_USED)
     current = await deps.storage.users.get(user.id)
-    assert current is not None
+    if current is None:  # removed meanwhile
+        raise Invalid(_USED)
     return await _start_session(deps, current)
 
 

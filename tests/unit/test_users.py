@@ -127,6 +127,16 @@ async def test_inviting_an_existing_user_adds_a_role_and_never_a_link(deps):
         await uc.invite(deps, project_a.id, uc.FIRST_OWNER)
 
 
+async def test_a_pending_user_invited_again_by_their_only_project_gets_a_new_link(deps):
+    project = await create_project(deps, "a")
+    first = await uc.invite(deps, project.id, "eli@example.com")
+    again = await uc.invite(deps, project.id, "eli@example.com", Role.OWNER)
+    assert again.link_token is not None
+    with pytest.raises(Invalid, match="already used or replaced"):
+        await uc.redeem(deps, first.link_token)
+    assert (await uc.redeem(deps, again.link_token)).email == "eli@example.com"
+
+
 async def test_a_link_minted_before_another_project_invites_the_user_stops_working(deps):
     project_a = await create_project(deps, "a")
     first = await uc.invite(deps, project_a.id, "dan@example.com")
