@@ -54,8 +54,9 @@ class Intake:
         try:
             loop = asyncio.get_running_loop()
             reports = await loop.run_in_executor(self._executor, read_reports, content, self.budget)
-        except NotReadable as over:
-            log.info("inbound: a message was not read: %s", over)
+        except NotReadable as over:  # over the budget: not read, but not lost either
+            where = self._keep(content) if keep else "left in the mailbox"
+            log.info("inbound: a message was not read (%s); %s", over, where)
             return 0
         except Exception as error:  # a parser bug must not lose the message: keep it for a person
             where = self._keep(content) if keep else "left in the mailbox"
