@@ -51,16 +51,15 @@ class Intake:
         recorded once is not recorded again. `keep`: keep a message that cannot be read (a
         mailbox keeps its own)."""
         self._waiting += 1
+        loop = asyncio.get_running_loop()
         try:
-            loop = asyncio.get_running_loop()
             reports = await loop.run_in_executor(self._executor, read_reports, content, self.budget)
-        except NotReadable as over:  # over the budget: not read, but not lost either
-            where = self._keep(content) if keep else "left in the mailbox"
-            log.info("inbound: a message was not read (%s); %s", over, where)
-            return 0
-        except Exception as error:  # a parser bug must not lose the message: keep it for a person
-            where = self._keep(content) if keep else "left in the mailbox"
-            log.warning("inbound: a message could not be read (%s); %s", type(error).__name__, where)
+        except Exception as error:  # over the budget, or a parser bug: not read, but never lost
+            where = await loop.run_in_executor(self._executor, self._keep, content) if keep else "left in the mailbox"
+            if isinstance(error, NotReadable):
+                log.info("inbound: a message was not read (%s); %s", error, where)
+            else:
+                log.warning("inbound: a message could not be read (%s); %s", type(error).__name__, where)
             return 0
         finally:
             self._waiting -= 1
