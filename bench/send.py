@@ -2,7 +2,10 @@
 
 Prints JSON: requests/s and p50/p99 latency for both, at 32 connections (wrk), and the ratio.
 Usage: python bench/send.py [--seconds 10] [--connections 32] [--postgres URL [--redis URL]] [--worker]
-       [--accept-only]
+       [--accept-only] [--synchronous full|normal]
+
+--synchronous: SQLite's durability (AUTORELAY_SQLITE_SYNCHRONOUS), full (the default: each 200 is on
+the disk first) or normal, to measure what durability costs.
 
 After the run it waits for the backlog to drain (every accepted email written by the log mailer)
 and reports how long that took after the burst, and the accepted-to-written rate over the whole
@@ -133,6 +136,7 @@ def main() -> None:
     parser.add_argument("--postgres", help="PostgreSQL URL to run on instead of SQLite")
     parser.add_argument("--redis", help="Redis URL for the queue and rate limits")
     parser.add_argument("--worker", action="store_true", help="one `autorelay worker` beside serve")
+    parser.add_argument("--synchronous", choices=("full", "normal"), default="full", help="SQLite's durability")
     parser.add_argument(
         "--accept-only",
         action="store_true",
@@ -172,6 +176,7 @@ def _run(args: argparse.Namespace, schema: str | None) -> None:
             "AUTORELAY_DATA_DIR": str(Path(tmp) / "data"),
             "AUTORELAY_LOG_LEVEL": "WARNING",
             "AUTORELAY_MONTHLY_QUOTA": "100000000",
+            "AUTORELAY_SQLITE_SYNCHRONOUS": args.synchronous,
         }
         env["PYTHONPATH"] = str(root)
         profile = "embedded default (SQLite, in-process consumer)"

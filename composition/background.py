@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from datetime import timedelta
 
 from adapters.mailers.kept import KeptMessages
 from autorelay_core.errors import Unavailable
 from autorelay_core.usecases.context import Deps
-from autorelay_core.usecases.deliver_email import deliver_due, next_pass, reconcile_outbox
+from autorelay_core.usecases.deliver_email import deliver_due, keep_alive, next_pass, reconcile_outbox
 from autorelay_core.usecases.import_contacts import BackgroundImports
 from autorelay_core.usecases.manage_campaigns import finish_campaigns
 from autorelay_core.usecases.manage_reputation import evaluate_all
@@ -110,3 +111,20 @@ async def reconcile_forever(deps: Deps, interval: float, imports: BackgroundImpo
         except Exception:  # keep going; the next round retries
             log.exception("background checks failed")
         await asyncio.sleep(interval)
+
+
+SILENT_BEATS = 2.5  # a holder this many beats late is taken for gone
+
+
+async def beat_forever(deps: Deps, interval: float) -> None:
+    """The heartbeat: every `interval` seconds this process says it is alive, and the emails of any
+    process silent for SILENT_BEATS beats are taken back (keep_alive)."""
+    silence = timedelta(seconds=interval * SILENT_BEATS)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await keep_alive(deps, silence)
+        except Unavailable as error:
+            log.warning("heartbeat skipped: %s", error)
+        except Exception:  # keep beating; the next one retries
+            log.exception("heartbeat failed")

@@ -7,6 +7,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -68,7 +71,9 @@ def _storage(settings: Settings, serves_pages: bool) -> Storage:
     path = settings.sqlite_path
     assert path is not None  # Settings.check() refused anything else
     linger = SHARED_LINGER if serves_pages else LINGER  # serve's passes share the loop with requests
-    return SqliteStorage(private_file(path), large_reads=serves_pages, linger=linger)
+    return SqliteStorage(
+        private_file(path), large_reads=serves_pages, linger=linger, synchronous=settings.sqlite_synchronous
+    )
 
 
 def _blobs(settings: Settings) -> BlobStore:
@@ -210,6 +215,7 @@ def build(
         metrics=metrics,
         config=CoreConfig(
             lease=timedelta(seconds=settings.outbox_lease_seconds),
+            holder=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}",
             reconcile_grace=timedelta(seconds=settings.reconcile_grace_seconds),
             reputation_min_volume=settings.reputation_min_volume,
             destination_backoff=timedelta(seconds=settings.destination_backoff_seconds),

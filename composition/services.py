@@ -6,14 +6,16 @@ import asyncio
 import logging
 import threading
 from collections.abc import Coroutine
+from datetime import timedelta
 from typing import Any
 
 from adapters.mailers.kept import KeptMessages
 from adapters.queue.huey_queue import EmbeddedConsumer
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.deliver_email import keep_alive
 from autorelay_core.usecases.import_contacts import BackgroundImports
 from autorelay_core.usecases.notify import BackgroundPosts
-from composition.background import reconcile_forever
+from composition.background import SILENT_BEATS, beat_forever, reconcile_forever
 from composition.settings import Settings
 
 log = logging.getLogger("autorelay")
@@ -54,6 +56,7 @@ class Services:
         self.posts = posts
         self.imports = imports
         self._reconciler: asyncio.Task | None = None
+        self._heart: asyncio.Task | None = None
         self.kept: KeptMessages | None = None  # copies of the messages that left (set by build)
         self.metrics: Any = None  # the Prometheus adapter (set by build)
 
@@ -62,9 +65,17 @@ class Services:
         any) and the reconciler."""
         self.runner.loop = asyncio.get_running_loop()
         await self.deps.storage.migrate()
+        if consume:
+            # The first beat before the first claim: every lease this process takes names a live holder.
+            interval = self.settings.heartbeat_seconds
+            await keep_alive(self.deps, timedelta(seconds=interval * SILENT_BEATS))
+            self._heart = asyncio.create_task(beat_forever(self.deps, interval), name="heartbeat")
         if consume and self.consumer is not None:
             self.consumer.start()
         if consume:
+            # A pass at once: what was due when the last process stopped (or was killed before its
+            # wake reached the queue) goes now, not when the reconciler's grace has passed.
+            self.deps.queue.wake()
             self._reconciler = asyncio.create_task(
                 reconcile_forever(self.deps, self.settings.reconcile_interval_seconds, self.imports, self.kept),
                 name="outbox-reconciler",
@@ -99,9 +110,10 @@ class Services:
 
     async def stop(self) -> None:
         self.stopping.set()  # running passes finish the email in hand and return
-        if self._reconciler is not None:
-            self._reconciler.cancel()
-            self._reconciler = None
+        for task in (self._reconciler, self._heart):
+            if task is not None:
+                task.cancel()
+        self._reconciler = self._heart = None
         if self.consumer is not None:
             await asyncio.to_thread(self.consumer.stop)
         await self.posts.stop(grace=5)

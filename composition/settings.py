@@ -33,6 +33,10 @@ class Settings:
     )
     host: str = field(**_doc("Address the HTTP server binds", "127.0.0.1"))
     port: int = field(converter=int, **_doc("Port the HTTP server binds", 3000))
+    sqlite_synchronous: str = field(
+        **_doc("full (each accepted email is on the disk before the 200) or normal (survives a crash of the"
+               " process, not a power cut)", "full")
+    )  # fmt: skip
     database_url: str = field(
         **_doc("postgresql://..., sqlite:///PATH or memory:// (default: SQLite in the data dir)", "")
     )
@@ -75,6 +79,10 @@ class Settings:
     queue_poll_seconds: float = field(converter=float, **_doc("How often an idle consumer polls the queue", 0.1))
     outbox_lease_seconds: float = field(converter=float, **_doc("How long a worker may hold an email", 60))
     reconcile_interval_seconds: float = field(converter=float, **_doc("How often lost outbox jobs are looked for", 10))
+    heartbeat_seconds: float = field(
+        converter=float,
+        **_doc("How often a process says it is alive; the emails of one silent for 2.5 beats are taken back", 1),
+    )
     reconcile_grace_seconds: float = field(
         converter=float, **_doc("How long past due a pending email waits before it is enqueued again", 30)
     )
@@ -312,6 +320,8 @@ class Settings:
                 raise SettingsError(f"{PREFIX}INBOUND_LISTEN needs {PREFIX}BOUNCE_DOMAIN (the domain it receives for)")
         if self.log_format not in {"text", "json"}:
             raise SettingsError(f"{PREFIX}LOG_FORMAT must be text or json, not {self.log_format!r}")
+        if self.sqlite_synchronous not in {"full", "normal"}:
+            raise SettingsError(f"{PREFIX}SQLITE_SYNCHRONOUS must be full or normal, not {self.sqlite_synchronous!r}")
         if self.smtp_relay_message_id not in {"keep", "replace"}:
             raise SettingsError(
                 f"{PREFIX}SMTP_RELAY_MESSAGE_ID must be keep or replace, not {self.smtp_relay_message_id!r}"

@@ -279,14 +279,16 @@ class SmtpSink:
     (with `dump`) writes each transaction to a file of its own, envelope first, in a folder of its
     own that the unprivileged user it runs as can reach."""
 
-    def __init__(self, *, dump: bool = False, backlog: int = 100) -> None:
+    def __init__(self, *, dump: bool = False, backlog: int = 100, data_delay: int = 0) -> None:
+        """`data_delay`: seconds it waits before answering DATA (a slow server: senders hold their
+        messages that long before the message itself goes)."""
         self.binary = require(SMTP_SINK, "smtp-sink")
-        self.port, self.backlog = free_port(), backlog
+        self.port, self.backlog, self.data_delay = free_port(), backlog, data_delay
         self.dump = Path(tempfile.mkdtemp(prefix="smtp-sink-")) if dump else None
         self._process: subprocess.Popen | None = None
 
     def __enter__(self) -> SmtpSink:
-        command = [self.binary, "-u", "nobody", "-c"]
+        command = [self.binary, "-u", "nobody", "-c"] + (["-w", str(self.data_delay)] if self.data_delay else [])
         if self.dump is not None:
             self.dump.chmod(0o777)  # smtp-sink writes as nobody
             command += ["-d", f"{self.dump}/%H%M%S."]

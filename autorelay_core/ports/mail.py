@@ -107,15 +107,27 @@ class Outbox(Protocol):
     """Where each email is in delivery: the lease machine (pending, leased, handover, done, held).
 
     The attempt number is the lease token: every claim increments it, and a write under a claim
-    that is no longer the newest is refused (False)."""
+    that is no longer the newest is refused (False). A claim names its holder (a process, unique
+    per start; "" for none): while a holder beats (`beat`) its leases stand, and once it falls
+    silent `free_silent` ends them at once instead of when they run out."""
 
-    async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
+    async def claim(self, email_id: str, now: datetime, lease_until: datetime, holder: str = "") -> Claim | None:
         """Atomically lease the email if it is pending and due (`next attempt <= now`) or leased
         with an expired lease. Two callers racing for one email: exactly one gets the Claim."""
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int, holder: str = "") -> list[Claim]:
         """Atomically lease up to `limit` pending emails that are due, oldest due first. Callers
         racing for the same rows get disjoint sets."""
+
+    async def beat(self, holder: str, now: datetime) -> None:
+        """Record that `holder` is alive at `now`."""
+
+    async def free_silent(self, now: datetime, silent_since: datetime) -> int:
+        """End, as of `now`, the leases (leased and handover rows) of every holder whose last beat is
+        older than `silent_since`: a process gone without a word. The reconciler's sweep and the
+        hand-over settling then take those rows at once, exactly as when a lease runs out (a row in
+        handover becomes `uncertain`, never sent again unseen). Forgets holders silent for a day.
+        Returns how many rows it freed; rows of a holder that never beat are left to their lease."""
 
     async def finish(self, claim: Claim, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
         """Store the outcome of a delivery (status, error, provider id) and its events, and mark
@@ -128,7 +140,7 @@ class Outbox(Protocol):
         store can manage it); False, without running it, if the lease was lost. finish and
         retry_later accept the email after this."""
 
-    async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+    async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int, holder: str = "") -> list[Claim]:
         """Claim handovers whose worker stopped (lease ran out), to record them as sent; they stay
         in handover, so a second crash cannot turn them into a resend."""
 

@@ -42,6 +42,9 @@ OWN_SPF = "v=spf1 mx ~all"
 class CoreConfig:
     # How long a worker may hold an email before another may take it over.
     lease: timedelta = timedelta(seconds=60)
+    # This process, as the holder its leases name ("" for none: its leases just run out). A process
+    # that beats (keep_alive) has its leases ended at once when it falls silent.
+    holder: str = ""
     # A pending row this long past due has lost its queue task; the reconciler enqueues it again.
     reconcile_grace: timedelta = timedelta(seconds=30)
     # Transient mailer failures are retried after these delays; then the email fails.

@@ -36,7 +36,7 @@ async def deliver_email(deps: Deps, email_id: str) -> str:
     gave it back for later), 'lost' (our lease ran out before we could store the result) or
     'skipped' (held elsewhere, done or not yet due)."""
     now = deps.clock.now()
-    claim = await deps.storage.outbox.claim(email_id, now, now + deps.config.lease)
+    claim = await deps.storage.outbox.claim(email_id, now, now + deps.config.lease, deps.config.holder)
     return "skipped" if claim is None else await deliver_claim(deps, claim)
 
 
@@ -44,7 +44,7 @@ async def deliver_due(deps: Deps, batch: int = 8) -> int:
     """One delivery pass: lease up to `batch` due emails and deliver them concurrently.
     Returns how many were leased; a full batch means more may be waiting."""
     now = deps.clock.now()
-    claims = await deps.storage.outbox.claim_due(now, now + deps.config.lease, batch)
+    claims = await deps.storage.outbox.claim_due(now, now + deps.config.lease, batch, deps.config.holder)
     known = await _suppressions(deps, claims)
     await asyncio.gather(*(deliver_claim(deps, claim, known) for claim in claims))
     return len(claims)
@@ -237,6 +237,21 @@ async def reconcile_outbox(deps: Deps, limit: int = 1000) -> int:
     return len(ids)
 
 
+async def keep_alive(deps: Deps, silence: timedelta) -> int:
+    """This process beats; the leases of any holder silent for `silence` (killed, its machine
+    gone) end now, and the reconciler takes their rows at once: a restart or a dead worker's share
+    resumes within seconds instead of a lease. Exactly-once holds as when a lease runs out: a
+    claim's attempt number is its token, so a holder that was only slow finds its claim gone and
+    hands nothing over, and a row already in hand-over becomes `uncertain`. Returns rows freed."""
+    now = deps.clock.now()
+    await deps.storage.outbox.beat(deps.config.holder, now)
+    freed = await deps.storage.outbox.free_silent(now, now - silence)
+    if freed:
+        log.info("%d email(s) held by a process that fell silent were taken back", freed)
+        await reconcile_outbox(deps)
+    return freed
+
+
 async def settle_handovers(deps: Deps, limit: int = 1000) -> int:
     """Emails whose worker stopped in the middle of handing them over (the lease ran out in
     `handover`). The next hop almost surely has the message, but not surely: a worker killed
@@ -245,7 +260,7 @@ async def settle_handovers(deps: Deps, limit: int = 1000) -> int:
     (transactional mail by default: a duplicate beats a lost password reset; receivers may drop
     the copy by its Message-ID) or held for the operator (campaigns by default)."""
     now = deps.clock.now()
-    claims = await deps.storage.outbox.claim_handovers(now, now + deps.config.lease, limit)
+    claims = await deps.storage.outbox.claim_handovers(now, now + deps.config.lease, limit, deps.config.holder)
     projects: dict[str, Project | None] = {}
     for claim in claims:
         email = evolve(claim.email)

@@ -3,6 +3,7 @@ catch up with the newest frames, so SQLite would never start the log over."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 
@@ -39,3 +40,16 @@ def test_the_wal_is_started_over_once_it_passes_the_limit(tmp_path):
     unbounded = _largest_wal_under_steady_writes(path, Checkpointer(path, interval=0.02, limit=2**40), limit)
     assert unbounded > 20 * limit, unbounded
     assert bounded < 10 * limit, (bounded, unbounded)
+
+
+def test_commits_reach_the_disk_before_they_return_unless_told_otherwise(tmp_path):
+    """PRAGMA synchronous: FULL (2) by default, so an accepted email outlives a power cut; NORMAL (1)
+    when the operator chose it (AUTORELAY_SQLITE_SYNCHRONOUS=normal)."""
+    from adapters.storage.sqlite.store import SqliteStorage
+
+    durable = SqliteStorage(tmp_path / "full.db")
+    assert durable.db.conn.execute("PRAGMA synchronous").fetchone() == (2,)
+    quick = SqliteStorage(tmp_path / "normal.db", synchronous="normal")
+    assert quick.db.conn.execute("PRAGMA synchronous").fetchone() == (1,)
+    for storage in (durable, quick):
+        asyncio.run(storage.close())

@@ -557,3 +557,27 @@ async def test_the_next_due_time_is_the_earliest_pending_rows_leased_and_done_ro
     assert abs((await store.outbox.next_due() - (NOW + timedelta(minutes=5))).total_seconds()) < 1
     await store.outbox.claim(sooner.id, NOW + timedelta(minutes=6), NOW + timedelta(minutes=7))
     assert abs((await store.outbox.next_due() - (NOW + timedelta(hours=1))).total_seconds()) < 1
+
+
+async def test_the_leases_of_a_holder_that_fell_silent_end_at_once(store):
+    from datetime import timedelta
+
+    later, lease = NOW + timedelta(seconds=10), NOW + timedelta(minutes=1)
+    gone, alive = await add(store, new_email()), await add(store, new_email())
+    handed, anonymous = await add(store, new_email()), await add(store, new_email())
+    await store.outbox.beat("gone", NOW)
+    await store.outbox.beat("alive", NOW)
+    claims = {}
+    for email, holder in ((gone, "gone"), (alive, "alive"), (handed, "gone"), (anonymous, "")):
+        claims[email.id] = await store.outbox.claim(email.id, NOW, lease, holder)
+    assert await store.outbox.handover(claims[handed.id])
+    await store.outbox.beat("alive", later)  # "gone" beat last at NOW
+    freed = await store.outbox.free_silent(later, later - timedelta(seconds=3))
+    assert freed == 2, "the silent holder's leased row and its row in hand-over"
+    assert await store.outbox.free_silent(later, later - timedelta(seconds=3)) == 0
+    assert await store.outbox.stale(later, NOW - timedelta(hours=1), 10) == [gone.id]
+    (settled,) = await store.outbox.claim_handovers(later, later + timedelta(minutes=1), 10, "alive")
+    assert settled.email.id == handed.id
+    assert await store.outbox.claim(alive.id, later, lease) is None, "a live holder keeps its lease"
+    assert await store.outbox.claim(anonymous.id, later, lease) is None, "no holder: the lease runs its course"
+    assert not await store.outbox.finish(claims[gone.id], gone, []), "the silent holder's claim is void"

@@ -24,6 +24,7 @@ class OutboxRow:
     lease_until: datetime | None = None
     attempts: int = 0
     events: list[Event] = field(factory=list)
+    holder: str = ""
 
 
 _HELD_BY_A_WORKER = (Delivery.LEASED, Delivery.HANDOVER)

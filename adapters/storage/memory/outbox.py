@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from attrs import evolve
 
@@ -21,8 +21,22 @@ class MemoryOutbox:
 
     def __init__(self, mail: MailTable, webhooks: MemoryWebhooks) -> None:
         self._mail, self._webhooks = mail, webhooks
+        self._beats: dict[str, datetime] = {}
 
-    async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
+    async def beat(self, holder: str, now: datetime) -> None:
+        self._beats[holder] = now
+
+    async def free_silent(self, now: datetime, silent_since: datetime) -> int:
+        silent = {h for h, at in self._beats.items() if at < silent_since}
+        freed = 0
+        for row in self._mail.rows.values():
+            if row.delivery in _HELD_BY_A_WORKER and row.holder in silent and row.lease_until and row.lease_until > now:
+                row.lease_until = now
+                freed += 1
+        self._beats = {h: at for h, at in self._beats.items() if at >= now - timedelta(days=1)}
+        return freed
+
+    async def claim(self, email_id: str, now: datetime, lease_until: datetime, holder: str = "") -> Claim | None:
         row = self._mail.rows.get(email_id)
         if row is None:
             return None
@@ -30,18 +44,18 @@ class MemoryOutbox:
         expired = row.delivery is Delivery.LEASED and row.lease_until is not None and row.lease_until <= now
         if not (free or expired):
             return None
-        row.delivery, row.lease_until = Delivery.LEASED, lease_until
+        row.delivery, row.lease_until, row.holder = Delivery.LEASED, lease_until, holder
         row.attempts += 1
         return Claim(email=evolve(row.email), attempt=row.attempts, lease_until=lease_until)
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int, holder: str = "") -> list[Claim]:
         due = sorted(
             (r for r in self._mail.rows.values() if r.delivery is Delivery.PENDING and r.due_at <= now),
             key=lambda r: (r.due_at, r.seq),
         )[:limit]
         claims = []
         for row in due:
-            row.delivery, row.lease_until = Delivery.LEASED, lease_until
+            row.delivery, row.lease_until, row.holder = Delivery.LEASED, lease_until, holder
             row.attempts += 1
             claims.append(Claim(email=evolve(row.email), attempt=row.attempts, lease_until=lease_until))
         return claims
@@ -62,14 +76,14 @@ class MemoryOutbox:
             then()
         return True
 
-    async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+    async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int, holder: str = "") -> list[Claim]:
         found = [
             r
             for r in self._mail.rows.values()
             if r.delivery is Delivery.HANDOVER and r.lease_until is not None and r.lease_until <= now
         ][:limit]
         for row in found:
-            row.lease_until = lease_until
+            row.lease_until, row.holder = lease_until, holder
             row.attempts += 1
         return [Claim(email=evolve(r.email), attempt=r.attempts, lease_until=lease_until) for r in found]
 

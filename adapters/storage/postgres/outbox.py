@@ -9,7 +9,7 @@ number is the lease token: every claim increments it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -31,23 +31,23 @@ class PostgresOutbox:
         self.db = db
         self._sync: psycopg.Connection | None = None  # the hand-over's own connection (see handover)
 
-    async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
+    async def claim(self, email_id: str, now: datetime, lease_until: datetime, holder: str = "") -> Claim | None:
         row = await self.db.fetchone(
-            "UPDATE emails m SET delivery = 'leased', lease_until = %s, attempts = attempts + 1"
+            "UPDATE emails m SET delivery = 'leased', lease_until = %s, attempts = attempts + 1, holder = %s"
             " WHERE id = %s AND ((delivery = 'pending' AND due_at <= %s)"
             " OR (delivery = 'leased' AND lease_until <= %s))"
             f" RETURNING {CLAIMED}",
-            (lease_until, email_id, now, now),
+            (lease_until, holder, email_id, now, now),
         )
         return to_claim(row, lease_until) if row else None
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int, holder: str = "") -> list[Claim]:
         rows = await self.db.fetchall(
             "WITH due AS (SELECT id, due_at FROM emails WHERE delivery = 'pending' AND due_at <= %s"
             " ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)"
-            " UPDATE emails m SET delivery = 'leased', lease_until = %s, attempts = m.attempts + 1"
+            " UPDATE emails m SET delivery = 'leased', lease_until = %s, attempts = m.attempts + 1, holder = %s"
             f" FROM due WHERE m.id = due.id RETURNING due.due_at, {CLAIMED}",
-            (now, limit, lease_until),
+            (now, limit, lease_until, holder),
         )
         rows.sort(key=lambda r: r[0])  # RETURNING has no order of its own
         return [to_claim(r[1:], lease_until) for r in rows]
@@ -106,15 +106,33 @@ class PostgresOutbox:
             self._sync.close()
             self._sync = None
 
-    async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+    async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int, holder: str = "") -> list[Claim]:
         rows = await self.db.fetchall(
             "WITH lost AS (SELECT id FROM emails WHERE delivery = 'handover' AND lease_until <= %s"
             " LIMIT %s FOR UPDATE SKIP LOCKED)"
-            " UPDATE emails m SET lease_until = %s, attempts = m.attempts + 1"
+            " UPDATE emails m SET lease_until = %s, attempts = m.attempts + 1, holder = %s"
             f" FROM lost WHERE m.id = lost.id RETURNING {CLAIMED}",
-            (now, limit, lease_until),
+            (now, limit, lease_until, holder),
         )
         return [to_claim(r, lease_until) for r in rows]
+
+    async def beat(self, holder: str, now: datetime) -> None:
+        await self.db.rowcount(
+            "INSERT INTO holders (holder, beat_at) VALUES (%s, %s)"
+            " ON CONFLICT (holder) DO UPDATE SET beat_at = excluded.beat_at",
+            (holder, now),
+        )
+
+    async def free_silent(self, now: datetime, silent_since: datetime) -> int:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE emails SET lease_until = %s WHERE lease_until > %s AND delivery IN ('leased', 'handover')"
+                " AND holder IN (SELECT holder FROM holders WHERE beat_at < %s)",
+                (now, now, silent_since),
+            )
+            freed = cursor.rowcount
+            await conn.execute("DELETE FROM holders WHERE beat_at < %s", (now - timedelta(days=1),))
+        return freed
 
     async def reopen(self, project_id: str, email_id: str, at: datetime) -> bool:
         updated = await self.db.rowcount(

@@ -595,6 +595,13 @@ MIGRATIONS: list[str] = [
     ALTER TABLE webhooks ADD COLUMN test boolean NOT NULL DEFAULT false;
     ALTER TABLE webhooks ADD COLUMN format text NOT NULL DEFAULT 'autorelay';
     """,
+    # 26: a lease names its holder (a process, unique per start), and holders beat: the leases of
+    # one that fell silent end at once instead of when they run out. Beats are not worth a WAL
+    # record: a database that crashed starts with no holders, and their rows wait for their lease.
+    """
+    ALTER TABLE emails ADD COLUMN holder text NOT NULL DEFAULT '';
+    CREATE UNLOGGED TABLE holders (holder text PRIMARY KEY, beat_at timestamptz NOT NULL);
+    """,
 ]
 
 

@@ -28,26 +28,26 @@ class SqliteOutbox(Tables):
         super().__init__(db)
         self._group = group
 
-    async def claim(self, email_id: str, now: datetime, lease_until: datetime) -> Claim | None:
+    async def claim(self, email_id: str, now: datetime, lease_until: datetime, holder: str = "") -> Claim | None:
         async with self.tx() as conn:
             row = conn.execute(
-                "UPDATE emails SET delivery = 'leased', lease_until = ?, attempts = attempts + 1"
+                "UPDATE emails SET delivery = 'leased', lease_until = ?, attempts = attempts + 1, holder = ?"
                 " WHERE id = ? AND ((delivery = 'pending' AND due_at <= ?)"
                 " OR (delivery = 'leased' AND lease_until <= ?))"
                 f" RETURNING {EMAIL_ROW}, attempts",
-                (codec.ts(lease_until), email_id, codec.ts(now), codec.ts(now)),
+                (codec.ts(lease_until), holder, email_id, codec.ts(now), codec.ts(now)),
             ).fetchone()
         if row is None:
             return None
         return Claim(email=codec.email_from_parts(row[0], row[1]), attempt=row[2], lease_until=lease_until)
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int, holder: str = "") -> list[Claim]:
         async with self.tx() as conn:
             rows = conn.execute(
-                "UPDATE emails SET delivery = 'leased', lease_until = ?, attempts = attempts + 1"
+                "UPDATE emails SET delivery = 'leased', lease_until = ?, attempts = attempts + 1, holder = ?"
                 " WHERE id IN (SELECT id FROM emails WHERE delivery = 'pending' AND due_at <= ?"
                 f" ORDER BY due_at LIMIT ?) RETURNING {EMAIL_ROW}, attempts",
-                (codec.ts(lease_until), codec.ts(now), limit),
+                (codec.ts(lease_until), holder, codec.ts(now), limit),
             ).fetchall()
         return [Claim(codec.email_from_parts(r, c), attempt, lease_until) for r, c, attempt in rows]
 
@@ -75,12 +75,13 @@ class SqliteOutbox(Tables):
         # `then` runs inside the group commit, right after COMMIT: no other task runs in between.
         return await self._group.run(write, then=then)
 
-    async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
+    async def claim_handovers(self, now: datetime, lease_until: datetime, limit: int, holder: str = "") -> list[Claim]:
         async with self.tx() as conn:
             rows = conn.execute(
-                "UPDATE emails SET lease_until = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM emails"
-                f" WHERE delivery = 'handover' AND lease_until <= ? LIMIT ?) RETURNING {EMAIL_ROW}, attempts",
-                (codec.ts(lease_until), codec.ts(now), limit),
+                "UPDATE emails SET lease_until = ?, attempts = attempts + 1, holder = ? WHERE id IN (SELECT id"
+                " FROM emails WHERE delivery = 'handover' AND lease_until <= ? LIMIT ?)"
+                f" RETURNING {EMAIL_ROW}, attempts",
+                (codec.ts(lease_until), holder, codec.ts(now), limit),
             ).fetchall()
         return [Claim(codec.email_from_parts(r, c), attempt, lease_until) for r, c, attempt in rows]
 
@@ -130,6 +131,28 @@ class SqliteOutbox(Tables):
                 (codec.ts(now), codec.ts(pending_before), codec.ts(now), limit),
             ).fetchall()
         return [r[0] for r in rows]
+
+    async def beat(self, holder: str, now: datetime) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO holders (holder, beat_at) VALUES (?, ?)"
+                " ON CONFLICT (holder) DO UPDATE SET beat_at = excluded.beat_at",
+                (holder, codec.ts(now)),
+            )
+
+        await self._group.run(write)
+
+    async def free_silent(self, now: datetime, silent_since: datetime) -> int:
+        def write(conn: sqlite3.Connection) -> int:
+            freed = conn.execute(
+                "UPDATE emails SET lease_until = ? WHERE lease_until > ? AND delivery IN ('leased', 'handover')"
+                " AND holder IN (SELECT holder FROM holders WHERE beat_at < ?)",
+                (codec.ts(now), codec.ts(now), codec.ts(silent_since)),
+            ).rowcount
+            conn.execute("DELETE FROM holders WHERE beat_at < ?", (codec.ts(now) - 86400,))
+            return freed
+
+        return await self._group.run(write)
 
     async def next_due(self) -> datetime | None:
         (due,) = self.conn.execute("SELECT min(due_at) FROM emails WHERE delivery = 'pending'").fetchone()

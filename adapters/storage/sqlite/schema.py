@@ -479,6 +479,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE webhooks ADD COLUMN test INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE webhooks ADD COLUMN format TEXT NOT NULL DEFAULT 'autorelay';
     """,
+    # 26: a lease names its holder (a process, unique per start), and holders beat: the leases of
+    # one that fell silent end at once instead of when they run out.
+    """
+    ALTER TABLE emails ADD COLUMN holder TEXT NOT NULL DEFAULT '';
+    CREATE TABLE holders (holder TEXT PRIMARY KEY, beat_at REAL NOT NULL);
+    """,
 ]
 
 
