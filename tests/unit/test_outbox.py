@@ -111,3 +111,29 @@ async def test_an_unexpected_mailer_error_is_retried_then_fails(outbox, mailer, 
     assert await deliver_email(outbox, email.id) == "failed"
     stored, _ = await get_email(outbox, key.project_id, email.id)
     assert stored.last_error == "unexpected mailer error: RuntimeError"
+
+
+async def test_a_process_that_fell_silent_loses_its_leases_and_its_emails_go_out(deps, mailer, clock):
+    """keep_alive: the living beat, and the rows of a holder silent past the silence are taken back
+    at once (here long before their 60-second lease would have run out)."""
+    from datetime import timedelta
+
+    from attrs import evolve
+
+    from autorelay_core.usecases.deliver_email import drain, keep_alive
+    from autorelay_core.usecases.send_email import send_email
+    from tests.unit.test_send_email import command, live_key
+
+    dead = evolve(deps, config=evolve(deps.config, holder="dead:1:a"))
+    alive = evolve(deps, config=evolve(deps.config, holder="alive:2:b"))
+    key = await live_key(deps)
+    email = await send_email(deps, key, command())
+    await keep_alive(dead, timedelta(seconds=3))
+    claim = await dead.storage.outbox.claim(email.id, clock.now(), clock.now() + timedelta(seconds=60), "dead:1:a")
+    assert claim is not None  # ... and then the process holding it is killed
+    clock.advance(seconds=2)
+    assert await keep_alive(alive, timedelta(seconds=3)) == 0, "not silent long enough yet"
+    clock.advance(seconds=2)
+    assert await keep_alive(alive, timedelta(seconds=3)) == 1
+    await drain(alive)
+    assert [m.id for m in mailer.sent] == [email.id]
