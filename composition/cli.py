@@ -301,7 +301,7 @@ def projects_tracking(args: argparse.Namespace) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
         opens = project.track_opens if args.opens is None else args.opens == "on"
         clicks = project.track_clicks if args.clicks is None else args.clicks == "on"
-        await services.deps.storage.projects.set_tracking(project.id, opens=opens, clicks=clicks)
+        await manage_keys.set_tracking(services.deps, project.id, opens=opens, clicks=clicks)
         print(f"{project.name}: opens {'on' if opens else 'off'}, clicks {'on' if clicks else 'off'}")
 
     _run(args, action)

@@ -37,6 +37,11 @@ async def rename_project(deps: Deps, project_id: str, name: str) -> None:
     await deps.storage.projects.rename(project_id, name)
 
 
+async def set_tracking(deps: Deps, project_id: str, *, opens: bool, clicks: bool) -> None:
+    """Whether the project's mail counts opens (a pixel) and clicks (signed redirects)."""
+    await deps.storage.projects.set_tracking(project_id, opens=opens, clicks=clicks)
+
+
 async def find_project(deps: Deps, ref: str) -> Project:
     """A project by id or by name."""
     project = found(

@@ -228,6 +228,14 @@ async def sign_out(deps: Deps, token: str | None) -> None:
         await deps.storage.users.end_session(session_id(token))
 
 
+async def remove_member(deps: Deps, visit: Visit, user_id: str) -> None:
+    """An owner takes a member out of the project shown; never themselves (another owner must).
+    Their sessions elsewhere and their other projects are untouched."""
+    if user_id == visit.user.id:
+        raise Invalid("You cannot remove yourself; ask another owner")
+    await deps.storage.users.remove_member(user_id, visit.session.project_id)
+
+
 async def remove_user(deps: Deps, email: str) -> None:
     user = await find_user(deps, email)
     await deps.storage.users.delete(user.id)  # memberships and sessions go with it

@@ -13,6 +13,7 @@ from autorelay_core.domain.addresses import is_valid_address
 from autorelay_core.errors import Conflict, Invalid, NotFound, RateLimited
 from autorelay_core.policies.rate_limit import LIMITS, refuse
 from autorelay_core.usecases import manage_domains
+from autorelay_core.usecases.manage_suppressions import lift_suppression
 from autorelay_core.usecases.manage_users import Visit
 
 _CONTROL = "The search may not hold control characters (an address prefix, like ana@ or @example.com)."
@@ -81,7 +82,10 @@ async def suppressions(request: Request, visit: Visit) -> Response:
 
 @page()
 async def unsuppress(request: Request, visit: Visit) -> Response:
-    await deps_of(request).storage.suppressions.remove(visit.session.project_id, form_value(request, "email").lower())
+    try:
+        await lift_suppression(deps_of(request), visit.session.project_id, form_value(request, "email"))
+    except NotFound:
+        pass  # already lifted (two tabs, a second click): the list shows the state either way
     return RedirectResponse("/app/suppressions", status_code=303)
 
 

@@ -42,8 +42,8 @@ async def rename(request: Request, visit: Visit) -> Response:
 @page(owner=True)
 async def tracking(request: Request, visit: Visit) -> Response:
     form = request.state.form
-    await deps_of(request).storage.projects.set_tracking(
-        visit.session.project_id, opens=form.get("opens") == "on", clicks=form.get("clicks") == "on"
+    await manage_keys.set_tracking(
+        deps_of(request), visit.session.project_id, opens=form.get("opens") == "on", clicks=form.get("clicks") == "on"
     )
     return RedirectResponse("/app/settings", status_code=303)
 
@@ -63,10 +63,10 @@ async def invite(request: Request, visit: Visit) -> Response:
 
 @page(owner=True)
 async def remove_member(request: Request, visit: Visit) -> Response:
-    user_id = form_value(request, "user")
-    if user_id == visit.user.id:
-        return await _page(request, visit, 400, error="You cannot remove yourself; ask another owner")
-    await deps_of(request).storage.users.remove_member(user_id, visit.session.project_id)
+    try:
+        await manage_users.remove_member(deps_of(request), visit, form_value(request, "user"))
+    except Invalid as error:
+        return await _page(request, visit, 400, error=error.message)
     return RedirectResponse("/app/settings", status_code=303)
 
 

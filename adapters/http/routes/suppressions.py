@@ -11,8 +11,9 @@ from adapters.http.auth import deps_of, key_of, requires
 from adapters.http.responses import JSON, iso
 from adapters.http.routing import resource
 from autorelay_core.domain.addresses import is_valid_address
-from autorelay_core.errors import Invalid, NotFound
+from autorelay_core.errors import Invalid
 from autorelay_core.policies.pagination import parse_bounded_int
+from autorelay_core.usecases import manage_suppressions
 
 
 @requires("emails.read")
@@ -38,10 +39,9 @@ async def list_suppressions(request: Request) -> Response:
 
 @requires("emails.send")
 async def lift_suppression(request: Request) -> Response:
-    address = unquote(request.path_params["email"]).strip()
-    if not await deps_of(request).storage.suppressions.remove(key_of(request).project_id, address.lower()):
-        raise NotFound(f"{address} is not suppressed")
-    return JSON({"email": address, "deleted": True})
+    address = unquote(request.path_params["email"])
+    lifted = await manage_suppressions.lift_suppression(deps_of(request), key_of(request).project_id, address)
+    return JSON({"email": lifted, "deleted": True})
 
 
 routes = [

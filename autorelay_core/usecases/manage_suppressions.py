@@ -1,0 +1,16 @@
+"""The suppression list as a person or a key changes it: lifting an address (the bounces and
+complaints that put it there come through provider_feedback)."""
+
+from __future__ import annotations
+
+from autorelay_core.errors import NotFound
+from autorelay_core.usecases.context import Deps
+
+
+async def lift_suppression(deps: Deps, project_id: str, address: str) -> str:
+    """Take `address` off the project's list (compared lower-cased, as stored); NotFound when it
+    was not on it. Returns the address as given, stripped."""
+    address = address.strip()
+    if not await deps.storage.suppressions.remove(project_id, address.lower()):
+        raise NotFound(f"{address} is not suppressed")
+    return address
