@@ -171,9 +171,6 @@ class _NoAttributes(ImmutableSandboxedEnvironment):
     def getitem(self, obj: Any, argument: Any) -> Any:
         raise SecurityError("item access is not allowed in templates")
 
-    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
-        return _Guard().visit(super()._parse(source, name, filename))
-
 
 # The filters a template may use; each result is measured (a chain of urlencode or replace could
 # otherwise grow a value threefold per step). Left out: center and indent (a width of 10**9),
@@ -221,6 +218,13 @@ def _check_replace(values: list[Any], kwargs: dict[str, Any]) -> None:
         raise TooCostly(f"replace would pass the limit of {_budget.limits.output_chars:,} characters")
 
 
+def _guarded(env: _NoAttributes, source: str) -> nodes.Template:
+    """The template's tree through the guard: refused constructs raise, loops, joins and text are
+    routed through the budget. Every compiled template and every variables() answer comes from here."""
+    tree: nodes.Template = _Guard().visit(env.parse(source))
+    return tree
+
+
 def _env(*, autoescape: bool, strict: bool) -> _NoAttributes:
     env = _NoAttributes(autoescape=autoescape, undefined=StrictUndefined if strict else Undefined, finalize=_finalize)
     env.globals.clear()  # no range(), cycler, joiner...: only the caller's data is in scope
@@ -252,12 +256,16 @@ class JinjaTemplates:
     def _variables(self, source: str) -> frozenset[str]:
         self._check_tags(source)
         try:
-            return frozenset(meta.find_undeclared_variables(self._parser.parse(source)))
+            return frozenset(meta.find_undeclared_variables(_guarded(self._parser, source)))
         except TemplateSyntaxError as error:
             raise Invalid(f"template syntax error on line {error.lineno}: {error.message}") from None
 
     def _compile(self, html: bool, strict: bool, source: str) -> Any:
-        return self._envs[(html, strict)].from_string(source)
+        # Jinja's public path for a template from a tree of our making: parse, rewrite, compile the
+        # tree, build the template from the code (what from_string does, with the guard between).
+        env = self._envs[(html, strict)]
+        code = env.compile(_guarded(env, source))
+        return env.template_class.from_code(env, code, env.make_globals(None), None)
 
     def render(self, source: str, data: dict[str, Any], *, strict: bool, html: bool = True) -> str:
         """Render within self.limits. CPU-bound: callers run it off the event loop (Offload)."""
