@@ -52,3 +52,13 @@ def test_syntax_errors_name_the_line(engine):
 def test_text_keeps_links_and_lists():
     text = InscriptisText().convert('<p>Click <a href="https://x.test/r">here</a></p><ul><li>one</li></ul>')
     assert "https://x.test/r" in text and "one" in text and "<" not in text
+
+
+def test_the_budget_reaches_every_compiled_template_and_every_variables_answer(engine):
+    """The guard that carries the limits rewrites each template's tree: a loop over data past the
+    loop budget and a macro are refused on render and when the template's variables are read."""
+    with pytest.raises(Invalid, match="cannot be rendered"):
+        engine.render("{% for i in items %}{{ i }}{% endfor %}", {"items": list(range(200_000))}, strict=False)
+    assert engine.render("{% for i in items %}{{ i }}{% endfor %}", {"items": [1, 2]}, strict=False) == "12"
+    with pytest.raises(Invalid):
+        engine.variables("{% macro m() %}x{% endmacro %}{{ m() }}")
