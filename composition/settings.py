@@ -336,6 +336,9 @@ class Settings:
             )
         if self.embedded_workers < 0 or self.worker_threads < 1:
             raise SettingsError(f"{PREFIX}EMBEDDED_WORKERS must be >= 0 and {PREFIX}WORKER_THREADS >= 1")
+        if self.heartbeat_seconds < 0.1:
+            # A beat of zero would take every process for silent and end all leases at every turn.
+            raise SettingsError(f"{PREFIX}HEARTBEAT_SECONDS must be at least 0.1")
 
     @classmethod
     def describe(cls) -> list[tuple[str, str, object]]:

@@ -60,9 +60,9 @@ def test_swaks_with_tls_verification(relay):
     server, port = relay
     swaks = shutil.which("swaks")
     if swaks is None:
-        pytest.fail("swaks is required (apt-get install swaks)") if os.environ.get(
-            "AUTORELAY_TEST_POSTFIX"
-        ) == "required" else pytest.skip("swaks is not installed")
+        if os.environ.get("AUTORELAY_TEST_POSTFIX") == "required":  # CI installs it with Postfix
+            pytest.fail("swaks is required (apt-get install swaks)")
+        pytest.skip("swaks is not installed")
     subject = f"swaks {uuid.uuid4().hex[:6]}"
     done = subprocess.run(
         [swaks, "--server", f"127.0.0.1:{port}", "--tls", "--tls-verify", "--tls-ca-path", _ca(server),

@@ -23,6 +23,9 @@ def settings(**env: str) -> Settings:
         ({"database_url": "mysql://root:hunter2@db/x"}, "AUTORELAY_DATABASE_URL"),
         ({"database_pool_size": "0"}, "AUTORELAY_DATABASE_POOL_SIZE"),
         ({"smtp_port": "many"}, "invalid AutoRelay setting"),
+        ({"heartbeat_seconds": "0"}, "AUTORELAY_HEARTBEAT_SECONDS must be at least 0.1"),
+        ({"sqlite_synchronous": "off"}, "AUTORELAY_SQLITE_SYNCHRONOUS must be full or normal"),
+        ({"smtp_relay_message_id": "drop"}, "AUTORELAY_SMTP_RELAY_MESSAGE_ID must be keep or replace"),
     ],
 )
 def test_a_bad_setting_is_refused_naming_it(env, named):

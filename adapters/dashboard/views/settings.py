@@ -58,7 +58,7 @@ async def invite(request: Request, visit: Visit) -> Response:
         return await _page(request, visit, 400, error=error.message)
     token = invitation.link_token
     link = f"{request.app.state.base_url}/app/welcome?token={token}" if token else None
-    return await _page(request, visit, 201, invited=invitation.user, link=link)
+    return await _page(request, visit, 201, invited=invitation.user, invited_role=role.value, link=link)
 
 
 @page(owner=True)
