@@ -18,13 +18,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from autorelay_core.domain.callers import MANAGE, Caller
 from autorelay_core.domain.emails import Email
-from autorelay_core.domain.keys import ApiKey, KeyMode
-from autorelay_core.domain.reputation import check_access
-from autorelay_core.domain.users import SESSION_LIFETIME, Role
-from autorelay_core.errors import NotFound
+from autorelay_core.domain.keys import KeyMode
+from autorelay_core.domain.users import SESSION_LIFETIME
+from autorelay_core.errors import Forbidden, NotFound
+from autorelay_core.usecases.access import admit
 from autorelay_core.usecases.context import Deps
-from autorelay_core.usecases.enforce_limits import enforce
 from autorelay_core.usecases.manage_users import Visit, visit
 from autorelay_core.usecases.send_email import SendCommand, send_email
 
@@ -105,8 +105,11 @@ def page(*, owner: bool = False, field_bytes: int = 1024 * 1024) -> Callable[[Ha
                 if not _csrf_ok(request, current, presented if isinstance(presented, str) else None):
                     return render(request, "error.html", 403, title="Form expired", message=_CSRF_HELP)
                 request.state.form = form
-            if owner and current.role is not Role.OWNER:
-                return render(request, "error.html", 403, title="Owners only", message=_OWNERS_ONLY)
+            if owner:
+                try:
+                    await admit(deps_of(request), caller_of(current), scope=MANAGE, status=False)
+                except Forbidden as refused:
+                    return render(request, "error.html", 403, title="Owners only", message=refused.message)
             return await handler(request, current)
 
         return wrapper
@@ -115,7 +118,6 @@ def page(*, owner: bool = False, field_bytes: int = 1024 * 1024) -> Callable[[Ha
 
 
 _CSRF_HELP = "This form was not sent by this page (or the page is too old). Go back, reload it and try again."
-_OWNERS_ONLY = "Only an owner of this project can do this. Ask an owner to do it, or to make you an owner."
 
 
 def to_sign_in(request: Request) -> Response:
@@ -165,28 +167,15 @@ def json_error(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def acting_key(request: Request, visit: Visit, mode: KeyMode, scope: str) -> ApiKey:
-    """What a page does with a use case written for API keys, it does as this user: a key that
-    lives for this request only, limited per user like a key, with the one scope it needs."""
-    return ApiKey(
-        id=f"user:{visit.user.id}",
-        project_id=visit.session.project_id,
-        name="dashboard",
-        mode=mode,
-        key_hash="",
-        last4="",
-        scopes=(scope,),
-        created_at=deps_of(request).clock.now(),
-    )
+def caller_of(visit: Visit, mode: KeyMode = KeyMode.LIVE) -> Caller:
+    """The signed-in user as the core's caller, in the project they are looking at: limited per user
+    like a key, with what their role allows."""
+    return Caller.for_user(visit.user.id, visit.session.project_id, visit.role, mode)
 
 
 async def test_send(request: Request, visit: Visit, command: SendCommand) -> Email:
-    """A test send from a page, down the API's test-key path, limited like the API's sends and
+    """A test send from a page, down the API's path for a test key: limited like the API's sends and
     refused like them while the account is locked. It reaches the test-mode log, never a mailbox."""
-    deps = deps_of(request)
-    project = await deps.storage.projects.get(visit.session.project_id)
-    if project is not None:
-        check_access(project, mutating=True, contact=deps.config.support_contact)
-    key = acting_key(request, visit, KeyMode.TEST, "emails.send")
-    await enforce(deps, "emails.send", key=key)
-    return await send_email(deps, key, command)
+    deps, caller = deps_of(request), caller_of(visit, KeyMode.TEST)
+    await admit(deps, caller, scope="emails.send", limited_as="emails.send")
+    return await send_email(deps, caller, command)

@@ -12,13 +12,13 @@ from starlette.responses import Response
 
 from adapters.http.errors import error_response
 from adapters.http.operations import operation_of
-from autorelay_core.domain.keys import ApiKey
-from autorelay_core.domain.reputation import check_access
-from autorelay_core.errors import AutoRelayError, Forbidden
+from autorelay_core.domain.callers import Caller
+from autorelay_core.errors import AutoRelayError
 from autorelay_core.policies.idempotency import METHODS, StoredResponse
 from autorelay_core.policies.rate_limit import policy_name, reset_after
+from autorelay_core.usecases.access import admit
 from autorelay_core.usecases.context import Deps
-from autorelay_core.usecases.enforce_limits import Applied, enforce
+from autorelay_core.usecases.enforce_limits import Applied
 from autorelay_core.usecases.idempotent import run_once
 from autorelay_core.usecases.manage_keys import authenticate
 
@@ -45,8 +45,9 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def key_of(request: Request) -> ApiKey:
-    return request.state.key
+def caller_of(request: Request) -> Caller:
+    """Who asks: the request's API key, as the core's caller (set by `requires`)."""
+    return request.state.caller
 
 
 def requires(scope: str) -> Callable[[Handler], Handler]:
@@ -57,14 +58,10 @@ def requires(scope: str) -> Callable[[Handler], Handler]:
         @wraps(handler)
         async def wrapper(request: Request) -> Response:
             deps = deps_of(request)
-            key = await authenticate(deps, bearer_token(request))
-            project = await deps.storage.projects.get(key.project_id)
-            if project is not None:
-                check_access(project, mutating=request.method in MUTATING, contact=deps.config.support_contact)
-            if not key.allows(scope):
-                raise Forbidden(f"This API key lacks the '{scope}' scope")
-            request.state.key = key
-            applied = await enforce(deps, operation_of(request.state.endpoint), key=key)
+            caller = Caller.for_key(await authenticate(deps, bearer_token(request)))
+            limited_as = operation_of(request.state.endpoint)
+            applied = await admit(deps, caller, scope=scope, limited_as=limited_as, mutating=request.method in MUTATING)
+            request.state.caller = caller
             idempotency_key = request.headers.get("idempotency-key")
             if idempotency_key is not None and request.method in METHODS:
                 response = await _idempotent(request, handler, idempotency_key)
@@ -96,7 +93,7 @@ async def _idempotent(request: Request, handler: Handler, key: str) -> Response:
     # another request (422), never a replay of something that did not happen there.
     query = request.scope["query_string"].decode("latin-1")
     target = f"{request.method} {request.url.path}" + (f"?{query}" if query else "")
-    stored, replayed = await run_once(deps_of(request), key_of(request).project_id, key, target, body, operation)
+    stored, replayed = await run_once(deps_of(request), caller_of(request).project_id, key, target, body, operation)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return Response(stored.body, status_code=stored.status, media_type=stored.content_type, headers=headers)
 

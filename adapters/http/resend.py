@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.http import resend_resources as resources
-from adapters.http.auth import deps_of, key_of, requires
+from adapters.http.auth import caller_of, deps_of, requires
 from adapters.http.bodies import parse_json
 from adapters.http.responses import JSON, iso
 from adapters.statuses import status_of
@@ -204,7 +204,7 @@ def _shaped(handler: Handler) -> Handler:
 @_shaped
 async def send(request: Request) -> Response:
     command, text_only = _command(parse_json(await request.body()))
-    email, billed = await build_email(deps_of(request), key_of(request), command, text_only=text_only)
+    email, billed = await build_email(deps_of(request), caller_of(request), command, text_only=text_only)
     await accept(deps_of(request), email, billed)
     return JSON({"id": email.id})
 
@@ -221,7 +221,7 @@ async def send_batch(request: Request) -> Response:
     rows = parse_json(await request.body())
     if not isinstance(rows, list) or not 1 <= len(rows) <= 100:
         raise Invalid("the body must be a list of 1 to 100 emails")
-    deps, key = deps_of(request), key_of(request)
+    deps, key = deps_of(request), caller_of(request)
     built, failed = [], []
     for index, row in enumerate(rows):
         try:
@@ -269,7 +269,7 @@ def _view(email: Email, last_event: str | None) -> dict[str, Any]:
 @_shaped
 async def get_one(request: Request) -> Response:
     deps = deps_of(request)
-    email, events = await get_email(deps, key_of(request).project_id, request.path_params["email_id"])
+    email, events = await get_email(deps, caller_of(request).project_id, request.path_params["email_id"])
     return JSON(_view(email, _last_event(email, events[-1].type.value if events else None, deps.clock.now())))
 
 
@@ -280,7 +280,7 @@ async def get_list(request: Request) -> Response:
     if query.get("before"):
         raise Invalid("before: paging backwards is not supported; use after")
     cursor = CursorRequest.parse(query.get("limit"), "desc", query.get("after"), default=10, maximum=100)
-    page = await list_emails(deps_of(request), key_of(request).project_id, None, cursor)
+    page = await list_emails(deps_of(request), caller_of(request).project_id, None, cursor)
     now = deps_of(request).clock.now()
     views = [_view(e, _last_event(e, e.status.value, now)) for e in page.items]
     return JSON({"object": "list", "has_more": page.has_more, "data": views})

@@ -23,7 +23,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from adapters.smtp_relay.replies import reply_for
-from autorelay_core.domain.keys import ApiKey
+from autorelay_core.domain.callers import Caller, Via
 from autorelay_core.errors import AutoRelayError, Unauthenticated
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.manage_keys import authenticate
@@ -203,7 +203,7 @@ class RelaySMTP(SMTP):
             self.limits.auth_failed(client)
             log.info("smtp relay: AUTH refused for %s: %s", client, refused.message)
             return AuthResult(success=False, handled=False, message=f"535 5.7.8 {refused.message}")
-        return AuthResult(success=True, auth_data=key)
+        return AuthResult(success=True, auth_data=Caller.for_key(key, via=Via.RELAY))
 
 
 def _pass_credentials(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
@@ -241,10 +241,10 @@ class RelayHandler:
         content = envelope.original_content or envelope.content
         assert isinstance(content, bytes)
         try:
-            key = session.auth_data
-            assert isinstance(key, ApiKey)  # AUTH is required before MAIL, and it stores the key
+            caller = session.auth_data
+            assert isinstance(caller, Caller)  # AUTH is required before MAIL, and it stores the caller
             trace = _received(server, session, self.hostname)
-            relayed = await relay_message(self.deps, key, list(envelope.rcpt_tos), content, trace=trace)
+            relayed = await relay_message(self.deps, caller, list(envelope.rcpt_tos), content, trace=trace)
         except AutoRelayError as refused:
             log.info("smtp relay: refused a message from %s: %s", _client(session), refused.message)
             return reply_for(refused)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from autorelay_core.domain.keys import ApiKey
+from autorelay_core.domain.callers import Caller
 from autorelay_core.policies.rate_limit import LIMITS, Admission, Limit, Scope, refuse
 from autorelay_core.usecases.context import Deps
 
@@ -29,19 +29,21 @@ async def enforce(
     deps: Deps,
     endpoint: str,
     *,
-    key: ApiKey | None = None,
+    caller: Caller | None = None,
     project_id: str | None = None,
     recipient: str | None = None,
     ip: str | None = None,
     only: Scope | None = None,
 ) -> list[Applied]:
     """Count this request against every limit of the endpoint (or only those of one scope, for a
-    subject known later than the key); RateLimited if any is full. Returns what was applied, for
-    the RateLimit response headers. `project_id`: whose recipient it is, when there is no key."""
-    project_id = key.project_id if key else (project_id or "")
-    limits = await limits_for(deps, project_id, endpoint) if key else LIMITS.get(endpoint, ())
+    subject known later than the caller); RateLimited if any is full. Returns what was applied, for
+    the RateLimit response headers. `project_id`: whose recipient it is, when there is no caller.
+    A caller's limits are its project's (an operator's override replaces the per-key one); a
+    dashboard user is limited like a key of their own."""
+    project_id = caller.project_id if caller else (project_id or "")
+    limits = await limits_for(deps, project_id, endpoint) if caller else LIMITS.get(endpoint, ())
     subjects = {
-        Scope.KEY: key.id if key else None,
+        Scope.KEY: caller.id if caller else None,
         Scope.RECIPIENT: f"{project_id}:{recipient.lower()}" if recipient else None,
         Scope.IP: ip,
     }

@@ -11,11 +11,11 @@ from typing import Any
 from attrs import evolve, frozen
 
 from autorelay_core.domain.addresses import Mailbox, check_address
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.domain.contacts import Contact, ContactStatus
 from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
 from autorelay_core.domain.headers import one_line_problem
-from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.domain.projects import AccountStatus
 from autorelay_core.domain.templates import MAX_TEMPLATE_CHARS
 from autorelay_core.errors import Conflict, Invalid
@@ -122,12 +122,14 @@ async def delete_campaign(deps: Deps, project_id: str, campaign_id: str) -> None
     await deps.storage.campaigns.delete(project_id, campaign_id)
 
 
-async def launch_campaign(deps: Deps, key: ApiKey, campaign_id: str, *, starts_at: datetime | None = None) -> Campaign:
+async def launch_campaign(
+    deps: Deps, caller: Caller, campaign_id: str, *, starts_at: datetime | None = None
+) -> Campaign:
     """Snapshot the list's subscribed contacts into one outbox email each, rendered for that contact
     and due at the project's pace (from `starts_at` when the launch is scheduled), then mark the
     campaign `sending`. The outbox makes the sending crash-safe: each email is claimed under a lease
     and recorded once. Launching again after a crash midway adds only what is missing."""
-    campaign = await get_campaign(deps, key.project_id, campaign_id)
+    campaign = await get_campaign(deps, caller.project_id, campaign_id)
     if campaign.status is not CampaignStatus.DRAFT:
         raise Conflict("The campaign was already launched")
     now = deps.clock.now()
@@ -139,14 +141,14 @@ async def launch_campaign(deps: Deps, key: ApiKey, campaign_id: str, *, starts_a
     sender = Mailbox.parse(campaign.from_email, "fromEmail")
     # The sender's domain must be verified (live keys); every recipient is one email of the quota,
     # charged with the insert: a campaign that does not fit is refused whole (402).
-    charges = await sender_charges(deps, key, sender)
+    charges = await sender_charges(deps, caller, sender)
     contacts = await deps.storage.contacts.page(
-        key.project_id, ContactQuery(campaign.list_id, status=ContactStatus.SUBSCRIBED), OffsetRequest(1, 10**9)
+        caller.project_id, ContactQuery(campaign.list_id, status=ContactStatus.SUBSCRIBED), OffsetRequest(1, 10**9)
     )
     # Rendering is CPU work on tenant templates: off the event loop, stopping at the first failure.
-    emails = await deps.offload.run(_emails_for, deps, key, campaign, sender, contacts.items, starts_at or now)
+    emails = await deps.offload.run(_emails_for, deps, caller, campaign, sender, contacts.items, starts_at or now)
     await deps.storage.emails.add_many(emails, [Event(EventType.QUEUED, now)], charges)
-    deps.metrics.email_accepted(test=key.is_test, count=len(emails))
+    deps.metrics.email_accepted(test=caller.is_test, count=len(emails))
     launched = evolve(
         campaign, status=CampaignStatus.SENDING, launched_at=now, total=len(emails), updated_at=now, starts_at=starts_at
     )
@@ -189,13 +191,13 @@ def text_template(deps: Deps, content: str) -> str | None:
 
 
 def _emails_for(
-    deps: Deps, key: ApiKey, campaign: Campaign, sender: Mailbox, contacts: list[Contact], now: datetime
+    deps: Deps, caller: Caller, campaign: Campaign, sender: Mailbox, contacts: list[Contact], now: datetime
 ) -> list[Email]:
     pace = deps.config.campaign_rate
     content = with_unsubscribe_link(deps, campaign.content)
     text = text_template(deps, content)
     return [
-        _email_for(deps, key, campaign, (content, text), sender, contact, now + timedelta(seconds=index / pace))
+        _email_for(deps, caller, campaign, (content, text), sender, contact, now + timedelta(seconds=index / pace))
         for index, contact in enumerate(contacts)
     ]
 
@@ -220,7 +222,7 @@ def contact_data(contact: Contact | None, unsubscribe_url: str) -> dict[str, str
 
 def _email_for(
     deps: Deps,
-    key: ApiKey,
+    caller: Caller,
     campaign: Campaign,
     content: tuple[str, str | None],
     sender: Mailbox,
@@ -232,7 +234,7 @@ def _email_for(
     html, text = content
     return Email(
         id=deps.ids.new("em"),
-        project_id=key.project_id,
+        project_id=caller.project_id,
         message_id=new_message_id(deps, sender),
         sender=sender.formatted(),
         to=(contact.email,),
@@ -243,7 +245,7 @@ def _email_for(
         created_at=deps.clock.now(),
         scheduled_at=due,
         tags={"campaign": campaign.id},
-        test=key.mode is KeyMode.TEST,
+        test=caller.is_test,
         campaign_id=campaign.id,
         contact_id=contact.id,
     )

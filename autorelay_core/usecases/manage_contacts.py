@@ -7,9 +7,9 @@ from typing import Any
 from attrs import evolve, frozen
 
 from autorelay_core.domain.addresses import check_address
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus, change_status
 from autorelay_core.domain.headers import one_line_problem
-from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.errors import Invalid, NotFound, QuotaExceeded, RateLimited
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import ContactQuery
@@ -66,16 +66,16 @@ async def find_list(deps: Deps, project_id: str, list_id: str | None, *, counted
     return found(await deps.storage.lists.get(project_id, list_id, counted=counted), f"list {list_id}")
 
 
-async def create_contact(deps: Deps, key: ApiKey, fields: ContactInput) -> Contact:
+async def create_contact(deps: Deps, caller: Caller, fields: ContactInput) -> Contact:
     if fields.email is None:
         raise Invalid("email is required", field="email")
     if fields.status is not None:
         raise Invalid("status cannot be set on create; new contacts are subscribed (or pending)", field="status")
     address = check_address(fields.email, "email")
-    target = await find_list(deps, key.project_id, fields.list_id)
+    target = await find_list(deps, caller.project_id, fields.list_id)
     contact = Contact(
         id=deps.ids.new("con"),
-        project_id=key.project_id,
+        project_id=caller.project_id,
         list_id=target.id,
         email=address,
         created_at=deps.clock.now(),
@@ -86,10 +86,10 @@ async def create_contact(deps: Deps, key: ApiKey, fields: ContactInput) -> Conta
     await deps.storage.contacts.add(contact)
     if contact.status is ContactStatus.PENDING:
         try:
-            await send_code(deps, key.project_id, address, "subscribe", test=key.mode is KeyMode.TEST)
+            await send_code(deps, caller.project_id, address, "subscribe", test=caller.is_test)
         except (RateLimited, QuotaExceeded):
             # No pending contact without its code: the caller may retry once the limit allows.
-            await deps.storage.contacts.delete(key.project_id, contact.id)
+            await deps.storage.contacts.delete(caller.project_id, contact.id)
             raise
     return contact
 

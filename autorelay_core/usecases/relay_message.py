@@ -16,15 +16,14 @@ from email.utils import getaddresses
 from attrs import frozen
 
 from autorelay_core.domain.addresses import Mailbox, check_address
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.emails import Email
 from autorelay_core.domain.headers import one_line_problem, relayed_header_problem
-from autorelay_core.domain.keys import ApiKey
-from autorelay_core.domain.reputation import check_access
-from autorelay_core.errors import Forbidden, Invalid
+from autorelay_core.errors import Invalid
 from autorelay_core.policies.idempotency import StoredResponse
 from autorelay_core.policies.quota import Charge
+from autorelay_core.usecases.access import admit
 from autorelay_core.usecases.context import Deps
-from autorelay_core.usecases.enforce_limits import enforce
 from autorelay_core.usecases.idempotent import run_once
 from autorelay_core.usecases.send_email import MAX_SUBJECT, accept, new_message_id, sender_charges
 
@@ -50,17 +49,12 @@ class Relayed:
 
 
 async def relay_message(
-    deps: Deps, key: ApiKey, recipients: list[str], content: bytes, *, trace: str | None = None
+    deps: Deps, caller: Caller, recipients: list[str], content: bytes, *, trace: str | None = None
 ) -> Relayed:
     """Accept the message into the outbox. `trace`: the Received header's value the door writes
     (who handed the message over, how and when); it goes on top of the message as it leaves."""
-    if not key.allows("emails.send"):
-        raise Forbidden("This API key lacks the 'emails.send' scope")
-    project = await deps.storage.projects.get(key.project_id)
-    if project is not None:
-        check_access(project, mutating=True, contact=deps.config.support_contact)
-    await enforce(deps, SEND_LIMITED_AS, key=key)
-    email, billed, client_id = await _email(deps, key, recipients, content)
+    await admit(deps, caller, scope="emails.send", limited_as=SEND_LIMITED_AS)
+    email, billed, client_id = await _email(deps, caller, recipients, content)
     if trace is not None:
         problem = one_line_problem(trace, tab=True)
         if problem is not None:
@@ -76,13 +70,13 @@ async def relay_message(
         return Relayed(email.id, email.message_id, False)
     # The same request: the same envelope recipients and the same bytes.
     target = f"{IDEMPOTENCY_TARGET} to {','.join(sorted(a.lower() for a in recipients))}"
-    answer, replayed = await run_once(deps, key.project_id, f"smtp:{client_id}", target, content, store)
+    answer, replayed = await run_once(deps, caller.project_id, f"smtp:{client_id}", target, content, store)
     email_id, _, message_id = answer.body.decode().partition(" ")
     return Relayed(email_id, message_id or email.message_id, replayed)
 
 
 async def _email(
-    deps: Deps, key: ApiKey, recipients: list[str], content: bytes
+    deps: Deps, caller: Caller, recipients: list[str], content: bytes
 ) -> tuple[Email, tuple[Charge, ...], str | None]:
     if len(content) > max_message_bytes(deps):
         raise Invalid(f"The message is larger than {max_message_bytes(deps):,} bytes")
@@ -94,7 +88,7 @@ async def _email(
     if len(senders) != 1:
         raise Invalid("The message needs exactly one From address", field="from")
     sender = Mailbox.parse(_decoded(headers, "From"), "from")
-    billed = await sender_charges(deps, key, sender)
+    billed = await sender_charges(deps, caller, sender)
     maximum = deps.config.max_recipients * MAX_RECIPIENTS_FACTOR
     if not recipients:
         raise Invalid("The message has no recipients", field="to")
@@ -112,7 +106,7 @@ async def _email(
     keep = deps.config.relay_keeps_message_id and client_id is not None and _MESSAGE_ID.fullmatch(client_id)
     email = Email(
         id=deps.ids.new("em"),
-        project_id=key.project_id,
+        project_id=caller.project_id,
         message_id=client_id if keep and client_id else new_message_id(deps, sender),
         sender=sender.formatted(),
         to=to or bcc[:1],
@@ -123,7 +117,7 @@ async def _email(
         html="",
         text="",
         tags={"via": "smtp"},
-        test=key.is_test,
+        test=caller.is_test,
         created_at=deps.clock.now(),
         raw=content,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from autorelay_core.domain.keys import ApiKey
+from autorelay_core.domain.callers import Caller
 from autorelay_core.errors import AutoRelayError, Invalid
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.send_email import SendCommand, accept, build_email
@@ -44,7 +44,7 @@ def check_envelope(rows: object) -> list[object]:
     return rows
 
 
-async def send_batch(deps: Deps, key: ApiKey, rows: list[tuple[SendCommand | Invalid, object]]) -> BatchResult:
+async def send_batch(deps: Deps, caller: Caller, rows: list[tuple[SendCommand | Invalid, object]]) -> BatchResult:
     """`rows` pairs each parsed command (or the parse error for that row) with the row's `to` as
     the caller wrote it, so that failed rows still say whom they were for."""
     check_envelope(rows)
@@ -54,7 +54,7 @@ async def send_batch(deps: Deps, key: ApiKey, rows: list[tuple[SendCommand | Inv
         try:
             if isinstance(parsed, Invalid):
                 raise parsed
-            email, billed = await build_email(deps, key, parsed)
+            email, billed = await build_email(deps, caller, parsed)
             await accept(deps, email, billed)
         except AutoRelayError as error:
             results.append(BatchRow(id=None, to=shown_to, status="failed", error=error.message))

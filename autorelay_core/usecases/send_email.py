@@ -12,10 +12,10 @@ from typing import Any
 from attrs import evolve, frozen
 
 from autorelay_core.domain.addresses import Mailbox, check_recipients
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.domains import DomainStatus
 from autorelay_core.domain.emails import Attachment, Email, EventType
 from autorelay_core.domain.headers import LINE_BREAKS, RELAY_REFUSED, is_header_name, one_line_problem
-from autorelay_core.domain.keys import ApiKey
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import Invalid
 from autorelay_core.policies.quota import Charge, charges
@@ -202,15 +202,15 @@ def new_message_id(deps: Deps, sender: Mailbox) -> str:
     return f"<{deps.ids.new('msg')}@{sender.domain}>"
 
 
-async def sender_charges(deps: Deps, key: ApiKey, sender: Mailbox) -> tuple[Charge, ...]:
+async def sender_charges(deps: Deps, caller: Caller, sender: Mailbox) -> tuple[Charge, ...]:
     """What a send from `sender` is charged, after checking the key may use it: test keys may use
     any sender and are charged nothing; live keys need the sandbox sender or a verified domain."""
-    if key.is_test:
+    if caller.is_test:
         return ()
     config = deps.config
     sandbox = sender.address.lower() == config.sandbox_sender.lower()
     if not sandbox:
-        domain = await deps.storage.domains.get_by_name(key.project_id, sender.domain)
+        domain = await deps.storage.domains.get_by_name(caller.project_id, sender.domain)
         if domain is None or domain.status is not DomainStatus.VERIFIED:
             raise Invalid(
                 f"from: {sender.domain} is not a verified domain of this project; verify it first, "
@@ -223,14 +223,14 @@ async def sender_charges(deps: Deps, key: ApiKey, sender: Mailbox) -> tuple[Char
 
 
 async def build_email(
-    deps: Deps, key: ApiKey, command: SendCommand, *, text_only: bool = False
+    deps: Deps, caller: Caller, command: SendCommand, *, text_only: bool = False
 ) -> tuple[Email, tuple[Charge, ...]]:
     """Validate and render `command` into a new queued Email (not yet stored), and what it will be
     charged. `text_only`: a text part alone will do (Resend's API allows it; the reference's
     requires html or a template)."""
     config = deps.config
     sender = Mailbox.parse(command.from_, "from")
-    billed = await sender_charges(deps, key, sender)
+    billed = await sender_charges(deps, caller, sender)
     to = check_recipients(command.to, "to", maximum=config.max_recipients)
     cc = _optional_recipients(command.cc, "cc", config.max_recipients)
     bcc = _optional_recipients(command.bcc, "bcc", config.max_recipients)
@@ -238,7 +238,7 @@ async def build_email(
     data = _check_flat(command.data, "data")
     tags = _check_flat(command.tags, "tags")
     headers = _check_headers(command.headers)
-    attachments = await _decode_attachments(deps, key.project_id, command.attachments, config.max_attachment_bytes)
+    attachments = await _decode_attachments(deps, caller.project_id, command.attachments, config.max_attachment_bytes)
 
     subject, html, text = command.subject, command.html, command.text
     for field, part in (("html", html), ("text", text)):
@@ -252,7 +252,7 @@ async def build_email(
         raise Invalid(f"subject may be at most {MAX_SUBJECT} characters", field="subject")
     if command.template_id is not None:
         template = found(
-            await deps.storage.templates.get(key.project_id, command.template_id), f"template {command.template_id}"
+            await deps.storage.templates.get(caller.project_id, command.template_id), f"template {command.template_id}"
         )
         # template_id wins over html, as the reference says; the request's subject wins over the
         # template's because it is the more specific of the two.
@@ -278,7 +278,7 @@ async def build_email(
 
     email = Email(
         id=deps.ids.new("em"),
-        project_id=key.project_id,
+        project_id=caller.project_id,
         message_id=new_message_id(deps, sender),
         sender=sender.formatted(),
         to=to,
@@ -293,15 +293,15 @@ async def build_email(
         attachments=attachments,
         tags=tags,
         template_id=command.template_id,
-        test=key.is_test,
+        test=caller.is_test,
         scheduled_at=scheduled_at,
         created_at=now,
     )
     return email, billed
 
 
-async def send_email(deps: Deps, key: ApiKey, command: SendCommand, *, text_only: bool = False) -> Email:
-    email, billed = await build_email(deps, key, command, text_only=text_only)
+async def send_email(deps: Deps, caller: Caller, command: SendCommand, *, text_only: bool = False) -> Email:
+    email, billed = await build_email(deps, caller, command, text_only=text_only)
     await accept(deps, email, billed)
     return email
 

@@ -16,10 +16,10 @@ from tests.unit.test_send_email import command, live_key
 async def test_otp_send_is_limited_per_key_and_per_recipient(deps):
     key = await live_key(deps)
     for _ in range(5):
-        await enforce(deps, "otp.send", key=key, recipient="a@example.com")
+        await enforce(deps, "otp.send", caller=key, recipient="a@example.com")
     with pytest.raises(RateLimited, match="5/hour per recipient"):
-        await enforce(deps, "otp.send", key=key, recipient="A@example.com")
-    await enforce(deps, "otp.send", key=key, recipient="b@example.com")
+        await enforce(deps, "otp.send", caller=key, recipient="A@example.com")
+    await enforce(deps, "otp.send", caller=key, recipient="b@example.com")
 
 
 async def test_unsubscribe_is_limited_per_ip(deps):
@@ -34,12 +34,12 @@ async def test_unsubscribe_is_limited_per_ip(deps):
 async def test_an_operator_override_replaces_the_per_key_limit(deps, clock):
     key = await live_key(deps)
     await deps.storage.limits.set(key.project_id, "emails.send_batch", Limit(2, 60))
-    await enforce(deps, "emails.send_batch", key=key)
-    await enforce(deps, "emails.send_batch", key=key)
+    await enforce(deps, "emails.send_batch", caller=key)
+    await enforce(deps, "emails.send_batch", caller=key)
     with pytest.raises(RateLimited, match="2/min"):
-        await enforce(deps, "emails.send_batch", key=key)
+        await enforce(deps, "emails.send_batch", caller=key)
     clock.advance(seconds=61)
-    await enforce(deps, "emails.send_batch", key=key)
+    await enforce(deps, "emails.send_batch", caller=key)
 
 
 async def test_test_keys_always_deliver_through_the_log_mailer(clock):

@@ -8,6 +8,7 @@ import email
 import email.policy
 from email.message import EmailMessage
 
+import attrs
 import pytest
 
 from adapters.mailers.mime import build_message, envelope_recipients
@@ -105,7 +106,7 @@ async def test_the_apis_rules_hold_over_smtp(deps):
         await relay_message(deps, key, RECIPIENTS, mime(sender="a@acme.test, b@acme.test"))
     with pytest.raises(Invalid, match="recipient"):
         await relay_message(deps, key, ["not an address"], mime())
-    key.scopes = ("emails.read",)
+    key = attrs.evolve(key, scopes=("emails.read",))
     with pytest.raises(Forbidden, match=r"emails\.send"):
         await relay_message(deps, key, RECIPIENTS, mime())
     test_key = await live_key(deps, "sandbox", mode=KeyMode.TEST)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.emails import EmailStatus, EventType
 from autorelay_core.domain.keys import KeyMode
 from autorelay_core.errors import Invalid, NotFound
@@ -20,7 +21,7 @@ from autorelay_core.usecases.send_email import AttachmentInput, SendCommand, sen
 async def live_key(deps, name="acme", mode=KeyMode.LIVE):
     project = await create_project(deps, name)
     await mark_verified(deps, project.id, "acme.test")
-    return (await create_key(deps, project.id, mode)).key
+    return Caller.for_key((await create_key(deps, project.id, mode)).key)
 
 
 def command(**overrides) -> SendCommand:

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from adapters.dashboard.pages import (
-    acting_key,
+    caller_of,
     deps_of,
     form_value,
     missing,
@@ -26,14 +26,12 @@ from adapters.dashboard.pages import (
 )
 from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.domain.contacts import ContactStatus
-from autorelay_core.domain.keys import KeyMode
-from autorelay_core.domain.reputation import check_access
 from autorelay_core.domain.templates import MAX_TEMPLATE_CHARS
 from autorelay_core.errors import AutoRelayError, Conflict, Invalid
 from autorelay_core.policies.pagination import OffsetRequest
 from autorelay_core.ports import ContactQuery
 from autorelay_core.usecases import manage_campaigns as uc
-from autorelay_core.usecases.enforce_limits import enforce
+from autorelay_core.usecases.access import admit
 from autorelay_core.usecases.manage_campaigns import CAMPAIGN_VARIABLES
 from autorelay_core.usecases.manage_users import Visit
 from autorelay_core.usecases.send_email import SendCommand
@@ -286,13 +284,10 @@ async def launch(request: Request, visit: Visit) -> Response:
             starts_at = datetime.fromisoformat(when).replace(tzinfo=UTC)
         except ValueError:
             return await _detail(request, visit, campaign, 400, error="Choose the date and time to start (UTC).")
-    key = acting_key(request, visit, KeyMode.LIVE, "campaigns.write")
+    caller = caller_of(visit)
     try:
-        project = await deps.storage.projects.get(visit.session.project_id)
-        if project is not None:
-            check_access(project, mutating=True, contact=deps.config.support_contact)
-        await enforce(deps, "campaigns.launch", key=key)
-        await uc.launch_campaign(deps, key, campaign.id, starts_at=starts_at)
+        await admit(deps, caller, scope="campaigns.write", limited_as="campaigns.launch")
+        await uc.launch_campaign(deps, caller, campaign.id, starts_at=starts_at)
     except AutoRelayError as error:
         return await _detail(request, visit, campaign, 400, error=f"Not launched: {error.message}")
     done = "scheduled" if starts_at and starts_at > deps.clock.now() else "launched"

@@ -14,10 +14,9 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from adapters.dashboard.csv_files import csv_line, read_rows, write_rows
-from adapters.dashboard.pages import acting_key, deps_of, form_value, missing, or_none, page, render
+from adapters.dashboard.pages import caller_of, deps_of, form_value, missing, or_none, page, render
 from autorelay_core.domain.contacts import ContactList, ContactStatus
 from autorelay_core.domain.imports import FIELDS
-from autorelay_core.domain.keys import KeyMode
 from autorelay_core.errors import AutoRelayError, Conflict, Invalid, NotFound, RateLimited
 from autorelay_core.policies.pagination import MAX_PAGE, OffsetRequest, parse_bounded_int
 from autorelay_core.usecases import import_contacts, manage_contacts
@@ -145,9 +144,8 @@ async def add_contact(request: Request, visit: Visit) -> Response:
         name=form_value(request, "name") or None,
         company=form_value(request, "company") or None,
     )
-    key = acting_key(request, visit, KeyMode.LIVE, "contacts.write")
     try:
-        await manage_contacts.create_contact(deps_of(request), key, fields)
+        await manage_contacts.create_contact(deps_of(request), caller_of(visit), fields)
     except AutoRelayError as error:
         return await _list_page(request, visit, target, 400, error=error.message, added=fields)
     return RedirectResponse(f"/app/contacts/lists/{target.id}?done=saved", status_code=303)

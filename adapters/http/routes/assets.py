@@ -10,7 +10,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapters.http.auth import deps_of, key_of, requires
+from adapters.http.auth import caller_of, deps_of, requires
 from adapters.http.responses import JSON, iso
 from adapters.http.routing import resource
 from adapters.http.uploads import read_file
@@ -36,7 +36,7 @@ def asset_view(request: Request, asset: Asset) -> dict[str, Any]:
 @requires("assets.write")
 async def upload(request: Request) -> Response:
     sent = await read_file(request, "file", MAX_BYTES)
-    asset = await upload_asset(deps_of(request), key_of(request).project_id, sent.filename, sent.data)
+    asset = await upload_asset(deps_of(request), caller_of(request).project_id, sent.filename, sent.data)
     return JSON(asset_view(request, asset), status_code=201)
 
 
@@ -44,7 +44,7 @@ async def upload(request: Request) -> Response:
 async def list_uploads(request: Request) -> Response:
     query = request.query_params
     cursor = CursorRequest.parse(query.get("limit"), None, query.get("cursor"), default=50, maximum=100)
-    page = await list_assets(deps_of(request), key_of(request).project_id, query.get("category"), cursor)
+    page = await list_assets(deps_of(request), caller_of(request).project_id, query.get("category"), cursor)
     return JSON(
         {
             "object": "list",

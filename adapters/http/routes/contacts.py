@@ -7,12 +7,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapters.http.auth import deps_of, key_of, requires
+from adapters.http.auth import caller_of, deps_of, requires
 from adapters.http.bodies import parse_json, structure
 from adapters.http.responses import JSON, iso, pagination
 from adapters.http.routing import resource
 from autorelay_core.domain.contacts import Contact, ContactList
-from autorelay_core.domain.keys import KeyMode
 from autorelay_core.policies.pagination import OffsetRequest
 from autorelay_core.usecases import manage_contacts as uc
 
@@ -42,7 +41,7 @@ def list_view(contact_list: ContactList) -> dict[str, Any]:
 @requires("contacts.write")
 async def create_contact(request: Request) -> Response:
     fields = structure(parse_json(await request.body()), uc.ContactInput)
-    contact = await uc.create_contact(deps_of(request), key_of(request), fields)
+    contact = await uc.create_contact(deps_of(request), caller_of(request), fields)
     return JSON(contact_view(contact), status_code=201)
 
 
@@ -52,7 +51,7 @@ async def list_contacts(request: Request) -> Response:
     page = OffsetRequest.parse(query.get("page"), query.get("pageSize"))
     found = await uc.list_contacts(
         deps_of(request),
-        key_of(request).project_id,
+        caller_of(request).project_id,
         query.get("listId"),
         page,
         query.get("search"),
@@ -68,29 +67,29 @@ async def list_contacts(request: Request) -> Response:
 
 @requires("contacts.read")
 async def read_contact(request: Request) -> Response:
-    contact = await uc.get_contact(deps_of(request), key_of(request).project_id, request.path_params["contact_id"])
+    contact = await uc.get_contact(deps_of(request), caller_of(request).project_id, request.path_params["contact_id"])
     return JSON({"success": True, "data": contact_view(contact)})
 
 
 @requires("contacts.write")
 async def update_contact(request: Request) -> Response:
     fields = structure(parse_json(await request.body()), uc.ContactInput)
-    await uc.update_contact(deps_of(request), key_of(request).project_id, request.path_params["contact_id"], fields)
+    await uc.update_contact(deps_of(request), caller_of(request).project_id, request.path_params["contact_id"], fields)
     return JSON({"success": True})
 
 
 @requires("contacts.write")
 async def delete_contact(request: Request) -> Response:
-    await uc.delete_contact(deps_of(request), key_of(request).project_id, request.path_params["contact_id"])
+    await uc.delete_contact(deps_of(request), caller_of(request).project_id, request.path_params["contact_id"])
     return JSON({"success": True})
 
 
 @requires("contacts.write")
 async def import_contacts(request: Request) -> Response:
     fields = structure(parse_json(await request.body()), uc.ImportInput)
-    key = key_of(request)
+    key = caller_of(request)
     result = await uc.import_contacts(
-        deps_of(request), key.project_id, fields.list_id, fields.contacts, test=key.mode is KeyMode.TEST
+        deps_of(request), key.project_id, fields.list_id, fields.contacts, test=key.is_test
     )
     return JSON(
         {
@@ -106,21 +105,21 @@ async def import_contacts(request: Request) -> Response:
 async def create_list(request: Request) -> Response:
     fields = structure(parse_json(await request.body()), uc.ListInput)
     created = await uc.create_list(
-        deps_of(request), key_of(request).project_id, fields.name, bool(fields.double_opt_in)
+        deps_of(request), caller_of(request).project_id, fields.name, bool(fields.double_opt_in)
     )
     return JSON(list_view(created), status_code=201)
 
 
 @requires("contacts.read")
 async def all_lists(request: Request) -> Response:
-    found = await deps_of(request).storage.lists.all(key_of(request).project_id)
+    found = await deps_of(request).storage.lists.all(caller_of(request).project_id)
     return JSON({"success": True, "data": [list_view(x) for x in found]})
 
 
 @requires("contacts.read")
 async def read_list(request: Request) -> Response:
     found = await uc.find_list(
-        deps_of(request), key_of(request).project_id, request.path_params["list_id"], counted=True
+        deps_of(request), caller_of(request).project_id, request.path_params["list_id"], counted=True
     )
     return JSON({"success": True, "data": list_view(found)})
 
@@ -128,14 +127,14 @@ async def read_list(request: Request) -> Response:
 @requires("contacts.write")
 async def update_list(request: Request) -> Response:
     fields = structure(parse_json(await request.body()), uc.ListInput)
-    deps, project_id, list_id = deps_of(request), key_of(request).project_id, request.path_params["list_id"]
+    deps, project_id, list_id = deps_of(request), caller_of(request).project_id, request.path_params["list_id"]
     await uc.update_list(deps, project_id, list_id, fields.name, fields.double_opt_in)
     return JSON({"success": True, "data": list_view(await uc.find_list(deps, project_id, list_id, counted=True))})
 
 
 @requires("contacts.write")
 async def delete_list(request: Request) -> Response:
-    await uc.delete_list(deps_of(request), key_of(request).project_id, request.path_params["list_id"])
+    await uc.delete_list(deps_of(request), caller_of(request).project_id, request.path_params["list_id"])
     return JSON({"success": True})
 
 

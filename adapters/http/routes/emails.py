@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapters.http.auth import deps_of, key_of, requires
+from adapters.http.auth import caller_of, deps_of, requires
 from adapters.http.bodies import parse_json, send_command
 from adapters.http.responses import JSON, iso
 from adapters.http.routing import resource
@@ -55,7 +55,7 @@ def email_detail(email: Email) -> dict[str, Any]:
 @requires("emails.send")
 async def post_email(request: Request) -> Response:
     command = send_command(parse_json(await request.body()))
-    email = await send_email(deps_of(request), key_of(request), command)
+    email = await send_email(deps_of(request), caller_of(request), command)
     return JSON({"id": email.id, "success": True, "messageId": email.message_id})
 
 
@@ -75,7 +75,7 @@ async def post_batch(request: Request) -> Response:
         except Invalid as error:
             parsed = error
         rows.append((parsed, raw.get("to") if isinstance(raw, dict) else None))
-    result = await send_batch(deps_of(request), key_of(request), rows)
+    result = await send_batch(deps_of(request), caller_of(request), rows)
     return JSON(
         {
             "object": "batch",
@@ -94,7 +94,7 @@ async def get_emails(request: Request) -> Response:
     cursor = CursorRequest.parse(
         query.get("limit"), query.get("order"), query.get("startingAfter"), default=20, maximum=100
     )
-    page = await list_emails(deps_of(request), key_of(request).project_id, parse_status(query.get("status")), cursor)
+    page = await list_emails(deps_of(request), caller_of(request).project_id, parse_status(query.get("status")), cursor)
     return JSON(
         {
             "emails": [email_summary(e) for e in page.items],
@@ -107,7 +107,7 @@ async def get_emails(request: Request) -> Response:
 
 @requires("emails.read")
 async def get_one_email(request: Request) -> Response:
-    email, events = await get_email(deps_of(request), key_of(request).project_id, request.path_params["email_id"])
+    email, events = await get_email(deps_of(request), caller_of(request).project_id, request.path_params["email_id"])
     return JSON(
         {
             "email": email_detail(email),

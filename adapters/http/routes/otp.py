@@ -6,19 +6,18 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapters.http.auth import deps_of, key_of, requires
+from adapters.http.auth import caller_of, deps_of, requires
 from adapters.http.bodies import parse_json, structure
 from adapters.http.responses import JSON, iso
 from adapters.http.routing import resource
-from autorelay_core.domain.keys import KeyMode
 from autorelay_core.usecases.otp import CodeCheck, CodeRequest, send_code, verify_code
 
 
 @requires("emails.send")
 async def send(request: Request) -> Response:
     fields = structure(parse_json(await request.body()), CodeRequest)
-    deps, key = deps_of(request), key_of(request)
-    issued = await send_code(deps, key.project_id, fields.email, fields.purpose, test=key.mode is KeyMode.TEST)
+    deps, key = deps_of(request), caller_of(request)
+    issued = await send_code(deps, key.project_id, fields.email, fields.purpose, test=key.is_test)
     request.state.applied_later = issued.applied
     return JSON({"ok": True, "expiresAt": iso(issued.expires_at)})
 
@@ -26,7 +25,7 @@ async def send(request: Request) -> Response:
 @requires("emails.send")
 async def verify(request: Request) -> Response:
     fields = structure(parse_json(await request.body()), CodeCheck)
-    await verify_code(deps_of(request), key_of(request).project_id, fields.email, fields.purpose, fields.code)
+    await verify_code(deps_of(request), caller_of(request).project_id, fields.email, fields.purpose, fields.code)
     return JSON({"ok": True})
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapters.http.auth import deps_of, key_of, requires
+from adapters.http.auth import caller_of, deps_of, requires
 from adapters.http.responses import JSON
 from adapters.http.routing import resource
 from autorelay_core.usecases.read_stats import read_stats
@@ -14,7 +14,7 @@ from autorelay_core.usecases.read_stats import read_stats
 @requires("stats.read")
 async def get_stats(request: Request) -> Response:
     deps = deps_of(request)
-    stats = await read_stats(deps, key_of(request).project_id)
+    stats = await read_stats(deps, caller_of(request).project_id)
     config = deps.config
     return JSON(
         {

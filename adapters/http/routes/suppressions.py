@@ -7,7 +7,7 @@ from urllib.parse import unquote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapters.http.auth import deps_of, key_of, requires
+from adapters.http.auth import caller_of, deps_of, requires
 from adapters.http.responses import JSON, iso
 from adapters.http.routing import resource
 from autorelay_core.domain.addresses import is_valid_address
@@ -23,7 +23,7 @@ async def list_suppressions(request: Request) -> Response:
     after = (query.get("cursor") or "").lower() or None
     if after is not None and not is_valid_address(after):
         raise Invalid("cursor must be the next_cursor of an earlier page (an email address)", field="cursor")
-    found = await deps_of(request).storage.suppressions.page(key_of(request).project_id, limit + 1, after)
+    found = await deps_of(request).storage.suppressions.page(caller_of(request).project_id, limit + 1, after)
     page = found[:limit]
     return JSON(
         {
@@ -40,7 +40,7 @@ async def list_suppressions(request: Request) -> Response:
 @requires("emails.send")
 async def lift_suppression(request: Request) -> Response:
     address = unquote(request.path_params["email"])
-    lifted = await manage_suppressions.lift_suppression(deps_of(request), key_of(request).project_id, address)
+    lifted = await manage_suppressions.lift_suppression(deps_of(request), caller_of(request).project_id, address)
     return JSON({"email": lifted, "deleted": True})
 
 

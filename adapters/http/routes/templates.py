@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapters.http.auth import deps_of, key_of, requires
+from adapters.http.auth import caller_of, deps_of, requires
 from adapters.http.bodies import parse_json, template_input
 from adapters.http.responses import JSON, iso
 from adapters.http.routing import resource
@@ -36,20 +36,22 @@ async def template_detail(request: Request, template: Template) -> dict[str, Any
 
 @requires("templates.read")
 async def list_templates(request: Request) -> Response:
-    templates = await deps_of(request).storage.templates.list(key_of(request).project_id)
+    templates = await deps_of(request).storage.templates.list(caller_of(request).project_id)
     return JSON({"templates": [template_summary(t) for t in templates]})
 
 
 @requires("templates.write")
 async def create_template(request: Request) -> Response:
     fields = template_input(parse_json(await request.body()))
-    template = await uc.create_template(deps_of(request), key_of(request).project_id, fields)
+    template = await uc.create_template(deps_of(request), caller_of(request).project_id, fields)
     return JSON(await template_detail(request, template), status_code=201)
 
 
 @requires("templates.read")
 async def read_template(request: Request) -> Response:
-    template = await uc.get_template(deps_of(request), key_of(request).project_id, request.path_params["template_id"])
+    template = await uc.get_template(
+        deps_of(request), caller_of(request).project_id, request.path_params["template_id"]
+    )
     return JSON(await template_detail(request, template))
 
 
@@ -57,7 +59,7 @@ async def read_template(request: Request) -> Response:
 async def update_template(request: Request) -> Response:
     fields = template_input(parse_json(await request.body()))
     template = await uc.update_template(
-        deps_of(request), key_of(request).project_id, request.path_params["template_id"], fields
+        deps_of(request), caller_of(request).project_id, request.path_params["template_id"], fields
     )
     return JSON(await template_detail(request, template))
 
@@ -65,7 +67,7 @@ async def update_template(request: Request) -> Response:
 @requires("templates.write")
 async def delete_template(request: Request) -> Response:
     template_id = request.path_params["template_id"]
-    await uc.delete_template(deps_of(request), key_of(request).project_id, template_id)
+    await uc.delete_template(deps_of(request), caller_of(request).project_id, template_id)
     return JSON({"id": template_id, "deleted": True})
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapters.http.auth import deps_of, key_of, requires
+from adapters.http.auth import caller_of, deps_of, requires
 from adapters.http.bodies import parse_json, structure
 from adapters.http.responses import JSON, iso
 from adapters.http.routing import resource
@@ -60,7 +60,7 @@ def _fields(request_body: bytes) -> uc.WebhookInput:
 
 @requires("webhooks.write")
 async def create_webhook(request: Request) -> Response:
-    key = key_of(request)
+    key = caller_of(request)
     webhook, secret = await uc.create_webhook(
         deps_of(request), key.project_id, _fields(await request.body()), key.is_test
     )
@@ -72,21 +72,21 @@ async def create_webhook(request: Request) -> Response:
 
 @requires("webhooks.write")
 async def list_webhooks(request: Request) -> Response:
-    key = key_of(request)
+    key = caller_of(request)
     found = await uc.list_webhooks(deps_of(request), key.project_id, key.is_test)
     return JSON({"object": "list", "data": [webhook_view(w) for w in found]})
 
 
 @requires("webhooks.write")
 async def read_webhook(request: Request) -> Response:
-    key = key_of(request)
+    key = caller_of(request)
     webhook = await uc.get_webhook(deps_of(request), key.project_id, request.path_params["webhook_id"], key.is_test)
     return JSON(webhook_view(webhook))
 
 
 @requires("webhooks.write")
 async def update_webhook(request: Request) -> Response:
-    key, fields = key_of(request), _fields(await request.body())
+    key, fields = caller_of(request), _fields(await request.body())
     webhook = await uc.update_webhook(
         deps_of(request), key.project_id, request.path_params["webhook_id"], fields, key.is_test
     )
@@ -96,7 +96,7 @@ async def update_webhook(request: Request) -> Response:
 @requires("webhooks.write")
 async def delete_webhook(request: Request) -> Response:
     webhook_id = request.path_params["webhook_id"]
-    key = key_of(request)
+    key = caller_of(request)
     await uc.delete_webhook(deps_of(request), key.project_id, webhook_id, key.is_test)
     return JSON({"id": webhook_id, "deleted": True})
 
@@ -111,7 +111,7 @@ def _limit(request: Request) -> int:
 @requires("webhooks.write")
 async def list_deliveries(request: Request) -> Response:
     webhook_id = request.path_params["webhook_id"]
-    key = key_of(request)
+    key = caller_of(request)
     found, more = await uc.failed_deliveries(deps_of(request), key.project_id, webhook_id, _limit(request), key.is_test)
     return JSON(
         {"object": "list", "webhook_id": webhook_id, "has_more": more, "data": [delivery_view(d) for d in found]}
@@ -120,7 +120,7 @@ async def list_deliveries(request: Request) -> Response:
 
 @requires("webhooks.write")
 async def replay_delivery(request: Request) -> Response:
-    key, params = key_of(request), request.path_params
+    key, params = caller_of(request), request.path_params
     delivery = await uc.replay_delivery(
         deps_of(request), key.project_id, params["webhook_id"], params["delivery_id"], key.is_test
     )
