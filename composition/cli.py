@@ -449,7 +449,9 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=restore_command)
 
     contacts = commands.add_parser("contacts", help="contacts").add_subparsers(dest="action", required=True)
-    p = contacts.add_parser("import", help="import a CSV file (header row with email, optional name, company)")
+    p = contacts.add_parser(
+        "import", help="import a CSV file (a header row naming an email column; any delimiter; UTF-8 or Latin-1)"
+    )
     p.add_argument("file", help="the CSV file")
     p.add_argument("--list", required=True, help="the list id (lst_...)")
     p.add_argument("--project", default="default", help="project id or name (default: default)")

@@ -234,6 +234,12 @@ class Settings:
         return self.data_dir / "mail"
 
     @classmethod
+    def defaults(cls, **overrides: object) -> Settings:
+        """The embedded defaults (what `autorelay serve` runs on with no environment), with the
+        given fields changed and checked: `Settings.defaults(database_url="memory://")`."""
+        return cls.from_env({}, **overrides)
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}

@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from adapters.dashboard.csv_files import csv_line, read_rows, write_rows
+from adapters.dashboard.csv_files import csv_line, write_rows
 from adapters.dashboard.pages import caller_of, deps_of, form_value, missing, or_none, page, render
 from autorelay_core.domain.contacts import ContactList, ContactStatus
+from autorelay_core.domain.csv_rows import read_rows
 from autorelay_core.domain.imports import FIELDS
 from autorelay_core.errors import AutoRelayError, Conflict, Invalid, NotFound, RateLimited
 from autorelay_core.policies.pagination import MAX_PAGE, OffsetRequest, parse_bounded_int

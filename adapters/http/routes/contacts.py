@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -12,8 +13,11 @@ from adapters.http.bodies import parse_json, structure
 from adapters.http.responses import JSON, iso, pagination
 from adapters.http.routing import resource
 from autorelay_core.domain.contacts import Contact, ContactList
+from autorelay_core.domain.csv_rows import mapped_rows, read_rows
+from autorelay_core.domain.imports import guess_mapping
 from autorelay_core.policies.pagination import OffsetRequest
 from autorelay_core.usecases import manage_contacts as uc
+from autorelay_core.usecases.import_contacts import MAX_COLUMNS
 
 
 def contact_view(contact: Contact) -> dict[str, Any]:
@@ -86,11 +90,17 @@ async def delete_contact(request: Request) -> Response:
 
 @requires("contacts.write")
 async def import_contacts(request: Request) -> Response:
-    fields = structure(parse_json(await request.body()), uc.ImportInput)
-    key = caller_of(request)
-    result = await uc.import_contacts(
-        deps_of(request), key.project_id, fields.list_id, fields.contacts, test=key.is_test
-    )
+    """JSON as the reference describes, or a CSV file (`Content-Type: text/csv`, the list as
+    `?listId=`) read as the dashboard and the CLI read one; its rows are numbered like JSON's."""
+    deps, caller = deps_of(request), caller_of(request)
+    if request.headers.get("content-type", "").partition(";")[0].strip().lower() == "text/csv":
+        read = partial(read_rows, max_rows=deps.config.max_import_rows, max_columns=MAX_COLUMNS)
+        header, rows = await deps.offload.run(read, await request.body())
+        contacts = [fields for _, fields in mapped_rows(header, rows, guess_mapping(header))]
+        fields = uc.ImportInput(list_id=request.query_params.get("listId"), contacts=contacts)
+    else:
+        fields = structure(parse_json(await request.body()), uc.ImportInput)
+    result = await uc.import_contacts(deps, caller.project_id, fields.list_id, fields.contacts, test=caller.is_test)
     return JSON(
         {
             "success": True,
