@@ -17,7 +17,7 @@ from autorelay_core.domain.keys import KeyMode
 from autorelay_core.domain.projects import AccountStatus
 from autorelay_core.domain.users import Role, User
 from autorelay_core.errors import AutoRelayError
-from autorelay_core.usecases import manage_domains, manage_keys, manage_reputation, manage_users, uncertain
+from autorelay_core.usecases import manage_domains, manage_keys, manage_reputation, manage_users, queries, uncertain
 from composition.banner import describe
 from composition.build import build
 from composition.cli_access import add_access_commands
@@ -90,7 +90,7 @@ def serve(args: argparse.Namespace) -> None:
 
     async def main() -> None:
         # One event loop for the whole process: a Postgres pool belongs to the loop that opened it.
-        await services.deps.storage.migrate()
+        await services.migrate()
         issued = await manage_keys.bootstrap(services.deps)
         _print_keys(issued)
         if issued:  # a fresh database: its first owner signs in to the dashboard with a link
@@ -166,10 +166,9 @@ def users_link(args: argparse.Namespace) -> None:
 
 def users_list(args: argparse.Namespace) -> None:
     async def action(services: Services) -> None:
-        projects = {p.id: p.name for p in await services.deps.storage.projects.list()}
+        projects = {p.id: p.name for p in (await queries.projects_by_id(services.deps)).values()}
         rows = []
-        for user in await services.deps.storage.users.list():
-            roles = await services.deps.storage.users.memberships(user.id)
+        for user, roles in await queries.users_and_projects(services.deps):
             where = ", ".join(f"{projects.get(m.project_id, m.project_id)} ({m.role.value})" for m in roles)
             rows.append((user.email, where, "yes" if user.password_hash else "not yet"))
         show(("Email", "Projects", "Password"), rows, as_json=args.json, empty="(no users)")
@@ -187,7 +186,7 @@ def users_remove(args: argparse.Namespace) -> None:
 
 def migrate(args: argparse.Namespace) -> None:
     async def action(services: Services) -> None:
-        version = await services.deps.storage.migrate()
+        version = await services.migrate()
         print(f"schema at version {version}")
 
     _run(args, action)
@@ -261,7 +260,7 @@ def _run(args: argparse.Namespace, action: Callable[[Services], Awaitable[None]]
         try:
             await action(services)
         finally:
-            await services.deps.storage.close()
+            await services.close_database()
 
     asyncio.run(main())
 
@@ -314,8 +313,8 @@ def projects_uncertain(args: argparse.Namespace) -> None:
         campaigns = project.resend_uncertain_campaigns
         transactional = transactional if args.transactional is None else args.transactional == "resend"
         campaigns = campaigns if args.campaigns is None else args.campaigns == "resend"
-        await services.deps.storage.projects.set_uncertain_policy(
-            project.id, transactional=transactional, campaigns=campaigns
+        await uncertain.set_uncertain_policy(
+            services.deps, project.id, transactional=transactional, campaigns=campaigns
         )
         word = {True: "resend", False: "hold"}
         print(f"{project.name}: uncertain transactional mail {word[transactional]}, campaign mail {word[campaigns]}")
@@ -354,7 +353,8 @@ _STATUS_OF = {"reinstate": "active", "flag": "flagged", "suspend": "suspended", 
 def projects_list(args: argparse.Namespace) -> None:
     async def action(services: Services) -> None:
         rows = [
-            (p.id, p.name, p.status.value, p.status_reason or "") for p in await services.deps.storage.projects.list()
+            (p.id, p.name, p.status.value, p.status_reason or "")
+            for p in await manage_keys.list_projects(services.deps)
         ]
         show(("Id", "Name", "Status", "Reason"), rows, as_json=args.json, empty="(no projects)")
 

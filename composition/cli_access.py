@@ -8,7 +8,7 @@ import argparse
 from adapters.http.operations import ROUTE_OPERATIONS
 from autorelay_core.domain.keys import KeyMode
 from autorelay_core.policies.rate_limit import LIMITS, parse_limit
-from autorelay_core.usecases import manage_keys
+from autorelay_core.usecases import manage_keys, manage_limits
 from composition.cli_tables import Run, show
 from composition.services import Services
 from composition.settings import SettingsError
@@ -36,7 +36,7 @@ def keys_list(args: argparse.Namespace, run: Run) -> None:
                 ",".join(key.scopes),
                 key.name,
             )
-            for key in await services.deps.storage.keys.list(project.id)
+            for key in await manage_keys.list_keys(services.deps, project.id)
         ]
         show(("Id", "Key", "State", "Scopes", "Name"), rows, as_json=args.json, empty="(no keys)")
 
@@ -69,7 +69,7 @@ def limits_set(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
         endpoint, limit = _operation(args.endpoint), parse_limit(args.limit)
-        await services.deps.storage.limits.set(project.id, endpoint, limit)
+        await manage_limits.set_limit(services.deps, project.id, endpoint, limit)
         print(f"{project.name}: {endpoint} now {limit.describe()} per key")
 
     run(args, action)
@@ -79,7 +79,7 @@ def limits_reset(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
         endpoint = _operation(args.endpoint)
-        await services.deps.storage.limits.clear(project.id, endpoint)
+        await manage_limits.clear_limit(services.deps, project.id, endpoint)
         print(f"{project.name}: {endpoint} back to {LIMITS[endpoint][0].describe()}")
 
     run(args, action)
@@ -88,7 +88,7 @@ def limits_reset(args: argparse.Namespace, run: Run) -> None:
 def limits_list(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
-        overrides = await services.deps.storage.limits.get(project.id)
+        overrides = await manage_limits.limit_overrides(services.deps, project.id)
         rows = []
         for endpoint, defaults in LIMITS.items():
             shown = ", ".join(f"{lim.describe()} per {lim.scope.value}" for lim in defaults)

@@ -10,7 +10,7 @@ from autorelay_core.domain.emails import EmailStatus
 from autorelay_core.errors import NotFound
 from autorelay_core.policies.pagination import CursorRequest, Order
 from autorelay_core.ports import EmailFilter
-from autorelay_core.usecases import manage_contacts, manage_domains, manage_keys
+from autorelay_core.usecases import manage_contacts, manage_domains, manage_keys, queries
 from autorelay_core.usecases.read_emails import get_email
 from composition.cli_tables import Run, show
 from composition.services import Services
@@ -36,7 +36,7 @@ def lists_list(args: argparse.Namespace, run: Run) -> None:
                 "yes" if item.double_opt_in else "no",
                 f"{item.created_at:%Y-%m-%d}",
             )
-            for item in await services.deps.storage.lists.all(project.id)
+            for item in await manage_contacts.all_lists(services.deps, project.id)
         ]
         show(("Id", "Name", "Contacts", "Double opt-in", "Created"), rows, as_json=args.json, empty="(no lists)")
 
@@ -48,8 +48,8 @@ def emails_list(args: argparse.Namespace, run: Run) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
         test = {"test": True, "live": False}.get(args.mode or "")
         where = EmailFilter(status=EmailStatus(args.status) if args.status else None, test=test)
-        page = await services.deps.storage.emails.page(
-            project.id, CursorRequest(limit=args.limit, order=Order.DESC), where
+        page = await queries.search_emails(
+            services.deps, project.id, CursorRequest(limit=args.limit, order=Order.DESC), where
         )
         rows = [
             (
@@ -104,7 +104,7 @@ def domains_list(args: argparse.Namespace, run: Run) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
         rows = [
             (d.id, d.name, d.status.value, f"{d.verified_at:%Y-%m-%d}" if d.verified_at else "")
-            for d in await services.deps.storage.domains.all(project.id)
+            for d in await manage_domains.list_domains(services.deps, project.id)
         ]
         show(("Id", "Domain", "Status", "Verified"), rows, as_json=args.json, empty="(no domains)")
 
@@ -127,9 +127,10 @@ def domains_check(args: argparse.Namespace, run: Run) -> None:
 
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
-        found = await services.deps.storage.domains.get_by_name(project.id, args.domain)
-        if found is None:
-            raise NotFound(f"{project.name} has no domain {args.domain}; add it first")
+        try:
+            found = await manage_domains.domain_named(services.deps, project.id, args.domain)
+        except NotFound:
+            raise NotFound(f"{project.name} has no domain {args.domain}; add it first") from None
         result = await manage_domains.verify_domain(services.deps, project.id, found.id)
         if not result.missing:
             print(f"{result.domain.name} is verified")

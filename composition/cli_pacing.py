@@ -8,6 +8,7 @@ from datetime import date
 
 from autorelay_core.domain.pacing import BUILT_IN_GROUPS, pace_rule, ramp, warmup
 from autorelay_core.errors import Invalid, NotFound
+from autorelay_core.usecases import manage_pacing
 from composition.cli_tables import Run, show
 from composition.services import Services
 
@@ -29,7 +30,7 @@ def pacing_set(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
         domains = tuple(args.domains.split(",")) if args.domains else ()
         rule = pace_rule(args.name, _per_minute(args.pace), domains)
-        await services.deps.storage.pacing.set_rule(rule)
+        await manage_pacing.set_rule(services.deps, rule)
         print(f"{rule.name}: at most {rule.per_minute} a minute to {', '.join(rule.members())}")
 
     run(args, action)
@@ -37,7 +38,7 @@ def pacing_set(args: argparse.Namespace, run: Run) -> None:
 
 def pacing_list(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
-        rules = {rule.name: rule for rule in await services.deps.storage.pacing.rules()}
+        rules = {rule.name: rule for rule in await manage_pacing.rules(services.deps)}
         rows = [(name, str(rule.per_minute), ", ".join(rule.members())) for name, rule in sorted(rules.items())]
         unpaced = [(name, members) for name, members in BUILT_IN_GROUPS.items() if name not in rules]
         rows += [(name, "(no pace)", ", ".join(members)) for name, members in unpaced]
@@ -48,7 +49,7 @@ def pacing_list(args: argparse.Namespace, run: Run) -> None:
 
 def pacing_clear(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
-        if not await services.deps.storage.pacing.drop_rule(args.name.lower()):
+        if not await manage_pacing.drop_rule(services.deps, args.name):
             raise NotFound(f"no pace is set for {args.name!r}")
         print(f"{args.name}: no pace")
 
@@ -69,7 +70,7 @@ def warmup_set(args: argparse.Namespace, run: Run) -> None:
                 raise Invalid(f"{args.ramp!r} is not START,FACTOR,UNTIL like 50,1.5,20000") from None
         started = date.fromisoformat(args.start) if args.start else services.deps.clock.now().date()
         schedule = warmup(args.domain, started, daily)
-        await services.deps.storage.pacing.set_warmup(schedule)
+        await manage_pacing.set_warmup(services.deps, schedule)
         print(f"{schedule.domain}: warm-up over {len(daily)} days from {started}: {', '.join(map(str, daily))} a day")
 
     run(args, action)
@@ -86,7 +87,7 @@ def warmup_list(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
         now = services.deps.clock.now()
         rows = []
-        for schedule in await services.deps.storage.pacing.warmups():
+        for schedule in await manage_pacing.warmups(services.deps):
             state = await services.deps.pacer.today(schedule.domain, now)
             allowance, sent = (state[1], state[2]) if state else (None, 0)
             day = schedule.day(now.date())
@@ -99,7 +100,7 @@ def warmup_list(args: argparse.Namespace, run: Run) -> None:
 
 def warmup_clear(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
-        if not await services.deps.storage.pacing.drop_warmup(args.domain.lower()):
+        if not await manage_pacing.drop_warmup(services.deps, args.domain):
             raise NotFound(f"{args.domain!r} has no warm-up")
         print(f"{args.domain}: no warm-up (no daily cap)")
 

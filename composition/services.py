@@ -60,11 +60,19 @@ class Services:
         self.kept: KeptMessages | None = None  # copies of the messages that left (set by build)
         self.metrics: Any = None  # the Prometheus adapter (set by build)
 
+    async def migrate(self) -> int:
+        """Bring the database's schema up to date; its version."""
+        return await self.deps.storage.migrate()
+
+    async def close_database(self) -> None:
+        """For a command that only used the database (no background work was started)."""
+        await self.deps.storage.close()
+
     async def start(self, *, consume: bool = True) -> None:
         """Bind to the running loop, bring the schema up to date, start the in-process consumer (if
         any) and the reconciler."""
         self.runner.loop = asyncio.get_running_loop()
-        await self.deps.storage.migrate()
+        await self.migrate()
         if consume:
             # The first beat before the first claim: every lease this process takes names a live holder.
             interval = self.settings.heartbeat_seconds

@@ -73,7 +73,7 @@ async def create_domain(request: Request) -> Response:
 
 @requires("domains.write")
 async def list_domains(request: Request) -> Response:
-    found = await deps_of(request).storage.domains.all(caller_of(request).project_id)
+    found = await manage_domains.list_domains(deps_of(request), caller_of(request).project_id)
     return JSON({"object": "list", "has_more": False, "data": [_domain(request, d, records=False) for d in found]})
 
 
@@ -119,7 +119,7 @@ async def create_key(request: Request) -> Response:
 
 @requires("full")
 async def list_keys(request: Request) -> Response:
-    found = await deps_of(request).storage.keys.list(caller_of(request).project_id)
+    found = await manage_keys.list_keys(deps_of(request), caller_of(request).project_id)
     live = [k for k in found if k.revoked_at is None]
     data = [{"id": k.id, "name": k.name, "created_at": iso(k.created_at)} for k in live]
     return JSON({"object": "list", "has_more": False, "data": data})

@@ -57,3 +57,13 @@ async def attachment_from_asset(deps: Deps, project_id: str, asset_id: str, file
         raise NotFound(f"the file of asset {asset_id} is gone from the blob store")
     # `filename`: the sender's own name for it, already cleaned as every attachment name is.
     return Attachment(filename=filename or asset.name, content=data, content_type=asset.content_type)
+
+
+async def public_file(deps: Deps, asset_id: str, name: str) -> tuple[Asset, bytes]:
+    """An asset and its bytes, by its id and file name alone: assets are served to anyone who has
+    the link (images in mail). NotFound names neither the asset nor its project."""
+    asset = await deps.storage.assets.find(asset_id)
+    data = await deps.blobs.get(asset.key) if asset is not None and asset.name == name else None
+    if asset is None or data is None:
+        raise NotFound("no such file")
+    return asset, data

@@ -268,3 +268,12 @@ async def update_list(
 async def delete_list(deps: Deps, project_id: str, list_id: str) -> None:
     if not await deps.storage.lists.delete(project_id, list_id):
         raise NotFound(f"list {list_id} not found")
+
+
+async def all_lists(deps: Deps, project_id: str) -> list[ContactList]:
+    """The project's lists, each with its contact count."""
+    return await deps.storage.lists.all(project_id)
+
+
+async def contacts_page(deps: Deps, project_id: str, query: ContactQuery, page: OffsetRequest) -> OffsetPage[Contact]:
+    return await deps.storage.contacts.page(project_id, query, page)

@@ -109,3 +109,11 @@ async def mark_verified(deps: Deps, project_id: str, name: str) -> Domain:
         domain.status, domain.verified_at = DomainStatus.VERIFIED, now
         await deps.storage.domains.update(domain)
     return domain
+
+
+async def list_domains(deps: Deps, project_id: str) -> list[Domain]:
+    return await deps.storage.domains.all(project_id)
+
+
+async def domain_named(deps: Deps, project_id: str, name: str) -> Domain:
+    return found(await deps.storage.domains.get_by_name(project_id, name.lower()), f"domain {name}")

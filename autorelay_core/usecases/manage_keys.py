@@ -121,3 +121,15 @@ async def project_key(deps: Deps, project_id: str, key_id: str) -> ApiKey:
     if key is None:
         raise NotFound(f"key {key_id} not found")
     return key
+
+
+async def list_keys(deps: Deps, project_id: str) -> list[ApiKey]:
+    return await deps.storage.keys.list(project_id)
+
+
+async def list_projects(deps: Deps) -> list[Project]:
+    return await deps.storage.projects.list()
+
+
+async def get_project(deps: Deps, project_id: str) -> Project:
+    return found(await deps.storage.projects.get(project_id), f"project {project_id}")

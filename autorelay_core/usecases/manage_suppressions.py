@@ -3,6 +3,7 @@ complaints that put it there come through provider_feedback)."""
 
 from __future__ import annotations
 
+from autorelay_core.domain.suppressions import Suppression
 from autorelay_core.errors import NotFound
 from autorelay_core.usecases.context import Deps
 
@@ -14,3 +15,8 @@ async def lift_suppression(deps: Deps, project_id: str, address: str) -> str:
     if not await deps.storage.suppressions.remove(project_id, address.lower()):
         raise NotFound(f"{address} is not suppressed")
     return address
+
+
+async def suppression_page(deps: Deps, project_id: str, limit: int, after: str | None) -> list[Suppression]:
+    """Up to `limit` suppressions in address order, after the address `after`."""
+    return await deps.storage.suppressions.page(project_id, limit, after)

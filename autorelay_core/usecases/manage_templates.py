@@ -119,3 +119,7 @@ async def duplicate_template(deps: Deps, project_id: str, template_id: str) -> T
     return await create_template(
         deps, project_id, TemplateInput(name=name, subject=original.subject, html=original.html, text=original.text)
     )
+
+
+async def list_templates(deps: Deps, project_id: str) -> list[Template]:
+    return await deps.storage.templates.list(project_id)

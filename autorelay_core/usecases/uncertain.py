@@ -36,3 +36,8 @@ async def settle_as_sent(deps: Deps, project_id: str, email_id: str) -> None:
     """The operator found a held one in the next hop's log: record it sent (webhooks go out too)."""
     email = await _uncertain(deps, project_id, email_id)
     await record_event(deps, email, EventType.SENT, note="settled as sent by the operator")
+
+
+async def set_uncertain_policy(deps: Deps, project_id: str, *, transactional: bool, campaigns: bool) -> None:
+    """Whether the project's uncertain mail is sent again (True) or held for the operator (False)."""
+    await deps.storage.projects.set_uncertain_policy(project_id, transactional=transactional, campaigns=campaigns)

@@ -31,6 +31,7 @@ from autorelay_core.errors import AutoRelayError, Conflict, Invalid
 from autorelay_core.policies.pagination import OffsetRequest
 from autorelay_core.ports import ContactQuery
 from autorelay_core.usecases import manage_campaigns as uc
+from autorelay_core.usecases import manage_contacts, manage_templates, queries
 from autorelay_core.usecases.access import admit
 from autorelay_core.usecases.manage_campaigns import CAMPAIGN_VARIABLES
 from autorelay_core.usecases.manage_users import Visit
@@ -47,8 +48,8 @@ SERIES = ("sent", "opened", "clicked", "bounced", "complained")
 async def _listing(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
     deps = deps_of(request)
     found = await uc.list_campaigns(deps, visit.session.project_id, None, OffsetRequest(1, 100))
-    lists = await deps.storage.lists.all(visit.session.project_id)
-    templates = await deps.storage.templates.list(visit.session.project_id)
+    lists = await manage_contacts.all_lists(deps, visit.session.project_id)
+    templates = await manage_templates.list_templates(deps, visit.session.project_id)
     return render(
         request,
         "campaigns.html",
@@ -74,7 +75,7 @@ async def create(request: Request, visit: Visit) -> Response:
     subject, content = form_value(request, "subject"), BLANK
     template_id = form_value(request, "template")
     if template_id:
-        template = await deps.storage.templates.get(visit.session.project_id, template_id)
+        template = await or_none(manage_templates.get_template(deps, visit.session.project_id, template_id))
         if template is None:
             return await _listing(request, visit, 400, error="That template is gone.")
         content, subject = template.html, subject or template.subject
@@ -138,8 +139,8 @@ def _buckets(timeline: list[tuple[str, str, int]]) -> tuple[list[int], dict[str,
 
 async def _chart(request: Request, campaign: Campaign) -> tuple[str, list[tuple[str, int]]]:
     deps = deps_of(request)
-    times, series = _buckets(await deps.storage.campaign_mail.timeline(campaign.id))
-    links = await deps.storage.campaign_mail.links(campaign.id, 10)
+    times, series = _buckets(await queries.campaign_timeline(deps, campaign))
+    links = await queries.campaign_links(deps, campaign, 10)
     return json.dumps({"times": times, "series": series}), links
 
 
@@ -151,17 +152,18 @@ async def _detail(request: Request, visit: Visit, campaign: Campaign, status: in
     if campaign.status is CampaignStatus.DRAFT:
         contact = await _contact_for_preview(request, visit, campaign)
         extra["preview_contact"] = contact.id if contact else None
-        lists = await deps.storage.lists.all(visit.session.project_id)
-        contacts = await deps.storage.contacts.page(
+        lists = await manage_contacts.all_lists(deps, visit.session.project_id)
+        contacts = await manage_contacts.contacts_page(
+            deps,
             visit.session.project_id,
             ContactQuery(campaign.list_id, status=ContactStatus.SUBSCRIBED),
             OffsetRequest(1, 20),
         )
-        templates = await deps.storage.templates.list(visit.session.project_id)
+        templates = await manage_templates.list_templates(deps, visit.session.project_id)
         extra |= {"lists": lists, "contacts": contacts.items, "recipients": contacts.total, "templates": templates}
     else:
         extra["chart"], extra["links"] = await _chart(request, campaign)
-    target = await deps.storage.lists.get(visit.session.project_id, campaign.list_id, counted=False)
+    target = await or_none(manage_contacts.find_list(deps, visit.session.project_id, campaign.list_id))
     return render(
         request,
         "campaign.html",
@@ -209,7 +211,7 @@ async def edit(request: Request, visit: Visit) -> Response:
     content = form_value(request, "content")
     template_id = form_value(request, "template")
     if template_id:
-        template = await deps.storage.templates.get(visit.session.project_id, template_id)
+        template = await or_none(manage_templates.get_template(deps, visit.session.project_id, template_id))
         content = template.html if template else content
     fields = uc.CampaignInput(
         name=form_value(request, "name"),
@@ -229,7 +231,7 @@ async def _contact_for_preview(request: Request, visit: Visit, campaign: Campaig
     contact_id = request.query_params.get("contact") or form_value_or_none(request, "contact")
     if not contact_id:
         return None
-    contact = await deps_of(request).storage.contacts.get(visit.session.project_id, contact_id)
+    contact = await or_none(manage_contacts.get_contact(deps_of(request), visit.session.project_id, contact_id))
     return contact if contact is not None and contact.list_id == campaign.list_id else None
 
 

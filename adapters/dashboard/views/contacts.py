@@ -20,7 +20,7 @@ from autorelay_core.domain.csv_rows import read_rows
 from autorelay_core.domain.imports import FIELDS
 from autorelay_core.errors import AutoRelayError, Conflict, Invalid, NotFound, RateLimited
 from autorelay_core.policies.pagination import MAX_PAGE, OffsetRequest, parse_bounded_int
-from autorelay_core.usecases import import_contacts, manage_contacts
+from autorelay_core.usecases import import_contacts, manage_contacts, queries
 from autorelay_core.usecases.manage_contacts import ContactInput
 from autorelay_core.usecases.manage_users import Visit
 
@@ -30,8 +30,8 @@ MAX_UPLOAD = 16 * 1024 * 1024
 
 
 async def _lists_page(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
-    lists = await deps_of(request).storage.lists.all(visit.session.project_id)
-    recent = await deps_of(request).storage.imports.recent(visit.session.project_id, 5)
+    lists = await manage_contacts.all_lists(deps_of(request), visit.session.project_id)
+    recent = await queries.recent_imports(deps_of(request), visit.session.project_id, 5)
     names = {item.id: item.name for item in lists}
     return render(request, "contacts.html", status, lists=lists, imports=recent, list_names=names, **extra)
 
@@ -163,7 +163,7 @@ async def contact_detail(request: Request, visit: Visit, status: int = 200, erro
     contact = await _contact_or_none(request, visit)
     if contact is None:
         return missing(request, "contact")
-    target = await deps_of(request).storage.lists.get(visit.session.project_id, contact.list_id, counted=False)
+    target = await or_none(manage_contacts.find_list(deps_of(request), visit.session.project_id, contact.list_id))
     return render(request, "contact.html", status, nav="contacts", contact=contact, target=target, error=error)
 
 
@@ -182,7 +182,7 @@ async def edit_contact(request: Request, visit: Visit) -> Response:
     try:
         await manage_contacts.update_contact(deps_of(request), visit.session.project_id, contact.id, fields)
     except (Invalid, Conflict) as error:
-        target = await deps_of(request).storage.lists.get(visit.session.project_id, contact.list_id, counted=False)
+        target = await or_none(manage_contacts.find_list(deps_of(request), visit.session.project_id, contact.list_id))
         return render(request, "contact.html", 400, nav="contacts", contact=contact, target=target, error=error.message)
     return RedirectResponse(f"/app/contacts/lists/{contact.list_id}?done=saved", status_code=303)
 
@@ -285,10 +285,8 @@ async def _import(request: Request, visit: Visit):
 
 async def _import_context(request: Request, visit: Visit, job) -> dict:
     deps = deps_of(request)
-    target = await deps.storage.lists.get(visit.session.project_id, job.list_id, counted=False)
-    sample = (
-        await deps.storage.imports.sample(visit.session.project_id, job.id, 3) if job.status.value == "mapping" else []
-    )
+    target = await or_none(manage_contacts.find_list(deps, visit.session.project_id, job.list_id))
+    sample = await queries.import_sample(deps, job, 3) if job.status.value == "mapping" else []
     return {
         "job": job,
         "target": target,
@@ -338,7 +336,7 @@ async def invalid_rows(request: Request, visit: Visit) -> Response:
     job = await _import(request, visit)
     if job is None:
         return missing(request, "import")
-    found = await deps_of(request).storage.imports.invalid_rows(visit.session.project_id, job.id)
+    found = await queries.invalid_rows(deps_of(request), job)
     text = "".join(write_rows(["line", "reason", "email"], found))
     return Response(
         text,

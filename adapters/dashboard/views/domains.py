@@ -12,7 +12,7 @@ from adapters.dashboard.pages import deps_of, form_value, page, render
 from autorelay_core.domain.addresses import is_valid_address
 from autorelay_core.errors import Conflict, Invalid, NotFound, RateLimited
 from autorelay_core.policies.rate_limit import LIMITS, refuse
-from autorelay_core.usecases import manage_domains
+from autorelay_core.usecases import manage_domains, manage_suppressions
 from autorelay_core.usecases.manage_suppressions import lift_suppression
 from autorelay_core.usecases.manage_users import Visit
 
@@ -23,7 +23,7 @@ VERIFY_LIMITED_AS = "domains.verify"
 
 async def _domains_page(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
     deps = deps_of(request)
-    found = await deps.storage.domains.all(visit.session.project_id)
+    found = await manage_domains.list_domains(deps, visit.session.project_id)
     listed = [(d, manage_domains.records(deps, d)) for d in found]
     return render(request, "domains.html", status, domains=listed, **extra)
 
@@ -72,7 +72,7 @@ async def suppressions(request: Request, visit: Visit) -> Response:
         after = None
     # The store pages by address (keyset): a search for a prefix starts just before it.
     start = search[:-1] + chr(ord(search[-1]) - 1) + "\uffff" if search else after
-    found = await deps.storage.suppressions.page(visit.session.project_id, 101, start)
+    found = await manage_suppressions.suppression_page(deps, visit.session.project_id, 101, start)
     if search:
         found = [s for s in found if s.email_key.startswith(search)]
     shown = found[:100]

@@ -19,6 +19,7 @@ from autorelay_core.domain.emails import Email, EmailStatus
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.policies.pagination import CursorRequest, Order
 from autorelay_core.ports import EmailFilter
+from autorelay_core.usecases import queries
 from autorelay_core.usecases.manage_users import Visit
 from autorelay_core.usecases.read_emails import get_email, text_part
 
@@ -62,7 +63,7 @@ def _filters(request: Request) -> EmailFilter:
 
 async def _rows(request: Request, visit: Visit):
     cursor = CursorRequest(limit=PAGE_SIZE, order=Order.DESC, after=request.query_params.get("after") or None)
-    return await deps_of(request).storage.emails.page(visit.session.project_id, cursor, _filters(request))
+    return await queries.search_emails(deps_of(request), visit.session.project_id, cursor, _filters(request))
 
 
 def _query(request: Request, **changes: str | None) -> str:

@@ -14,7 +14,7 @@ from autorelay_core.usecases.manage_users import Visit
 
 
 async def _page(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
-    keys = await deps_of(request).storage.keys.list(visit.session.project_id)
+    keys = await manage_keys.list_keys(deps_of(request), visit.session.project_id)
     keys.sort(key=lambda k: (k.revoked_at is not None, -k.created_at.timestamp()))
     return render(request, "keys.html", status, keys=keys, scopes=SCOPES, **extra)
 

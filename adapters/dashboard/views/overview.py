@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.dashboard.pages import deps_of, page, render
+from autorelay_core.usecases import queries
 from autorelay_core.usecases.manage_users import Visit
 from autorelay_core.usecases.read_stats import read_stats
 
@@ -25,8 +26,8 @@ async def overview(request: Request, visit: Visit) -> Response:
     days = [(today - timedelta(days=n)).isoformat() for n in range(DAYS - 1, -1, -1)]
     counts = {
         (day, kind): count
-        for day, kind, count in await deps.storage.activity.daily(
-            visit.session.project_id, deps.clock.now() - timedelta(days=DAYS)
+        for day, kind, count in await queries.daily_activity(
+            deps, visit.session.project_id, deps.clock.now() - timedelta(days=DAYS)
         )
     }
     series = {kind: [counts.get((day, kind), 0) for day in days] for kind in SERIES}

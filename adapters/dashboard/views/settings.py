@@ -11,7 +11,7 @@ from adapters.dashboard.pages import deps_of, form_value, page, render
 from autorelay_core.domain.users import Role
 from autorelay_core.errors import Conflict, Invalid
 from autorelay_core.policies.rate_limit import LIMITS
-from autorelay_core.usecases import manage_keys, manage_users
+from autorelay_core.usecases import manage_keys, manage_users, queries
 from autorelay_core.usecases.enforce_limits import limits_for
 from autorelay_core.usecases.manage_users import Visit
 
@@ -19,9 +19,9 @@ from autorelay_core.usecases.manage_users import Visit
 async def _page(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
     deps = deps_of(request)
     project_id = visit.session.project_id
-    project = await deps.storage.projects.get(project_id)
+    project = await manage_keys.get_project(deps, project_id)
     limits = [(endpoint, await limits_for(deps, project_id, endpoint)) for endpoint in LIMITS]
-    members = await deps.storage.users.members(project_id)
+    members = await queries.members(deps, project_id)
     return render(request, "settings.html", status, project=project, limits=limits, members=members, **extra)
 
 

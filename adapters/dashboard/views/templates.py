@@ -51,7 +51,7 @@ async def _template(request: Request, visit: Visit) -> Template | None:
 
 
 async def _listing(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
-    found = await deps_of(request).storage.templates.list(visit.session.project_id)
+    found = await manage_templates.list_templates(deps_of(request), visit.session.project_id)
     found.sort(key=lambda t: t.updated_at, reverse=True)
     return render(request, "template_list.html", status, templates=found, nav="templates", **extra)
 
@@ -104,7 +104,7 @@ async def _studio_context(request: Request, visit: Visit, template: Template) ->
         # transactional send passes those in its data; a campaign leaves them empty).
         "variables": [*CAMPAIGN_VARIABLES, *(v for v in used if v not in CAMPAIGN_VARIABLES)],
         "campaign_variables": CAMPAIGN_VARIABLES,
-        "versions": await deps.storage.templates.versions(visit.session.project_id, template.id),
+        "versions": await manage_templates.versions(deps, visit.session.project_id, template.id),
         "editor_data": json.dumps({"body": body, "css": css}).replace("<", "\\u003c"),
         "sandbox_sender": deps.config.sandbox_sender,
     }
@@ -169,7 +169,7 @@ async def preview(request: Request, visit: Visit) -> Response:
     source = template.html
     number = request.query_params.get("version")
     if number:
-        kept = {str(v.number): v for v in await deps.storage.templates.versions(template.project_id, template.id)}
+        kept = {str(v.number): v for v in await manage_templates.versions(deps, template.project_id, template.id)}
         if number not in kept:
             return Response("No such version", status_code=404, media_type="text/plain")
         source = kept[number].html

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from adapters.dashboard.pages import deps_of, form_value, missing, or_none, page, render
 from autorelay_core.domain.webhooks import EVENT_TYPES, Webhook
 from autorelay_core.errors import Conflict, Invalid, NotFound
-from autorelay_core.usecases import manage_webhooks
+from autorelay_core.usecases import manage_webhooks, queries
 from autorelay_core.usecases.manage_users import Visit
 from autorelay_core.usecases.manage_webhooks import WebhookInput
 
@@ -56,7 +56,7 @@ async def _log(request: Request, visit: Visit, webhook: Webhook) -> dict:
     deps = deps_of(request)
     before = request.query_params.get("before") or None
     found, more = await manage_webhooks.recent_deliveries(deps, webhook.project_id, webhook.id, LOG_SIZE, before)
-    attempts = {d.id: await deps.storage.webhooks.attempts(webhook.project_id, d.id) for d in found}
+    attempts = {d.id: await queries.delivery_attempts(deps, webhook.project_id, d.id) for d in found}
     return {
         "webhook": webhook,
         "deliveries": found,

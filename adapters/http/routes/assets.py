@@ -15,9 +15,8 @@ from adapters.http.responses import JSON, iso
 from adapters.http.routing import resource
 from adapters.http.uploads import read_file
 from autorelay_core.domain.assets import MAX_BYTES, Asset, served_inline
-from autorelay_core.errors import NotFound
 from autorelay_core.policies.pagination import CursorRequest
-from autorelay_core.usecases.manage_assets import list_assets, upload_asset
+from autorelay_core.usecases.manage_assets import list_assets, public_file, upload_asset
 
 
 def asset_view(request: Request, asset: Asset) -> dict[str, Any]:
@@ -56,13 +55,7 @@ async def list_uploads(request: Request) -> Response:
 
 
 async def serve_file(request: Request) -> Response:
-    deps = deps_of(request)
-    asset = await deps.storage.assets.find(request.path_params["asset_id"])
-    if asset is None or asset.name != request.path_params["name"]:
-        raise NotFound("no such file")
-    data = await deps.blobs.get(asset.key)
-    if data is None:
-        raise NotFound("no such file")
+    asset, data = await public_file(deps_of(request), request.path_params["asset_id"], request.path_params["name"])
     headers = {
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox",

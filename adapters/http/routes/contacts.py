@@ -122,7 +122,7 @@ async def create_list(request: Request) -> Response:
 
 @requires("contacts.read")
 async def all_lists(request: Request) -> Response:
-    found = await deps_of(request).storage.lists.all(caller_of(request).project_id)
+    found = await uc.all_lists(deps_of(request), caller_of(request).project_id)
     return JSON({"success": True, "data": [list_view(x) for x in found]})
 
 

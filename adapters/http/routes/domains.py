@@ -60,7 +60,7 @@ async def create_domain(request: Request) -> Response:
 
 @requires("domains.write")
 async def list_domains(request: Request) -> Response:
-    found = await deps_of(request).storage.domains.all(caller_of(request).project_id)
+    found = await uc.list_domains(deps_of(request), caller_of(request).project_id)
     return JSON({"object": "list", "data": [domain_view(request, d, records=False) for d in found]})
 
 

@@ -23,7 +23,9 @@ async def list_suppressions(request: Request) -> Response:
     after = (query.get("cursor") or "").lower() or None
     if after is not None and not is_valid_address(after):
         raise Invalid("cursor must be the next_cursor of an earlier page (an email address)", field="cursor")
-    found = await deps_of(request).storage.suppressions.page(caller_of(request).project_id, limit + 1, after)
+    found = await manage_suppressions.suppression_page(
+        deps_of(request), caller_of(request).project_id, limit + 1, after
+    )
     page = found[:limit]
     return JSON(
         {

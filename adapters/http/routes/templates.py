@@ -36,7 +36,7 @@ async def template_detail(request: Request, template: Template) -> dict[str, Any
 
 @requires("templates.read")
 async def list_templates(request: Request) -> Response:
-    templates = await deps_of(request).storage.templates.list(caller_of(request).project_id)
+    templates = await uc.list_templates(deps_of(request), caller_of(request).project_id)
     return JSON({"templates": [template_summary(t) for t in templates]})
 
 

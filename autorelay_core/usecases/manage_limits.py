@@ -1,0 +1,20 @@
+"""An operator's rate-limit overrides: a project's per-key limit of one operation, raised or lowered
+(`autorelay limits`). The other scopes' limits (per recipient, per IP) are the reference's."""
+
+from __future__ import annotations
+
+from autorelay_core.policies.rate_limit import Limit
+from autorelay_core.usecases.context import Deps
+
+
+async def set_limit(deps: Deps, project_id: str, operation: str, limit: Limit) -> None:
+    await deps.storage.limits.set(project_id, operation, limit)
+
+
+async def clear_limit(deps: Deps, project_id: str, operation: str) -> bool:
+    """Back to the reference's limit; False when there was no override."""
+    return await deps.storage.limits.clear(project_id, operation)
+
+
+async def limit_overrides(deps: Deps, project_id: str) -> dict[str, Limit]:
+    return await deps.storage.limits.get(project_id)
