@@ -60,7 +60,7 @@ def serve(args: argparse.Namespace) -> None:
     # the event loop waits for the switch interval (5 ms by default) at every system call. 1 ms
     # keeps requests (and /healthz) quick while a costly render runs.
     sys.setswitchinterval(0.001)
-    from adapters.http.sns import SnsVerifier
+    from adapters.returned_mail.sns import SnsVerifier
 
     topics = {arn.strip() for arn in settings.ses_topic_arns.split(",") if arn.strip()}
     sns = SnsVerifier(topics, connect_to=settings.sns_connect_to, ca_file=settings.sns_ca_file)

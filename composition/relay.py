@@ -56,8 +56,8 @@ async def start_smtp_relay(services: Services, settings: Settings) -> asyncio.Se
 
 async def start_inbound_listener(services: Services, settings: Settings) -> asyncio.Server:
     """Receive bounces and complaints for the bounce domain where AUTORELAY_INBOUND_LISTEN says."""
-    from adapters.smtp_relay.inbound import start_inbound
-    from adapters.smtp_relay.intake import Intake
+    from adapters.returned_mail.inbound import start_inbound
+    from adapters.returned_mail.intake import Intake
 
     host, port = settings.inbound_address
     intake = Intake(services.deps, keep_dir=settings.data_dir / "returned-unread")
@@ -88,7 +88,7 @@ async def start_bounce_mailbox(services: Services, settings: Settings) -> Polled
     """Poll AUTORELAY_BOUNCE_IMAP_URL for bounces and complaints."""
     import ssl
 
-    from adapters.smtp_relay.mailbox import BounceMailbox
+    from adapters.returned_mail.mailbox import BounceMailbox
 
     source = settings.bounce_mailbox
     context = ssl.create_default_context(cafile=settings.bounce_imap_ca_file or None)

@@ -186,7 +186,7 @@ class Settings:
 
     @property
     def bounce_mailbox(self):
-        from adapters.smtp_relay.mailbox import ImapSource
+        from adapters.returned_mail.mailbox import ImapSource
 
         try:
             return ImapSource.parse(self.bounce_imap_url)

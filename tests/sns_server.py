@@ -15,7 +15,7 @@ import trustme
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from adapters.http.sns import canonical
+from adapters.returned_mail.sns import canonical
 
 HOST = "sns.us-east-1.amazonaws.com"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-feedback"

@@ -33,7 +33,7 @@ from adapters.http.routes import (
     unsubscribe,
     webhooks,
 )
-from adapters.http.sns import SnsVerifier
+from adapters.returned_mail.sns import SnsVerifier
 from autorelay_core.usecases.context import Deps
 
 

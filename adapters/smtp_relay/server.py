@@ -2,20 +2,16 @@
 
 Clients authenticate with AUTH PLAIN or LOGIN (any user name, an API key as the password), only
 after TLS (STARTTLS on a plain port, or implicit TLS). The reply to DATA names the email:
-`250 2.0.0 queued as em_...`. The port cannot be used to wear the server down: connections are
-limited in all and per client, idle and overall time are bounded, commands and recipients are
-counted, and failed AUTH attempts are throttled per client.
+`250 2.0.0 queued as em_...`. The listener's guards (connections, time, commands, failed logins)
+are smtp_server/guarded.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import socket
 import ssl
-import time
-from collections import defaultdict, deque
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
@@ -23,6 +19,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from adapters.smtp_relay.replies import reply_for
+from adapters.smtp_server.guarded import COMMANDS, IDLE_SECONDS, GuardedSMTP, Limits, check_aiosmtpd, client_of
 from autorelay_core.domain.callers import Caller, Via
 from autorelay_core.errors import AutoRelayError, Unauthenticated
 from autorelay_core.usecases.context import Deps
@@ -32,154 +29,11 @@ from autorelay_core.usecases.relay_message import MAX_RECIPIENTS_FACTOR, max_mes
 log = logging.getLogger("autorelay.smtp_relay")
 
 
-class _Quieter(logging.Filter):
-    """aiosmtpd logs every command at INFO and warns, on every login, that an attribute it sets
-    itself is deprecated; our own lines say what matters."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING and "login_data is deprecated" not in record.getMessage()
-
-
-logging.getLogger("mail.log").addFilter(_Quieter())
-
-IDLE_SECONDS = 60  # between commands (and between lines of DATA)
 AUTH_SECONDS = 20  # from connecting to a successful AUTH: a slot is not held by someone who cannot log in
-SESSION_SECONDS = 600  # a connection's whole life
-MAX_CONNECTIONS = 200
-MAX_PER_CLIENT = 20
-AUTH_FAILURES = 10  # per client address in AUTH_WINDOW; then every AUTH is refused until it passes
-AUTH_WINDOW = 600.0
-# Per connection: a kept connection may carry many messages (its life is bounded by SESSION_SECONDS);
-# commands that do nothing for delivery may not be repeated without end.
-COMMANDS = {
-    "MAIL": 100_000,
-    "RCPT": 1_000_000,
-    "DATA": 100_000,
-    "RSET": 100_000,
-    "NOOP": 1_000,
-    "AUTH": 5,
-    "STARTTLS": 2,
-    "*": 20,
-}
 
 
-class Limits:
-    """Connections in all and per client address, and recent AUTH failures per client, in this
-    process (each relay process guards its own sockets)."""
-
-    def __init__(self, total: int = MAX_CONNECTIONS, per_client: int = MAX_PER_CLIENT) -> None:
-        self.total, self.per_client = total, per_client
-        self.open: dict[str, int] = defaultdict(int)
-        self.failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def admit(self, client: str) -> bool:
-        if sum(self.open.values()) >= self.total or self.open[client] >= self.per_client:
-            return False
-        self.open[client] += 1
-        return True
-
-    def leave(self, client: str) -> None:
-        self.open[client] -= 1
-        if self.open[client] <= 0:
-            del self.open[client]
-
-    def auth_blocked(self, client: str) -> bool:
-        recent = self.failures[client]
-        while recent and recent[0] < time.monotonic() - AUTH_WINDOW:
-            recent.popleft()
-        if not recent:
-            del self.failures[client]
-            return False
-        return len(recent) >= AUTH_FAILURES
-
-    def auth_failed(self, client: str) -> None:
-        self.failures[client].append(time.monotonic())
-
-
-def _client(session: Session | None) -> str:
-    """Who is counted as one client: the address, and for IPv6 its /64 (one subscriber's network,
-    where each of 2**64 addresses would otherwise count apart)."""
-    peer = session.peer if session is not None else None
-    host = str(peer[0]) if isinstance(peer, tuple) else str(peer)
-    try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return host
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
-
-
-class RelaySMTP(SMTP):
-    """aiosmtpd's SMTP with our admission, lifetime and API-key AUTH."""
-
-    def __init__(
-        self,
-        handler: Any,
-        limits: Limits,
-        *,
-        max_lines: int | None = None,
-        auth_within: float | None = None,
-        **options: Any,
-    ) -> None:
-        super().__init__(handler, **options)
-        self.limits = limits
-        self._admitted: str | None = None
-        self._deadline: asyncio.TimerHandle | None = None
-        self._auth_within = auth_within
-        self._auth_deadline: asyncio.TimerHandle | None = None
-        # aiosmtpd reads a message a line at a time on the loop (some microseconds a line), so a
-        # message of millions of empty lines costs seconds of the loop: a stranger's mail gets a
-        # line budget per message (the handler starts it again after each message).
-        self.max_lines = max_lines
-        self.lines = 0
-
-    def data_received(self, data: bytes) -> None:
-        if self.max_lines is not None and self.transport is not None:
-            self.lines += data.count(b"\n")
-            if self.lines > self.max_lines:
-                self.transport.write(b"552 5.3.4 Too many lines for one message\r\n")  # type: ignore[attr-defined]
-                self.transport.close()
-                self.max_lines = None  # what is still buffered goes nowhere
-                return
-        super().data_received(data)
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        first = self.transport is None
-        super().connection_made(transport)
-        if not first:  # the TLS layer after STARTTLS: the same connection
-            return
-        client = _client(self.session)
-        if not self.limits.admit(client):
-            # Refused before the greeting: the client sees this reply and the connection closes.
-            transport.write(b"421 4.7.0 Too many connections; try again later\r\n")  # type: ignore[attr-defined]
-            transport.close()
-            return
-        self._admitted = client
-        self._deadline = self.loop.call_later(SESSION_SECONDS, transport.close)
-        if self._auth_within is not None:
-            self._auth_deadline = self.loop.call_later(self._auth_within, self._unauthenticated)
-
-    def _unauthenticated(self) -> None:
-        if self.session is not None and self.session.authenticated:
-            return
-        transport = self.transport  # plain or TLS; uvloop's are not asyncio's classes: duck-typed
-        if transport is not None and not transport.is_closing():
-            seconds = self._auth_within or 0
-            log.info("smtp relay: %s did not authenticate within %g s; closed", self._admitted, seconds)
-            transport.write(b"421 4.7.0 Authenticate within %d seconds of connecting\r\n" % seconds)  # type: ignore[attr-defined]
-            transport.close()
-
-    def connection_lost(self, error: Exception | None) -> None:
-        if self._admitted is not None:
-            self.limits.leave(self._admitted)
-            self._admitted = None
-        for timer in (self._deadline, self._auth_deadline):
-            if timer is not None:
-                timer.cancel()
-        super().connection_lost(error)
+class RelaySMTP(GuardedSMTP):
+    """The guarded listener with API-key AUTH."""
 
     async def auth_PLAIN(self, _: Any, args: list[str]) -> AuthResult:
         return await self._key_check(await super().auth_PLAIN(_, args))
@@ -192,7 +46,7 @@ class RelaySMTP(SMTP):
         must be an active API key."""
         if not result.success:
             return result
-        client = _client(self.session)
+        client = client_of(self.session)
         if self.limits.auth_blocked(client):
             return AuthResult(success=False, handled=False, message="454 4.7.0 Too many failed logins; try again later")
         credentials = result.auth_data
@@ -246,7 +100,7 @@ class RelayHandler:
             trace = _received(server, session, self.hostname)
             relayed = await relay_message(self.deps, caller, list(envelope.rcpt_tos), content, trace=trace)
         except AutoRelayError as refused:
-            log.info("smtp relay: refused a message from %s: %s", _client(session), refused.message)
+            log.info("smtp relay: refused a message from %s: %s", client_of(session), refused.message)
             return reply_for(refused)
         except Exception:
             log.exception("smtp relay: could not accept a message")
@@ -267,6 +121,7 @@ async def start_relay(
     auth_within: float = AUTH_SECONDS,
 ) -> asyncio.Server:
     """Listen on host:port. STARTTLS (required before AUTH and mail) unless `implicit_tls`."""
+    check_aiosmtpd(asyncio.get_running_loop())
     handler = RelayHandler(deps, hostname or socket.getfqdn())
     limits = limits or Limits()
     loop = asyncio.get_running_loop()

@@ -9,7 +9,7 @@ import imaplib
 import pytest
 from attrs import evolve
 
-from adapters.smtp_relay.mailbox import DONE, BounceMailbox, ImapSource
+from adapters.returned_mail.mailbox import DONE, BounceMailbox, ImapSource
 from autorelay_core.domain.emails import EmailStatus, EventType
 from autorelay_core.domain.verp import verp_address
 from autorelay_core.errors import Invalid

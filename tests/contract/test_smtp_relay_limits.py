@@ -14,7 +14,9 @@ from attrs import evolve
 
 from adapters.smtp_relay import server as relay_server
 from adapters.smtp_relay.certs import fingerprint, self_signed, server_context
-from adapters.smtp_relay.server import Limits, start_relay
+from adapters.smtp_relay.server import start_relay
+from adapters.smtp_server import guarded
+from adapters.smtp_server.guarded import Limits
 from tests.support import make_deps
 from tests.unit.test_send_email import live_key
 
@@ -60,7 +62,7 @@ async def test_connections_past_the_limit_are_told_to_come_back(tmp_path):
 
 
 async def test_failed_logins_are_throttled_per_client(tmp_path, monkeypatch):
-    monkeypatch.setattr(relay_server, "AUTH_FAILURES", 3)
+    monkeypatch.setattr(guarded, "AUTH_FAILURES", 3)
     async with running(tmp_path, Limits()) as (deps, port, context):
         right = await _plain_key(deps, await live_key(deps))
         wrong = f"ak_live_{'0' * 64}"
@@ -79,7 +81,7 @@ async def test_failed_logins_are_throttled_per_client(tmp_path, monkeypatch):
 
         # After three failures even the right key waits for the window to pass: guessing gets no further.
         assert await asyncio.to_thread(attempts) == [535, 535, 535, 454]
-        monkeypatch.setattr(relay_server, "AUTH_WINDOW", 0.0)
+        monkeypatch.setattr(guarded, "AUTH_WINDOW", 0.0)
         assert await asyncio.to_thread(attempts) == [535, 535, 535, 235]
 
 
@@ -116,3 +118,17 @@ def test_the_self_signed_certificate_is_made_once_and_its_key_kept_private(tmp_p
     printed = fingerprint(cert)
     assert self_signed(tmp_path, ["relay.test"]) == (cert, key) and fingerprint(cert) == printed
     assert len(printed.split(":")) == 32
+
+
+async def test_no_listener_starts_on_an_aiosmtpd_without_what_its_guards_stand_on():
+    from aiosmtpd.smtp import SMTP
+
+    guarded.check_aiosmtpd(asyncio.get_running_loop())  # this aiosmtpd has them
+
+    class Changed(SMTP):  # a release whose SMTP stopped keeping its transport
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            del self.transport
+
+    with pytest.raises(guarded.AiosmtpdChanged, match=r"no transport.*aiosmtpd>=1\.4,<2"):
+        guarded.check_aiosmtpd(asyncio.get_running_loop(), Changed)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.smtp_relay.reports import COMPLAINT, HARD, SOFT, NotReadable, read_reports
+from adapters.returned_mail.reports import COMPLAINT, HARD, SOFT, NotReadable, read_reports
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "bounces"
 
@@ -118,7 +118,7 @@ def test_hostile_shapes_are_refused_or_read_within_the_budget():
 
 
 async def test_a_message_the_reader_cannot_read_is_kept_and_logged_once(deps, tmp_path, monkeypatch, caplog):
-    from adapters.smtp_relay import intake as module
+    from adapters.returned_mail import intake as module
 
     def broken(raw, budget):
         raise UnicodeError("a reader bug")

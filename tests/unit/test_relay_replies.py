@@ -39,7 +39,7 @@ def test_a_reason_with_line_breaks_stays_on_one_line():
 def test_clients_are_counted_by_ipv4_address_and_ipv6_slash_64():
     from types import SimpleNamespace
 
-    from adapters.smtp_relay.server import _client
+    from adapters.smtp_server.guarded import client_of as _client
 
     def client(host: str) -> str:
         return _client(SimpleNamespace(peer=(host, 25)))

@@ -11,8 +11,9 @@ from adapters.http.auth import deps_of
 from adapters.http.bodies import parse_json
 from adapters.http.responses import JSON
 from adapters.http.routing import resource
+from adapters.returned_mail.ses import read_ses_event
 from autorelay_core.errors import Forbidden, Invalid
-from autorelay_core.usecases.provider_feedback import Feedback, record_provider_feedback
+from autorelay_core.usecases.provider_feedback import record_provider_feedback
 
 log = logging.getLogger("autorelay.ses")
 
@@ -36,29 +37,11 @@ async def ses_events(request: Request) -> Response:
 
 
 async def _notification(request: Request, text: str) -> None:
-    try:
-        event = parse_json(text)
-        kind = event.get("notificationType") or event.get("eventType")
-        provider_id = event["mail"]["messageId"]
-    except (Invalid, KeyError, TypeError, AttributeError):
-        raise Invalid("the SNS Message is not an SES event") from None
-    deps = deps_of(request)
-    if kind == "Bounce":
-        bounce = event.get("bounce", {})
-        recipients = [r.get("emailAddress", "") for r in bounce.get("bouncedRecipients", [])]
-        feedback = Feedback.PERMANENT_BOUNCE if bounce.get("bounceType") == "Permanent" else Feedback.TRANSIENT_BOUNCE
-        detail = f"{bounce.get('bounceType')}/{bounce.get('bounceSubType')}"
-        await record_provider_feedback(deps, provider_id, feedback, [r for r in recipients if r], detail)
-    elif kind == "Complaint":
-        complaint = event.get("complaint", {})
-        recipients = [r.get("emailAddress", "") for r in complaint.get("complainedRecipients", [])]
-        detail = str(complaint.get("complaintFeedbackType") or "complaint")
-        await record_provider_feedback(deps, provider_id, Feedback.COMPLAINT, [r for r in recipients if r], detail)
-    elif kind == "Delivery":
-        recipients = list(event.get("delivery", {}).get("recipients", []))
-        await record_provider_feedback(deps, provider_id, Feedback.DELIVERED, recipients)
-    else:
-        log.info("SES event %s ignored", kind)
+    event = read_ses_event(text)
+    if event is None:
+        log.info("SES event ignored (neither a bounce, a complaint nor a delivery)")
+        return
+    await record_provider_feedback(deps_of(request), event.provider_id, event.feedback, event.recipients, event.detail)
 
 
 routes = [resource("/api/v1/providers/ses/events", POST=ses_events)]

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from adapters.smtp_relay.reports import BUDGET, COMPLAINT, HARD, Budget, NotReadable, read_reports
+from adapters.returned_mail.reports import BUDGET, COMPLAINT, HARD, Budget, NotReadable, read_reports
 from autorelay_core.domain.verp import read_verp
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.provider_feedback import Feedback, record_returned

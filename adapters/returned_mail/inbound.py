@@ -12,8 +12,8 @@ import ssl
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from adapters.smtp_relay.intake import Intake
-from adapters.smtp_relay.server import Limits, RelaySMTP
+from adapters.returned_mail.intake import Intake
+from adapters.smtp_server.guarded import GuardedSMTP, Limits, check_aiosmtpd
 from autorelay_core.usecases.context import Deps
 
 log = logging.getLogger("autorelay.inbound")
@@ -42,7 +42,7 @@ class InboundHandler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if isinstance(server, RelaySMTP):
+        if isinstance(server, GuardedSMTP):
             server.lines = 0  # the next message on this connection has a budget of its own
         if self.intake.busy:  # strangers' mail waits its turn at the sender, not in our memory
             return "451 4.3.2 Busy reading returned mail; try again later"
@@ -65,9 +65,10 @@ async def start_inbound(
     handler = InboundHandler(deps, intake or Intake(deps))
     limits = limits or Limits(total=100, per_client=10)
     loop = asyncio.get_running_loop()
+    check_aiosmtpd(loop)
 
-    def protocol() -> RelaySMTP:
-        return RelaySMTP(
+    def protocol() -> GuardedSMTP:
+        return GuardedSMTP(
             handler,
             limits,
             max_lines=MAX_LINES,

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from attrs import frozen
 
-from adapters.smtp_relay.intake import Intake
+from adapters.returned_mail.intake import Intake
 from autorelay_core.errors import Invalid
 from autorelay_core.usecases.context import Deps
 
