@@ -52,7 +52,7 @@ def serve(args: argparse.Namespace) -> None:
 
     from adapters.dashboard.app import create_dashboard
     from adapters.http.app import create_app
-    from adapters.http.slow_clients import DeadlineHttpProtocol
+    from adapters.http.slow_clients import deadline_protocol
 
     settings = _settings(args)
     services = build(settings)
@@ -83,7 +83,7 @@ def serve(args: argparse.Namespace) -> None:
         # The app believes X-Forwarded-For only from AUTORELAY_TRUSTED_PROXIES (create_app); uvicorn's
         # own default would trust whatever 127.0.0.1 says.
         proxy_headers=False,
-        http=DeadlineHttpProtocol.with_timeouts(settings.header_timeout_seconds, settings.body_timeout_seconds),
+        http=deadline_protocol(settings.header_timeout_seconds, settings.body_timeout_seconds),
         timeout_keep_alive=5,
         limit_concurrency=settings.max_connections,
     )

@@ -2,25 +2,36 @@
 
 uvicorn closes idle keep-alive connections, but a client that trickles its request line and headers
 a byte at a time, or its body, holds the connection (and a slot of the server) for as long as it
-likes. Here each request must finish its head within `header_timeout` seconds of its first byte, and
-its body within `body_timeout` of the end of the head; past that the connection is closed.
+likes, and uvicorn has no setting for it. Here each request must finish its head within
+`header_timeout` seconds of its first byte, and its body within `body_timeout` of the end of the
+head; past that the connection is closed.
+
+This subclasses uvicorn's HttpToolsProtocol (not public API): its parser callbacks and the `loop`
+and `transport` it keeps. uvicorn is pinned below the next minor that could change them
+(pyproject.toml), and `deadline_protocol()` checks them: a uvicorn without them gets its own
+protocol, with a warning that says what is lost (the keep-alive timeout and the connection limit
+still hold). tests/contract/test_http_deadlines.py covers both, on asyncio and on uvloop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+log = logging.getLogger("autorelay.http")
+
+# The parser callbacks the deadlines hook, and what HttpToolsProtocol.__init__ must set for them.
+_CALLBACKS = ("connection_made", "connection_lost", "on_message_begin", "on_headers_complete", "on_message_complete")
+_STATE = ("loop", "transport")
 
 
 class DeadlineHttpProtocol(HttpToolsProtocol):
     header_timeout = 10.0
     body_timeout = 30.0
     _deadline: asyncio.TimerHandle | None = None
-
-    @classmethod
-    def with_timeouts(cls, header_timeout: float, body_timeout: float) -> type[DeadlineHttpProtocol]:
-        return type(cls.__name__, (cls,), {"header_timeout": header_timeout, "body_timeout": body_timeout})
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -55,3 +66,29 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
         self._deadline = None
         if not self.transport.is_closing():
             self.transport.close()
+
+
+def deadline_protocol(header_timeout: float, body_timeout: float, base: type[Any] = HttpToolsProtocol) -> type[Any]:
+    """The protocol class for uvicorn's `http=`: DeadlineHttpProtocol with these timeouts, or, on a
+    uvicorn whose HttpToolsProtocol (`base`) lacks what it hooks, `base` itself (and a warning)."""
+    missing = [name for name in _CALLBACKS if not callable(getattr(base, name, None))]
+    missing += [name for name in _STATE if not _sets(base, name)]
+    if missing:
+        log.warning(
+            "this uvicorn's HttpToolsProtocol has no %s: slow clients are not cut off by "
+            "AUTORELAY_HEADER_TIMEOUT_SECONDS/BODY_TIMEOUT_SECONDS (only uvicorn's keep-alive timeout "
+            "and the connection limit apply); pin uvicorn as pyproject.toml does",
+            ", ".join(missing),
+        )
+        return base
+    timeouts = {"header_timeout": header_timeout, "body_timeout": body_timeout}
+    return type(DeadlineHttpProtocol.__name__, (DeadlineHttpProtocol,), timeouts)
+
+
+def _sets(cls: type[Any], name: str) -> bool:
+    """Whether the class (or its __init__) gives instances this attribute."""
+    if hasattr(cls, name):
+        return True
+    init = getattr(cls, "__init__", None)
+    code = getattr(init, "__code__", None)
+    return code is not None and name in code.co_names

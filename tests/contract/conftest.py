@@ -43,7 +43,7 @@ async def store(make_storage):
 # callbacks), run on both loops `autorelay serve` and `autorelay worker` use: uvloop keeps a
 # protocol's callbacks from the moment a connection is made, asyncio looks them up each time, and
 # code correct on one can be wrong on the other.
-_BOTH_LOOPS = ("test_smtp_pipelining.py", "test_smtp_mailer.py", "test_smtp_relay_limits.py")
+_BOTH_LOOPS = ("test_smtp_pipelining.py", "test_smtp_mailer.py", "test_smtp_relay_limits.py", "test_http_deadlines.py")
 
 
 def pytest_asyncio_loop_factories(config, item):
