@@ -33,3 +33,40 @@ def tool(name: str) -> str:
 def test_tool_passes(command):
     run = subprocess.run([tool(command[0]), *command[1:]], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
+def test_no_import_cycles():
+    """No module imports itself through others (a cycle makes a room that cannot be read, or
+    tested, apart from the rest). Tarjan's strongly connected components over grimp's graph, the
+    one import-linter builds."""
+    import grimp
+
+    packages = ("autorelay_core", "adapters", "composition")
+    graph = grimp.build_graph(*packages)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for imported in graph.find_modules_directly_imported_by(module):
+            if not imported.startswith(packages):
+                continue
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            component = []
+            while (member := stack.pop()) != module:
+                component.append(member)
+            if component:
+                cycles.append(sorted([module, *component]))
+
+    for module in sorted(m for m in graph.modules if m.startswith(packages)):
+        if module not in index:
+            visit(module)
+    assert cycles == [], cycles

@@ -8,8 +8,8 @@ import asyncio
 
 import pytest
 
+from adapters.storage.sqlite.database import open_database
 from adapters.storage.sqlite.schema import statements
-from adapters.storage.sqlite.store import open_database
 from tests import backends
 
 # Bookkeeping each backend keeps its own way (SQLite: PRAGMA user_version).

@@ -7,7 +7,7 @@ import asyncio
 import os
 import time
 
-from adapters.storage.sqlite.store import Checkpointer, open_database
+from adapters.storage.sqlite.database import Checkpointer, open_database
 
 
 def _largest_wal_under_steady_writes(path, checkpointer: Checkpointer, limit: int, seconds: float = 1.5) -> int:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from adapters.storage.postgres.database import Database
 from adapters.storage.rows import assets as rows
 from autorelay_core.domain.assets import Asset
 from autorelay_core.policies.pagination import CursorPage, CursorRequest
-
-if TYPE_CHECKING:
-    from adapters.storage.postgres.store import Database
 
 
 class PostgresAssets:

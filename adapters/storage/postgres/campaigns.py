@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from adapters.storage.postgres.database import Database
 from adapters.storage.rows.campaigns import COLUMNS, COUNT, COUNTS, UPDATE, campaign_row, update_args, values
 from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import CampaignCounts
-
-if TYPE_CHECKING:
-    from adapters.storage.postgres.store import Database
 
 
 class PostgresCampaigns:

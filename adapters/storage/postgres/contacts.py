@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from psycopg import errors
 
+from adapters.storage.postgres.database import Database
 from adapters.storage.rows.contacts import (
     COLUMNS,
     FIELDS,
@@ -23,9 +23,6 @@ from autorelay_core.domain.suppressions import Suppression, SuppressionReason
 from autorelay_core.errors import Conflict
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import ContactQuery
-
-if TYPE_CHECKING:
-    from adapters.storage.postgres.store import Database
 
 _MARKS = ", ".join(["%s"] * 10)
 

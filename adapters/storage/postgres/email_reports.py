@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
+from adapters.storage.postgres.database import Database
 from autorelay_core.domain.emails import EmailStatus
 from autorelay_core.domain.reputation import Activity
-
-if TYPE_CHECKING:
-    from adapters.storage.postgres.store import Database
 
 
 class PostgresCampaignMail:

@@ -7,20 +7,17 @@ its own statement or transaction."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from psycopg import errors
 
 from adapters.storage import codec
+from adapters.storage.postgres.database import Database
 from autorelay_core.domain.emails import Email, Event, EventType
 from autorelay_core.domain.webhooks import Notice
 from autorelay_core.errors import QuotaExceeded
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
 from autorelay_core.policies.quota import Charge, exceeded_message
 from autorelay_core.ports import ANY_EMAIL, Claim, EmailFilter
-
-if TYPE_CHECKING:
-    from adapters.storage.postgres.store import Database
 
 # An email as stored: its record and its content (kept in email_content under the email's seq).
 EMAIL_ROW = "payload, (SELECT content FROM email_content c WHERE c.seq = emails.seq)"

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import psycopg
 
 from adapters.storage import codec
+from adapters.storage.postgres.database import Database
 from adapters.storage.postgres.emails import CLAIMED, UPDATE_WITH_EVENTS, event_arrays, notice_arrays, to_claim
 from autorelay_core.domain.emails import Email, Event
 from autorelay_core.domain.webhooks import Notice
 from autorelay_core.ports import Claim
-
-if TYPE_CHECKING:
-    from adapters.storage.postgres.store import Database
 
 
 class PostgresOutbox:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime
-from typing import TYPE_CHECKING
 
+from adapters.storage.postgres.database import Database
 from adapters.storage.rows import webhooks as rows
 from autorelay_core.domain.webhooks import PAUSED_ERROR, Attempt, Webhook, WebhookDelivery
 from autorelay_core.ports import DeliveryClaim
-
-if TYPE_CHECKING:
-    from adapters.storage.postgres.store import Database
 
 _CLAIMED = ", ".join(f"d.{c.strip()}" for c in rows.DELIVERY_COLUMNS.split(","))
 
