@@ -14,7 +14,7 @@ from adapters.http.errors import error_response
 from adapters.http.operations import operation_of
 from autorelay_core.domain.callers import Caller
 from autorelay_core.errors import AutoRelayError
-from autorelay_core.policies.idempotency import METHODS, StoredResponse
+from autorelay_core.policies.idempotency import METHODS, StoredResponse, replayable
 from autorelay_core.policies.rate_limit import policy_name, reset_after
 from autorelay_core.usecases.access import admit
 from autorelay_core.usecases.context import Deps
@@ -82,12 +82,14 @@ async def _idempotent(request: Request, handler: Handler, key: str) -> Response:
     """Run the handler under an Idempotency-Key; its own error answers are stored like successes."""
     body = await request.body()  # Starlette keeps it, so the handler can read it again
 
-    async def operation() -> StoredResponse:
+    async def operation() -> tuple[StoredResponse, bool]:
+        refused: AutoRelayError | None = None
         try:
             response = await handler(request)
         except AutoRelayError as error:
-            response = error_response(error)
-        return StoredResponse(response.status_code, response.media_type or "application/json", bytes(response.body))
+            refused, response = error, error_response(error)
+        stored = StoredResponse(response.status_code, response.media_type or "application/json", bytes(response.body))
+        return stored, replayable(refused)
 
     # The concrete request, ids and query included: the same key on another contact or campaign is
     # another request (422), never a replay of something that did not happen there.

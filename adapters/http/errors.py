@@ -15,9 +15,15 @@ from autorelay_core import errors
 log = logging.getLogger("autorelay.http")
 
 
+# The API's names for fields the core names its own way; an error about one names it as sent.
+_WIRE_FIELDS = {"list_id": "listId", "starting_after": "startingAfter"}
+
+
 def error_response(error: errors.AutoRelayError) -> Response:
     status = status_of(error)
-    body: dict[str, object] = {"error": error.message if status != 500 else "Internal server error"}
+    message = error.message if status != 500 else "Internal server error"
+    wire = _WIRE_FIELDS.get(getattr(error, "field", None) or "")
+    body: dict[str, object] = {"error": f"{wire}: {message}" if wire else message}
     headers: dict[str, str] = {}
     if isinstance(error, errors.AccountLocked):
         body["accountStatus"] = error.account_status
@@ -49,7 +55,7 @@ async def on_core_error(request: Request, exc: Exception) -> Response:
 def log_client_error(request: Request, status: int, why: str) -> None:
     """One line for a client error on a public endpoint (no key): an operator sees the probing,
     the log does not fill with tracebacks. %r keeps a stranger's line breaks out of the log."""
-    if 400 <= status < 500 and getattr(request.state, "key", None) is None:
+    if 400 <= status < 500 and getattr(request.state, "caller", None) is None:
         client = request.client.host if request.client else "?"
         log.info(
             "client error %d on %s %r from %s: %r", status, request.method, request.url.path[:200], client, why[:200]

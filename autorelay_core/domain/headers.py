@@ -13,8 +13,10 @@ from collections.abc import Iterable
 # Every character Python's email package (str.splitlines) treats as ending a line. Any of them in a
 # header value would either be refused when the message is built or split the header in two.
 LINE_BREAKS = frozenset("\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029")
-# Unicode's control characters (Cc: C0, DEL, C1) and the two line breaks outside them.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Unicode's control characters (Cc: C0, DEL, C1), the two line breaks outside them, and lone
+# surrogates (a Python str may hold them; no encoding can write them into a message).
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # printable ASCII except ':' (RFC 5322 ftext)
 MAX_HEADER_NAME = 76  # a name and ": " must fit on the first line of a folded header
 
@@ -24,9 +26,17 @@ def has_line_break(value: str) -> bool:
 
 
 def unsafe_character(value: str) -> str | None:
-    """The first control character or line break in `value` (tab included), or None."""
+    """The first control character, line break or lone surrogate in `value` (tab included), or None."""
     found = _UNSAFE.search(value)
     return found.group() if found else None
+
+
+def not_text_problem(value: str) -> str | None:
+    """Why a body cannot be written into a message ("contains a lone surrogate (U+D800)"), or None.
+    A Python str may hold surrogates (an embedding application's data, a template's output); no
+    encoding can write them, so they are refused when the email is accepted, not when it leaves."""
+    found = _SURROGATES.search(value)
+    return f"contains a lone surrogate ({describe(found.group())}), which no message can carry" if found else None
 
 
 def describe(character: str) -> str:
@@ -55,7 +65,13 @@ def one_line_problem(value: str, *, tab: bool = False) -> str | None:
     bad = unsafe_character(value.replace("\t", " ") if tab else value)
     if bad is None:
         return None
-    kind = "a line break" if bad in LINE_BREAKS else "a control character"
+    kind = (
+        "a line break"
+        if bad in LINE_BREAKS
+        else "a lone surrogate"
+        if _SURROGATES.match(bad)
+        else "a control character"
+    )
     return f"must not contain {kind} ({describe(bad)})"
 
 

@@ -14,7 +14,16 @@ from datetime import timedelta
 
 from attrs import frozen
 
-from autorelay_core.errors import Invalid
+from autorelay_core.errors import (
+    AccountLocked,
+    AutoRelayError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    QuotaExceeded,
+    TooLarge,
+    Unprocessable,
+)
 
 RETENTION = timedelta(hours=24)
 # A claim still "in flight" after this long belongs to a process that died mid-request.
@@ -37,8 +46,15 @@ def fingerprint(target: str, body: bytes) -> str:
     return hashlib.sha256(target.encode() + b"\n" + body).hexdigest()
 
 
-def storable(status: int) -> bool:
-    return 200 <= status < 300 or (400 <= status < 500 and status not in (401, 409, 429))
+# Refusals the same request always meets again: kept, so a retry with the key gets the same answer.
+# Others may pass (missing credentials, a conflict with another request, a rate limit, the service
+# being unavailable, a failure of ours): the key is released, and a retry runs the request again.
+_LASTING = (Invalid, NotFound, Forbidden, AccountLocked, QuotaExceeded, TooLarge, Unprocessable)
+
+
+def replayable(error: AutoRelayError | None) -> bool:
+    """Whether an answer is kept for the key's retries: a success (no error), or a lasting refusal."""
+    return error is None or isinstance(error, _LASTING)
 
 
 @frozen

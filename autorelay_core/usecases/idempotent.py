@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from autorelay_core.errors import InFlight, Unprocessable
-from autorelay_core.policies.idempotency import StoredResponse, check_key, fingerprint, storable
+from autorelay_core.policies.idempotency import StoredResponse, check_key, fingerprint
 from autorelay_core.usecases.context import Deps
 
 
@@ -15,11 +15,12 @@ async def run_once(
     key: str,
     target: str,
     body: bytes,
-    operation: Callable[[], Awaitable[StoredResponse]],
+    operation: Callable[[], Awaitable[tuple[StoredResponse, bool]]],
 ) -> tuple[StoredResponse, bool]:
     """The operation's answer, and whether it is a replay (`target`: the concrete method, path and
-    query). The operation must turn the errors it answers (validation, not found...) into responses
-    itself; anything it raises is a 5xx: the claim is released and the error propagates."""
+    query). The operation must turn the errors it answers (validation, not found...) into answers
+    itself, and say whether its answer may be replayed (policies.idempotency.replayable); anything
+    it raises is a failure of ours: the claim is released and the error propagates."""
     check_key(key)
     mine = fingerprint(target, body)
     store = deps.storage.idempotency
@@ -31,11 +32,11 @@ async def run_once(
             raise InFlight("A request with this Idempotency-Key is still in progress; retry shortly")
         return existing.response, True
     try:
-        response = await operation()
+        response, keep = await operation()
     except BaseException:
         await store.release(project_id, key)
         raise
-    if storable(response.status):
+    if keep:
         await store.complete(project_id, key, response)
     else:
         await store.release(project_id, key)

@@ -15,7 +15,7 @@ from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.domain.contacts import Contact, ContactStatus
 from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
-from autorelay_core.domain.headers import one_line_problem
+from autorelay_core.domain.headers import not_text_problem, one_line_problem
 from autorelay_core.domain.projects import AccountStatus
 from autorelay_core.domain.templates import MAX_TEMPLATE_CHARS
 from autorelay_core.errors import Conflict, Invalid
@@ -45,6 +45,9 @@ def _text(value: Any, field: str, *, limit: int) -> str:
         raise Invalid(f"{field} must not be empty", field=field)
     if len(value) > limit:
         raise Invalid(f"{field} must be at most {limit} characters", field=field)
+    problem = not_text_problem(value)
+    if problem is not None:
+        raise Invalid(f"{field} {problem}", field=field)
     return value
 
 

@@ -62,7 +62,7 @@ def hostile_field(index: int, row: Any) -> Invalid | None:
 async def find_list(deps: Deps, project_id: str, list_id: str | None, *, counted: bool = False) -> ContactList:
     """The list, or NotFound; with its live contact_count only when `counted` (a count costs a scan)."""
     if not list_id:
-        raise Invalid("listId is required", field="listId")
+        raise Invalid("a list is required", field="list_id")
     return found(await deps.storage.lists.get(project_id, list_id, counted=counted), f"list {list_id}")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from attrs import evolve, frozen
 
-from autorelay_core.domain.headers import one_line_problem
+from autorelay_core.domain.headers import not_text_problem, one_line_problem
 from autorelay_core.domain.templates import MAX_TEMPLATE_CHARS, Template, TemplateVersion
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.usecases.context import Deps
@@ -33,6 +33,9 @@ async def _check(deps: Deps, fields: TemplateInput, *, creating: bool) -> None:
         source = getattr(fields, name)
         if source is not None and len(source) > MAX_TEMPLATE_CHARS:
             raise Invalid(f"{name} may be at most {MAX_TEMPLATE_CHARS:,} characters", field=name)
+        problem = not_text_problem(source) if source is not None else None
+        if problem is not None:
+            raise Invalid(f"{name} {problem}", field=name)
     # Parse now so that a broken template is refused when saved, not when someone sends with it.
     for name in ("subject", "html", "text"):
         source = getattr(fields, name)

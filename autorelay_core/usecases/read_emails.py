@@ -41,5 +41,5 @@ async def list_emails(
 ) -> CursorPage[Email]:
     # A cursor names an email of this project; anything else is a client error, not an empty page.
     if cursor.after is not None and await deps.storage.emails.get(project_id, cursor.after) is None:
-        raise Invalid("startingAfter is not the id of an email of this project", field="startingAfter")
+        raise Invalid("not the id of an email of this project", field="starting_after")
     return await deps.storage.emails.page(project_id, cursor, EmailFilter(status=status))

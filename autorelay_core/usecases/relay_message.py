@@ -61,9 +61,9 @@ async def relay_message(
             raise ValueError(f"the Received trace {problem}")  # the door's own text: a bug, not input
         email.headers = {"Received": trace}
 
-    async def store() -> StoredResponse:
+    async def store() -> tuple[StoredResponse, bool]:
         await accept(deps, email, billed)
-        return StoredResponse(200, "text/plain", f"{email.id} {email.message_id}".encode())
+        return StoredResponse(200, "text/plain", f"{email.id} {email.message_id}".encode()), True
 
     if client_id is None:
         await store()

@@ -15,7 +15,7 @@ from autorelay_core.domain.addresses import Mailbox, check_recipients
 from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.domains import DomainStatus
 from autorelay_core.domain.emails import Attachment, Email, EventType
-from autorelay_core.domain.headers import LINE_BREAKS, RELAY_REFUSED, is_header_name, one_line_problem
+from autorelay_core.domain.headers import LINE_BREAKS, RELAY_REFUSED, is_header_name, not_text_problem, one_line_problem
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import Invalid
 from autorelay_core.policies.quota import Charge, charges
@@ -264,6 +264,10 @@ async def build_email(
     problem = one_line_problem(subject, tab=True)
     if problem is not None:
         raise Invalid(f"subject {problem}", field="subject")
+    for field, part in (("html", html), ("text", text)):
+        problem = not_text_problem(part) if part else None
+        if problem is not None:
+            raise Invalid(f"{field} {problem}", field=field)
 
     now = deps.clock.now()
     scheduled_at = command.scheduled_at

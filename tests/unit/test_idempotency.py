@@ -6,20 +6,33 @@ import asyncio
 
 import pytest
 
-from autorelay_core.errors import Conflict, Invalid, Unprocessable
-from autorelay_core.policies.idempotency import StoredResponse, fingerprint, storable
+from autorelay_core.errors import (
+    AccountLocked,
+    Conflict,
+    Invalid,
+    NotFound,
+    QuotaExceeded,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+    Unprocessable,
+)
+from autorelay_core.policies.idempotency import StoredResponse, fingerprint, replayable
 from autorelay_core.usecases.idempotent import run_once
 
 EP = "POST /api/v1/emails"
 
 
 class Counting:
-    def __init__(self, status: int = 200, body: bytes = b'{"id":"em_1"}') -> None:
-        self.calls, self.status, self.body = 0, status, body
+    """An operation answering as a door does: its answer, and whether the refusal (if any) lasts."""
 
-    async def __call__(self) -> StoredResponse:
+    def __init__(self, refused: Exception | None = None, body: bytes = b'{"id":"em_1"}') -> None:
+        self.calls, self.refused, self.body = 0, refused, body
+
+    async def __call__(self) -> tuple[StoredResponse, bool]:
         self.calls += 1
-        return StoredResponse(self.status, "application/json", self.body)
+        status = 200 if self.refused is None else 400
+        return StoredResponse(status, "application/json", self.body), replayable(self.refused)
 
 
 async def test_a_repeat_replays_the_stored_answer_without_running_again(deps):
@@ -48,10 +61,10 @@ async def test_keys_are_scoped_by_project(deps):
 async def test_a_request_in_flight_makes_repeats_409(deps):
     started, release = asyncio.Event(), asyncio.Event()
 
-    async def slow() -> StoredResponse:
+    async def slow() -> tuple[StoredResponse, bool]:
         started.set()
         await release.wait()
-        return StoredResponse(200, "application/json", b"{}")
+        return StoredResponse(200, "application/json", b"{}"), True
 
     first = asyncio.create_task(run_once(deps, "prj", "k1", EP, b"{}", slow))
     await started.wait()
@@ -62,19 +75,30 @@ async def test_a_request_in_flight_makes_repeats_409(deps):
 
 
 @pytest.mark.parametrize(
-    ("status", "kept"),
-    [(200, True), (400, True), (404, True), (401, False), (409, False), (429, False), (500, False), (503, False)],
+    ("refused", "kept"),
+    [
+        (None, True),
+        (Invalid("to is required"), True),
+        (NotFound("template tpl_1 not found"), True),
+        (QuotaExceeded("monthly quota used"), True),
+        (AccountLocked("suspended", account_status="suspended"), True),
+        (Unauthenticated("missing key"), False),
+        (Conflict("already exists"), False),
+        (RateLimited("slow down", retry_after=1), False),
+        (Unavailable("database busy"), False),
+    ],
+    ids=lambda value: type(value).__name__ if value is not None else "success",
 )
-async def test_which_answers_are_kept(deps, status, kept):
-    assert storable(status) is kept
-    op = Counting(status)
+async def test_which_answers_are_kept(deps, refused, kept):
+    """A success and lasting refusals replay; refusals that may pass let a retry run again."""
+    op = Counting(refused)
     await run_once(deps, "prj", "k1", EP, b"{}", op)
     _, replayed = await run_once(deps, "prj", "k1", EP, b"{}", op)
     assert replayed is kept and op.calls == (1 if kept else 2)
 
 
 async def test_a_crash_releases_the_key(deps):
-    async def boom() -> StoredResponse:
+    async def boom() -> tuple[StoredResponse, bool]:
         raise RuntimeError("database down")
 
     with pytest.raises(RuntimeError):

@@ -152,3 +152,23 @@ async def test_every_kind_of_line_break_is_refused_in_headers(deps, separator):
         await send_email(deps, key, command(subject=f"a{separator}b"))
     with pytest.raises(Invalid, match="a line break"):
         await send_email(deps, key, command(headers={"X-Tag": f"a{separator}b"}))
+
+
+async def test_a_lone_surrogate_is_refused_when_accepted_not_failed_when_sent(deps, mailer):
+    """A Python str may hold lone surrogates (an embedding application's data); no message can carry
+    them, so the email is refused with the field named instead of failing at delivery."""
+    key = await live_key(deps)
+    with pytest.raises(Invalid, match=r"html contains a lone surrogate \(U\+D800\)") as refused:
+        await send_email(deps, key, command(html="<p>\ud800</p>"))
+    assert refused.value.field == "html"
+    with pytest.raises(Invalid, match=r"subject must not contain a lone surrogate \(U\+DFFF\)"):
+        await send_email(deps, key, command(subject="Hi \udfff"))
+    template = await create_template(
+        deps, key.project_id, TemplateInput(name="t", subject="Hi", html="<p>{{ name }}</p>")
+    )
+    with pytest.raises(Invalid, match="html contains a lone surrogate"):
+        await send_email(deps, key, command(html=None, template_id=template.id, data={"name": "\ud83d"}))
+    with pytest.raises(Invalid, match="html contains a lone surrogate"):
+        await create_template(deps, key.project_id, TemplateInput(name="u", subject="Hi", html="<p>\ud800</p>"))
+    await deps.queue.drain()
+    assert mailer.sent == []
