@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]
+from autorelay_core.domain.callers import Caller  # noqa: E402
 from autorelay_core.domain.contacts import Contact, ContactStatus  # noqa: E402
 from autorelay_core.domain.emails import Email, Event, EventType  # noqa: E402
 from autorelay_core.domain.users import Role  # noqa: E402
@@ -68,7 +69,7 @@ async def fill(data_dir: Path, count: int, contacts: int) -> tuple[str, str, str
         await deps.storage.emails.add_many(emails, [Event(EventType.QUEUED, now)])
         if start <= count // 2 < start + 5_000:
             middle = emails[count // 2 - start].id
-    readers = await manage_contacts.create_list(deps, project.id, "Readers")
+    readers = await manage_contacts.create_list(deps, Caller.system(project.id), "Readers")
     statuses = (ContactStatus.SUBSCRIBED,) * 8 + (ContactStatus.UNSUBSCRIBED, ContactStatus.BOUNCED)
     for start in range(0, contacts, 5_000):
         batch = [

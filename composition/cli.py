@@ -13,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.keys import KeyMode
 from autorelay_core.domain.projects import AccountStatus
 from autorelay_core.domain.users import Role, User
@@ -140,7 +141,7 @@ async def _link(services: Services, user: User) -> str:
 def users_create(args: argparse.Namespace) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
-        invitation = await manage_users.invite(services.deps, project.id, args.email, Role(args.role))
+        invitation = await manage_users.invite(services.deps, Caller.operator(project.id), args.email, Role(args.role))
         user = invitation.user
         if user.password_hash is not None:
             print(f"{user.email} already has an account and is now {args.role} of {project.name};")
@@ -271,7 +272,9 @@ def projects_create(args: argparse.Namespace) -> None:
         print(f"{project.id} {project.name}")
         if args.with_keys:
             for mode in (KeyMode.LIVE, KeyMode.TEST):
-                issued = await manage_keys.create_key(services.deps, project.id, mode, f"{mode.value} key")
+                issued = await manage_keys.create_key(
+                    services.deps, Caller.operator(project.id), mode, f"{mode.value} key"
+                )
                 print(f"  {mode.value} key: {issued.plain}")
 
     _run(args, action)
@@ -300,7 +303,7 @@ def projects_tracking(args: argparse.Namespace) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
         opens = project.track_opens if args.opens is None else args.opens == "on"
         clicks = project.track_clicks if args.clicks is None else args.clicks == "on"
-        await manage_keys.set_tracking(services.deps, project.id, opens=opens, clicks=clicks)
+        await manage_keys.set_tracking(services.deps, Caller.operator(project.id), opens=opens, clicks=clicks)
         print(f"{project.name}: opens {'on' if opens else 'off'}, clicks {'on' if clicks else 'off'}")
 
     _run(args, action)
@@ -314,7 +317,7 @@ def projects_uncertain(args: argparse.Namespace) -> None:
         transactional = transactional if args.transactional is None else args.transactional == "resend"
         campaigns = campaigns if args.campaigns is None else args.campaigns == "resend"
         await uncertain.set_uncertain_policy(
-            services.deps, project.id, transactional=transactional, campaigns=campaigns
+            services.deps, Caller.operator(project.id), transactional=transactional, campaigns=campaigns
         )
         word = {True: "resend", False: "hold"}
         print(f"{project.name}: uncertain transactional mail {word[transactional]}, campaign mail {word[campaigns]}")
@@ -325,7 +328,7 @@ def projects_uncertain(args: argparse.Namespace) -> None:
 def emails_uncertain(args: argparse.Namespace) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
-        found = await uncertain.list_uncertain(services.deps, project.id)
+        found = await uncertain.list_uncertain(services.deps, Caller.operator(project.id))
         rows = [(e.id, e.message_id, ", ".join(e.to), e.subject) for e in found]
         show(("Id", "Message-ID", "To", "Subject"), rows, as_json=args.json, empty="(none)")
         print(f"{len(found)} uncertain email(s) in {project.name}", file=sys.stderr)
@@ -338,10 +341,10 @@ def emails_settle(args: argparse.Namespace) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
         for email_id in args.emails:
             if args.action == "resend":
-                await uncertain.resend_uncertain(services.deps, project.id, email_id)
+                await uncertain.resend_uncertain(services.deps, Caller.operator(project.id), email_id)
                 print(f"{email_id}: sending again (same Message-ID)")
             else:
-                await uncertain.settle_as_sent(services.deps, project.id, email_id)
+                await uncertain.settle_as_sent(services.deps, Caller.operator(project.id), email_id)
                 print(f"{email_id}: recorded as sent")
 
     _run(args, action)
@@ -365,7 +368,7 @@ def domains_verify(args: argparse.Namespace) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
         for name in args.domains:
-            domain = await manage_domains.mark_verified(services.deps, project.id, name)
+            domain = await manage_domains.mark_verified(services.deps, Caller.operator(project.id), name)
             print(f"{project.name}: {domain.name} verified ({domain.id})")
 
     _run(args, action)
@@ -382,7 +385,7 @@ def contacts_import(args: argparse.Namespace) -> None:
 
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
-        imported, skipped, problems = await import_file(services.deps, project.id, args.list, path)
+        imported, skipped, problems = await import_file(services.deps, Caller.operator(project.id), args.list, path)
         print(f"imported {imported}, skipped {skipped} already in the list, {len(problems)} invalid row(s)")
         for line in problems[:50]:
             print(f"  {line}")

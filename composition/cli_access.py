@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from adapters.http.operations import ROUTE_OPERATIONS
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.keys import KeyMode
 from autorelay_core.policies.rate_limit import LIMITS, parse_limit
 from autorelay_core.usecases import manage_keys, manage_limits
@@ -18,7 +19,9 @@ def keys_create(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
         mode = KeyMode.TEST if args.test else KeyMode.LIVE
-        issued = await manage_keys.create_key(services.deps, project.id, mode, args.name, tuple(args.scope or ()))
+        issued = await manage_keys.create_key(
+            services.deps, Caller.operator(project.id), mode, args.name, tuple(args.scope or ())
+        )
         print(f"{issued.key.id} ({mode.value}, scopes: {', '.join(issued.key.scopes)}). Shown once:")
         print(issued.plain)
 
@@ -36,7 +39,7 @@ def keys_list(args: argparse.Namespace, run: Run) -> None:
                 ",".join(key.scopes),
                 key.name,
             )
-            for key in await manage_keys.list_keys(services.deps, project.id)
+            for key in await manage_keys.list_keys(services.deps, Caller.operator(project.id))
         ]
         show(("Id", "Key", "State", "Scopes", "Name"), rows, as_json=args.json, empty="(no keys)")
 
@@ -69,7 +72,7 @@ def limits_set(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
         endpoint, limit = _operation(args.endpoint), parse_limit(args.limit)
-        await manage_limits.set_limit(services.deps, project.id, endpoint, limit)
+        await manage_limits.set_limit(services.deps, Caller.operator(project.id), endpoint, limit)
         print(f"{project.name}: {endpoint} now {limit.describe()} per key")
 
     run(args, action)
@@ -79,7 +82,7 @@ def limits_reset(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
         endpoint = _operation(args.endpoint)
-        await manage_limits.clear_limit(services.deps, project.id, endpoint)
+        await manage_limits.clear_limit(services.deps, Caller.operator(project.id), endpoint)
         print(f"{project.name}: {endpoint} back to {LIMITS[endpoint][0].describe()}")
 
     run(args, action)
@@ -88,7 +91,7 @@ def limits_reset(args: argparse.Namespace, run: Run) -> None:
 def limits_list(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
-        overrides = await manage_limits.limit_overrides(services.deps, project.id)
+        overrides = await manage_limits.limit_overrides(services.deps, Caller.operator(project.id))
         rows = []
         for endpoint, defaults in LIMITS.items():
             shown = ", ".join(f"{lim.describe()} per {lim.scope.value}" for lim in defaults)

@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.emails import EmailStatus
 from autorelay_core.errors import NotFound
 from autorelay_core.policies.pagination import CursorRequest, Order
@@ -19,7 +20,9 @@ from composition.services import Services
 def lists_create(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
-        made = await manage_contacts.create_list(services.deps, project.id, args.name, args.double_opt_in)
+        made = await manage_contacts.create_list(
+            services.deps, Caller.operator(project.id), args.name, args.double_opt_in
+        )
         print(f"{made.id} {made.name}{' (double opt-in)' if made.double_opt_in else ''}")
 
     run(args, action)
@@ -36,7 +39,7 @@ def lists_list(args: argparse.Namespace, run: Run) -> None:
                 "yes" if item.double_opt_in else "no",
                 f"{item.created_at:%Y-%m-%d}",
             )
-            for item in await manage_contacts.all_lists(services.deps, project.id)
+            for item in await manage_contacts.all_lists(services.deps, Caller.operator(project.id))
         ]
         show(("Id", "Name", "Contacts", "Double opt-in", "Created"), rows, as_json=args.json, empty="(no lists)")
 
@@ -49,7 +52,7 @@ def emails_list(args: argparse.Namespace, run: Run) -> None:
         test = {"test": True, "live": False}.get(args.mode or "")
         where = EmailFilter(status=EmailStatus(args.status) if args.status else None, test=test)
         page = await queries.search_emails(
-            services.deps, project.id, CursorRequest(limit=args.limit, order=Order.DESC), where
+            services.deps, Caller.operator(project.id), CursorRequest(limit=args.limit, order=Order.DESC), where
         )
         rows = [
             (
@@ -70,7 +73,7 @@ def emails_list(args: argparse.Namespace, run: Run) -> None:
 def emails_show(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
-        email, events = await get_email(services.deps, project.id, args.email_id)
+        email, events = await get_email(services.deps, Caller.operator(project.id), args.email_id)
         facts: dict[str, Any] = {
             "id": email.id,
             "status": email.status.value,
@@ -104,7 +107,7 @@ def domains_list(args: argparse.Namespace, run: Run) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
         rows = [
             (d.id, d.name, d.status.value, f"{d.verified_at:%Y-%m-%d}" if d.verified_at else "")
-            for d in await manage_domains.list_domains(services.deps, project.id)
+            for d in await manage_domains.list_domains(services.deps, Caller.operator(project.id))
         ]
         show(("Id", "Domain", "Status", "Verified"), rows, as_json=args.json, empty="(no domains)")
 
@@ -114,7 +117,7 @@ def domains_list(args: argparse.Namespace, run: Run) -> None:
 def domains_add(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
-        domain = await manage_domains.create_domain(services.deps, project.id, args.domain)
+        domain = await manage_domains.create_domain(services.deps, Caller.operator(project.id), args.domain)
         print(f"{domain.id} {domain.name}: publish these records, then run `autorelay domains check {domain.name}`")
         records = manage_domains.records(services.deps, domain)
         show(("Type", "Name", "Value"), [(r.type, r.name, r.value) for r in records], as_json=False)
@@ -128,10 +131,10 @@ def domains_check(args: argparse.Namespace, run: Run) -> None:
     async def action(services: Services) -> None:
         project = await manage_keys.find_project(services.deps, args.project)
         try:
-            found = await manage_domains.domain_named(services.deps, project.id, args.domain)
+            found = await manage_domains.domain_named(services.deps, Caller.operator(project.id), args.domain)
         except NotFound:
             raise NotFound(f"{project.name} has no domain {args.domain}; add it first") from None
-        result = await manage_domains.verify_domain(services.deps, project.id, found.id)
+        result = await manage_domains.verify_domain(services.deps, Caller.operator(project.id), found.id)
         if not result.missing:
             print(f"{result.domain.name} is verified")
             return

@@ -118,7 +118,7 @@ class AutoRelay:
 
     async def get(self, email_id: str) -> tuple[Email, list[Event]]:
         """An email of this project and what happened to it."""
-        return await read_emails.get_email(self.deps, self.caller.project_id, email_id)
+        return await read_emails.get_email(self.deps, self.caller, email_id)
 
     async def wait(self, email_id: str, *, within: float = 30.0) -> Email:
         """The email once it has left or failed (TimeoutError after `within` seconds)."""
@@ -149,21 +149,21 @@ class _Part:
 class Templates(_Part):
     async def create(self, name: str, subject: str, html: str, text: str | None = None) -> Template:
         fields = TemplateInput(name=name, subject=subject, html=html, text=text)
-        return await manage_templates.create_template(self.deps, self.project_id, fields)
+        return await manage_templates.create_template(self.deps, self.caller, fields)
 
     async def get(self, template_id: str) -> Template:
-        return await manage_templates.get_template(self.deps, self.project_id, template_id)
+        return await manage_templates.get_template(self.deps, self.caller, template_id)
 
     async def update(self, template_id: str, **fields: str | None) -> Template:
-        return await manage_templates.update_template(self.deps, self.project_id, template_id, TemplateInput(**fields))
+        return await manage_templates.update_template(self.deps, self.caller, template_id, TemplateInput(**fields))
 
     async def delete(self, template_id: str) -> None:
-        await manage_templates.delete_template(self.deps, self.project_id, template_id)
+        await manage_templates.delete_template(self.deps, self.caller, template_id)
 
 
 class Contacts(_Part):
     async def create_list(self, name: str, *, double_opt_in: bool = False) -> ContactList:
-        return await manage_contacts.create_list(self.deps, self.project_id, name, double_opt_in)
+        return await manage_contacts.create_list(self.deps, self.caller, name, double_opt_in)
 
     async def add(self, list_id: str, email: str, *, name: str | None = None, company: str | None = None) -> Contact:
         """A contact on the list: subscribed at once, or (double opt-in lists) pending its code."""
@@ -171,57 +171,57 @@ class Contacts(_Part):
         return await manage_contacts.create_contact(self.deps, self.caller, fields)
 
     async def get(self, contact_id: str) -> Contact:
-        return await manage_contacts.get_contact(self.deps, self.project_id, contact_id)
+        return await manage_contacts.get_contact(self.deps, self.caller, contact_id)
 
     async def update(self, contact_id: str, **fields: str | None) -> Contact:
-        return await manage_contacts.update_contact(self.deps, self.project_id, contact_id, ContactInput(**fields))
+        return await manage_contacts.update_contact(self.deps, self.caller, contact_id, ContactInput(**fields))
 
     async def delete(self, contact_id: str) -> None:
-        await manage_contacts.delete_contact(self.deps, self.project_id, contact_id)
+        await manage_contacts.delete_contact(self.deps, self.caller, contact_id)
 
 
 class Campaigns(_Part):
     async def create(self, name: str, subject: str, from_email: str, list_id: str, content: str) -> Campaign:
         fields = CampaignInput(name=name, subject=subject, from_email=from_email, list_id=list_id, content=content)
-        return await manage_campaigns.create_campaign(self.deps, self.project_id, fields)
+        return await manage_campaigns.create_campaign(self.deps, self.caller, fields)
 
     async def get(self, campaign_id: str) -> Campaign:
-        return await manage_campaigns.get_campaign(self.deps, self.project_id, campaign_id)
+        return await manage_campaigns.get_campaign(self.deps, self.caller, campaign_id)
 
     async def launch(self, campaign_id: str) -> Campaign:
         """One email per subscribed contact of the campaign's list, paced (AUTORELAY_CAMPAIGN_RATE)."""
         return await manage_campaigns.launch_campaign(self.deps, self.caller, campaign_id)
 
     async def pause(self, campaign_id: str) -> Campaign:
-        return await manage_campaigns.pause_campaign(self.deps, self.project_id, campaign_id)
+        return await manage_campaigns.pause_campaign(self.deps, self.caller, campaign_id)
 
     async def resume(self, campaign_id: str) -> Campaign:
-        return await manage_campaigns.resume_campaign(self.deps, self.project_id, campaign_id)
+        return await manage_campaigns.resume_campaign(self.deps, self.caller, campaign_id)
 
 
 class Webhooks(_Part):
     async def create(self, url: str, events: list[str], *, format: str | None = None) -> tuple[Webhook, str]:
         """The webhook and its signing secret (shown this once)."""
         fields = WebhookInput(url=url, events=events, format=format)
-        return await manage_webhooks.create_webhook(self.deps, self.project_id, fields, self.caller.is_test)
+        return await manage_webhooks.create_webhook(self.deps, self.caller, fields, self.caller.is_test)
 
     async def list(self) -> list[Webhook]:
-        return await manage_webhooks.list_webhooks(self.deps, self.project_id, self.caller.is_test)
+        return await manage_webhooks.list_webhooks(self.deps, self.caller, self.caller.is_test)
 
     async def delete(self, webhook_id: str) -> None:
-        await manage_webhooks.delete_webhook(self.deps, self.project_id, webhook_id, self.caller.is_test)
+        await manage_webhooks.delete_webhook(self.deps, self.caller, webhook_id, self.caller.is_test)
 
 
 class Domains(_Part):
     async def add(self, name: str) -> Domain:
         """A sending domain and the DNS records (DKIM, SPF, ...) to publish for it."""
-        return await manage_domains.create_domain(self.deps, self.project_id, name)
+        return await manage_domains.create_domain(self.deps, self.caller, name)
 
     async def verify(self, domain_id: str) -> manage_domains.Verification:
         """Look the domain's records up in DNS; verified when every one is published."""
-        return await manage_domains.verify_domain(self.deps, self.project_id, domain_id)
+        return await manage_domains.verify_domain(self.deps, self.caller, domain_id)
 
     async def trust(self, name: str) -> Domain:
         """Mark a domain verified without looking at DNS: for an application that sends only through
         a relay that signs its mail itself (the operator's word, like `autorelay domains verify`)."""
-        return await manage_domains.mark_verified(self.deps, self.project_id, name)
+        return await manage_domains.mark_verified(self.deps, self.caller, name)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.csv_rows import encoding_of, mapped_rows, stream_rows
 from autorelay_core.domain.imports import guess_mapping
 from autorelay_core.errors import Invalid
@@ -23,9 +24,9 @@ from autorelay_core.usecases.import_contacts import MAX_COLUMNS
 BATCH = 1_000
 
 
-async def import_file(deps: Deps, project_id: str, list_id: str, path: Path) -> tuple[int, int, list[str]]:
+async def import_file(deps: Deps, caller: Caller, list_id: str, path: Path) -> tuple[int, int, list[str]]:
     """Returns (imported, skipped, problems as 'line N: why')."""
-    await manage_contacts.find_list(deps, project_id, list_id)  # fail before reading the file
+    await manage_contacts.find_list(deps, caller, list_id)  # fail before reading the file
     imported = skipped = 0
     problems: list[str] = []
     batch: list[tuple[int, dict[str, str]]] = []
@@ -42,7 +43,7 @@ async def import_file(deps: Deps, project_id: str, list_id: str, path: Path) -> 
 
             async def flush() -> None:
                 nonlocal imported, skipped
-                result = await manage_contacts.import_contacts(deps, project_id, list_id, [row for _, row in batch])
+                result = await manage_contacts.import_contacts(deps, caller, list_id, [row for _, row in batch])
                 imported += result.imported
                 skipped += result.skipped
                 problems.extend(f"line {batch[index][0]}: {message}" for index, message in result.errors)

@@ -95,7 +95,7 @@ async def _idempotent(request: Request, handler: Handler, key: str) -> Response:
     # another request (422), never a replay of something that did not happen there.
     query = request.scope["query_string"].decode("latin-1")
     target = f"{request.method} {request.url.path}" + (f"?{query}" if query else "")
-    stored, replayed = await run_once(deps_of(request), caller_of(request).project_id, key, target, body, operation)
+    stored, replayed = await run_once(deps_of(request), caller_of(request), key, target, body, operation)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return Response(stored.body, status_code=stored.status, media_type=stored.content_type, headers=headers)
 

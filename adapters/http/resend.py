@@ -269,7 +269,7 @@ def _view(email: Email, last_event: str | None) -> dict[str, Any]:
 @_shaped
 async def get_one(request: Request) -> Response:
     deps = deps_of(request)
-    email, events = await get_email(deps, caller_of(request).project_id, request.path_params["email_id"])
+    email, events = await get_email(deps, caller_of(request), request.path_params["email_id"])
     return JSON(_view(email, _last_event(email, events[-1].type.value if events else None, deps.clock.now())))
 
 
@@ -280,7 +280,7 @@ async def get_list(request: Request) -> Response:
     if query.get("before"):
         raise Invalid("before: paging backwards is not supported; use after")
     cursor = CursorRequest.parse(query.get("limit"), "desc", query.get("after"), default=10, maximum=100)
-    page = await list_emails(deps_of(request), caller_of(request).project_id, None, cursor)
+    page = await list_emails(deps_of(request), caller_of(request), None, cursor)
     now = deps_of(request).clock.now()
     views = [_view(e, _last_event(e, e.status.value, now)) for e in page.items]
     return JSON({"object": "list", "has_more": page.has_more, "data": views})

@@ -67,34 +67,34 @@ async def create_domain(request: Request) -> Response:
     # AutoRelay's return path is the install's bounce domain for every sending domain (VERP).
     if label is not None and not (isinstance(label, str) and _LABEL.fullmatch(label)):
         raise Invalid("custom_return_path must be a subdomain label such as send (letters, digits, hyphens)")
-    domain = await manage_domains.create_domain(deps_of(request), caller_of(request).project_id, body.get("name"))
+    domain = await manage_domains.create_domain(deps_of(request), caller_of(request), body.get("name"))
     return JSON(_domain(request, domain, records=True), status_code=201)
 
 
 @requires("domains.write")
 async def list_domains(request: Request) -> Response:
-    found = await manage_domains.list_domains(deps_of(request), caller_of(request).project_id)
+    found = await manage_domains.list_domains(deps_of(request), caller_of(request))
     return JSON({"object": "list", "has_more": False, "data": [_domain(request, d, records=False) for d in found]})
 
 
 @requires("domains.write")
 async def get_domain(request: Request) -> Response:
-    deps, project_id = deps_of(request), caller_of(request).project_id
-    domain = await manage_domains.get_domain(deps, project_id, request.path_params["domain_id"])
+    deps = deps_of(request)
+    domain = await manage_domains.get_domain(deps, caller_of(request), request.path_params["domain_id"])
     return JSON(_domain(request, domain, records=True))
 
 
 @requires("domains.write")
 async def verify_domain(request: Request) -> Response:
-    deps, project_id = deps_of(request), caller_of(request).project_id
-    result = await manage_domains.verify_domain(deps, project_id, request.path_params["domain_id"])
+    deps = deps_of(request)
+    result = await manage_domains.verify_domain(deps, caller_of(request), request.path_params["domain_id"])
     return JSON({"object": "domain", "id": result.domain.id})
 
 
 @requires("domains.write")
 async def delete_domain(request: Request) -> Response:
     domain_id = request.path_params["domain_id"]
-    await manage_domains.delete_domain(deps_of(request), caller_of(request).project_id, domain_id)
+    await manage_domains.delete_domain(deps_of(request), caller_of(request), domain_id)
     return JSON({"object": "domain", "id": domain_id, "deleted": True})
 
 
@@ -111,15 +111,13 @@ async def create_key(request: Request) -> Response:
     if not isinstance(name, str) or not name.strip() or len(name) > 50:
         raise Invalid("name is required (at most 50 characters)")
     asking = caller_of(request)
-    issued = await manage_keys.create_key(
-        deps_of(request), asking.project_id, asking.mode, name.strip(), PERMISSIONS[permission]
-    )
+    issued = await manage_keys.create_key(deps_of(request), asking, asking.mode, name.strip(), PERMISSIONS[permission])
     return JSON({"id": issued.key.id, "token": issued.plain}, status_code=201)
 
 
 @requires("full")
 async def list_keys(request: Request) -> Response:
-    found = await manage_keys.list_keys(deps_of(request), caller_of(request).project_id)
+    found = await manage_keys.list_keys(deps_of(request), caller_of(request))
     live = [k for k in found if k.revoked_at is None]
     data = [{"id": k.id, "name": k.name, "created_at": iso(k.created_at)} for k in live]
     return JSON({"object": "list", "has_more": False, "data": data})
@@ -128,7 +126,7 @@ async def list_keys(request: Request) -> Response:
 @requires("full")
 async def delete_key(request: Request) -> Response:
     deps, asking = deps_of(request), caller_of(request)
-    key = await manage_keys.project_key(deps, asking.project_id, request.path_params["key_id"])
+    key = await manage_keys.project_key(deps, asking, request.path_params["key_id"])
     if key.revoked_at is not None:
         raise NotFound(f"key {key.id} not found")
     await manage_keys.revoke_key(deps, key.id)

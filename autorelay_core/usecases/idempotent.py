@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from autorelay_core.domain.callers import Caller
 from autorelay_core.errors import InFlight, Unprocessable
 from autorelay_core.policies.idempotency import StoredResponse, check_key, fingerprint
 from autorelay_core.usecases.context import Deps
@@ -11,7 +12,7 @@ from autorelay_core.usecases.context import Deps
 
 async def run_once(
     deps: Deps,
-    project_id: str,
+    caller: Caller,
     key: str,
     target: str,
     body: bytes,
@@ -21,6 +22,7 @@ async def run_once(
     query). The operation must turn the errors it answers (validation, not found...) into answers
     itself, and say whether its answer may be replayed (policies.idempotency.replayable); anything
     it raises is a failure of ours: the claim is released and the error propagates."""
+    project_id = caller.project_id
     check_key(key)
     mine = fingerprint(target, body)
     store = deps.storage.idempotency

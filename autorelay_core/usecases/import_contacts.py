@@ -14,6 +14,7 @@ import asyncio
 import logging
 
 from autorelay_core.domain.addresses import check_address
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.headers import one_line_problem
 from autorelay_core.domain.imports import (
@@ -48,11 +49,12 @@ async def admit_upload(deps: Deps, uploader: str) -> None:
 
 
 async def upload(
-    deps: Deps, project_id: str, list_id: str, filename: str, header: list[str], rows: list[tuple[int, list[str]]]
+    deps: Deps, caller: Caller, list_id: str, filename: str, header: list[str], rows: list[tuple[int, list[str]]]
 ) -> ContactImport:
     """Store an uploaded file's rows as a job waiting for its column mapping. `rows`: (line in the
     file, cells) of each data row."""
-    target = await find_list(deps, project_id, list_id)
+    project_id = caller.project_id
+    target = await find_list(deps, caller, list_id)
     if not rows:
         raise Invalid("The file has no rows under its header line", field="file")
     if len(rows) > MAX_ROWS:
@@ -81,13 +83,15 @@ def obvious_mapping(job: ContactImport) -> bool:
     return "email" in names and all(name in FIELDS for name in names) and len(set(names)) == len(names)
 
 
-async def get_import(deps: Deps, project_id: str, import_id: str) -> ContactImport:
+async def get_import(deps: Deps, caller: Caller, import_id: str) -> ContactImport:
+    project_id = caller.project_id
     return found(await deps.storage.imports.get(project_id, import_id), f"import {import_id}")
 
 
-async def start(deps: Deps, project_id: str, import_id: str, mapping: dict[str, int]) -> ContactImport:
+async def start(deps: Deps, caller: Caller, import_id: str, mapping: dict[str, int]) -> ContactImport:
     """Match columns to fields (email required, each column once) and queue the job."""
-    job = await get_import(deps, project_id, import_id)
+    project_id = caller.project_id
+    job = await get_import(deps, caller, import_id)
     unknown = set(mapping) - set(FIELDS)
     if unknown:
         raise Invalid(f"unknown field(s): {', '.join(sorted(unknown))}")
@@ -97,13 +101,13 @@ async def start(deps: Deps, project_id: str, import_id: str, mapping: dict[str, 
         raise Invalid("A chosen column is not in the file")
     if len(set(mapping.values())) != len(mapping):
         raise Invalid("Each column can fill only one field")
-    target = await find_list(deps, project_id, job.list_id)
+    target = await find_list(deps, caller, job.list_id)
     if target.double_opt_in:
         await check_codes_fit(deps, project_id, job.total)
     if not await deps.storage.imports.start(project_id, import_id, mapping):
         raise Invalid("This import has already started")
     deps.queue.wake()
-    return await get_import(deps, project_id, import_id)
+    return await get_import(deps, caller, import_id)
 
 
 class BackgroundImports:
@@ -203,7 +207,7 @@ async def _chunk(deps: Deps, job: ContactImport, target: ContactList, rows: Impo
         waiting = [(line, c) for line, c in valid if c.id in ours]
         for position, (line, contact) in enumerate(waiting):
             try:
-                await send_code(deps, job.project_id, contact.email, "subscribe")
+                await send_code(deps, Caller.system(job.project_id), contact.email, "subscribe")
             except RateLimited as error:
                 await deps.storage.contacts.delete(job.project_id, contact.id)
                 ours.discard(contact.id)

@@ -11,6 +11,7 @@ from autorelay_core.domain.assets import (
     safe_name,
     served_inline,
 )
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.emails import Attachment
 from autorelay_core.errors import Invalid, NotFound, TooLarge
 from autorelay_core.policies.pagination import CursorPage, CursorRequest
@@ -18,8 +19,9 @@ from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.found import found
 
 
-async def upload_asset(deps: Deps, project_id: str, filename: str | None, data: bytes) -> Asset:
+async def upload_asset(deps: Deps, caller: Caller, filename: str | None, data: bytes) -> Asset:
     """Store the file (the blob first, then its row: a row never names a missing blob)."""
+    project_id = caller.project_id
     if len(data) > MAX_BYTES:
         raise TooLarge(f"file is larger than {MAX_BYTES} bytes (2 MiB)")
     if not data:
@@ -42,7 +44,8 @@ async def upload_asset(deps: Deps, project_id: str, filename: str | None, data: 
     return asset
 
 
-async def list_assets(deps: Deps, project_id: str, category: str | None, cursor: CursorRequest) -> CursorPage[Asset]:
+async def list_assets(deps: Deps, caller: Caller, category: str | None, cursor: CursorRequest) -> CursorPage[Asset]:
+    project_id = caller.project_id
     if category is not None and category not in CATEGORIES:
         raise Invalid(f"category must be one of {', '.join(CATEGORIES)}", field="category")
     if cursor.after is not None and await deps.storage.assets.get(project_id, cursor.after) is None:

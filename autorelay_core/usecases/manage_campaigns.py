@@ -51,7 +51,7 @@ def _text(value: Any, field: str, *, limit: int) -> str:
     return value
 
 
-async def _checked(deps: Deps, project_id: str, fields: CampaignInput) -> dict[str, Any]:
+async def _checked(deps: Deps, caller: Caller, fields: CampaignInput) -> dict[str, Any]:
     """The given fields, each checked; the keys are Campaign's attribute names."""
     changes: dict[str, Any] = {}
     if fields.name is not None:
@@ -64,7 +64,7 @@ async def _checked(deps: Deps, project_id: str, fields: CampaignInput) -> dict[s
     if fields.from_email is not None:
         changes["from_email"] = check_address(fields.from_email, "fromEmail")
     if fields.list_id is not None:
-        changes["list_id"] = (await find_list(deps, project_id, fields.list_id)).id
+        changes["list_id"] = (await find_list(deps, caller, fields.list_id)).id
     if fields.content is not None:
         changes["content"] = _text(fields.content, "content", limit=MAX_TEMPLATE_CHARS)
     # Parse now so that a broken template is refused when saved, not when the campaign runs.
@@ -84,22 +84,25 @@ _REQUIRED = (
 )
 
 
-async def create_campaign(deps: Deps, project_id: str, fields: CampaignInput) -> Campaign:
+async def create_campaign(deps: Deps, caller: Caller, fields: CampaignInput) -> Campaign:
+    project_id = caller.project_id
     for name, wire in _REQUIRED:
         if getattr(fields, name) is None:
             raise Invalid(f"{wire} is required", field=wire)
-    changes = await _checked(deps, project_id, fields)
+    changes = await _checked(deps, caller, fields)
     now = deps.clock.now()
     campaign = Campaign(id=deps.ids.new("cmp"), project_id=project_id, created_at=now, updated_at=now, **changes)
     await deps.storage.campaigns.add(campaign)
     return campaign
 
 
-async def get_campaign(deps: Deps, project_id: str, campaign_id: str) -> Campaign:
+async def get_campaign(deps: Deps, caller: Caller, campaign_id: str) -> Campaign:
+    project_id = caller.project_id
     return found(await deps.storage.campaigns.get(project_id, campaign_id), f"campaign {campaign_id}")
 
 
-async def list_campaigns(deps: Deps, project_id: str, status: str | None, page: OffsetRequest) -> OffsetPage[Campaign]:
+async def list_campaigns(deps: Deps, caller: Caller, status: str | None, page: OffsetRequest) -> OffsetPage[Campaign]:
+    project_id = caller.project_id
     wanted = None
     if status is not None:
         try:
@@ -110,17 +113,18 @@ async def list_campaigns(deps: Deps, project_id: str, status: str | None, page: 
     return await deps.storage.campaigns.page(project_id, wanted, page)
 
 
-async def update_campaign(deps: Deps, project_id: str, campaign_id: str, fields: CampaignInput) -> Campaign:
-    campaign = await get_campaign(deps, project_id, campaign_id)
+async def update_campaign(deps: Deps, caller: Caller, campaign_id: str, fields: CampaignInput) -> Campaign:
+    campaign = await get_campaign(deps, caller, campaign_id)
     campaign.check_editable()  # 409 once launched
-    changes = await _checked(deps, project_id, fields)
+    changes = await _checked(deps, caller, fields)
     updated = evolve(campaign, **changes, updated_at=deps.clock.now())
     await deps.storage.campaigns.update(updated)
     return updated
 
 
-async def delete_campaign(deps: Deps, project_id: str, campaign_id: str) -> None:
-    campaign = await get_campaign(deps, project_id, campaign_id)
+async def delete_campaign(deps: Deps, caller: Caller, campaign_id: str) -> None:
+    project_id = caller.project_id
+    campaign = await get_campaign(deps, caller, campaign_id)
     campaign.check_deletable()  # 409 "Only draft campaigns can be deleted"
     await deps.storage.campaigns.delete(project_id, campaign_id)
 
@@ -132,7 +136,7 @@ async def launch_campaign(
     and due at the project's pace (from `starts_at` when the launch is scheduled), then mark the
     campaign `sending`. The outbox makes the sending crash-safe: each email is claimed under a lease
     and recorded once. Launching again after a crash midway adds only what is missing."""
-    campaign = await get_campaign(deps, caller.project_id, campaign_id)
+    campaign = await get_campaign(deps, caller, campaign_id)
     if campaign.status is not CampaignStatus.DRAFT:
         raise Conflict("The campaign was already launched")
     now = deps.clock.now()
@@ -341,10 +345,10 @@ async def follow_account(deps: Deps, project_id: str, status: AccountStatus) -> 
             await _follow(deps, campaign, status is AccountStatus.ACTIVE)
 
 
-async def pause_campaign(deps: Deps, project_id: str, campaign_id: str) -> Campaign:
+async def pause_campaign(deps: Deps, caller: Caller, campaign_id: str) -> Campaign:
     """A person pauses a sending campaign: its queued emails are held (one being handed over may
     still leave) until that person, or another, resumes it; the account's status never does."""
-    campaign = await get_campaign(deps, project_id, campaign_id)
+    campaign = await get_campaign(deps, caller, campaign_id)
     if campaign.status not in (CampaignStatus.SENDING, CampaignStatus.PAUSED):
         raise Conflict(f"Only a sending campaign can be paused; this one is {campaign.status.value}")
     await deps.storage.campaign_mail.hold(campaign.id)
@@ -353,9 +357,10 @@ async def pause_campaign(deps: Deps, project_id: str, campaign_id: str) -> Campa
     return paused
 
 
-async def resume_campaign(deps: Deps, project_id: str, campaign_id: str) -> Campaign:
+async def resume_campaign(deps: Deps, caller: Caller, campaign_id: str) -> Campaign:
     """Undo a person's pause. While the account is not active the campaign stays paused by it."""
-    campaign = await get_campaign(deps, project_id, campaign_id)
+    project_id = caller.project_id
+    campaign = await get_campaign(deps, caller, campaign_id)
     if not campaign.paused_by_user:
         raise Conflict("This campaign was not paused by a person; it resumes by itself when the account is active")
     project = await deps.storage.projects.get(project_id)

@@ -59,8 +59,9 @@ def hostile_field(index: int, row: Any) -> Invalid | None:
     return None
 
 
-async def find_list(deps: Deps, project_id: str, list_id: str | None, *, counted: bool = False) -> ContactList:
+async def find_list(deps: Deps, caller: Caller, list_id: str | None, *, counted: bool = False) -> ContactList:
     """The list, or NotFound; with its live contact_count only when `counted` (a count costs a scan)."""
+    project_id = caller.project_id
     if not list_id:
         raise Invalid("a list is required", field="list_id")
     return found(await deps.storage.lists.get(project_id, list_id, counted=counted), f"list {list_id}")
@@ -72,7 +73,7 @@ async def create_contact(deps: Deps, caller: Caller, fields: ContactInput) -> Co
     if fields.status is not None:
         raise Invalid("status cannot be set on create; new contacts are subscribed (or pending)", field="status")
     address = check_address(fields.email, "email")
-    target = await find_list(deps, caller.project_id, fields.list_id)
+    target = await find_list(deps, caller, fields.list_id)
     contact = Contact(
         id=deps.ids.new("con"),
         project_id=caller.project_id,
@@ -86,7 +87,7 @@ async def create_contact(deps: Deps, caller: Caller, fields: ContactInput) -> Co
     await deps.storage.contacts.add(contact)
     if contact.status is ContactStatus.PENDING:
         try:
-            await send_code(deps, caller.project_id, address, "subscribe", test=caller.is_test)
+            await send_code(deps, caller, address, "subscribe", test=caller.is_test)
         except (RateLimited, QuotaExceeded):
             # No pending contact without its code: the caller may retry once the limit allows.
             await deps.storage.contacts.delete(caller.project_id, contact.id)
@@ -94,12 +95,13 @@ async def create_contact(deps: Deps, caller: Caller, fields: ContactInput) -> Co
     return contact
 
 
-async def get_contact(deps: Deps, project_id: str, contact_id: str) -> Contact:
+async def get_contact(deps: Deps, caller: Caller, contact_id: str) -> Contact:
+    project_id = caller.project_id
     return found(await deps.storage.contacts.get(project_id, contact_id), f"contact {contact_id}")
 
 
-async def update_contact(deps: Deps, project_id: str, contact_id: str, fields: ContactInput) -> Contact:
-    contact = await get_contact(deps, project_id, contact_id)
+async def update_contact(deps: Deps, caller: Caller, contact_id: str, fields: ContactInput) -> Contact:
+    contact = await get_contact(deps, caller, contact_id)
     changes: dict[str, Any] = {}
     if fields.email is not None:
         changes["email"] = check_address(fields.email, "email")
@@ -110,22 +112,24 @@ async def update_contact(deps: Deps, project_id: str, contact_id: str, fields: C
     if fields.status is not None:
         changes["status"] = change_status(contact.status, fields.status)
     if fields.list_id is not None:
-        changes["list_id"] = (await find_list(deps, project_id, fields.list_id)).id
+        changes["list_id"] = (await find_list(deps, caller, fields.list_id)).id
     updated = evolve(contact, **changes)
     if updated != contact:
         await deps.storage.contacts.update(updated)
     return updated
 
 
-async def delete_contact(deps: Deps, project_id: str, contact_id: str) -> None:
+async def delete_contact(deps: Deps, caller: Caller, contact_id: str) -> None:
+    project_id = caller.project_id
     if not await deps.storage.contacts.delete(project_id, contact_id):
         raise NotFound(f"contact {contact_id} not found")
 
 
 async def list_contacts(
-    deps: Deps, project_id: str, list_id: str | None, page: OffsetRequest, search: str | None, status: str | None
+    deps: Deps, caller: Caller, list_id: str | None, page: OffsetRequest, search: str | None, status: str | None
 ) -> OffsetPage[Contact]:
-    target = await find_list(deps, project_id, list_id)
+    project_id = caller.project_id
+    target = await find_list(deps, caller, list_id)
     wanted = None
     if status is not None:
         try:
@@ -157,11 +161,12 @@ class ImportResult:
 
 
 async def import_contacts(
-    deps: Deps, project_id: str, list_id: str | None, rows: Any, *, test: bool = False
+    deps: Deps, caller: Caller, list_id: str | None, rows: Any, *, test: bool = False
 ) -> ImportResult:
     """Up to `max_import_rows` rows into one list in one transaction. Invalid rows are reported by
     index and left out; addresses already in the list (or earlier in `rows`) are skipped. Contacts
     entering a double opt-in list are sent their code (through the log mailer when `test`)."""
+    project_id = caller.project_id
     if not isinstance(rows, list):
         raise Invalid("contacts must be an array of {email, name} objects", field="contacts")
     limit = deps.config.max_import_rows
@@ -171,7 +176,7 @@ async def import_contacts(
         hostile = hostile_field(index, row)
         if hostile is not None:
             raise hostile
-    target = await find_list(deps, project_id, list_id)
+    target = await find_list(deps, caller, list_id)
     status = ContactStatus.PENDING if target.double_opt_in else ContactStatus.SUBSCRIBED
     now = deps.clock.now()
     valid: dict[str, tuple[int, Contact]] = {}
@@ -189,7 +194,7 @@ async def import_contacts(
     if status is ContactStatus.PENDING:
         for position, contact in enumerate(inserted):
             try:
-                await send_code(deps, project_id, contact.email, "subscribe", test=test)
+                await send_code(deps, caller, contact.email, "subscribe", test=test)
             except RateLimited as error:
                 await deps.storage.contacts.delete(project_id, contact.id)
                 errors.append((valid[contact.id][0], f"not imported: {error.message}"))
@@ -240,7 +245,8 @@ def _list_name(value: Any) -> str:
     return name
 
 
-async def create_list(deps: Deps, project_id: str, name: Any, double_opt_in: bool = False) -> ContactList:
+async def create_list(deps: Deps, caller: Caller, name: Any, double_opt_in: bool = False) -> ContactList:
+    project_id = caller.project_id
     contact_list = ContactList(
         id=deps.ids.new("lst"),
         project_id=project_id,
@@ -253,9 +259,9 @@ async def create_list(deps: Deps, project_id: str, name: Any, double_opt_in: boo
 
 
 async def update_list(
-    deps: Deps, project_id: str, list_id: str, name: Any = None, double_opt_in: bool | None = None
+    deps: Deps, caller: Caller, list_id: str, name: Any = None, double_opt_in: bool | None = None
 ) -> ContactList:
-    found = await find_list(deps, project_id, list_id)
+    found = await find_list(deps, caller, list_id)
     updated = evolve(
         found,
         name=_list_name(name) if name is not None else found.name,
@@ -265,15 +271,18 @@ async def update_list(
     return updated
 
 
-async def delete_list(deps: Deps, project_id: str, list_id: str) -> None:
+async def delete_list(deps: Deps, caller: Caller, list_id: str) -> None:
+    project_id = caller.project_id
     if not await deps.storage.lists.delete(project_id, list_id):
         raise NotFound(f"list {list_id} not found")
 
 
-async def all_lists(deps: Deps, project_id: str) -> list[ContactList]:
+async def all_lists(deps: Deps, caller: Caller) -> list[ContactList]:
     """The project's lists, each with its contact count."""
+    project_id = caller.project_id
     return await deps.storage.lists.all(project_id)
 
 
-async def contacts_page(deps: Deps, project_id: str, query: ContactQuery, page: OffsetRequest) -> OffsetPage[Contact]:
+async def contacts_page(deps: Deps, caller: Caller, query: ContactQuery, page: OffsetRequest) -> OffsetPage[Contact]:
+    project_id = caller.project_id
     return await deps.storage.contacts.page(project_id, query, page)

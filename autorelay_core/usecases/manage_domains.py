@@ -8,6 +8,7 @@ import ipaddress
 from attrs import evolve, frozen
 
 from autorelay_core.domain.addresses import is_valid_address
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.domains import DnsRecord, Domain, DomainStatus, dns_records
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.usecases.context import Deps
@@ -23,7 +24,8 @@ def check_domain_name(name: object) -> str:
     return name
 
 
-async def create_domain(deps: Deps, project_id: str, name: object) -> Domain:
+async def create_domain(deps: Deps, caller: Caller, name: object) -> Domain:
+    project_id = caller.project_id
     name = check_domain_name(name)
     setup = await deps.domain_provisioner.provision(name)
     domain = Domain(
@@ -40,7 +42,8 @@ async def create_domain(deps: Deps, project_id: str, name: object) -> Domain:
     return domain
 
 
-async def get_domain(deps: Deps, project_id: str, domain_id: str) -> Domain:
+async def get_domain(deps: Deps, caller: Caller, domain_id: str) -> Domain:
+    project_id = caller.project_id
     return found(await deps.storage.domains.get(project_id, domain_id), f"domain {domain_id}")
 
 
@@ -71,9 +74,9 @@ class Verification:
     missing: list[DnsRecord]
 
 
-async def verify_domain(deps: Deps, project_id: str, domain_id: str) -> Verification:
+async def verify_domain(deps: Deps, caller: Caller, domain_id: str) -> Verification:
     """Look every record up; all found: `verified` (and it stays so). Otherwise say which are missing."""
-    domain = await get_domain(deps, project_id, domain_id)
+    domain = await get_domain(deps, caller, domain_id)
     missing = [record for record in records(deps, domain) if not await _published(deps, record)]
     if not missing and domain.status is not DomainStatus.VERIFIED:
         domain = evolve(domain, status=DomainStatus.VERIFIED, verified_at=deps.clock.now())
@@ -92,13 +95,15 @@ async def _published(deps: Deps, record: DnsRecord) -> bool:
     return any(value.lower().startswith(tag.lower()) for value in found)
 
 
-async def delete_domain(deps: Deps, project_id: str, domain_id: str) -> None:
+async def delete_domain(deps: Deps, caller: Caller, domain_id: str) -> None:
+    project_id = caller.project_id
     if not await deps.storage.domains.delete(project_id, domain_id):
         raise NotFound(f"domain {domain_id} not found")
 
 
-async def mark_verified(deps: Deps, project_id: str, name: str) -> Domain:
+async def mark_verified(deps: Deps, caller: Caller, name: str) -> Domain:
     """Operator override: the domain counts as verified for the project from now on."""
+    project_id = caller.project_id
     name = check_domain_name(name)
     now = deps.clock.now()
     domain = await deps.storage.domains.get_by_name(project_id, name)
@@ -111,9 +116,11 @@ async def mark_verified(deps: Deps, project_id: str, name: str) -> Domain:
     return domain
 
 
-async def list_domains(deps: Deps, project_id: str) -> list[Domain]:
+async def list_domains(deps: Deps, caller: Caller) -> list[Domain]:
+    project_id = caller.project_id
     return await deps.storage.domains.all(project_id)
 
 
-async def domain_named(deps: Deps, project_id: str, name: str) -> Domain:
+async def domain_named(deps: Deps, caller: Caller, name: str) -> Domain:
+    project_id = caller.project_id
     return found(await deps.storage.domains.get_by_name(project_id, name.lower()), f"domain {name}")

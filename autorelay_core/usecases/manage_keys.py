@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from attrs import frozen
 
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.keys import ApiKey, KeyMode, check_scopes, hash_key, looks_like_key, new_plain_key
 from autorelay_core.domain.projects import Project
 from autorelay_core.errors import Conflict, Invalid, NotFound, Unauthenticated, Unavailable
@@ -30,15 +31,17 @@ async def create_project(deps: Deps, name: str) -> Project:
     return project
 
 
-async def rename_project(deps: Deps, project_id: str, name: str) -> None:
+async def rename_project(deps: Deps, caller: Caller, name: str) -> None:
+    project_id = caller.project_id
     name = name.strip()
     if not name or len(name) > 100:
         raise Invalid("a project's name has 1 to 100 characters", field="name")
     await deps.storage.projects.rename(project_id, name)
 
 
-async def set_tracking(deps: Deps, project_id: str, *, opens: bool, clicks: bool) -> None:
+async def set_tracking(deps: Deps, caller: Caller, *, opens: bool, clicks: bool) -> None:
     """Whether the project's mail counts opens (a pixel) and clicks (signed redirects)."""
+    project_id = caller.project_id
     await deps.storage.projects.set_tracking(project_id, opens=opens, clicks=clicks)
 
 
@@ -51,8 +54,9 @@ async def find_project(deps: Deps, ref: str) -> Project:
 
 
 async def create_key(
-    deps: Deps, project_id: str, mode: KeyMode, name: str = "", scopes: tuple[str, ...] = ()
+    deps: Deps, caller: Caller, mode: KeyMode, name: str = "", scopes: tuple[str, ...] = ()
 ) -> IssuedKey:
+    project_id = caller.project_id
     if await deps.storage.projects.get(project_id) is None:
         raise NotFound(f"project {project_id} not found")
     plain = new_plain_key(mode)
@@ -84,8 +88,8 @@ async def bootstrap(deps: Deps) -> list[IssuedKey]:
     except Conflict:  # another process starting on the same database got there first
         return []
     return [
-        await create_key(deps, project.id, KeyMode.LIVE, "default live"),
-        await create_key(deps, project.id, KeyMode.TEST, "default test"),
+        await create_key(deps, Caller.system(project.id), KeyMode.LIVE, "default live"),
+        await create_key(deps, Caller.system(project.id), KeyMode.TEST, "default test"),
     ]
 
 
@@ -115,15 +119,17 @@ async def authenticate(deps: Deps, presented: str | None) -> ApiKey:
 USED_EVERY = timedelta(minutes=1)
 
 
-async def project_key(deps: Deps, project_id: str, key_id: str) -> ApiKey:
+async def project_key(deps: Deps, caller: Caller, key_id: str) -> ApiKey:
     """One of the project's keys (NotFound for another project's: never leak that it exists)."""
+    project_id = caller.project_id
     key = next((k for k in await deps.storage.keys.list(project_id) if k.id == key_id), None)
     if key is None:
         raise NotFound(f"key {key_id} not found")
     return key
 
 
-async def list_keys(deps: Deps, project_id: str) -> list[ApiKey]:
+async def list_keys(deps: Deps, caller: Caller) -> list[ApiKey]:
+    project_id = caller.project_id
     return await deps.storage.keys.list(project_id)
 
 
@@ -131,5 +137,6 @@ async def list_projects(deps: Deps) -> list[Project]:
     return await deps.storage.projects.list()
 
 
-async def get_project(deps: Deps, project_id: str) -> Project:
+async def get_project(deps: Deps, caller: Caller) -> Project:
+    project_id = caller.project_id
     return found(await deps.storage.projects.get(project_id), f"project {project_id}")

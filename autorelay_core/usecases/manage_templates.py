@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from attrs import evolve, frozen
 
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.headers import not_text_problem, one_line_problem
 from autorelay_core.domain.templates import MAX_TEMPLATE_CHARS, Template, TemplateVersion
 from autorelay_core.errors import Invalid, NotFound
@@ -51,7 +52,8 @@ async def parsed(deps: Deps, source: str, field: str) -> set[str]:
         raise Invalid(f"{field}: {error.message}", field=field) from None
 
 
-async def create_template(deps: Deps, project_id: str, fields: TemplateInput) -> Template:
+async def create_template(deps: Deps, caller: Caller, fields: TemplateInput) -> Template:
+    project_id = caller.project_id
     await _check(deps, fields, creating=True)
     now = deps.clock.now()
     template = Template(
@@ -68,12 +70,13 @@ async def create_template(deps: Deps, project_id: str, fields: TemplateInput) ->
     return template
 
 
-async def get_template(deps: Deps, project_id: str, template_id: str) -> Template:
+async def get_template(deps: Deps, caller: Caller, template_id: str) -> Template:
+    project_id = caller.project_id
     return found(await deps.storage.templates.get(project_id, template_id), f"template {template_id}")
 
 
-async def update_template(deps: Deps, project_id: str, template_id: str, fields: TemplateInput) -> Template:
-    template = await get_template(deps, project_id, template_id)
+async def update_template(deps: Deps, caller: Caller, template_id: str, fields: TemplateInput) -> Template:
+    template = await get_template(deps, caller, template_id)
     await _check(deps, fields, creating=False)
     changes = {
         name: getattr(fields, name) for name in ("name", "subject", "html", "text") if getattr(fields, name) is not None
@@ -83,7 +86,8 @@ async def update_template(deps: Deps, project_id: str, template_id: str, fields:
     return updated
 
 
-async def delete_template(deps: Deps, project_id: str, template_id: str) -> None:
+async def delete_template(deps: Deps, caller: Caller, template_id: str) -> None:
+    project_id = caller.project_id
     if not await deps.storage.templates.delete(project_id, template_id):
         raise NotFound(f"template {template_id} not found")
 
@@ -97,32 +101,34 @@ async def template_variables(deps: Deps, template: Template) -> list[str]:
     return sorted(names)
 
 
-async def versions(deps: Deps, project_id: str, template_id: str) -> list[TemplateVersion]:
-    await get_template(deps, project_id, template_id)
+async def versions(deps: Deps, caller: Caller, template_id: str) -> list[TemplateVersion]:
+    project_id = caller.project_id
+    await get_template(deps, caller, template_id)
     return await deps.storage.templates.versions(project_id, template_id)
 
 
-async def restore_version(deps: Deps, project_id: str, template_id: str, number: int) -> Template:
+async def restore_version(deps: Deps, caller: Caller, template_id: str, number: int) -> Template:
     """Make an earlier version current again; that is a save, so it is kept as a new version."""
-    kept = {v.number: v for v in await versions(deps, project_id, template_id)}
+    kept = {v.number: v for v in await versions(deps, caller, template_id)}
     if number not in kept:
         raise NotFound(f"template {template_id} has no version {number}")
     old = kept[number]
     return await update_template(
         deps,
-        project_id,
+        caller,
         template_id,
         TemplateInput(name=old.name, subject=old.subject, html=old.html, text=old.text or ""),
     )
 
 
-async def duplicate_template(deps: Deps, project_id: str, template_id: str) -> Template:
-    original = await get_template(deps, project_id, template_id)
+async def duplicate_template(deps: Deps, caller: Caller, template_id: str) -> Template:
+    original = await get_template(deps, caller, template_id)
     name = f"{original.name} (copy)"[:200]
     return await create_template(
-        deps, project_id, TemplateInput(name=name, subject=original.subject, html=original.html, text=original.text)
+        deps, caller, TemplateInput(name=name, subject=original.subject, html=original.html, text=original.text)
     )
 
 
-async def list_templates(deps: Deps, project_id: str) -> list[Template]:
+async def list_templates(deps: Deps, caller: Caller) -> list[Template]:
+    project_id = caller.project_id
     return await deps.storage.templates.list(project_id)

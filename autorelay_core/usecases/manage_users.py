@@ -6,6 +6,7 @@ from __future__ import annotations
 from attrs import frozen
 
 from autorelay_core.domain.addresses import check_address
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.users import (
     LINK_LIFETIME,
     Membership,
@@ -58,10 +59,11 @@ async def create_user(deps: Deps, email: str, project_id: str, role: Role = Role
     return user
 
 
-async def invite(deps: Deps, project_id: str, email: str, role: Role = Role.MEMBER) -> Invitation:
+async def invite(deps: Deps, caller: Caller, email: str, role: Role = Role.MEMBER) -> Invitation:
     """A project owner's invitation. A new person gets an account, the role and a set-password
     link for the inviter to pass on. An existing user only gains the role: a link for them would
     let this project's owner set the password of an account that other projects trust."""
+    project_id = caller.project_id
     address = check_address(email, "email")
     if address.lower() == FIRST_OWNER:
         raise Invalid(f"{address} is reserved for the first owner", field="email")

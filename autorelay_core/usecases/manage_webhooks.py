@@ -8,6 +8,7 @@ import secrets
 
 from attrs import frozen
 
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.webhooks import EVENT_TYPES, FORMATS, DeliveryState, Webhook, WebhookDelivery
 from autorelay_core.errors import Conflict, Invalid, NotFound
 from autorelay_core.policies.ssrf import check_addresses, parse_target
@@ -55,10 +56,11 @@ async def _checked_url(deps: Deps, url: str | None) -> str:
     return target.url
 
 
-async def create_webhook(deps: Deps, project_id: str, fields: WebhookInput, test: bool = False) -> tuple[Webhook, str]:
+async def create_webhook(deps: Deps, caller: Caller, fields: WebhookInput, test: bool = False) -> tuple[Webhook, str]:
     """The new endpoint and its signing secret (`whsec_` + base64 of 32 random bytes, the Standard
     Webhooks form), which is stored sealed and never shown again. A test key (`test`) makes a
     test-mode endpoint: it hears only of test-mode mail."""
+    project_id = caller.project_id
     url = await _checked_url(deps, fields.url)
     events = _events(fields.events)
     if len(await deps.storage.webhooks.list(project_id)) >= MAX_PER_PROJECT:
@@ -79,20 +81,22 @@ async def create_webhook(deps: Deps, project_id: str, fields: WebhookInput, test
     return webhook, secret
 
 
-async def get_webhook(deps: Deps, project_id: str, webhook_id: str, test: bool = False) -> Webhook:
+async def get_webhook(deps: Deps, caller: Caller, webhook_id: str, test: bool = False) -> Webhook:
     """The endpoint; a test key (`test`) finds only test-mode endpoints (others are not found)."""
+    project_id = caller.project_id
     webhook = await deps.storage.webhooks.get(project_id, webhook_id)
     return found(webhook if webhook is None or webhook.test or not test else None, f"webhook {webhook_id}")
 
 
-async def list_webhooks(deps: Deps, project_id: str, test: bool = False) -> list[Webhook]:
+async def list_webhooks(deps: Deps, caller: Caller, test: bool = False) -> list[Webhook]:
+    project_id = caller.project_id
     return [w for w in await deps.storage.webhooks.list(project_id) if w.test or not test]
 
 
 async def update_webhook(
-    deps: Deps, project_id: str, webhook_id: str, fields: WebhookInput, test: bool = False
+    deps: Deps, caller: Caller, webhook_id: str, fields: WebhookInput, test: bool = False
 ) -> Webhook:
-    webhook = await get_webhook(deps, project_id, webhook_id, test)
+    webhook = await get_webhook(deps, caller, webhook_id, test)
     if fields.url is not None:
         webhook.url = await _checked_url(deps, fields.url)
     if fields.events is not None:
@@ -105,23 +109,26 @@ async def update_webhook(
     return webhook
 
 
-async def delete_webhook(deps: Deps, project_id: str, webhook_id: str, test: bool = False) -> None:
-    await get_webhook(deps, project_id, webhook_id, test)
+async def delete_webhook(deps: Deps, caller: Caller, webhook_id: str, test: bool = False) -> None:
+    project_id = caller.project_id
+    await get_webhook(deps, caller, webhook_id, test)
     if not await deps.storage.webhooks.delete(project_id, webhook_id):
         raise NotFound(f"webhook {webhook_id} not found")
 
 
 async def failed_deliveries(
-    deps: Deps, project_id: str, webhook_id: str, limit: int, test: bool = False
+    deps: Deps, caller: Caller, webhook_id: str, limit: int, test: bool = False
 ) -> tuple[list[WebhookDelivery], bool]:
-    await get_webhook(deps, project_id, webhook_id, test)
+    project_id = caller.project_id
+    await get_webhook(deps, caller, webhook_id, test)
     return await deps.storage.webhooks.failures(project_id, webhook_id, limit)
 
 
 async def replay_delivery(
-    deps: Deps, project_id: str, webhook_id: str, delivery_id: str, test: bool = False
+    deps: Deps, caller: Caller, webhook_id: str, delivery_id: str, test: bool = False
 ) -> WebhookDelivery:
-    webhook = await get_webhook(deps, project_id, webhook_id, test)
+    project_id = caller.project_id
+    webhook = await get_webhook(deps, caller, webhook_id, test)
     if not webhook.active:
         raise Conflict(f"webhook {webhook_id} is paused: set active to true before replaying")
     delivery = found(
@@ -134,10 +141,11 @@ async def replay_delivery(
     return delivery
 
 
-async def send_test_event(deps: Deps, project_id: str, webhook_id: str) -> WebhookDelivery:
+async def send_test_event(deps: Deps, caller: Caller, webhook_id: str) -> WebhookDelivery:
     """Queue a signed sample of the first event the endpoint subscribes to, posted like any other
     delivery (same signature, retries, log). Its data says `"test": true` so receivers can tell."""
-    webhook = await get_webhook(deps, project_id, webhook_id)
+    project_id = caller.project_id
+    webhook = await get_webhook(deps, caller, webhook_id)
     if not webhook.active:
         raise Conflict(f"webhook {webhook_id} is paused: resume it before sending a test event")
     now = deps.clock.now()
@@ -157,7 +165,8 @@ async def send_test_event(deps: Deps, project_id: str, webhook_id: str) -> Webho
 
 
 async def recent_deliveries(
-    deps: Deps, project_id: str, webhook_id: str, limit: int, before: str | None = None
+    deps: Deps, caller: Caller, webhook_id: str, limit: int, before: str | None = None
 ) -> tuple[list[WebhookDelivery], bool]:
-    await get_webhook(deps, project_id, webhook_id)
+    project_id = caller.project_id
+    await get_webhook(deps, caller, webhook_id)
     return await deps.storage.webhooks.recent(project_id, webhook_id, limit, before)

@@ -14,6 +14,7 @@ from attrs import frozen
 
 from autorelay_core.domain import otp
 from autorelay_core.domain.addresses import Mailbox, check_address
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.contacts import email_key
 from autorelay_core.domain.emails import Email, EventType
 from autorelay_core.errors import CodeRejected, Invalid
@@ -77,12 +78,11 @@ def code_charges(deps: Deps, at: datetime) -> tuple[Charge, ...]:
     return charges(at=at, monthly_quota=config.monthly_quota, sandbox=sandbox, sandbox_cap=config.sandbox_daily_cap)
 
 
-async def send_code(
-    deps: Deps, project_id: str, address: str, purpose: str | None, *, test: bool = False
-) -> IssuedCode:
+async def send_code(deps: Deps, caller: Caller, address: str, purpose: str | None, *, test: bool = False) -> IssuedCode:
     """Issue a new code for (address, purpose), replacing any earlier one, and queue its email
     (through the log mailer when `test`, as for a test key). Metered like any send: RateLimited past
     the per-recipient limit, QuotaExceeded (nothing stored) past the quota or the sandbox cap."""
+    project_id = caller.project_id
     address = check_address(address, "email")
     purpose = check_purpose(purpose)
     applied = await enforce(deps, CODE_ENDPOINT, project_id=project_id, recipient=address, only=Scope.RECIPIENT)
@@ -140,9 +140,10 @@ def _render(deps: Deps, sources: tuple[str, str, str], data: dict[str, object]) 
     )
 
 
-async def verify_code(deps: Deps, project_id: str, address: str, purpose: str | None, code: str) -> int:
+async def verify_code(deps: Deps, caller: Caller, address: str, purpose: str | None, code: str) -> int:
     """Accept the code once. For purpose `subscribe`, the address's pending contacts in the project
     become subscribed; returns how many."""
+    project_id = caller.project_id
     address = check_address(address, "email")
     purpose = check_purpose(purpose)
     if not isinstance(code, str) or not re.fullmatch(rf"\d{{{otp.DIGITS}}}", code):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.campaigns import Campaign
 from autorelay_core.domain.emails import Email
 from autorelay_core.domain.imports import ContactImport
@@ -27,7 +28,8 @@ async def campaign_links(deps: Deps, campaign: Campaign, limit: int) -> list[tup
     return await deps.storage.campaign_mail.links(campaign.id, limit)
 
 
-async def recent_imports(deps: Deps, project_id: str, limit: int) -> list[ContactImport]:
+async def recent_imports(deps: Deps, caller: Caller, limit: int) -> list[ContactImport]:
+    project_id = caller.project_id
     return await deps.storage.imports.recent(project_id, limit)
 
 
@@ -41,11 +43,13 @@ async def invalid_rows(deps: Deps, job: ContactImport) -> list[tuple[int, str, s
     return await deps.storage.imports.invalid_rows(job.project_id, job.id)
 
 
-async def daily_activity(deps: Deps, project_id: str, since: datetime) -> list[tuple[str, str, int]]:
+async def daily_activity(deps: Deps, caller: Caller, since: datetime) -> list[tuple[str, str, int]]:
+    project_id = caller.project_id
     return await deps.storage.activity.daily(project_id, since)
 
 
-async def members(deps: Deps, project_id: str) -> list[tuple[User, Role]]:
+async def members(deps: Deps, caller: Caller) -> list[tuple[User, Role]]:
+    project_id = caller.project_id
     return await deps.storage.users.members(project_id)
 
 
@@ -58,10 +62,12 @@ async def projects_by_id(deps: Deps) -> dict[str, Project]:
     return {project.id: project for project in await deps.storage.projects.list()}
 
 
-async def delivery_attempts(deps: Deps, project_id: str, delivery_id: str) -> list[Attempt]:
+async def delivery_attempts(deps: Deps, caller: Caller, delivery_id: str) -> list[Attempt]:
+    project_id = caller.project_id
     return await deps.storage.webhooks.attempts(project_id, delivery_id)
 
 
-async def search_emails(deps: Deps, project_id: str, cursor: CursorRequest, where: EmailFilter) -> CursorPage[Email]:
+async def search_emails(deps: Deps, caller: Caller, cursor: CursorRequest, where: EmailFilter) -> CursorPage[Email]:
     """The project's emails, newest first, filtered as the dashboard's log filters them."""
+    project_id = caller.project_id
     return await deps.storage.emails.page(project_id, cursor, where)

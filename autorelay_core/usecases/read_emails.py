@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.emails import Email, EmailStatus, Event
 from autorelay_core.errors import Invalid
 from autorelay_core.policies.pagination import CursorPage, CursorRequest
@@ -12,7 +13,8 @@ from autorelay_core.usecases.found import found
 LISTABLE_STATUSES = tuple(status.value for status in EmailStatus)
 
 
-async def get_email(deps: Deps, project_id: str, email_id: str) -> tuple[Email, list[Event]]:
+async def get_email(deps: Deps, caller: Caller, email_id: str) -> tuple[Email, list[Event]]:
+    project_id = caller.project_id
     email = found(await deps.storage.emails.get(project_id, email_id), f"email {email_id}")
     return email, await deps.storage.emails.events(email_id)
 
@@ -37,9 +39,10 @@ def parse_status(value: str | None) -> EmailStatus | None:
 
 
 async def list_emails(
-    deps: Deps, project_id: str, status: EmailStatus | None, cursor: CursorRequest
+    deps: Deps, caller: Caller, status: EmailStatus | None, cursor: CursorRequest
 ) -> CursorPage[Email]:
     # A cursor names an email of this project; anything else is a client error, not an empty page.
+    project_id = caller.project_id
     if cursor.after is not None and await deps.storage.emails.get(project_id, cursor.after) is None:
         raise Invalid("not the id of an email of this project", field="starting_after")
     return await deps.storage.emails.page(project_id, cursor, EmailFilter(status=status))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from attrs import frozen
 
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.projects import Project
 from autorelay_core.domain.reputation import Activity
 from autorelay_core.policies.quota import day, month
@@ -36,7 +37,8 @@ class Stats:
     warmups: tuple[WarmupToday, ...] = ()
 
 
-async def read_stats(deps: Deps, project_id: str) -> Stats:
+async def read_stats(deps: Deps, caller: Caller) -> Stats:
+    project_id = caller.project_id
     project = found(await deps.storage.projects.get(project_id), f"project {project_id}")
     now = deps.clock.now()
     quota = deps.storage.quota

@@ -70,7 +70,7 @@ async def relay_message(
         return Relayed(email.id, email.message_id, False)
     # The same request: the same envelope recipients and the same bytes.
     target = f"{IDEMPOTENCY_TARGET} to {','.join(sorted(a.lower() for a in recipients))}"
-    answer, replayed = await run_once(deps, caller.project_id, f"smtp:{client_id}", target, content, store)
+    answer, replayed = await run_once(deps, caller, f"smtp:{client_id}", target, content, store)
     email_id, _, message_id = answer.body.decode().partition(" ")
     return Relayed(email_id, message_id or email.message_id, replayed)
 

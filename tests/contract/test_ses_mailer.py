@@ -35,7 +35,7 @@ async def test_a_send_through_ses_gets_its_message_id_and_arrives_raw(ses, clock
     key = await live_key(deps)
     sent = await send_email(deps, key, command(to=["a@example.com", "b@example.com"], subject="Via SES"))
     assert await deliver_email(deps, sent.id) == "sent"
-    stored, _ = await get_email(deps, key.project_id, sent.id)
+    stored, _ = await get_email(deps, key, sent.id)
     assert stored.status is EmailStatus.SENT and stored.provider_message_id
     (raw,) = [m for m in ses.sent_messages() if m["MessageId"] == stored.provider_message_id]
     message = email.message_from_string(raw["RawData"], policy=email.policy.default)
@@ -50,7 +50,7 @@ async def test_an_unverified_sender_is_a_permanent_failure(ses, clock):
     key = await live_key(deps)
     from autorelay_core.usecases.manage_domains import mark_verified
 
-    await mark_verified(deps, key.project_id, "never-verified-in-ses.test")
+    await mark_verified(deps, key, "never-verified-in-ses.test")
     sent = await send_email(deps, key, command(from_="x@never-verified-in-ses.test"))
     with pytest.raises(MailerError) as refused:
         await mailer.send(sent, clock.now())
@@ -64,7 +64,7 @@ async def test_a_domain_gets_three_dkim_tokens_as_cnames(ses, clock):
     classic = ses_client("us-east-1", ses.url, api="ses")
     deps = evolve(make_deps(clock=clock, queue=ManualQueue()), domain_provisioner=SesIdentities(client, classic))
     key = await live_key(deps)
-    domain = await create_domain(deps, key.project_id, "mail.shop.test")
+    domain = await create_domain(deps, key, "mail.shop.test")
     assert len(domain.dkim_tokens) == 3 and not domain.dkim_private_key
     cnames = [r for r in records(deps, domain) if r.type == "CNAME"]
     assert [(r.name, r.value) for r in cnames] == [

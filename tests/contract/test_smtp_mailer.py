@@ -54,7 +54,7 @@ async def test_a_send_arrives_over_starttls_with_auth_as_valid_multipart(smtp_de
     assert message.get_content_type() == "multipart/alternative"
     html = message.get_body(("html",)).get_content().strip()
     assert html.startswith("<p>Hello</p>") and "/api/v1/track/open/" in html  # tracking is on by default
-    stored, _ = await get_email(smtp_deps, key.project_id, sent.id)
+    stored, _ = await get_email(smtp_deps, key, sent.id)
     assert stored.status is EmailStatus.SENT and stored.provider_message_id.startswith("2.0.0 Ok: queued as")
     # The connection is kept for the next message.
     again = await send_email(smtp_deps, key, command())
@@ -64,24 +64,24 @@ async def test_a_send_arrives_over_starttls_with_auth_as_valid_multipart(smtp_de
 
 async def test_a_550_at_rcpt_bounces_suppresses_and_the_next_send_never_connects(smtp_deps, sink):
     key = await live_key(smtp_deps)
-    target = await manage_contacts.create_list(smtp_deps, key.project_id, "L")
+    target = await manage_contacts.create_list(smtp_deps, key, "L")
     contact = await manage_contacts.create_contact(
         smtp_deps, key, manage_contacts.ContactInput("Gone@example.com", target.id)
     )
     sink.plans["gone@example.com"] = ["550 5.1.1 No such user"]
     first = await send_email(smtp_deps, key, command(to="gone@example.com"))
     assert await deliver_email(smtp_deps, first.id) == "bounced"
-    stored, events = await get_email(smtp_deps, key.project_id, first.id)
+    stored, events = await get_email(smtp_deps, key, first.id)
     assert stored.status is EmailStatus.BOUNCED and "550" in stored.last_error
     assert [e.type.value for e in events] == ["queued", "bounced"]
     (entry,) = await smtp_deps.storage.suppressions.matching(key.project_id, ["gone@example.com"])
     assert entry.reason.value == "bounce"
-    assert (await manage_contacts.get_contact(smtp_deps, key.project_id, contact.id)).status is ContactStatus.BOUNCED
+    assert (await manage_contacts.get_contact(smtp_deps, key, contact.id)).status is ContactStatus.BOUNCED
 
     connections = sink.connections
     second = await send_email(smtp_deps, key, command(to="GONE@example.com"))
     assert await deliver_email(smtp_deps, second.id) == "failed"
-    stored, _ = await get_email(smtp_deps, key.project_id, second.id)
+    stored, _ = await get_email(smtp_deps, key, second.id)
     assert stored.status is EmailStatus.FAILED and "suppressed" in stored.last_error
     assert sink.connections == connections and len(sink.messages) == 0
 
@@ -91,7 +91,7 @@ async def test_a_451_is_retried_after_the_backoff_and_then_sent(smtp_deps, sink,
     sink.plans["busy@example.com"] = ["451 4.7.1 Try again later"]
     sent = await send_email(smtp_deps, key, command(to="busy@example.com"))
     assert await deliver_email(smtp_deps, sent.id) == "retry"
-    stored, _ = await get_email(smtp_deps, key.project_id, sent.id)
+    stored, _ = await get_email(smtp_deps, key, sent.id)
     assert stored.status is EmailStatus.QUEUED and "451" in stored.last_error
     assert await deliver_email(smtp_deps, sent.id) == "skipped", "not due before the backoff"
     clock.advance(seconds=10)
@@ -127,7 +127,7 @@ async def test_the_end_of_data_waits_for_the_hand_over_record(smtp_deps, sink):
 
     key = await live_key(smtp_deps)
     sent = await send_email(smtp_deps, key, command())
-    email_ = (await get_email(smtp_deps, key.project_id, sent.id))[0]
+    email_ = (await get_email(smtp_deps, key, sent.id))[0]
     seen_at_hand_over = []
 
     async def refuse(then) -> bool:
@@ -165,11 +165,11 @@ async def _stopped_after_the_hand_over(deps, clock):
 async def test_a_worker_stopped_after_the_hand_over_leaves_it_uncertain_and_it_is_resent(smtp_deps, sink, clock):
     """Never silently `sent`: by default (transactional mail) it is sent again, same Message-ID."""
     key, sent = await _stopped_after_the_hand_over(smtp_deps, clock)
-    stored, events = await get_email(smtp_deps, key.project_id, sent.id)
+    stored, events = await get_email(smtp_deps, key, sent.id)
     assert stored.status is EmailStatus.UNCERTAIN and sink.messages == []
     assert [e.type.value for e in events] == ["queued", "uncertain"] and "stopped" in events[-1].data["note"]
     assert await deliver_email(smtp_deps, sent.id) == "sent"
-    stored, events = await get_email(smtp_deps, key.project_id, sent.id)
+    stored, events = await get_email(smtp_deps, key, sent.id)
     assert stored.status is EmailStatus.SENT and [e.type.value for e in events] == ["queued", "uncertain", "sent"]
     assert len(sink.messages) == 1 and f"Message-ID: {sent.message_id}".encode() in sink.messages[0].content
     clock.advance(seconds=3600)
@@ -190,10 +190,10 @@ async def test_a_project_may_hold_uncertain_mail_for_the_operator(smtp_deps, sin
     clock.advance(seconds=smtp_deps.config.lease.total_seconds() + 1)
     await reconcile_outbox(smtp_deps)
     assert await deliver_email(smtp_deps, second.id) == "skipped"  # held: no worker takes it
-    assert [e.id for e in await list_uncertain(smtp_deps, key.project_id)] == [second.id]
-    await resend_uncertain(smtp_deps, key.project_id, second.id)
+    assert [e.id for e in await list_uncertain(smtp_deps, key)] == [second.id]
+    await resend_uncertain(smtp_deps, key, second.id)
     assert await deliver_email(smtp_deps, second.id) == "sent"
-    assert len(sink.messages) == 2 and await list_uncertain(smtp_deps, key.project_id) == []
+    assert len(sink.messages) == 2 and await list_uncertain(smtp_deps, key) == []
 
 
 async def test_the_kept_copy_is_exactly_what_the_server_received(sink, tmp_path):

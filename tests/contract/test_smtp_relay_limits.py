@@ -109,7 +109,7 @@ async def _plain_key(deps, key) -> str:
     from autorelay_core.domain.keys import KeyMode
     from autorelay_core.usecases.manage_keys import create_key
 
-    return (await create_key(deps, key.project_id, KeyMode.LIVE)).plain
+    return (await create_key(deps, key, KeyMode.LIVE)).plain
 
 
 def test_the_self_signed_certificate_is_made_once_and_its_key_kept_private(tmp_path):

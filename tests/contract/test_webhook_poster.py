@@ -64,19 +64,19 @@ def _verified(secret: str, request) -> dict:
 async def test_retries_follow_the_schedule_to_the_checked_address_with_the_host_name(deps, receiver):
     key = await live_key(deps)
     url = receiver.url("/hooks?source=autorelay", host="hooks.test")
-    webhook, secret = await uc.create_webhook(deps, key.project_id, uc.WebhookInput(url, ["email.sent"]))
+    webhook, secret = await uc.create_webhook(deps, key, uc.WebhookInput(url, ["email.sent"]))
     receiver.statuses = [500, 500, 500]
     email = await send_email(deps, key, command(tags={"plan": "pro"}))
     await drain(deps)  # attempt 1 and the immediate retry
     assert len(receiver.requests) == 2
-    (failing,), _ = await uc.failed_deliveries(deps, key.project_id, webhook.id, 50)
+    (failing,), _ = await uc.failed_deliveries(deps, key, webhook.id, 50)
     assert failing.attempts == 2 and failing.error == "HTTP 500" and failing.resolved_at is None
     deps.clock.advance(seconds=5)
     await drain(deps)
     deps.clock.advance(minutes=5)
     await drain(deps)
     assert len(receiver.requests) == 4
-    (resolved,), _ = await uc.failed_deliveries(deps, key.project_id, webhook.id, 50)
+    (resolved,), _ = await uc.failed_deliveries(deps, key, webhook.id, 50)
     assert resolved.attempts == 4 and resolved.resolved_at == deps.clock.now()
     first, *_, last = receiver.requests
     assert StandardWebhook(secret).verify(first.body, first.headers)["type"] == "email.sent"
@@ -91,7 +91,7 @@ async def test_retries_follow_the_schedule_to_the_checked_address_with_the_host_
     assert last.headers["webhook-id"] == payload["id"] == last.headers["x-webhook-id"]
     timestamp = int(last.headers["webhook-timestamp"])
     assert timestamp == int(deps.clock.now().timestamp())
-    replayed = await uc.replay_delivery(deps, key.project_id, webhook.id, resolved.id)
+    replayed = await uc.replay_delivery(deps, key, webhook.id, resolved.id)
     await drain(deps)
     assert replayed.replay_count == 1 and len(receiver.requests) == 5
 
@@ -99,22 +99,20 @@ async def test_retries_follow_the_schedule_to_the_checked_address_with_the_host_
 async def test_a_certificate_for_another_name_fails_even_on_the_same_address(deps, receiver):
     key = await live_key(deps)
     url = receiver.url(host="impostor.test")
-    webhook, _ = await uc.create_webhook(deps, key.project_id, uc.WebhookInput(url, ["email.sent"]))
+    webhook, _ = await uc.create_webhook(deps, key, uc.WebhookInput(url, ["email.sent"]))
     await send_email(deps, key, command())
     await drain(deps)
     assert receiver.requests == []
-    (failed,), _ = await uc.failed_deliveries(deps, key.project_id, webhook.id, 50)
+    (failed,), _ = await uc.failed_deliveries(deps, key, webhook.id, 50)
     assert "CERTIFICATE_VERIFY_FAILED" in failed.error or "certificate" in failed.error.lower()
 
 
 async def test_redirects_are_not_followed_and_count_as_failures(deps, receiver):
     key = await live_key(deps)
-    webhook, _ = await uc.create_webhook(
-        deps, key.project_id, uc.WebhookInput(receiver.url(host="hooks.test"), ["email.sent"])
-    )
+    webhook, _ = await uc.create_webhook(deps, key, uc.WebhookInput(receiver.url(host="hooks.test"), ["email.sent"]))
     receiver.statuses = [307, 307]
     await send_email(deps, key, command())
     await drain(deps)
     assert len(receiver.requests) == 2  # the endpoint itself, twice; never the Location
-    (failed,), _ = await uc.failed_deliveries(deps, key.project_id, webhook.id, 50)
+    (failed,), _ = await uc.failed_deliveries(deps, key, webhook.id, 50)
     assert failed.error == "HTTP 307"

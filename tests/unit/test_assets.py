@@ -58,7 +58,7 @@ def test_file_names_are_sanitised(raw, expected):
 )
 async def test_the_category_comes_from_the_content_not_the_name(deps, data, name, content_type, category, inline):
     key = await live_key(deps)
-    asset = await upload_asset(deps, key.project_id, name, data)
+    asset = await upload_asset(deps, key, name, data)
     assert (asset.content_type, asset.category, asset.size) == (content_type, category, len(data))
     assert deps.blobs.files[asset.key] == (data, content_type, inline)
     assert served_inline(asset.content_type) is inline
@@ -66,11 +66,11 @@ async def test_the_category_comes_from_the_content_not_the_name(deps, data, name
 
 async def test_exactly_2_mib_is_accepted_and_one_byte_more_refused(deps):
     key = await live_key(deps)
-    assert (await upload_asset(deps, key.project_id, "big.png", PNG + b"\0" * (MAX_BYTES - len(PNG)))).size == MAX_BYTES
+    assert (await upload_asset(deps, key, "big.png", PNG + b"\0" * (MAX_BYTES - len(PNG)))).size == MAX_BYTES
     with pytest.raises(TooLarge):
-        await upload_asset(deps, key.project_id, "big.png", PNG + b"\0" * (MAX_BYTES - len(PNG) + 1))
+        await upload_asset(deps, key, "big.png", PNG + b"\0" * (MAX_BYTES - len(PNG) + 1))
     with pytest.raises(Invalid, match="empty"):
-        await upload_asset(deps, key.project_id, "none.png", b"")
+        await upload_asset(deps, key, "none.png", b"")
 
 
 async def test_listing_is_newest_first_filtered_and_project_scoped(deps, clock):
@@ -78,26 +78,26 @@ async def test_listing_is_newest_first_filtered_and_project_scoped(deps, clock):
     other = await live_key(deps, name="other")
     uploaded = []
     for n in range(5):
-        uploaded.append(await upload_asset(deps, key.project_id, f"{n}.png", PNG if n % 2 else PDF))
+        uploaded.append(await upload_asset(deps, key, f"{n}.png", PNG if n % 2 else PDF))
         clock.advance(seconds=1)
-    await upload_asset(deps, other.project_id, "theirs.png", PNG)
-    page = await list_assets(deps, key.project_id, None, CursorRequest(limit=2))
+    await upload_asset(deps, other, "theirs.png", PNG)
+    page = await list_assets(deps, key, None, CursorRequest(limit=2))
     assert [a.name for a in page.items] == ["4.png", "3.png"] and page.has_more
-    rest = await list_assets(deps, key.project_id, None, CursorRequest(limit=10, after=page.items[-1].id))
+    rest = await list_assets(deps, key, None, CursorRequest(limit=10, after=page.items[-1].id))
     assert [a.name for a in rest.items] == ["2.png", "1.png", "0.png"] and not rest.has_more
-    images = await list_assets(deps, key.project_id, "image", CursorRequest(limit=10))
+    images = await list_assets(deps, key, "image", CursorRequest(limit=10))
     assert [a.name for a in images.items] == ["3.png", "1.png"]
     with pytest.raises(Invalid, match="category must be one of"):
-        await list_assets(deps, key.project_id, "images", CursorRequest(limit=10))
+        await list_assets(deps, key, "images", CursorRequest(limit=10))
     with pytest.raises(Invalid, match="cursor is not the id of an asset of this project"):
-        await list_assets(deps, other.project_id, None, CursorRequest(limit=10, after=uploaded[0].id))
+        await list_assets(deps, other, None, CursorRequest(limit=10, after=uploaded[0].id))
 
 
 async def test_a_send_attaches_an_uploaded_asset_of_its_own_project_only(deps, mailer):
     key = await live_key(deps)
     other = await live_key(deps, name="other")
-    asset = await upload_asset(deps, key.project_id, "invoice.pdf", PDF)
-    theirs = await upload_asset(deps, other.project_id, "theirs.pdf", PDF)
+    asset = await upload_asset(deps, key, "invoice.pdf", PDF)
+    theirs = await upload_asset(deps, other, "theirs.pdf", PDF)
     await send_email(deps, key, command(attachments=[AttachmentInput(asset_id=asset.id)]))
     await drain(deps)
     (attached,) = mailer.sent[0].attachments

@@ -14,10 +14,10 @@ from tests.unit.test_send_email import live_key
 
 
 async def draft(deps, key, **fields):
-    target = await create_list(deps, key.project_id, "Subscribers")
+    target = await create_list(deps, key, "Subscribers")
     values = {"name": "Spring", "subject": "Hi {{ name }}", "from_email": "news@unverified.test"}
     values |= {"list_id": target.id, "content": "<p>Hello {{ name }}</p><a href='{{ unsubscribe_url }}'>x</a>"}
-    return await uc.create_campaign(deps, key.project_id, uc.CampaignInput(**(values | fields)))
+    return await uc.create_campaign(deps, key, uc.CampaignInput(**(values | fields)))
 
 
 async def test_a_draft_is_checked_and_may_name_an_unverified_domain(deps):
@@ -25,7 +25,7 @@ async def test_a_draft_is_checked_and_may_name_an_unverified_domain(deps):
     campaign = await draft(deps, key)
     assert campaign.status is CampaignStatus.DRAFT and campaign.id.startswith("cmp_")
     with pytest.raises(Invalid, match="fromEmail is required"):
-        await uc.create_campaign(deps, key.project_id, uc.CampaignInput("n", "s", None, campaign.list_id, "<p>c</p>"))
+        await uc.create_campaign(deps, key, uc.CampaignInput("n", "s", None, campaign.list_id, "<p>c</p>"))
     with pytest.raises(Invalid, match="fromEmail"):
         await draft(deps, key, from_email="not-an-address")
     with pytest.raises(Invalid, match="content"):
@@ -37,23 +37,23 @@ async def test_a_draft_is_checked_and_may_name_an_unverified_domain(deps):
 async def test_a_launched_campaign_is_locked_and_only_drafts_can_be_deleted(deps):
     key = await live_key(deps)
     campaign = await draft(deps, key)
-    edited = await uc.update_campaign(deps, key.project_id, campaign.id, uc.CampaignInput(subject="New"))
+    edited = await uc.update_campaign(deps, key, campaign.id, uc.CampaignInput(subject="New"))
     assert edited.subject == "New" and edited.content == campaign.content
     edited.status = CampaignStatus.SENDING  # what launching does
     await deps.storage.campaigns.update(edited)
     with pytest.raises(Conflict, match="locked"):
-        await uc.update_campaign(deps, key.project_id, campaign.id, uc.CampaignInput(subject="Again"))
+        await uc.update_campaign(deps, key, campaign.id, uc.CampaignInput(subject="Again"))
     with pytest.raises(Conflict, match=r"^Only draft campaigns can be deleted$"):
-        await uc.delete_campaign(deps, key.project_id, campaign.id)
+        await uc.delete_campaign(deps, key, campaign.id)
     other = await draft(deps, key)
-    await uc.delete_campaign(deps, key.project_id, other.id)
+    await uc.delete_campaign(deps, key, other.id)
     with pytest.raises(NotFound):
-        await uc.get_campaign(deps, key.project_id, other.id)
-    page = await uc.list_campaigns(deps, key.project_id, "sending", OffsetRequest(1, 20))
+        await uc.get_campaign(deps, key, other.id)
+    page = await uc.list_campaigns(deps, key, "sending", OffsetRequest(1, 20))
     assert [c.id for c in page.items] == [campaign.id]
     with pytest.raises(Invalid, match="status must be one of"):
-        await uc.list_campaigns(deps, key.project_id, "done", OffsetRequest(1, 20))
-    stats = await read_stats(deps, key.project_id)
+        await uc.list_campaigns(deps, key, "done", OffsetRequest(1, 20))
+    stats = await read_stats(deps, key)
     assert (stats.campaigns.total, stats.campaigns.sending, stats.campaigns.completed) == (1, 1, 0)
 
 
@@ -75,7 +75,7 @@ async def test_launch_sends_each_subscribed_contact_one_rendered_message_at_the_
         )
     left_out = {"Cy": ContactStatus.UNSUBSCRIBED, "Dee": ContactStatus.BOUNCED, "Eve": ContactStatus.COMPLAINED}
     for name, status in (*left_out.items(), ("Flo", ContactStatus.PENDING)):
-        contact = await get_contact(deps, key.project_id, people[name].id)
+        contact = await get_contact(deps, key, people[name].id)
         contact.status = status
         await deps.storage.contacts.update(contact)
 
@@ -91,9 +91,9 @@ async def test_launch_sends_each_subscribed_contact_one_rendered_message_at_the_
     await drain(deps)
     assert sorted(m.subject for m in mailer.sent) == ["Hi Ann", "Hi Bob"]
     assert "Hello Bob" in next(m for m in mailer.sent if m.subject == "Hi Bob").html
-    live = await uc.progress(deps, await uc.get_campaign(deps, key.project_id, campaign.id))
+    live = await uc.progress(deps, await uc.get_campaign(deps, key, campaign.id))
     assert live.campaign.status is CampaignStatus.COMPLETED and (live.campaign.sent, live.campaign.failed) == (2, 0)
-    assert (await uc.get_campaign(deps, key.project_id, campaign.id)).status is CampaignStatus.COMPLETED
+    assert (await uc.get_campaign(deps, key, campaign.id)).status is CampaignStatus.COMPLETED
     assert timedelta(seconds=0.5) in {m.scheduled_at - launched.launched_at for m in mailer.sent if m.scheduled_at}
 
 
@@ -102,7 +102,7 @@ async def test_a_live_campaign_needs_a_verified_sender_domain_at_launch(deps):
     campaign = await draft(deps, key)  # news@unverified.test
     with pytest.raises(Invalid, match=r"unverified\.test"):
         await uc.launch_campaign(deps, key, campaign.id)
-    assert (await uc.get_campaign(deps, key.project_id, campaign.id)).status is CampaignStatus.DRAFT
+    assert (await uc.get_campaign(deps, key, campaign.id)).status is CampaignStatus.DRAFT
 
 
 async def _launched_to(deps, key, *names, **fields):
@@ -141,8 +141,8 @@ async def test_each_message_carries_its_own_working_unsubscribe_link_and_headers
     token = parse_qs(urlsplit(bob.headers["List-Unsubscribe"].split(", ")[0].strip("<>")).query)["token"][0]
     first = await unsubscribe(deps, token)
     assert first.changed and not (await unsubscribe(deps, token)).changed, "repeating is harmless"
-    assert (await get_contact(deps, key.project_id, first.contact_id)).status == "unsubscribed"
-    assert (await uc.get_campaign(deps, key.project_id, launched.id)).unsubscribed == 1
+    assert (await get_contact(deps, key, first.contact_id)).status == "unsubscribed"
+    assert (await uc.get_campaign(deps, key, launched.id)).unsubscribed == 1
 
     tampered = token[:10] + ("A" if token[10] != "A" else "B") + token[11:]
     for bad in (tampered, token[:-5], "", None, 42, "x" * 5000):
@@ -201,7 +201,7 @@ async def test_launch_charges_every_recipient_to_the_quota_or_refuses_the_whole_
     key = await live_key(deps)
     with pytest.raises(QuotaExceeded, match="4 more emails"):
         await _launched_to(deps, key, "Ann", "Bob", "Cy", "Dee")
-    page = await uc.list_campaigns(deps, key.project_id, "draft", OffsetRequest(1, 20))
+    page = await uc.list_campaigns(deps, key, "draft", OffsetRequest(1, 20))
     assert len(page.items) == 1, "the refused campaign stays a draft"
     assert (await deps.storage.campaign_mail.statuses(page.items[0].id)) == {}
     launched = await _launched_to(deps, key, "Eve", "Fay", "Gus")
@@ -221,15 +221,15 @@ async def test_a_campaign_pauses_while_the_account_is_not_active_and_resumes_aft
     await deps.queue.drain()
     assert len(mailer.sent) == 1, "one a second: the first is due now"
     await operator_action(deps, key.project_id, AccountStatus.FLAGGED, "review")
-    assert (await uc.get_campaign(deps, key.project_id, launched.id)).status is CampaignStatus.PAUSED
+    assert (await uc.get_campaign(deps, key, launched.id)).status is CampaignStatus.PAUSED
     clock.advance(minutes=30)
     await drain(deps)
     await uc.finish_campaigns(deps)
     assert len(mailer.sent) == 1, "nothing goes out while paused"
-    assert (await uc.get_campaign(deps, key.project_id, launched.id)).status is CampaignStatus.PAUSED
+    assert (await uc.get_campaign(deps, key, launched.id)).status is CampaignStatus.PAUSED
 
     await operator_action(deps, key.project_id, AccountStatus.ACTIVE, "reviewed")
-    assert (await uc.get_campaign(deps, key.project_id, launched.id)).status is CampaignStatus.SENDING
+    assert (await uc.get_campaign(deps, key, launched.id)).status is CampaignStatus.SENDING
     await drain(deps)
     assert len(mailer.sent) == 2, "resumed at the same pace: the next now, the last a second later"
     clock.advance(seconds=1)
@@ -253,7 +253,7 @@ async def test_the_reconciler_pauses_a_campaign_whose_account_changed_elsewhere(
     await uc.finish_campaigns(deps)
     await deps.queue.drain()
     assert [m.to for m in mailer.sent] == [("ann@example.com",)]
-    assert (await uc.get_campaign(deps, key.project_id, launched.id)).status is CampaignStatus.SENDING
+    assert (await uc.get_campaign(deps, key, launched.id)).status is CampaignStatus.SENDING
 
 
 async def test_the_text_part_is_converted_once_and_rendered_for_each_contact(deps, mailer, clock):
@@ -294,7 +294,7 @@ async def test_a_person_pauses_and_resumes_and_the_account_never_resumes_it_for_
     launched = await _launched_to(deps, key, "Ann", "Bob", "Cy")
     await deps.queue.drain()
     assert len(mailer.sent) == 1
-    paused = await uc.pause_campaign(deps, key.project_id, launched.id)
+    paused = await uc.pause_campaign(deps, key, launched.id)
     assert paused.status is CampaignStatus.PAUSED and paused.paused_by_user
     clock.advance(minutes=5)
     await drain(deps)
@@ -302,20 +302,20 @@ async def test_a_person_pauses_and_resumes_and_the_account_never_resumes_it_for_
     await operator_action(deps, key.project_id, AccountStatus.FLAGGED, "review")
     await operator_action(deps, key.project_id, AccountStatus.ACTIVE, "reviewed")
     await drain(deps)
-    assert len(mailer.sent) == 1 and (await uc.get_campaign(deps, key.project_id, launched.id)).paused_by_user
+    assert len(mailer.sent) == 1 and (await uc.get_campaign(deps, key, launched.id)).paused_by_user
 
-    resumed = await uc.resume_campaign(deps, key.project_id, launched.id)
+    resumed = await uc.resume_campaign(deps, key, launched.id)
     assert resumed.status is CampaignStatus.SENDING and not resumed.paused_by_user
     with pytest.raises(Conflict, match="not paused by a person"):
-        await uc.resume_campaign(deps, key.project_id, launched.id)
+        await uc.resume_campaign(deps, key, launched.id)
     await drain(deps)
     clock.advance(seconds=1)
     await drain(deps)
     assert len(mailer.sent) == 3
-    done = (await uc.progress(deps, await uc.get_campaign(deps, key.project_id, launched.id))).campaign
+    done = (await uc.progress(deps, await uc.get_campaign(deps, key, launched.id))).campaign
     assert done.status is CampaignStatus.COMPLETED
     with pytest.raises(Conflict, match="Only a sending campaign"):
-        await uc.pause_campaign(deps, key.project_id, launched.id)
+        await uc.pause_campaign(deps, key, launched.id)
 
 
 async def test_a_scheduled_launch_sends_nothing_before_its_time(deps, mailer, clock):
@@ -333,12 +333,12 @@ async def test_a_scheduled_launch_sends_nothing_before_its_time(deps, mailer, cl
     starts = clock.now() + timedelta(hours=2)
     launched = await uc.launch_campaign(deps, key, campaign.id, starts_at=starts)
     assert launched.status is CampaignStatus.SENDING and launched.starts_at == starts
-    assert (await uc.get_campaign(deps, key.project_id, campaign.id)).starts_at == starts
+    assert (await uc.get_campaign(deps, key, campaign.id)).starts_at == starts
     await drain(deps)
     assert mailer.sent == []
     # A pause and resume before the start keeps the schedule.
-    await uc.pause_campaign(deps, key.project_id, campaign.id)
-    await uc.resume_campaign(deps, key.project_id, campaign.id)
+    await uc.pause_campaign(deps, key, campaign.id)
+    await uc.resume_campaign(deps, key, campaign.id)
     await drain(deps)
     assert mailer.sent == []
     clock.advance(hours=2)

@@ -56,7 +56,7 @@ async def test_campaign_mail_from_any_contact_fields_is_well_formed(name, compan
     mailer = RecordingMailer()
     deps = make_deps(mailer=mailer)
     key = await live_key(deps, mode=KeyMode.TEST)
-    target = await create_list(deps, key.project_id, "L")
+    target = await create_list(deps, key, "L")
     try:
         contact = await create_contact(
             deps, key, ContactInput(email="alice@example.com", list_id=target.id, name=name, company=company)
@@ -67,7 +67,7 @@ async def test_campaign_mail_from_any_contact_fields_is_well_formed(name, compan
     try:
         campaign = await manage_campaigns.create_campaign(
             deps,
-            key.project_id,
+            key,
             manage_campaigns.CampaignInput(
                 name="c",
                 subject=f"Hi {{{{ name }}}} {subject}",
@@ -96,7 +96,7 @@ async def test_transactional_template_data_never_breaks_a_header(value, subject)
     key = await live_key(deps)
     try:
         template = await create_template(
-            deps, key.project_id, TemplateInput(name="t", subject=f"{subject} {{{{ v }}}}", html="<p>{{ v }}</p>")
+            deps, key, TemplateInput(name="t", subject=f"{subject} {{{{ v }}}}", html="<p>{{ v }}</p>")
         )
         command = SendCommand(
             to="bob@example.com", from_="Acme <a@acme.test>", template_id=template.id, data={"v": value}
@@ -106,7 +106,7 @@ async def test_transactional_template_data_never_breaks_a_header(value, subject)
         assert "subject" in error.message
         return
     await deps.queue.drain()
-    stored, _ = await get_email(deps, key.project_id, sent.id)
+    stored, _ = await get_email(deps, key, sent.id)
     assert stored.status is EmailStatus.SENT
     assert_only_recipient(parsed(build_message(mailer.sent[0], deps.clock.now())), "bob@example.com")
 
@@ -116,15 +116,15 @@ async def test_transactional_template_data_never_breaks_a_header(value, subject)
 )
 async def test_contact_fields_refuse_every_control_character_and_line_break(deps, character):
     key = await live_key(deps)
-    target = await create_list(deps, key.project_id, "L")
+    target = await create_list(deps, key, "L")
     for field in ("name", "company"):
         fields = ContactInput(email="a@example.com", list_id=target.id, **{field: f"Eve{character}Bcc: x@evil.test"})
         with pytest.raises(Invalid, match=f"^{field} must not contain a (line break|control character) \\(U\\+"):
             await create_contact(deps, key, fields)
     rows = [{"email": "ok@example.com"}, {"email": "b@example.com", "company": f"x{character}y"}]
     with pytest.raises(Invalid, match=r"contacts\[1\]\.company must not contain"):
-        await import_contacts(deps, key.project_id, target.id, rows)
-    assert (await import_contacts(deps, key.project_id, target.id, rows[:1])).imported == 1  # nothing stored before
+        await import_contacts(deps, key, target.id, rows)
+    assert (await import_contacts(deps, key, target.id, rows[:1])).imported == 1  # nothing stored before
 
 
 async def test_header_names_are_matched_whole_and_capped(deps):
@@ -150,7 +150,7 @@ async def test_a_stored_email_with_a_broken_header_fails_with_a_clear_error(deps
     row = deps.storage.emails._mail.rows[sent.id]  # as if written before the checks existed
     row.email.subject = "Hi\r\nBcc: victim@example.com"
     await deps.queue.drain()
-    stored, events = await get_email(deps, key.project_id, sent.id)
+    stored, events = await get_email(deps, key, sent.id)
     assert stored.status is EmailStatus.FAILED and mailer.sent == []
     assert stored.last_error == "not sent: the Subject header contains a line break (U+000D)"
     assert events[-1].data["error"] == stored.last_error

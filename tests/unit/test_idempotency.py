@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from autorelay_core.domain.callers import Caller
 from autorelay_core.errors import (
     AccountLocked,
     Conflict,
@@ -37,24 +38,24 @@ class Counting:
 
 async def test_a_repeat_replays_the_stored_answer_without_running_again(deps):
     op = Counting()
-    first, replayed = await run_once(deps, "prj", "k1", EP, b"{}", op)
-    again, replayed_again = await run_once(deps, "prj", "k1", EP, b"{}", op)
+    first, replayed = await run_once(deps, Caller.system("prj"), "k1", EP, b"{}", op)
+    again, replayed_again = await run_once(deps, Caller.system("prj"), "k1", EP, b"{}", op)
     assert (replayed, replayed_again, op.calls) == (False, True, 1)
     assert again == first
 
 
 async def test_another_body_or_route_with_the_same_key_is_422(deps):
-    await run_once(deps, "prj", "k1", EP, b"{}", Counting())
+    await run_once(deps, Caller.system("prj"), "k1", EP, b"{}", Counting())
     with pytest.raises(Unprocessable):
-        await run_once(deps, "prj", "k1", EP, b'{"x":1}', Counting())
+        await run_once(deps, Caller.system("prj"), "k1", EP, b'{"x":1}', Counting())
     with pytest.raises(Unprocessable):
-        await run_once(deps, "prj", "k1", "POST /api/v1/templates", b"{}", Counting())
+        await run_once(deps, Caller.system("prj"), "k1", "POST /api/v1/templates", b"{}", Counting())
 
 
 async def test_keys_are_scoped_by_project(deps):
     op = Counting()
-    await run_once(deps, "prj_a", "k1", EP, b"{}", op)
-    _, replayed = await run_once(deps, "prj_b", "k1", EP, b"{}", op)
+    await run_once(deps, Caller.system("prj_a"), "k1", EP, b"{}", op)
+    _, replayed = await run_once(deps, Caller.system("prj_b"), "k1", EP, b"{}", op)
     assert not replayed and op.calls == 2
 
 
@@ -66,10 +67,10 @@ async def test_a_request_in_flight_makes_repeats_409(deps):
         await release.wait()
         return StoredResponse(200, "application/json", b"{}"), True
 
-    first = asyncio.create_task(run_once(deps, "prj", "k1", EP, b"{}", slow))
+    first = asyncio.create_task(run_once(deps, Caller.system("prj"), "k1", EP, b"{}", slow))
     await started.wait()
     with pytest.raises(Conflict):
-        await run_once(deps, "prj", "k1", EP, b"{}", Counting())
+        await run_once(deps, Caller.system("prj"), "k1", EP, b"{}", Counting())
     release.set()
     await first
 
@@ -92,8 +93,8 @@ async def test_a_request_in_flight_makes_repeats_409(deps):
 async def test_which_answers_are_kept(deps, refused, kept):
     """A success and lasting refusals replay; refusals that may pass let a retry run again."""
     op = Counting(refused)
-    await run_once(deps, "prj", "k1", EP, b"{}", op)
-    _, replayed = await run_once(deps, "prj", "k1", EP, b"{}", op)
+    await run_once(deps, Caller.system("prj"), "k1", EP, b"{}", op)
+    _, replayed = await run_once(deps, Caller.system("prj"), "k1", EP, b"{}", op)
     assert replayed is kept and op.calls == (1 if kept else 2)
 
 
@@ -102,27 +103,27 @@ async def test_a_crash_releases_the_key(deps):
         raise RuntimeError("database down")
 
     with pytest.raises(RuntimeError):
-        await run_once(deps, "prj", "k1", EP, b"{}", boom)
-    _, replayed = await run_once(deps, "prj", "k1", EP, b"{}", Counting())
+        await run_once(deps, Caller.system("prj"), "k1", EP, b"{}", boom)
+    _, replayed = await run_once(deps, Caller.system("prj"), "k1", EP, b"{}", Counting())
     assert not replayed
 
 
 async def test_keys_expire_after_24_hours_and_dead_claims_after_a_minute(deps, clock):
     op = Counting()
-    await run_once(deps, "prj", "k1", EP, b"{}", op)
+    await run_once(deps, Caller.system("prj"), "k1", EP, b"{}", op)
     clock.advance(hours=23, minutes=59)
-    assert (await run_once(deps, "prj", "k1", EP, b"{}", op))[1] is True
+    assert (await run_once(deps, Caller.system("prj"), "k1", EP, b"{}", op))[1] is True
     clock.advance(minutes=2)
-    assert (await run_once(deps, "prj", "k1", EP, b"{}", op))[1] is False
+    assert (await run_once(deps, Caller.system("prj"), "k1", EP, b"{}", op))[1] is False
     # A claim whose request never finished (the process died) frees itself after a minute.
     assert await deps.storage.idempotency.claim("prj", "k2", fingerprint(EP, b"{}"), clock.now()) is None
     with pytest.raises(Conflict):
-        await run_once(deps, "prj", "k2", EP, b"{}", op)
+        await run_once(deps, Caller.system("prj"), "k2", EP, b"{}", op)
     clock.advance(seconds=61)
-    assert (await run_once(deps, "prj", "k2", EP, b"{}", op))[1] is False
+    assert (await run_once(deps, Caller.system("prj"), "k2", EP, b"{}", op))[1] is False
 
 
 async def test_key_length_is_checked(deps):
     with pytest.raises(Invalid, match="255"):
-        await run_once(deps, "prj", "k" * 256, EP, b"{}", Counting())
-    await run_once(deps, "prj", "k" * 255, EP, b"{}", Counting())
+        await run_once(deps, Caller.system("prj"), "k" * 256, EP, b"{}", Counting())
+    await run_once(deps, Caller.system("prj"), "k" * 255, EP, b"{}", Counting())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.contacts import ContactStatus
 from autorelay_core.domain.imports import CHUNK_ROWS, ImportStatus, guess_mapping
 from autorelay_core.errors import Invalid
@@ -27,24 +28,24 @@ async def finish(deps, job_id: str, project_id: str):
     runner = imports.BackgroundImports()
     assert await runner.start_due(deps)
     await runner._task
-    return await imports.get_import(deps, project_id, job_id)
+    return await imports.get_import(deps, Caller.system(project_id), job_id)
 
 
 async def test_a_file_import_maps_columns_counts_and_reports_bad_lines(deps):
     key = await live_key(deps)
-    people = await manage_contacts.create_list(deps, key.project_id, "People")
+    people = await manage_contacts.create_list(deps, key, "People")
     header = ["Full Name", "E-mail", "Company"]
     source = rows(2 * CHUNK_ROWS + 10, bad={5, 1500})
     source.append((5000, ["Dup", "PERSON0@example.com", ""]))  # the same address again: skipped
-    job = await imports.upload(deps, key.project_id, people.id, "people.csv", header, source)
+    job = await imports.upload(deps, key, people.id, "people.csv", header, source)
     assert job.status is ImportStatus.MAPPING and job.mapping == {"name": 0, "email": 1, "company": 2}
     assert not imports.obvious_mapping(job), "headers that differ from the fields are shown to confirm"
 
     with pytest.raises(Invalid, match="email addresses"):
-        await imports.start(deps, key.project_id, job.id, {"name": 0})
+        await imports.start(deps, key, job.id, {"name": 0})
     with pytest.raises(Invalid, match="only one field"):
-        await imports.start(deps, key.project_id, job.id, {"email": 1, "name": 1})
-    await imports.start(deps, key.project_id, job.id, job.mapping)
+        await imports.start(deps, key, job.id, {"email": 1, "name": 1})
+    await imports.start(deps, key, job.id, job.mapping)
 
     done = await finish(deps, job.id, key.project_id)
     assert done.status is ImportStatus.DONE and done.processed == done.total == 2 * CHUNK_ROWS + 11
@@ -52,19 +53,17 @@ async def test_a_file_import_maps_columns_counts_and_reports_bad_lines(deps):
     invalid = await deps.storage.imports.invalid_rows(key.project_id, job.id)
     assert [(line, cell) for line, _, cell in invalid] == [(7, "not-an-address"), (1502, "not-an-address")]
     assert "email" in invalid[0][1]
-    page = await manage_contacts.list_contacts(deps, key.project_id, people.id, OffsetRequest(1, 100), "person7@", None)
+    page = await manage_contacts.list_contacts(deps, key, people.id, OffsetRequest(1, 100), "person7@", None)
     (found,) = page.items
     assert found.name == "Person 7" and found.company == "Acme" and found.status is ContactStatus.SUBSCRIBED
 
 
 async def test_a_chunk_redone_after_a_crash_counts_its_contacts_once(deps):
     key = await live_key(deps)
-    people = await manage_contacts.create_list(deps, key.project_id, "People")
-    job = await imports.upload(
-        deps, key.project_id, people.id, "p.csv", ["name", "email", "company"], rows(CHUNK_ROWS + 3)
-    )
+    people = await manage_contacts.create_list(deps, key, "People")
+    job = await imports.upload(deps, key, people.id, "p.csv", ["name", "email", "company"], rows(CHUNK_ROWS + 3))
     assert imports.obvious_mapping(job)
-    await imports.start(deps, key.project_id, job.id, job.mapping)
+    await imports.start(deps, key, job.id, job.mapping)
     claimed, _token, first = await deps.storage.imports.claim(deps.clock.now(), deps.clock.now() + deps.config.lease)
     # A process inserts the first chunk's contacts and dies before counting them.
     people_list = await deps.storage.lists.get(key.project_id, people.id)
@@ -78,20 +77,20 @@ async def test_a_chunk_redone_after_a_crash_counts_its_contacts_once(deps):
 
 async def test_a_double_opt_in_import_sends_codes_and_a_deleted_list_fails_the_job(deps, mailer):
     key = await live_key(deps)
-    confirmed = await manage_contacts.create_list(deps, key.project_id, "Confirmed", double_opt_in=True)
-    job = await imports.upload(deps, key.project_id, confirmed.id, "c.csv", ["name", "email", "company"], rows(3))
-    await imports.start(deps, key.project_id, job.id, job.mapping)
+    confirmed = await manage_contacts.create_list(deps, key, "Confirmed", double_opt_in=True)
+    job = await imports.upload(deps, key, confirmed.id, "c.csv", ["name", "email", "company"], rows(3))
+    await imports.start(deps, key, job.id, job.mapping)
     done = await finish(deps, job.id, key.project_id)
     assert done.imported == 3
     await deps.queue.drain()
     assert sorted(m.to[0] for m in mailer.sent) == [f"person{n}@example.com" for n in range(3)]
-    page = await manage_contacts.list_contacts(deps, key.project_id, confirmed.id, OffsetRequest(1, 10), None, None)
+    page = await manage_contacts.list_contacts(deps, key, confirmed.id, OffsetRequest(1, 10), None, None)
     assert {c.status for c in page.items} == {ContactStatus.PENDING}
 
-    doomed = await manage_contacts.create_list(deps, key.project_id, "Doomed")
-    job = await imports.upload(deps, key.project_id, doomed.id, "d.csv", ["name", "email", "company"], rows(3))
-    await imports.start(deps, key.project_id, job.id, job.mapping)
-    await manage_contacts.delete_list(deps, key.project_id, doomed.id)
+    doomed = await manage_contacts.create_list(deps, key, "Doomed")
+    job = await imports.upload(deps, key, doomed.id, "d.csv", ["name", "email", "company"], rows(3))
+    await imports.start(deps, key, job.id, job.mapping)
+    await manage_contacts.delete_list(deps, key, doomed.id)
     failed = await finish(deps, job.id, key.project_id)
     assert failed.status is ImportStatus.FAILED and "deleted" in failed.error
 
@@ -99,12 +98,12 @@ async def test_a_double_opt_in_import_sends_codes_and_a_deleted_list_fails_the_j
 async def test_another_project_cannot_start_or_read_an_import(deps):
     mine = await live_key(deps, "mine")
     theirs = await live_key(deps, "theirs")
-    people = await manage_contacts.create_list(deps, mine.project_id, "People")
-    job = await imports.upload(deps, mine.project_id, people.id, "p.csv", ["email"], [(2, ["a@example.com"])])
+    people = await manage_contacts.create_list(deps, mine, "People")
+    job = await imports.upload(deps, mine, people.id, "p.csv", ["email"], [(2, ["a@example.com"])])
     with pytest.raises(Exception, match="not found"):
-        await imports.start(deps, theirs.project_id, job.id, {"email": 0})
+        await imports.start(deps, theirs, job.id, {"email": 0})
     with pytest.raises(Exception, match="not found"):
-        await imports.upload(deps, theirs.project_id, people.id, "p.csv", ["email"], [(2, ["a@example.com"])])
+        await imports.upload(deps, theirs, people.id, "p.csv", ["email"], [(2, ["a@example.com"])])
 
 
 def test_guessing_columns():

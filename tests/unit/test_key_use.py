@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.keys import KeyMode
 from autorelay_core.errors import Unavailable
 from autorelay_core.usecases.manage_keys import authenticate, create_key, create_project
@@ -9,7 +10,7 @@ from autorelay_core.usecases.manage_keys import authenticate, create_key, create
 
 async def test_a_locked_out_last_use_write_lets_the_request_through_and_is_tried_again(deps, clock):
     project = await create_project(deps, "acme")
-    issued = await create_key(deps, project.id, KeyMode.LIVE)
+    issued = await create_key(deps, Caller.system(project.id), KeyMode.LIVE)
     touched, real_touch = [], deps.storage.keys.touch
 
     async def locked_touch(key_id, at):

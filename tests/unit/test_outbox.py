@@ -39,7 +39,7 @@ async def test_transient_failure_is_retried_then_sent(outbox, mailer, manual_que
     assert await deliver_email(outbox, email.id) == "skipped"  # not due yet
     clock.advance(seconds=10)
     assert await deliver_email(outbox, email.id) == "sent"
-    stored, events = await get_email(outbox, key.project_id, email.id)
+    stored, events = await get_email(outbox, key, email.id)
     assert stored.status is EmailStatus.SENT
     assert [e.type for e in events] == [EventType.QUEUED, EventType.DEFERRED, EventType.SENT]
     assert events[1].data == {"error": "451 try later", "next_attempt": retry_at.isoformat()}
@@ -56,7 +56,7 @@ async def test_transient_failures_give_up_after_the_backoff_schedule(outbox, mai
         assert await deliver_email(outbox, email.id) == "retry"
         clock.moment += delay
     assert await deliver_email(outbox, email.id) == "failed"
-    stored, events = await get_email(outbox, key.project_id, email.id)
+    stored, events = await get_email(outbox, key, email.id)
     assert stored.status is EmailStatus.FAILED and stored.last_error == "451 busy"
     assert events[-1].type is EventType.FAILED
     assert [e.type for e in events].count(EventType.DEFERRED) == len(schedule)
@@ -67,7 +67,7 @@ async def test_permanent_failure_fails_at_once(outbox, mailer):
     email = await send_email(outbox, key, command())
     mailer.failures.append(MailerError("550 no such user", permanent=True))
     assert await deliver_email(outbox, email.id) == "failed"
-    stored, _ = await get_email(outbox, key.project_id, email.id)
+    stored, _ = await get_email(outbox, key, email.id)
     assert stored.status is EmailStatus.FAILED
 
 
@@ -109,7 +109,7 @@ async def test_an_unexpected_mailer_error_is_retried_then_fails(outbox, mailer, 
         assert await deliver_email(outbox, email.id) == "retry"
         clock.moment += delay
     assert await deliver_email(outbox, email.id) == "failed"
-    stored, _ = await get_email(outbox, key.project_id, email.id)
+    stored, _ = await get_email(outbox, key, email.id)
     assert stored.last_error == "unexpected mailer error: RuntimeError"
 
 

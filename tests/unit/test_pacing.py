@@ -208,21 +208,21 @@ async def test_a_campaign_respects_its_sending_domains_warm_up(clock):
     deps = evolve(deps, config=evolve(deps.config, campaign_rate=1000.0))
     key = await live_key(deps)
     await deps.storage.pacing.set_warmup(warmup("acme.test", clock.now().date(), (3, 10)))
-    target = await create_list(deps, key.project_id, "Subscribers")
+    target = await create_list(deps, key, "Subscribers")
     for n in range(5):
         await create_contact(deps, key, ContactInput(f"c{n}@example.com", target.id, f"C{n}"))
     values = {"name": "Spring", "subject": "Hi", "from_email": "news@acme.test", "list_id": target.id}
     draft = await campaigns.create_campaign(
-        deps, key.project_id, campaigns.CampaignInput(**values, content="<p>{{ unsubscribe_url }}</p>")
+        deps, key, campaigns.CampaignInput(**values, content="<p>{{ unsubscribe_url }}</p>")
     )
     await campaigns.launch_campaign(deps, key, draft.id)
     clock.advance(seconds=1)
     await drain(deps)
     assert len(mailer.sent) == 3  # day one's volume; the other two wait
-    state = await campaigns.get_campaign(deps, key.project_id, draft.id)
+    state = await campaigns.get_campaign(deps, key, draft.id)
     assert state.status.value == "sending"
     clock.advance(days=1, seconds=1)  # a day after the first three went
     await drain(deps)
     assert len(mailer.sent) == 5
-    live = await campaigns.progress(deps, await campaigns.get_campaign(deps, key.project_id, draft.id))
+    live = await campaigns.progress(deps, await campaigns.get_campaign(deps, key, draft.id))
     assert live.campaign.status.value == "completed" and live.campaign.sent == 5

@@ -80,7 +80,7 @@ async def test_a_slow_webhook_endpoint_does_not_hold_email_delivery(clock, maile
     poster = SlowPoster()
     deps = evolve(make_deps(clock=clock, mailer=mailer, queue=manual_queue), dns=PublicDns(), webhook_poster=poster)
     key = await live_key(deps)
-    await create_webhook(deps, key.project_id, WebhookInput("https://hooks.example.com/", ["email.sent"]))
+    await create_webhook(deps, key, WebhookInput("https://hooks.example.com/", ["email.sent"]))
     posts = BackgroundPosts(limit=2)
     for _ in range(3):
         await send_email(deps, key, command())

@@ -20,8 +20,8 @@ from autorelay_core.usecases.send_email import AttachmentInput, SendCommand, sen
 
 async def live_key(deps, name="acme", mode=KeyMode.LIVE):
     project = await create_project(deps, name)
-    await mark_verified(deps, project.id, "acme.test")
-    return Caller.for_key((await create_key(deps, project.id, mode)).key)
+    await mark_verified(deps, Caller.system(project.id), "acme.test")
+    return Caller.for_key((await create_key(deps, Caller.system(project.id), mode)).key)
 
 
 def command(**overrides) -> SendCommand:
@@ -35,7 +35,7 @@ async def test_send_stores_queued_email_and_delivers_it(deps, mailer):
     email = await send_email(deps, key, command())
     assert email.id.startswith("em_") and email.message_id.endswith("@acme.test>")
     await deps.queue.drain()
-    stored, events = await get_email(deps, key.project_id, email.id)
+    stored, events = await get_email(deps, key, email.id)
     assert stored.status is EmailStatus.SENT
     assert [e.type for e in events] == [EventType.QUEUED, EventType.SENT]
     assert [m.id for m in mailer.sent] == [email.id]
@@ -82,7 +82,7 @@ def _first_page():
 async def test_template_wins_over_html_and_escapes_data(deps, mailer):
     key = await live_key(deps)
     template = await create_template(
-        deps, key.project_id, TemplateInput(name="welcome", subject="Welcome {{ name }}", html="<p>Hi {{ name }}</p>")
+        deps, key, TemplateInput(name="welcome", subject="Welcome {{ name }}", html="<p>Hi {{ name }}</p>")
     )
     email = await send_email(
         deps, key, command(template_id=template.id, html="<p>ignored</p>", subject=None, data={"name": "<b>Bob</b>"})
@@ -93,9 +93,7 @@ async def test_template_wins_over_html_and_escapes_data(deps, mailer):
 
 async def test_missing_template_variable_is_named(deps):
     key = await live_key(deps)
-    template = await create_template(
-        deps, key.project_id, TemplateInput(name="t", subject="S", html="{{ first }} {{ last }}")
-    )
+    template = await create_template(deps, key, TemplateInput(name="t", subject="S", html="{{ first }} {{ last }}"))
     with pytest.raises(Invalid, match=r"missing template variable.*last"):
         await send_email(deps, key, command(template_id=template.id, data={"first": "A"}))
 
@@ -103,7 +101,7 @@ async def test_missing_template_variable_is_named(deps):
 async def test_template_of_another_project_is_not_found(deps):
     key_a = await live_key(deps, "a")
     key_b = await live_key(deps, "b")
-    template = await create_template(deps, key_a.project_id, TemplateInput(name="t", subject="S", html="x"))
+    template = await create_template(deps, key_a, TemplateInput(name="t", subject="S", html="x"))
     with pytest.raises(NotFound):
         await send_email(deps, key_b, command(template_id=template.id))
 
@@ -163,12 +161,10 @@ async def test_a_lone_surrogate_is_refused_when_accepted_not_failed_when_sent(de
     assert refused.value.field == "html"
     with pytest.raises(Invalid, match=r"subject must not contain a lone surrogate \(U\+DFFF\)"):
         await send_email(deps, key, command(subject="Hi \udfff"))
-    template = await create_template(
-        deps, key.project_id, TemplateInput(name="t", subject="Hi", html="<p>{{ name }}</p>")
-    )
+    template = await create_template(deps, key, TemplateInput(name="t", subject="Hi", html="<p>{{ name }}</p>"))
     with pytest.raises(Invalid, match="html contains a lone surrogate"):
         await send_email(deps, key, command(html=None, template_id=template.id, data={"name": "\ud83d"}))
     with pytest.raises(Invalid, match="html contains a lone surrogate"):
-        await create_template(deps, key.project_id, TemplateInput(name="u", subject="Hi", html="<p>\ud800</p>"))
+        await create_template(deps, key, TemplateInput(name="u", subject="Hi", html="<p>\ud800</p>"))
     await deps.queue.drain()
     assert mailer.sent == []

@@ -57,7 +57,7 @@ async def test_http_links_go_through_the_redirect_and_a_pixel_is_added(deps, mai
     assert len(clicks) == 2 and len(opens) == 1
     assert 'href="mailto:help@acme.test"' in sent.html and 'href="#top"' in sent.html
     assert sent.html.index("/track/open/") < sent.html.index("</body>")
-    stored, _ = await get_email(deps, key.project_id, email.id)
+    stored, _ = await get_email(deps, key, email.id)
     assert stored.html == PAGE  # what the customer wrote is what is stored
     assert "track" not in (sent.text or "")  # the text part keeps the original links
     assert await record_click(deps, _token(clicks[0])) == "https://shop.example.com/sale?a=1&b=2"
@@ -66,24 +66,22 @@ async def test_http_links_go_through_the_redirect_and_a_pixel_is_added(deps, mai
 
 async def test_opens_and_clicks_move_status_counters_and_tell_webhooks(deps, mailer, poster):
     key = await live_key(deps)
-    await create_webhook(
-        deps, key.project_id, WebhookInput("https://hooks.example.com/", ["email.opened", "email.clicked"])
-    )
+    await create_webhook(deps, key, WebhookInput("https://hooks.example.com/", ["email.opened", "email.clicked"]))
     email = await send_email(deps, key, command(html=PAGE))
     await drain(deps)
     (sent,) = mailer.sent
     (pixel,) = _links(sent.html, "open")
     await record_open(deps, _token(pixel), "192.0.2.1")
     await record_open(deps, _token(pixel), "192.0.2.2")
-    stored, events = await get_email(deps, key.project_id, email.id)
+    stored, events = await get_email(deps, key, email.id)
     assert stored.status is EmailStatus.OPENED and stored.opens == 2
     link = _links(sent.html, "click")[0]
     await record_click(deps, _token(link))
-    stored, events = await get_email(deps, key.project_id, email.id)
+    stored, events = await get_email(deps, key, email.id)
     assert stored.status is EmailStatus.CLICKED and stored.clicks == 1
     assert events[-1].data == {"url": "https://shop.example.com/sale?a=1&b=2"}
     await record_open(deps, _token(pixel), "192.0.2.3")  # a later open keeps the furthest status
-    stored, _ = await get_email(deps, key.project_id, email.id)
+    stored, _ = await get_email(deps, key, email.id)
     assert stored.status is EmailStatus.CLICKED and stored.opens == 3
     await drain(deps)
     kinds = [json.loads(body)["type"] for _, _, body in poster.posted]
@@ -93,7 +91,7 @@ async def test_opens_and_clicks_move_status_counters_and_tell_webhooks(deps, mai
 
 async def test_a_scanner_fetching_the_pixel_a_hundred_times_records_one_open(deps, mailer, poster, clock):
     key = await live_key(deps)
-    await create_webhook(deps, key.project_id, WebhookInput("https://hooks.example.com/", ["email.opened"]))
+    await create_webhook(deps, key, WebhookInput("https://hooks.example.com/", ["email.opened"]))
     email = await send_email(deps, key, command(html=PAGE))
     await drain(deps)
     (pixel,) = _links(mailer.sent[0].html, "open")
@@ -103,7 +101,7 @@ async def test_a_scanner_fetching_the_pixel_a_hundred_times_records_one_open(dep
     await record_open(deps, _token(pixel), "198.51.100.7")  # a minute on, the same client counts again
     for client in range(40):  # every client together: at most 20 an hour for one email
         await record_open(deps, _token(pixel), f"203.0.113.{client}")
-    stored, _ = await get_email(deps, key.project_id, email.id)
+    stored, _ = await get_email(deps, key, email.id)
     assert stored.opens == 20
     await drain(deps)
     assert len(poster.posted) == 20
@@ -148,5 +146,5 @@ async def test_campaign_stats_follow_engagement_and_the_unsubscribe_link_is_not_
     assert len(_links(first.html, "click")) == 1 and "/api/v1/unsubscribe?token=" in first.html
     await record_open(deps, _token(_links(first.html, "open")[0]))
     await record_click(deps, _token(_links(second.html, "click")[0]))
-    live = await manage_campaigns.progress(deps, await manage_campaigns.get_campaign(deps, key.project_id, campaign.id))
+    live = await manage_campaigns.progress(deps, await manage_campaigns.get_campaign(deps, key, campaign.id))
     assert live.statuses[EmailStatus.OPENED] == 1 and live.statuses[EmailStatus.CLICKED] == 1

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.users import Role
 from autorelay_core.errors import Invalid, RateLimited, Unauthenticated
 from autorelay_core.usecases import manage_users as uc
@@ -115,22 +116,22 @@ async def test_inviting_an_existing_user_adds_a_role_and_never_a_link(deps):
     project_b, bob = await owner(deps, "bob@example.com")
     await uc.set_password(deps, await uc.sign_in_link_token(deps, bob), "bob's own password")
     project_a = await create_project(deps, "attacker")
-    invitation = await uc.invite(deps, project_a.id, "BOB@example.com", Role.MEMBER)
+    invitation = await uc.invite(deps, Caller.system(project_a.id), "BOB@example.com", Role.MEMBER)
     assert invitation.link_token is None and invitation.user.id == bob.id
     signed = await uc.sign_in(deps, "bob@example.com", "bob's own password", "192.0.2.1")
     roles = {m.project_id: m.role for m in await deps.storage.users.memberships(bob.id)}
     assert roles == {project_b.id: Role.OWNER, project_a.id: Role.MEMBER}
     assert await uc.visit(deps, signed.token) is not None
-    new = await uc.invite(deps, project_a.id, "carol@example.com")
+    new = await uc.invite(deps, Caller.system(project_a.id), "carol@example.com")
     assert new.link_token is not None and (await uc.redeem(deps, new.link_token)).email == "carol@example.com"
     with pytest.raises(Invalid, match="reserved"):
-        await uc.invite(deps, project_a.id, uc.FIRST_OWNER)
+        await uc.invite(deps, Caller.system(project_a.id), uc.FIRST_OWNER)
 
 
 async def test_a_pending_user_invited_again_by_their_only_project_gets_a_new_link(deps):
     project = await create_project(deps, "a")
-    first = await uc.invite(deps, project.id, "eli@example.com")
-    again = await uc.invite(deps, project.id, "eli@example.com", Role.OWNER)
+    first = await uc.invite(deps, Caller.system(project.id), "eli@example.com")
+    again = await uc.invite(deps, Caller.system(project.id), "eli@example.com", Role.OWNER)
     assert again.link_token is not None
     with pytest.raises(Invalid, match="already used or replaced"):
         await uc.redeem(deps, first.link_token)
@@ -139,9 +140,9 @@ async def test_a_pending_user_invited_again_by_their_only_project_gets_a_new_lin
 
 async def test_a_link_minted_before_another_project_invites_the_user_stops_working(deps):
     project_a = await create_project(deps, "a")
-    first = await uc.invite(deps, project_a.id, "dan@example.com")
+    first = await uc.invite(deps, Caller.system(project_a.id), "dan@example.com")
     project_b = await create_project(deps, "b")
-    assert (await uc.invite(deps, project_b.id, "dan@example.com")).link_token is None
+    assert (await uc.invite(deps, Caller.system(project_b.id), "dan@example.com")).link_token is None
     with pytest.raises(Invalid, match="already used or replaced"):
         await uc.set_password(deps, first.link_token, "project a's owner sets it")
 

@@ -55,7 +55,7 @@ def deps(clock, mailer, dns, poster):
 
 
 async def _hook(deps, key, events=("email.sent",), url=HOOK):
-    return await uc.create_webhook(deps, key.project_id, uc.WebhookInput(url=url, events=list(events)))
+    return await uc.create_webhook(deps, key, uc.WebhookInput(url=url, events=list(events)))
 
 
 async def test_registration_returns_a_standard_secret_once_and_stores_it_sealed(deps):
@@ -80,7 +80,7 @@ async def test_registration_returns_a_standard_secret_once_and_stores_it_sealed(
 async def test_registration_names_what_is_wrong(deps, fields, message):
     key = await live_key(deps)
     with pytest.raises(Invalid, match=message):
-        await uc.create_webhook(deps, key.project_id, uc.WebhookInput(**fields))
+        await uc.create_webhook(deps, key, uc.WebhookInput(**fields))
     assert await deps.storage.webhooks.list(key.project_id) == []
 
 
@@ -167,7 +167,7 @@ async def test_failures_follow_the_schedule_then_resolve_and_a_replay_sends_agai
     await drain(deps)  # attempt 1 (500) at once
     await drain(deps)  # attempt 2 is due "immediately" again: 500
     assert len(poster.posted) == 2
-    (failed,), more = await uc.failed_deliveries(deps, key.project_id, webhook.id, 50)
+    (failed,), more = await uc.failed_deliveries(deps, key, webhook.id, 50)
     assert not more and failed.attempts == 2 and failed.error == "HTTP 500" and failed.resolved_at is None
     assert failed.due_at == started + RETRY_DELAYS[1]
     clock.advance(seconds=4)
@@ -178,13 +178,13 @@ async def test_failures_follow_the_schedule_then_resolve_and_a_replay_sends_agai
     clock.advance(minutes=5)
     await drain(deps)  # attempt 4: 200
     assert len(poster.posted) == 4 and len({body for _, _, body in poster.posted}) == 1
-    (resolved,), _ = await uc.failed_deliveries(deps, key.project_id, webhook.id, 50)
+    (resolved,), _ = await uc.failed_deliveries(deps, key, webhook.id, 50)
     assert resolved.attempts == 4 and resolved.resolved_at == clock.now() and resolved.due_at is None
-    replayed = await uc.replay_delivery(deps, key.project_id, webhook.id, resolved.id)
+    replayed = await uc.replay_delivery(deps, key, webhook.id, resolved.id)
     assert replayed.replay_count == 1
     await drain(deps)
     assert len(poster.posted) == 5
-    (after,), _ = await uc.failed_deliveries(deps, key.project_id, webhook.id, 50)
+    (after,), _ = await uc.failed_deliveries(deps, key, webhook.id, 50)
     assert after.replay_count == 1 and after.attempts == 5
 
 
@@ -200,7 +200,7 @@ async def test_a_delivery_gives_up_after_the_last_retry(deps, poster, clock):
     clock.advance(days=2)
     await drain(deps)
     assert len(poster.posted) == 1 + len(RETRY_DELAYS)
-    (gave_up,), _ = await uc.failed_deliveries(deps, key.project_id, webhook.id, 50)
+    (gave_up,), _ = await uc.failed_deliveries(deps, key, webhook.id, 50)
     assert gave_up.attempts == 9 and gave_up.due_at is None and gave_up.state.value == "failed"
 
 
@@ -210,14 +210,14 @@ async def test_410_disables_the_endpoint(deps, poster):
     poster.statuses = [410]
     await send_email(deps, key, command())
     await drain(deps)
-    assert not (await uc.get_webhook(deps, key.project_id, webhook.id)).active
+    assert not (await uc.get_webhook(deps, key, webhook.id)).active
     await send_email(deps, key, command())
     await drain(deps)
     assert len(poster.posted) == 1
-    (failed,), _ = await uc.failed_deliveries(deps, key.project_id, webhook.id, 50)
+    (failed,), _ = await uc.failed_deliveries(deps, key, webhook.id, 50)
     assert failed.error == "HTTP 410" and failed.due_at is None
     with pytest.raises(Conflict, match="paused"):
-        await uc.replay_delivery(deps, key.project_id, webhook.id, failed.id)
+        await uc.replay_delivery(deps, key, webhook.id, failed.id)
 
 
 async def test_a_paused_endpoint_keeps_nothing_queued_and_a_deleted_one_stops(deps, poster, clock):
@@ -226,17 +226,17 @@ async def test_a_paused_endpoint_keeps_nothing_queued_and_a_deleted_one_stops(de
     poster.statuses = [500, 500]
     await send_email(deps, key, command())
     await drain(deps)  # failed twice (at once, and again at once); the next retry is queued
-    await uc.update_webhook(deps, key.project_id, webhook.id, uc.WebhookInput(active=False))
-    (dropped,), _ = await uc.failed_deliveries(deps, key.project_id, webhook.id, 50)
+    await uc.update_webhook(deps, key, webhook.id, uc.WebhookInput(active=False))
+    (dropped,), _ = await uc.failed_deliveries(deps, key, webhook.id, 50)
     assert dropped.state.value == "failed" and "paused" in dropped.error
     clock.advance(hours=1)
     await send_email(deps, key, command())
     await drain(deps)
     assert len(poster.posted) == 2
-    await uc.update_webhook(deps, key.project_id, webhook.id, uc.WebhookInput(active=True))
-    await uc.delete_webhook(deps, key.project_id, webhook.id)
+    await uc.update_webhook(deps, key, webhook.id, uc.WebhookInput(active=True))
+    await uc.delete_webhook(deps, key, webhook.id)
     with pytest.raises(NotFound):
-        await uc.get_webhook(deps, key.project_id, webhook.id)
+        await uc.get_webhook(deps, key, webhook.id)
     assert await deps.storage.webhooks.next_due() is None
 
 
@@ -247,7 +247,7 @@ async def test_a_host_that_moves_inside_the_network_is_refused_at_delivery(deps,
     await send_email(deps, key, command())
     await drain(deps)
     assert poster.posted == []
-    (refused,), _ = await uc.failed_deliveries(deps, key.project_id, webhook.id, 50)
+    (refused,), _ = await uc.failed_deliveries(deps, key, webhook.id, 50)
     assert refused.error == "refused: url host moving.example.com resolves to 10.1.2.3, a private address"
 
 
@@ -259,8 +259,8 @@ async def test_the_deliveries_list_pages_newest_first(deps, poster, clock):
         await send_email(deps, key, command())
         await drain(deps)
         clock.advance(seconds=1)
-    page, more = await uc.failed_deliveries(deps, key.project_id, webhook.id, 2)
-    everything, _ = await uc.failed_deliveries(deps, key.project_id, webhook.id, 100)
+    page, more = await uc.failed_deliveries(deps, key, webhook.id, 2)
+    everything, _ = await uc.failed_deliveries(deps, key, webhook.id, 100)
     assert more and len(page) == 2 and page == everything[:2]
     assert len(everything) == 3 and everything[0].created_at > everything[1].created_at > everything[2].created_at
 

@@ -47,9 +47,9 @@ SERIES = ("sent", "opened", "clicked", "bounced", "complained")
 
 async def _listing(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
     deps = deps_of(request)
-    found = await uc.list_campaigns(deps, visit.session.project_id, None, OffsetRequest(1, 100))
-    lists = await manage_contacts.all_lists(deps, visit.session.project_id)
-    templates = await manage_templates.list_templates(deps, visit.session.project_id)
+    found = await uc.list_campaigns(deps, caller_of(visit), None, OffsetRequest(1, 100))
+    lists = await manage_contacts.all_lists(deps, caller_of(visit))
+    templates = await manage_templates.list_templates(deps, caller_of(visit))
     return render(
         request,
         "campaigns.html",
@@ -75,7 +75,7 @@ async def create(request: Request, visit: Visit) -> Response:
     subject, content = form_value(request, "subject"), BLANK
     template_id = form_value(request, "template")
     if template_id:
-        template = await or_none(manage_templates.get_template(deps, visit.session.project_id, template_id))
+        template = await or_none(manage_templates.get_template(deps, caller_of(visit), template_id))
         if template is None:
             return await _listing(request, visit, 400, error="That template is gone.")
         content, subject = template.html, subject or template.subject
@@ -87,16 +87,14 @@ async def create(request: Request, visit: Visit) -> Response:
         content=content,
     )
     try:
-        made = await uc.create_campaign(deps, visit.session.project_id, fields)
+        made = await uc.create_campaign(deps, caller_of(visit), fields)
     except AutoRelayError as error:
         return await _listing(request, visit, 400, error=error.message)
     return RedirectResponse(f"/app/campaigns/{made.id}", status_code=303)
 
 
 async def _campaign(request: Request, visit: Visit) -> Campaign | None:
-    return await or_none(
-        uc.get_campaign(deps_of(request), visit.session.project_id, request.path_params["campaign_id"])
-    )
+    return await or_none(uc.get_campaign(deps_of(request), caller_of(visit), request.path_params["campaign_id"]))
 
 
 async def _live(request: Request, campaign: Campaign) -> dict:
@@ -152,18 +150,18 @@ async def _detail(request: Request, visit: Visit, campaign: Campaign, status: in
     if campaign.status is CampaignStatus.DRAFT:
         contact = await _contact_for_preview(request, visit, campaign)
         extra["preview_contact"] = contact.id if contact else None
-        lists = await manage_contacts.all_lists(deps, visit.session.project_id)
+        lists = await manage_contacts.all_lists(deps, caller_of(visit))
         contacts = await manage_contacts.contacts_page(
             deps,
-            visit.session.project_id,
+            caller_of(visit),
             ContactQuery(campaign.list_id, status=ContactStatus.SUBSCRIBED),
             OffsetRequest(1, 20),
         )
-        templates = await manage_templates.list_templates(deps, visit.session.project_id)
+        templates = await manage_templates.list_templates(deps, caller_of(visit))
         extra |= {"lists": lists, "contacts": contacts.items, "recipients": contacts.total, "templates": templates}
     else:
         extra["chart"], extra["links"] = await _chart(request, campaign)
-    target = await or_none(manage_contacts.find_list(deps, visit.session.project_id, campaign.list_id))
+    target = await or_none(manage_contacts.find_list(deps, caller_of(visit), campaign.list_id))
     return render(
         request,
         "campaign.html",
@@ -211,7 +209,7 @@ async def edit(request: Request, visit: Visit) -> Response:
     content = form_value(request, "content")
     template_id = form_value(request, "template")
     if template_id:
-        template = await or_none(manage_templates.get_template(deps, visit.session.project_id, template_id))
+        template = await or_none(manage_templates.get_template(deps, caller_of(visit), template_id))
         content = template.html if template else content
     fields = uc.CampaignInput(
         name=form_value(request, "name"),
@@ -221,7 +219,7 @@ async def edit(request: Request, visit: Visit) -> Response:
         content=content,
     )
     try:
-        await uc.update_campaign(deps, visit.session.project_id, campaign.id, fields)
+        await uc.update_campaign(deps, caller_of(visit), campaign.id, fields)
     except AutoRelayError as error:
         return await _detail(request, visit, campaign, 400, error=error.message)
     return RedirectResponse(f"/app/campaigns/{campaign.id}?done=saved", status_code=303)
@@ -231,7 +229,7 @@ async def _contact_for_preview(request: Request, visit: Visit, campaign: Campaig
     contact_id = request.query_params.get("contact") or form_value_or_none(request, "contact")
     if not contact_id:
         return None
-    contact = await or_none(manage_contacts.get_contact(deps_of(request), visit.session.project_id, contact_id))
+    contact = await or_none(manage_contacts.get_contact(deps_of(request), caller_of(visit), contact_id))
     return contact if contact is not None and contact.list_id == campaign.list_id else None
 
 
@@ -302,7 +300,7 @@ async def _pause_or_resume(request: Request, visit: Visit, pause: bool) -> Respo
         return missing(request, "campaign")
     action = uc.pause_campaign if pause else uc.resume_campaign
     try:
-        await action(deps_of(request), visit.session.project_id, campaign.id)
+        await action(deps_of(request), caller_of(visit), campaign.id)
     except Conflict as error:
         return await _detail(request, visit, campaign, 409, error=error.message)
     return RedirectResponse(f"/app/campaigns/{campaign.id}?done={'paused' if pause else 'resumed'}", status_code=303)
@@ -324,7 +322,7 @@ async def delete(request: Request, visit: Visit) -> Response:
     if campaign is None:
         return missing(request, "campaign")
     try:
-        await uc.delete_campaign(deps_of(request), visit.session.project_id, campaign.id)
+        await uc.delete_campaign(deps_of(request), caller_of(visit), campaign.id)
     except Conflict as error:
         return await _detail(request, visit, campaign, 409, error=error.message)
     return RedirectResponse("/app/campaigns", status_code=303)

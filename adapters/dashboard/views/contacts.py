@@ -30,8 +30,8 @@ MAX_UPLOAD = 16 * 1024 * 1024
 
 
 async def _lists_page(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
-    lists = await manage_contacts.all_lists(deps_of(request), visit.session.project_id)
-    recent = await queries.recent_imports(deps_of(request), visit.session.project_id, 5)
+    lists = await manage_contacts.all_lists(deps_of(request), caller_of(visit))
+    recent = await queries.recent_imports(deps_of(request), caller_of(visit), 5)
     names = {item.id: item.name for item in lists}
     return render(request, "contacts.html", status, lists=lists, imports=recent, list_names=names, **extra)
 
@@ -46,7 +46,7 @@ async def create_list(request: Request, visit: Visit) -> Response:
     name = form_value(request, "name")
     try:
         made = await manage_contacts.create_list(
-            deps_of(request), visit.session.project_id, name, form_value(request, "double_opt_in") == "on"
+            deps_of(request), caller_of(visit), name, form_value(request, "double_opt_in") == "on"
         )
     except Invalid as error:
         return await _lists_page(request, visit, 400, error=error.message, name=name)
@@ -54,9 +54,7 @@ async def create_list(request: Request, visit: Visit) -> Response:
 
 
 async def _list(request: Request, visit: Visit) -> ContactList | None:
-    return await or_none(
-        manage_contacts.find_list(deps_of(request), visit.session.project_id, request.path_params["list_id"])
-    )
+    return await or_none(manage_contacts.find_list(deps_of(request), caller_of(visit), request.path_params["list_id"]))
 
 
 async def _list_page(request: Request, visit: Visit, target: ContactList, status: int = 200, **extra) -> Response:
@@ -65,7 +63,7 @@ async def _list_page(request: Request, visit: Visit, target: ContactList, status
     try:
         number = parse_bounded_int(query.get("page") or None, "page", default=1, low=1, high=MAX_PAGE)
         found = await manage_contacts.list_contacts(
-            deps_of(request), visit.session.project_id, target.id, OffsetRequest(number, PAGE_SIZE), search, wanted
+            deps_of(request), caller_of(visit), target.id, OffsetRequest(number, PAGE_SIZE), search, wanted
         )
     except Invalid as error:
         return render(request, "error.html", 400, title="Bad filter", message=error.message)
@@ -113,7 +111,7 @@ async def list_settings(request: Request, visit: Visit) -> Response:
     try:
         await manage_contacts.update_list(
             deps_of(request),
-            visit.session.project_id,
+            caller_of(visit),
             target.id,
             form_value(request, "name"),
             form_value(request, "double_opt_in") == "on",
@@ -126,7 +124,7 @@ async def list_settings(request: Request, visit: Visit) -> Response:
 @page()
 async def delete_list(request: Request, visit: Visit) -> Response:
     try:
-        await manage_contacts.delete_list(deps_of(request), visit.session.project_id, request.path_params["list_id"])
+        await manage_contacts.delete_list(deps_of(request), caller_of(visit), request.path_params["list_id"])
     except NotFound:
         return missing(request, "list")
     except Conflict as error:
@@ -154,7 +152,7 @@ async def add_contact(request: Request, visit: Visit) -> Response:
 
 async def _contact_or_none(request: Request, visit: Visit):
     return await or_none(
-        manage_contacts.get_contact(deps_of(request), visit.session.project_id, request.path_params["contact_id"])
+        manage_contacts.get_contact(deps_of(request), caller_of(visit), request.path_params["contact_id"])
     )
 
 
@@ -163,7 +161,7 @@ async def contact_detail(request: Request, visit: Visit, status: int = 200, erro
     contact = await _contact_or_none(request, visit)
     if contact is None:
         return missing(request, "contact")
-    target = await or_none(manage_contacts.find_list(deps_of(request), visit.session.project_id, contact.list_id))
+    target = await or_none(manage_contacts.find_list(deps_of(request), caller_of(visit), contact.list_id))
     return render(request, "contact.html", status, nav="contacts", contact=contact, target=target, error=error)
 
 
@@ -180,9 +178,9 @@ async def edit_contact(request: Request, visit: Visit) -> Response:
         status=wanted if wanted and wanted != contact.status.value else None,
     )
     try:
-        await manage_contacts.update_contact(deps_of(request), visit.session.project_id, contact.id, fields)
+        await manage_contacts.update_contact(deps_of(request), caller_of(visit), contact.id, fields)
     except (Invalid, Conflict) as error:
-        target = await or_none(manage_contacts.find_list(deps_of(request), visit.session.project_id, contact.list_id))
+        target = await or_none(manage_contacts.find_list(deps_of(request), caller_of(visit), contact.list_id))
         return render(request, "contact.html", 400, nav="contacts", contact=contact, target=target, error=error.message)
     return RedirectResponse(f"/app/contacts/lists/{contact.list_id}?done=saved", status_code=303)
 
@@ -200,7 +198,7 @@ async def unsubscribe_contact(request: Request, visit: Visit) -> Response:
         return missing(request, "contact")
     try:
         await manage_contacts.update_contact(
-            deps_of(request), visit.session.project_id, contact.id, ContactInput(status="unsubscribed")
+            deps_of(request), caller_of(visit), contact.id, ContactInput(status="unsubscribed")
         )
     except (Invalid, Conflict) as error:
         return render(request, "error.html", 409, title="Cannot unsubscribe", message=error.message)
@@ -212,7 +210,7 @@ async def delete_contact(request: Request, visit: Visit) -> Response:
     contact = await _contact_or_none(request, visit)
     if contact is None:
         return missing(request, "contact")
-    await manage_contacts.delete_contact(deps_of(request), visit.session.project_id, contact.id)
+    await manage_contacts.delete_contact(deps_of(request), caller_of(visit), contact.id)
     return _back_to_list(request, contact.list_id, "deleted")
 
 
@@ -221,13 +219,13 @@ async def export(request: Request, visit: Visit) -> Response:
     target = await _list(request, visit)
     if target is None:
         return missing(request, "list")
-    deps, project_id = deps_of(request), visit.session.project_id
+    deps, caller = deps_of(request), caller_of(visit)
 
     async def rows():
         number = 1
         while True:
             found = await manage_contacts.list_contacts(
-                deps, project_id, target.id, OffsetRequest(number, EXPORT_PAGE), None, None
+                deps, caller, target.id, OffsetRequest(number, EXPORT_PAGE), None, None
             )
             for c in found.items:
                 yield [c.email, c.name or "", c.company or "", c.status.value, c.created_at.isoformat()]
@@ -267,10 +265,10 @@ async def upload(request: Request, visit: Visit) -> Response:
         async with request.app.state.csv_reading:  # one file's rows in memory at a time, until stored
             header, rows = await deps.offload.run(reader, data)
             del data
-            job = await import_contacts.upload(deps, visit.session.project_id, target.id, file.filename, header, rows)
+            job = await import_contacts.upload(deps, caller_of(visit), target.id, file.filename, header, rows)
             del rows
         if import_contacts.obvious_mapping(job):
-            await import_contacts.start(deps, visit.session.project_id, job.id, job.mapping)
+            await import_contacts.start(deps, caller_of(visit), job.id, job.mapping)
     except AutoRelayError as error:
         status = 429 if isinstance(error, RateLimited) else 400
         return await _list_page(request, visit, target, status, error=f"Not imported: {error.message}")
@@ -279,13 +277,13 @@ async def upload(request: Request, visit: Visit) -> Response:
 
 async def _import(request: Request, visit: Visit):
     return await or_none(
-        import_contacts.get_import(deps_of(request), visit.session.project_id, request.path_params["import_id"])
+        import_contacts.get_import(deps_of(request), caller_of(visit), request.path_params["import_id"])
     )
 
 
 async def _import_context(request: Request, visit: Visit, job) -> dict:
     deps = deps_of(request)
-    target = await or_none(manage_contacts.find_list(deps, visit.session.project_id, job.list_id))
+    target = await or_none(manage_contacts.find_list(deps, caller_of(visit), job.list_id))
     sample = await queries.import_sample(deps, job, 3) if job.status.value == "mapping" else []
     return {
         "job": job,
@@ -324,7 +322,7 @@ async def start_import(request: Request, visit: Visit) -> Response:
         if chosen.isdigit():
             mapping[field] = int(chosen)
     try:
-        await import_contacts.start(deps_of(request), visit.session.project_id, job.id, mapping)
+        await import_contacts.start(deps_of(request), caller_of(visit), job.id, mapping)
     except AutoRelayError as error:
         context = await _import_context(request, visit, job)
         return render(request, "import.html", 400, nav="contacts", error=error.message, **context)

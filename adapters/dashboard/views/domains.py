@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from adapters.dashboard.pages import deps_of, form_value, page, render
+from adapters.dashboard.pages import caller_of, deps_of, form_value, page, render
 from autorelay_core.domain.addresses import is_valid_address
 from autorelay_core.errors import Conflict, Invalid, NotFound, RateLimited
 from autorelay_core.policies.rate_limit import LIMITS, refuse
@@ -23,7 +23,7 @@ VERIFY_LIMITED_AS = "domains.verify"
 
 async def _domains_page(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
     deps = deps_of(request)
-    found = await manage_domains.list_domains(deps, visit.session.project_id)
+    found = await manage_domains.list_domains(deps, caller_of(visit))
     listed = [(d, manage_domains.records(deps, d)) for d in found]
     return render(request, "domains.html", status, domains=listed, **extra)
 
@@ -36,7 +36,7 @@ async def domains(request: Request, visit: Visit) -> Response:
 @page()
 async def add_domain(request: Request, visit: Visit) -> Response:
     try:
-        await manage_domains.create_domain(deps_of(request), visit.session.project_id, form_value(request, "domain"))
+        await manage_domains.create_domain(deps_of(request), caller_of(visit), form_value(request, "domain"))
     except (Invalid, Conflict) as error:
         return await _domains_page(request, visit, 400, error=error.message, name=form_value(request, "domain"))
     return RedirectResponse("/app/domains", status_code=303)
@@ -53,7 +53,7 @@ async def verify(request: Request, visit: Visit) -> Response:
             admission = await deps.rate_limits.hit(f"{VERIFY_LIMITED_AS}|user:{visit.user.id}", now, limit)
             if not admission.allowed:
                 raise refuse(admission, now, limit)
-        result = await manage_domains.verify_domain(deps, visit.session.project_id, domain_id)
+        result = await manage_domains.verify_domain(deps, caller_of(visit), domain_id)
     except (NotFound, RateLimited) as error:
         return await _domains_page(request, visit, 429 if isinstance(error, RateLimited) else 404, error=error.message)
     missing = ", ".join(f"{r.type} {r.name}" for r in result.missing)
@@ -72,7 +72,7 @@ async def suppressions(request: Request, visit: Visit) -> Response:
         after = None
     # The store pages by address (keyset): a search for a prefix starts just before it.
     start = search[:-1] + chr(ord(search[-1]) - 1) + "\uffff" if search else after
-    found = await manage_suppressions.suppression_page(deps, visit.session.project_id, 101, start)
+    found = await manage_suppressions.suppression_page(deps, caller_of(visit), 101, start)
     if search:
         found = [s for s in found if s.email_key.startswith(search)]
     shown = found[:100]
@@ -83,7 +83,7 @@ async def suppressions(request: Request, visit: Visit) -> Response:
 @page()
 async def unsuppress(request: Request, visit: Visit) -> Response:
     try:
-        await lift_suppression(deps_of(request), visit.session.project_id, form_value(request, "email"))
+        await lift_suppression(deps_of(request), caller_of(visit), form_value(request, "email"))
     except NotFound:
         pass  # already lifted (two tabs, a second click): the list shows the state either way
     return RedirectResponse("/app/suppressions", status_code=303)

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.dashboard.pages import deps_of, page, render, sandboxed
+from adapters.dashboard.pages import caller_of, deps_of, page, render, sandboxed
 from autorelay_core.domain.addresses import is_valid_address
 from autorelay_core.domain.emails import Email, EmailStatus
 from autorelay_core.errors import Invalid, NotFound
@@ -63,7 +63,7 @@ def _filters(request: Request) -> EmailFilter:
 
 async def _rows(request: Request, visit: Visit):
     cursor = CursorRequest(limit=PAGE_SIZE, order=Order.DESC, after=request.query_params.get("after") or None)
-    return await queries.search_emails(deps_of(request), visit.session.project_id, cursor, _filters(request))
+    return await queries.search_emails(deps_of(request), caller_of(visit), cursor, _filters(request))
 
 
 def _query(request: Request, **changes: str | None) -> str:
@@ -111,7 +111,7 @@ async def rows(request: Request, visit: Visit) -> Response:
 async def _email(request: Request, visit: Visit) -> Email | None:
     """The project's email named in the path; None for any other (another project's is no different)."""
     try:
-        email, _ = await get_email(deps_of(request), visit.session.project_id, request.path_params["email_id"])
+        email, _ = await get_email(deps_of(request), caller_of(visit), request.path_params["email_id"])
     except NotFound:
         return None
     return email
@@ -138,7 +138,7 @@ def _not_found() -> Response:
 @page()
 async def detail(request: Request, visit: Visit) -> Response:
     try:
-        email, events = await get_email(deps_of(request), visit.session.project_id, request.path_params["email_id"])
+        email, events = await get_email(deps_of(request), caller_of(visit), request.path_params["email_id"])
     except NotFound as error:
         return render(request, "error.html", 404, title="No such email", message=error.message)
     downloadable = await asyncio.to_thread(request.app.state.raw_message, email.id) is not None

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from adapters.dashboard.pages import deps_of, page, render
+from adapters.dashboard.pages import caller_of, deps_of, page, render
 from autorelay_core.domain.keys import SCOPES, KeyMode
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.usecases import manage_keys
@@ -14,7 +14,7 @@ from autorelay_core.usecases.manage_users import Visit
 
 
 async def _page(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
-    keys = await manage_keys.list_keys(deps_of(request), visit.session.project_id)
+    keys = await manage_keys.list_keys(deps_of(request), caller_of(visit))
     keys.sort(key=lambda k: (k.revoked_at is not None, -k.created_at.timestamp()))
     return render(request, "keys.html", status, keys=keys, scopes=SCOPES, **extra)
 
@@ -31,7 +31,7 @@ async def create_key(request: Request, visit: Visit) -> Response:
     scopes = tuple(str(s) for s in form.getlist("scope")) or ("full",)
     name = str(form.get("name", "")).strip()[:100]
     try:
-        issued = await manage_keys.create_key(deps_of(request), visit.session.project_id, mode, name, scopes)
+        issued = await manage_keys.create_key(deps_of(request), caller_of(visit), mode, name, scopes)
     except Invalid as error:
         return await _page(request, visit, 400, error=error.message)
     return await _page(request, visit, 201, issued=issued)
@@ -41,7 +41,7 @@ async def create_key(request: Request, visit: Visit) -> Response:
 async def revoke_key(request: Request, visit: Visit) -> Response:
     deps = deps_of(request)
     try:
-        key = await manage_keys.project_key(deps, visit.session.project_id, request.path_params["key_id"])
+        key = await manage_keys.project_key(deps, caller_of(visit), request.path_params["key_id"])
     except NotFound as error:
         return render(request, "error.html", 404, title="No such key", message=error.message)
     await manage_keys.revoke_key(deps, key.id)

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.dashboard.pages import deps_of, page, render
+from adapters.dashboard.pages import caller_of, deps_of, page, render
 from autorelay_core.usecases import queries
 from autorelay_core.usecases.manage_users import Visit
 from autorelay_core.usecases.read_stats import read_stats
@@ -21,13 +21,13 @@ DAYS = 30
 @page()
 async def overview(request: Request, visit: Visit) -> Response:
     deps = deps_of(request)
-    stats = await read_stats(deps, visit.session.project_id)
+    stats = await read_stats(deps, caller_of(visit))
     today = deps.clock.now().date()
     days = [(today - timedelta(days=n)).isoformat() for n in range(DAYS - 1, -1, -1)]
     counts = {
         (day, kind): count
         for day, kind, count in await queries.daily_activity(
-            deps, visit.session.project_id, deps.clock.now() - timedelta(days=DAYS)
+            deps, caller_of(visit), deps.clock.now() - timedelta(days=DAYS)
         )
     }
     series = {kind: [counts.get((day, kind), 0) for day in days] for kind in SERIES}

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from adapters.dashboard.pages import deps_of, form_value, page, render
+from adapters.dashboard.pages import caller_of, deps_of, form_value, page, render
 from autorelay_core.domain.users import Role
 from autorelay_core.errors import Conflict, Invalid
 from autorelay_core.policies.rate_limit import LIMITS
@@ -19,9 +19,9 @@ from autorelay_core.usecases.manage_users import Visit
 async def _page(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
     deps = deps_of(request)
     project_id = visit.session.project_id
-    project = await manage_keys.get_project(deps, project_id)
+    project = await manage_keys.get_project(deps, caller_of(visit))
     limits = [(endpoint, await limits_for(deps, project_id, endpoint)) for endpoint in LIMITS]
-    members = await queries.members(deps, project_id)
+    members = await queries.members(deps, caller_of(visit))
     return render(request, "settings.html", status, project=project, limits=limits, members=members, **extra)
 
 
@@ -33,7 +33,7 @@ async def settings(request: Request, visit: Visit) -> Response:
 @page(owner=True)
 async def rename(request: Request, visit: Visit) -> Response:
     try:
-        await manage_keys.rename_project(deps_of(request), visit.session.project_id, form_value(request, "name"))
+        await manage_keys.rename_project(deps_of(request), caller_of(visit), form_value(request, "name"))
     except (Invalid, Conflict) as error:
         return await _page(request, visit, 400, error=error.message)
     return RedirectResponse("/app/settings", status_code=303)
@@ -43,7 +43,7 @@ async def rename(request: Request, visit: Visit) -> Response:
 async def tracking(request: Request, visit: Visit) -> Response:
     form = request.state.form
     await manage_keys.set_tracking(
-        deps_of(request), visit.session.project_id, opens=form.get("opens") == "on", clicks=form.get("clicks") == "on"
+        deps_of(request), caller_of(visit), opens=form.get("opens") == "on", clicks=form.get("clicks") == "on"
     )
     return RedirectResponse("/app/settings", status_code=303)
 
@@ -53,7 +53,7 @@ async def invite(request: Request, visit: Visit) -> Response:
     deps = deps_of(request)
     role = Role.OWNER if form_value(request, "role") == "owner" else Role.MEMBER
     try:
-        invitation = await manage_users.invite(deps, visit.session.project_id, form_value(request, "email"), role)
+        invitation = await manage_users.invite(deps, caller_of(visit), form_value(request, "email"), role)
     except Invalid as error:
         return await _page(request, visit, 400, error=error.message)
     token = invitation.link_token

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from adapters.dashboard.pages import (
+    caller_of,
     deps_of,
     form_value,
     json_error,
@@ -46,12 +47,12 @@ SAMPLE_PREFIX = "v."
 
 async def _template(request: Request, visit: Visit) -> Template | None:
     return await or_none(
-        manage_templates.get_template(deps_of(request), visit.session.project_id, request.path_params["template_id"])
+        manage_templates.get_template(deps_of(request), caller_of(visit), request.path_params["template_id"])
     )
 
 
 async def _listing(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
-    found = await manage_templates.list_templates(deps_of(request), visit.session.project_id)
+    found = await manage_templates.list_templates(deps_of(request), caller_of(visit))
     found.sort(key=lambda t: t.updated_at, reverse=True)
     return render(request, "template_list.html", status, templates=found, nav="templates", **extra)
 
@@ -66,7 +67,7 @@ async def create(request: Request, visit: Visit) -> Response:
     name = form_value(request, "name").strip()
     fields = TemplateInput(name=name, subject=form_value(request, "subject").strip() or name, html=STARTER)
     try:
-        made = await manage_templates.create_template(deps_of(request), visit.session.project_id, fields)
+        made = await manage_templates.create_template(deps_of(request), caller_of(visit), fields)
     except Invalid as error:
         return await _listing(request, visit, 400, error=error.message, name=name)
     return RedirectResponse(f"/app/templates/{made.id}", status_code=303)
@@ -76,7 +77,7 @@ async def create(request: Request, visit: Visit) -> Response:
 async def duplicate(request: Request, visit: Visit) -> Response:
     try:
         made = await manage_templates.duplicate_template(
-            deps_of(request), visit.session.project_id, request.path_params["template_id"]
+            deps_of(request), caller_of(visit), request.path_params["template_id"]
         )
     except NotFound:
         return missing(request, "template")
@@ -86,9 +87,7 @@ async def duplicate(request: Request, visit: Visit) -> Response:
 @page()
 async def delete(request: Request, visit: Visit) -> Response:
     try:
-        await manage_templates.delete_template(
-            deps_of(request), visit.session.project_id, request.path_params["template_id"]
-        )
+        await manage_templates.delete_template(deps_of(request), caller_of(visit), request.path_params["template_id"])
     except NotFound:
         return missing(request, "template")
     return RedirectResponse("/app/templates", status_code=303)
@@ -104,7 +103,7 @@ async def _studio_context(request: Request, visit: Visit, template: Template) ->
         # transactional send passes those in its data; a campaign leaves them empty).
         "variables": [*CAMPAIGN_VARIABLES, *(v for v in used if v not in CAMPAIGN_VARIABLES)],
         "campaign_variables": CAMPAIGN_VARIABLES,
-        "versions": await manage_templates.versions(deps, visit.session.project_id, template.id),
+        "versions": await manage_templates.versions(deps, caller_of(visit), template.id),
         "editor_data": json.dumps({"body": body, "css": css}).replace("<", "\\u003c"),
         "sandbox_sender": deps.config.sandbox_sender,
     }
@@ -137,7 +136,7 @@ async def save(request: Request, visit: Visit) -> Response:
     )
     try:
         saved = await manage_templates.update_template(
-            deps, visit.session.project_id, request.path_params["template_id"], fields
+            deps, caller_of(visit), request.path_params["template_id"], fields
         )
     except NotFound:
         return json_error("This template was deleted.", 404)
@@ -169,7 +168,7 @@ async def preview(request: Request, visit: Visit) -> Response:
     source = template.html
     number = request.query_params.get("version")
     if number:
-        kept = {str(v.number): v for v in await manage_templates.versions(deps, template.project_id, template.id)}
+        kept = {str(v.number): v for v in await manage_templates.versions(deps, caller_of(visit), template.id)}
         if number not in kept:
             return Response("No such version", status_code=404, media_type="text/plain")
         source = kept[number].html
@@ -185,7 +184,7 @@ async def restore(request: Request, visit: Visit) -> Response:
     template_id = request.path_params["template_id"]
     try:
         number = int(request.path_params["number"])
-        await manage_templates.restore_version(deps_of(request), visit.session.project_id, template_id, number)
+        await manage_templates.restore_version(deps_of(request), caller_of(visit), template_id, number)
     except (ValueError, NotFound):
         return missing(request, "template")
     except Invalid as error:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from adapters.dashboard.pages import deps_of, form_value, missing, or_none, page, render
+from adapters.dashboard.pages import caller_of, deps_of, form_value, missing, or_none, page, render
 from autorelay_core.domain.webhooks import EVENT_TYPES, Webhook
 from autorelay_core.errors import Conflict, Invalid, NotFound
 from autorelay_core.usecases import manage_webhooks, queries
@@ -20,7 +20,7 @@ LOG_SIZE = 25
 
 
 async def _list_page(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
-    hooks = await manage_webhooks.list_webhooks(deps_of(request), visit.session.project_id)
+    hooks = await manage_webhooks.list_webhooks(deps_of(request), caller_of(visit))
     return render(request, "webhooks.html", status, webhooks=hooks, event_types=EVENT_TYPES, **extra)
 
 
@@ -39,7 +39,7 @@ async def create(request: Request, visit: Visit) -> Response:
     shape = form_value(request, "format") or "autorelay"
     fields = WebhookInput(url=url, events=_chosen_events(request), format=shape)
     try:
-        webhook, secret = await manage_webhooks.create_webhook(deps_of(request), visit.session.project_id, fields)
+        webhook, secret = await manage_webhooks.create_webhook(deps_of(request), caller_of(visit), fields)
     except (Invalid, Conflict) as error:
         page = await _list_page(request, visit, 400, error=error.message, url=url, chosen=fields.events, format=shape)
         return page
@@ -48,15 +48,15 @@ async def create(request: Request, visit: Visit) -> Response:
 
 async def _webhook(request: Request, visit: Visit) -> Webhook | None:
     return await or_none(
-        manage_webhooks.get_webhook(deps_of(request), visit.session.project_id, request.path_params["webhook_id"])
+        manage_webhooks.get_webhook(deps_of(request), caller_of(visit), request.path_params["webhook_id"])
     )
 
 
 async def _log(request: Request, visit: Visit, webhook: Webhook) -> dict:
     deps = deps_of(request)
     before = request.query_params.get("before") or None
-    found, more = await manage_webhooks.recent_deliveries(deps, webhook.project_id, webhook.id, LOG_SIZE, before)
-    attempts = {d.id: await queries.delivery_attempts(deps, webhook.project_id, d.id) for d in found}
+    found, more = await manage_webhooks.recent_deliveries(deps, caller_of(visit), webhook.id, LOG_SIZE, before)
+    attempts = {d.id: await queries.delivery_attempts(deps, caller_of(visit), d.id) for d in found}
     return {
         "webhook": webhook,
         "deliveries": found,
@@ -109,7 +109,7 @@ async def edit(request: Request, visit: Visit) -> Response:
         return missing(request, "webhook")
     fields = WebhookInput(url=form_value(request, "url").strip(), events=_chosen_events(request))
     try:
-        await manage_webhooks.update_webhook(deps_of(request), webhook.project_id, webhook.id, fields)
+        await manage_webhooks.update_webhook(deps_of(request), caller_of(visit), webhook.id, fields)
     except Invalid as error:
         return await _detail_page(request, visit, webhook, 400, error=error.message)
     return _back(webhook.id, "saved")
@@ -119,7 +119,7 @@ async def _set_active(request: Request, visit: Visit, active: bool) -> Response:
     webhook = await _webhook(request, visit)
     if webhook is None:
         return missing(request, "webhook")
-    await manage_webhooks.update_webhook(deps_of(request), webhook.project_id, webhook.id, WebhookInput(active=active))
+    await manage_webhooks.update_webhook(deps_of(request), caller_of(visit), webhook.id, WebhookInput(active=active))
     return _back(webhook.id, "resumed" if active else "paused")
 
 
@@ -136,9 +136,7 @@ async def resume(request: Request, visit: Visit) -> Response:
 @page(owner=True)
 async def delete(request: Request, visit: Visit) -> Response:
     try:
-        await manage_webhooks.delete_webhook(
-            deps_of(request), visit.session.project_id, request.path_params["webhook_id"]
-        )
+        await manage_webhooks.delete_webhook(deps_of(request), caller_of(visit), request.path_params["webhook_id"])
     except NotFound:
         return missing(request, "webhook")
     return RedirectResponse("/app/webhooks", status_code=303)
@@ -150,7 +148,7 @@ async def send_test(request: Request, visit: Visit) -> Response:
     if webhook is None:
         return missing(request, "webhook")
     try:
-        await manage_webhooks.send_test_event(deps_of(request), webhook.project_id, webhook.id)
+        await manage_webhooks.send_test_event(deps_of(request), caller_of(visit), webhook.id)
     except Conflict as error:
         return await _detail_page(request, visit, webhook, 409, error=error.message)
     return _back(webhook.id, "test")
@@ -163,7 +161,7 @@ async def replay(request: Request, visit: Visit) -> Response:
         return missing(request, "webhook")
     try:
         await manage_webhooks.replay_delivery(
-            deps_of(request), webhook.project_id, webhook.id, request.path_params["delivery_id"]
+            deps_of(request), caller_of(visit), webhook.id, request.path_params["delivery_id"]
         )
     except (NotFound, Conflict) as error:
         return await _detail_page(request, visit, webhook, 409, error=error.message)

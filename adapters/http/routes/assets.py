@@ -35,7 +35,7 @@ def asset_view(request: Request, asset: Asset) -> dict[str, Any]:
 @requires("assets.write")
 async def upload(request: Request) -> Response:
     sent = await read_file(request, "file", MAX_BYTES)
-    asset = await upload_asset(deps_of(request), caller_of(request).project_id, sent.filename, sent.data)
+    asset = await upload_asset(deps_of(request), caller_of(request), sent.filename, sent.data)
     return JSON(asset_view(request, asset), status_code=201)
 
 
@@ -43,7 +43,7 @@ async def upload(request: Request) -> Response:
 async def list_uploads(request: Request) -> Response:
     query = request.query_params
     cursor = CursorRequest.parse(query.get("limit"), None, query.get("cursor"), default=50, maximum=100)
-    page = await list_assets(deps_of(request), caller_of(request).project_id, query.get("category"), cursor)
+    page = await list_assets(deps_of(request), caller_of(request), query.get("category"), cursor)
     return JSON(
         {
             "object": "list",

@@ -58,7 +58,7 @@ def detail(campaign: Campaign, statuses: dict[EmailStatus, int] | None = None) -
 @requires("campaigns.write")
 async def create_campaign(request: Request) -> Response:
     fields = structure(parse_json(await request.body()), uc.CampaignInput)
-    campaign = await uc.create_campaign(deps_of(request), caller_of(request).project_id, fields)
+    campaign = await uc.create_campaign(deps_of(request), caller_of(request), fields)
     return JSON(detail(campaign), status_code=201)
 
 
@@ -66,7 +66,7 @@ async def create_campaign(request: Request) -> Response:
 async def list_campaigns(request: Request) -> Response:
     query = request.query_params
     page = OffsetRequest.parse(query.get("page"), query.get("pageSize"), default=20, maximum=100)
-    found = await uc.list_campaigns(deps_of(request), caller_of(request).project_id, query.get("status"), page)
+    found = await uc.list_campaigns(deps_of(request), caller_of(request), query.get("status"), page)
     return JSON(
         {
             "success": True,
@@ -79,7 +79,7 @@ async def list_campaigns(request: Request) -> Response:
 @requires("campaigns.read")
 async def read_campaign(request: Request) -> Response:
     deps = deps_of(request)
-    campaign = await uc.get_campaign(deps, caller_of(request).project_id, request.path_params["campaign_id"])
+    campaign = await uc.get_campaign(deps, caller_of(request), request.path_params["campaign_id"])
     live = await uc.progress(deps, campaign)
     return JSON({"success": True, "data": detail(live.campaign, live.statuses)})
 
@@ -94,7 +94,7 @@ async def launch_campaign(request: Request) -> Response:
 async def update_campaign(request: Request) -> Response:
     fields = structure(parse_json(await request.body()), uc.CampaignInput)
     campaign = await uc.update_campaign(
-        deps_of(request), caller_of(request).project_id, request.path_params["campaign_id"], fields
+        deps_of(request), caller_of(request), request.path_params["campaign_id"], fields
     )
     return JSON({"success": True, "data": detail(campaign)})
 
@@ -102,7 +102,7 @@ async def update_campaign(request: Request) -> Response:
 @requires("campaigns.write")
 async def delete_campaign(request: Request) -> Response:
     campaign_id = request.path_params["campaign_id"]
-    await uc.delete_campaign(deps_of(request), caller_of(request).project_id, campaign_id)
+    await uc.delete_campaign(deps_of(request), caller_of(request), campaign_id)
     return JSON({"id": campaign_id, "deleted": True})
 
 

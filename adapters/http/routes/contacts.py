@@ -55,7 +55,7 @@ async def list_contacts(request: Request) -> Response:
     page = OffsetRequest.parse(query.get("page"), query.get("pageSize"))
     found = await uc.list_contacts(
         deps_of(request),
-        caller_of(request).project_id,
+        caller_of(request),
         query.get("listId"),
         page,
         query.get("search"),
@@ -71,20 +71,20 @@ async def list_contacts(request: Request) -> Response:
 
 @requires("contacts.read")
 async def read_contact(request: Request) -> Response:
-    contact = await uc.get_contact(deps_of(request), caller_of(request).project_id, request.path_params["contact_id"])
+    contact = await uc.get_contact(deps_of(request), caller_of(request), request.path_params["contact_id"])
     return JSON({"success": True, "data": contact_view(contact)})
 
 
 @requires("contacts.write")
 async def update_contact(request: Request) -> Response:
     fields = structure(parse_json(await request.body()), uc.ContactInput)
-    await uc.update_contact(deps_of(request), caller_of(request).project_id, request.path_params["contact_id"], fields)
+    await uc.update_contact(deps_of(request), caller_of(request), request.path_params["contact_id"], fields)
     return JSON({"success": True})
 
 
 @requires("contacts.write")
 async def delete_contact(request: Request) -> Response:
-    await uc.delete_contact(deps_of(request), caller_of(request).project_id, request.path_params["contact_id"])
+    await uc.delete_contact(deps_of(request), caller_of(request), request.path_params["contact_id"])
     return JSON({"success": True})
 
 
@@ -100,7 +100,7 @@ async def import_contacts(request: Request) -> Response:
         fields = uc.ImportInput(list_id=request.query_params.get("listId"), contacts=contacts)
     else:
         fields = structure(parse_json(await request.body()), uc.ImportInput)
-    result = await uc.import_contacts(deps, caller.project_id, fields.list_id, fields.contacts, test=caller.is_test)
+    result = await uc.import_contacts(deps, caller, fields.list_id, fields.contacts, test=caller.is_test)
     return JSON(
         {
             "success": True,
@@ -114,37 +114,35 @@ async def import_contacts(request: Request) -> Response:
 @requires("contacts.write")
 async def create_list(request: Request) -> Response:
     fields = structure(parse_json(await request.body()), uc.ListInput)
-    created = await uc.create_list(
-        deps_of(request), caller_of(request).project_id, fields.name, bool(fields.double_opt_in)
-    )
+    created = await uc.create_list(deps_of(request), caller_of(request), fields.name, bool(fields.double_opt_in))
     return JSON(list_view(created), status_code=201)
 
 
 @requires("contacts.read")
 async def all_lists(request: Request) -> Response:
-    found = await uc.all_lists(deps_of(request), caller_of(request).project_id)
+    found = await uc.all_lists(deps_of(request), caller_of(request))
     return JSON({"success": True, "data": [list_view(x) for x in found]})
 
 
 @requires("contacts.read")
 async def read_list(request: Request) -> Response:
-    found = await uc.find_list(
-        deps_of(request), caller_of(request).project_id, request.path_params["list_id"], counted=True
-    )
+    found = await uc.find_list(deps_of(request), caller_of(request), request.path_params["list_id"], counted=True)
     return JSON({"success": True, "data": list_view(found)})
 
 
 @requires("contacts.write")
 async def update_list(request: Request) -> Response:
     fields = structure(parse_json(await request.body()), uc.ListInput)
-    deps, project_id, list_id = deps_of(request), caller_of(request).project_id, request.path_params["list_id"]
-    await uc.update_list(deps, project_id, list_id, fields.name, fields.double_opt_in)
-    return JSON({"success": True, "data": list_view(await uc.find_list(deps, project_id, list_id, counted=True))})
+    deps, list_id = deps_of(request), request.path_params["list_id"]
+    await uc.update_list(deps, caller_of(request), list_id, fields.name, fields.double_opt_in)
+    return JSON(
+        {"success": True, "data": list_view(await uc.find_list(deps, caller_of(request), list_id, counted=True))}
+    )
 
 
 @requires("contacts.write")
 async def delete_list(request: Request) -> Response:
-    await uc.delete_list(deps_of(request), caller_of(request).project_id, request.path_params["list_id"])
+    await uc.delete_list(deps_of(request), caller_of(request), request.path_params["list_id"])
     return JSON({"success": True})
 
 

@@ -47,7 +47,7 @@ async def create_domain(request: Request) -> Response:
     body = parse_json(await request.body())
     if not isinstance(body, dict) or set(body) - {"domain"}:
         raise Invalid('the body must be {"domain": "mail.example.com"} and nothing else')
-    domain = await uc.create_domain(deps_of(request), caller_of(request).project_id, body.get("domain"))
+    domain = await uc.create_domain(deps_of(request), caller_of(request), body.get("domain"))
     view: dict[str, object] = {
         "id": domain.id,
         "domain": domain.name,
@@ -60,19 +60,19 @@ async def create_domain(request: Request) -> Response:
 
 @requires("domains.write")
 async def list_domains(request: Request) -> Response:
-    found = await uc.list_domains(deps_of(request), caller_of(request).project_id)
+    found = await uc.list_domains(deps_of(request), caller_of(request))
     return JSON({"object": "list", "data": [domain_view(request, d, records=False) for d in found]})
 
 
 @requires("domains.write")
 async def read_domain(request: Request) -> Response:
-    domain = await uc.get_domain(deps_of(request), caller_of(request).project_id, request.path_params["domain_id"])
+    domain = await uc.get_domain(deps_of(request), caller_of(request), request.path_params["domain_id"])
     return JSON(domain_view(request, domain, records=True))
 
 
 @requires("domains.write")
 async def verify_domain(request: Request) -> Response:
-    result = await uc.verify_domain(deps_of(request), caller_of(request).project_id, request.path_params["domain_id"])
+    result = await uc.verify_domain(deps_of(request), caller_of(request), request.path_params["domain_id"])
     return JSON(
         {
             "status": result.domain.status.value,
@@ -85,7 +85,7 @@ async def verify_domain(request: Request) -> Response:
 @requires("domains.write")
 async def delete_domain(request: Request) -> Response:
     domain_id = request.path_params["domain_id"]
-    await uc.delete_domain(deps_of(request), caller_of(request).project_id, domain_id)
+    await uc.delete_domain(deps_of(request), caller_of(request), domain_id)
     return JSON({"id": domain_id, "deleted": True})
 
 

@@ -94,7 +94,7 @@ async def get_emails(request: Request) -> Response:
     cursor = CursorRequest.parse(
         query.get("limit"), query.get("order"), query.get("startingAfter"), default=20, maximum=100
     )
-    page = await list_emails(deps_of(request), caller_of(request).project_id, parse_status(query.get("status")), cursor)
+    page = await list_emails(deps_of(request), caller_of(request), parse_status(query.get("status")), cursor)
     return JSON(
         {
             "emails": [email_summary(e) for e in page.items],
@@ -107,7 +107,7 @@ async def get_emails(request: Request) -> Response:
 
 @requires("emails.read")
 async def get_one_email(request: Request) -> Response:
-    email, events = await get_email(deps_of(request), caller_of(request).project_id, request.path_params["email_id"])
+    email, events = await get_email(deps_of(request), caller_of(request), request.path_params["email_id"])
     return JSON(
         {
             "email": email_detail(email),

@@ -17,7 +17,7 @@ from autorelay_core.usecases.otp import CodeCheck, CodeRequest, send_code, verif
 async def send(request: Request) -> Response:
     fields = structure(parse_json(await request.body()), CodeRequest)
     deps, key = deps_of(request), caller_of(request)
-    issued = await send_code(deps, key.project_id, fields.email, fields.purpose, test=key.is_test)
+    issued = await send_code(deps, key, fields.email, fields.purpose, test=key.is_test)
     request.state.applied_later = issued.applied
     return JSON({"ok": True, "expiresAt": iso(issued.expires_at)})
 
@@ -25,7 +25,7 @@ async def send(request: Request) -> Response:
 @requires("emails.send")
 async def verify(request: Request) -> Response:
     fields = structure(parse_json(await request.body()), CodeCheck)
-    await verify_code(deps_of(request), caller_of(request).project_id, fields.email, fields.purpose, fields.code)
+    await verify_code(deps_of(request), caller_of(request), fields.email, fields.purpose, fields.code)
     return JSON({"ok": True})
 
 

@@ -14,7 +14,7 @@ from autorelay_core.usecases.read_stats import read_stats
 @requires("stats.read")
 async def get_stats(request: Request) -> Response:
     deps = deps_of(request)
-    stats = await read_stats(deps, caller_of(request).project_id)
+    stats = await read_stats(deps, caller_of(request))
     config = deps.config
     return JSON(
         {

@@ -23,9 +23,7 @@ async def list_suppressions(request: Request) -> Response:
     after = (query.get("cursor") or "").lower() or None
     if after is not None and not is_valid_address(after):
         raise Invalid("cursor must be the next_cursor of an earlier page (an email address)", field="cursor")
-    found = await manage_suppressions.suppression_page(
-        deps_of(request), caller_of(request).project_id, limit + 1, after
-    )
+    found = await manage_suppressions.suppression_page(deps_of(request), caller_of(request), limit + 1, after)
     page = found[:limit]
     return JSON(
         {
@@ -42,7 +40,7 @@ async def list_suppressions(request: Request) -> Response:
 @requires("emails.send")
 async def lift_suppression(request: Request) -> Response:
     address = unquote(request.path_params["email"])
-    lifted = await manage_suppressions.lift_suppression(deps_of(request), caller_of(request).project_id, address)
+    lifted = await manage_suppressions.lift_suppression(deps_of(request), caller_of(request), address)
     return JSON({"email": lifted, "deleted": True})
 
 

@@ -36,22 +36,20 @@ async def template_detail(request: Request, template: Template) -> dict[str, Any
 
 @requires("templates.read")
 async def list_templates(request: Request) -> Response:
-    templates = await uc.list_templates(deps_of(request), caller_of(request).project_id)
+    templates = await uc.list_templates(deps_of(request), caller_of(request))
     return JSON({"templates": [template_summary(t) for t in templates]})
 
 
 @requires("templates.write")
 async def create_template(request: Request) -> Response:
     fields = template_input(parse_json(await request.body()))
-    template = await uc.create_template(deps_of(request), caller_of(request).project_id, fields)
+    template = await uc.create_template(deps_of(request), caller_of(request), fields)
     return JSON(await template_detail(request, template), status_code=201)
 
 
 @requires("templates.read")
 async def read_template(request: Request) -> Response:
-    template = await uc.get_template(
-        deps_of(request), caller_of(request).project_id, request.path_params["template_id"]
-    )
+    template = await uc.get_template(deps_of(request), caller_of(request), request.path_params["template_id"])
     return JSON(await template_detail(request, template))
 
 
@@ -59,7 +57,7 @@ async def read_template(request: Request) -> Response:
 async def update_template(request: Request) -> Response:
     fields = template_input(parse_json(await request.body()))
     template = await uc.update_template(
-        deps_of(request), caller_of(request).project_id, request.path_params["template_id"], fields
+        deps_of(request), caller_of(request), request.path_params["template_id"], fields
     )
     return JSON(await template_detail(request, template))
 
@@ -67,7 +65,7 @@ async def update_template(request: Request) -> Response:
 @requires("templates.write")
 async def delete_template(request: Request) -> Response:
     template_id = request.path_params["template_id"]
-    await uc.delete_template(deps_of(request), caller_of(request).project_id, template_id)
+    await uc.delete_template(deps_of(request), caller_of(request), template_id)
     return JSON({"id": template_id, "deleted": True})
 
 

@@ -61,9 +61,7 @@ def _fields(request_body: bytes) -> uc.WebhookInput:
 @requires("webhooks.write")
 async def create_webhook(request: Request) -> Response:
     key = caller_of(request)
-    webhook, secret = await uc.create_webhook(
-        deps_of(request), key.project_id, _fields(await request.body()), key.is_test
-    )
+    webhook, secret = await uc.create_webhook(deps_of(request), key, _fields(await request.body()), key.is_test)
     view: dict[str, object] = {"id": webhook.id, "url": webhook.url, "secret": secret, "events": list(webhook.events)}
     view |= {"isActive": webhook.active, "object": "webhook", "active": webhook.active, "test": webhook.test}
     view["format"] = webhook.format
@@ -73,23 +71,21 @@ async def create_webhook(request: Request) -> Response:
 @requires("webhooks.write")
 async def list_webhooks(request: Request) -> Response:
     key = caller_of(request)
-    found = await uc.list_webhooks(deps_of(request), key.project_id, key.is_test)
+    found = await uc.list_webhooks(deps_of(request), key, key.is_test)
     return JSON({"object": "list", "data": [webhook_view(w) for w in found]})
 
 
 @requires("webhooks.write")
 async def read_webhook(request: Request) -> Response:
     key = caller_of(request)
-    webhook = await uc.get_webhook(deps_of(request), key.project_id, request.path_params["webhook_id"], key.is_test)
+    webhook = await uc.get_webhook(deps_of(request), key, request.path_params["webhook_id"], key.is_test)
     return JSON(webhook_view(webhook))
 
 
 @requires("webhooks.write")
 async def update_webhook(request: Request) -> Response:
     key, fields = caller_of(request), _fields(await request.body())
-    webhook = await uc.update_webhook(
-        deps_of(request), key.project_id, request.path_params["webhook_id"], fields, key.is_test
-    )
+    webhook = await uc.update_webhook(deps_of(request), key, request.path_params["webhook_id"], fields, key.is_test)
     return JSON(webhook_view(webhook))
 
 
@@ -97,7 +93,7 @@ async def update_webhook(request: Request) -> Response:
 async def delete_webhook(request: Request) -> Response:
     webhook_id = request.path_params["webhook_id"]
     key = caller_of(request)
-    await uc.delete_webhook(deps_of(request), key.project_id, webhook_id, key.is_test)
+    await uc.delete_webhook(deps_of(request), key, webhook_id, key.is_test)
     return JSON({"id": webhook_id, "deleted": True})
 
 
@@ -112,7 +108,7 @@ def _limit(request: Request) -> int:
 async def list_deliveries(request: Request) -> Response:
     webhook_id = request.path_params["webhook_id"]
     key = caller_of(request)
-    found, more = await uc.failed_deliveries(deps_of(request), key.project_id, webhook_id, _limit(request), key.is_test)
+    found, more = await uc.failed_deliveries(deps_of(request), key, webhook_id, _limit(request), key.is_test)
     return JSON(
         {"object": "list", "webhook_id": webhook_id, "has_more": more, "data": [delivery_view(d) for d in found]}
     )
@@ -121,9 +117,7 @@ async def list_deliveries(request: Request) -> Response:
 @requires("webhooks.write")
 async def replay_delivery(request: Request) -> Response:
     key, params = caller_of(request), request.path_params
-    delivery = await uc.replay_delivery(
-        deps_of(request), key.project_id, params["webhook_id"], params["delivery_id"], key.is_test
-    )
+    delivery = await uc.replay_delivery(deps_of(request), key, params["webhook_id"], params["delivery_id"], key.is_test)
     return JSON(delivery_view(delivery), status_code=202)
 
 
