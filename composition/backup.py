@@ -6,7 +6,7 @@ server secret (without it sealed one-time-code bodies cannot be opened), and the
 (assets, the log mailer's messages, kept copies). The queue file is not copied: its jobs are only
 wake-ups, and the outbox rows they would wake are in the database (the reconciler finds them).
 
-PostgreSQL installs back up with pg_dump and keep AUTORELAY_SECRET_KEY; see the README.
+PostgreSQL installs back up with pg_dump and keep AUTORELAY_SECRET_KEY; see docs/OPERATIONS.md.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _require_sqlite(settings: Settings) -> Path:
     if settings.sqlite_path is None:
         raise SettingsError(
             "backup and restore cover the embedded profile (SQLite); back PostgreSQL up with pg_dump and keep"
-            " AUTORELAY_SECRET_KEY (see the README's Backups section)"
+            " AUTORELAY_SECRET_KEY (see Backups in docs/OPERATIONS.md)"
         )
     return settings.sqlite_path
 

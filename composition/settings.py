@@ -348,7 +348,7 @@ class Settings:
 
     @classmethod
     def describe(cls) -> list[tuple[str, str, object]]:
-        """(variable, meaning, default) for every setting, for the README and `--help`."""
+        """(variable, meaning, default) for every setting, for `--help` (docs/CONFIGURATION.md explains them)."""
         return [(PREFIX + f.name.upper(), f.metadata["doc"], f.default) for f in fields(cls)]
 
 

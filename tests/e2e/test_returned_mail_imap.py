@@ -89,7 +89,7 @@ def test_a_polled_mailbox_closes_the_loop_across_a_kill(tmp_path):
                 assert suppressed == {f"r{n}@example.com" for n in range(HARD)} | {"r50@example.com"}
                 # The reader posts webhooks too. One killed after its post reached the receiver but
                 # before the delivery was marked done is posted again when the lease ends, with the
-                # same id: at least once, deduplicated on X-Webhook-Id, as the README says.
+                # same id: at least once, deduplicated on X-Webhook-Id, as docs/USING-THE-API.md says.
                 assert wait_for(lambda: len(posted_events(receiver)) >= HARD + 1, 15)
                 fired = sorted(event["type"] for event in posted_events(receiver).values())
                 assert fired == ["email.bounced"] * HARD + ["email.complained"], "each event fires once, by id"

@@ -1,5 +1,5 @@
 """The production profile as a fleet: two API processes and two workers sharing PostgreSQL and
-Redis, as `Scaling out` in the README describes. Runs when the test Postgres and Redis are set."""
+Redis, as `Scaling out` in docs/OPERATIONS.md describes. Runs when the test Postgres and Redis are set."""
 
 from __future__ import annotations
 

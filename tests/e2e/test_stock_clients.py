@@ -1,7 +1,7 @@
 """The SMTP relay with clients nobody here wrote, each with stock settings and trusting the relay's
 own certificate the documented way (`<data dir>/smtp-relay-ca.pem`), verifying it as they do by
 default: swaks, Django's SMTP backend, nodemailer, and Postfix as a smarthost client (SASL with an
-API key, `smtp_tls_security_level = encrypt`) fed by its own `sendmail`. The README's examples are
+API key, `smtp_tls_security_level = encrypt`) fed by its own `sendmail`. The examples in docs/SMTP-RELAY.md are
 these tests' settings."""
 
 from __future__ import annotations
