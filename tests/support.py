@@ -154,3 +154,18 @@ async def eventually(condition, within: float = 2.0) -> bool:
             return False
         await asyncio.sleep(0.005)
     return True
+
+
+def closed_within(sock, seconds: float) -> float:
+    """How long the server took to close the connection (reading and dropping what it sends);
+    AssertionError when it is still open after `seconds`."""
+    import time
+
+    sock.settimeout(seconds)
+    started = time.monotonic()
+    try:
+        while sock.recv(1024):
+            pass
+    except TimeoutError:
+        raise AssertionError(f"still open after {seconds} s") from None
+    return time.monotonic() - started

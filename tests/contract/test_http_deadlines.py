@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import time
 
 import uvicorn
 from starlette.applications import Starlette
@@ -15,6 +14,7 @@ from starlette.routing import Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from adapters.http.slow_clients import DeadlineHttpProtocol, deadline_protocol
+from tests.support import closed_within
 
 
 async def hello(request):
@@ -35,25 +35,18 @@ async def _serving(protocol: type) -> tuple[uvicorn.Server, asyncio.Task, int]:
     return server, task, server.servers[0].sockets[0].getsockname()[1]
 
 
-def _closed_within(port: int, sent: bytes, limit: float) -> float:
+def _cut_off_after(port: int, sent: bytes, limit: float) -> float:
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.sendall(sent)
-        sock.settimeout(limit)
-        started = time.monotonic()
-        try:
-            while sock.recv(1024):
-                pass
-        except TimeoutError:
-            return limit
-        return time.monotonic() - started
+        return closed_within(sock, limit)
 
 
 async def test_a_trickling_head_and_body_are_cut_off_and_a_prompt_request_is_answered():
     server, task, port = await _serving(deadline_protocol(0.3, 0.3))
     try:
-        head = await asyncio.to_thread(_closed_within, port, b"GET / HTTP/1.1\r\nHost: x\r\n", 3)
+        head = await asyncio.to_thread(_cut_off_after, port, b"GET / HTTP/1.1\r\nHost: x\r\n", 3)
         body = await asyncio.to_thread(
-            _closed_within, port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nab", 3
+            _cut_off_after, port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nab", 3
         )
         assert head < 1.5 and body < 1.5, (head, body)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import socket
 import stat
-import time
 
 import pytest
 
 from tests import backends
 from tests.e2e.server import Server
+from tests.support import closed_within
 
 
 def test_webhooks_to_site_local_ipv6_are_refused(live):
@@ -36,17 +36,6 @@ def strict(tmp_path_factory):
     srv.stop()
 
 
-def _closed_within(sock: socket.socket, seconds: float) -> float:
-    sock.settimeout(seconds)
-    started = time.monotonic()
-    try:
-        while sock.recv(1024):
-            pass
-    except TimeoutError:
-        raise AssertionError(f"still open after {seconds} s") from None
-    return time.monotonic() - started
-
-
 @pytest.mark.parametrize(
     "sent",
     [
@@ -59,5 +48,5 @@ def _closed_within(sock: socket.socket, seconds: float) -> float:
 def test_slow_clients_are_cut_off(strict, sent):
     with socket.create_connection(("127.0.0.1", strict.port)) as sock:
         sock.sendall(sent)
-        took = _closed_within(sock, 5)
+        took = closed_within(sock, 5)
     assert took < 3, took
