@@ -63,9 +63,15 @@ def test_client_errors_from_strangers_cost_one_log_line_each(tmp_path):
         ("GET", "/api/v1/track/open/x%0d%0aFORGED ERROR autorelay: all mail lost", {}),
         ("POST", "/api/v1/emails", {"content": b"{}", "headers": {"authorization": "Bearer ak_live_zz"}}),
     ]
+    # A tenant's own mistakes are answered, not logged: the log is for strangers' probing.
+    tenant = {"authorization": f"Bearer {server.keys['live']}"}
+    mistakes = [
+        ("POST", "/api/v1/emails", {"content": b"{}", "headers": tenant}),
+        ("GET", "/api/v1/contacts", {"headers": tenant}),
+    ]
     try:
         with httpx.Client(base_url=server.base, timeout=10) as client:
-            for method, path, options in junk:
+            for method, path, options in junk + mistakes:
                 answer = client.request(method, path, **options)
                 assert 400 <= answer.status_code < 500, (method, path, answer.status_code)
     finally:
