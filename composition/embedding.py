@@ -35,6 +35,7 @@ from autorelay_core.usecases import (
     manage_webhooks,
     read_emails,
 )
+from autorelay_core.usecases.access import admit
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.manage_campaigns import CampaignInput
 from autorelay_core.usecases.manage_contacts import ContactInput
@@ -110,10 +111,12 @@ class AutoRelay:
     async def send(self, command: SendCommand | None = None, /, **fields: Any) -> Email:
         """Accept one email (a SendCommand, or its fields: to, from_, subject, html, text,
         template_id, data, ...). Returns it queued; delivery follows in the background."""
+        await admit(self.deps, self.caller)  # a locked account sends nothing, as on the API
         return await send_email(self.deps, self.caller, command or SendCommand(**fields))
 
     async def batch(self, commands: Sequence[SendCommand]) -> BatchResult:
         """Accept up to 100 emails; each row succeeds or fails on its own."""
+        await admit(self.deps, self.caller)
         return await send_batch(self.deps, self.caller, [(c, c.to) for c in commands])
 
     async def get(self, email_id: str) -> tuple[Email, list[Event]]:
@@ -141,6 +144,10 @@ class _Part:
     def __init__(self, deps: Deps, caller: Caller) -> None:
         self.deps, self.caller = deps, caller
 
+    async def _writing(self) -> None:
+        """A change is refused while the project's account is locked, as the API refuses it."""
+        await admit(self.deps, self.caller)
+
     @property
     def project_id(self) -> str:
         return self.caller.project_id
@@ -148,6 +155,7 @@ class _Part:
 
 class Templates(_Part):
     async def create(self, name: str, subject: str, html: str, text: str | None = None) -> Template:
+        await self._writing()
         fields = TemplateInput(name=name, subject=subject, html=html, text=text)
         return await manage_templates.create_template(self.deps, self.caller, fields)
 
@@ -155,18 +163,22 @@ class Templates(_Part):
         return await manage_templates.get_template(self.deps, self.caller, template_id)
 
     async def update(self, template_id: str, **fields: str | None) -> Template:
+        await self._writing()
         return await manage_templates.update_template(self.deps, self.caller, template_id, TemplateInput(**fields))
 
     async def delete(self, template_id: str) -> None:
+        await self._writing()
         await manage_templates.delete_template(self.deps, self.caller, template_id)
 
 
 class Contacts(_Part):
     async def create_list(self, name: str, *, double_opt_in: bool = False) -> ContactList:
+        await self._writing()
         return await manage_contacts.create_list(self.deps, self.caller, name, double_opt_in)
 
     async def add(self, list_id: str, email: str, *, name: str | None = None, company: str | None = None) -> Contact:
         """A contact on the list: subscribed at once, or (double opt-in lists) pending its code."""
+        await self._writing()
         fields = ContactInput(email=email, list_id=list_id, name=name, company=company)
         return await manage_contacts.create_contact(self.deps, self.caller, fields)
 
@@ -174,14 +186,17 @@ class Contacts(_Part):
         return await manage_contacts.get_contact(self.deps, self.caller, contact_id)
 
     async def update(self, contact_id: str, **fields: str | None) -> Contact:
+        await self._writing()
         return await manage_contacts.update_contact(self.deps, self.caller, contact_id, ContactInput(**fields))
 
     async def delete(self, contact_id: str) -> None:
+        await self._writing()
         await manage_contacts.delete_contact(self.deps, self.caller, contact_id)
 
 
 class Campaigns(_Part):
     async def create(self, name: str, subject: str, from_email: str, list_id: str, content: str) -> Campaign:
+        await self._writing()
         fields = CampaignInput(name=name, subject=subject, from_email=from_email, list_id=list_id, content=content)
         return await manage_campaigns.create_campaign(self.deps, self.caller, fields)
 
@@ -190,18 +205,22 @@ class Campaigns(_Part):
 
     async def launch(self, campaign_id: str) -> Campaign:
         """One email per subscribed contact of the campaign's list, paced (AUTORELAY_CAMPAIGN_RATE)."""
+        await self._writing()
         return await manage_campaigns.launch_campaign(self.deps, self.caller, campaign_id)
 
     async def pause(self, campaign_id: str) -> Campaign:
+        await self._writing()
         return await manage_campaigns.pause_campaign(self.deps, self.caller, campaign_id)
 
     async def resume(self, campaign_id: str) -> Campaign:
+        await self._writing()
         return await manage_campaigns.resume_campaign(self.deps, self.caller, campaign_id)
 
 
 class Webhooks(_Part):
     async def create(self, url: str, events: list[str], *, format: str | None = None) -> tuple[Webhook, str]:
         """The webhook and its signing secret (shown this once)."""
+        await self._writing()
         fields = WebhookInput(url=url, events=events, format=format)
         return await manage_webhooks.create_webhook(self.deps, self.caller, fields, self.caller.is_test)
 
@@ -209,16 +228,19 @@ class Webhooks(_Part):
         return await manage_webhooks.list_webhooks(self.deps, self.caller, self.caller.is_test)
 
     async def delete(self, webhook_id: str) -> None:
+        await self._writing()
         await manage_webhooks.delete_webhook(self.deps, self.caller, webhook_id, self.caller.is_test)
 
 
 class Domains(_Part):
     async def add(self, name: str) -> Domain:
         """A sending domain and the DNS records (DKIM, SPF, ...) to publish for it."""
+        await self._writing()
         return await manage_domains.create_domain(self.deps, self.caller, name)
 
     async def verify(self, domain_id: str) -> manage_domains.Verification:
         """Look the domain's records up in DNS; verified when every one is published."""
+        await self._writing()
         return await manage_domains.verify_domain(self.deps, self.caller, domain_id)
 
     async def trust(self, name: str) -> Domain:

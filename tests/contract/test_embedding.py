@@ -126,3 +126,18 @@ async def test_reopening_finds_the_same_project_and_its_data(settings):
     async with await AutoRelay.open(settings, project="crm") as again:
         assert again.caller.project_id == project_id
         assert (await again.templates.get(template.id)).name == "hello"
+
+
+async def test_a_locked_account_changes_nothing_through_the_facade_either(settings):
+    from autorelay_core.domain.projects import AccountStatus
+    from autorelay_core.errors import AccountLocked
+    from autorelay_core.usecases.manage_reputation import operator_action
+
+    async with await AutoRelay.open(settings, project="spammy") as relay:
+        sent = await relay.send(to="ann@example.com", from_=SANDBOX, subject="Before", html="<p>x</p>")
+        await operator_action(relay.deps, "spammy", AccountStatus.SUSPENDED, "complaints")
+        with pytest.raises(AccountLocked, match="complaints"):
+            await relay.send(to="ann@example.com", from_=SANDBOX, subject="After", html="<p>x</p>")
+        with pytest.raises(AccountLocked):
+            await relay.templates.create("t", "s", "<p>x</p>")
+        assert (await relay.get(sent.id))[0].subject == "Before"  # reading is still allowed
