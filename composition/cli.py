@@ -101,7 +101,10 @@ def serve(args: argparse.Namespace) -> None:
             print("Dashboard: choose your email and password within 24 h at")
             print(f"  {await _link(services, owner)}\n", flush=True)
         where = "PostgreSQL" if settings.postgres else f"data in {settings.data_dir}"
-        print(f"AutoRelay API on http://{settings.host}:{settings.port}/api/v1 ({where})")
+        here = f"http://{settings.host}:{settings.port}"
+        print(f"AutoRelay API on {here}/api/v1 ({where})")
+        print(f"  dashboard: {here}/app/ (`autorelay users link EMAIL` prints a sign-in link)")
+        print(f"  docs:      {here}/docs")
         print("\n".join(describe(settings)))
         if not issued:
             print("  keys:     lost the printed keys? `autorelay keys create --project default` makes a new one")

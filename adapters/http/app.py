@@ -112,6 +112,7 @@ def create_app(
     app.state.services = services
     app.state.sns = sns or SnsVerifier(set())
     app.state.spec = meta.SPEC_PATH.read_bytes()
+    app.state.has_dashboard = dashboard is not None
     return app
 
 

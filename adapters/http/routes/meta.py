@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from adapters.http.responses import JSON
 from adapters.http.routing import resource
@@ -29,6 +29,39 @@ async def readyz(request: Request) -> Response:
     return JSON({"ok": ready, **report}, status_code=200 if ready else 503, headers=headers)
 
 
+async def home(request: Request) -> Response:
+    """The first URL a person opens: the dashboard where it is served, else the API's index."""
+    if request.app.state.has_dashboard:
+        return RedirectResponse("/app/", status_code=302)
+    return await api_index(request)
+
+
+async def api_index(request: Request) -> Response:
+    """What this server offers and where, for a person or a client that starts at the API's root."""
+    links = {"docs": "/docs", "openapi": "/api/v1/openapi.yaml", "health": "/healthz"}
+    if request.app.state.has_dashboard:
+        links["dashboard"] = "/app/"
+    return JSON(
+        {
+            "name": "AutoRelay API",
+            "version": "v1",
+            "authentication": "Authorization: Bearer ak_live_... (or ak_test_...)",
+            "links": links,
+        }
+    )
+
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+_ICONS = {"favicon.ico": "image/x-icon", "favicon.svg": "image/svg+xml"}
+
+
+async def icon(request: Request) -> Response:
+    """The tab icon every page (and a browser on its own, for /favicon.ico) asks for."""
+    name = request.url.path.lstrip("/")
+    headers = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    return Response((STATIC / name).read_bytes(), media_type=_ICONS[name], headers=headers)
+
+
 async def openapi(request: Request) -> Response:
     return Response(request.app.state.spec, media_type="application/yaml")
 
@@ -47,6 +80,7 @@ DOCS_PAGE = b"""<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>AutoRelay API reference</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <style>body { margin: 0; }</style>
 </head>
 <body>
@@ -70,6 +104,11 @@ async def docs(request: Request) -> Response:
 
 
 routes = [
+    resource("/", GET=home),
+    resource("/api/v1", GET=api_index),
+    resource("/api/v1/", GET=api_index),
+    resource("/favicon.ico", GET=icon),
+    resource("/favicon.svg", GET=icon),
     resource("/healthz", GET=healthz),
     resource("/readyz", GET=readyz),
     resource("/api/v1/openapi.yaml", GET=openapi),

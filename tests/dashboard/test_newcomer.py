@@ -1,0 +1,91 @@
+"""#36, as a newcomer meets AutoRelay in Chromium: the first URL they open, the tab icon, the
+console. Each test failed before its fix (noted beside it) and shoots its pages at 1280 and 375 px."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import httpx
+import pytest
+
+from tests.dashboard.browsing import AXE, shoot, sign_in_with_link
+from tests.dashboard.conftest import CHROMIUM, invite
+from tests.e2e.server import Server
+
+playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
+SIZES = {"wide": {"width": 1280, "height": 900}, "phone": {"width": 375, "height": 800}}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+def _axe(page) -> list[str]:
+    page.evaluate(AXE)
+    return page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id)"
+    )
+
+
+def test_the_first_url_a_person_opens_leads_somewhere(dash_server, browser, tmp_path):
+    """Item 4: `/` and `/api/v1` answered {"error":"Not found"}; only the first start said where the
+    dashboard is."""
+    server = dash_server
+    for size, viewport in SIZES.items():
+        page = browser.new_page(viewport=viewport)
+        page.goto(server.base + "/")
+        playwright.expect(page.get_by_role("heading", name="Sign in to AutoRelay")).to_be_visible()
+        assert re.search(r"/app/sign-in\?next=", page.url), page.url
+        assert _axe(page) == []
+        shoot(page, f"newcomer-front-door-{size}")
+        page.close()
+    index = httpx.get(server.base + "/api/v1")
+    assert index.status_code == 200 and index.json()["links"] == {
+        "docs": "/docs",
+        "openapi": "/api/v1/openapi.yaml",
+        "health": "/healthz",
+        "dashboard": "/app/",
+    }
+    assert httpx.get(server.base + "/api/v1/").json() == index.json()
+
+    # A later start (no keys printed, no sign-in link) still says where everything is.
+    again = Server(server.data_dir).start()
+    try:
+        banner = again.log.read_text()
+    finally:
+        again.stop()
+    assert f"dashboard: {again.base}/app/" in banner and f"docs:      {again.base}/docs" in banner
+    assert "welcome?token=" not in banner
+
+
+def test_every_page_has_its_icon_and_the_console_stays_clean(dash_server, browser):
+    """Item 10: /favicon.ico answered 404 on every page (43 console errors in one walk)."""
+    server = dash_server
+    context = browser.new_context(viewport=SIZES["wide"])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    sign_in_with_link(page, server.base, invite(server, "icons@acme.test", role="owner"), "icons@acme.test")
+    for path in ["", "emails", "templates", "contacts", "campaigns", "domains", "webhooks", "keys", "settings"]:
+        page.goto(f"{server.base}/app/{path}")
+        page.wait_for_load_state("networkidle")
+    page.goto(server.base + "/api/v1")  # a JSON page: the browser asks for /favicon.ico by itself
+    page.wait_for_load_state("networkidle")
+    assert failed == [] and errors == [], (failed, errors)
+    icon = httpx.get(server.base + "/favicon.ico")
+    assert (
+        icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon" and icon.content[:4] == b"\0\0\1\0"
+    )
+    assert page.evaluate("document.querySelector('link[rel=icon]') === null")  # the JSON page has none
+    page.goto(f"{server.base}/app/")
+    assert page.evaluate("document.querySelector('link[rel=icon]').getAttribute('href')") == "/favicon.svg"
+    context.close()
