@@ -108,8 +108,8 @@ def _list(value: Any, field: str) -> list[str] | str | None:
     raise Invalid(f"{field} must be an email address or a list of them")
 
 
-def _command(body: Any, where: str = "") -> tuple[SendCommand, bool]:
-    """Resend's email object as our SendCommand, and whether it carries a text part only."""
+def _command(body: Any, where: str = "") -> SendCommand:
+    """Resend's email object as our SendCommand."""
     if not isinstance(body, dict):
         raise Invalid(f"{where or 'the body'} must be a JSON object")
     for field, what in _UNSUPPORTED.items():
@@ -142,7 +142,7 @@ def _command(body: Any, where: str = "") -> tuple[SendCommand, bool]:
         attachments=[_attachment(a, f"{where}attachments[{i}]") for i, a in enumerate(body.get("attachments") or [])],
         scheduled_at=_when(body.get("scheduled_at"), where),
     )
-    return command, html is None and bool(text)
+    return command
 
 
 _ATTACHMENT_FIELDS = {"content", "filename", "path", "content_type", "content_id", "inline_content_id"}
@@ -203,8 +203,8 @@ def _shaped(handler: Handler) -> Handler:
 @requires("emails.send")
 @_shaped
 async def send(request: Request) -> Response:
-    command, text_only = _command(parse_json(await request.body()))
-    email, billed = await build_email(deps_of(request), caller_of(request), command, text_only=text_only)
+    command = _command(parse_json(await request.body()))
+    email, billed = await build_email(deps_of(request), caller_of(request), command)
     await accept(deps_of(request), email, billed)
     return JSON({"id": email.id})
 
@@ -225,8 +225,7 @@ async def send_batch(request: Request) -> Response:
     built, failed = [], []
     for index, row in enumerate(rows):
         try:
-            command, text_only = _command(row, f"[{index}].")
-            built.append(await build_email(deps, key, command, text_only=text_only))
+            built.append(await build_email(deps, key, _command(row, f"[{index}].")))
         except Invalid as error:
             if mode == "strict":
                 raise Invalid(f"[{index}] {error.message}") from None

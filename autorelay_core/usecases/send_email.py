@@ -223,11 +223,11 @@ async def sender_charges(deps: Deps, caller: Caller, sender: Mailbox) -> tuple[C
 
 
 async def build_email(
-    deps: Deps, caller: Caller, command: SendCommand, *, text_only: bool = False
+    deps: Deps, caller: Caller, command: SendCommand
 ) -> tuple[Email, tuple[Charge, ...]]:
     """Validate and render `command` into a new queued Email (not yet stored), and what it will be
-    charged. `text_only`: a text part alone will do (Resend's API allows it; the reference's
-    requires html or a template)."""
+    charged. A text part alone will do (an extension of the reference, which requires html or a
+    template; Resend and Postmark accept text alone): the message is then text/plain only."""
     config = deps.config
     sender = Mailbox.parse(command.from_, "from")
     billed = await sender_charges(deps, caller, sender)
@@ -257,8 +257,8 @@ async def build_email(
         # template_id wins over html, as the reference says; the request's subject wins over the
         # template's because it is the more specific of the two.
         html, subject, text = await deps.offload.run(_render, deps, template, subject, text, data)
-    elif html is None and not (text_only and text):
-        raise Invalid("html is required when template_id is absent", field="html")
+    elif html is None and not text:
+        raise Invalid("html or text is required when template_id is absent", field="html")
     if not subject or not subject.strip():
         raise Invalid("subject is required", field="subject")
     problem = one_line_problem(subject, tab=True)
@@ -304,8 +304,8 @@ async def build_email(
     return email, billed
 
 
-async def send_email(deps: Deps, caller: Caller, command: SendCommand, *, text_only: bool = False) -> Email:
-    email, billed = await build_email(deps, caller, command, text_only=text_only)
+async def send_email(deps: Deps, caller: Caller, command: SendCommand) -> Email:
+    email, billed = await build_email(deps, caller, command)
     await accept(deps, email, billed)
     return email
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 import httpx
 import pytest
@@ -88,4 +89,47 @@ def test_every_page_has_its_icon_and_the_console_stays_clean(dash_server, browse
     assert page.evaluate("document.querySelector('link[rel=icon]') === null")  # the JSON page has none
     page.goto(f"{server.base}/app/")
     assert page.evaluate("document.querySelector('link[rel=icon]').getAttribute('href')") == "/favicon.svg"
+    context.close()
+
+
+def test_a_text_only_email_is_accepted_and_shown_as_plain_text(dash_server, browser):
+    """Item 11: the native API refused a text-only email ("html is required"); Resend and
+    Postmark accept one."""
+    server = dash_server
+    with server.client(server.keys["live"]) as api:
+        sent = api.post(
+            "/emails",
+            json={
+                "to": "ann@example.com",
+                "from": "App <hello@autorelay.net>",
+                "subject": "Plain",
+                "text": "Just text.",
+            },
+        )
+        assert sent.status_code == 200, sent.text
+        email_id = sent.json()["id"]
+        nothing = api.post("/emails", json={"to": "ann@example.com", "from": "hello@autorelay.net", "subject": "x"})
+        assert (
+            nothing.status_code == 400
+            and nothing.json()["error"] == "html or text is required when template_id is absent"
+        )
+    message = server.data_dir / "mail" / f"{email_id}.eml"
+    for _ in range(100):
+        if message.exists():
+            break
+        time.sleep(0.05)
+    written = message.read_text()
+    assert "Content-Type: text/plain" in written and "text/html" not in written and "Just text." in written
+
+    context = browser.new_context(viewport=SIZES["wide"])
+    page = context.new_page()
+    sign_in_with_link(page, server.base, invite(server, "plain@acme.test"), "plain@acme.test")
+    for size, viewport in SIZES.items():
+        page.set_viewport_size(viewport)
+        page.goto(f"{server.base}/app/emails/{email_id}")
+        playwright.expect(page.get_by_text("Plain text only")).to_be_visible()
+        playwright.expect(page.locator("pre.text-part")).to_have_text("Just text.")
+        assert page.locator("iframe.preview").count() == 0
+        assert _axe(page) == []
+        shoot(page, f"newcomer-text-only-{size}")
     context.close()

@@ -55,7 +55,7 @@ async def test_to_accepts_a_list_up_to_fifty(deps):
     [
         ({"to": "not-an-address"}, "to is not a valid email address"),
         ({"from_": "Acme <nope>"}, "from is not a valid sender"),
-        ({"html": None}, "html is required"),
+        ({"html": None}, "html or text is required"),
         ({"subject": "  "}, "subject must not be empty"),
         ({"subject": None}, "subject is required"),
         ({"subject": "a\r\nBcc: x@y.z"}, "a line break"),

@@ -145,7 +145,11 @@ async def detail(request: Request, visit: Visit) -> Response:
     text = await text_part(deps_of(request), email)
     if email.raw is not None:
         text = (await deps_of(request).offload.run(relayed_parts, email))[1] or ""
-    return render(request, "email.html", email=email, events=events, downloadable=downloadable, text=text)
+    # Sent with a text part alone (no HTML, no template): the recipient sees that text, nothing else.
+    plain_only = not email.html and email.raw is None and not email.sealed
+    return render(
+        request, "email.html", email=email, events=events, downloadable=downloadable, text=text, plain_only=plain_only
+    )
 
 
 @page()
