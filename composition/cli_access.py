@@ -22,7 +22,13 @@ def keys_create(args: argparse.Namespace, run: Run) -> None:
         issued = await manage_keys.create_key(
             services.deps, Caller.operator(project.id), mode, args.name, tuple(args.scope or ())
         )
-        print(f"{issued.key.id} ({mode.value}, scopes: {', '.join(issued.key.scopes)}). Shown once:")
+        access = (
+            "FULL access (every scope)" if issued.key.scopes == ("full",) else "scopes " + ", ".join(issued.key.scopes)
+        )
+        print(f"Created a {mode.value.upper()} key with {access} for project {project.name} ({issued.key.id}).")
+        if not args.test or not args.scope:
+            print("  --test makes a test key (nothing is delivered); --scope NAME (repeated) limits what it may do.")
+        print("Shown once; AutoRelay keeps only its hash:")
         print(issued.plain)
 
     run(args, action)

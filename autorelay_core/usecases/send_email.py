@@ -222,9 +222,7 @@ async def sender_charges(deps: Deps, caller: Caller, sender: Mailbox) -> tuple[C
     )
 
 
-async def build_email(
-    deps: Deps, caller: Caller, command: SendCommand
-) -> tuple[Email, tuple[Charge, ...]]:
+async def build_email(deps: Deps, caller: Caller, command: SendCommand) -> tuple[Email, tuple[Charge, ...]]:
     """Validate and render `command` into a new queued Email (not yet stored), and what it will be
     charged. A text part alone will do (an extension of the reference, which requires html or a
     template; Resend and Postmark accept text alone): the message is then text/plain only."""

@@ -12,7 +12,7 @@ import pytest
 
 from tests.dashboard.browsing import AXE, shoot, sign_in_with_link
 from tests.dashboard.conftest import CHROMIUM, invite
-from tests.e2e.server import Server
+from tests.e2e.server import Server, autorelay
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
@@ -133,3 +133,37 @@ def test_a_text_only_email_is_accepted_and_shown_as_plain_text(dash_server, brow
         assert _axe(page) == []
         shoot(page, f"newcomer-text-only-{size}")
     context.close()
+
+
+def test_reloading_the_keys_page_never_makes_a_second_key(dash_server, browser):
+    """Item 5: the page that showed a new key was the POST's answer, so a reload made another key."""
+    server = dash_server
+    context = browser.new_context(viewport=SIZES["wide"])
+    page = context.new_page()
+    sign_in_with_link(page, server.base, invite(server, "keys@acme.test", role="owner"), "keys@acme.test")
+    page.goto(f"{server.base}/app/keys")
+    before = page.locator("tbody tr").count()
+    page.get_by_label("Name").fill("Reload me")
+    page.get_by_role("button", name="Create key").click()
+    key = page.locator("#new-key").inner_text()
+    assert key.startswith("ak_live_")
+    shoot(page, "newcomer-key-created-wide")
+    page.reload()
+    playwright.expect(page.get_by_text("Its secret was shown once")).to_be_visible()
+    assert key not in page.content() and page.locator("tbody tr").count() == before + 1
+    assert _axe(page) == []
+    page.set_viewport_size(SIZES["phone"])
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # the keys table scrolls in its card
+    shoot(page, "newcomer-key-reloaded-phone")
+    context.close()
+
+
+def test_the_cli_says_what_kind_of_key_it_made(dash_server):
+    """Item 5: `autorelay keys create` with no flags silently made a full-access live key."""
+    out = autorelay(dash_server.data_dir, "keys", "create", extra=dash_server.extra)
+    assert "Created a LIVE key with FULL access (every scope) for project default" in out
+    assert "--test makes a test key" in out and re.search(r"^ak_live_[0-9a-f]{64}$", out, re.M)
+    limited = autorelay(
+        dash_server.data_dir, "keys", "create", "--test", "--scope", "emails.send", extra=dash_server.extra
+    )
+    assert "Created a TEST key with scopes emails.send" in limited and "--test makes" not in limited

@@ -53,7 +53,10 @@ def test_pages_send_a_strict_policy_and_forms_need_the_csrf_token(owner):
     assert "Form expired" in owner.post("/app/keys", data={}).text
     token = csrf_of(page.text)
     created = owner.post("/app/keys", data={"name": "with token", "csrf": token})
-    assert created.status_code == 201 and "ak_live_" in created.text
+    assert created.status_code == 303 and "ak_live_" not in created.headers["set-cookie"]  # sealed
+    shown = owner.get(created.headers["location"])
+    plain = re.search(r'id="new-key">(ak_live_[0-9a-f]{64})<', shown.text).group(1)
+    assert plain not in owner.get(created.headers["location"]).text  # once
 
 
 def test_a_member_cannot_manage_keys_or_members(dash_server):
