@@ -16,7 +16,7 @@ log = logging.getLogger("autorelay.http")
 
 
 # The API's names for fields the core names its own way; an error about one names it as sent.
-_WIRE_FIELDS = {"list_id": "listId", "starting_after": "startingAfter"}
+_WIRE_FIELDS = {"list_id": "listId", "starting_after": "startingAfter", "from_email": "fromEmail"}
 
 
 def error_response(error: errors.AutoRelayError) -> Response:

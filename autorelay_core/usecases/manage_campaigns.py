@@ -10,7 +10,7 @@ from typing import Any
 
 from attrs import evolve, frozen
 
-from autorelay_core.domain.addresses import Mailbox, check_address
+from autorelay_core.domain.addresses import Mailbox
 from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.domain.contacts import Contact, ContactStatus
@@ -62,7 +62,7 @@ async def _checked(deps: Deps, caller: Caller, fields: CampaignInput) -> dict[st
         if problem is not None:
             raise Invalid(f"subject {problem}", field="subject")
     if fields.from_email is not None:
-        changes["from_email"] = check_address(fields.from_email, "fromEmail")
+        changes["from_email"] = _sender(fields.from_email)
     if fields.list_id is not None:
         changes["list_id"] = (await find_list(deps, caller, fields.list_id)).id
     if fields.content is not None:
@@ -74,21 +74,35 @@ async def _checked(deps: Deps, caller: Caller, fields: CampaignInput) -> dict[st
     return changes
 
 
-# (attribute, the field's name on the wire)
+def _sender(value: Any) -> str:
+    """The campaign's From: an address, or a name and an address (`News <news@example.com>`)."""
+    try:
+        return Mailbox.parse(value, "the sender").formatted()
+    except Invalid as refused:
+        if isinstance(value, str) and value.strip() and "must not contain" in refused.message:
+            raise Invalid(refused.message, field="from_email") from None
+        shown = f": {value!r}" if isinstance(value, str) and value.strip() else ""
+        raise Invalid(
+            f"the sender must be an address, or a name and an address like 'News <news@example.com>'{shown}",
+            field="from_email",
+        ) from None
+
+
+# (attribute, what a person calls it)
 _REQUIRED = (
     ("name", "name"),
     ("subject", "subject"),
-    ("from_email", "fromEmail"),
-    ("list_id", "listId"),
+    ("from_email", "a sender"),
+    ("list_id", "a list"),
     ("content", "content"),
 )
 
 
 async def create_campaign(deps: Deps, caller: Caller, fields: CampaignInput) -> Campaign:
     project_id = caller.project_id
-    for name, wire in _REQUIRED:
+    for name, called in _REQUIRED:
         if getattr(fields, name) is None:
-            raise Invalid(f"{wire} is required", field=wire)
+            raise Invalid(f"{called} is required", field=name)
     changes = await _checked(deps, caller, fields)
     now = deps.clock.now()
     campaign = Campaign(id=deps.ids.new("cmp"), project_id=project_id, created_at=now, updated_at=now, **changes)
@@ -145,7 +159,7 @@ async def launch_campaign(
             raise Invalid(f"A campaign may start at most {deps.config.max_schedule_ahead.days} days ahead")
         if starts_at <= now:
             starts_at = None
-    sender = Mailbox.parse(campaign.from_email, "fromEmail")
+    sender = Mailbox.parse(campaign.from_email, "the sender")
     # The sender's domain must be verified (live keys); every recipient is one email of the quota,
     # charged with the insert: a campaign that does not fit is refused whole (402).
     charges = await sender_charges(deps, caller, sender)

@@ -167,3 +167,46 @@ def test_the_cli_says_what_kind_of_key_it_made(dash_server):
         dash_server.data_dir, "keys", "create", "--test", "--scope", "emails.send", extra=dash_server.extra
     )
     assert "Created a TEST key with scopes emails.send" in limited and "--test makes" not in limited
+
+
+def test_a_campaign_may_have_a_sender_name_and_a_mistake_keeps_the_form(dash_server, browser):
+    """Item 1: the campaign form refused `News <news@...>` naming the API's field (`fromEmail is not
+    a valid email address`) and wiped the whole form."""
+    server = dash_server
+    with server.client(server.keys["live"]) as api:
+        readers = api.post("/lists", json={"name": "Named sender readers"}).json()["id"]
+        api.post("/contacts", json={"email": "reader@example.com", "name": "Rea", "listId": readers})
+    context = browser.new_context(viewport=SIZES["wide"])
+    page = context.new_page()
+    sign_in_with_link(page, server.base, invite(server, "news@acme.test"), "news@acme.test")
+    page.goto(f"{server.base}/app/campaigns")
+    page.get_by_label("Name").fill("Named sender")
+    page.get_by_label("List").select_option(readers)
+    page.get_by_label("Subject").fill("Hello {{ name }}")
+    page.get_by_label("From").fill("Acme News <not an address>")
+    page.get_by_role("button", name="Create draft").click()
+    alert = page.get_by_role("alert")
+    playwright.expect(alert).to_contain_text("the sender must be an address, or a name and an address")
+    assert "fromEmail" not in alert.inner_text()
+    # Everything typed is still there; only the wrong field needs a change.
+    assert page.get_by_label("Name").input_value() == "Named sender"
+    assert page.get_by_label("Subject").input_value() == "Hello {{ name }}"
+    assert page.get_by_label("List").input_value() == readers
+    assert _axe(page) == []
+    shoot(page, "newcomer-campaign-sender-refused-wide")
+    page.get_by_label("From").fill("Acme News <news@acme.test>")
+    page.get_by_role("button", name="Create draft").click()
+    playwright.expect(page.get_by_role("heading", name="Named sender")).to_be_visible()
+    page.set_viewport_size(SIZES["phone"])
+    shoot(page, "newcomer-campaign-sender-named-phone")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Launch campaign").click()
+    playwright.expect(page.get_by_role("status").filter(has_text="Launched")).to_be_visible()
+    context.close()
+    for _ in range(200):
+        written = [p.read_text() for p in (server.data_dir / "mail").glob("*.eml")]
+        mine = [m for m in written if "Subject: Hello Rea" in m]
+        if mine:
+            break
+        time.sleep(0.05)
+    assert mine and "From: Acme News <news@acme.test>" in mine[0]

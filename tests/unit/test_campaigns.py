@@ -24,10 +24,13 @@ async def test_a_draft_is_checked_and_may_name_an_unverified_domain(deps):
     key = await live_key(deps)
     campaign = await draft(deps, key)
     assert campaign.status is CampaignStatus.DRAFT and campaign.id.startswith("cmp_")
-    with pytest.raises(Invalid, match="fromEmail is required"):
+    with pytest.raises(Invalid, match="a sender is required") as refused:
         await uc.create_campaign(deps, key, uc.CampaignInput("n", "s", None, campaign.list_id, "<p>c</p>"))
-    with pytest.raises(Invalid, match="fromEmail"):
+    assert refused.value.field == "from_email"
+    with pytest.raises(Invalid, match="the sender must be an address, or a name and an address"):
         await draft(deps, key, from_email="not-an-address")
+    named = await draft(deps, key, from_email="  Acme News <news@acme.test> ")
+    assert named.from_email == "Acme News <news@acme.test>"
     with pytest.raises(Invalid, match="content"):
         await draft(deps, key, content="<p>{{ broken </p>")
     with pytest.raises(NotFound):

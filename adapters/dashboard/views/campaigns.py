@@ -89,7 +89,9 @@ async def create(request: Request, visit: Visit) -> Response:
     try:
         made = await uc.create_campaign(deps, caller_of(visit), fields)
     except AutoRelayError as error:
-        return await _listing(request, visit, 400, error=error.message)
+        # The form comes back as it was sent, so one wrong field costs one correction.
+        kept = {name: form_value(request, name) for name in ("name", "list_id", "template", "subject", "from_email")}
+        return await _listing(request, visit, 400, error=f"Not created: {error.message}", kept=kept)
     return RedirectResponse(f"/app/campaigns/{made.id}", status_code=303)
 
 
