@@ -61,6 +61,15 @@ log = logging.getLogger("autorelay")
 SES_SPF = "v=spf1 include:amazonses.com ~all"
 
 
+def _spf(settings: Settings) -> str:
+    """The SPF record sending domains publish: the senders the mail really leaves from."""
+    if settings.mailer == "ses":
+        return SES_SPF
+    if settings.mailer == "smtp" and settings.smtp_spf_include:
+        return f"v=spf1 include:{settings.smtp_spf_include} ~all"
+    return OWN_SPF
+
+
 def _storage(settings: Settings, serves_pages: bool) -> Storage:
     if settings.database_url == "memory://":
         return MemoryStorage()
@@ -236,7 +245,7 @@ def build(
             unsubscribe_mailto=settings.unsubscribe_mailbox,
             tracking_url=f"{settings.base_url}/api/v1/track",
             webhooks_allow_private=settings.webhooks_allow_private,
-            spf_record=SES_SPF if settings.mailer == "ses" else OWN_SPF,
+            spf_record=_spf(settings),
         ),
     )
     services = Services(settings, deps, consumer, runner, stopping, posts, imports)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -64,6 +65,10 @@ class Settings:
     smtp_pool_size: int = field(converter=int, **_doc("SMTP connections kept per process (concurrent sends)", 4))
     dns_resolver: str = field(**_doc("Nameserver (host or host:port) for domain checks; default: the system's", ""))
     smtp_ca_file: str = field(**_doc("CA bundle to trust for the SMTP server's certificate (default: system)", ""))
+    smtp_spf_include: str = field(
+        **_doc("SPF include of the SMTP relay mail leaves through (its provider's, e.g. spf.example-relay.com),"
+               " for the SPF record sending domains publish; default: this server's MX", "")
+    )  # fmt: skip
     secret_key: str = field(
         repr=False,
         **_doc("Server secret (32+ characters) for OTP hashes and sealing; default: created in the data dir", ""),
@@ -258,6 +263,11 @@ class Settings:
     def check(self) -> None:
         if self.mailer not in {"log", "smtp", "ses"}:
             raise SettingsError(f"{PREFIX}MAILER={self.mailer!r} is not a known mailer; use: log, smtp or ses")
+        if self.smtp_spf_include and not re.fullmatch(r"[A-Za-z0-9_.-]{1,253}", self.smtp_spf_include):
+            raise SettingsError(
+                f"{PREFIX}SMTP_SPF_INCLUDE={self.smtp_spf_include!r} is not a host name (write it without"
+                " 'include:', e.g. spf.example-relay.com)"
+            )
         if self.mailer == "ses":
             try:
                 import boto3

@@ -210,3 +210,55 @@ def test_a_campaign_may_have_a_sender_name_and_a_mistake_keeps_the_form(dash_ser
             break
         time.sleep(0.05)
     assert mine and "From: Acme News <news@acme.test>" in mine[0]
+
+
+def test_domains_say_which_records_are_missing_and_can_be_removed(tmp_path, browser):
+    """Item 3: a failed verification showed in a green success banner, no record had a status, a
+    domain could not be removed, and the SPF record named this server's MX whatever the mailer."""
+    from tests.dns_server import DnsServer
+
+    with DnsServer() as dns:
+        settings = {
+            "AUTORELAY_DNS_RESOLVER": dns.address,
+            "AUTORELAY_MAILER": "smtp",
+            "AUTORELAY_SMTP_HOST": "127.0.0.1",
+            "AUTORELAY_SMTP_SPF_INCLUDE": "spf.relay.example",
+        }
+        server = Server(tmp_path / "data", settings).start()
+        try:
+            context = browser.new_context(viewport=SIZES["wide"])
+            page = context.new_page()
+            page.on("dialog", lambda dialog: dialog.accept())
+            sign_in_with_link(page, server.base, invite(server, "dns@acme.test", role="owner"), "dns@acme.test")
+            page.goto(f"{server.base}/app/domains")
+            page.get_by_label("Domain").fill("news.shop.example")
+            page.get_by_role("button", name="Add domain").click()
+            card = page.get_by_role("region", name="news.shop.example")
+            playwright.expect(card.get_by_text("v=spf1 include:spf.relay.example ~all")).to_be_visible()
+            playwright.expect(card.get_by_text("not checked yet").first).to_be_visible()
+            # Publish the DKIM record only: the check finds it, and says the others are missing.
+            rows = card.locator("tbody tr")
+            dkim = next(rows.nth(i) for i in range(rows.count()) if "_domainkey" in rows.nth(i).inner_text())
+            cells = dkim.locator("td")
+            dns.publish(
+                cells.nth(0).inner_text(),
+                cells.nth(1).locator("code").inner_text(),
+                cells.nth(2).locator("code").inner_text(),
+            )
+            card.get_by_role("button", name="Verify now").click()
+            warning = page.locator("p.warning")
+            playwright.expect(warning).to_contain_text("news.shop.example is not verified yet")
+            assert page.locator("p.notice").count() == 0  # not in a green success banner
+            card = page.get_by_role("region", name="news.shop.example")
+            assert card.locator(".pill.sent", has_text="found").count() == 1
+            assert card.get_by_text("not found").count() == rows.count() - 1
+            assert _axe(page) == []
+            shoot(page, "newcomer-domain-missing-wide")
+            page.set_viewport_size(SIZES["phone"])
+            shoot(page, "newcomer-domain-missing-phone")
+            page.get_by_role("button", name="Remove news.shop.example").click()
+            playwright.expect(page.get_by_text("news.shop.example was removed")).to_be_visible()
+            assert page.get_by_role("region", name="news.shop.example").count() == 0
+            context.close()
+        finally:
+            server.stop()

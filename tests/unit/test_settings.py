@@ -48,3 +48,16 @@ def test_the_server_secret_is_made_once_per_data_dir_and_required_with_postgres(
     with pytest.raises(SettingsError, match="at least 32"):
         server_secret(settings(secret_key="short"))
     assert server_secret(settings(secret_key="k" * 40)) == b"k" * 40
+
+
+def test_the_spf_record_names_where_mail_really_leaves_from(tmp_path):
+    from composition.build import _spf
+    from composition.settings import Settings, SettingsError
+
+    assert _spf(Settings.defaults(data_dir=tmp_path)) == "v=spf1 mx ~all"
+    relayed = Settings.defaults(
+        data_dir=tmp_path, mailer="smtp", smtp_host="smtp.example", smtp_spf_include="spf.relay.example"
+    )
+    assert _spf(relayed) == "v=spf1 include:spf.relay.example ~all"
+    with pytest.raises(SettingsError, match="without 'include:'"):
+        Settings.defaults(data_dir=tmp_path, smtp_spf_include="include:spf.relay.example")

@@ -11,8 +11,9 @@ from starlette.routing import Route
 from adapters.dashboard.pages import caller_of, deps_of, form_value, page, render
 from autorelay_core.domain.addresses import is_valid_address
 from autorelay_core.errors import Conflict, Invalid, NotFound, RateLimited
-from autorelay_core.policies.rate_limit import LIMITS, refuse
 from autorelay_core.usecases import manage_domains, manage_suppressions
+from autorelay_core.usecases.access import admit
+from autorelay_core.usecases.manage_domains import Verification
 from autorelay_core.usecases.manage_suppressions import lift_suppression
 from autorelay_core.usecases.manage_users import Visit
 
@@ -21,16 +22,34 @@ _CONTROL = "The search may not hold control characters (an address prefix, like 
 VERIFY_LIMITED_AS = "domains.verify"
 
 
-async def _domains_page(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
+async def _domains_page(
+    request: Request, visit: Visit, status: int = 200, checked: Verification | None = None, **extra
+) -> Response:
+    """`checked`: a verification just run, whose records get a found / not found mark."""
     deps = deps_of(request)
     found = await manage_domains.list_domains(deps, caller_of(visit))
-    listed = [(d, manage_domains.records(deps, d)) for d in found]
+    listed = []
+    for domain in found:
+        records = manage_domains.records(deps, domain)
+        if checked is not None and checked.domain.id == domain.id:
+            marks = ["missing" if record in checked.missing else "found" for record in records]
+        else:  # DNS is asked only when someone verifies: each check costs queries on our side
+            marks = ["unchecked"] * len(records)
+        listed.append((domain, list(zip(records, marks, strict=True))))
     return render(request, "domains.html", status, domains=listed, **extra)
 
 
 @page()
 async def domains(request: Request, visit: Visit) -> Response:
+    removed = request.query_params.get("removed", "")[:253]
+    if removed and is_domain_like(removed):
+        return await _domains_page(request, visit, notice=f"{removed} was removed: live keys no longer send from it.")
     return await _domains_page(request, visit)
+
+
+def is_domain_like(text: str) -> bool:
+    """A name to repeat in a notice: letters, digits, dots and dashes only (it comes from the URL)."""
+    return all(c.isalnum() or c in ".-" for c in text)
 
 
 @page()
@@ -47,18 +66,30 @@ async def verify(request: Request, visit: Visit) -> Response:
     deps = deps_of(request)
     domain_id = request.path_params["domain_id"]
     try:
-        # The API's verify budget, per user here (no key): each check makes DNS queries on our side.
-        now = deps.clock.now().timestamp()
-        for limit in LIMITS[VERIFY_LIMITED_AS]:
-            admission = await deps.rate_limits.hit(f"{VERIFY_LIMITED_AS}|user:{visit.user.id}", now, limit)
-            if not admission.allowed:
-                raise refuse(admission, now, limit)
+        # The API's verify budget, per user here: each check makes DNS queries on our side.
+        await admit(deps, caller_of(visit), limited_as=VERIFY_LIMITED_AS, status=False)
         result = await manage_domains.verify_domain(deps, caller_of(visit), domain_id)
     except (NotFound, RateLimited) as error:
         return await _domains_page(request, visit, 429 if isinstance(error, RateLimited) else 404, error=error.message)
-    missing = ", ".join(f"{r.type} {r.name}" for r in result.missing)
-    note = f"{result.domain.name} is verified." if not missing else f"Not found yet: {missing}"
-    return await _domains_page(request, visit, notice=note)
+    if not result.missing:
+        return await _domains_page(request, visit, notice=f"{result.domain.name} is verified.", checked=result)
+    count = len(result.missing)
+    warning = (
+        f"{result.domain.name} is not verified yet: {count} record{'s' if count > 1 else ''} not found in DNS"
+        " (marked below). DNS changes can take a while to show; verify again later."
+    )
+    return await _domains_page(request, visit, warning=warning, checked=result)
+
+
+@page()
+async def delete_domain(request: Request, visit: Visit) -> Response:
+    deps, domain_id = deps_of(request), request.path_params["domain_id"]
+    try:
+        domain = await manage_domains.get_domain(deps, caller_of(visit), domain_id)
+        await manage_domains.delete_domain(deps, caller_of(visit), domain_id)
+    except NotFound as error:
+        return await _domains_page(request, visit, 404, error=error.message)
+    return RedirectResponse(f"/app/domains?removed={quote(domain.name)}", status_code=303)
 
 
 @page()
@@ -93,6 +124,7 @@ routes = [
     Route("/domains", domains, methods=["GET"]),
     Route("/domains", add_domain, methods=["POST"]),
     Route("/domains/{domain_id}/verify", verify, methods=["POST"]),
+    Route("/domains/{domain_id}/delete", delete_domain, methods=["POST"]),
     Route("/suppressions", suppressions, methods=["GET"]),
     Route("/suppressions/remove", unsuppress, methods=["POST"]),
 ]
