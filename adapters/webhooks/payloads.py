@@ -37,6 +37,8 @@ class JsonNotices:
         }
         if email.campaign_id:
             data["campaignId"] = email.campaign_id
+        if email.test:
+            data["test"] = True  # an email sent with a test key: as the test event says it
         data.update(event.data)  # error, recipients, url, ...
         return _dump(event_id, event_type, event.created_at, data)
 

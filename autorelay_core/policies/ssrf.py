@@ -30,6 +30,12 @@ class Target:
     port: int
 
 
+# What a refusal adds for the person developing against a receiver on their own machine.
+LOCAL_ONLY = (
+    " (plain http:// and private or loopback addresses are for local development: the server's operator can allow them)"
+)
+
+
 def parse_target(url: str, *, allow_private: bool) -> Target:
     """The URL's parts, or Invalid naming what is wrong with it."""
     if not isinstance(url, str) or not url.strip():
@@ -43,7 +49,7 @@ def parse_target(url: str, *, allow_private: bool) -> Target:
         raise Invalid(f"url is not a valid URL: {error}", field="url") from None
     schemes = ("https", "http") if allow_private else ("https",)
     if parts.scheme.lower() not in schemes:
-        raise Invalid("url must be an https:// URL", field="url")
+        raise Invalid(f"url must be an https:// URL{LOCAL_ONLY}", field="url")
     if not parts.hostname:
         raise Invalid("url must name a host", field="url")
     if parts.username or parts.password:
@@ -108,5 +114,5 @@ def check_addresses(host: str, addresses: list[Address], *, allow_private: bool)
         for address in addresses:
             reason = refusal(address)
             if reason:
-                raise Invalid(f"url host {host} resolves to {address}, a {reason} address", field="url")
+                raise Invalid(f"url host {host} resolves to {address}, a {reason} address{LOCAL_ONLY}", field="url")
     return addresses[0]

@@ -262,3 +262,57 @@ def test_domains_say_which_records_are_missing_and_can_be_removed(tmp_path, brow
             context.close()
         finally:
             server.stop()
+
+
+def test_a_local_webhook_refusal_says_how_and_test_mail_events_say_test(dash_server, browser, tmp_path):
+    """Item 2: a local receiver was refused ("url must be an https:// URL") with no hint of the setting
+    that allows it; the new webhook's link named the endpoint but led to the dashboard; the page said
+    retries last "a day and a half" (the schedule is about 27.5 h); events of test-key mail lacked
+    `test: true`."""
+    import json
+
+    from tests.webhook_receiver import Receiver
+
+    server = dash_server
+    context = browser.new_context(viewport=SIZES["wide"])
+    page = context.new_page()
+    sign_in_with_link(page, server.base, invite(server, "hook@acme.test", role="owner"), "hook@acme.test")
+    page.goto(f"{server.base}/app/webhooks")
+    playwright.expect(page.get_by_text("about 27.5 hours")).to_be_visible()
+    page.get_by_label("Endpoint URL").fill("http://127.0.0.1:9/hooks")
+    page.get_by_label("email.sent").check()
+    page.get_by_role("button", name="Add webhook").click()
+    alert = page.get_by_role("alert")
+    playwright.expect(alert).to_contain_text("for local development")
+    playwright.expect(alert).to_contain_text("AUTORELAY_WEBHOOKS_ALLOW_PRIVATE=1")
+    assert _axe(page) == []
+    shoot(page, "newcomer-webhook-local-refused-wide")
+    page.set_viewport_size(SIZES["phone"])
+    shoot(page, "newcomer-webhook-local-refused-phone")
+    context.close()
+
+    # Where they are allowed: the link after creating says where it goes, and test mail says so.
+    with Receiver() as receiver:
+        local = Server(tmp_path / "local", {"AUTORELAY_WEBHOOKS_ALLOW_PRIVATE": "1"}).start()
+        try:
+            context = browser.new_context(viewport=SIZES["wide"])
+            page = context.new_page()
+            sign_in_with_link(page, local.base, invite(local, "dev@acme.test", role="owner"), "dev@acme.test")
+            page.goto(f"{local.base}/app/webhooks")
+            page.get_by_label("Endpoint URL").fill(receiver.url("/made"))
+            page.get_by_label("email.sent").check()
+            page.get_by_role("button", name="Add webhook").click()
+            page.get_by_role("link", name="Deliveries and test events of this webhook").click()
+            playwright.expect(page.get_by_role("button", name="Send test event")).to_be_visible()
+            context.close()
+            with local.client(local.keys["test"]) as test_key:
+                made = test_key.post("/webhooks", json={"url": receiver.url("/test-mode"), "events": ["email.sent"]})
+                assert made.status_code == 201, made.text
+                test_key.post(
+                    "/emails",
+                    json={"to": "ann@example.com", "from": "x@anywhere.example", "subject": "T", "html": "<p>t</p>"},
+                )
+            (got,) = [r for r in receiver.wait_for(1) if r.path == "/test-mode"]
+            assert json.loads(got.body)["data"]["test"] is True
+        finally:
+            local.stop()
