@@ -114,5 +114,5 @@ def check_addresses(host: str, addresses: list[Address], *, allow_private: bool)
         for address in addresses:
             reason = refusal(address)
             if reason:
-                raise Invalid(f"url host {host} resolves to {address}, a {reason} address{LOCAL_ONLY}", field="url")
+                raise Invalid(f"url host {host} resolves to {address}, a {reason} address", field="url")
     return addresses[0]

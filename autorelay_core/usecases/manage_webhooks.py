@@ -11,7 +11,7 @@ from attrs import frozen
 from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.webhooks import EVENT_TYPES, FORMATS, DeliveryState, Webhook, WebhookDelivery
 from autorelay_core.errors import Conflict, Invalid, NotFound
-from autorelay_core.policies.ssrf import check_addresses, parse_target
+from autorelay_core.policies.ssrf import LOCAL_ONLY, check_addresses, parse_target
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.found import found
 from autorelay_core.usecases.notify import target_addresses
@@ -52,7 +52,10 @@ async def _checked_url(deps: Deps, url: str | None) -> str:
     addresses = await target_addresses(deps, target)
     # A host that does not resolve yet is accepted: its deliveries fail until it does.
     if addresses:
-        check_addresses(target.host, addresses, allow_private=allow)
+        try:
+            check_addresses(target.host, addresses, allow_private=allow)
+        except Invalid as refused:  # when it is set up, say what local development may do
+            raise Invalid(refused.message + LOCAL_ONLY, field="url") from None
     return target.url
 
 
