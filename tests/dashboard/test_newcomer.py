@@ -316,3 +316,33 @@ def test_a_local_webhook_refusal_says_how_and_test_mail_events_say_test(dash_ser
             assert json.loads(got.body)["data"]["test"] is True
         finally:
             local.stop()
+
+
+def test_the_overview_counts_only_verified_domains_and_shows_one_legend(tmp_path, browser):
+    """Item 6 (in part): an unverified domain counted as a sending domain; the chart's legend
+    appeared twice (uPlot's own under the page's)."""
+    server = Server(tmp_path / "data").start()
+    try:
+        with server.client(server.keys["live"]) as api:
+            assert api.post("/domains", json={"domain": "waiting.example"}).status_code == 201
+            api.post(
+                "/emails", json={"to": "a@example.com", "from": "hi@acme.test", "subject": "x", "html": "<p>x</p>"}
+            )
+        context = browser.new_context(viewport=SIZES["wide"])
+        page = context.new_page()
+        sign_in_with_link(page, server.base, invite(server, "o@acme.test", role="owner"), "o@acme.test")
+        numbers = page.get_by_role("region", name="Project")
+        # The test server's operator-verified test domains, and the one still waiting for DNS.
+        verified = int(numbers.locator(".number").nth(1).locator(".value").inner_text())
+        label = numbers.locator(".number").nth(1).locator(".label").inner_text()
+        assert label.startswith("verified sending domain") and "(1 waiting for DNS)" in label, label
+        assert verified >= 1
+        playwright.expect(page.locator("#chart canvas")).to_have_count(1)
+        assert page.locator("#chart .u-legend").count() == 0 and page.locator(".legend").count() >= 1
+        assert _axe(page) == []
+        shoot(page, "newcomer-overview-wide")
+        page.set_viewport_size(SIZES["phone"])
+        shoot(page, "newcomer-overview-phone")
+        context.close()
+    finally:
+        server.stop()

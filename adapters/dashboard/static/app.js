@@ -49,6 +49,8 @@ function drawChart() {
     scales: { x: { time: true } },
     series: [{}, ...names.map((name) => ({ label: name, stroke: colours[name] || "#333", width: 2 }))],
     axes: [{}, { size: 50 }],
+    // A page that writes its own legend (with totals) does not get uPlot's second one.
+    legend: { show: box.dataset.ownLegend === undefined },
   };
   box.textContent = "";
   const plot = new uPlot(options, [times, ...names.map((name) => data.series[name])], box);

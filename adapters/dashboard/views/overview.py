@@ -10,7 +10,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.dashboard.pages import caller_of, deps_of, page, render
-from autorelay_core.usecases import queries
+from autorelay_core.domain.domains import DomainStatus
+from autorelay_core.usecases import manage_domains, queries
 from autorelay_core.usecases.manage_users import Visit
 from autorelay_core.usecases.read_stats import read_stats
 
@@ -33,6 +34,9 @@ async def overview(request: Request, visit: Visit) -> Response:
     series = {kind: [counts.get((day, kind), 0) for day in days] for kind in SERIES}
     chart = json.dumps({"days": days, "series": series})
     totals = {kind: sum(values) for kind, values in series.items()}
+    # A domain counts as a sending domain once verified: live keys cannot send from the others.
+    domains = await manage_domains.list_domains(deps, caller_of(visit))
+    verified = sum(1 for domain in domains if domain.status is DomainStatus.VERIFIED)
     return render(
         request,
         "overview.html",
@@ -43,6 +47,7 @@ async def overview(request: Request, visit: Visit) -> Response:
         sandbox_cap=deps.config.sandbox_daily_cap,
         sandbox_sender=deps.config.sandbox_sender,
         support_contact=deps.config.support_contact,
+        verified_domains=verified,
     )
 
 
