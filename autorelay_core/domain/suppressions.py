@@ -12,6 +12,7 @@ from attrs import frozen
 class SuppressionReason(StrEnum):
     BOUNCE = "bounce"
     COMPLAINT = "complaint"
+    MANUAL = "manual"  # added by a person: a recipient who asked, by phone or letter, not to be mailed
 
 
 @frozen

@@ -149,6 +149,25 @@ async def set_password(deps: Deps, token: str | None, password: str, email: str 
 _USED = "This sign-in link was already used or replaced; ask for a new one"
 
 
+async def change_password(deps: Deps, visit: Visit, current: str, new: str) -> SignedIn:
+    """A signed-in user's new password, given the current one: every session of the user ends
+    (a stolen one among them) and a new one starts for this browser."""
+    user = visit.user
+    hashed = user.password_hash or _NO_SUCH_USER
+    if not await deps.offload.run(deps.passwords.verify, hashed, current[:256]) or user.password_hash is None:
+        raise Invalid("The current password is not right", field="current")
+    new = check_password(new)
+    if new == current:
+        raise Invalid("The new password is the one you have now", field="password")
+    hashed = await deps.offload.run(deps.passwords.hash, new)
+    # As a sign-in link does it, in one storage step: the hash set, every session (and every
+    # outstanding sign-in link) ended.
+    version = await deps.storage.users.new_link(user.id)
+    if version is None or not await deps.storage.users.redeem_link(user.id, version, hashed):
+        raise Invalid("The password was changed elsewhere at the same moment; sign in and try again")
+    return await _start_session(deps, user)
+
+
 async def sign_in(deps: Deps, email: str, password: str, client: str) -> SignedIn:
     """Unauthenticated for a wrong email or password alike; RateLimited past the attempts a client
     may make for one account, or for all of them. Another client's failures never lock a user out."""

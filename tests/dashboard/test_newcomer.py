@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.dashboard.browsing import AXE, shoot, sign_in_with_link
-from tests.dashboard.conftest import CHROMIUM, invite
+from tests.dashboard.conftest import CHROMIUM, PASSWORD, invite
 from tests.e2e.server import Server, autorelay
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -346,3 +346,60 @@ def test_the_overview_counts_only_verified_domains_and_shows_one_legend(tmp_path
         context.close()
     finally:
         server.stop()
+
+
+def test_a_person_changes_their_password_and_suppresses_an_address_by_hand(dash_server, browser):
+    """Item 9: no way to change one's password in the dashboard (only `autorelay users link`), no way
+    to add a suppression by hand, and suppressions were reachable only from Contacts."""
+    server = dash_server
+    context = browser.new_context(viewport=SIZES["wide"])
+    page = context.new_page()
+    sign_in_with_link(page, server.base, invite(server, "pw@acme.test"), "pw@acme.test")
+    other = browser.new_context(viewport=SIZES["wide"])  # the same person signed in elsewhere
+    elsewhere = other.new_page()
+    elsewhere.goto(f"{server.base}/app/sign-in")
+    elsewhere.get_by_label("Email").fill("pw@acme.test")
+    elsewhere.get_by_label("Password").fill(PASSWORD)
+    elsewhere.get_by_role("button", name="Sign in").click()
+    playwright.expect(elsewhere.get_by_role("heading", name="Overview")).to_be_visible()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
+    page.get_by_label("Current password").fill("not the password")
+    page.get_by_label("New password", exact=True).fill("a brand new password")
+    page.get_by_label("The new password again").fill("a brand new password")
+    page.get_by_role("button", name="Change password").click()
+    playwright.expect(page.get_by_role("alert")).to_have_text("The current password is not right")
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill("a brand new password")
+    page.get_by_label("The new password again").fill("a brand new password")
+    page.get_by_role("button", name="Change password").click()
+    playwright.expect(page.get_by_role("status").filter(has_text="Your password is changed")).to_be_visible()
+    assert _axe(page) == []
+    shoot(page, "newcomer-password-changed-wide")
+    elsewhere.goto(f"{server.base}/app/overview")  # the other session ended
+    playwright.expect(elsewhere.get_by_role("heading", name="Sign in to AutoRelay")).to_be_visible()
+    other.close()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Suppressions").click()
+    page.get_by_label("Address", exact=True).fill("asked-by-phone@example.com")
+    page.get_by_label("Why (for your colleagues)").fill("Asked by phone")
+    page.get_by_role("button", name="Suppress").click()
+    playwright.expect(page.get_by_role("status")).to_contain_text("asked-by-phone@example.com is suppressed")
+    row = page.locator("tr", has_text="asked-by-phone@example.com")
+    playwright.expect(row.locator(".pill")).to_have_text("manual")
+    assert page.get_by_role("link", name="Suppressions").get_attribute("aria-current") == "page"
+    assert _axe(page) == []
+    page.set_viewport_size(SIZES["phone"])
+    shoot(page, "newcomer-suppressed-by-hand-phone")
+    context.close()
+    with server.client(server.keys["live"]) as api:
+        sent = api.post(
+            "/emails",
+            json={"to": "asked-by-phone@example.com", "from": "hi@acme.test", "subject": "x", "html": "<p>x</p>"},
+        ).json()["id"]
+        for _ in range(100):
+            status = api.get(f"/emails/{sent}").json()["email"]["status"]
+            if status != "queued":
+                break
+            time.sleep(0.05)
+    assert status == "failed"  # suppressed: it never reached the mailer

@@ -108,7 +108,25 @@ async def suppressions(request: Request, visit: Visit) -> Response:
         found = [s for s in found if s.email_key.startswith(search)]
     shown = found[:100]
     more = shown[-1].email_key if len(found) > 100 else None
-    return render(request, "suppressions.html", suppressions=shown, q=search, next_after=more and quote(more))
+    added = request.query_params.get("added", "")[:320]
+    notice = f"{added} is suppressed: no email goes to it from now on." if added and is_valid_address(added) else None
+    return render(
+        request, "suppressions.html", suppressions=shown, q=search, next_after=more and quote(more), notice=notice
+    )
+
+
+@page()
+async def suppress(request: Request, visit: Visit) -> Response:
+    """An address suppressed by hand (a recipient who asked by phone or letter not to be mailed)."""
+    address = form_value(request, "email").strip()
+    try:
+        await manage_suppressions.add_suppression(
+            deps_of(request), caller_of(visit), address, form_value(request, "note")
+        )
+    except Invalid as error:
+        found = await manage_suppressions.suppression_page(deps_of(request), caller_of(visit), 100, None)
+        return render(request, "suppressions.html", 400, suppressions=found, q="", error=error.message, typed=address)
+    return RedirectResponse(f"/app/suppressions?added={quote(address)}", status_code=303)
 
 
 @page()
@@ -126,5 +144,6 @@ routes = [
     Route("/domains/{domain_id}/verify", verify, methods=["POST"]),
     Route("/domains/{domain_id}/delete", delete_domain, methods=["POST"]),
     Route("/suppressions", suppressions, methods=["GET"]),
+    Route("/suppressions", suppress, methods=["POST"]),
     Route("/suppressions/remove", unsuppress, methods=["POST"]),
 ]

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from adapters.dashboard.pages import caller_of, deps_of, form_value, page, render
+from adapters.dashboard.pages import caller_of, deps_of, form_value, page, render, set_session
 from autorelay_core.domain.users import Role
 from autorelay_core.errors import Conflict, Invalid
 from autorelay_core.policies.rate_limit import LIMITS
@@ -27,7 +27,21 @@ async def _page(request: Request, visit: Visit, status: int = 200, **extra) -> R
 
 @page()
 async def settings(request: Request, visit: Visit) -> Response:
-    return await _page(request, visit)
+    return await _page(request, visit, password_changed=request.query_params.get("done") == "password")
+
+
+@page()
+async def change_password(request: Request, visit: Visit) -> Response:
+    """Any member, for themselves: the current password, then the new one twice."""
+    new, again = form_value(request, "password"), form_value(request, "password_again")
+    if new != again:
+        return await _page(request, visit, 400, password_error="The two new passwords differ")
+    try:
+        signed_in = await manage_users.change_password(deps_of(request), visit, form_value(request, "current"), new)
+    except Invalid as error:
+        return await _page(request, visit, 400, password_error=error.message)
+    response = RedirectResponse("/app/settings?done=password", status_code=303)
+    return set_session(response, request, signed_in.token)
 
 
 @page(owner=True)
@@ -72,6 +86,7 @@ async def remove_member(request: Request, visit: Visit) -> Response:
 
 routes = [
     Route("/settings", settings, methods=["GET"]),
+    Route("/settings/password", change_password, methods=["POST"]),
     Route("/settings/name", rename, methods=["POST"]),
     Route("/settings/tracking", tracking, methods=["POST"]),
     Route("/settings/members", invite, methods=["POST"]),
