@@ -403,3 +403,49 @@ def test_a_person_changes_their_password_and_suppresses_an_address_by_hand(dash_
                 break
             time.sleep(0.05)
     assert status == "failed"  # suppressed: it never reached the mailer
+
+
+def test_the_email_log_says_what_its_filters_mean_and_an_email_shows_its_headers(dash_server, browser):
+    """Item 7 (in part): the date filter "From" sat beside "To" and read as a sender; the detail
+    promised headers and showed none of the message's; on a phone the Sent column was cut off."""
+    server = dash_server
+    with server.client(server.keys["live"]) as api:
+        sent = api.post(
+            "/emails",
+            json={
+                "to": "log@example.com",
+                "cc": "copy@example.com",
+                "from": "Shop <hi@acme.test>",
+                "subject": "Your receipt",
+                "html": "<p>Thanks</p>",
+                "headers": {"X-Order": "A-1042"},
+                "tags": {"kind": "receipt"},
+            },
+        ).json()["id"]
+        for _ in range(100):
+            if api.get(f"/emails/{sent}").json()["email"]["status"] == "sent":
+                break
+            time.sleep(0.05)
+    context = browser.new_context(viewport=SIZES["wide"])
+    page = context.new_page()
+    sign_in_with_link(page, server.base, invite(server, "log@acme.test"), "log@acme.test")
+    page.goto(f"{server.base}/app/emails")
+    assert page.get_by_label("Sent on or after").get_attribute("type") == "date"
+    assert page.get_by_label("Sent on or before").get_attribute("type") == "date"
+    assert page.get_by_label("From", exact=True).count() == 0
+    page.get_by_role("link", name="Your receipt").first.click()
+    page.get_by_text("Headers as sent").click()
+    headers = page.locator("details.headers")
+    for name, value in (("X-Order", "A-1042"), ("Cc", "copy@example.com"), ("From", "Shop <hi@acme.test>")):
+        playwright.expect(headers.locator("dt", has_text=name).first).to_be_visible()
+        playwright.expect(headers.get_by_text(value).first).to_be_visible()
+    playwright.expect(page.locator("dt", has_text="tag kind")).to_be_visible()
+    assert _axe(page) == []
+    shoot(page, "newcomer-email-headers-wide")
+    page.set_viewport_size(SIZES["phone"])
+    page.goto(f"{server.base}/app/emails")
+    row = page.locator("#email-rows tr", has_text="Your receipt").first
+    playwright.expect(row.locator(".phone-only")).to_be_visible()  # when it was sent, on the row
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    shoot(page, "newcomer-email-log-phone")
+    context.close()

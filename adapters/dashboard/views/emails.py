@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from email import policy
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser, BytesParser
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -51,7 +51,7 @@ def _filters(request: Request) -> EmailFilter:
     recipient = (query.get("to") or "").strip() or None
     if recipient is not None and not is_valid_address(recipient):
         raise Invalid("To must be a whole email address (the first recipient)")
-    first, last = _day(query.get("from"), "From"), _day(query.get("until"), "Until")
+    first, last = _day(query.get("from"), "Sent on or after"), _day(query.get("until"), "Sent on or before")
     return EmailFilter(
         status=wanted,
         test={"test": True, "live": False}.get(query.get("mode") or ""),
@@ -141,15 +141,34 @@ async def detail(request: Request, visit: Visit) -> Response:
         email, events = await get_email(deps_of(request), caller_of(visit), request.path_params["email_id"])
     except NotFound as error:
         return render(request, "error.html", 404, title="No such email", message=error.message)
-    downloadable = await asyncio.to_thread(request.app.state.raw_message, email.id) is not None
+    raw = await asyncio.to_thread(request.app.state.raw_message, email.id)
+    downloadable = raw is not None
+    sent_headers = await deps_of(request).offload.run(headers_of, raw) if raw is not None else []
     text = await text_part(deps_of(request), email)
     if email.raw is not None:
         text = (await deps_of(request).offload.run(relayed_parts, email))[1] or ""
     # Sent with a text part alone (no HTML, no template): the recipient sees that text, nothing else.
     plain_only = not email.html and email.raw is None and not email.sealed
     return render(
-        request, "email.html", email=email, events=events, downloadable=downloadable, text=text, plain_only=plain_only
+        request,
+        "email.html",
+        email=email,
+        events=events,
+        downloadable=downloadable,
+        text=text,
+        plain_only=plain_only,
+        sent_headers=sent_headers,
     )
+
+
+MAX_SHOWN_HEADERS = 200
+
+
+def headers_of(raw: bytes) -> list[tuple[str, str]]:
+    """The header block of the message that left, field by field (unfolded, decoded), as a
+    person reads it in a mail client's "show original"; at most MAX_SHOWN_HEADERS fields."""
+    head = BytesHeaderParser(policy=policy.default).parsebytes(raw[: 256 * 1024], headersonly=True)
+    return [(name, str(value)[:4000]) for name, value in list(head.items())[:MAX_SHOWN_HEADERS]]
 
 
 @page()
