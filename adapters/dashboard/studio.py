@@ -29,15 +29,32 @@ STARTER = (
 )
 
 
+_DOCTYPE = re.compile(r"\s*<!doctype[^>]*>", re.I)
+# The inliner applies the editor's `* { box-sizing: ... }` to every element, <head> and <meta>
+# included; a style there means nothing and clutters the source a person reads.
+_HEAD_STYLE = re.compile(r"(<(?:html|head|meta|title|link|style)\b[^>]*?)\s+style=\"[^\"]*\"", re.I)
+
+
 def email_safe(html: str, css: str) -> str:
-    """The editor's HTML and CSS as one document with the CSS inlined. CPU-bound: run it through
-    Offload."""
+    """The editor's HTML and CSS as one document with the CSS inlined: one doctype, no styles on
+    the head's elements. CPU-bound: run it through Offload."""
     document = (
         '<!doctype html><html><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<style>{css}</style></head><body>{html}</body></html>"
     )
-    return "<!doctype html>" + _INLINER.inline(document)
+    inlined = _DOCTYPE.sub("", _INLINER.inline(document), count=1)
+    head, body_start, rest = inlined.partition("<body")
+    return "<!doctype html>" + _HEAD_STYLE.sub(r"\1", head) + body_start + rest
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def has_content(html: str) -> bool:
+    """Whether the editor's body shows anything: text (a variable counts) or an image."""
+    text = _TAG.sub(" ", html).replace("&nbsp;", " ")
+    return bool(text.strip()) or "<img" in html.lower()
 
 
 def for_editor(html: str) -> tuple[str, str]:

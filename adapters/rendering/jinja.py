@@ -12,6 +12,7 @@ within a small multiple of the output limit.
 from __future__ import annotations
 
 import functools
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -258,7 +259,7 @@ class JinjaTemplates:
         try:
             return frozenset(meta.find_undeclared_variables(_guarded(self._parser, source)))
         except TemplateSyntaxError as error:
-            raise Invalid(f"template syntax error on line {error.lineno}: {error.message}") from None
+            raise Invalid(syntax_error(source, error)) from None
 
     def _compile(self, html: bool, strict: bool, source: str) -> Any:
         # Jinja's public path for a template from a tree of our making: parse, rewrite, compile the
@@ -280,7 +281,7 @@ class JinjaTemplates:
             with _spending(self.limits):
                 return "".join(template.generate(data))
         except TemplateSyntaxError as error:
-            raise Invalid(f"template syntax error on line {error.lineno}: {error.message}") from None
+            raise Invalid(syntax_error(source, error)) from None
         except TooCostly as error:
             raise Invalid(f"template cannot be rendered: {error}") from None
         except (SecurityError, UndefinedError) as error:
@@ -289,6 +290,26 @@ class JinjaTemplates:
             raise Invalid("template cannot be rendered: it nests too deeply") from None
         except Exception as error:
             raise Invalid(f"template cannot be rendered: {type(error).__name__}") from None
+
+
+_AT_OFFSET = re.compile(r"^(.*) at (\d+)$")
+
+
+def syntax_error(source: str, error: TemplateSyntaxError) -> str:
+    """Jinja's message, told where a person can find it: the words around the spot (a designed
+    email is one long line, so a line number alone does not help)."""
+    message = error.message or "broken template"
+    found = _AT_OFFSET.match(message)
+    if found is None:
+        return f"template syntax error on line {error.lineno}: {message}"
+    offset = int(found.group(2))
+    near = " ".join(source[max(0, offset - 30) : offset + 10].split())
+    told = f"template syntax error: {found.group(1)} near “{near}”"
+    if "&nbsp;" in source[max(0, offset - 30) : offset + 10]:
+        told += " (a non-breaking space from the editor sits inside {{ }}: type that space again)"
+    elif "{{" in near and "}}" not in near:
+        told += " (a {{ is not closed by }})"
+    return told
 
 
 __all__ = ["JinjaTemplates", "Markup", "RenderLimits"]

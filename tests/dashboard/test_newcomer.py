@@ -449,3 +449,55 @@ def test_the_email_log_says_what_its_filters_mean_and_an_email_shows_its_headers
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     shoot(page, "newcomer-email-log-phone")
     context.close()
+
+
+def test_the_studio_saves_clean_html_refuses_an_empty_email_and_names_a_broken_variable(dash_server, browser):
+    """Item 8: saved HTML began `<!doctype html><!DOCTYPE html>` with box-sizing styles on <head> and
+    <meta>; an empty body saved without a word; `Hello {{ name ` with the editor's &nbsp; was reported
+    as "unexpected char '&' at 389"; the Desktop preview (371 px) was narrower than the Phone one;
+    a version's View showed its variables blank."""
+    server = dash_server
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    sign_in_with_link(page, server.base, invite(server, "studio@acme.test", role="owner"), "studio@acme.test")
+    page.goto(f"{server.base}/app/templates")
+    page.get_by_label("Template name").fill("Clean save")
+    page.get_by_role("button", name="Create and design").click()
+    page.locator("#studio[data-ready]").wait_for()
+    template_id = page.locator("#template-id").inner_text()
+    status = page.locator("#studio-status")
+
+    def design(html: str) -> None:
+        page.evaluate("(html) => grapesjs.editors[0].setComponents(html)", html)
+
+    design("")
+    page.get_by_role("button", name="Save").click()
+    playwright.expect(status).to_contain_text("The email is empty: add some text or an image before saving.")
+    design("<p>Hello {{ name&nbsp;</p>")
+    page.get_by_role("button", name="Save").click()
+    playwright.expect(status).to_contain_text("near “")
+    playwright.expect(status).to_contain_text("type that space again")
+    assert " at 3" not in status.inner_text()
+    design("<p>Hello {{ name }}, welcome.</p>")
+    page.get_by_role("button", name="Save").click()
+    playwright.expect(status).to_contain_text("Saved as version")
+    with httpx.Client(
+        base_url=f"{server.base}/api/v1", headers={"Authorization": f"Bearer {server.keys['live']}"}
+    ) as api:
+        saved = api.get(f"/templates/{template_id}").json()["html"]
+    assert saved.lower().count("<!doctype") == 1 and saved.startswith("<!doctype html>")
+    head = saved.split("<body", 1)[0]
+    assert "style=" not in head, head
+    desktop = page.locator("#preview-desktop").bounding_box()["width"]
+    phone = page.locator("#preview-phone").bounding_box()["width"]
+    assert desktop >= 600 and phone == 375, (desktop, phone)
+    assert _axe(page) == []
+    shoot(page, "newcomer-studio-wide")
+
+    view = page.get_by_role("link", name="View version 2")
+    with context.expect_page() as opened:
+        view.click()
+    version = opened.value
+    version.wait_for_load_state()
+    playwright.expect(version.get_by_text("Hello [name], welcome.")).to_be_visible()
+    context.close()

@@ -25,7 +25,7 @@ from adapters.dashboard.pages import (
     sandboxed,
     test_send,
 )
-from adapters.dashboard.studio import MAX_EDITOR_CHARS, STARTER, email_safe, for_editor
+from adapters.dashboard.studio import MAX_EDITOR_CHARS, STARTER, email_safe, for_editor, has_content
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import AutoRelayError, Invalid, NotFound, RateLimited
 from autorelay_core.usecases import manage_templates
@@ -128,6 +128,8 @@ async def save(request: Request, visit: Visit) -> Response:
     design, css = form_value(request, "html"), form_value(request, "css")
     if len(design) + len(css) > MAX_EDITOR_CHARS:
         return json_error(f"The design is too large to save (more than {MAX_EDITOR_CHARS:,} characters).", 413)
+    if not has_content(design):  # it would send a blank email
+        return json_error("The email is empty: add some text or an image before saving.")
     fields = TemplateInput(
         name=form_value(request, "name"),
         subject=form_value(request, "subject"),
@@ -172,8 +174,11 @@ async def preview(request: Request, visit: Visit) -> Response:
         if number not in kept:
             return Response("No such version", status_code=404, media_type="text/plain")
         source = kept[number].html
+    data = _sample(request)
     try:
-        body = await deps.offload.run(functools.partial(deps.templates.render, strict=False), source, _sample(request))
+        if not data:  # opened on its own (a version's View): show where each variable goes
+            data = {name: f"[{name}]" for name in await deps.offload.run(deps.templates.variables, source)}
+        body = await deps.offload.run(functools.partial(deps.templates.render, strict=False), source, data)
     except Invalid as error:
         body = f"<p>This template does not render: {html.escape(error.message)}</p>"
     return sandboxed(body)
