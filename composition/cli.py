@@ -22,6 +22,7 @@ from autorelay_core.usecases import manage_domains, manage_keys, manage_reputati
 from composition.banner import describe
 from composition.build import build
 from composition.cli_access import add_access_commands
+from composition.cli_content import add_content_commands
 from composition.cli_more import add_commands
 from composition.cli_pacing import add_pacing_commands
 from composition.cli_tables import show
@@ -155,8 +156,18 @@ def users_create(args: argparse.Namespace) -> None:
         token = invitation.link_token or await manage_users.sign_in_link_token(services.deps, user)
         print(f"{user.email} is {args.role} of {project.name}. Sign-in link (24 h, once):")
         print(f"  {services.settings.base_url}/app/welcome?token={token}")
+        _where_links_point(services.settings)
 
     _run(args, action)
+
+
+def _where_links_point(settings: Settings) -> None:
+    """A link names the server's public URL; without one it names the address serve binds."""
+    if not settings.public_url:
+        print(
+            f"  (AUTORELAY_PUBLIC_URL is not set, so the link assumes the server at {settings.base_url}; "
+            "set it, or AUTORELAY_HOST and AUTORELAY_PORT as the server has them, if it runs elsewhere)"
+        )
 
 
 def users_link(args: argparse.Namespace) -> None:
@@ -164,6 +175,7 @@ def users_link(args: argparse.Namespace) -> None:
         user = await manage_users.find_user(services.deps, args.email)
         print(f"Sign-in link for {user.email} (24 h, once; it also resets the password):")
         print(f"  {await _link(services, user)}")
+        _where_links_point(services.settings)
 
     _run(args, action)
 
@@ -543,6 +555,7 @@ def parser() -> argparse.ArgumentParser:
         p.set_defaults(func=emails_settle)
     add_commands(commands, emails, domains, _run)
     add_pacing_commands(commands, _run)
+    add_content_commands(commands, _run)
     add_access_commands(commands, _run)
     _everywhere(root)
     return root

@@ -501,3 +501,48 @@ def test_the_studio_saves_clean_html_refuses_an_empty_email_and_names_a_broken_v
     version.wait_for_load_state()
     playwright.expect(version.get_by_text("Hello [name], welcome.")).to_be_visible()
     context.close()
+
+
+def test_the_cli_sends_lists_and_says_where_its_links_point(dash_server):
+    """Item 12: no `send`, `templates`, `campaigns` or `webhooks` commands; `users link` printed port
+    3000 whatever port the server ran on, without a word."""
+    server = dash_server
+    out = autorelay(
+        server.data_dir,
+        "send",
+        "--to",
+        "cli@example.com",
+        "--from",
+        "Ops <ops@acme.test>",
+        "--subject",
+        "From the terminal",
+        "--text",
+        "Plain and simple.",
+        extra=server.extra,
+    )
+    email_id = re.search(r"^(em_\w+) queued \(live\)", out, re.M).group(1)
+    with server.client(server.keys["live"]) as api:
+        for _ in range(100):
+            if api.get(f"/emails/{email_id}").json()["email"]["status"] == "sent":
+                break
+            time.sleep(0.05)
+        assert api.get(f"/emails/{email_id}").json()["email"]["status"] == "sent"  # the running server sent it
+        api.post("/templates", json={"name": "Receipt", "subject": "Your receipt", "html": "<p>x</p>"})
+        readers = api.post("/lists", json={"name": "CLI readers"}).json()["id"]
+        api.post(
+            "/campaigns",
+            json={
+                "name": "CLI June",
+                "subject": "s",
+                "fromEmail": "a@acme.test",
+                "listId": readers,
+                "content": "<p>x</p>",
+            },
+        )
+    assert "Receipt" in autorelay(server.data_dir, "templates", "list", extra=server.extra)
+    assert "CLI June" in autorelay(server.data_dir, "campaigns", "list", extra=server.extra)
+    hooks = autorelay(server.data_dir, "webhooks", "list", extra=server.extra)
+    assert hooks.startswith(("Id", "(no webhooks)")), hooks
+    invite(server, "cli-link@acme.test")
+    linked = autorelay(server.data_dir, "users", "link", "cli-link@acme.test", extra=server.extra)
+    assert "AUTORELAY_PUBLIC_URL is not set" in linked
