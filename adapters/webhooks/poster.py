@@ -85,9 +85,12 @@ class HttpWebhookPoster:
         if target.scheme == "https" and literal_address(target.host) is None:
             extensions["sni_hostname"] = target.host  # also the name the certificate must carry
         try:
-            # Streamed and closed unread: an endpoint cannot make us download a large answer.
+            # Streamed: of a refusal, the first bytes are read for the deliveries log (what the
+            # endpoint said); the rest is never downloaded, whatever its size.
             async with self._client.stream("POST", url, content=body, headers=headers, extensions=extensions) as reply:
-                return outcome_of(reply.status_code)
+                if 200 <= reply.status_code < 300:
+                    return outcome_of(reply.status_code)
+                return outcome_of(reply.status_code, await _first_bytes(reply, ANSWER_SHOWN))
         except httpx.TimeoutException:
             raise WebhookError(f"no answer within {self._timeout:g} s") from None
         except httpx.HTTPError as error:
@@ -97,8 +100,25 @@ class HttpWebhookPoster:
         await self._client.aclose()
 
 
-def outcome_of(status: int) -> PostOutcome:
-    """A 2xx delivers; 410 Gone means the endpoint is gone for good; anything else is retried."""
+ANSWER_SHOWN = 300  # bytes of a refusal's body kept in the deliveries log
+
+
+async def _first_bytes(reply: httpx.Response, limit: int) -> bytes:
+    kept = b""
+    try:
+        async for chunk in reply.aiter_raw():
+            kept += chunk
+            if len(kept) >= limit:
+                break
+    except httpx.HTTPError:
+        pass  # what came before the failure is still worth showing
+    return kept[:limit]
+
+
+def outcome_of(status: int, answer: bytes = b"") -> PostOutcome:
+    """A 2xx delivers; 410 Gone means the endpoint is gone for good; anything else is retried.
+    `answer`: the first bytes of the endpoint's body, shown in the deliveries log on one line."""
     if 200 <= status < 300:
         return PostOutcome(delivered=True)
-    return PostOutcome(delivered=False, gone=status == 410, detail=f"HTTP {status}")
+    said = " ".join("".join(c if c.isprintable() else " " for c in answer.decode("utf-8", "replace")).split())
+    return PostOutcome(delivered=False, gone=status == 410, detail=f"HTTP {status}" + (f": {said}" if said else ""))

@@ -70,7 +70,7 @@ async def test_retries_follow_the_schedule_to_the_checked_address_with_the_host_
     await drain(deps)  # attempt 1 and the immediate retry
     assert len(receiver.requests) == 2
     (failing,), _ = await uc.failed_deliveries(deps, key, webhook.id, 50)
-    assert failing.attempts == 2 and failing.error == "HTTP 500" and failing.resolved_at is None
+    assert failing.attempts == 2 and failing.error == "HTTP 500: nope" and failing.resolved_at is None  # what it said
     deps.clock.advance(seconds=5)
     await drain(deps)
     deps.clock.advance(minutes=5)
@@ -115,4 +115,12 @@ async def test_redirects_are_not_followed_and_count_as_failures(deps, receiver):
     await drain(deps)
     assert len(receiver.requests) == 2  # the endpoint itself, twice; never the Location
     (failed,), _ = await uc.failed_deliveries(deps, key, webhook.id, 50)
-    assert failed.error == "HTTP 307"
+    assert failed.error == "HTTP 307: nope"  # the status and what the endpoint said
+
+
+def test_a_refusal_is_logged_with_the_first_words_of_the_answer_on_one_line():
+    from adapters.webhooks.poster import outcome_of
+
+    said = outcome_of(422, b'{"error":\n "missing\\tfield",\x00 "x": 1}')
+    assert not said.delivered and said.detail == 'HTTP 422: {"error": "missing\\tfield", "x": 1}'
+    assert outcome_of(500).detail == "HTTP 500" and outcome_of(410).gone and outcome_of(204).delivered

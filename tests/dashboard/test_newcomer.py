@@ -303,7 +303,17 @@ def test_a_local_webhook_refusal_says_how_and_test_mail_events_say_test(dash_ser
             page.get_by_label("email.sent").check()
             page.get_by_role("button", name="Add webhook").click()
             page.get_by_role("link", name="Deliveries and test events of this webhook").click()
-            playwright.expect(page.get_by_role("button", name="Send test event")).to_be_visible()
+            # The log shows what was sent and what the endpoint answered (it refuses once).
+            receiver.statuses = [500]
+            page.get_by_role("button", name="Send test event").click()
+            row = page.locator("#delivery-rows tr").first
+            playwright.expect(row).to_contain_text("HTTP 500: nope", timeout=15_000)
+            row.get_by_text("Payload").click()
+            playwright.expect(row.locator("details.payload pre")).to_contain_text('"test":true')
+            assert _axe(page) == []
+            shoot(page, "newcomer-webhook-log-wide")
+            page.set_viewport_size(SIZES["phone"])
+            shoot(page, "newcomer-webhook-log-phone")
             context.close()
             with local.client(local.keys["test"]) as test_key:
                 made = test_key.post("/webhooks", json={"url": receiver.url("/test-mode"), "events": ["email.sent"]})
@@ -312,7 +322,12 @@ def test_a_local_webhook_refusal_says_how_and_test_mail_events_say_test(dash_ser
                     "/emails",
                     json={"to": "ann@example.com", "from": "x@anywhere.example", "subject": "T", "html": "<p>t</p>"},
                 )
-            (got,) = [r for r in receiver.wait_for(1) if r.path == "/test-mode"]
+            for _ in range(200):
+                landed = [r for r in receiver.requests if r.path == "/test-mode"]
+                if landed:
+                    break
+                time.sleep(0.05)
+            (got,) = landed
             assert json.loads(got.body)["data"]["test"] is True
         finally:
             local.stop()

@@ -97,7 +97,7 @@ def test_a_tagged_send_reaches_the_receiver_signed_and_failures_are_listed_then_
         assert deliveries["object"] == "list" and deliveries["webhook_id"] == hook["id"]
         (row,) = deliveries["data"]
         assert row["event_id"] == payload["id"] and row["event_type"] == "email.sent"
-        assert row["error"] == "HTTP 500" and row["attempts"] == 2 and row["replay_count"] == 0
+        assert row["error"] == "HTTP 500: nope" and row["attempts"] == 2 and row["replay_count"] == 0
         assert row["status"] == "succeeded" and row["resolved_at"] is not None
         assert api.get(f"/webhooks/{hook['id']}/deliveries", params={"limit": 101}).status_code == 400
 
