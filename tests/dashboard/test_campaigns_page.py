@@ -82,7 +82,7 @@ def test_a_marketer_sends_a_campaign_and_watches_it_land(dash_server, browser):
     expect(page.get_by_role("status").filter(has_text="Launched")).to_be_visible()
     expect(page.locator("#campaign-status")).to_have_text("completed", timeout=30_000)
     expect(page.locator("#campaign-done")).to_have_text("20")
-    expect(page.locator("#stat-delivered")).to_have_text("20")
+    expect(page.locator("#stat-sent")).to_have_text("20")
 
     # A reader opens the message and clicks its link: the stats move.
     messages = delivered(server, "Spring, Reader 5")

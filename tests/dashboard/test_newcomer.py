@@ -334,8 +334,9 @@ def test_a_local_webhook_refusal_says_how_and_test_mail_events_say_test(dash_ser
 
 
 def test_the_overview_counts_only_verified_domains_and_shows_one_legend(tmp_path, browser):
-    """Item 6 (in part): an unverified domain counted as a sending domain; the chart's legend
-    appeared twice (uPlot's own under the page's)."""
+    """Item 6: an unverified domain counted as a sending domain; the chart's legend appeared twice
+    (uPlot's own under the page's); the overview's "delivered 0" contradicted a campaign's
+    "Delivered 23" for the same mail (a campaign now says Sent, and the overview says what each means)."""
     server = Server(tmp_path / "data").start()
     try:
         with server.client(server.keys["live"]) as api:
@@ -354,6 +355,9 @@ def test_the_overview_counts_only_verified_domains_and_shows_one_legend(tmp_path
         assert verified >= 1
         playwright.expect(page.locator("#chart canvas")).to_have_count(1)
         assert page.locator("#chart .u-legend").count() == 0 and page.locator(".legend").count() >= 1
+        # "delivered 0" beside a campaign's "Delivered 23" for the same mail: both pages now say sent,
+        # and what delivered means.
+        playwright.expect(page.get_by_text("what a campaign counts as sent")).to_be_visible()
         assert _axe(page) == []
         shoot(page, "newcomer-overview-wide")
         page.set_viewport_size(SIZES["phone"])
