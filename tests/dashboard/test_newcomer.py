@@ -565,3 +565,39 @@ def test_the_cli_sends_lists_and_says_where_its_links_point(dash_server):
     invite(server, "cli-link@acme.test")
     linked = autorelay(server.data_dir, "users", "link", "cli-link@acme.test", extra=server.extra)
     assert "AUTORELAY_PUBLIC_URL is not set" in linked
+
+
+def test_the_overview_walks_a_newcomer_through_the_first_steps(tmp_path, browser):
+    """Beyond the peers: a checklist on the overview until a test email is sent, a domain verified
+    and a live email delivered; then it goes away."""
+    server = Server(tmp_path / "data").start()  # its operator-verified test domains count as verified
+    try:
+        context = browser.new_context(viewport=SIZES["wide"])
+        page = context.new_page()
+        sign_in_with_link(page, server.base, invite(server, "first@acme.test", role="owner"), "first@acme.test")
+        steps = page.get_by_role("region", name="Getting started")
+        playwright.expect(steps.locator("li.todo")).to_have_count(2)
+        playwright.expect(steps.get_by_role("link", name=re.compile("Send a test email"))).to_be_visible()
+        assert _axe(page) == []
+        shoot(page, "newcomer-first-steps-wide")
+        page.set_viewport_size(SIZES["phone"])
+        shoot(page, "newcomer-first-steps-phone")
+        with server.client(server.keys["test"]) as test_key, server.client(server.keys["live"]) as live_key:
+            test_key.post(
+                "/emails", json={"to": "a@example.com", "from": "x@y.example", "subject": "t", "html": "<p>t</p>"}
+            )
+            page.reload()
+            playwright.expect(steps.locator("li.todo")).to_have_count(1)
+            live = live_key.post(
+                "/emails", json={"to": "b@example.com", "from": "hi@acme.test", "subject": "l", "html": "<p>l</p>"}
+            ).json()["id"]
+            for _ in range(100):
+                if live_key.get(f"/emails/{live}").json()["email"]["status"] == "sent":
+                    break
+                time.sleep(0.05)
+        page.reload()
+        playwright.expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+        assert page.get_by_role("region", name="Getting started").count() == 0
+        context.close()
+    finally:
+        server.stop()
