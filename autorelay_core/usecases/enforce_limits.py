@@ -16,10 +16,10 @@ class Applied:
     now: float
 
 
-async def limits_for(deps: Deps, project_id: str, endpoint: str) -> tuple[Limit, ...]:
+async def limits_for(deps: Deps, caller: Caller, endpoint: str) -> tuple[Limit, ...]:
     """The reference's limits for the endpoint, with an operator override replacing the per-key one."""
     defaults = LIMITS.get(endpoint, ())
-    override = (await deps.storage.limits.get(project_id)).get(endpoint) if defaults else None
+    override = (await deps.storage.limits.get(caller.project_id)).get(endpoint) if defaults else None
     if override is None:
         return defaults
     return tuple(override if limit.scope is Scope.KEY else limit for limit in defaults)
@@ -41,7 +41,7 @@ async def enforce(
     A caller's limits are its project's (an operator's override replaces the per-key one); a
     dashboard user is limited like a key of their own."""
     project_id = caller.project_id if caller else (project_id or "")
-    limits = await limits_for(deps, project_id, endpoint) if caller else LIMITS.get(endpoint, ())
+    limits = await limits_for(deps, caller, endpoint) if caller else LIMITS.get(endpoint, ())
     subjects = {
         Scope.KEY: caller.id if caller else None,
         Scope.RECIPIENT: f"{project_id}:{recipient.lower()}" if recipient else None,

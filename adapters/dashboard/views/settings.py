@@ -18,9 +18,8 @@ from autorelay_core.usecases.manage_users import Visit
 
 async def _page(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
     deps = deps_of(request)
-    project_id = visit.session.project_id
     project = await manage_keys.get_project(deps, caller_of(visit))
-    limits = [(endpoint, await limits_for(deps, project_id, endpoint)) for endpoint in LIMITS]
+    limits = [(endpoint, await limits_for(deps, caller_of(visit), endpoint)) for endpoint in LIMITS]
     members = await queries.members(deps, caller_of(visit))
     return render(request, "settings.html", status, project=project, limits=limits, members=members, **extra)
 
