@@ -24,7 +24,7 @@ from autorelay_core.domain.emails import Email, EmailStatus, Event
 from autorelay_core.domain.keys import KeyMode
 from autorelay_core.domain.templates import Template
 from autorelay_core.domain.webhooks import Webhook
-from autorelay_core.errors import Conflict
+from autorelay_core.errors import Conflict, NotFound
 from autorelay_core.ports import JobQueue, Mailer, Storage
 from autorelay_core.usecases import (
     manage_campaigns,
@@ -134,9 +134,14 @@ class AutoRelay:
 
 
 async def _project(deps: Deps, ref: str) -> str:
+    """The project named (or with the id) `ref`; made, by that name, when there is none."""
+    try:
+        return (await manage_keys.find_project(deps, ref)).id
+    except NotFound:
+        pass
     try:
         return (await manage_keys.create_project(deps, ref)).id
-    except Conflict:  # it exists: the usual case after the first run
+    except Conflict:  # another process made it meanwhile
         return (await manage_keys.find_project(deps, ref)).id
 
 

@@ -126,6 +126,8 @@ async def test_reopening_finds_the_same_project_and_its_data(settings):
     async with await AutoRelay.open(settings, project="crm") as again:
         assert again.caller.project_id == project_id
         assert (await again.templates.get(template.id)).name == "hello"
+    async with await AutoRelay.open(settings, project=project_id) as by_id:  # by its id: not a new project
+        assert by_id.caller.project_id == project_id
 
 
 async def test_a_locked_account_changes_nothing_through_the_facade_either(settings):
