@@ -57,6 +57,16 @@ def csrf_of(page_html: str) -> str:
 
 
 @pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright, one per test module (Playwright downloads no browser here)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
 def dash_server(tmp_path_factory):
     srv = Server(tmp_path_factory.mktemp("dashboard")).start()
     yield srv

@@ -25,14 +25,6 @@ HOSTILE_HTML = (
 )
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
 def test_a_newcomer_signs_in_sends_and_sees_it_all(dash_server, browser):
     server = dash_server
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)

@@ -25,14 +25,6 @@ TEMPLATE = (
 )
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
 def delivered(server, subject: str) -> list[email.message.EmailMessage]:
     found = []
     for path in (server.data_dir / "mail").glob("*.eml"):

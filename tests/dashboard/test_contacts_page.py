@@ -28,14 +28,6 @@ new MutationObserver(record).observe(document.documentElement, {subtree: true, c
 """
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
 def people_csv(path, count: int, *, bad_line: int | None = None, header=("E-mail", "Full name", "Org")) -> None:
     with open(path, "w", newline="") as out:
         writer = csv.writer(out)

@@ -12,19 +12,17 @@ import pytest
 
 from tests.dashboard.browsing import AXE, shoot, sign_in_with_link
 from tests.dashboard.conftest import CHROMIUM, PASSWORD, invite
-from tests.e2e.server import Server, autorelay
+from tests.e2e.server import Server, autorelay, wait_for
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
 SIZES = {"wide": {"width": 1280, "height": 900}, "phone": {"width": 375, "height": 800}}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+def _settled(api: httpx.Client, email_id: str) -> str:
+    """The email's status once it is no longer queued (its delivery happened), within 10 s."""
+    assert wait_for(lambda: api.get(f"/emails/{email_id}").json()["email"]["status"] != "queued", 10)
+    return api.get(f"/emails/{email_id}").json()["email"]["status"]
 
 
 def _axe(page) -> list[str]:
@@ -416,11 +414,7 @@ def test_a_person_changes_their_password_and_suppresses_an_address_by_hand(dash_
             "/emails",
             json={"to": "asked-by-phone@example.com", "from": "hi@acme.test", "subject": "x", "html": "<p>x</p>"},
         ).json()["id"]
-        for _ in range(100):
-            status = api.get(f"/emails/{sent}").json()["email"]["status"]
-            if status != "queued":
-                break
-            time.sleep(0.05)
+        status = _settled(api, sent)
     assert status == "failed"  # suppressed: it never reached the mailer
 
 
@@ -441,10 +435,7 @@ def test_the_email_log_says_what_its_filters_mean_and_an_email_shows_its_headers
                 "tags": {"kind": "receipt"},
             },
         ).json()["id"]
-        for _ in range(100):
-            if api.get(f"/emails/{sent}").json()["email"]["status"] == "sent":
-                break
-            time.sleep(0.05)
+        _settled(api, sent)
     context = browser.new_context(viewport=SIZES["wide"])
     page = context.new_page()
     sign_in_with_link(page, server.base, invite(server, "log@acme.test"), "log@acme.test")
@@ -541,10 +532,7 @@ def test_the_cli_sends_lists_and_says_where_its_links_point(dash_server):
     )
     email_id = re.search(r"^(em_\w+) queued \(live\)", out, re.M).group(1)
     with server.client(server.keys["live"]) as api:
-        for _ in range(100):
-            if api.get(f"/emails/{email_id}").json()["email"]["status"] == "sent":
-                break
-            time.sleep(0.05)
+        _settled(api, email_id)
         assert api.get(f"/emails/{email_id}").json()["email"]["status"] == "sent"  # the running server sent it
         api.post("/templates", json={"name": "Receipt", "subject": "Your receipt", "html": "<p>x</p>"})
         readers = api.post("/lists", json={"name": "CLI readers"}).json()["id"]
@@ -591,10 +579,7 @@ def test_the_overview_walks_a_newcomer_through_the_first_steps(tmp_path, browser
             live = live_key.post(
                 "/emails", json={"to": "b@example.com", "from": "hi@acme.test", "subject": "l", "html": "<p>l</p>"}
             ).json()["id"]
-            for _ in range(100):
-                if live_key.get(f"/emails/{live}").json()["email"]["status"] == "sent":
-                    break
-                time.sleep(0.05)
+            _settled(live_key, live)
         page.reload()
         playwright.expect(page.get_by_role("heading", name="Overview")).to_be_visible()
         assert page.get_by_role("region", name="Getting started").count() == 0

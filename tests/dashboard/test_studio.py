@@ -17,14 +17,6 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromi
 SENTENCE = "Hi {{ name }}, your order is on its way."
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
 def test_a_marketer_designs_previews_tests_and_restores_a_template(dash_server, browser):
     server = dash_server
     expect = playwright.expect

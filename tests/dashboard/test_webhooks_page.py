@@ -26,14 +26,6 @@ def hook_server(tmp_path_factory):
     srv.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
 def test_an_owner_creates_tests_watches_and_replays_a_webhook(hook_server, browser):
     server, expect = hook_server, playwright.expect
     context = browser.new_context(viewport={"width": 1280, "height": 900})
