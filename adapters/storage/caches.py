@@ -28,6 +28,9 @@ class _Ttl(Generic[T]):
     def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
         self._ttl, self._max = ttl, max_entries
         self._entries: dict[str, tuple[float, T]] = {}
+        # Moved on by every drop: a load that began before a change may return the old value, and
+        # must not put it back after the change dropped it.
+        self._generation = 0
 
     async def get(
         self, key: str, load: Callable[[], Awaitable[T | None]], keep: Callable[[T], bool] = lambda _: True
@@ -36,14 +39,17 @@ class _Ttl(Generic[T]):
         hit = self._entries.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
+        generation = self._generation
         value = await load()
-        if value is not None and keep(value):
+        if value is not None and keep(value) and generation == self._generation:
             if len(self._entries) >= self._max:
                 self._entries.clear()
             self._entries[key] = (now + self._ttl, value)
         return value
 
     def drop(self, keep: Callable[[T], bool]) -> None:
+        """Called after the change is written: any read from then on loads the new value."""
+        self._generation += 1
         self._entries = {k: entry for k, entry in self._entries.items() if keep(entry[1])}
 
 
@@ -65,8 +71,9 @@ class CachedKeys:
         await self._inner.touch(key_id, at)
 
     async def revoke(self, key_id: str, at: datetime) -> bool:
+        done = await self._inner.revoke(key_id, at)
         self._cache.drop(lambda key: key.id != key_id)
-        return await self._inner.revoke(key_id, at)
+        return done
 
 
 class CachedProjects:
@@ -87,20 +94,20 @@ class CachedProjects:
         return await self._inner.list()
 
     async def set_status(self, project_id: str, status: AccountStatus, reason: str) -> None:
-        self._cache.drop(lambda project: project.id != project_id)
         await self._inner.set_status(project_id, status, reason)
+        self._cache.drop(lambda project: project.id != project_id)
 
     async def set_uncertain_policy(self, project_id: str, *, transactional: bool, campaigns: bool) -> None:
-        self._cache.drop(lambda project: project.id != project_id)
         await self._inner.set_uncertain_policy(project_id, transactional=transactional, campaigns=campaigns)
+        self._cache.drop(lambda project: project.id != project_id)
 
     async def rename(self, project_id: str, name: str) -> None:
-        self._cache.drop(lambda project: project.id != project_id)
         await self._inner.rename(project_id, name)
+        self._cache.drop(lambda project: project.id != project_id)
 
     async def set_tracking(self, project_id: str, *, opens: bool, clicks: bool) -> None:
-        self._cache.drop(lambda project: project.id != project_id)
         await self._inner.set_tracking(project_id, opens=opens, clicks=clicks)
+        self._cache.drop(lambda project: project.id != project_id)
 
 
 class CachedLimits:
@@ -112,12 +119,13 @@ class CachedLimits:
         return await self._cache.get(project_id, lambda: self._inner.get(project_id)) or {}
 
     async def set(self, project_id: str, endpoint: str, limit: Limit) -> None:
-        self._cache.drop(lambda _: False)
         await self._inner.set(project_id, endpoint, limit)
+        self._cache.drop(lambda _: False)
 
     async def clear(self, project_id: str, endpoint: str) -> bool:
+        done = await self._inner.clear(project_id, endpoint)
         self._cache.drop(lambda _: False)
-        return await self._inner.clear(project_id, endpoint)
+        return done
 
 
 class CachedDomains:
@@ -147,12 +155,13 @@ class CachedDomains:
         return await self._inner.all(project_id)
 
     async def update(self, domain: Domain) -> None:
-        self._cache.drop(lambda _: False)
         await self._inner.update(domain)
+        self._cache.drop(lambda _: False)
 
     async def delete(self, project_id: str, domain_id: str) -> bool:
+        done = await self._inner.delete(project_id, domain_id)
         self._cache.drop(lambda _: False)
-        return await self._inner.delete(project_id, domain_id)
+        return done
 
 
 class CachedStorage:

@@ -53,3 +53,33 @@ async def test_domains_are_cached_only_once_verified():
     pending.status, pending.verified_at = DomainStatus.VERIFIED, NOW
     await inner.update(pending)  # verified by another process: seen at once, pending was not cached
     assert (await cached.get_by_name("prj", "Example.com")).status is DomainStatus.VERIFIED
+
+
+async def test_a_read_racing_a_change_made_here_never_puts_the_old_value_back():
+    """A lookup that began before this process changed a project (a background pass reading the
+    account's status) returns the old value to its own caller, but never caches it: the next read
+    sees the change at once. Seen on PostgreSQL, where the read and the write interleave."""
+    from adapters.storage.caches import CachedProjects
+    from adapters.storage.memory.store import MemoryProjects
+    from autorelay_core.domain.projects import AccountStatus, Project
+
+    inner = MemoryProjects()
+    await inner.add(Project(id="prj", name="p", created_at=NOW))
+    reading, finish = asyncio.Event(), asyncio.Event()
+    plain_get = inner.get
+
+    async def slow_get(project_id: str):
+        found = await plain_get(project_id)  # the old row, read before the change is written
+        reading.set()
+        await finish.wait()
+        return found
+
+    inner.get = slow_get
+    cached = CachedProjects(inner, ttl=60)
+    racing = asyncio.create_task(cached.get("prj"))
+    await reading.wait()
+    await cached.set_status("prj", AccountStatus.SUSPENDED, "complaints")
+    finish.set()
+    assert (await racing).status is AccountStatus.ACTIVE  # what that reader saw
+    inner.get = plain_get
+    assert (await cached.get("prj")).status is AccountStatus.SUSPENDED  # not the old value, cached
