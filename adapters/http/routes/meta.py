@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -59,7 +60,12 @@ async def icon(request: Request) -> Response:
     """The tab icon every page (and a browser on its own, for /favicon.ico) asks for."""
     name = request.url.path.lstrip("/")
     headers = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
-    return Response((STATIC / name).read_bytes(), media_type=_ICONS[name], headers=headers)
+    return Response(_icon_bytes(name), media_type=_ICONS[name], headers=headers)
+
+
+@functools.cache
+def _icon_bytes(name: str) -> bytes:
+    return (STATIC / name).read_bytes()  # read once: every page (and browsers on their own) ask
 
 
 async def openapi(request: Request) -> Response:
