@@ -11,6 +11,7 @@ import cattrs
 import orjson
 from cattrs.gen import make_dict_unstructure_fn, override
 
+from autorelay_core.domain import search
 from autorelay_core.domain.emails import Email, Event
 from autorelay_core.ports import CONTENT_FIELDS, RECORD_FIELDS
 
@@ -55,6 +56,11 @@ def email_from_parts(record: str | dict[str, Any], content: str | dict[str, Any]
     data = orjson.loads(record) if isinstance(record, str) else dict(record)
     data.update(orjson.loads(content) if isinstance(content, str) else content)
     return converter.structure(data, Email)
+
+
+def search_words(email: Email) -> str:
+    """The words the email log's search finds the email by (one rule for every backend)."""
+    return search.email_words(email)
 
 
 def first_to(email: Email) -> str | None:

@@ -33,6 +33,9 @@ class EmailFilter:
     recipient: str | None = None  # the first `to` address, compared in any case
     since: datetime | None = None  # created at or after
     until: datetime | None = None  # created before
+    # Words the email's subject, addresses or tags hold (domain/search.py: every phrase, the last
+    # word as a prefix); None or no words: any.
+    words: str | None = None
 
 
 ANY_EMAIL = EmailFilter()

@@ -14,7 +14,8 @@ from attrs import evolve
 
 from adapters.storage import codec
 from autorelay_core.domain.emails import Attachment, Email, EmailStatus, EventType
-from autorelay_core.ports import RECORD_FIELDS
+from autorelay_core.policies.pagination import CursorRequest
+from autorelay_core.ports import RECORD_FIELDS, EmailFilter
 from tests import backends
 from tests.contract.test_storage import NOW, new_email
 
@@ -47,6 +48,15 @@ def _rows(email: Email, version: int) -> tuple[str, str | None]:
     return orjson.dumps(record).decode(), orjson.dumps(content).decode()
 
 
+async def _found(storage, email: Email) -> bool:
+    """Whether the log's search finds the email by a cc address and by a tag, and not by a word it lacks."""
+    found = []
+    for words in ("c@example.com", "plan pro", "invoice"):
+        page = await storage.emails.page(email.project_id, CursorRequest(limit=5), EmailFilter(words=words))
+        found.append([e.id for e in page.items])
+    return found == [[email.id], [email.id], []]
+
+
 def _opened(email: Email) -> tuple[Email, list]:
     changed = evolve(email)
     return changed, [changed.record(EventType.OPENED, NOW)]
@@ -77,6 +87,7 @@ def test_sqlite_emails_stored_before_read_back_whole(tmp_path, monkeypatch, vers
     async def read() -> None:
         try:
             assert await storage.emails.get(email.project_id, email.id) == email
+            assert await _found(storage, email), "migration 27 indexes mail stored before it"
             assert await storage.emails.record(changed, events)
             assert await storage.emails.get(email.project_id, email.id) == changed
         finally:
@@ -117,6 +128,7 @@ def test_postgres_emails_stored_before_read_back_whole(monkeypatch, version):
         try:
             assert await storage.migrate() == len(pg_schema.MIGRATIONS)
             assert await storage.emails.get(email.project_id, email.id) == email
+            assert await _found(storage, email), "migration 27 indexes mail stored before it"
             assert await storage.emails.record(changed, events)
             assert await storage.emails.get(email.project_id, email.id) == changed
             (record,) = await storage.db.fetchone("SELECT payload FROM emails")

@@ -485,6 +485,46 @@ async def test_pages_filter_by_first_recipient_and_by_date(store):
     ).items == []
 
 
+async def test_the_log_finds_mail_by_words_of_its_subject_addresses_and_tags(store):
+    welcome = await add(store, new_email(subject="Welcome to Café Acme", to=("Zoë.Smith@example.com",)))
+    invoice = await add(store, new_email(subject="Your invoice #1024", tags={"kind": "billing", "plan": "pro"}))
+    added = await store.emails.add_many(  # campaign mail is written in batches
+        [
+            new_email(subject="Spring news", cc=("press@acme.test",), campaign_id="cmp_1", contact_id="ct_1"),
+            new_email(subject="Welcome back", campaign_id="cmp_1", contact_id="ct_2"),
+        ],
+        [],
+    )
+    assert added == 2
+    await add(store, new_email("prj_b", subject="Welcome from another project"))
+
+    async def found(words: str) -> list[str]:
+        page = await store.emails.page("prj_a", CursorRequest(limit=10), EmailFilter(words=words))
+        assert page.total == len(page.items)
+        return sorted(e.subject for e in page.items)
+
+    assert await found("welcome") == ["Welcome back", "Welcome to Café Acme"], "one project's mail only"
+    assert await found("WELC") == ["Welcome back", "Welcome to Café Acme"], "the last word may be a start"
+    assert await found("cafe") == ["Welcome to Café Acme"], "accents folded"
+    assert await found("zoe.smith@example.com") == ["Welcome to Café Acme"], "an address, as typed"
+    assert await found("smith@exa") == ["Welcome to Café Acme"]
+    assert await found("billing") == ["Your invoice #1024"], "a tag's value"
+    assert await found("plan pro") == ["Your invoice #1024"], "a tag's name and value"
+    assert await found("#1024") == ["Your invoice #1024"]
+    assert await found("press@acme.test") == ["Spring news"], "a cc of batch-written mail"
+    assert await found("welcome cafe") == ["Welcome to Café Acme"], "every term must match"
+    assert await found("cafe welcome") == ["Welcome to Café Acme"], "terms in any order"
+    assert await found("to welcome") == ["Welcome to Café Acme"]
+    assert await found("welcome-to") == ["Welcome to Café Acme"], "one term's words must be in a row"
+    assert await found("to-welcome") == []
+    assert await found("invoice billing spring") == []
+    assert await found('" * ( : & | ! <-> -') == sorted(  # nothing but punctuation: no search at all
+        [welcome.subject, invoice.subject, "Spring news", "Welcome back"]
+    )
+    assert await found('"welcome*"') == ["Welcome back", "Welcome to Café Acme"], "quotes and stars are not syntax"
+    assert await found("welcome OR NEAR(invoice)") == [], "operators are words like any other"
+
+
 async def test_every_template_save_keeps_a_version_and_old_ones_are_dropped(store):
     from autorelay_core.domain.templates import KEPT_VERSIONS
 

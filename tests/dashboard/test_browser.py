@@ -171,6 +171,7 @@ def test_a_newcomer_signs_in_sends_and_sees_it_all(dash_server, browser):
     phone.close()
 
     # Signed out, the pages refuse.
+    page.locator("summary", has_text="Your account").click()  # the account menu in the header
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to AutoRelay")).to_be_visible()
     page.goto(f"{server.base}/app/emails")

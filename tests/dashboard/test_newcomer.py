@@ -461,6 +461,56 @@ def test_the_email_log_says_what_its_filters_mean_and_an_email_shows_its_headers
     context.close()
 
 
+def test_the_email_log_searches_subjects_addresses_and_tags_and_the_url_keeps_it(dash_server, browser):
+    """Item 7: there was no search by subject or tag (only the first recipient, whole)."""
+    server = dash_server
+    with server.client(server.keys["live"]) as api:
+        for subject, to, tags in (
+            ("Password reset for Zoë", "zoe@example.com", {"flow": "security"}),
+            ("Weekly digest", "ann@example.com", {"flow": "digest"}),
+            ("Receipt for order 7731", "ann@example.com", {"flow": "billing"}),
+        ):
+            api.post(
+                "/emails",
+                json={"to": to, "from": "hi@acme.test", "subject": subject, "html": "<p>x</p>", "tags": tags},
+            ).raise_for_status()
+    context = browser.new_context(viewport=SIZES["wide"])
+    page = context.new_page()
+    sign_in_with_link(page, server.base, invite(server, "search@acme.test"), "search@acme.test")
+    page.goto(f"{server.base}/app/emails")
+    rows = page.locator("#email-rows tr")
+
+    def search(words: str) -> list[str]:
+        page.get_by_label("Search").fill(words)
+        page.get_by_label("Search").press("Enter")
+        page.wait_for_load_state()
+        return sorted(rows.locator("td a").all_inner_texts())
+
+    assert search("reset zoe") == ["Password reset for Zoë"], "words of the subject, accents folded"
+    assert "q=reset+zoe" in page.url
+    page.reload()
+    assert page.get_by_label("Search").input_value() == "reset zoe", "a reload keeps the search"
+    assert rows.count() == 1
+    assert search("ann@example") == ["Receipt for order 7731", "Weekly digest"], "an address, in part"
+    assert search("billing") == ["Receipt for order 7731"], "a tag's value"
+    assert search("7731") == ["Receipt for order 7731"]
+    page.get_by_label("Status").select_option("failed")  # other filters keep the search
+    page.wait_for_url(re.compile(r"status=failed"))
+    assert "q=7731" in page.url and page.get_by_label("Search").input_value() == "7731"
+    page.get_by_label("Status").select_option("")
+    page.wait_for_url(re.compile(r"^(?!.*status=failed)"))
+    assert rows.count() == 1
+    assert _axe(page) == []
+    shoot(page, "newcomer-email-search-wide")
+    assert search("nothing-like-this") == []
+    playwright.expect(page.get_by_text("No emails match these filters")).to_be_visible()
+    page.set_viewport_size(SIZES["phone"])
+    assert search("digest") == ["Weekly digest"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    shoot(page, "newcomer-email-search-phone")
+    context.close()
+
+
 def test_the_studio_saves_clean_html_refuses_an_empty_email_and_names_a_broken_variable(dash_server, browser):
     """Item 8: saved HTML began `<!doctype html><!DOCTYPE html>` with box-sizing styles on <head> and
     <meta>; an empty body saved without a word; `Hello {{ name ` with the editor's &nbsp; was reported
@@ -586,3 +636,58 @@ def test_the_overview_walks_a_newcomer_through_the_first_steps(tmp_path, browser
         context.close()
     finally:
         server.stop()
+
+
+def test_the_dashboard_follows_a_dark_system_setting_and_its_header_keeps_to_one_line(dash_server, browser):
+    """Beyond the items: there was no dark theme (the peers follow the system setting), and since
+    Suppressions joined the menu the signed-in user wrapped onto a second header line at 1280 px."""
+    server = dash_server
+    with server.client(server.keys["live"]) as api:
+        sent = api.post(
+            "/emails",
+            json={"to": "dark@example.com", "from": "hi@acme.test", "subject": "At night", "html": "<p>x</p>"},
+        ).json()["id"]
+        _settled(api, sent)
+    context = browser.new_context(viewport=SIZES["wide"], color_scheme="dark")
+    page = context.new_page()
+    sign_in_with_link(page, server.base, invite(server, "night.owl@acme.test", role="owner"), "night.owl@acme.test")
+    pages = ["overview", "emails", f"emails/{sent}", "templates", "contacts", "campaigns", "webhooks", "keys"]
+    pages += ["domains", "suppressions", "settings"]
+    for path in pages:
+        page.goto(f"{server.base}/app/{path}")
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("getComputedStyle(document.documentElement).backgroundColor") == "rgb(15, 20, 27)", path
+        assert _axe(page) == [], path  # colour contrast included: every pair of the dark palette
+        header = page.locator("header.top").bounding_box()
+        assert header["height"] < 70, f"{path}: the header wraps ({header['height']} px)"
+    page.goto(f"{server.base}/app/overview")
+    page.wait_for_load_state("networkidle")
+    shoot(page, "newcomer-dark-overview-wide")
+    page.goto(f"{server.base}/app/emails/{sent}")
+    shoot(page, "newcomer-dark-email-wide")
+
+    # The account menu opens from the keyboard and holds the password link and signing out.
+    page.locator("summary", has_text="Your account").focus()
+    page.keyboard.press("Enter")
+    menu = page.locator("details.account .menu")
+    playwright.expect(menu.get_by_text("night.owl@acme.test")).to_be_visible()
+    playwright.expect(menu.get_by_role("link", name="Change your password")).to_be_visible()
+    playwright.expect(menu.get_by_role("button", name="Sign out")).to_be_visible()
+    assert _axe(page) == []
+    shoot(page, "newcomer-dark-account-menu-wide")
+    page.set_viewport_size(SIZES["phone"])
+    for path in ("overview", "emails"):
+        page.goto(f"{server.base}/app/{path}")
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
+        shoot(page, f"newcomer-dark-{path}-phone")
+    signed_in = context.storage_state()
+    context.close()
+
+    light = browser.new_context(viewport=SIZES["wide"], color_scheme="light", storage_state=signed_in)
+    page = light.new_page()
+    page.goto(f"{server.base}/app/overview")
+    assert page.evaluate("getComputedStyle(document.documentElement).backgroundColor") == "rgb(245, 247, 250)"
+    assert page.locator("header.top").bounding_box()["height"] < 70
+    shoot(page, "newcomer-light-header-wide")
+    light.close()

@@ -40,21 +40,31 @@ function drawChart() {
   const box = document.getElementById("chart");
   if (!box || typeof uPlot === "undefined") return;
   const data = JSON.parse(box.dataset.chart);
-  const colours = { sent: "#2450c8", delivered: "#146c3a", bounced: "#b42318", complained: "#8a5a00", opened: "#0e7490", clicked: "#7c3aed" };
+  // The stylesheet's colours, so the chart follows the light or dark palette as the page does.
+  const style = getComputedStyle(document.documentElement);
+  const colour = (name) => style.getPropertyValue(name).trim();
+  const ink = colour("--muted"), grid = colour("--line");
+  const axis = { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid } };
   const times = data.times || data.days.map((day) => Date.parse(day + "T00:00:00Z") / 1000);
   const names = Object.keys(data.series);
   const options = {
     width: box.clientWidth,
     height: 300,
     scales: { x: { time: true } },
-    series: [{}, ...names.map((name) => ({ label: name, stroke: colours[name] || "#333", width: 2 }))],
-    axes: [{}, { size: 50 }],
+    series: [{}, ...names.map((name) => ({ label: name, stroke: colour(`--c-${name}`) || ink, width: 2 }))],
+    axes: [axis, { ...axis, size: 50 }],
     // A page that writes its own legend (with totals) does not get uPlot's second one.
     legend: { show: box.dataset.ownLegend === undefined },
   };
+  if (box.plot) box.plot.destroy();
   box.textContent = "";
-  const plot = new uPlot(options, [times, ...names.map((name) => data.series[name])], box);
-  window.addEventListener("resize", () => plot.setSize({ width: box.clientWidth, height: 300 }));
+  box.plot = new uPlot(options, [times, ...names.map((name) => data.series[name])], box);
 }
 
 document.addEventListener("DOMContentLoaded", drawChart);
+window.addEventListener("resize", () => {
+  const box = document.getElementById("chart");
+  if (box && box.plot) box.plot.setSize({ width: box.clientWidth, height: 300 });
+});
+// Switching the system between light and dark redraws the chart in the other palette.
+window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", drawChart);

@@ -58,7 +58,14 @@ def _filters(request: Request) -> EmailFilter:
         recipient=recipient,
         since=datetime.combine(first, time.min, UTC) if first else None,
         until=datetime.combine(last + timedelta(days=1), time.min, UTC) if last else None,
+        words=_words(query.get("q")),
     )
+
+
+def _words(value: str | None) -> str | None:
+    if value and len(value) > 200:
+        raise Invalid("Search must be at most 200 characters")
+    return (value or "").strip() or None
 
 
 async def _rows(request: Request, visit: Visit):
@@ -90,6 +97,8 @@ async def log(request: Request, visit: Visit) -> Response:
         status=request.query_params.get("status", ""),
         mode=request.query_params.get("mode", ""),
         to=request.query_params.get("to", ""),
+        q=request.query_params.get("q", ""),
+        filtered=any(request.query_params.get(k) for k in ("status", "mode", "to", "from", "until", "q")),
         first_day=request.query_params.get("from", ""),
         last_day=request.query_params.get("until", ""),
         live=not request.query_params.get("after"),

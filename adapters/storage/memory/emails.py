@@ -7,6 +7,7 @@ from datetime import datetime
 from attrs import define, evolve, field
 
 from adapters.storage.memory.webhooks import MemoryWebhooks
+from autorelay_core.domain import search
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event
 from autorelay_core.domain.webhooks import Notice
 from autorelay_core.errors import QuotaExceeded
@@ -149,4 +150,5 @@ def _picks(where: EmailFilter, email: Email) -> bool:
         and (where.recipient is None or (bool(email.to) and email.to[0].lower() == where.recipient.lower()))
         and (where.since is None or email.created_at >= where.since)
         and (where.until is None or email.created_at < where.until)
+        and (not where.words or search.matches(search.email_words(email), search.terms(where.words)))
     )

@@ -12,6 +12,7 @@ from psycopg import errors
 
 from adapters.storage import codec
 from adapters.storage.postgres.database import Database
+from autorelay_core.domain import search
 from autorelay_core.domain.emails import Email, Event, EventType
 from autorelay_core.domain.webhooks import Notice
 from autorelay_core.errors import QuotaExceeded
@@ -73,6 +74,12 @@ def _quota_error(error: errors.Error, charges: tuple[Charge, ...], amount: int) 
     return QuotaExceeded(exceeded_message(charge, amount))
 
 
+def _tsquery(terms: list[list[str]]) -> str:
+    """A tsquery for search.terms: each a phrase (<->) whose last word is a prefix (:*), all of
+    them required (&). The words hold letters and digits only: no operator can slip in."""
+    return " & ".join(" <-> ".join([*term[:-1], f"{term[-1]}:*"]) for term in terms)
+
+
 class PostgresEmails:
     """EmailRepository: the record, its events, and the writes that start and end it."""
 
@@ -82,7 +89,7 @@ class PostgresEmails:
     async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
         try:
             await self.db.fetchone(
-                "SELECT autorelay_add_email(%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s,"
+                "SELECT autorelay_add_email(%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s,"
                 " %s::text[], %s::timestamptz[], %s::jsonb[], %s::text[], %s::text[], %s::integer[])",
                 (
                     email.id,
@@ -91,6 +98,7 @@ class PostgresEmails:
                     email.test,
                     codec.email_payload(email),
                     codec.email_content(email),
+                    codec.search_words(email),
                     codec.first_to(email),
                     email.created_at,
                     email.scheduled_at or email.created_at,
@@ -130,8 +138,13 @@ class PostgresEmails:
             if stored:
                 content = {e.id: e for e in emails}
                 await conn.execute(
-                    "INSERT INTO email_content (seq, content) SELECT * FROM unnest(%s::bigint[], %s::text[])",
-                    ([seq for _, seq in stored], [codec.email_content(content[i]) for i, _ in stored]),
+                    "INSERT INTO email_content (seq, content, words) SELECT s, c, to_tsvector('simple', w)"
+                    " FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS n(s, c, w)",
+                    (
+                        [seq for _, seq in stored],
+                        [codec.email_content(content[i]) for i, _ in stored],
+                        [codec.search_words(content[i]) for i, _ in stored],
+                    ),
                 )
             if added and events:
                 types, times, data = event_arrays(events)
@@ -188,6 +201,9 @@ class PostgresEmails:
         if where.until is not None:
             sql += " AND created_at < %s"
             args.append(where.until)
+        if wanted := search.terms(where.words or ""):
+            sql += " AND seq IN (SELECT seq FROM email_content WHERE words @@ to_tsquery('simple', %s))"
+            args.append(_tsquery(wanted))
         async with self.db.connection() as conn:
             total = await (await conn.execute(f"SELECT count(*) FROM emails WHERE {sql}", args)).fetchone()
             if cursor.after is not None:

@@ -602,6 +602,41 @@ MIGRATIONS: list[str] = [
     ALTER TABLE emails ADD COLUMN holder text NOT NULL DEFAULT '';
     CREATE UNLOGGED TABLE holders (holder text PRIMARY KEY, beat_at timestamptz NOT NULL);
     """,
+    # 27: the email log's search: the words of each email's subject, addresses and tags
+    # (domain/search.py makes them for new mail) as a tsvector beside its content, under a GIN
+    # index. Mail from before is indexed from its content, split at what is not a letter or digit
+    # (accents are kept there: new mail has them folded).
+    """
+    ALTER TABLE email_content ADD COLUMN words tsvector;
+    UPDATE email_content SET words = to_tsvector('simple', regexp_replace(lower(concat_ws(' ',
+        content::jsonb ->> 'subject', content::jsonb ->> 'sender', content::jsonb ->> 'to',
+        content::jsonb ->> 'cc', content::jsonb ->> 'bcc', content::jsonb ->> 'tags')), '[^[:alnum:]]+', ' ', 'g'));
+    CREATE INDEX email_content_words ON email_content USING gin (words);
+    DROP FUNCTION autorelay_add_email(
+        text, text, text, boolean, jsonb, text, text, timestamptz, timestamptz, text[], timestamptz[], jsonb[],
+        text[], text[], integer[]
+    );
+    CREATE FUNCTION autorelay_add_email(
+        p_id text, p_project text, p_status text, p_test boolean, p_payload jsonb, p_content text, p_words text,
+        p_first_to text, p_created timestamptz, p_due timestamptz,
+        p_event_types text[], p_event_times timestamptz[], p_event_data jsonb[],
+        p_counters text[], p_periods text[], p_limits integer[]
+    ) RETURNS void AS $$
+    DECLARE
+        added bigint;
+    BEGIN
+        INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at, first_to)
+        VALUES (p_id, p_project, p_status, p_test, p_payload, p_created, 'pending', p_due, p_first_to)
+        RETURNING seq INTO added;
+        INSERT INTO email_content (seq, content, words) VALUES (added, p_content, to_tsvector('simple', p_words));
+        INSERT INTO email_events (email_id, type, created_at, data)
+        SELECT p_id, t, c, d FROM unnest(p_event_types, p_event_times, p_event_data) AS e(t, c, d);
+        -- The usage rows are every send's hot spot: charged last, so each is locked for the rest
+        -- of this function and the commit, never across a round trip to a busy client.
+        PERFORM autorelay_charge(p_project, p_counters, p_periods, p_limits, 1);
+    END
+    $$ LANGUAGE plpgsql;
+    """,
 ]
 
 

@@ -15,6 +15,7 @@ from adapters.storage import codec
 from adapters.storage.sqlite.batch import GroupCommit
 from adapters.storage.sqlite.tables import Tables
 from adapters.storage.sqlite.webhooks import fan_out
+from autorelay_core.domain import search
 from autorelay_core.domain.emails import Delivery, Email, Event, EventType
 from autorelay_core.domain.webhooks import Notice
 from autorelay_core.errors import QuotaExceeded
@@ -25,6 +26,7 @@ from autorelay_core.ports import ANY_EMAIL, EmailFilter
 # An email as stored: its record and its content (kept in email_content under the email's seq).
 EMAIL_ROW = "payload, (SELECT content FROM email_content WHERE email_content.seq = emails.seq)"
 _INSERT_CONTENT = "INSERT INTO email_content (seq, content) VALUES (last_insert_rowid(), ?)"
+_INSERT_WORDS = "INSERT INTO email_words (rowid, words) VALUES (last_insert_rowid(), ?)"  # the same seq
 _INSERT_EMAIL = (
     "INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at, campaign_id, contact_id,"
     " first_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -52,6 +54,7 @@ def insert_email(conn: sqlite3.Connection, email: Email, *, or_skip: bool = Fals
     if not conn.execute(_INSERT_EMAIL + (" ON CONFLICT DO NOTHING" if or_skip else ""), _outbox_row(email)).rowcount:
         return False
     conn.execute(_INSERT_CONTENT, (codec.email_content(email),))
+    conn.execute(_INSERT_WORDS, (codec.search_words(email),))
     return True
 
 
@@ -83,6 +86,12 @@ def update_with_events(
     add_events(conn, email.id, events)
     fan_out(conn, email.project_id, notices)
     return True
+
+
+def _match(terms: list[list[str]]) -> str:
+    """An FTS5 query for search.terms: each a quoted phrase whose last word is a prefix, all of
+    them required. The words hold letters and digits only, so quoting cannot be escaped."""
+    return " AND ".join(f'"{" ".join(term)}"*' for term in terms)
 
 
 class SqliteEmails(Tables):
@@ -153,6 +162,9 @@ class SqliteEmails(Tables):
         if where.until is not None:
             sql += " AND seq <= coalesce((SELECT max(seq) FROM emails WHERE project_id = ? AND created_at < ?), -1)"
             args += [project_id, where.until.isoformat()]
+        if wanted := search.terms(where.words or ""):
+            sql += " AND seq IN (SELECT rowid FROM email_words WHERE email_words MATCH ?)"
+            args.append(_match(wanted))
         (total,) = self.conn.execute(f"SELECT COUNT(*) FROM emails WHERE {sql}", args).fetchone()
         descending = cursor.order is Order.DESC
         if cursor.after is not None:

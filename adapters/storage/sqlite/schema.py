@@ -485,6 +485,19 @@ MIGRATIONS: list[str] = [
     ALTER TABLE emails ADD COLUMN holder TEXT NOT NULL DEFAULT '';
     CREATE TABLE holders (holder TEXT PRIMARY KEY, beat_at REAL NOT NULL);
     """,
+    # 27: the email log's search. An FTS5 index under each email's seq holds the words of its
+    # subject, addresses and tags (domain/search.py makes them for new mail); without its own copy
+    # of the text (content=''): emails are never deleted, and the log shows rows from `emails`.
+    # Mail from before is indexed from its content, the tokenizer splitting and folding as
+    # search.words does.
+    """
+    CREATE VIRTUAL TABLE email_words USING fts5(words, content='', tokenize='unicode61 remove_diacritics 2');
+    INSERT INTO email_words (rowid, words)
+    SELECT seq, coalesce(content ->> '$.subject', '') || ' ' || coalesce(content ->> '$.sender', '') || ' '
+        || coalesce(content ->> '$.to', '') || ' ' || coalesce(content ->> '$.cc', '') || ' '
+        || coalesce(content ->> '$.bcc', '') || ' ' || coalesce(content ->> '$.tags', '')
+    FROM email_content;
+    """,
 ]
 
 
