@@ -78,6 +78,23 @@ def webhooks_list(args: argparse.Namespace, run: Run) -> None:
     run(args, action)
 
 
+def webhooks_local(args: argparse.Namespace, run: Run) -> None:
+    async def action(services: Services) -> None:
+        project = await manage_keys.find_project(services.deps, args.project)
+        allowed = args.state == "on"
+        await manage_webhooks.set_local_webhooks(services.deps, Caller.operator(project.id), allowed)
+        if allowed:
+            print(
+                f"Webhooks of project {project.name} may now reach http:// and local addresses"
+                " (a receiver on this machine). Running servers see it within a few seconds."
+                " Use it on a development machine only; `autorelay webhooks local off` undoes it."
+            )
+        else:
+            print(f"Webhooks of project {project.name} reach public https:// addresses only.")
+
+    run(args, action)
+
+
 def add_content_commands(commands, run: Run) -> None:
     def wired(handler):
         return lambda args: handler(args, run)
@@ -103,3 +120,8 @@ def add_content_commands(commands, run: Run) -> None:
         p.add_argument("--project", default="default", help="project id or name (default: default)")
         p.add_argument("--json", action="store_true", help="print JSON instead of columns")
         p.set_defaults(func=wired(handler))
+        if name == "webhooks":
+            p = group.add_parser("local", help="let a project's webhooks reach local addresses (development)")
+            p.add_argument("state", choices=("on", "off"), help="on: allow http:// and local addresses; off: stop")
+            p.add_argument("--project", default="default", help="project id or name (default: default)")
+            p.set_defaults(func=wired(webhooks_local))

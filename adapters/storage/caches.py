@@ -101,6 +101,10 @@ class CachedProjects:
         await self._inner.set_uncertain_policy(project_id, transactional=transactional, campaigns=campaigns)
         self._cache.drop(lambda project: project.id != project_id)
 
+    async def set_webhooks_local(self, project_id: str, allowed: bool) -> None:
+        await self._inner.set_webhooks_local(project_id, allowed)
+        self._cache.drop(lambda project: project.id != project_id)
+
     async def rename(self, project_id: str, name: str) -> None:
         await self._inner.rename(project_id, name)
         self._cache.drop(lambda project: project.id != project_id)

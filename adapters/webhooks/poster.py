@@ -85,11 +85,10 @@ class HttpWebhookPoster:
         if target.scheme == "https" and literal_address(target.host) is None:
             extensions["sni_hostname"] = target.host  # also the name the certificate must carry
         try:
-            # Streamed: of a refusal, the first bytes are read for the deliveries log (what the
-            # endpoint said); the rest is never downloaded, whatever its size.
+            # Streamed: the first bytes of the answer are read for the deliveries log (what the
+            # endpoint said, whether it took the event or not); the rest is never downloaded,
+            # whatever its size.
             async with self._client.stream("POST", url, content=body, headers=headers, extensions=extensions) as reply:
-                if 200 <= reply.status_code < 300:
-                    return outcome_of(reply.status_code)
                 return outcome_of(reply.status_code, await _first_bytes(reply, ANSWER_SHOWN))
         except httpx.TimeoutException:
             raise WebhookError(f"no answer within {self._timeout:g} s") from None
@@ -100,7 +99,7 @@ class HttpWebhookPoster:
         await self._client.aclose()
 
 
-ANSWER_SHOWN = 300  # bytes of a refusal's body kept in the deliveries log
+ANSWER_SHOWN = 300  # bytes of an answer's body kept in the deliveries log
 
 
 async def _first_bytes(reply: httpx.Response, limit: int) -> bytes:
@@ -118,7 +117,6 @@ async def _first_bytes(reply: httpx.Response, limit: int) -> bytes:
 def outcome_of(status: int, answer: bytes = b"") -> PostOutcome:
     """A 2xx delivers; 410 Gone means the endpoint is gone for good; anything else is retried.
     `answer`: the first bytes of the endpoint's body, shown in the deliveries log on one line."""
-    if 200 <= status < 300:
-        return PostOutcome(delivered=True)
     said = " ".join("".join(c if c.isprintable() else " " for c in answer.decode("utf-8", "replace")).split())
-    return PostOutcome(delivered=False, gone=status == 410, detail=f"HTTP {status}" + (f": {said}" if said else ""))
+    detail = f"HTTP {status}" + (f": {said}" if said else "")
+    return PostOutcome(delivered=200 <= status < 300, gone=status == 410, detail=detail)

@@ -30,6 +30,10 @@ class Project:
     # or held for the operator (a campaign would rather not send anyone a second copy).
     resend_uncertain_transactional: bool = True
     resend_uncertain_campaigns: bool = False
+    # The operator let this project's webhooks reach plain http:// and private or loopback
+    # addresses (a receiver on a developer's machine); AUTORELAY_WEBHOOKS_ALLOW_PRIVATE does it
+    # for every project. Never a tenant's choice: it would aim the server at its own network.
+    webhooks_local: bool = False
 
     def resends_uncertain(self, campaign: bool) -> bool:
         return self.resend_uncertain_campaigns if campaign else self.resend_uncertain_transactional

@@ -124,6 +124,9 @@ class WebhookDelivery:
     last_attempt_at: datetime | None = None
     resolved_at: datetime | None = None
     due_at: datetime | None = None
+    # What the endpoint answered when it took the event, for that attempt's row in the log; not
+    # kept on the delivery (a delivery read back has None).
+    answer: str | None = field(default=None, eq=False)
 
 
 @frozen
@@ -133,7 +136,7 @@ class PostOutcome:
 
     delivered: bool
     gone: bool = False  # the endpoint is gone for good: stop posting to it
-    detail: str = ""  # why not delivered, for the deliveries log ("HTTP 500")
+    detail: str = ""  # what the endpoint answered, for the deliveries log ("HTTP 500: busy", "HTTP 200")
 
 
 @frozen
@@ -144,11 +147,12 @@ class Attempt:
     number: int  # 1 for the first attempt; replays go on counting
     at: datetime
     ok: bool
-    error: str | None = None
+    # Why it failed, or what the endpoint answered when it took the event ("HTTP 200: {...}").
+    detail: str | None = None
 
 
 def attempt_of(delivery: WebhookDelivery, number: int) -> Attempt:
     """The attempt a settled delivery just made (`number`: the claim's attempt count)."""
     ok = delivery.state is DeliveryState.SUCCEEDED
     assert delivery.last_attempt_at is not None
-    return Attempt(delivery.id, number, delivery.last_attempt_at, ok, None if ok else delivery.error)
+    return Attempt(delivery.id, number, delivery.last_attempt_at, ok, delivery.answer if ok else delivery.error)

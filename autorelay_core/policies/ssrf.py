@@ -32,7 +32,8 @@ class Target:
 
 # What a refusal adds for the person developing against a receiver on their own machine.
 LOCAL_ONLY = (
-    " (plain http:// and private or loopback addresses are for local development: the server's operator can allow them)"
+    " (plain http:// and private or loopback addresses are for local development: the server's operator can"
+    " allow them for this project with `autorelay webhooks local on`)"
 )
 
 

@@ -40,6 +40,9 @@ class ProjectRepository(Protocol):
     async def set_uncertain_policy(self, project_id: str, *, transactional: bool, campaigns: bool) -> None:
         """Whether uncertain emails (see EmailStatus.UNCERTAIN) are sent again, per kind of mail."""
 
+    async def set_webhooks_local(self, project_id: str, allowed: bool) -> None:
+        """Whether the project's webhooks may reach local addresses (Project.webhooks_local)."""
+
     async def rename(self, project_id: str, name: str) -> None:
         """Conflict if another project has that name."""
 

@@ -8,13 +8,13 @@ import secrets
 
 from attrs import frozen
 
-from autorelay_core.domain.callers import Caller
+from autorelay_core.domain.callers import Caller, Via
 from autorelay_core.domain.webhooks import EVENT_TYPES, FORMATS, DeliveryState, Webhook, WebhookDelivery
-from autorelay_core.errors import Conflict, Invalid, NotFound
+from autorelay_core.errors import Conflict, Forbidden, Invalid, NotFound
 from autorelay_core.policies.ssrf import LOCAL_ONLY, check_addresses, parse_target
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.found import found
-from autorelay_core.usecases.notify import target_addresses
+from autorelay_core.usecases.notify import allows_local, target_addresses
 
 MAX_PER_PROJECT = 50
 
@@ -44,10 +44,10 @@ def _events(events: list[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(events))  # order kept, repeats dropped
 
 
-async def _checked_url(deps: Deps, url: str | None) -> str:
+async def _checked_url(deps: Deps, project_id: str, url: str | None) -> str:
     if url is None:
         raise Invalid("url is required", field="url")
-    allow = deps.config.webhooks_allow_private
+    allow = await allows_local(deps, project_id)
     target = parse_target(url, allow_private=allow)
     addresses = await target_addresses(deps, target)
     # A host that does not resolve yet is accepted: its deliveries fail until it does.
@@ -59,12 +59,20 @@ async def _checked_url(deps: Deps, url: str | None) -> str:
     return target.url
 
 
+async def set_local_webhooks(deps: Deps, caller: Caller, allowed: bool) -> None:
+    """The operator lets the project's webhooks reach plain http:// and local addresses, or stops
+    them (Project.webhooks_local). Running servers see it within their cache's few seconds."""
+    if caller.via not in (Via.CLI, Via.EMBEDDED):
+        raise Forbidden("only the server's operator may let webhooks reach local addresses")
+    await deps.storage.projects.set_webhooks_local(caller.project_id, allowed)
+
+
 async def create_webhook(deps: Deps, caller: Caller, fields: WebhookInput, test: bool = False) -> tuple[Webhook, str]:
     """The new endpoint and its signing secret (`whsec_` + base64 of 32 random bytes, the Standard
     Webhooks form), which is stored sealed and never shown again. A test key (`test`) makes a
     test-mode endpoint: it hears only of test-mode mail."""
     project_id = caller.project_id
-    url = await _checked_url(deps, fields.url)
+    url = await _checked_url(deps, project_id, fields.url)
     events = _events(fields.events)
     if len(await deps.storage.webhooks.list(project_id)) >= MAX_PER_PROJECT:
         raise Conflict(f"a project may have at most {MAX_PER_PROJECT} webhooks")
@@ -101,7 +109,7 @@ async def update_webhook(
 ) -> Webhook:
     webhook = await get_webhook(deps, caller, webhook_id, test)
     if fields.url is not None:
-        webhook.url = await _checked_url(deps, fields.url)
+        webhook.url = await _checked_url(deps, webhook.project_id, fields.url)
     if fields.events is not None:
         webhook.events = _events(fields.events)
     if fields.active is not None:

@@ -42,10 +42,19 @@ async def target_addresses(deps: Deps, target: Target) -> list[Address]:
     return [ipaddress.ip_address(a) for a in await deps.dns.addresses(target.host)]
 
 
-async def resolve_target(deps: Deps, target: Target) -> Address:
+async def allows_local(deps: Deps, project_id: str) -> bool:
+    """Whether the project's webhooks may reach plain http:// and local addresses: the operator
+    allowed it for every project (a setting) or for this one (`autorelay webhooks local`, at once)."""
+    if deps.config.webhooks_allow_private:
+        return True
+    project = await deps.storage.projects.get(project_id)
+    return project is not None and project.webhooks_local
+
+
+async def resolve_target(deps: Deps, target: Target, allow_private: bool) -> Address:
     """The address to connect to, checked; Invalid naming the host and the refused address."""
     addresses = await target_addresses(deps, target)
-    return check_addresses(target.host, addresses, allow_private=deps.config.webhooks_allow_private)
+    return check_addresses(target.host, addresses, allow_private=allow_private)
 
 
 async def deliver_webhooks_due(deps: Deps, batch: int = 32) -> int:
@@ -98,11 +107,13 @@ async def _attempt(deps: Deps, claim: DeliveryClaim) -> None:
     started = deps.clock.now()
     outcome: PostOutcome | None = None
     try:
-        target = parse_target(claim.url, allow_private=deps.config.webhooks_allow_private)
-        address = await resolve_target(deps, target)
+        allow = await allows_local(deps, delivery.project_id)
+        target = parse_target(claim.url, allow_private=allow)
+        address = await resolve_target(deps, target, allow)
         secret = deps.sealer.open(claim.secret)
         outcome = await deps.webhook_poster.post(target, str(address), secret, delivery, started, claim.format)
         error = None if outcome.delivered else outcome.detail or "not delivered"
+        delivery.answer = outcome.detail if outcome.delivered else None
     except Invalid as refused:
         error = f"refused: {refused.message}"
     except WebhookError as failed:

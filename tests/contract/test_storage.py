@@ -60,6 +60,10 @@ async def test_projects_round_trip_and_names_are_unique(store):
     stored = await store.projects.get("prj_1")
     assert (stored.resend_uncertain_transactional, stored.resend_uncertain_campaigns) == (False, True)
     await store.projects.set_uncertain_policy("prj_1", transactional=True, campaigns=False)
+    assert not (await store.projects.get("prj_1")).webhooks_local
+    await store.projects.set_webhooks_local("prj_1", True)
+    assert (await store.projects.get("prj_1")).webhooks_local
+    await store.projects.set_webhooks_local("prj_1", False)
     await store.projects.add(Project("prj_2", "other", NOW))
     await store.projects.rename("prj_1", "acme corp")
     assert (await store.projects.get("prj_1")).name == "acme corp"

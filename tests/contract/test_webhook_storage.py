@@ -195,12 +195,16 @@ async def test_a_test_delivery_its_attempts_and_the_recent_log(store):
     assert await store.webhooks.settle(claim, first)
     (again,) = [c for c in await store.webhooks.claim_due(NOW, LEASE, 10) if c.delivery.id == claim.delivery.id]
     done = evolve(again.delivery, state=DeliveryState.SUCCEEDED, failures=0, last_attempt_at=LEASE, due_at=None)
+    done.answer = 'HTTP 200: {"ok": true}'  # what the endpoint said when it took the event
     assert await store.webhooks.settle(again, done)
     # A settle whose lease was lost keeps no attempt.
     assert not await store.webhooks.settle(again, done)
 
     attempts = await store.webhooks.attempts("prj_a", claim.delivery.id)
-    assert [(a.number, a.ok, a.error) for a in attempts] == [(1, False, "HTTP 500"), (2, True, None)]
+    assert [(a.number, a.ok, a.detail) for a in attempts] == [
+        (1, False, "HTTP 500"),
+        (2, True, 'HTTP 200: {"ok": true}'),
+    ]
     assert attempts[0].at == NOW and attempts[1].at == LEASE
     assert await store.webhooks.attempts("prj_b", claim.delivery.id) == []
 

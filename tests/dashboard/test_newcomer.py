@@ -282,6 +282,7 @@ def test_a_local_webhook_refusal_says_how_and_test_mail_events_say_test(dash_ser
     page.get_by_role("button", name="Add webhook").click()
     alert = page.get_by_role("alert")
     playwright.expect(alert).to_contain_text("for local development")
+    playwright.expect(alert).to_contain_text("autorelay webhooks local on")
     playwright.expect(alert).to_contain_text("AUTORELAY_WEBHOOKS_ALLOW_PRIVATE=1")
     assert _axe(page) == []
     shoot(page, "newcomer-webhook-local-refused-wide")
@@ -289,9 +290,11 @@ def test_a_local_webhook_refusal_says_how_and_test_mail_events_say_test(dash_ser
     shoot(page, "newcomer-webhook-local-refused-phone")
     context.close()
 
-    # Where they are allowed: the link after creating says where it goes, and test mail says so.
+    # Allowed without a restart (it needed one): the operator's command, then the same form again.
+    # The link after creating says where it goes, the log shows what the endpoint answered, and
+    # test mail says so.
     with Receiver() as receiver:
-        local = Server(tmp_path / "local", {"AUTORELAY_WEBHOOKS_ALLOW_PRIVATE": "1"}).start()
+        local = Server(tmp_path / "local").start()
         try:
             context = browser.new_context(viewport=SIZES["wide"])
             page = context.new_page()
@@ -300,12 +303,27 @@ def test_a_local_webhook_refusal_says_how_and_test_mail_events_say_test(dash_ser
             page.get_by_label("Endpoint URL").fill(receiver.url("/made"))
             page.get_by_label("email.sent").check()
             page.get_by_role("button", name="Add webhook").click()
-            page.get_by_role("link", name="Deliveries and test events of this webhook").click()
-            # The log shows what was sent and what the endpoint answered (it refuses once).
+            playwright.expect(page.get_by_role("alert")).to_contain_text("autorelay webhooks local on")
+            said = autorelay(local.data_dir, "webhooks", "local", "on")
+            assert "may now reach http:// and local addresses" in said and "development machine only" in said
+            made = page.get_by_role("link", name="Deliveries and test events of this webhook")
+            for _ in range(40):  # the server's project cache lasts a few seconds
+                page.get_by_role("button", name="Add webhook").click()
+                page.wait_for_load_state()
+                if made.count():
+                    break
+                time.sleep(0.25)
+            made.click()
+            # The log shows what was sent and what the endpoint answered, refusing once, then taking it.
             receiver.statuses = [500]
             page.get_by_role("button", name="Send test event").click()
             row = page.locator("#delivery-rows tr").first
             playwright.expect(row).to_contain_text("HTTP 500: nope", timeout=15_000)
+            page.get_by_role("button", name="Send test event").click()  # taken this time
+            playwright.expect(page.locator("#delivery-rows tr").first.locator(".answer")).to_contain_text(
+                "HTTP 200: ok", timeout=15_000
+            )
+            row = page.locator("#delivery-rows tr").nth(1)
             row.get_by_text("Payload").click()
             playwright.expect(row.locator("details.payload pre")).to_contain_text('"test":true')
             assert _axe(page) == []

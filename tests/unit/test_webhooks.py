@@ -10,8 +10,10 @@ from datetime import timedelta
 import pytest
 from attrs import evolve
 
+from autorelay_core.domain.callers import Caller
+from autorelay_core.domain.users import Role
 from autorelay_core.domain.webhooks import RETRY_DELAYS
-from autorelay_core.errors import Conflict, Invalid, NotFound
+from autorelay_core.errors import Conflict, Forbidden, Invalid, NotFound
 from autorelay_core.usecases import manage_webhooks as uc
 from autorelay_core.usecases.deliver_email import drain
 from autorelay_core.usecases.provider_feedback import Feedback, apply_feedback
@@ -249,6 +251,33 @@ async def test_a_host_that_moves_inside_the_network_is_refused_at_delivery(deps,
     assert poster.posted == []
     (refused,), _ = await uc.failed_deliveries(deps, key, webhook.id, 50)
     assert refused.error == "refused: url host moving.example.com resolves to 10.1.2.3, a private address"
+
+
+async def test_only_the_operator_lets_one_projects_webhooks_reach_local_addresses(deps, poster):
+    key = await live_key(deps)
+    other = await live_key(deps, name="other")
+    local = "http://127.0.0.1:9000/hook"
+    with pytest.raises(Invalid, match=r"https:// URL .*autorelay webhooks local on"):
+        await _hook(deps, key, url=local)
+    owner = Caller.for_user("usr_1", key.project_id, Role.OWNER)
+    for tenant in (key, owner):
+        with pytest.raises(Forbidden, match="only the server's operator"):
+            await uc.set_local_webhooks(deps, tenant, True)
+    await uc.set_local_webhooks(deps, Caller.operator(key.project_id), True)
+    webhook, _ = await _hook(deps, key, url=local)
+    with pytest.raises(Invalid, match="https://"):
+        await _hook(deps, other, url=local)  # one project's, not every project's
+    await send_email(deps, key, command())
+    await drain(deps)
+    assert [(url, address) for url, address, _ in poster.posted] == [(local, "127.0.0.1")]
+
+    # Turned off again, deliveries to it are refused (as for a host that moved inside the network).
+    await uc.set_local_webhooks(deps, Caller.operator(key.project_id), False)
+    await send_email(deps, key, command())
+    await drain(deps)
+    assert len(poster.posted) == 1
+    (refused,), _ = await uc.failed_deliveries(deps, key, webhook.id, 50)
+    assert refused.error.startswith("refused: url must be an https:// URL")
 
 
 async def test_the_deliveries_list_pages_newest_first(deps, poster, clock):

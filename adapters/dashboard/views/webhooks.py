@@ -12,6 +12,7 @@ from starlette.routing import Route
 from adapters.dashboard.pages import caller_of, deps_of, form_value, missing, or_none, page, render
 from autorelay_core.domain.webhooks import EVENT_TYPES, Webhook
 from autorelay_core.errors import Conflict, Invalid, NotFound
+from autorelay_core.policies.ssrf import LOCAL_ONLY
 from autorelay_core.usecases import manage_webhooks, queries
 from autorelay_core.usecases.manage_users import Visit
 from autorelay_core.usecases.manage_webhooks import WebhookInput
@@ -41,7 +42,11 @@ async def create(request: Request, visit: Visit) -> Response:
     try:
         webhook, secret = await manage_webhooks.create_webhook(deps_of(request), caller_of(visit), fields)
     except (Invalid, Conflict) as error:
-        page = await _list_page(request, visit, 400, error=error.message, url=url, chosen=fields.events, format=shape)
+        # The page says how local development is allowed in a paragraph of its own.
+        message, local = error.message.removesuffix(LOCAL_ONLY), error.message.endswith(LOCAL_ONLY)
+        page = await _list_page(
+            request, visit, 400, error=message, local=local, url=url, chosen=fields.events, format=shape
+        )
         return page
     return await _list_page(request, visit, 201, created=webhook, secret=secret)
 

@@ -62,6 +62,9 @@ class MemoryProjects:
         project = self._rows[project_id]
         project.resend_uncertain_transactional, project.resend_uncertain_campaigns = transactional, campaigns
 
+    async def set_webhooks_local(self, project_id: str, allowed: bool) -> None:
+        self._rows[project_id].webhooks_local = allowed
+
     async def rename(self, project_id: str, name: str) -> None:
         if any(p.name == name and p.id != project_id for p in self._rows.values()):
             raise Conflict(f"a project named {name!r} already exists")

@@ -20,7 +20,7 @@ def _project(row: tuple) -> Project:
 class PostgresProjects:
     _COLUMNS = (
         "id, name, status, status_reason, created_at, track_opens, track_clicks,"
-        " resend_uncertain_transactional, resend_uncertain_campaigns"
+        " resend_uncertain_transactional, resend_uncertain_campaigns, webhooks_local"
     )
 
     def __init__(self, db: Database) -> None:
@@ -29,7 +29,7 @@ class PostgresProjects:
     async def add(self, project: Project) -> None:
         try:
             await self.db.rowcount(
-                f"INSERT INTO projects ({self._COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                f"INSERT INTO projects ({self._COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     project.id,
                     project.name,
@@ -40,6 +40,7 @@ class PostgresProjects:
                     project.track_clicks,
                     project.resend_uncertain_transactional,
                     project.resend_uncertain_campaigns,
+                    project.webhooks_local,
                 ),
             )
         except errors.UniqueViolation as error:
@@ -67,6 +68,9 @@ class PostgresProjects:
             "UPDATE projects SET resend_uncertain_transactional = %s, resend_uncertain_campaigns = %s WHERE id = %s",
             (transactional, campaigns, project_id),
         )
+
+    async def set_webhooks_local(self, project_id: str, allowed: bool) -> None:
+        await self.db.rowcount("UPDATE projects SET webhooks_local = %s WHERE id = %s", (allowed, project_id))
 
     async def rename(self, project_id: str, name: str) -> None:
         try:

@@ -637,6 +637,10 @@ MIGRATIONS: list[str] = [
     END
     $$ LANGUAGE plpgsql;
     """,
+    # 28: an operator may let one project's webhooks reach local addresses (Project.webhooks_local)
+    """
+    ALTER TABLE projects ADD COLUMN webhooks_local boolean NOT NULL DEFAULT false;
+    """,
 ]
 
 

@@ -132,7 +132,7 @@ def settle_args(claim_attempts: int, d: WebhookDelivery, when=lambda moment: mom
 
 def attempt_values(delivery: WebhookDelivery, number: int, when=lambda moment: moment) -> tuple:
     attempt = attempt_of(delivery, number)
-    return (attempt.delivery_id, delivery.webhook_id, attempt.number, when(attempt.at), attempt.ok, attempt.error)
+    return (attempt.delivery_id, delivery.webhook_id, attempt.number, when(attempt.at), attempt.ok, attempt.detail)
 
 
 def attempt_row(row: tuple) -> Attempt:

@@ -15,7 +15,7 @@ from autorelay_core.errors import Conflict
 
 
 def _project(row: sqlite3.Row | tuple) -> Project:
-    pid, name, status, reason, created, opens, clicks, resend, resend_campaigns = row
+    pid, name, status, reason, created, opens, clicks, resend, resend_campaigns, local = row
     return Project(
         pid,
         name,
@@ -26,13 +26,14 @@ def _project(row: sqlite3.Row | tuple) -> Project:
         bool(clicks),
         bool(resend),
         bool(resend_campaigns),
+        bool(local),
     )
 
 
 class SqliteProjects(Tables):
     _COLUMNS = (
         "id, name, status, status_reason, created_at, track_opens, track_clicks,"
-        " resend_uncertain_transactional, resend_uncertain_campaigns"
+        " resend_uncertain_transactional, resend_uncertain_campaigns, webhooks_local"
     )
 
     async def add(self, project: Project) -> None:
@@ -48,6 +49,7 @@ class SqliteProjects(Tables):
                     "track_clicks": project.track_clicks,
                     "resend_uncertain_transactional": project.resend_uncertain_transactional,
                     "resend_uncertain_campaigns": project.resend_uncertain_campaigns,
+                    "webhooks_local": project.webhooks_local,
                 }
             )
         except sqlite3.IntegrityError as error:
@@ -75,6 +77,9 @@ class SqliteProjects(Tables):
             "UPDATE projects SET resend_uncertain_transactional = ?, resend_uncertain_campaigns = ? WHERE id = ?",
             (transactional, campaigns, project_id),
         )
+
+    async def set_webhooks_local(self, project_id: str, allowed: bool) -> None:
+        self.conn.execute("UPDATE projects SET webhooks_local = ? WHERE id = ?", (allowed, project_id))
 
     async def rename(self, project_id: str, name: str) -> None:
         try:

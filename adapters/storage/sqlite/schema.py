@@ -498,6 +498,10 @@ MIGRATIONS: list[str] = [
         || coalesce(content ->> '$.bcc', '') || ' ' || coalesce(content ->> '$.tags', '')
     FROM email_content;
     """,
+    # 28: an operator may let one project's webhooks reach local addresses (Project.webhooks_local)
+    """
+    ALTER TABLE projects ADD COLUMN webhooks_local INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
