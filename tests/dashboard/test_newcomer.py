@@ -200,7 +200,6 @@ def test_a_campaign_may_have_a_sender_name_and_a_mistake_keeps_the_form(dash_ser
     page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Launch campaign").click()
     playwright.expect(page.get_by_role("status").filter(has_text="Launched")).to_be_visible()
-    context.close()
     for _ in range(200):
         written = [p.read_text() for p in (server.data_dir / "mail").glob("*.eml")]
         mine = [m for m in written if "Subject: Hello Rea" in m]
@@ -208,6 +207,13 @@ def test_a_campaign_may_have_a_sender_name_and_a_mistake_keeps_the_form(dash_ser
             break
         time.sleep(0.05)
     assert mine and "From: Acme News <news@acme.test>" in mine[0]
+    # A campaign's progress reads on a phone: nothing wider than the screen.
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert _axe(page) == []
+    shoot(page, "newcomer-campaign-progress-phone")
+    context.close()
 
 
 def test_domains_say_which_records_are_missing_and_can_be_removed(tmp_path, browser):
@@ -476,6 +482,10 @@ def test_the_email_log_says_what_its_filters_mean_and_an_email_shows_its_headers
     playwright.expect(row.locator(".phone-only")).to_be_visible()  # when it was sent, on the row
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     shoot(page, "newcomer-email-log-phone")
+    row.get_by_role("link", name="Your receipt").click()  # one email, on a phone
+    playwright.expect(page.get_by_role("heading", name="Your receipt")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    shoot(page, "newcomer-email-phone")
     context.close()
 
 
