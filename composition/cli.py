@@ -13,6 +13,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from attrs import evolve
+
 from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.keys import KeyMode
 from autorelay_core.domain.projects import AccountStatus
@@ -26,6 +28,7 @@ from composition.cli_content import add_content_commands
 from composition.cli_more import add_commands
 from composition.cli_pacing import add_pacing_commands
 from composition.cli_tables import show
+from composition.delivery_process import DeliveryProcess, follow_parent, worker_command
 from composition.logs import configure as configure_logs
 from composition.services import Services
 from composition.settings import Settings, SettingsError
@@ -57,6 +60,9 @@ def serve(args: argparse.Namespace) -> None:
     from adapters.http.slow_clients import deadline_protocol
 
     settings = _settings(args)
+    separate = settings.separate_delivery()
+    if separate:  # this process serves; the worker it starts below delivers
+        settings = evolve(settings, embedded_workers=0)
     services = build(settings)
     # Rendering and HTML conversion run on Offload threads; while they hold the GIL, each turn of
     # the event loop waits for the switch interval (5 ms by default) at every system call. 1 ms
@@ -109,6 +115,9 @@ def serve(args: argparse.Namespace) -> None:
         print("\n".join(describe(settings)))
         if not issued:
             print("  keys:     lost the printed keys? `autorelay keys create --project default` makes a new one")
+        delivery = await _start_delivery(settings) if separate else None
+        if delivery is None and settings.embedded_workers:
+            print("  delivery: in this process (AUTORELAY_DELIVERY_PROCESS=on gives it a process of its own)")
         print(flush=True)
         # Everything built so far lives as long as the process: keep the cyclic GC from rescanning
         # it on every full collection, which otherwise shows up as latency spikes under load.
@@ -124,9 +133,20 @@ def serve(args: argparse.Namespace) -> None:
         finally:
             for listener in listeners:
                 listener.close()
+            if delivery is not None:
+                await delivery.stop()
 
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         runner.run(main())
+
+
+async def _start_delivery(settings: Settings) -> DeliveryProcess:
+    command, env = worker_command(str(settings.data_dir.resolve()), settings.host, settings.port, os.environ)
+    delivery = DeliveryProcess(command, env)
+    pid = await delivery.start()
+    print(f"  delivery: `autorelay worker` in a process of its own (pid {pid}), restarted if it dies;")
+    print("            its lines follow in this log (AUTORELAY_DELIVERY_PROCESS=off keeps delivery in this process)")
+    return delivery
 
 
 def _metrics_hooks(services: Services, settings: Settings) -> SimpleNamespace:
@@ -211,6 +231,7 @@ def migrate(args: argparse.Namespace) -> None:
 def worker(args: argparse.Namespace) -> None:
     from adapters.queue.huey_queue import run_consumer
 
+    follow_parent()  # started by `serve`: stop when it does
     settings = _settings(args, embedded_workers=0)
     services = build(settings, serves_pages=False)
     huey = getattr(services.deps.queue, "huey", None)

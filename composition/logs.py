@@ -33,3 +33,7 @@ def configure(level: str, form: str) -> None:
     # volume is theirs to choose) and a traceback for a detector that fails, which the intake
     # already handles: its own line per message says what came of it.
     logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
+    # Huey says at INFO that it ran each job (a delivery pass: several a second when busy); its
+    # warnings and errors still show. AUTORELAY_LOG_LEVEL=DEBUG brings the lines back.
+    if level.upper() != "DEBUG":
+        logging.getLogger("huey").setLevel(logging.WARNING)

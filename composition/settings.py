@@ -77,6 +77,10 @@ class Settings:
     embedded_workers: int = field(
         converter=int, **_doc("Queue consumer threads inside `serve`; 0 when separate workers run", 1)
     )
+    delivery_process: str = field(
+        **_doc("auto, on or off: `serve` delivers in an `autorelay worker` process it runs (auto: when the"
+               " machine has more than one core and serve delivers at all)", "auto")
+    )  # fmt: skip
     embedded_delivery_share: float = field(
         converter=float, **_doc("Share of a busy `serve` loop that in-process deliveries may take", 0.25)
     )
@@ -350,16 +354,37 @@ class Settings:
             raise SettingsError(
                 f"{PREFIX}HEADER_TIMEOUT_SECONDS, {PREFIX}BODY_TIMEOUT_SECONDS and {PREFIX}MAX_CONNECTIONS must be > 0"
             )
+        if self.delivery_process not in {"auto", "on", "off"}:
+            raise SettingsError(f"{PREFIX}DELIVERY_PROCESS must be auto, on or off, not {self.delivery_process!r}")
+        if self.delivery_process == "on" and self.database_url == "memory://":
+            raise SettingsError(
+                f"{PREFIX}DELIVERY_PROCESS=on needs a database another process can open (not memory://)"
+            )
         if self.embedded_workers < 0 or self.worker_threads < 1:
             raise SettingsError(f"{PREFIX}EMBEDDED_WORKERS must be >= 0 and {PREFIX}WORKER_THREADS >= 1")
         if self.heartbeat_seconds < 0.1:
             # A beat of zero would take every process for silent and end all leases at every turn.
             raise SettingsError(f"{PREFIX}HEARTBEAT_SECONDS must be at least 0.1")
 
+    def separate_delivery(self, cores: int | None = None) -> bool:
+        """Whether `serve` delivers in a worker process of its own (DeliveryProcess) rather than in
+        threads beside its requests."""
+        if self.embedded_workers == 0 or self.delivery_process == "off" or self.database_url == "memory://":
+            return False
+        return self.delivery_process == "on" or (cores if cores is not None else usable_cores()) > 1
+
     @classmethod
     def describe(cls) -> list[tuple[str, str, object]]:
         """(variable, meaning, default) for every setting, for `--help` (docs/CONFIGURATION.md explains them)."""
         return [(PREFIX + f.name.upper(), f.metadata["doc"], f.default) for f in fields(cls)]
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _listen(value: str, name: str, example: str) -> tuple[str, int]:

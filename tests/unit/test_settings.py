@@ -26,12 +26,29 @@ def settings(**env: str) -> Settings:
         ({"heartbeat_seconds": "0"}, "AUTORELAY_HEARTBEAT_SECONDS must be at least 0.1"),
         ({"sqlite_synchronous": "off"}, "AUTORELAY_SQLITE_SYNCHRONOUS must be full or normal"),
         ({"smtp_relay_message_id": "drop"}, "AUTORELAY_SMTP_RELAY_MESSAGE_ID must be keep or replace"),
+        ({"delivery_process": "yes"}, "AUTORELAY_DELIVERY_PROCESS must be auto, on or off"),
+        ({"delivery_process": "on", "database_url": "memory://"}, "needs a database another process can open"),
     ],
 )
 def test_a_bad_setting_is_refused_naming_it(env, named):
     with pytest.raises(SettingsError, match=named.replace("(", r"\(")) as refused:
         settings(**env)
     assert "hunter2" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "cores", "separate"),
+    [
+        ({}, 2, True),  # the default on a machine with more than one core
+        ({}, 1, False),  # one core: a second process would only take turns with the first
+        ({"delivery_process": "on"}, 1, True),
+        ({"delivery_process": "off"}, 8, False),
+        ({"embedded_workers": "0"}, 8, False),  # workers run elsewhere: serve delivers nothing
+        ({"database_url": "memory://"}, 8, False),  # nothing else can open its database
+    ],
+)
+def test_serve_delivers_in_a_process_of_its_own_where_that_uses_the_machine(env, cores, separate):
+    assert settings(**env).separate_delivery(cores) is separate
 
 
 def test_the_smtp_password_never_shows_in_a_repr():
