@@ -126,7 +126,7 @@ class DeliveryProcess:
             except OSError as error:  # cannot start at all: say so, keep trying
                 log.error("cannot start the delivery process: %s", error)
                 continue
-            log.warning("delivery process started again (pid %s)", self._process.pid)
+            log.warning("delivery process started again (pid %s)", self.pid)
 
     async def stop(self, grace: float = 30.0) -> None:
         """Stop the worker as a fleet's workers are stopped (SIGTERM: it stops taking work, then closes

@@ -321,3 +321,55 @@ async def test_unsubscribing_changes_only_a_subscribed_or_pending_contact_of_tha
     await store.campaigns.update(stale)  # written from a read older than the count
     found = await store.campaigns.get("prj_a", "cmp_u")
     assert (found.unsubscribed, found.sent) == (1, 7)
+
+
+async def test_totals_follow_every_write_and_search_finds_any_part_of_an_address(store):
+    """The totals come from counts the backend keeps (SQLite and PostgreSQL: triggers), not from
+    counting the list; every write path must move them, and another project's list shows none."""
+    await with_list(store)
+    await with_list(store, "lst_b")
+    a, b = contact("a@example.com"), contact("b@example.com", status=ContactStatus.PENDING)
+    await store.contacts.add(a)
+    await store.contacts.add(b)
+    batch = [contact(f"m{i}@example.com", name=f"Member {i}") for i in range(5)] + [contact("A@example.com")]
+    assert len(await store.contacts.add_many(batch)) == 5
+
+    async def totals(list_id: str = "lst_a") -> list[int]:
+        statuses = (None, ContactStatus.SUBSCRIBED, ContactStatus.PENDING)
+        statuses += (ContactStatus.UNSUBSCRIBED, ContactStatus.BOUNCED)
+        pages = [
+            await store.contacts.page("prj_a", ContactQuery(list_id, status=s), OffsetRequest(1, 1)) for s in statuses
+        ]
+        return [p.total for p in pages]
+
+    assert await totals() == [7, 6, 1, 0, 0]
+    await store.contacts.confirm_pending("prj_a", "b@example.com")
+    await store.contacts.unsubscribe("prj_a", a.id, "lst_a")
+    await store.contacts.mark_undeliverable("prj_a", "m0@example.com", ContactStatus.BOUNCED)
+    assert await totals() == [7, 5, 0, 1, 1]
+    await store.contacts.delete("prj_a", b.id)
+    moved = await store.contacts.get("prj_a", a.id)
+    moved.list_id = "lst_b"
+    await store.contacts.update(moved)
+    assert await totals() == [5, 4, 0, 0, 1] and await totals("lst_b") == [1, 0, 0, 1, 0]
+    assert [(x.id, x.contact_count) for x in await store.lists.all("prj_a")] == [("lst_a", 5), ("lst_b", 1)]
+    assert await store.contacts.count("prj_a") == 6
+    assert (await store.contacts.page("prj_other", ContactQuery("lst_a"), OffsetRequest(1, 1))).total == 0
+
+    async def found(needle: str) -> list[str]:
+        page = await store.contacts.page("prj_a", ContactQuery("lst_a", needle), OffsetRequest(1, 50))
+        assert page.total == len(page.items)
+        return sorted(c.email for c in page.items)
+
+    members = [f"m{i}@example.com" for i in range(5)]
+    assert await found("m3") == ["m3@example.com"], "two letters (no trigram index can help): still found"
+    assert await found("3@EXA") == ["m3@example.com"], "any part, any case"
+    assert await found("ample.c") == members
+    assert await found("ber 4") == ["m4@example.com"], "a name's part"
+    assert await found('"m1') == [] and await found("m1'") == [], "quotes are text"
+    renamed = await store.contacts.get(
+        "prj_a", (await store.contacts.page("prj_a", ContactQuery("lst_a", "m2@"), OffsetRequest(1, 1))).items[0].id
+    )
+    renamed.email = "renamed@example.org"
+    await store.contacts.update(renamed)
+    assert await found("m2@") == [] and await found("amed@example.o") == ["renamed@example.org"]

@@ -78,11 +78,19 @@ class PostgresContacts:
         if query.status is not None:
             where += " AND status = %s"
             args.append(query.status.value)
-        if query.search:
+        if query.search:  # a pg_trgm index finds it where there is one (schema 29)
             where += f" AND search_key LIKE %s ESCAPE '{LIKE_ESCAPE}'"
             args.append(like_pattern(query.search))
+            counted, wanted = f"SELECT count(*) FROM contacts WHERE {where}", args
+        else:  # the counts the triggers keep (schema 29), not a count of the list; the project's list only
+            counted = (
+                "SELECT coalesce(sum(n), 0) FROM contact_counts"
+                " WHERE list_id = (SELECT id FROM contact_lists WHERE id = %s AND project_id = %s)"
+            )
+            counted += " AND status = %s" if query.status is not None else ""
+            wanted = [query.list_id, project_id] + ([query.status.value] if query.status is not None else [])
         async with self.db.connection() as conn:
-            total = await (await conn.execute(f"SELECT count(*) FROM contacts WHERE {where}", args)).fetchone()
+            total = await (await conn.execute(counted, wanted)).fetchone()
             rows = await (
                 await conn.execute(
                     f"SELECT {COLUMNS} FROM contacts WHERE seq IN"
@@ -93,7 +101,11 @@ class PostgresContacts:
         return OffsetPage(items=[contact_row(r) for r in rows], total=total[0] if total else 0)
 
     async def count(self, project_id: str) -> int:
-        row = await self.db.fetchone("SELECT count(*) FROM contacts WHERE project_id = %s", (project_id,))
+        row = await self.db.fetchone(
+            "SELECT coalesce(sum(n), 0) FROM contact_counts WHERE list_id IN"
+            " (SELECT id FROM contact_lists WHERE project_id = %s)",
+            (project_id,),
+        )
         return row[0] if row else 0
 
     async def confirm_pending(self, project_id: str, email_key: str) -> int:
@@ -123,10 +135,11 @@ def _list(row: tuple) -> ContactList:
     return ContactList(lid, project_id, name, created, double_opt_in, count)
 
 
+# Each list with its count, as the triggers keep it (schema 29).
 _LISTS = (
-    "SELECT l.id, l.project_id, l.name, l.double_opt_in, l.created_at, count(c.seq) FROM contact_lists l"
-    " LEFT JOIN contacts c ON c.project_id = l.project_id AND c.list_id = l.id WHERE l.project_id = %s {extra}"
-    " GROUP BY l.id ORDER BY l.created_at, l.id"
+    "SELECT l.id, l.project_id, l.name, l.double_opt_in, l.created_at,"
+    " (SELECT coalesce(sum(n), 0)::integer FROM contact_counts WHERE list_id = l.id) FROM contact_lists l"
+    " WHERE l.project_id = %s {extra} ORDER BY l.created_at, l.id"
 )
 _LIST_ONLY = (
     "SELECT id, project_id, name, double_opt_in, created_at, 0 FROM contact_lists WHERE project_id = %s AND id = %s"

@@ -641,6 +641,75 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE projects ADD COLUMN webhooks_local boolean NOT NULL DEFAULT false;
     """,
+    # 29: contact pages that cost the same at any size (as on SQLite). How many contacts each list
+    # has, per status, is kept by statement triggers (an import's batch moves each count once), and
+    # `search` finds its substring through a pg_trgm index where the extension can be installed
+    # (without it, search still works, reading the list). pg_trgm lives in public: test schemas
+    # come and go, and an extension is installed once per database.
+    """
+    CREATE TABLE contact_counts (
+        list_id text NOT NULL,
+        status text NOT NULL,
+        n integer NOT NULL,
+        PRIMARY KEY (list_id, status)
+    );
+    INSERT INTO contact_counts (list_id, status, n) SELECT list_id, status, count(*) FROM contacts GROUP BY 1, 2;
+    CREATE FUNCTION autorelay_count_contacts() RETURNS trigger AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO contact_counts (list_id, status, n)
+            SELECT list_id, status, count(*) FROM new_rows GROUP BY 1, 2 ORDER BY 1, 2
+            ON CONFLICT (list_id, status) DO UPDATE SET n = contact_counts.n + excluded.n;
+        ELSIF TG_OP = 'DELETE' THEN
+            UPDATE contact_counts c SET n = c.n - o.k
+            FROM (SELECT list_id, status, count(*) AS k FROM old_rows GROUP BY 1, 2) o
+            WHERE c.list_id = o.list_id AND c.status = o.status;
+        ELSE  -- only the rows whose list or status changed move a count
+            UPDATE contact_counts c SET n = c.n - o.k
+            FROM (SELECT o.list_id, o.status, count(*) AS k FROM old_rows o JOIN new_rows w ON w.seq = o.seq
+                  WHERE (o.list_id, o.status) IS DISTINCT FROM (w.list_id, w.status) GROUP BY 1, 2) o
+            WHERE c.list_id = o.list_id AND c.status = o.status;
+            INSERT INTO contact_counts (list_id, status, n)
+            SELECT w.list_id, w.status, count(*) FROM old_rows o JOIN new_rows w ON w.seq = o.seq
+            WHERE (o.list_id, o.status) IS DISTINCT FROM (w.list_id, w.status) GROUP BY 1, 2 ORDER BY 1, 2
+            ON CONFLICT (list_id, status) DO UPDATE SET n = contact_counts.n + excluded.n;
+        END IF;
+        RETURN NULL;
+    END
+    $$ LANGUAGE plpgsql;
+    CREATE TRIGGER contacts_counted AFTER INSERT ON contacts REFERENCING NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION autorelay_count_contacts();
+    CREATE TRIGGER contacts_uncounted AFTER DELETE ON contacts REFERENCING OLD TABLE AS old_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION autorelay_count_contacts();
+    CREATE TRIGGER contacts_recounted AFTER UPDATE ON contacts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION autorelay_count_contacts();
+    CREATE FUNCTION autorelay_uncount_list() RETURNS trigger AS $$
+    BEGIN
+        DELETE FROM contact_counts WHERE list_id = OLD.id;
+        RETURN NULL;
+    END
+    $$ LANGUAGE plpgsql;
+    CREATE TRIGGER contact_lists_uncounted AFTER DELETE ON contact_lists
+        FOR EACH ROW EXECUTE FUNCTION autorelay_uncount_list();
+    DO $$
+    BEGIN
+        CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+    EXCEPTION WHEN OTHERS THEN
+        RAISE NOTICE 'pg_trgm cannot be installed (%): contact search reads the list', SQLERRM;
+    END
+    $$;
+    DO $$
+    DECLARE
+        home text;
+    BEGIN
+        SELECT extnamespace::regnamespace::text INTO home FROM pg_extension WHERE extname = 'pg_trgm';
+        IF home IS NOT NULL THEN
+            EXECUTE format('CREATE INDEX contacts_words ON contacts USING gin (search_key %s.gin_trgm_ops)', home);
+        END IF;
+    END
+    $$;
+    DROP INDEX contacts_search;
+    """,
 ]
 
 

@@ -88,12 +88,24 @@ class SqliteContacts:
         if query.status is not None:
             where += " AND status = ?"
             args.append(query.status.value)
-        if query.search:
-            # search_key is lower-cased already: a plain substring test, cheaper than LIKE's.
-            where += " AND instr(search_key, ?) > 0"
-            args.append(query.search.lower())
         conn = self._t.conn
-        (total,) = conn.execute(f"SELECT count(*) FROM contacts WHERE {where}", args).fetchone()
+        if query.search:
+            needle = query.search.lower()  # search_key is lower-cased already
+            if len(needle) >= 3:  # the trigram index finds it (fewer letters make no trigram)
+                where += " AND seq IN (SELECT rowid FROM contacts_words WHERE contacts_words MATCH ?)"
+                args.append('"' + needle.replace('"', '""') + '"')
+            else:
+                where += " AND instr(search_key, ?) > 0"
+                args.append(needle)
+            (total,) = conn.execute(f"SELECT count(*) FROM contacts WHERE {where}", args).fetchone()
+        else:  # the counts the triggers keep (schema 29), not a count of the list
+            counted = (  # the list must be the project's: another's count is not this project's business
+                "SELECT coalesce(sum(n), 0) FROM contact_counts"
+                " WHERE list_id = (SELECT id FROM contact_lists WHERE id = ? AND project_id = ?)"
+            )
+            counted += " AND status = ?" if query.status is not None else ""
+            wanted = [query.list_id, project_id] + ([query.status.value] if query.status is not None else [])
+            (total,) = conn.execute(counted, wanted).fetchone()
         # The offset is walked in the index alone (seq only); just the page's rows are read.
         rows = conn.execute(
             f"SELECT {COLUMNS} FROM contacts WHERE seq IN"
@@ -103,7 +115,11 @@ class SqliteContacts:
         return OffsetPage(items=[contact_row(r) for r in rows], total=total)
 
     async def count(self, project_id: str) -> int:
-        return self._t.conn.execute("SELECT count(*) FROM contacts WHERE project_id = ?", (project_id,)).fetchone()[0]
+        return self._t.conn.execute(
+            "SELECT coalesce(sum(n), 0) FROM contact_counts WHERE list_id IN"
+            " (SELECT id FROM contact_lists WHERE project_id = ?)",
+            (project_id,),
+        ).fetchone()[0]
 
     async def confirm_pending(self, project_id: str, email_key: str) -> int:
         async with self._t.tx() as conn:
@@ -137,11 +153,11 @@ def _list(row: tuple) -> ContactList:
     return ContactList(lid, project_id, name, datetime.fromisoformat(created), bool(double_opt_in), count)
 
 
-# Each list with its live count, in one query (a grouped join over the contacts index).
+# Each list with its count, as the triggers keep it (schema 29).
 _LISTS = (
-    "SELECT l.id, l.project_id, l.name, l.double_opt_in, l.created_at, count(c.seq) FROM contact_lists l"
-    " LEFT JOIN contacts c ON c.project_id = l.project_id AND c.list_id = l.id WHERE l.project_id = ? {extra}"
-    " GROUP BY l.id ORDER BY l.created_at, l.rowid"
+    "SELECT l.id, l.project_id, l.name, l.double_opt_in, l.created_at,"
+    " (SELECT coalesce(sum(n), 0) FROM contact_counts WHERE list_id = l.id) FROM contact_lists l"
+    " WHERE l.project_id = ? {extra} ORDER BY l.created_at, l.rowid"
 )
 _LIST_ONLY = (
     "SELECT id, project_id, name, double_opt_in, created_at, 0 FROM contact_lists WHERE project_id = ? AND id = ?"

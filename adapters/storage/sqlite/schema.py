@@ -502,6 +502,52 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE projects ADD COLUMN webhooks_local INTEGER NOT NULL DEFAULT 0;
     """,
+    # 29: contact pages that cost the same at any size. How many contacts each list has, per status,
+    # is kept by triggers (every write path counts, imports included), where pages counted the
+    # list's index on every view; and `search` finds its substring through a trigram index (FTS5,
+    # over the contacts' own search_key) instead of reading every key of the list.
+    """
+    CREATE TABLE contact_counts (
+        list_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (list_id, status)
+    ) WITHOUT ROWID;
+    INSERT INTO contact_counts (list_id, status, n)
+    SELECT list_id, status, count(*) FROM contacts GROUP BY list_id, status;
+    CREATE TRIGGER contacts_counted AFTER INSERT ON contacts BEGIN
+        INSERT INTO contact_counts (list_id, status, n) VALUES (NEW.list_id, NEW.status, 1)
+        ON CONFLICT (list_id, status) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER contacts_uncounted AFTER DELETE ON contacts BEGIN
+        UPDATE contact_counts SET n = n - 1 WHERE list_id = OLD.list_id AND status = OLD.status;
+    END;
+    CREATE TRIGGER contacts_recounted AFTER UPDATE OF list_id, status ON contacts
+    WHEN OLD.list_id IS NOT NEW.list_id OR OLD.status IS NOT NEW.status BEGIN
+        UPDATE contact_counts SET n = n - 1 WHERE list_id = OLD.list_id AND status = OLD.status;
+        INSERT INTO contact_counts (list_id, status, n) VALUES (NEW.list_id, NEW.status, 1)
+        ON CONFLICT (list_id, status) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER contact_lists_uncounted AFTER DELETE ON contact_lists BEGIN
+        DELETE FROM contact_counts WHERE list_id = OLD.id;
+    END;
+    CREATE VIRTUAL TABLE contacts_words USING fts5(
+        search_key, content='contacts', content_rowid='seq', tokenize='trigram'
+    );
+    INSERT INTO contacts_words (contacts_words) VALUES ('rebuild');
+    CREATE TRIGGER contacts_words_in AFTER INSERT ON contacts BEGIN
+        INSERT INTO contacts_words (rowid, search_key) VALUES (NEW.seq, NEW.search_key);
+    END;
+    CREATE TRIGGER contacts_words_out AFTER DELETE ON contacts BEGIN
+        INSERT INTO contacts_words (contacts_words, rowid, search_key) VALUES ('delete', OLD.seq, OLD.search_key);
+    END;
+    CREATE TRIGGER contacts_words_changed AFTER UPDATE OF search_key ON contacts
+    WHEN OLD.search_key IS NOT NEW.search_key BEGIN
+        INSERT INTO contacts_words (contacts_words, rowid, search_key) VALUES ('delete', OLD.seq, OLD.search_key);
+        INSERT INTO contacts_words (rowid, search_key) VALUES (NEW.seq, NEW.search_key);
+    END;
+    DROP INDEX contacts_search;
+    """,
 ]
 
 
