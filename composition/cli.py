@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import gc
 import os
+import shutil
+import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -136,8 +140,16 @@ def serve(args: argparse.Namespace) -> None:
             if delivery is not None:
                 await delivery.stop()
 
+    # uvicorn stops on SIGTERM, puts back the handler it found and raises the signal again: with
+    # Python's default that ends the process on the spot, before main()'s cleanup (the delivery
+    # worker, the listeners, this run's metrics folder). Ending as SystemExit runs it.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         runner.run(main())
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 async def _start_delivery(settings: Settings) -> DeliveryProcess:
@@ -630,6 +642,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"autorelay: {error}", file=sys.stderr)
         return 2
     configure_logs(settings.log_level, settings.log_format)
+    if not settings.metrics_dir and args.command == "serve" and settings.separate_delivery():
+        # serve and the delivery worker it starts count in one folder of their own (this run's
+        # only: counters of an earlier run must not add up), so /metrics shows both.
+        private = tempfile.mkdtemp(prefix="autorelay-metrics-")
+        atexit.register(shutil.rmtree, private, ignore_errors=True)
+        os.environ["AUTORELAY_METRICS_DIR"] = private  # the worker inherits it
+        settings = evolve(settings, metrics_dir=private)
     if settings.metrics_dir:
         # prometheus-client chooses per-process files when it is first imported (by build()).
         Path(settings.metrics_dir).mkdir(parents=True, exist_ok=True)

@@ -195,6 +195,28 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
         time.sleep(interval)
 
 
+def peak_memory_mb(pid: int) -> dict[int, float]:
+    """Peak resident memory (VmHWM, MB) of a process and of each process it started (`serve`'s
+    delivery worker), by pid: work moved to the worker must not escape a memory check."""
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    peaks = {}
+    for each in pids:
+        try:
+            status = Path(f"/proc/{each}/status").read_text()
+        except FileNotFoundError:
+            continue  # ended meanwhile
+        peaks[each] = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+    return peaks
+
+
+def grown_mb(before: dict[int, float], after: dict[int, float]) -> float:
+    """How much the most grown process of `peak_memory_mb`'s family grew (those seen both times)."""
+    return max(after[pid] - before[pid] for pid in before.keys() & after.keys())
+
+
 def journal(data_dir: Path) -> list[tuple[str, int]]:
     """(email id, pid of the writing process) for every message the log mailer wrote."""
     path = data_dir / "mail" / "journal.log"

@@ -5,17 +5,15 @@ uploads are limited per person."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.dashboard.conftest import csrf_of, invite, signed_in_client
-from tests.e2e.server import Server
+from tests.e2e.server import Server, grown_mb, peak_memory_mb
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +22,6 @@ def importer(server: Server):
         with server.client(server.keys["live"]) as api:
             listed = api.post("/lists", json={"name": f"imports-{uuid.uuid4().hex[:6]}"}).json()["id"]
         yield client, listed
-
-
-def _peak_rss_mb(server: Server) -> float:
-    status = Path(f"/proc/{server.pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
 
 
 def _upload(client: httpx.Client, listed: str, content: bytes, name: str = "contacts.csv") -> httpx.Response:
@@ -41,7 +34,7 @@ def _upload(client: httpx.Client, listed: str, content: bytes, name: str = "cont
 def test_a_file_built_to_exhaust_memory_stops_at_its_first_limit(server, importer):
     client, listed = importer
     huge = b"email\n" + b"a@x.co\n" * 2_300_000  # 16 MB of rows, 4.6 times the limit
-    before = _peak_rss_mb(server)
+    before = peak_memory_mb(server.pid)
     answers: list[httpx.Response] = []
     uploads = [threading.Thread(target=lambda: answers.append(_upload(client, listed, huge))) for _ in range(2)]
     health: list[float] = []
@@ -52,7 +45,7 @@ def test_a_file_built_to_exhaust_memory_stops_at_its_first_limit(server, importe
         assert httpx.get(f"{server.base}/healthz", timeout=30).status_code == 200
         health.append(time.monotonic() - started)
         time.sleep(0.05)
-    grown = _peak_rss_mb(server) - before
+    grown = grown_mb(before, peak_memory_mb(server.pid))
     print(f"two hostile 16 MB imports: peak RSS +{grown:.0f} MB, slowest /healthz {max(health) * 1000:.0f} ms")
     for answer in answers:
         assert answer.status_code == 400 and "more than 500,000 rows" in answer.text

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.server import wait_for
+from tests.e2e.server import grown_mb, peak_memory_mb, wait_for
 from tests.security.helpers import message_file, parsed_message
 
 BIG = "x" * 1_000_000
@@ -27,13 +27,6 @@ HOSTILE = {
     "a filter block": "{% filter upper %}{% for a in s %}{{ s }}{% endfor %}{% endfilter %}",
     "a string times a number": "{{ s * 1000 }}",
 }
-
-
-def peak_memory_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmHWM")
 
 
 WATCHER = r"""
@@ -90,7 +83,7 @@ def watched(server, tmp_path):
     peak_before = peak_memory_mb(server.pid)
     with HealthWatch(server.base, tmp_path) as watch:
         yield watch
-    grown = peak_memory_mb(server.pid) - peak_before
+    grown = grown_mb(peak_before, peak_memory_mb(server.pid))
     print(f"/healthz slowest {watch.slowest * 1000:.0f} ms; peak memory grew {grown:.0f} MB")
     assert watch.failures == 0
     assert watch.slowest < 0.1, f"/healthz took {watch.slowest * 1000:.0f} ms"
