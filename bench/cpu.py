@@ -19,6 +19,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def children(pid: int) -> list[int]:
+    """The processes `pid` started and still runs (serve's delivery worker)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
 def postgres_cpu() -> float:
     """CPU seconds used so far by every PostgreSQL process on this machine (backends, WAL writer):
     the database's share of a benchmark when it runs on the same machine."""

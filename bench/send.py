@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
-from cpu import cpu_seconds, postgres_cpu  # noqa: E402 - needs the path set above
+from cpu import children, cpu_seconds, postgres_cpu  # noqa: E402 - needs the path set above
 from wrk import run_wrk  # noqa: E402
 
 from tests.backends import with_search_path  # noqa: E402
@@ -101,6 +101,9 @@ def measure(command: list[str], env: dict, port: int, auth: str, args: argparse.
         run_wrk(url, BODY, key, connections=args.connections, seconds=2)  # warm-up
         cpu, database = cpu_seconds(process.pid), postgres_cpu() if args.postgres else 0.0
         worker_cpu = cpu_seconds(worker.pid) if worker is not None else 0.0
+        # serve's own delivery worker (AUTORELAY_DELIVERY_PROCESS), counted apart from serve
+        own = children(process.pid) if not auth else []
+        own_cpu = sum(cpu_seconds(pid) for pid in own)
         figures = run_wrk(url, BODY, key, connections=args.connections, seconds=args.seconds)
         # The server's CPU for each request it answered (with, inside `serve`, the deliveries it
         # made meanwhile), and PostgreSQL's when it runs on this machine too.
@@ -117,6 +120,9 @@ def measure(command: list[str], env: dict, port: int, auth: str, args: argparse.
                 time.sleep(0.5)
             drained = time.monotonic() - started
             figures["backlog_drained_s"] = round(drained, 1)
+            if own:
+                spent = sum(cpu_seconds(pid) for pid in own) - own_cpu
+                figures["delivery_process_cpu_us_per_email"] = round(spent / answered * 1e6)
             figures["accepted_to_written_per_s"] = round(answered / (args.seconds + drained))
             if worker is not None and args.accept_only:  # the worker delivered every one of them
                 figures["worker_cpu_us_per_email"] = round((cpu_seconds(worker.pid) - worker_cpu) / answered * 1e6)
@@ -137,6 +143,12 @@ def main() -> None:
     parser.add_argument("--redis", help="Redis URL for the queue and rate limits")
     parser.add_argument("--worker", action="store_true", help="one `autorelay worker` beside serve")
     parser.add_argument("--synchronous", choices=("full", "normal"), default="full", help="SQLite's durability")
+    parser.add_argument(
+        "--delivery-process",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="AUTORELAY_DELIVERY_PROCESS: serve delivers in a worker process of its own (auto: on 2+ cores)",
+    )
     parser.add_argument(
         "--accept-only",
         action="store_true",
@@ -177,8 +189,13 @@ def _run(args: argparse.Namespace, schema: str | None) -> None:
             "AUTORELAY_LOG_LEVEL": "WARNING",
             "AUTORELAY_MONTHLY_QUOTA": "100000000",
             "AUTORELAY_SQLITE_SYNCHRONOUS": args.synchronous,
+            "AUTORELAY_DELIVERY_PROCESS": args.delivery_process,
         }
         env["PYTHONPATH"] = str(root)
+        # serve delivers in its threads, or in a worker process of its own (AUTORELAY_DELIVERY_PROCESS)
+        inside = (
+            "in-process consumer" if args.delivery_process == "off" else f"delivery process {args.delivery_process}"
+        )
         profile = "embedded default (SQLite, in-process consumer)"
         if schema:
             env["AUTORELAY_DATABASE_URL"] = with_search_path(args.postgres, schema)
@@ -192,6 +209,7 @@ def _run(args: argparse.Namespace, schema: str | None) -> None:
         if args.accept_only:
             env["AUTORELAY_EMBEDDED_WORKERS"] = "0"
             profile = profile.replace("in-process consumer and ", "").replace(", in-process consumer", "")
+        profile = profile.replace("in-process consumer", inside)
         bare_port, app_port = free_port(), free_port()
         bare = measure(
             [
