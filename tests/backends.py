@@ -68,4 +68,8 @@ def server_settings() -> dict[str, str]:
         "AUTORELAY_REDIS_URL": REDIS_URL,
         "AUTORELAY_QUEUE_NAME": f"q{uuid.uuid4().hex[:12]}",
         "AUTORELAY_SECRET_KEY": uuid.uuid4().hex * 2,
+        # Delivery in serve's own threads: the embedded run proves the default's delivery process
+        # (tests/e2e/test_delivery_process.py); this one gives the other path the whole suite, and
+        # keeps CI's time (a second process per server) down.
+        "AUTORELAY_DELIVERY_PROCESS": "off",
     }
