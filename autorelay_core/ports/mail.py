@@ -39,6 +39,9 @@ class EmailFilter:
 
 
 ANY_EMAIL = EmailFilter()
+# A page filtered by `words` counts its matches up to this many and one more: a total above it
+# means "more than" (counting every match of a word most emails hold would read them all).
+SEARCH_COUNTED = 10_000
 
 
 # What happened to an email, rewritten by every delivery step and event: its record. Everything else

@@ -21,6 +21,7 @@ from autorelay_core.domain.templates import Template
 from autorelay_core.errors import Conflict
 from autorelay_core.policies.pagination import CursorRequest, Order
 from autorelay_core.ports import EmailFilter
+from tests import backends
 from tests.contract.conftest import BACKENDS
 from tests.support import FakeClock
 
@@ -527,6 +528,29 @@ async def test_the_log_finds_mail_by_words_of_its_subject_addresses_and_tags(sto
     )
     assert await found('"welcome*"') == ["Welcome back", "Welcome to Café Acme"], "quotes and stars are not syntax"
     assert await found("welcome OR NEAR(invoice)") == [], "operators are words like any other"
+
+
+async def test_a_search_counts_its_matches_only_up_to_a_limit_and_still_pages_them_all(store, monkeypatch):
+    import adapters.storage.memory.emails
+    import adapters.storage.sqlite.emails
+
+    modules = [adapters.storage.memory.emails, adapters.storage.sqlite.emails]
+    if backends.POSTGRES_URL:
+        import adapters.storage.postgres.emails
+
+        modules.append(adapters.storage.postgres.emails)
+    for module in modules:  # a limit of 3 stands for the real one (10,000)
+        monkeypatch.setattr(module, "SEARCH_COUNTED", 3)
+    added = [await add(store, new_email(subject=f"Weekly digest {n}")) for n in range(5)]
+    await add(store, new_email(subject="Something else"))
+    first = await store.emails.page("prj_a", CursorRequest(limit=2, order=Order.DESC), EmailFilter(words="digest"))
+    assert first.total == 4, "counted up to the limit and one more: more than 3"
+    assert [e.id for e in first.items] == [added[4].id, added[3].id] and first.has_more
+    rest = await store.emails.page(
+        "prj_a", CursorRequest(limit=10, order=Order.DESC, after=added[3].id), EmailFilter(words="digest")
+    )
+    assert [e.id for e in rest.items] == [added[2].id, added[1].id, added[0].id] and not rest.has_more
+    assert (await store.emails.page("prj_a", CursorRequest(limit=10), EmailFilter())).total == 6, "no search: exact"
 
 
 async def test_every_template_save_keeps_a_version_and_old_ones_are_dropped(store):

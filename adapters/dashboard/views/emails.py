@@ -18,7 +18,7 @@ from autorelay_core.domain.addresses import is_valid_address
 from autorelay_core.domain.emails import Email, EmailStatus
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.policies.pagination import CursorRequest, Order
-from autorelay_core.ports import EmailFilter
+from autorelay_core.ports import SEARCH_COUNTED, EmailFilter
 from autorelay_core.usecases import queries
 from autorelay_core.usecases.manage_users import Visit
 from autorelay_core.usecases.read_emails import get_email, text_part
@@ -93,6 +93,7 @@ async def log(request: Request, visit: Visit) -> Response:
         "emails.html",
         emails=found.items,
         total=found.total,
+        counted=SEARCH_COUNTED,
         statuses=[s.value for s in EmailStatus],
         status=request.query_params.get("status", ""),
         mode=request.query_params.get("mode", ""),

@@ -13,7 +13,7 @@ from autorelay_core.domain.webhooks import Notice
 from autorelay_core.errors import QuotaExceeded
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
 from autorelay_core.policies.quota import Charge, exceeded_message
-from autorelay_core.ports import ANY_EMAIL, CONTENT_FIELDS, EmailFilter
+from autorelay_core.ports import ANY_EMAIL, CONTENT_FIELDS, SEARCH_COUNTED, EmailFilter
 
 
 @define
@@ -108,7 +108,7 @@ class MemoryEmails:
 
     async def page(self, project_id: str, cursor: CursorRequest, where: EmailFilter = ANY_EMAIL) -> CursorPage[Email]:
         rows = [r for r in self._mail.rows.values() if r.email.project_id == project_id and _picks(where, r.email)]
-        total = len(rows)
+        total = min(len(rows), SEARCH_COUNTED + 1) if where.words and search.terms(where.words) else len(rows)
         descending = cursor.order is Order.DESC
         rows.sort(key=lambda r: r.seq, reverse=descending)
         if cursor.after is not None:

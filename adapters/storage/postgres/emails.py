@@ -18,7 +18,7 @@ from autorelay_core.domain.webhooks import Notice
 from autorelay_core.errors import QuotaExceeded
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
 from autorelay_core.policies.quota import Charge, exceeded_message
-from autorelay_core.ports import ANY_EMAIL, Claim, EmailFilter
+from autorelay_core.ports import ANY_EMAIL, SEARCH_COUNTED, Claim, EmailFilter
 
 # An email as stored: its record and its content (kept in email_content under the email's seq).
 EMAIL_ROW = "payload, (SELECT content FROM email_content c WHERE c.seq = emails.seq)"
@@ -201,11 +201,16 @@ class PostgresEmails:
         if where.until is not None:
             sql += " AND created_at < %s"
             args.append(where.until)
+        counted = "SELECT count(*) FROM emails WHERE {sql}"
         if wanted := search.terms(where.words or ""):
-            sql += " AND seq IN (SELECT seq FROM email_content WHERE words @@ to_tsquery('simple', %s))"
+            # A semi-join the planner may run either way: from the GIN index for a rare word, or
+            # down the log's own order, stopping at the page's last row, for a word most emails hold.
+            sql += " AND EXISTS (SELECT 1 FROM email_content c WHERE c.seq = emails.seq"
+            sql += " AND c.words @@ to_tsquery('simple', %s))"
             args.append(_tsquery(wanted))
+            counted = f"SELECT count(*) FROM (SELECT 1 FROM emails WHERE {{sql}} LIMIT {SEARCH_COUNTED + 1}) AS found"
         async with self.db.connection() as conn:
-            total = await (await conn.execute(f"SELECT count(*) FROM emails WHERE {sql}", args)).fetchone()
+            total = await (await conn.execute(counted.format(sql=sql), args)).fetchone()
             if cursor.after is not None:
                 anchor = await (
                     await conn.execute(

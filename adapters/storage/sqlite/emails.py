@@ -21,7 +21,7 @@ from autorelay_core.domain.webhooks import Notice
 from autorelay_core.errors import QuotaExceeded
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
 from autorelay_core.policies.quota import Charge, exceeded_message
-from autorelay_core.ports import ANY_EMAIL, EmailFilter
+from autorelay_core.ports import ANY_EMAIL, SEARCH_COUNTED, EmailFilter
 
 # An email as stored: its record and its content (kept in email_content under the email's seq).
 EMAIL_ROW = "payload, (SELECT content FROM email_content WHERE email_content.seq = emails.seq)"
@@ -162,10 +162,18 @@ class SqliteEmails(Tables):
         if where.until is not None:
             sql += " AND seq <= coalesce((SELECT max(seq) FROM emails WHERE project_id = ? AND created_at < ?), -1)"
             args += [project_id, where.until.isoformat()]
+        source, order = "emails", "seq"
         if wanted := search.terms(where.words or ""):
-            sql += " AND seq IN (SELECT rowid FROM email_words WHERE email_words MATCH ?)"
+            # The index's matches, read in seq order and joined to their emails (CROSS JOIN keeps the
+            # index outside: inside, the whole search would run again for every email): a page of
+            # a search that matches most emails stops at its last row instead of collecting all.
+            source, order = "email_words CROSS JOIN emails ON emails.seq = email_words.rowid", "email_words.rowid"
+            sql += " AND email_words MATCH ?"
             args.append(_match(wanted))
-        (total,) = self.conn.execute(f"SELECT COUNT(*) FROM emails WHERE {sql}", args).fetchone()
+            counted = f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {sql} LIMIT {SEARCH_COUNTED + 1})"
+        else:
+            counted = f"SELECT count(*) FROM emails WHERE {sql}"
+        (total,) = self.conn.execute(counted, args).fetchone()
         descending = cursor.order is Order.DESC
         if cursor.after is not None:
             anchor = self.conn.execute(
@@ -173,10 +181,10 @@ class SqliteEmails(Tables):
             ).fetchone()
             if anchor is None:
                 return CursorPage(items=[], total=total, has_more=False)
-            sql += " AND seq < ?" if descending else " AND seq > ?"
+            sql += f" AND {order} < ?" if descending else f" AND {order} > ?"
             args.append(anchor[0])
         rows = self.conn.execute(
-            f"SELECT {EMAIL_ROW} FROM emails WHERE {sql} ORDER BY seq {'DESC' if descending else 'ASC'} LIMIT ?",
+            f"SELECT {EMAIL_ROW} FROM {source} WHERE {sql} ORDER BY {order} {'DESC' if descending else 'ASC'} LIMIT ?",
             [*args, cursor.limit + 1],
         ).fetchall()
         items = [codec.email_from_parts(*r) for r in rows[: cursor.limit]]
