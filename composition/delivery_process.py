@@ -26,6 +26,7 @@ log = logging.getLogger("autorelay.delivery")
 RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 STEADY_SECONDS = 60.0
 PARENT_PID = "AUTORELAY_PARENT_PID"  # the worker follows this process out (follow_parent)
+_LONGEST_LINE = 1 << 20
 
 
 def worker_command(data_dir: str, host: str, port: int, environ: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
@@ -96,6 +97,7 @@ class DeliveryProcess:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            limit=_LONGEST_LINE,
         )
         self.starts += 1
 
@@ -105,8 +107,7 @@ class DeliveryProcess:
             process = self._process
             assert process is not None and process.stdout is not None
             began = time.monotonic()
-            async for line in process.stdout:
-                self._out(line.decode("utf-8", "replace").rstrip("\n"))
+            await self._pump(process.stdout)
             code = await process.wait()
             if self._stopping:
                 return
@@ -127,6 +128,19 @@ class DeliveryProcess:
                 log.error("cannot start the delivery process: %s", error)
                 continue
             log.warning("delivery process started again (pid %s)", self.pid)
+
+    async def _pump(self, stream: asyncio.StreamReader) -> None:
+        """The worker's lines into serve's log until it closes its output. Of a line longer than
+        _LONGEST_LINE (a runaway traceback) what the reader kept goes out, and the watch goes on:
+        ending it would leave a dead worker unnoticed."""
+        while True:
+            try:
+                line = await stream.readline()
+            except ValueError:  # longer than the limit: what is buffered, as it is
+                line = await stream.read(_LONGEST_LINE)
+            if not line:
+                return
+            self._out(line.decode("utf-8", "replace").rstrip("\n"))
 
     async def stop(self, grace: float = 30.0) -> None:
         """Stop the worker as a fleet's workers are stopped (SIGTERM: it stops taking work, then closes
