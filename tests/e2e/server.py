@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -68,6 +69,37 @@ def autorelay(data_dir: Path, *args: str, extra: dict[str, str] | None = None) -
     return done.stdout
 
 
+# Several CLI commands in one process, each through the CLI's own `main(argv)` as `autorelay` runs
+# it: a server's setup (verify domains, lift limits) then pays Python's start-up once, not thrice.
+_STEPS = """
+import contextlib, io, json, sys
+from composition.cli import main
+outputs = []
+for argv in json.loads(sys.argv[1]):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(argv)
+    if code:
+        sys.exit(f"autorelay {' '.join(argv)} exited with {code}")
+    outputs.append(out.getvalue())
+print(json.dumps(outputs))
+"""
+
+
+def autorelay_steps(data_dir: Path, *commands: list[str], extra: dict[str, str] | None = None) -> list[str]:
+    """Run CLI commands one after the other in one process; returns the stdout of each."""
+    done = subprocess.run(
+        [sys.executable, "-c", _STEPS, json.dumps(commands)],
+        env=cli_env(data_dir, extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"autorelay steps {commands} failed: {done.stderr}")
+    return json.loads(done.stdout.splitlines()[-1])
+
+
 class _Process:
     """A child `autorelay` process: stopped with `stop_signal`, killed (SIGKILL) when it will not stop."""
 
@@ -128,9 +160,7 @@ class Server(_Process):
         for mode, key in re.findall(r"(live|test) key: (ak_\w+)", self.log.read_text()):
             self.keys.setdefault(mode, key)
         if self.keys:
-            verify_domains(self.data_dir, "default")
-        if lift and self.keys:
-            lift_limits(self.data_dir, "default")
+            autorelay_steps(self.data_dir, *setup_steps("default", lift=lift))
         return self
 
     def client(self, key: str | None) -> httpx.Client:
@@ -168,22 +198,26 @@ TEST_DOMAINS = (
 )
 
 
+def setup_steps(project: str, *, lift: bool = True) -> list[list[str]]:
+    """The CLI commands that verify the test domains and (`lift`) raise the send limits of a project."""
+    steps = [["domains", "verify", *TEST_DOMAINS, "--project", project]]
+    if lift:
+        steps += [["limits", "set", endpoint, limit, "--project", project] for endpoint, limit in HIGH_LIMITS.items()]
+    return steps
+
+
 def lift_limits(data_dir: Path, project: str) -> None:
-    for endpoint, limit in HIGH_LIMITS.items():
-        autorelay(data_dir, "limits", "set", endpoint, limit, "--project", project)
+    autorelay_steps(data_dir, *setup_steps(project)[1:])
 
 
 def verify_domains(data_dir: Path, project: str) -> None:
-    autorelay(data_dir, "domains", "verify", *TEST_DOMAINS, "--project", project)
+    autorelay_steps(data_dir, *setup_steps(project, lift=False))
 
 
 def new_project(data_dir: Path, name: str, *, lift: bool = True) -> dict[str, str]:
     """Create a project with the CLI; returns its live and test keys."""
-    out = autorelay(data_dir, "projects", "create", name, "--with-keys")
-    verify_domains(data_dir, name)
-    if lift:
-        lift_limits(data_dir, name)
-    return dict(re.findall(r"(live|test) key: (ak_\w+)", out))
+    created, *_ = autorelay_steps(data_dir, ["projects", "create", name, "--with-keys"], *setup_steps(name, lift=lift))
+    return dict(re.findall(r"(live|test) key: (ak_\w+)", created))
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
