@@ -13,7 +13,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.storage.sqlite.store import SqliteStorage
 from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
 from autorelay_core.domain.keys import ApiKey, KeyMode
 from autorelay_core.domain.projects import AccountStatus, Project
@@ -348,25 +347,32 @@ async def test_claim_due_takes_due_rows_oldest_first_and_never_twice(store):
     assert [c.email.id for c in await store.outbox.claim_due(at, at + timedelta(seconds=60), 10)] == [later.id]
 
 
-async def test_sqlite_group_commit_isolates_a_failing_write(tmp_path):
-    """Concurrent adds share a transaction; a duplicate id fails alone and the others are stored."""
-    store = SqliteStorage(tmp_path / "group.db")
-    try:
-        first = new_email()
-        await add(store, first)
-        batch = [new_email() for _ in range(5)]
-        results = await asyncio.gather(
-            *(add(store, e) for e in batch[:2]),
-            add(store, first),
-            *(add(store, e) for e in batch[2:]),
-            return_exceptions=True,
-        )
-        assert [isinstance(r, Exception) for r in results] == [False, False, True, False, False, False]
-        for email in [first, *batch]:
-            assert await store.emails.get("prj_a", email.id) == email
-            assert len(await store.emails.events(email.id)) == 1, "the failed write left no event behind"
-    finally:
-        await store.close()
+async def test_concurrent_adds_are_each_answered_and_a_failing_one_fails_alone(store):
+    """Adds that arrive together share a transaction (SQLite's and PostgreSQL's group commit); a
+    duplicate id or a NUL (which PostgreSQL cannot hold) fails only its own add, and every other is
+    stored whole, found by the log's search like any email."""
+    from autorelay_core.errors import Invalid
+
+    first = new_email()
+    await add(store, first)
+    batch = [new_email(subject=f"Batch number {n}") for n in range(6)]
+    nul = new_email(subject="a\x00b")
+    results = await asyncio.gather(
+        *(add(store, e) for e in batch[:2]),
+        add(store, first),
+        *(add(store, e) for e in batch[2:4]),
+        add(store, nul),
+        *(add(store, e) for e in batch[4:]),
+        return_exceptions=True,
+    )
+    failed = [isinstance(r, Exception) for r in results]
+    assert failed[:6] == [False, False, True, False, False, isinstance(results[5], Invalid)]
+    assert failed[6:] == [False, False]
+    for email in [first, *batch]:
+        assert await store.emails.get("prj_a", email.id) == email
+        assert len(await store.emails.events(email.id)) == 1, "a failed write left no event behind"
+    found = await store.emails.page("prj_a", CursorRequest(limit=100), EmailFilter(words="batch number"))
+    assert sorted(e.id for e in found.items) == sorted(e.id for e in batch)
 
 
 async def test_idempotency_claims_are_exclusive_and_remember_answers(store):

@@ -10,7 +10,7 @@ from adapters.storage.memory.webhooks import MemoryWebhooks
 from autorelay_core.domain import search
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event
 from autorelay_core.domain.webhooks import Notice
-from autorelay_core.errors import QuotaExceeded
+from autorelay_core.errors import Conflict, QuotaExceeded
 from autorelay_core.policies.pagination import CursorPage, CursorRequest, Order
 from autorelay_core.policies.quota import Charge, exceeded_message
 from autorelay_core.ports import ANY_EMAIL, CONTENT_FIELDS, SEARCH_COUNTED, EmailFilter
@@ -65,6 +65,8 @@ class MemoryEmails:
         self._mail, self._webhooks = mail, webhooks
 
     async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
+        if email.id in self._mail.rows:  # as the databases' primary keys refuse it
+            raise Conflict(f"email {email.id} is stored already")
         self._mail.charge(email.project_id, charges, 1)
         self._mail.seq += 1
         due = email.scheduled_at or email.created_at

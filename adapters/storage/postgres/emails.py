@@ -11,6 +11,7 @@ from datetime import datetime
 from psycopg import errors
 
 from adapters.storage import codec
+from adapters.storage.postgres.batch import Batcher
 from adapters.storage.postgres.database import Database
 from autorelay_core.domain import search
 from autorelay_core.domain.emails import Email, Event, EventType
@@ -59,6 +60,7 @@ UPDATE_WITH_EVENTS = (
     " SELECT count(*) FROM updated"
 )
 _QUOTA_REACHED = "AR001"
+Added = tuple[Email, list[Event], tuple[Charge, ...]]
 
 
 def _charge_arrays(charges: tuple[Charge, ...]) -> tuple[list[str], list[str], list[int]]:
@@ -85,8 +87,49 @@ class PostgresEmails:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Sends that arrive together are stored together (batch.py): one statement and one commit.
+        self._adds: Batcher[Added, None] = Batcher(self._add_one, self._add_many)
 
     async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:
+        await self._adds.run((email, events, charges))
+
+    async def _add_many(self, batch: list[Added]) -> list[None]:
+        events = [(email.id, event) for email, added, _ in batch for event in added]
+        charged: dict[tuple[str, str, str, int], int] = {}
+        for email, _, charges in batch:
+            for c in charges:
+                key = (email.project_id, c.counter, c.period, c.limit)
+                charged[key] = charged.get(key, 0) + 1
+        emails = [email for email, _, _ in batch]
+        await self.db.fetchone(
+            "SELECT autorelay_add_emails(%s::text[], %s::text[], %s::text[], %s::boolean[], %s::jsonb[],"
+            " %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[],"
+            " %s::text[], %s::text[], %s::timestamptz[], %s::jsonb[],"
+            " %s::text[], %s::text[], %s::text[], %s::integer[], %s::integer[])",
+            (
+                [e.id for e in emails],
+                [e.project_id for e in emails],
+                [e.status.value for e in emails],
+                [e.test for e in emails],
+                [codec.email_payload(e) for e in emails],
+                [codec.email_content(e) for e in emails],
+                [codec.search_words(e) for e in emails],
+                [codec.first_to(e) for e in emails],
+                [e.created_at for e in emails],
+                [e.scheduled_at or e.created_at for e in emails],
+                [email_id for email_id, _ in events],
+                *event_arrays([event for _, event in events]),
+                [project for project, _, _, _ in charged],
+                [counter for _, counter, _, _ in charged],
+                [period for _, _, period, _ in charged],
+                [limit for _, _, _, limit in charged],
+                list(charged.values()),
+            ),
+        )
+        return [None] * len(batch)
+
+    async def _add_one(self, added: Added) -> None:
+        email, events, charges = added
         try:
             await self.db.fetchone(
                 "SELECT autorelay_add_email(%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s,"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adapters.storage.postgres.batch import Batcher
 from adapters.storage.postgres.database import Database
 from autorelay_core.policies.rate_limit import Admission, Limit
 
@@ -35,8 +36,27 @@ class PostgresRateLimits:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Hits that arrive together are counted together, in order (batch.py).
+        self._hits: Batcher[tuple[str, float, Limit], Admission] = Batcher(self._hit_one, self._hit_many)
 
     async def hit(self, bucket: str, now: float, limit: Limit) -> Admission:
+        return await self._hits.run((bucket, now, limit))
+
+    async def _hit_many(self, hits: list[tuple[str, float, Limit]]) -> list[Admission]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM autorelay_rate_hits(%s::text[], %s::double precision[], %s::integer[],"
+            " %s::double precision[])",
+            (
+                [bucket for bucket, _, _ in hits],
+                [now for _, now, _ in hits],
+                [limit.count for _, _, limit in hits],
+                [float(limit.window) for _, _, limit in hits],
+            ),
+        )
+        return [Admission(allowed, used, oldest) for allowed, used, oldest in rows]
+
+    async def _hit_one(self, hit: tuple[str, float, Limit]) -> Admission:
+        bucket, now, limit = hit
         row = await self.db.fetchone(
             "SELECT * FROM autorelay_rate_hit(%s, %s, %s, %s)", (bucket, now, limit.count, float(limit.window))
         )

@@ -710,6 +710,48 @@ MIGRATIONS: list[str] = [
     $$;
     DROP INDEX contacts_search;
     """,
+    # 30: group commit (batch.py). A batch of sends in one statement: every email, its content and
+    # its events, then each project's charge for all of its emails at once (over a limit: AR001 as
+    # in autorelay_add_email, and the whole batch is undone; its sends then run one by one). And a
+    # batch of rate-limit hits, taken in order, each answered as autorelay_rate_hit answers it.
+    """
+    CREATE FUNCTION autorelay_add_emails(
+        p_ids text[], p_projects text[], p_statuses text[], p_tests boolean[], p_payloads jsonb[],
+        p_contents text[], p_words text[], p_first_tos text[], p_created timestamptz[], p_due timestamptz[],
+        p_event_emails text[], p_event_types text[], p_event_times timestamptz[], p_event_data jsonb[],
+        p_charge_projects text[], p_charge_counters text[], p_charge_periods text[], p_charge_limits integer[],
+        p_charge_amounts integer[]
+    ) RETURNS void AS $$
+    BEGIN
+        WITH added AS (
+            INSERT INTO emails (id, project_id, status, test, payload, created_at, delivery, due_at, first_to)
+            SELECT i, p, s, t, pl, c, 'pending', d, f
+            FROM unnest(p_ids, p_projects, p_statuses, p_tests, p_payloads, p_created, p_due, p_first_tos)
+                AS n(i, p, s, t, pl, c, d, f)
+            RETURNING id, seq
+        )
+        INSERT INTO email_content (seq, content, words)
+        SELECT added.seq, n.c, to_tsvector('simple', n.w)
+        FROM added JOIN unnest(p_ids, p_contents, p_words) AS n(i, c, w) ON n.i = added.id;
+        INSERT INTO email_events (email_id, type, created_at, data)
+        SELECT * FROM unnest(p_event_emails, p_event_types, p_event_times, p_event_data);
+        -- Charged last, as in autorelay_add_email: the usage rows are locked until the commit only.
+        FOR i IN 1 .. coalesce(array_length(p_charge_projects, 1), 0) LOOP
+            PERFORM autorelay_charge(p_charge_projects[i], ARRAY[p_charge_counters[i]],
+                ARRAY[p_charge_periods[i]], ARRAY[p_charge_limits[i]], p_charge_amounts[i]);
+        END LOOP;
+    END
+    $$ LANGUAGE plpgsql;
+    CREATE FUNCTION autorelay_rate_hits(
+        p_buckets text[], p_nows double precision[], p_counts integer[], p_windows double precision[]
+    ) RETURNS TABLE (allowed boolean, used integer, oldest double precision) AS $$
+    BEGIN
+        FOR i IN 1 .. coalesce(array_length(p_buckets, 1), 0) LOOP
+            RETURN QUERY SELECT * FROM autorelay_rate_hit(p_buckets[i], p_nows[i], p_counts[i], p_windows[i]);
+        END LOOP;
+    END
+    $$ LANGUAGE plpgsql;
+    """,
 ]
 
 
