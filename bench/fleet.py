@@ -41,6 +41,15 @@ def sent(url: str, campaign: str) -> int:
         ).fetchone()[0]
 
 
+def any_queued(url: str, campaign: str) -> bool:
+    """Whether any email of the campaign waits still: an index probe, where counting what was sent
+    (every 0.5 s, over 100,000 rows) cost the database a tenth of a core during the run it measured."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM emails WHERE campaign_id = %s AND status = 'queued')", (campaign,)
+        ).fetchone()[0]
+
+
 def database_checks(url: str, campaign: str) -> dict:
     with psycopg.connect(url) as conn:
         emails, recipients, sent_status = conn.execute(
@@ -113,11 +122,13 @@ def main() -> None:
                     raise SystemExit("a worker exited: " + (data_dir / "worker0.log").read_text()[-2000:])
                 time.sleep(0.05)
             first_at = time.perf_counter()
-            while (done := sent(url, campaign)) < args.recipients:
+            while any_queued(url, campaign):
                 if time.perf_counter() - started > 3600:
-                    raise SystemExit(f"only {done} of {args.recipients} sent after an hour")
-                time.sleep(0.5)
+                    raise SystemExit(f"only {sent(url, campaign)} of {args.recipients} sent after an hour")
+                time.sleep(0.2)
             seconds = time.perf_counter() - first_at
+            if (done := sent(url, campaign)) < args.recipients:
+                raise SystemExit(f"{done} of {args.recipients} sent, none queued: see the workers' logs in {data_dir}")
             for worker in workers:
                 worker.send_signal(signal.SIGINT)  # they flush their kept copies on the way out
             for worker in workers:

@@ -164,10 +164,11 @@ class Outbox(Protocol):
         the same Message-ID. False unless it is this project's, finished, and uncertain."""
 
     async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:
-        """Take back rows whose queue job was lost and return their ids for enqueueing again:
-        pending rows due before `pending_before`, and leased rows whose lease ended by `now`.
-        Atomically makes each of them pending and due at `now`, so the next call does not return
-        them again before another grace period (and an expired lease can no longer finish)."""
+        """Rows that need a delivery pass, by id (at most `limit` of each kind): leased rows whose
+        lease ended by `now`, taken back (atomically pending and due at `now`, so an expired lease
+        can no longer finish), and pending rows due before `pending_before`, left as they are (a
+        backlog's rows keep their turn; rewriting them at every round cost a busy fleet a write
+        for each and sent them to the back of the queue)."""
 
     async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
         """How many emails are due and waiting for a worker, and the oldest one's due time."""

@@ -174,7 +174,7 @@ async def test_a_postponed_email_comes_back_when_due_without_spending_an_attempt
     assert third is not None and third.attempt == 1
 
 
-async def test_stale_returns_lost_rows_once(store):
+async def test_stale_takes_back_expired_leases_and_names_waiting_rows_without_rewriting_them(store):
     pending = await add(store, new_email())
     leased = await add(store, new_email())
     done = await add(store, new_email())
@@ -186,8 +186,11 @@ async def test_stale_returns_lost_rows_once(store):
     assert sorted(await store.outbox.stale(later, later - timedelta(seconds=30), 100)) == sorted(
         [pending.id, leased.id]
     )
-    assert await store.outbox.stale(later, later - timedelta(seconds=30), 100) == []
-    assert await store.outbox.claim(leased.id, later, later + timedelta(seconds=60)) is not None
+    # The lease was taken back (now due `later`, within the grace); the waiting row keeps its
+    # place at the front of the queue, and is named again while it waits.
+    assert await store.outbox.stale(later, later - timedelta(seconds=30), 100) == [pending.id]
+    (first, second) = await store.outbox.claim_due(later, later + timedelta(seconds=60), 10)
+    assert (first.email.id, second.email.id) == (pending.id, leased.id) and second.attempt == 2
 
 
 async def test_a_handover_is_never_claimed_again_only_settled_once_its_lease_ran_out(store):

@@ -124,15 +124,16 @@ class MemoryOutbox:
         return True
 
     async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:
-        found = [
-            r
-            for r in self._mail.rows.values()
-            if (r.delivery is Delivery.PENDING and r.due_at <= pending_before)
-            or (r.delivery is Delivery.LEASED and r.lease_until is not None and r.lease_until <= now)
-        ][:limit]
-        for row in found:
+        rows = self._mail.rows.values()
+        expired = [
+            r for r in rows if r.delivery is Delivery.LEASED and r.lease_until is not None and r.lease_until <= now
+        ]
+        waiting = sorted(
+            (r for r in rows if r.delivery is Delivery.PENDING and r.due_at <= pending_before), key=lambda r: r.due_at
+        )
+        for row in expired[:limit]:
             row.delivery, row.lease_until, row.due_at = Delivery.PENDING, None, now
-        return [r.email.id for r in found]
+        return [r.email.id for r in expired[:limit] + waiting[:limit]]
 
     async def next_due(self) -> datetime | None:
         return min((r.due_at for r in self._mail.rows.values() if r.delivery is Delivery.PENDING), default=None)

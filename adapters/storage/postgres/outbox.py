@@ -162,14 +162,13 @@ class PostgresOutbox:
 
     async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:
         rows = await self.db.fetchall(
-            "WITH waiting AS (SELECT id FROM emails WHERE delivery = 'pending' AND due_at <= %s"
+            "WITH expired AS (SELECT id FROM emails WHERE delivery = 'leased' AND lease_until <= %s"
             " LIMIT %s FOR UPDATE SKIP LOCKED),"
-            " expired AS (SELECT id FROM emails WHERE delivery = 'leased' AND lease_until <= %s"
-            " LIMIT %s FOR UPDATE SKIP LOCKED),"
-            " lost AS (SELECT id FROM waiting UNION ALL SELECT id FROM expired LIMIT %s)"
-            " UPDATE emails m SET delivery = 'pending', lease_until = NULL, due_at = %s"
-            " FROM lost WHERE m.id = lost.id RETURNING m.id",
-            (pending_before, limit, now, limit, limit, now),
+            " taken AS (UPDATE emails m SET delivery = 'pending', lease_until = NULL, due_at = %s"
+            " FROM expired WHERE m.id = expired.id RETURNING m.id)"
+            " SELECT id FROM taken UNION ALL"
+            " (SELECT id FROM emails WHERE delivery = 'pending' AND due_at <= %s ORDER BY due_at LIMIT %s)",
+            (now, limit, now, pending_before, limit),
         )
         return [r[0] for r in rows]
 

@@ -714,7 +714,11 @@ MIGRATIONS: list[str] = [
     # its events, then each project's charge for all of its emails at once (over a limit: AR001 as
     # in autorelay_add_email, and the whole batch is undone; its sends then run one by one). And a
     # batch of rate-limit hits, taken in order, each answered as autorelay_rate_hit answers it.
+    # And a campaign's held emails under an index of their own: the reconciler's round releases
+    # every running campaign (a crash between two writes must not strand held mail), which read
+    # all of a campaign's rows, 90 ms a round at 100,000 recipients, to find none held.
     """
+    CREATE INDEX emails_held ON emails(campaign_id, due_at) WHERE delivery = 'held';
     CREATE FUNCTION autorelay_add_emails(
         p_ids text[], p_projects text[], p_statuses text[], p_tests boolean[], p_payloads jsonb[],
         p_contents text[], p_words text[], p_first_tos text[], p_created timestamptz[], p_due timestamptz[],

@@ -123,14 +123,18 @@ class SqliteOutbox(Tables):
 
     async def stale(self, now: datetime, pending_before: datetime, limit: int) -> list[str]:
         async with self.tx() as conn:
-            rows = conn.execute(
-                "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = ?"
-                " WHERE id IN (SELECT id FROM emails WHERE delivery = 'pending' AND due_at <= ?"
-                " UNION ALL SELECT id FROM emails WHERE delivery = 'leased' AND lease_until <= ? LIMIT ?)"
-                " RETURNING id",
-                (codec.ts(now), codec.ts(pending_before), codec.ts(now), limit),
+            # The waiting first: a lease taken back below is pending too, and named once.
+            waiting = conn.execute(
+                "SELECT id FROM emails WHERE delivery = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?",
+                (codec.ts(pending_before), limit),
             ).fetchall()
-        return [r[0] for r in rows]
+            taken = conn.execute(
+                "UPDATE emails SET delivery = 'pending', lease_until = NULL, due_at = ?"
+                " WHERE id IN (SELECT id FROM emails WHERE delivery = 'leased' AND lease_until <= ? LIMIT ?)"
+                " RETURNING id",
+                (codec.ts(now), codec.ts(now), limit),
+            ).fetchall()
+        return [r[0] for r in taken + waiting]
 
     async def beat(self, holder: str, now: datetime) -> None:
         def write(conn: sqlite3.Connection) -> None:

@@ -548,6 +548,11 @@ MIGRATIONS: list[str] = [
     END;
     DROP INDEX contacts_search;
     """,
+    # 30: a campaign's held emails under an index of their own (as on PostgreSQL): the reconciler's
+    # round releases every running campaign, which read all of a campaign's rows to find none held.
+    """
+    CREATE INDEX emails_held ON emails(campaign_id, due_at) WHERE delivery = 'held';
+    """,
 ]
 
 
