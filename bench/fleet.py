@@ -28,6 +28,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 from campaign import prepare, smtp_env, start_sink  # noqa: E402 - needs the path set above
+from cpu import cpu_seconds, postgres_cpu  # noqa: E402
 from send import _drop_schema, _new_schema  # noqa: E402
 
 from tests.backends import with_search_path  # noqa: E402
@@ -122,11 +123,13 @@ def main() -> None:
                     raise SystemExit("a worker exited: " + (data_dir / "worker0.log").read_text()[-2000:])
                 time.sleep(0.05)
             first_at = time.perf_counter()
+            workers_cpu, database_cpu = sum(cpu_seconds(w.pid) for w in workers), postgres_cpu()
             while any_queued(url, campaign):
                 if time.perf_counter() - started > 3600:
                     raise SystemExit(f"only {sent(url, campaign)} of {args.recipients} sent after an hour")
                 time.sleep(0.2)
             seconds = time.perf_counter() - first_at
+            spent = (sum(cpu_seconds(w.pid) for w in workers) - workers_cpu, postgres_cpu() - database_cpu)
             if (done := sent(url, campaign)) < args.recipients:
                 raise SystemExit(f"{done} of {args.recipients} sent, none queued: see the workers' logs in {data_dir}")
             for worker in workers:
@@ -153,6 +156,9 @@ def main() -> None:
                 "first_sent_after_start_s": round(first_at - started, 1),
                 "messages_per_s": round((args.recipients - first) / seconds),
                 "seconds": round(seconds, 1),
+                # CPU per message after the first was sent: the workers', and PostgreSQL's (on this machine)
+                "workers_cpu_us_per_message": round(spent[0] / (args.recipients - first) * 1e6),
+                "postgres_cpu_us_per_message": round(spent[1] / (args.recipients - first) * 1e6),
                 "shares": {pid: len(ids) for pid, ids in sorted(copies.items())},
                 "kept_copies": sum(every.values()),
                 "kept_distinct_ids": len(every),

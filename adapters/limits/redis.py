@@ -28,12 +28,23 @@ return {allowed, used, oldest[2] or ''}
 """
 
 
+# Connections one process keeps to Redis for rate limits, and how long a hit waits for a free one.
+CONNECTIONS = 32
+CONNECTION_WAIT = 5.0
+
+
 class RedisRateLimits:
     def __init__(self, url: str, prefix: str = "autorelay:rl:") -> None:
         import redis.asyncio as redis
 
-        # A Redis that is down is told quickly (503 with Retry-After), not waited for.
-        self._client = redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        # A Redis that is down is told quickly (503 with Retry-After), not waited for. Hits beyond
+        # the pool's connections wait for one (up to CONNECTION_WAIT): redis-py's default pool
+        # refuses the 101st at once (MaxConnectionsError), which stopped a worker's delivery passes
+        # whenever more than 100 of its deliveries checked their pace at the same moment.
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=CONNECTIONS, timeout=CONNECTION_WAIT, socket_connect_timeout=2, socket_timeout=2
+        )
+        self._client = redis.Redis(connection_pool=pool)
         self._script = self._client.register_script(_HIT)
         self._prefix = prefix
 

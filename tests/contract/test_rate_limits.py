@@ -131,3 +131,14 @@ def test_operator_limits_parse():
     assert parse_limit("3/30s") == Limit(3, 30)
     with pytest.raises(Exception, match="not a limit"):
         parse_limit("lots")
+
+
+async def test_hundreds_of_hits_at_once_are_each_answered_and_the_limit_holds(make_store):
+    """A worker checks the pace of every delivery in its passes at once (hundreds): each hit gets
+    its answer. redis-py's default pool refused the 101st connection (MaxConnectionsError, which
+    stopped the worker's passes and left their emails leased for a minute); PostgreSQL's batches."""
+    limit = Limit(250, 60)
+    async with make_store() as store:
+        answers = await asyncio.gather(*(store.hit("burst", n / 1000, limit) for n in range(400)))
+    assert sum(a.allowed for a in answers) == 250
+    assert max(a.used for a in answers) == 250
