@@ -10,8 +10,8 @@ from datetime import datetime
 
 from psycopg import errors
 
+from adapters.batching import Batcher
 from adapters.storage import codec
-from adapters.storage.postgres.batch import Batcher
 from adapters.storage.postgres.database import Database
 from autorelay_core.domain import search
 from autorelay_core.domain.emails import Email, Event, EventType
@@ -87,7 +87,7 @@ class PostgresEmails:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        # Sends that arrive together are stored together (batch.py): one statement and one commit.
+        # Sends that arrive together are stored together (adapters/batching.py): one statement and one commit.
         self._adds: Batcher[Added, None] = Batcher(self._add_one, self._add_many)
 
     async def add(self, email: Email, events: list[Event], charges: tuple[Charge, ...] = ()) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.storage.postgres.batch import Batcher
+from adapters.batching import Batcher
 from adapters.storage.postgres.database import Database
 from autorelay_core.policies.rate_limit import Admission, Limit
 
@@ -36,7 +36,7 @@ class PostgresRateLimits:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        # Hits that arrive together are counted together, in order (batch.py).
+        # Hits that arrive together are counted together, in order (adapters/batching.py).
         self._hits: Batcher[tuple[str, float, Limit], Admission] = Batcher(self._hit_one, self._hit_many)
 
     async def hit(self, bucket: str, now: float, limit: Limit) -> Admission:

@@ -710,7 +710,7 @@ MIGRATIONS: list[str] = [
     $$;
     DROP INDEX contacts_search;
     """,
-    # 30: group commit (batch.py). A batch of sends in one statement: every email, its content and
+    # 30: group commit (adapters/batching.py). A batch of sends in one statement: every email, its content and
     # its events, then each project's charge for all of its emails at once (over a limit: AR001 as
     # in autorelay_add_email, and the whole batch is undone; its sends then run one by one). And a
     # batch of rate-limit hits, taken in order, each answered as autorelay_rate_hit answers it.

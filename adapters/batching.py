@@ -1,7 +1,7 @@
-"""Group commit for PostgreSQL: calls made while a batch is on its way to the database wait for the
-next one, which takes them all in one statement and one commit.
+"""Group commit for a shared backend: calls made while a batch is on its way wait for the next one,
+which takes them all in one round trip (PostgreSQL: one statement and one commit; Redis: one script).
 
-Each send on this backend was two round trips (its rate-limit hit, its insert), each with a pool
+Each send on PostgreSQL was two round trips (its rate-limit hit, its insert), each with a pool
 checkout, a statement and a commit: the API process spent about a millisecond of CPU a request
 around two cheap statements. Batched, a burst of sends costs one of each per batch. A caller
 returns only after its batch committed: durability is unchanged. When a batch fails, each of its
@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-log = logging.getLogger("autorelay.postgres")
+log = logging.getLogger("autorelay.batching")
 I = TypeVar("I")  # noqa: E741 - one call's input
 R = TypeVar("R")
 

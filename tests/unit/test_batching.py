@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from adapters.storage.postgres.batch import Batcher
+from adapters.batching import Batcher
 
 
 class Calls:
