@@ -40,11 +40,15 @@ class Batcher(Generic[I, R]):
         self._running: asyncio.Task[None] | None = None
 
     async def run(self, item: I) -> R:
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self._running is not None and self._running.get_loop() is not loop:
+            # Left behind by a loop that ended without cancelling it: that batch will never come.
+            self._running, self._batch, self._pending = None, [], []
+        future: asyncio.Future[R] = loop.create_future()
         self._pending.append((item, future))
         if self._running is None:
             # One batch at a time: those who come while it is out form the next.
-            self._running = asyncio.get_running_loop().create_task(self._drain())
+            self._running = loop.create_task(self._drain())
             self._running.add_done_callback(self._ended)
         return await future
 

@@ -4,6 +4,7 @@ tests/contract runs it on the real database."""
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 
@@ -83,3 +84,18 @@ async def test_a_batch_cancelled_with_its_loop_leaves_nobody_waiting():
     batcher._running.cancel()
     done = await asyncio.gather(*waiting, return_exceptions=True)
     assert all(isinstance(d, asyncio.CancelledError) for d in done)
+
+
+def test_a_batch_left_behind_by_an_ended_loop_does_not_hold_up_the_next_loop():
+    calls = Calls()
+    batcher = Batcher(calls.one, calls.many)
+    old = asyncio.new_event_loop()
+    stranded = old.create_future()
+    batcher._running = SimpleNamespace(get_loop=lambda: old)  # a task of a loop stopped mid-batch
+    batcher._pending.append((0, stranded))
+    old.close()
+
+    async def later() -> int:
+        return await batcher.run(7)
+
+    assert asyncio.run(later()) == 70
