@@ -55,18 +55,18 @@ def cli_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, st
     return env
 
 
-def autorelay(data_dir: Path, *args: str, extra: dict[str, str] | None = None) -> str:
-    """Run one CLI command to completion and return its stdout."""
+def _python(arguments: list[str], data_dir: Path, extra: dict[str, str] | None, what: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "composition.cli", *args],
-        env=cli_env(data_dir, extra),
-        capture_output=True,
-        text=True,
-        timeout=60,
+        [sys.executable, *arguments], env=cli_env(data_dir, extra), capture_output=True, text=True, timeout=60
     )
     if done.returncode != 0:
-        raise AssertionError(f"autorelay {' '.join(args)} failed: {done.stderr}")
+        raise AssertionError(f"{what} failed: {done.stderr}")
     return done.stdout
+
+
+def autorelay(data_dir: Path, *args: str, extra: dict[str, str] | None = None) -> str:
+    """Run one CLI command to completion and return its stdout."""
+    return _python(["-m", "composition.cli", *args], data_dir, extra, f"autorelay {' '.join(args)}")
 
 
 # Several CLI commands in one process, each through the CLI's own `main(argv)` as `autorelay` runs
@@ -88,16 +88,8 @@ print(json.dumps(outputs))
 
 def autorelay_steps(data_dir: Path, *commands: list[str], extra: dict[str, str] | None = None) -> list[str]:
     """Run CLI commands one after the other in one process; returns the stdout of each."""
-    done = subprocess.run(
-        [sys.executable, "-c", _STEPS, json.dumps(commands)],
-        env=cli_env(data_dir, extra),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if done.returncode != 0:
-        raise AssertionError(f"autorelay steps {commands} failed: {done.stderr}")
-    return json.loads(done.stdout.splitlines()[-1])
+    out = _python(["-c", _STEPS, json.dumps(commands)], data_dir, extra, f"autorelay steps {commands}")
+    return json.loads(out.splitlines()[-1])
 
 
 class _Process:
