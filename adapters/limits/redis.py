@@ -1,7 +1,7 @@
 """Rate-limit logs in Redis sorted sets, shared by every process that uses the same Redis.
 
-One Lua script per hit makes the read-decide-write atomic on the server; it is
-`policies.rate_limit.admit` written in Lua.
+One Lua script per batch of hits (one or more, taken in order) makes the read-decide-write atomic
+on the server; it is `policies.rate_limit.admit` written in Lua.
 """
 
 from __future__ import annotations
@@ -14,22 +14,8 @@ from adapters.batching import Batcher
 from autorelay_core.errors import Unavailable
 from autorelay_core.policies.rate_limit import Admission, Limit
 
-# KEYS[1] bucket; ARGV: now, window, count, member
-_HIT = """
-local now, window, count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local used = redis.call('ZCARD', KEYS[1])
-local allowed = 0
-if used < count then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  used = used + 1
-  allowed = 1
-end
-redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {allowed, used, oldest[2] or ''}
-"""
-# The same for several hits, in order: KEYS the buckets, ARGV four values per hit (as above).
+# Hits in order (one, or a batch of them): KEYS the buckets, ARGV four values per hit (now, window,
+# count, member).
 _HITS = """
 local answers = {}
 for i, key in ipairs(KEYS) do
@@ -87,8 +73,7 @@ class RedisRateLimits:
             url, max_connections=CONNECTIONS, timeout=CONNECTION_WAIT, socket_connect_timeout=2, socket_timeout=2
         )
         self._client = redis.Redis(connection_pool=pool)
-        self._script = self._client.register_script(_HIT)
-        self._many = self._client.register_script(_HITS)
+        self._script = self._client.register_script(_HITS)
         self._prefix = prefix
         # Hits that arrive together go in one script call, in order (adapters/batching.py): a
         # request's round trip to Redis was a third of the API's CPU for a send.
@@ -98,26 +83,19 @@ class RedisRateLimits:
         return await self._hits.run((bucket, now, limit))
 
     async def _hit_one(self, hit: tuple[str, float, Limit]) -> Admission:
-        bucket, now, limit = hit
-        async with _reachable():
-            answer = await self._script(keys=[self._prefix + bucket], args=_args(now, limit))
-        return _admission(answer)
+        return (await self._hit_many([hit]))[0]
 
     async def _hit_many(self, hits: list[tuple[str, float, Limit]]) -> list[Admission]:
         async with _reachable():
-            answers = await self._many(
+            answers = await self._script(
                 keys=[self._prefix + bucket for bucket, _, _ in hits],
                 args=[value for _, now, limit in hits for value in _args(now, limit)],
             )
         return [_admission(answer) for answer in answers]
 
     async def forget(self, bucket: str) -> None:
-        from redis.exceptions import ConnectionError, TimeoutError
-
-        try:
+        async with _reachable():
             await self._client.delete(self._prefix + bucket)
-        except (ConnectionError, TimeoutError) as error:
-            raise Unavailable(f"the rate-limit store (Redis) is unavailable ({type(error).__name__})") from error
 
     async def close(self) -> None:
         await self._client.aclose()
