@@ -17,7 +17,7 @@ from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.csv_rows import encoding_of, mapped_rows, stream_rows
 from autorelay_core.domain.imports import guess_mapping
 from autorelay_core.errors import Invalid
-from autorelay_core.usecases import manage_contacts
+from autorelay_core.usecases import manage_contacts, manage_properties
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.import_contacts import MAX_COLUMNS
 
@@ -29,14 +29,15 @@ async def import_file(deps: Deps, caller: Caller, list_id: str, path: Path) -> t
     await manage_contacts.find_list(deps, caller, list_id)  # fail before reading the file
     imported = skipped = 0
     problems: list[str] = []
-    batch: list[tuple[int, dict[str, str]]] = []
+    batch: list[tuple[int, dict]] = []
     with path.open("rb") as handle:
         total = max(0, sum(1 for _ in handle) - 1)
         handle.seek(0)
         encoding = encoding_of(handle)
         try:
             header, rows = stream_rows(handle, encoding, max_columns=MAX_COLUMNS)
-            contacts = mapped_rows(header, rows, guess_mapping(header))
+            keys = tuple(p.key for p in await manage_properties.list_properties(deps, caller))
+            contacts = mapped_rows(header, rows, guess_mapping(header, keys))
         except Invalid as error:
             raise Invalid(f"{path}: {error.message}") from None
         with tqdm(total=total, unit=" contacts", file=sys.stderr, disable=None) as bar:

@@ -180,6 +180,7 @@ class CachedStorage:
         self.domains = CachedDomains(inner.domains, ttl)
         self.contacts = inner.contacts
         self.lists = inner.lists
+        self.properties = inner.properties
         self.otp = inner.otp
         self.suppressions = inner.suppressions
         self.campaigns = inner.campaigns

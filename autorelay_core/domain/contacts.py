@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from attrs import define
+from attrs import Factory, define
 
+from autorelay_core.domain.properties import Values
 from autorelay_core.errors import Conflict, Invalid
 
 
@@ -43,6 +44,9 @@ class Contact:
     name: str | None = None
     company: str | None = None
     status: ContactStatus = ContactStatus.SUBSCRIBED
+    # The values of the project's declared properties set on this contact (see domain/properties.py:
+    # the defaults stand in for the rest when it is read).
+    properties: Values = Factory(dict)
 
     @property
     def email_key(self) -> str:

@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
+from autorelay_core.domain.imports import FIELDS
 from autorelay_core.errors import Invalid
 
 MAX_CELL = 1000
@@ -109,16 +110,21 @@ def _records(reader: Any, max_columns: int) -> Iterator[Row]:
 
 def mapped_rows(
     header: list[str], rows: Iterable[Row], mapping: dict[str, int]
-) -> Iterator[tuple[int, dict[str, str]]]:
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line, {field: value}) for each row, by a column mapping (field -> column index, as
-    `imports.guess_mapping` makes one); empty cells are left out, so a field is given or absent."""
+    `imports.guess_mapping` makes one); empty cells are left out, so a field is given or absent.
+    Columns mapped to contact properties come as the row's `properties`."""
     if "email" not in mapping:
         found = ", ".join(header) or "nothing"
         raise Invalid(f"The header row has no email column (found: {found})", field="file")
     return _mapped(rows, mapping)
 
 
-def _mapped(rows: Iterable[Row], mapping: dict[str, int]) -> Iterator[tuple[int, dict[str, str]]]:
+def _mapped(rows: Iterable[Row], mapping: dict[str, int]) -> Iterator[tuple[int, dict[str, Any]]]:
     for line, cells in rows:
-        fields = {name: cells[index].strip() for name, index in mapping.items() if index < len(cells)}
-        yield line, {name: value for name, value in fields.items() if value}
+        given = {name: cells[index].strip() for name, index in mapping.items() if index < len(cells)}
+        row: dict[str, Any] = {name: value for name, value in given.items() if value and name in FIELDS}
+        properties = {name: value for name, value in given.items() if value and name not in FIELDS}
+        if properties:  # columns mapped onto contact properties, as an import row carries them
+            row["properties"] = properties
+        yield line, row

@@ -78,8 +78,9 @@ def contact_id_for(import_id: str, line: int) -> str:
     return f"con_{digest}"
 
 
-def guess_mapping(header: list[str]) -> dict[str, int]:
-    """Columns named like a field (any case, spaces and common synonyms) map without asking."""
+def guess_mapping(header: list[str], properties: tuple[str, ...] = ()) -> dict[str, int]:
+    """Columns named like a field (any case, spaces and common synonyms) or like one of the
+    project's contact properties (`properties`, their keys) map without asking."""
     names = {
         "email": {"email", "e-mail", "email address", "e-mail address", "mail", "address"},
         "name": {"name", "full name", "fullname", "first name", "contact name"},
@@ -91,4 +92,7 @@ def guess_mapping(header: list[str]) -> dict[str, int]:
         for name, synonyms in names.items():
             if key in synonyms and name not in mapping:
                 mapping[name] = index
+        as_key = key.replace(" ", "_").replace("-", "_")
+        if as_key in properties and as_key not in mapping and index not in mapping.values():
+            mapping[as_key] = index
     return mapping

@@ -16,6 +16,7 @@ from autorelay_core.ports.audience import (
     ImportRepository,
     ListRepository,
     OtpRepository,
+    PropertyRepository,
     SuppressionRepository,
 )
 from autorelay_core.ports.mail import (
@@ -106,6 +107,7 @@ __all__ = [
     "PacingSettings",
     "PasswordHasher",
     "ProjectRepository",
+    "PropertyRepository",
     "QuotaUsage",
     "RateLimitStore",
     "Sealer",

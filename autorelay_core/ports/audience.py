@@ -11,6 +11,7 @@ from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.imports import ChunkResult, ContactImport, ImportRows
 from autorelay_core.domain.otp import OtpCode
+from autorelay_core.domain.properties import ContactProperty
 from autorelay_core.domain.suppressions import Suppression
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 
@@ -54,6 +55,25 @@ class ContactRepository(Protocol):
     async def mark_undeliverable(self, project_id: str, email_key: str, status: ContactStatus) -> int:
         """Set every contact with this address in the project to `status` (bounced or complained),
         unless it already is one of those; how many changed."""
+
+
+class PropertyRepository(Protocol):
+    """The contact properties a project declares."""
+
+    async def add(self, prop: ContactProperty) -> None:
+        """Conflict if the project already has a property with this key."""
+
+    async def all(self, project_id: str) -> list[ContactProperty]:
+        """By key."""
+
+    async def get(self, project_id: str, property_id: str) -> ContactProperty | None: ...
+
+    async def set_default(self, prop: ContactProperty) -> None:
+        """Store the property's new default (its key and type never change)."""
+
+    async def delete(self, project_id: str, property_id: str) -> bool:
+        """Remove the declaration and the property's value from every contact of the project, in one
+        transaction (a property declared again later with the same key starts empty)."""
 
 
 class ImportRepository(Protocol):

@@ -10,6 +10,7 @@ from autorelay_core.ports.audience import (
     ImportRepository,
     ListRepository,
     OtpRepository,
+    PropertyRepository,
     SuppressionRepository,
 )
 from autorelay_core.ports.mail import (
@@ -45,6 +46,9 @@ class Storage(Protocol):
 
     @property
     def lists(self) -> ListRepository: ...
+
+    @property
+    def properties(self) -> PropertyRepository: ...
 
     @property
     def otp(self) -> OtpRepository: ...

@@ -26,11 +26,13 @@ from autorelay_core.domain.imports import (
     contact_id_for,
     guess_mapping,
 )
+from autorelay_core.domain.properties import ContactProperty, Values, coerce
 from autorelay_core.errors import Invalid, QuotaExceeded, RateLimited
 from autorelay_core.policies.rate_limit import HOUR, Limit, refuse
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.found import found
 from autorelay_core.usecases.manage_contacts import check_codes_fit, find_list, text_field
+from autorelay_core.usecases.manage_properties import declared
 from autorelay_core.usecases.otp import send_code
 
 log = logging.getLogger("autorelay.imports")
@@ -69,7 +71,7 @@ async def upload(
         header=[h[:100] for h in header],
         total=len(rows),
         created_at=deps.clock.now(),
-        mapping=guess_mapping(header),
+        mapping=guess_mapping(header, tuple(await declared(deps, project_id))),
     )
     chunks = [rows[n : n + CHUNK_ROWS] for n in range(0, len(rows), CHUNK_ROWS)]
     await deps.storage.imports.add(job, chunks)
@@ -89,12 +91,13 @@ async def get_import(deps: Deps, caller: Caller, import_id: str) -> ContactImpor
 
 
 async def start(deps: Deps, caller: Caller, import_id: str, mapping: dict[str, int]) -> ContactImport:
-    """Match columns to fields (email required, each column once) and queue the job."""
+    """Match columns to fields or contact properties (email required, each column once) and queue
+    the job."""
     project_id = caller.project_id
     job = await get_import(deps, caller, import_id)
-    unknown = set(mapping) - set(FIELDS)
+    unknown = set(mapping) - set(FIELDS) - set(await declared(deps, project_id))
     if unknown:
-        raise Invalid(f"unknown field(s): {', '.join(sorted(unknown))}")
+        raise Invalid(f"unknown field(s) or properties: {', '.join(sorted(unknown))}")
     if "email" not in mapping:
         raise Invalid("Choose the column that holds the email addresses", field="email")
     if any(not 0 <= column < len(job.header) for column in mapping.values()):
@@ -168,12 +171,24 @@ def _cell(cells: list[str], mapping: dict[str, int], name: str) -> str | None:
     return cells[column].strip() or None
 
 
-def _contact(job: ContactImport, line: int, cells: list[str], status: ContactStatus, deps: Deps) -> Contact:
+def _contact(
+    job: ContactImport,
+    line: int,
+    cells: list[str],
+    status: ContactStatus,
+    deps: Deps,
+    known: dict[str, ContactProperty],
+) -> Contact:
     for name in ("name", "company"):
         value = _cell(cells, job.mapping, name)
         problem = one_line_problem(value) if value else None
         if problem is not None:
             raise Invalid(f"{name} {problem}")
+    properties: Values = {}
+    for key in job.mapping.keys() - set(FIELDS):
+        value = _cell(cells, job.mapping, key)
+        if value is not None and key in known:  # an empty cell sets nothing; a removed property neither
+            properties[key] = coerce(known[key].type, value, key)
     return Contact(
         id=contact_id_for(job.id, line),
         project_id=job.project_id,
@@ -183,16 +198,18 @@ def _contact(job: ContactImport, line: int, cells: list[str], status: ContactSta
         name=text_field(_cell(cells, job.mapping, "name"), "name"),
         company=text_field(_cell(cells, job.mapping, "company"), "company"),
         status=status,
+        properties=properties,
     )
 
 
 async def _chunk(deps: Deps, job: ContactImport, target: ContactList, rows: ImportRows, *, redo: bool) -> ChunkResult:
     status = ContactStatus.PENDING if target.double_opt_in else ContactStatus.SUBSCRIBED
     result = ChunkResult()
+    known = await declared(deps, job.project_id)
     valid: list[tuple[int, Contact]] = []
     for line, cells in rows:
         try:
-            valid.append((line, _contact(job, line, cells, status, deps)))
+            valid.append((line, _contact(job, line, cells, status, deps, known)))
         except Invalid as error:
             email = _cell(cells, job.mapping, "email") or ""
             result.invalid.append((line, error.message, email[:200]))

@@ -24,6 +24,7 @@ from autorelay_core.ports import ContactQuery
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.found import found
 from autorelay_core.usecases.manage_contacts import find_list
+from autorelay_core.usecases.manage_properties import as_read
 from autorelay_core.usecases.manage_templates import parsed
 from autorelay_core.usecases.send_email import new_message_id, sender_charges
 from autorelay_core.usecases.unsubscribe import links_for
@@ -166,8 +167,9 @@ async def launch_campaign(
     contacts = await deps.storage.contacts.page(
         caller.project_id, ContactQuery(campaign.list_id, status=ContactStatus.SUBSCRIBED), OffsetRequest(1, 10**9)
     )
+    recipients = await as_read(deps, caller.project_id, contacts.items)  # with their properties' defaults
     # Rendering is CPU work on tenant templates: off the event loop, stopping at the first failure.
-    emails = await deps.offload.run(_emails_for, deps, caller, campaign, sender, contacts.items, starts_at or now)
+    emails = await deps.offload.run(_emails_for, deps, caller, campaign, sender, recipients, starts_at or now)
     await deps.storage.emails.add_many(emails, [Event(EventType.QUEUED, now)], charges)
     deps.metrics.email_accepted(test=caller.is_test, count=len(emails))
     launched = evolve(
@@ -223,17 +225,27 @@ def _emails_for(
     ]
 
 
-# What a campaign fills for each contact: every field of the contact, and its unsubscribe link.
-# The studio offers exactly these (adapters/dashboard), and the previews use the same.
+# What a campaign fills for each contact: every field of the contact, each of the project's contact
+# properties, and its unsubscribe link. The studio offers exactly these (adapters/dashboard), and
+# the previews use the same.
 CONTACT_VARIABLES = ("email", "name", "company")
 CAMPAIGN_VARIABLES = (*CONTACT_VARIABLES, "unsubscribe_url")
 
 
-def contact_data(contact: Contact | None, unsubscribe_url: str) -> dict[str, str]:
-    """A contact's template data (a placeholder one without a contact: a preview with no list)."""
+async def campaign_variables(deps: Deps, caller: Caller) -> tuple[str, ...]:
+    """CAMPAIGN_VARIABLES with the project's contact properties among them."""
+    keys = [p.key for p in await deps.storage.properties.all(caller.project_id)]
+    return (*CONTACT_VARIABLES, *keys, "unsubscribe_url")
+
+
+def contact_data(contact: Contact | None, unsubscribe_url: str) -> dict[str, Any]:
+    """A contact's template data (a placeholder one without a contact: a preview with no list).
+    Its properties as read (manage_properties.as_read): typed, so `{% if vip %}` and
+    `{{ seats * 10 }}` work; an unset one without a default is empty."""
     if contact is None:
         return {"email": "someone@example.com", "name": "", "company": "", "unsubscribe_url": unsubscribe_url}
     return {
+        **{key: "" if value is None else value for key, value in contact.properties.items()},
         "email": contact.email,
         "name": contact.name or "",
         "company": contact.company or "",

@@ -10,11 +10,13 @@ from autorelay_core.domain.addresses import check_address
 from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus, change_status
 from autorelay_core.domain.headers import one_line_problem
+from autorelay_core.domain.properties import applied, check_values
 from autorelay_core.errors import Invalid, NotFound, QuotaExceeded, RateLimited
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import ContactQuery
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.found import found
+from autorelay_core.usecases.manage_properties import as_read, declared
 from autorelay_core.usecases.otp import code_charges, send_code
 
 _TEXT_LIMIT = 256
@@ -29,6 +31,7 @@ class ContactInput:
     name: str | None = None
     company: str | None = None
     status: str | None = None
+    properties: Any = None  # {key: value}; on an update, null removes a value
 
 
 def text_field(value: Any, field: str) -> str | None:
@@ -51,8 +54,10 @@ def hostile_field(index: int, row: Any) -> Invalid | None:
     and field) instead of skipping the row: it is an attempt at header injection, not a typo."""
     if not isinstance(row, dict):
         return None
-    for field in ("name", "company"):
-        value = row.get(field)
+    texts = [(field, row.get(field)) for field in ("name", "company")]
+    if isinstance(row.get("properties"), dict):
+        texts += [(f"properties.{key}", value) for key, value in row["properties"].items()]
+    for field, value in texts:
         problem = one_line_problem(value) if isinstance(value, str) else None
         if problem is not None:
             return Invalid(f"contacts[{index}].{field} {problem}", field=f"contacts[{index}].{field}")
@@ -74,6 +79,7 @@ async def create_contact(deps: Deps, caller: Caller, fields: ContactInput) -> Co
         raise Invalid("status cannot be set on create; new contacts are subscribed (or pending)", field="status")
     address = check_address(fields.email, "email")
     target = await find_list(deps, caller, fields.list_id)
+    properties = await _checked_properties(deps, caller.project_id, fields.properties)
     contact = Contact(
         id=deps.ids.new("con"),
         project_id=caller.project_id,
@@ -83,6 +89,7 @@ async def create_contact(deps: Deps, caller: Caller, fields: ContactInput) -> Co
         name=text_field(fields.name, "name"),
         company=text_field(fields.company, "company"),
         status=ContactStatus.PENDING if target.double_opt_in else ContactStatus.SUBSCRIBED,
+        properties=applied({}, properties),
     )
     await deps.storage.contacts.add(contact)
     if contact.status is ContactStatus.PENDING:
@@ -92,17 +99,31 @@ async def create_contact(deps: Deps, caller: Caller, fields: ContactInput) -> Co
             # No pending contact without its code: the caller may retry once the limit allows.
             await deps.storage.contacts.delete(caller.project_id, contact.id)
             raise
-    return contact
+    return (await as_read(deps, caller.project_id, [contact]))[0]
+
+
+async def _checked_properties(deps: Deps, project_id: str, given: Any) -> dict[str, Any]:
+    if given is None:
+        return {}
+    return check_values(await declared(deps, project_id), given)
+
+
+async def _stored(deps: Deps, caller: Caller, contact_id: str) -> Contact:
+    return found(await deps.storage.contacts.get(caller.project_id, contact_id), f"contact {contact_id}")
 
 
 async def get_contact(deps: Deps, caller: Caller, contact_id: str) -> Contact:
-    project_id = caller.project_id
-    return found(await deps.storage.contacts.get(project_id, contact_id), f"contact {contact_id}")
+    """The contact with every declared property (its value or the default)."""
+    return (await as_read(deps, caller.project_id, [await _stored(deps, caller, contact_id)]))[0]
 
 
 async def update_contact(deps: Deps, caller: Caller, contact_id: str, fields: ContactInput) -> Contact:
-    contact = await get_contact(deps, caller, contact_id)
+    contact = await _stored(deps, caller, contact_id)
     changes: dict[str, Any] = {}
+    if fields.properties is not None:
+        changes["properties"] = applied(
+            contact.properties, await _checked_properties(deps, caller.project_id, fields.properties)
+        )
     if fields.email is not None:
         changes["email"] = check_address(fields.email, "email")
     if fields.name is not None:
@@ -116,7 +137,7 @@ async def update_contact(deps: Deps, caller: Caller, contact_id: str, fields: Co
     updated = evolve(contact, **changes)
     if updated != contact:
         await deps.storage.contacts.update(updated)
-    return updated
+    return (await as_read(deps, caller.project_id, [updated]))[0]
 
 
 async def delete_contact(deps: Deps, caller: Caller, contact_id: str) -> None:
@@ -138,7 +159,8 @@ async def list_contacts(
             known = ", ".join(s.value for s in ContactStatus)
             raise Invalid(f"status must be one of: {known}", field="status") from None
     query = ContactQuery(list_id=target.id, search=(search or "").strip() or None, status=wanted)
-    return await deps.storage.contacts.page(project_id, query, page)
+    found_page = await deps.storage.contacts.page(project_id, query, page)
+    return OffsetPage(items=await as_read(deps, project_id, found_page.items), total=found_page.total)
 
 
 @frozen
@@ -178,12 +200,13 @@ async def import_contacts(
             raise hostile
     target = await find_list(deps, caller, list_id)
     status = ContactStatus.PENDING if target.double_opt_in else ContactStatus.SUBSCRIBED
+    known = await declared(deps, project_id)
     now = deps.clock.now()
     valid: dict[str, tuple[int, Contact]] = {}
     errors: list[tuple[int, str]] = []
     for index, row in enumerate(rows):
         try:
-            contact = _import_row(deps, project_id, target.id, row, status, now)
+            contact = _import_row(deps, project_id, target.id, row, status, now, known)
             valid[contact.id] = (index, contact)
         except Invalid as error:
             errors.append((index, error.message))
@@ -220,10 +243,12 @@ async def check_codes_fit(deps: Deps, project_id: str, count: int) -> None:
             )
 
 
-def _import_row(deps: Deps, project_id: str, list_id: str, row: Any, status: ContactStatus, now: Any) -> Contact:
+def _import_row(
+    deps: Deps, project_id: str, list_id: str, row: Any, status: ContactStatus, now: Any, known: dict[str, Any]
+) -> Contact:
     if not isinstance(row, dict):
-        raise Invalid("expected an object with email and optional name and company")
-    unknown = set(row) - {"email", "name", "company"}
+        raise Invalid("expected an object with email and optional name, company and properties")
+    unknown = set(row) - {"email", "name", "company", "properties"}
     if unknown:
         raise Invalid(f"unknown field(s): {', '.join(sorted(unknown))}")
     return Contact(
@@ -235,6 +260,7 @@ def _import_row(deps: Deps, project_id: str, list_id: str, row: Any, status: Con
         name=text_field(row.get("name"), "name"),
         company=text_field(row.get("company"), "company"),
         status=status,
+        properties=applied({}, check_values(known, row.get("properties") or {})),
     )
 
 

@@ -33,7 +33,6 @@ from autorelay_core.ports import ContactQuery
 from autorelay_core.usecases import manage_campaigns as uc
 from autorelay_core.usecases import manage_contacts, manage_templates, queries
 from autorelay_core.usecases.access import admit
-from autorelay_core.usecases.manage_campaigns import CAMPAIGN_VARIABLES
 from autorelay_core.usecases.manage_users import Visit
 from autorelay_core.usecases.send_email import SendCommand
 
@@ -170,7 +169,7 @@ async def _detail(request: Request, visit: Visit, campaign: Campaign, status: in
         status,
         nav="campaigns",
         target=target,
-        campaign_variables=CAMPAIGN_VARIABLES,
+        campaign_variables=await uc.campaign_variables(deps, caller_of(visit)),
         **context,
         **extra,
     )

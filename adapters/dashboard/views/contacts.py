@@ -20,8 +20,9 @@ from autorelay_core.domain.csv_rows import read_rows
 from autorelay_core.domain.imports import FIELDS
 from autorelay_core.errors import AutoRelayError, Conflict, Invalid, NotFound, RateLimited
 from autorelay_core.policies.pagination import MAX_PAGE, OffsetRequest, parse_bounded_int
-from autorelay_core.usecases import import_contacts, manage_contacts, queries
+from autorelay_core.usecases import import_contacts, manage_contacts, manage_properties, queries
 from autorelay_core.usecases.manage_contacts import ContactInput
+from autorelay_core.usecases.manage_properties import PropertyInput
 from autorelay_core.usecases.manage_users import Visit
 
 PAGE_SIZE = 50
@@ -30,10 +31,14 @@ MAX_UPLOAD = 16 * 1024 * 1024
 
 
 async def _lists_page(request: Request, visit: Visit, status: int = 200, **extra) -> Response:
-    lists = await manage_contacts.all_lists(deps_of(request), caller_of(visit))
-    recent = await queries.recent_imports(deps_of(request), caller_of(visit), 5)
+    deps, caller = deps_of(request), caller_of(visit)
+    lists = await manage_contacts.all_lists(deps, caller)
+    recent = await queries.recent_imports(deps, caller, 5)
     names = {item.id: item.name for item in lists}
-    return render(request, "contacts.html", status, lists=lists, imports=recent, list_names=names, **extra)
+    properties = await manage_properties.list_properties(deps, caller)
+    return render(
+        request, "contacts.html", status, lists=lists, imports=recent, list_names=names, properties=properties, **extra
+    )
 
 
 @page()
@@ -51,6 +56,28 @@ async def create_list(request: Request, visit: Visit) -> Response:
     except Invalid as error:
         return await _lists_page(request, visit, 400, error=error.message, name=name)
     return RedirectResponse(f"/app/contacts/lists/{made.id}", status_code=303)
+
+
+@page()
+async def create_property(request: Request, visit: Visit) -> Response:
+    default = form_value(request, "default").strip()
+    fields = PropertyInput(
+        key=form_value(request, "key").strip(), type=form_value(request, "type"), default=default or None
+    )
+    try:
+        await manage_properties.create_property(deps_of(request), caller_of(visit), fields)
+    except (Invalid, Conflict) as error:
+        return await _lists_page(request, visit, 400, property_error=error.message, property_form=fields)
+    return RedirectResponse("/app/contacts#properties", status_code=303)
+
+
+@page()
+async def delete_property(request: Request, visit: Visit) -> Response:
+    try:
+        await manage_properties.delete_property(deps_of(request), caller_of(visit), request.path_params["property_id"])
+    except NotFound:
+        return missing(request, "property")
+    return RedirectResponse("/app/contacts#properties", status_code=303)
 
 
 async def _list(request: Request, visit: Visit) -> ContactList | None:
@@ -161,8 +188,23 @@ async def contact_detail(request: Request, visit: Visit, status: int = 200, erro
     contact = await _contact_or_none(request, visit)
     if contact is None:
         return missing(request, "contact")
-    target = await or_none(manage_contacts.find_list(deps_of(request), caller_of(visit), contact.list_id))
-    return render(request, "contact.html", status, nav="contacts", contact=contact, target=target, error=error)
+    return await _contact_page(request, visit, contact, status, error)
+
+
+async def _contact_page(request: Request, visit: Visit, contact, status: int = 200, error: str | None = None):
+    deps, caller = deps_of(request), caller_of(visit)
+    target = await or_none(manage_contacts.find_list(deps, caller, contact.list_id))
+    properties = await manage_properties.list_properties(deps, caller)
+    return render(
+        request,
+        "contact.html",
+        status,
+        nav="contacts",
+        contact=contact,
+        target=target,
+        properties=properties,
+        error=error,
+    )
 
 
 @page()
@@ -171,17 +213,20 @@ async def edit_contact(request: Request, visit: Visit) -> Response:
     if contact is None:
         return missing(request, "contact")
     wanted = form_value(request, "status") or None
+    # Each property's input: an empty one removes the value (the default stands in again).
+    declared = await manage_properties.list_properties(deps_of(request), caller_of(visit))
+    values = {p.key: form_value(request, f"property.{p.key}").strip() or None for p in declared}
     fields = ContactInput(
         email=form_value(request, "email").strip() or None,
         name=form_value(request, "name"),
         company=form_value(request, "company"),
         status=wanted if wanted and wanted != contact.status.value else None,
+        properties=values or None,
     )
     try:
         await manage_contacts.update_contact(deps_of(request), caller_of(visit), contact.id, fields)
     except (Invalid, Conflict) as error:
-        target = await or_none(manage_contacts.find_list(deps_of(request), caller_of(visit), contact.list_id))
-        return render(request, "contact.html", 400, nav="contacts", contact=contact, target=target, error=error.message)
+        return await _contact_page(request, visit, contact, 400, error.message)
     return RedirectResponse(f"/app/contacts/lists/{contact.list_id}?done=saved", status_code=303)
 
 
@@ -214,12 +259,20 @@ async def delete_contact(request: Request, visit: Visit) -> Response:
     return _back_to_list(request, contact.list_id, "deleted")
 
 
+def _cell(value: object) -> str:
+    """A property's value as a CSV cell (true/false as an import reads them back)."""
+    if value is None:
+        return ""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 @page()
 async def export(request: Request, visit: Visit) -> Response:
     target = await _list(request, visit)
     if target is None:
         return missing(request, "list")
     deps, caller = deps_of(request), caller_of(visit)
+    keys = [p.key for p in await manage_properties.list_properties(deps, caller)]
 
     async def rows():
         number = 1
@@ -228,13 +281,14 @@ async def export(request: Request, visit: Visit) -> Response:
                 deps, caller, target.id, OffsetRequest(number, EXPORT_PAGE), None, None
             )
             for c in found.items:
-                yield [c.email, c.name or "", c.company or "", c.status.value, c.created_at.isoformat()]
+                values = [_cell(c.properties.get(key)) for key in keys]
+                yield [c.email, c.name or "", c.company or "", c.status.value, c.created_at.isoformat(), *values]
             if number * EXPORT_PAGE >= found.total or not found.items:
                 return
             number += 1
 
     async def body():
-        yield csv_line(["email", "name", "company", "status", "created_at"])
+        yield csv_line(["email", "name", "company", "status", "created_at", *keys])
         async for row in rows():
             yield csv_line(row)
 
@@ -285,10 +339,12 @@ async def _import_context(request: Request, visit: Visit, job) -> dict:
     deps = deps_of(request)
     target = await or_none(manage_contacts.find_list(deps, caller_of(visit), job.list_id))
     sample = await queries.import_sample(deps, job, 3) if job.status.value == "mapping" else []
+    keys = tuple(p.key for p in await manage_properties.list_properties(deps, caller_of(visit)))
     return {
         "job": job,
         "target": target,
-        "fields": FIELDS,
+        "fields": (*FIELDS, *keys),
+        "properties": keys,
         "percent": job.processed * 100 // max(1, job.total),
         "sample": sample,
     }
@@ -317,7 +373,8 @@ async def start_import(request: Request, visit: Visit) -> Response:
     if job is None:
         return missing(request, "import")
     mapping = {}
-    for field in FIELDS:
+    keys = tuple(p.key for p in await manage_properties.list_properties(deps_of(request), caller_of(visit)))
+    for field in (*FIELDS, *keys):
         chosen = form_value(request, field)
         if chosen.isdigit():
             mapping[field] = int(chosen)
@@ -346,6 +403,8 @@ async def invalid_rows(request: Request, visit: Visit) -> Response:
 routes = [
     Route("/contacts", lists, methods=["GET"]),
     Route("/contacts/lists", create_list, methods=["POST"]),
+    Route("/contacts/properties", create_property, methods=["POST"]),
+    Route("/contacts/properties/{property_id}/delete", delete_property, methods=["POST"]),
     Route("/contacts/lists/{list_id}", list_detail, methods=["GET"]),
     Route("/contacts/lists/{list_id}/settings", list_settings, methods=["POST"]),
     Route("/contacts/lists/{list_id}/delete", delete_list, methods=["POST"]),

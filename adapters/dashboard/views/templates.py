@@ -29,7 +29,7 @@ from adapters.dashboard.studio import MAX_EDITOR_CHARS, STARTER, email_safe, for
 from autorelay_core.domain.templates import Template
 from autorelay_core.errors import AutoRelayError, Invalid, NotFound, RateLimited
 from autorelay_core.usecases import manage_templates
-from autorelay_core.usecases.manage_campaigns import CAMPAIGN_VARIABLES
+from autorelay_core.usecases.manage_campaigns import campaign_variables
 from autorelay_core.usecases.manage_templates import TemplateInput
 from autorelay_core.usecases.manage_users import Visit
 from autorelay_core.usecases.send_email import SendCommand
@@ -97,12 +97,13 @@ async def _studio_context(request: Request, visit: Visit, template: Template) ->
     deps = deps_of(request)
     body, css = for_editor(template.html)
     used = await manage_templates.template_variables(deps, template)
+    filled = await campaign_variables(deps, caller_of(visit))
     return {
         "template": template,
         # What a campaign fills for each contact first, then what else the template uses (a
         # transactional send passes those in its data; a campaign leaves them empty).
-        "variables": [*CAMPAIGN_VARIABLES, *(v for v in used if v not in CAMPAIGN_VARIABLES)],
-        "campaign_variables": CAMPAIGN_VARIABLES,
+        "variables": [*filled, *(v for v in used if v not in filled)],
+        "campaign_variables": filled,
         "versions": await manage_templates.versions(deps, caller_of(visit), template.id),
         "editor_data": json.dumps({"body": body, "css": css}).replace("<", "\\u003c"),
         "sandbox_sender": deps.config.sandbox_sender,

@@ -18,6 +18,7 @@ from autorelay_core.domain.imports import guess_mapping
 from autorelay_core.policies.pagination import OffsetRequest
 from autorelay_core.usecases import manage_contacts as uc
 from autorelay_core.usecases.import_contacts import MAX_COLUMNS
+from autorelay_core.usecases.manage_properties import list_properties
 
 
 def contact_view(contact: Contact) -> dict[str, Any]:
@@ -29,6 +30,7 @@ def contact_view(contact: Contact) -> dict[str, Any]:
         "listId": contact.list_id,
         "status": contact.status.value,
         "createdAt": iso(contact.created_at),
+        "properties": contact.properties,
     }
 
 
@@ -96,7 +98,8 @@ async def import_contacts(request: Request) -> Response:
     if request.headers.get("content-type", "").partition(";")[0].strip().lower() == "text/csv":
         read = partial(read_rows, max_rows=deps.config.max_import_rows, max_columns=MAX_COLUMNS)
         header, rows = await deps.offload.run(read, await request.body())
-        contacts = [fields for _, fields in mapped_rows(header, rows, guess_mapping(header))]
+        keys = tuple(p.key for p in await list_properties(deps, caller))
+        contacts = [fields for _, fields in mapped_rows(header, rows, guess_mapping(header, keys))]
         fields = uc.ImportInput(list_id=request.query_params.get("listId"), contacts=contacts)
     else:
         fields = structure(parse_json(await request.body()), uc.ImportInput)

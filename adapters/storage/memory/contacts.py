@@ -20,6 +20,11 @@ def _clash(contact: Contact) -> Conflict:
     return Conflict(f"the list already has a contact with the email {contact.email}")
 
 
+def _copy(contact: Contact) -> Contact:
+    """A copy that shares nothing mutable with the stored row."""
+    return evolve(contact, properties=dict(contact.properties))
+
+
 class MemoryContacts:
     def __init__(self) -> None:
         self.rows: dict[str, Contact] = {}  # insertion order is the page order
@@ -30,7 +35,7 @@ class MemoryContacts:
     async def add(self, contact: Contact) -> None:
         if self._taken(contact.list_id, contact.email_key):
             raise _clash(contact)
-        self.rows[contact.id] = evolve(contact)
+        self.rows[contact.id] = _copy(contact)
 
     async def add_many(self, contacts: list[Contact]) -> list[Contact]:
         taken = {(c.list_id, c.email_key) for c in self.rows.values()}
@@ -38,18 +43,18 @@ class MemoryContacts:
         for contact in contacts:
             if (contact.list_id, contact.email_key) not in taken:
                 taken.add((contact.list_id, contact.email_key))
-                self.rows[contact.id] = evolve(contact)
+                self.rows[contact.id] = _copy(contact)
                 inserted.append(contact)
         return inserted
 
     async def get(self, project_id: str, contact_id: str) -> Contact | None:
         contact = self.rows.get(contact_id)
-        return evolve(contact) if contact and contact.project_id == project_id else None
+        return _copy(contact) if contact and contact.project_id == project_id else None
 
     async def update(self, contact: Contact) -> None:
         if self._taken(contact.list_id, contact.email_key, but=contact.id):
             raise _clash(contact)
-        self.rows[contact.id] = evolve(contact)
+        self.rows[contact.id] = _copy(contact)
 
     async def delete(self, project_id: str, contact_id: str) -> bool:
         contact = self.rows.get(contact_id)
@@ -69,7 +74,7 @@ class MemoryContacts:
             and (needle is None or needle in c.email_key or needle in (c.name or "").lower())
         ]
         chosen = found[page.offset : page.offset + page.page_size]
-        return OffsetPage(items=[evolve(c) for c in chosen], total=len(found))
+        return OffsetPage(items=[_copy(c) for c in chosen], total=len(found))
 
     async def count(self, project_id: str) -> int:
         return sum(1 for c in self.rows.values() if c.project_id == project_id)

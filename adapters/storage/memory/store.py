@@ -24,6 +24,7 @@ from adapters.storage.memory.emails import MailTable, MemoryEmails, MemoryQuota
 from adapters.storage.memory.imports import MemoryImports
 from adapters.storage.memory.outbox import MemoryOutbox
 from adapters.storage.memory.pacing import MemoryPacing
+from adapters.storage.memory.properties import MemoryProperties
 from adapters.storage.memory.users import MemoryUsers
 from adapters.storage.memory.webhooks import MemoryWebhooks
 from autorelay_core.domain.domains import Domain
@@ -226,6 +227,7 @@ class MemoryStorage:
         self.domains = MemoryDomains()
         self.contacts = MemoryContacts()
         self.lists = MemoryLists(self.contacts)
+        self.properties = MemoryProperties(self.contacts)
         self.imports = MemoryImports()
         self.otp = MemoryOtp()
         self.suppressions = MemorySuppressions()

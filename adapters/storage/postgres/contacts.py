@@ -24,7 +24,7 @@ from autorelay_core.errors import Conflict
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import ContactQuery
 
-_MARKS = ", ".join(["%s"] * 10)
+_MARKS = ", ".join(["%s"] * 11)
 
 
 class PostgresContacts:
@@ -34,7 +34,7 @@ class PostgresContacts:
     async def add(self, contact: Contact) -> None:
         try:
             await self.db.rowcount(
-                f"INSERT INTO contacts ({FIELDS}) VALUES ({', '.join(['%s'] * 10)})", values(contact)
+                f"INSERT INTO contacts ({FIELDS}) VALUES ({', '.join(['%s'] * 11)})", values(contact)
             )
         except errors.UniqueViolation as error:
             raise Conflict(f"the list already has a contact with the email {contact.email}") from error
@@ -46,7 +46,8 @@ class PostgresContacts:
         # One statement: rows whose address the list already has (or that repeat one) are skipped.
         rows = await self.db.fetchall(
             f"INSERT INTO contacts ({FIELDS}) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
-            " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])"
+            " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[],"
+            " %s::jsonb[])"
             " ON CONFLICT (list_id, email_key) DO NOTHING RETURNING id",
             tuple(list(column) for column in columns),
         )

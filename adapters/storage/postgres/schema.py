@@ -755,6 +755,19 @@ MIGRATIONS: list[str] = [
         END LOOP;
     END
     $$ LANGUAGE plpgsql;
+    """,  # 31: contact properties (domain/properties.py): what a project declares, and each contact's
+    # values as one JSON object (only the values set; the defaults stand in for the rest on read).
+    """
+    CREATE TABLE contact_properties (
+        id text PRIMARY KEY,
+        project_id text NOT NULL,
+        key text NOT NULL,
+        type text NOT NULL,
+        default_value jsonb,
+        created_at timestamptz NOT NULL,
+        UNIQUE (project_id, key)
+    );
+    ALTER TABLE contacts ADD COLUMN properties jsonb NOT NULL DEFAULT '{}';
     """,
 ]
 

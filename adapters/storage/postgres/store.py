@@ -21,6 +21,7 @@ from adapters.storage.postgres.limits import PostgresLimitOverrides, PostgresRat
 from adapters.storage.postgres.outbox import PostgresOutbox
 from adapters.storage.postgres.pacing import PostgresPacing
 from adapters.storage.postgres.projects import PostgresKeys, PostgresProjects
+from adapters.storage.postgres.properties import PostgresProperties
 from adapters.storage.postgres.templates import PostgresTemplates
 from adapters.storage.postgres.users import PostgresUsers
 from adapters.storage.postgres.webhooks import PostgresWebhooks
@@ -45,6 +46,7 @@ class PostgresStorage:
         self.templates = PostgresTemplates(self.db)
         self.contacts = PostgresContacts(self.db)
         self.lists = PostgresLists(self.db)
+        self.properties = PostgresProperties(self.db)
         self.imports = PostgresImports(self.db)
         self.otp = PostgresOtp(self.db)
         self.suppressions = PostgresSuppressions(self.db)

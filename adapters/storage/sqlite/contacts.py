@@ -28,7 +28,7 @@ def _row(contact: Contact) -> tuple:
     return values(contact, contact.created_at.isoformat())
 
 
-_INSERT = f"INSERT INTO contacts ({FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT = f"INSERT INTO contacts ({FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 class SqliteContacts:

@@ -553,6 +553,20 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX emails_held ON emails(campaign_id, due_at) WHERE delivery = 'held';
     """,
+    # 31: contact properties (domain/properties.py): what a project declares, and each contact's
+    # values as one JSON object (only the values set; the defaults stand in for the rest on read).
+    """
+    CREATE TABLE contact_properties (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        type TEXT NOT NULL,
+        default_value TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (project_id, key)
+    );
+    ALTER TABLE contacts ADD COLUMN properties TEXT NOT NULL DEFAULT '{}';
+    """,
 ]
 
 

@@ -23,6 +23,7 @@ from adapters.storage.sqlite.limits import SqliteLimitOverrides, SqliteRateLimit
 from adapters.storage.sqlite.outbox import SqliteOutbox
 from adapters.storage.sqlite.pacing import SqlitePacing
 from adapters.storage.sqlite.projects import SqliteKeys, SqliteProjects
+from adapters.storage.sqlite.properties import SqliteProperties
 from adapters.storage.sqlite.tables import Tables
 from adapters.storage.sqlite.templates import SqliteTemplates
 from adapters.storage.sqlite.users import SqliteUsers
@@ -53,6 +54,7 @@ class SqliteStorage:
         tables = Tables(self.db)
         self.contacts = SqliteContacts(tables)
         self.lists = SqliteLists(tables)
+        self.properties = SqliteProperties(tables)
         self.imports = SqliteImports(tables)
         self.otp = SqliteOtp(tables)
         self.suppressions = SqliteSuppressions(tables)
