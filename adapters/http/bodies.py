@@ -16,7 +16,9 @@ from autorelay_core.errors import Invalid
 from autorelay_core.usecases.manage_campaigns import CampaignInput
 from autorelay_core.usecases.manage_contacts import ContactInput, ImportInput, ListInput
 from autorelay_core.usecases.manage_properties import PropertyInput
+from autorelay_core.usecases.manage_segments import SegmentInput
 from autorelay_core.usecases.manage_templates import TemplateInput
+from autorelay_core.usecases.record_activity import EventInput
 from autorelay_core.usecases.send_email import AttachmentInput, SendCommand
 
 T = TypeVar("T")
@@ -128,8 +130,16 @@ converter.register_structure_hook(
 )
 converter.register_structure_hook(Any, lambda value, _: value)
 # The wire's camelCase names for the reference's contact and list fields.
-_WIRE_NAMES = {"from_": "from", "list_id": "listId", "double_opt_in": "doubleOptIn", "from_email": "fromEmail"}
-for _cls in (ContactInput, ImportInput, ListInput, CampaignInput, PropertyInput):
+_WIRE_NAMES = {
+    "from_": "from",
+    "list_id": "listId",
+    "double_opt_in": "doubleOptIn",
+    "from_email": "fromEmail",
+    "contact_id": "contactId",
+    "occurred_at": "occurredAt",
+    "segment_id": "segmentId",
+}
+for _cls in (ContactInput, ImportInput, ListInput, CampaignInput, PropertyInput, EventInput, SegmentInput):
     _renames: dict[str, Any] = {
         name: override(rename=wire) for name, wire in _WIRE_NAMES.items() if hasattr(_cls, name)
     }

@@ -181,6 +181,8 @@ class CachedStorage:
         self.contacts = inner.contacts
         self.lists = inner.lists
         self.properties = inner.properties
+        self.contact_events = inner.contact_events
+        self.segments = inner.segments
         self.otp = inner.otp
         self.suppressions = inner.suppressions
         self.campaigns = inner.campaigns

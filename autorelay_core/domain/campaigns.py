@@ -1,4 +1,4 @@
-"""Campaigns: a broadcast of one HTML body to a list. Drafts may be edited and deleted; once
+"""Campaigns: a broadcast of one HTML body to a list or a segment. Drafts may be edited and deleted; once
 launched, content and list are locked and the campaign keeps its delivery records."""
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ class Campaign:
     starts_at: datetime | None = None  # a scheduled launch: the first email is due then
     # Paused by a person (the dashboard), not by the account's status: only a person resumes it.
     paused_by_user: bool = False
+    # Sent to a segment (domain/segments.py) instead of a list: list_id is then "". The segment is
+    # resolved once, at launch, into the frozen set of recipients.
+    segment_id: str | None = None
 
     def check_editable(self) -> None:
         if self.status is not CampaignStatus.DRAFT:

@@ -11,12 +11,14 @@ from __future__ import annotations
 from autorelay_core.ports.audience import (
     CampaignCounts,
     CampaignRepository,
+    ContactEvents,
     ContactQuery,
     ContactRepository,
     ImportRepository,
     ListRepository,
     OtpRepository,
     PropertyRepository,
+    SegmentRepository,
     SuppressionRepository,
 )
 from autorelay_core.ports.mail import (
@@ -78,6 +80,7 @@ __all__ = [
     "CampaignRepository",
     "Claim",
     "Clock",
+    "ContactEvents",
     "ContactQuery",
     "ContactRepository",
     "ContentDetector",
@@ -111,6 +114,7 @@ __all__ = [
     "QuotaUsage",
     "RateLimitStore",
     "Sealer",
+    "SegmentRepository",
     "Signer",
     "Storage",
     "SuppressionRepository",

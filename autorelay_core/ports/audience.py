@@ -7,11 +7,13 @@ from typing import Protocol
 
 from attrs import frozen
 
+from autorelay_core.domain.activity import ContactEvent
 from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.imports import ChunkResult, ContactImport, ImportRows
 from autorelay_core.domain.otp import OtpCode
 from autorelay_core.domain.properties import ContactProperty
+from autorelay_core.domain.segments import Node, Segment
 from autorelay_core.domain.suppressions import Suppression
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 
@@ -52,6 +54,16 @@ class ContactRepository(Protocol):
         """A subscribed or pending contact of that list becomes unsubscribed; False when there was
         nothing to change (gone, moved to another list, already unsubscribed, bounced...)."""
 
+    async def count_matching(self, project_id: str, segment: Node) -> int:
+        """How many people (addresses) of the project have a contact the segment's filter matches,
+        read exactly as domain.segments.matches reads it."""
+
+    async def matching(
+        self, project_id: str, segment: Node, limit: int, *, subscribed_only: bool = False
+    ) -> list[Contact]:
+        """One contact per person the filter matches (their oldest matching contact), oldest
+        first, at most `limit`; with `subscribed_only`, only subscribed contacts are considered."""
+
     async def mark_undeliverable(self, project_id: str, email_key: str, status: ContactStatus) -> int:
         """Set every contact with this address in the project to `status` (bounced or complained),
         unless it already is one of those; how many changed."""
@@ -74,6 +86,37 @@ class PropertyRepository(Protocol):
     async def delete(self, project_id: str, property_id: str) -> bool:
         """Remove the declaration and the property's value from every contact of the project, in one
         transaction (a property declared again later with the same key starts empty)."""
+
+
+class ContactEvents(Protocol):
+    """What contacts did (domain/activity.py), by person: the project and the lower-cased address.
+    Campaign mail's engagement is added by EmailRepository.record and Outbox.finish, in their
+    transaction (activity.engagement)."""
+
+    async def add(self, event: ContactEvent) -> None: ...
+
+    async def timeline(
+        self, project_id: str, email_key: str, limit: int, before: datetime | None = None
+    ) -> list[ContactEvent]:
+        """The person's events, newest first (by when they occurred, then as recorded), those
+        that occurred strictly before `before` when it is given; at most `limit`."""
+
+
+class SegmentRepository(Protocol):
+    """A project's saved segments (their filter as the JSON the user gave, checked)."""
+
+    async def add(self, segment: Segment) -> None:
+        """Conflict if the project already has a segment with this name."""
+
+    async def get(self, project_id: str, segment_id: str) -> Segment | None: ...
+
+    async def all(self, project_id: str) -> list[Segment]:
+        """Oldest first."""
+
+    async def update(self, segment: Segment) -> None:
+        """Conflict if the new name is another segment's."""
+
+    async def delete(self, project_id: str, segment_id: str) -> bool: ...
 
 
 class ImportRepository(Protocol):

@@ -106,7 +106,8 @@ class EmailRepository(Protocol):
         with `since`, if the stored email's status, opens or clicks are no longer `since`'s (another
         writer got there first: read again and retry). In the same transaction, each notice
         becomes one pending webhook delivery per active endpoint of the project subscribed to its
-        type (see WebhookRepository)."""
+        type (see WebhookRepository), and a campaign email's engagement among the events becomes
+        its contact's events (domain.activity.engagement)."""
 
 
 class Outbox(Protocol):
@@ -138,7 +139,8 @@ class Outbox(Protocol):
     async def finish(self, claim: Claim, email: Email, events: list[Event], notices: tuple[Notice, ...] = ()) -> bool:
         """Store the outcome of a delivery (status, error, provider id) and its events, and mark
         the row done, but only while `claim` still holds the lease. False if the lease was lost.
-        Notices become webhook deliveries in the same transaction, as for `record`."""
+        Notices become webhook deliveries, and engagement contact events, in the same transaction,
+        as for `record`."""
 
     async def handover(self, claim: Claim, then: Callable[[], None] | None = None) -> bool:
         """Record, durably, that the message is being handed to the next hop (still under the

@@ -6,11 +6,13 @@ from typing import Protocol
 
 from autorelay_core.ports.audience import (
     CampaignRepository,
+    ContactEvents,
     ContactRepository,
     ImportRepository,
     ListRepository,
     OtpRepository,
     PropertyRepository,
+    SegmentRepository,
     SuppressionRepository,
 )
 from autorelay_core.ports.mail import (
@@ -49,6 +51,12 @@ class Storage(Protocol):
 
     @property
     def properties(self) -> PropertyRepository: ...
+
+    @property
+    def contact_events(self) -> ContactEvents: ...
+
+    @property
+    def segments(self) -> SegmentRepository: ...
 
     @property
     def otp(self) -> OtpRepository: ...

@@ -25,6 +25,8 @@ from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.found import found
 from autorelay_core.usecases.manage_contacts import find_list
 from autorelay_core.usecases.manage_properties import as_read
+from autorelay_core.usecases.manage_segments import get_segment
+from autorelay_core.usecases.manage_segments import recipients as segment_recipients
 from autorelay_core.usecases.manage_templates import parsed
 from autorelay_core.usecases.send_email import new_message_id, sender_charges
 from autorelay_core.usecases.unsubscribe import links_for
@@ -39,6 +41,7 @@ class CampaignInput:
     from_email: str | None = None
     list_id: str | None = None
     content: str | None = None
+    segment_id: str | None = None  # instead of a list
 
 
 def _text(value: Any, field: str, *, limit: int) -> str:
@@ -64,8 +67,12 @@ async def _checked(deps: Deps, caller: Caller, fields: CampaignInput) -> dict[st
             raise Invalid(f"subject {problem}", field="subject")
     if fields.from_email is not None:
         changes["from_email"] = _sender(fields.from_email)
+    if fields.list_id is not None and fields.segment_id is not None:
+        raise Invalid("a campaign goes to a list or to a segment, not both", field="segment_id")
     if fields.list_id is not None:
-        changes["list_id"] = (await find_list(deps, caller, fields.list_id)).id
+        changes |= {"list_id": (await find_list(deps, caller, fields.list_id)).id, "segment_id": None}
+    if fields.segment_id is not None:
+        changes |= {"segment_id": (await get_segment(deps, caller, fields.segment_id)).id, "list_id": ""}
     if fields.content is not None:
         changes["content"] = _text(fields.content, "content", limit=MAX_TEMPLATE_CHARS)
     # Parse now so that a broken template is refused when saved, not when the campaign runs.
@@ -94,7 +101,6 @@ _REQUIRED = (
     ("name", "name"),
     ("subject", "subject"),
     ("from_email", "a sender"),
-    ("list_id", "a list"),
     ("content", "content"),
 )
 
@@ -104,6 +110,8 @@ async def create_campaign(deps: Deps, caller: Caller, fields: CampaignInput) -> 
     for name, called in _REQUIRED:
         if getattr(fields, name) is None:
             raise Invalid(f"{called} is required", field=name)
+    if fields.list_id is None and fields.segment_id is None:
+        raise Invalid("a list is required (or a segment)", field="list_id")
     changes = await _checked(deps, caller, fields)
     now = deps.clock.now()
     campaign = Campaign(id=deps.ids.new("cmp"), project_id=project_id, created_at=now, updated_at=now, **changes)
@@ -164,10 +172,17 @@ async def launch_campaign(
     # The sender's domain must be verified (live keys); every recipient is one email of the quota,
     # charged with the insert: a campaign that does not fit is refused whole (402).
     charges = await sender_charges(deps, caller, sender)
-    contacts = await deps.storage.contacts.page(
-        caller.project_id, ContactQuery(campaign.list_id, status=ContactStatus.SUBSCRIBED), OffsetRequest(1, 10**9)
-    )
-    recipients = await as_read(deps, caller.project_id, contacts.items)  # with their properties' defaults
+    if campaign.segment_id is not None:  # resolved once, here: the frozen set the runner sends to
+        chosen = await segment_recipients(deps, caller, campaign.segment_id)
+    else:
+        chosen = (
+            await deps.storage.contacts.page(
+                caller.project_id,
+                ContactQuery(campaign.list_id, status=ContactStatus.SUBSCRIBED),
+                OffsetRequest(1, 10**9),
+            )
+        ).items
+    recipients = await as_read(deps, caller.project_id, chosen)  # with their properties' defaults
     # Rendering is CPU work on tenant templates: off the event loop, stopping at the first failure.
     emails = await deps.offload.run(_emails_for, deps, caller, campaign, sender, recipients, starts_at or now)
     await deps.storage.emails.add_many(emails, [Event(EventType.QUEUED, now)], charges)

@@ -14,6 +14,7 @@ from attrs import frozen
 from autorelay_core.domain.contacts import Contact
 from autorelay_core.errors import Invalid
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.record_activity import record_unsubscribed
 
 PURPOSE = "unsubscribe"
 _FIELDS = 4  # project, contact, list, campaign
@@ -57,4 +58,6 @@ async def unsubscribe(deps: Deps, token: object) -> Unsubscribed:
     changed = await deps.storage.contacts.unsubscribe(project_id, contact_id, list_id)
     if changed and campaign_id:
         await deps.storage.campaigns.count_unsubscribed(project_id, campaign_id)
+    if changed:
+        await record_unsubscribed(deps, project_id, contact_id, campaign_id)
     return Unsubscribed(contact_id, changed)

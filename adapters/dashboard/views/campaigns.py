@@ -31,7 +31,7 @@ from autorelay_core.errors import AutoRelayError, Conflict, Invalid
 from autorelay_core.policies.pagination import OffsetRequest
 from autorelay_core.ports import ContactQuery
 from autorelay_core.usecases import manage_campaigns as uc
-from autorelay_core.usecases import manage_contacts, manage_templates, queries
+from autorelay_core.usecases import manage_contacts, manage_segments, manage_templates, queries
 from autorelay_core.usecases.access import admit
 from autorelay_core.usecases.manage_users import Visit
 from autorelay_core.usecases.send_email import SendCommand
@@ -49,6 +49,7 @@ async def _listing(request: Request, visit: Visit, status: int = 200, **extra) -
     found = await uc.list_campaigns(deps, caller_of(visit), None, OffsetRequest(1, 100))
     lists = await manage_contacts.all_lists(deps, caller_of(visit))
     templates = await manage_templates.list_templates(deps, caller_of(visit))
+    segments = await manage_segments.list_segments(deps, caller_of(visit))
     return render(
         request,
         "campaigns.html",
@@ -57,6 +58,7 @@ async def _listing(request: Request, visit: Visit, status: int = 200, **extra) -
         lists=lists,
         list_names={item.id: item.name for item in lists},
         templates=templates,
+        segments=segments,
         sender=deps.config.sandbox_sender,
         now=deps.clock.now(),
         **extra,
@@ -82,8 +84,8 @@ async def create(request: Request, visit: Visit) -> Response:
         name=form_value(request, "name"),
         subject=subject,
         from_email=form_value(request, "from_email").strip(),
-        list_id=form_value(request, "list_id"),
         content=content,
+        **_audience(form_value(request, "list_id")),
     )
     try:
         made = await uc.create_campaign(deps, caller_of(visit), fields)
@@ -152,17 +154,28 @@ async def _detail(request: Request, visit: Visit, campaign: Campaign, status: in
         contact = await _contact_for_preview(request, visit, campaign)
         extra["preview_contact"] = contact.id if contact else None
         lists = await manage_contacts.all_lists(deps, caller_of(visit))
-        contacts = await manage_contacts.contacts_page(
-            deps,
-            caller_of(visit),
-            ContactQuery(campaign.list_id, status=ContactStatus.SUBSCRIBED),
-            OffsetRequest(1, 20),
-        )
+        if campaign.segment_id is not None:
+            found = await or_none(manage_segments.segment_matches(deps, caller_of(visit), campaign.segment_id, 20))
+            sample, recipients = (found.sample, found.count) if found else ([], 0)
+        else:
+            contacts = await manage_contacts.contacts_page(
+                deps,
+                caller_of(visit),
+                ContactQuery(campaign.list_id, status=ContactStatus.SUBSCRIBED),
+                OffsetRequest(1, 20),
+            )
+            sample, recipients = contacts.items, contacts.total
         templates = await manage_templates.list_templates(deps, caller_of(visit))
-        extra |= {"lists": lists, "contacts": contacts.items, "recipients": contacts.total, "templates": templates}
+        segments = await manage_segments.list_segments(deps, caller_of(visit))
+        extra |= {"lists": lists, "contacts": sample, "recipients": recipients, "templates": templates}
+        extra["segments"] = segments
     else:
         extra["chart"], extra["links"] = await _chart(request, campaign)
-    target = await or_none(manage_contacts.find_list(deps, caller_of(visit), campaign.list_id))
+    target = None
+    if campaign.segment_id is not None:
+        extra["segment"] = await or_none(manage_segments.get_segment(deps, caller_of(visit), campaign.segment_id))
+    else:
+        target = await or_none(manage_contacts.find_list(deps, caller_of(visit), campaign.list_id))
     return render(
         request,
         "campaign.html",
@@ -216,8 +229,8 @@ async def edit(request: Request, visit: Visit) -> Response:
         name=form_value(request, "name"),
         subject=form_value(request, "subject"),
         from_email=form_value(request, "from_email").strip(),
-        list_id=form_value(request, "list_id"),
         content=content,
+        **_audience(form_value(request, "list_id")),
     )
     try:
         await uc.update_campaign(deps, caller_of(visit), campaign.id, fields)
@@ -231,7 +244,16 @@ async def _contact_for_preview(request: Request, visit: Visit, campaign: Campaig
     if not contact_id:
         return None
     contact = await or_none(manage_contacts.get_contact(deps_of(request), caller_of(visit), contact_id))
-    return contact if contact is not None and contact.list_id == campaign.list_id else None
+    if contact is None or (campaign.segment_id is None and contact.list_id != campaign.list_id):
+        return None
+    return contact
+
+
+def _audience(chosen: str) -> dict[str, str | None]:
+    """The "Send to" choice: a list's id, or "segment:" and a segment's id."""
+    if chosen.startswith("segment:"):
+        return {"segment_id": chosen.removeprefix("segment:")}
+    return {"list_id": chosen}
 
 
 def form_value_or_none(request: Request, name: str) -> str | None:

@@ -20,7 +20,7 @@ from autorelay_core.domain.csv_rows import read_rows
 from autorelay_core.domain.imports import FIELDS
 from autorelay_core.errors import AutoRelayError, Conflict, Invalid, NotFound, RateLimited
 from autorelay_core.policies.pagination import MAX_PAGE, OffsetRequest, parse_bounded_int
-from autorelay_core.usecases import import_contacts, manage_contacts, manage_properties, queries
+from autorelay_core.usecases import import_contacts, manage_contacts, manage_properties, queries, record_activity
 from autorelay_core.usecases.manage_contacts import ContactInput
 from autorelay_core.usecases.manage_properties import PropertyInput
 from autorelay_core.usecases.manage_users import Visit
@@ -195,6 +195,7 @@ async def _contact_page(request: Request, visit: Visit, contact, status: int = 2
     deps, caller = deps_of(request), caller_of(visit)
     target = await or_none(manage_contacts.find_list(deps, caller, contact.list_id))
     properties = await manage_properties.list_properties(deps, caller)
+    events = await record_activity.contact_timeline(deps, caller, contact.id)
     return render(
         request,
         "contact.html",
@@ -203,6 +204,7 @@ async def _contact_page(request: Request, visit: Visit, contact, status: int = 2
         contact=contact,
         target=target,
         properties=properties,
+        events=events,
         error=error,
     )
 

@@ -23,6 +23,7 @@ def summary(campaign: Campaign) -> dict[str, Any]:
         "name": campaign.name,
         "status": campaign.status.value,
         "listId": campaign.list_id,
+        "segmentId": campaign.segment_id,
         "sentCount": campaign.sent,
         "createdAt": iso(campaign.created_at),
     }

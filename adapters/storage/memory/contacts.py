@@ -7,6 +7,7 @@ from datetime import datetime
 
 from attrs import evolve
 
+from adapters.storage.memory.segments import MemorySegmentQueries
 from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.otp import OtpCode
@@ -25,9 +26,10 @@ def _copy(contact: Contact) -> Contact:
     return evolve(contact, properties=dict(contact.properties))
 
 
-class MemoryContacts:
+class MemoryContacts(MemorySegmentQueries):
     def __init__(self) -> None:
-        self.rows: dict[str, Contact] = {}  # insertion order is the page order
+        self.rows: dict[str, Contact] = {}
+        self.audience = ((), ())  # (properties, events), bound by the store  # insertion order is the page order
 
     def _taken(self, list_id: str, key: str, but: str | None = None) -> bool:
         return any(c.list_id == list_id and c.email_key == key and c.id != but for c in self.rows.values())

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from attrs import define, evolve, field
 
+from adapters.storage.memory.activity import MemoryContactEvents
 from adapters.storage.memory.webhooks import MemoryWebhooks
 from autorelay_core.domain import search
 from autorelay_core.domain.emails import Delivery, Email, EmailStatus, Event
@@ -46,6 +47,7 @@ class MailTable:
 
     def __init__(self) -> None:
         self.rows: dict[str, OutboxRow] = {}
+        self.contact_events = MemoryContactEvents()  # engagement is added with the email's events
         self.seq = 0
         self.usage: dict[tuple[str, str, str], int] = {}
 
@@ -132,6 +134,7 @@ class MemoryEmails:
         row.email = rewritten(row.email, email)
         row.events.extend(events)
         self._webhooks.fan_out(email.project_id, notices)
+        self._mail.contact_events.add_engagement(email, events)
         return True
 
 

@@ -94,6 +94,7 @@ class MemoryOutbox:
         row.email = rewritten(row.email, email)
         row.events.extend(events)
         self._webhooks.fan_out(email.project_id, notices)
+        self._mail.contact_events.add_engagement(email, events)
         row.delivery, row.lease_until = Delivery.DONE, None
         return True
 

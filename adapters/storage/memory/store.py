@@ -25,6 +25,7 @@ from adapters.storage.memory.imports import MemoryImports
 from adapters.storage.memory.outbox import MemoryOutbox
 from adapters.storage.memory.pacing import MemoryPacing
 from adapters.storage.memory.properties import MemoryProperties
+from adapters.storage.memory.segments import MemorySegments
 from adapters.storage.memory.users import MemoryUsers
 from adapters.storage.memory.webhooks import MemoryWebhooks
 from autorelay_core.domain.domains import Domain
@@ -220,6 +221,7 @@ class MemoryStorage:
         self.campaign_mail = MemoryCampaignMail(mail)
         self.quota = MemoryQuota(mail)
         self.activity = MemoryActivity(mail)
+        self.contact_events = mail.contact_events
         self.templates = MemoryTemplates()
         self.limits = MemoryLimitOverrides()
         self.pacing = MemoryPacing()
@@ -228,6 +230,8 @@ class MemoryStorage:
         self.contacts = MemoryContacts()
         self.lists = MemoryLists(self.contacts)
         self.properties = MemoryProperties(self.contacts)
+        self.segments = MemorySegments()
+        self.contacts.audience = (self.properties, mail.contact_events)
         self.imports = MemoryImports()
         self.otp = MemoryOtp()
         self.suppressions = MemorySuppressions()

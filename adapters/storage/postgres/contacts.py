@@ -7,6 +7,7 @@ from datetime import datetime
 from psycopg import errors
 
 from adapters.storage.postgres.database import Database
+from adapters.storage.postgres.segments import SegmentQueries
 from adapters.storage.rows.contacts import (
     COLUMNS,
     FIELDS,
@@ -27,7 +28,7 @@ from autorelay_core.ports import ContactQuery
 _MARKS = ", ".join(["%s"] * 11)
 
 
-class PostgresContacts:
+class PostgresContacts(SegmentQueries):
     def __init__(self, db: Database) -> None:
         self.db = db
 

@@ -12,6 +12,7 @@ from psycopg import errors
 
 from adapters.batching import Batcher
 from adapters.storage import codec
+from adapters.storage.postgres.activity import engagement_arrays
 from adapters.storage.postgres.database import Database
 from autorelay_core.domain import search
 from autorelay_core.domain.emails import Email, Event, EventType
@@ -44,8 +45,9 @@ def notice_arrays(notices: tuple[Notice, ...]) -> tuple[list[str], list[str], li
     )
 
 
-# Update an email row and, only if that happened, add its events and one webhook delivery per
-# subscribed active endpoint for each notice: one statement, one round trip. `{where}` narrows the
+# Update an email row and, only if that happened, add its events, one webhook delivery per
+# subscribed active endpoint for each notice and a campaign email's engagement as its contact's
+# events: one statement, one round trip. `{where}` narrows the
 # update (a lease check); the count says whether the row was there.
 UPDATE_WITH_EVENTS = (
     "WITH updated AS (UPDATE emails SET {set} WHERE {where} RETURNING id, project_id, test),"
@@ -56,7 +58,10 @@ UPDATE_WITH_EVENTS = (
     " n.i, n.t, n.b, n.c, 'pending', n.c FROM updated JOIN webhooks w ON w.project_id = updated.project_id"
     " AND w.active AND (NOT w.test OR updated.test),"
     " unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[]) AS n(i, t, b, c)"
-    " WHERE w.events ? n.t)"
+    " WHERE w.events ? n.t),"
+    " activity AS (INSERT INTO contact_events (id, project_id, email_key, name, occurred_at, campaign_id, email_id)"
+    " SELECT a.i, updated.project_id, a.k, a.n, a.o, a.c, updated.id FROM updated,"
+    " unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[]) AS a(i, k, n, o, c))"
     " SELECT count(*) FROM updated"
 )
 _QUOTA_REACHED = "AR001"
@@ -291,6 +296,7 @@ class PostgresEmails:
                 *args,
                 *event_arrays(events),
                 *notice_arrays(notices),
+                *engagement_arrays(email, events),
             ),
         )
         return bool(row and row[0])

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import psycopg
 
 from adapters.storage import codec
+from adapters.storage.postgres.activity import engagement_arrays
 from adapters.storage.postgres.database import Database
 from adapters.storage.postgres.emails import CLAIMED, UPDATE_WITH_EVENTS, event_arrays, notice_arrays, to_claim
 from autorelay_core.domain.emails import Email, Event
@@ -64,6 +65,7 @@ class PostgresOutbox:
                 claim.attempt,
                 *event_arrays(events),
                 *notice_arrays(notices),
+                *engagement_arrays(email, events),
             ),
         )
         return bool(row and row[0])
@@ -147,7 +149,15 @@ class PostgresOutbox:
                 set="delivery = 'pending', lease_until = NULL, due_at = %s, payload = %s::jsonb",
                 where="id = %s AND delivery IN ('leased', 'handover') AND attempts = %s",
             ),
-            (at, codec.email_payload(email), email.id, claim.attempt, *event_arrays([event]), *notice_arrays(())),
+            (
+                at,
+                codec.email_payload(email),
+                email.id,
+                claim.attempt,
+                *event_arrays([event]),
+                *notice_arrays(()),
+                *engagement_arrays(email, []),
+            ),
         )
         return bool(row and row[0])
 

@@ -8,6 +8,7 @@ explicit transaction.
 
 from __future__ import annotations
 
+from adapters.storage.postgres.activity import PostgresContactEvents
 from adapters.storage.postgres.assets import PostgresAssets
 from adapters.storage.postgres.campaigns import PostgresCampaigns
 from adapters.storage.postgres.contacts import PostgresContacts, PostgresLists, PostgresOtp, PostgresSuppressions
@@ -22,6 +23,7 @@ from adapters.storage.postgres.outbox import PostgresOutbox
 from adapters.storage.postgres.pacing import PostgresPacing
 from adapters.storage.postgres.projects import PostgresKeys, PostgresProjects
 from adapters.storage.postgres.properties import PostgresProperties
+from adapters.storage.postgres.segments import PostgresSegments
 from adapters.storage.postgres.templates import PostgresTemplates
 from adapters.storage.postgres.users import PostgresUsers
 from adapters.storage.postgres.webhooks import PostgresWebhooks
@@ -47,6 +49,8 @@ class PostgresStorage:
         self.contacts = PostgresContacts(self.db)
         self.lists = PostgresLists(self.db)
         self.properties = PostgresProperties(self.db)
+        self.contact_events = PostgresContactEvents(self.db)
+        self.segments = PostgresSegments(self.db)
         self.imports = PostgresImports(self.db)
         self.otp = PostgresOtp(self.db)
         self.suppressions = PostgresSuppressions(self.db)

@@ -13,6 +13,7 @@ from adapters.storage.rows.contacts import (
     update_args,
     values,
 )
+from adapters.storage.sqlite.segments import SegmentQueries
 from adapters.storage.sqlite.tables import Tables
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.otp import OtpCode
@@ -31,7 +32,7 @@ def _row(contact: Contact) -> tuple:
 _INSERT = f"INSERT INTO contacts ({FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
-class SqliteContacts:
+class SqliteContacts(SegmentQueries):
     def __init__(self, tables: Tables) -> None:
         self._t = tables
 

@@ -12,6 +12,7 @@ from datetime import datetime
 import sqlite_utils
 
 from adapters.storage import codec
+from adapters.storage.sqlite.activity import add_engagement
 from adapters.storage.sqlite.batch import GroupCommit
 from adapters.storage.sqlite.tables import Tables
 from adapters.storage.sqlite.webhooks import fan_out
@@ -80,11 +81,13 @@ def update_with_events(
     conn: sqlite3.Connection, update: str, values: tuple, email: Email, events: list[Event], notices: tuple[Notice, ...]
 ) -> bool:
     """Run `update` on the email's row and, only if it changed that row, add its events and fan its
-    notices out to webhook deliveries, in the caller's transaction (record, finish)."""
+    notices out to webhook deliveries and a campaign email's engagement to its contact's events, in
+    the caller's transaction (record, finish)."""
     if conn.execute(update, values).rowcount != 1:
         return False
     add_events(conn, email.id, events)
     fan_out(conn, email.project_id, notices)
+    add_engagement(conn, email, events)
     return True
 
 

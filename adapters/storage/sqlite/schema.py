@@ -567,6 +567,38 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE contacts ADD COLUMN properties TEXT NOT NULL DEFAULT '{}';
     """,
+    # 32: what contacts did (domain/activity.py), by person (project, lower-cased address): the
+    # events a project records and its campaign mail's engagement. Read by person (a contact's
+    # timeline), by name over a time range (segments: did X at least N times in D days) and by
+    # campaign. Saved segments (domain/segments.py); a campaign may target one instead of a list.
+    """
+    CREATE TABLE contact_events (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        project_id TEXT NOT NULL,
+        email_key TEXT NOT NULL,
+        name TEXT NOT NULL,
+        occurred_at TEXT NOT NULL,
+        properties TEXT NOT NULL DEFAULT '{}',
+        campaign_id TEXT,
+        email_id TEXT
+    );
+    CREATE INDEX contact_events_person ON contact_events(project_id, email_key, occurred_at);
+    CREATE INDEX contact_events_name ON contact_events(project_id, name, occurred_at, email_key);
+    CREATE INDEX contact_events_campaign ON contact_events(campaign_id, name, email_key)
+        WHERE campaign_id IS NOT NULL;
+    CREATE TABLE segments (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        project_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        filter TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (project_id, name)
+    );
+    ALTER TABLE campaigns ADD COLUMN segment_id TEXT;
+    """,
 ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from adapters.storage.sqlite.activity import SqliteContactEvents
 from adapters.storage.sqlite.assets import SqliteAssets
 from adapters.storage.sqlite.batch import LINGER, GroupCommit
 from adapters.storage.sqlite.campaigns import SqliteCampaigns
@@ -24,6 +25,7 @@ from adapters.storage.sqlite.outbox import SqliteOutbox
 from adapters.storage.sqlite.pacing import SqlitePacing
 from adapters.storage.sqlite.projects import SqliteKeys, SqliteProjects
 from adapters.storage.sqlite.properties import SqliteProperties
+from adapters.storage.sqlite.segments import SqliteSegments
 from adapters.storage.sqlite.tables import Tables
 from adapters.storage.sqlite.templates import SqliteTemplates
 from adapters.storage.sqlite.users import SqliteUsers
@@ -55,6 +57,8 @@ class SqliteStorage:
         self.contacts = SqliteContacts(tables)
         self.lists = SqliteLists(tables)
         self.properties = SqliteProperties(tables)
+        self.contact_events = SqliteContactEvents(tables)
+        self.segments = SqliteSegments(tables)
         self.imports = SqliteImports(tables)
         self.otp = SqliteOtp(tables)
         self.suppressions = SqliteSuppressions(tables)
