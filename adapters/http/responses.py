@@ -22,7 +22,8 @@ def iso(moment: datetime | None) -> str | None:
     """ISO 8601 UTC with milliseconds and Z, like JavaScript's toISOString()."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat, not strftime: glibc's %Y does not pad years before 1000 to four digits.
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
 
 
 def pagination(page: OffsetRequest, total: int) -> dict[str, int]:

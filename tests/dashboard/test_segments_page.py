@@ -73,7 +73,7 @@ def test_a_marketer_builds_a_segment_with_a_live_count_and_sends_a_campaign_to_i
 
     page.goto(f"{server.base}/app/campaigns")
     page.get_by_label("Name", exact=True).fill("To the segment")
-    page.get_by_label("Send to").select_option(label="Pro or buyers")
+    page.get_by_label("List or segment").select_option(label="Pro or buyers")
     page.get_by_label("Subject").fill("For you")
     page.get_by_role("button", name="Create draft").click()
     expect(page.get_by_text("3 people match")).to_be_visible()

@@ -46,6 +46,8 @@ def test_events_are_recorded_by_address_or_id_idempotently_and_refused_with_the_
     assert replay.json()["id"] == first["id"]  # stored once
     by_id = api.post("/events", json={"name": "upgraded", "contactId": ann["id"], "occurredAt": "2026-01-02T03:04:05Z"})
     assert by_id.status_code == 201 and by_id.json()["occurredAt"].startswith("2026-01-02T03:04:05")
+    ancient = api.post("/events", json={"name": "x", "email": "old@example.com", "occurredAt": "0861-12-22T08:56:25Z"})
+    assert ancient.json()["occurredAt"] == "0861-12-22T08:56:25.000Z"  # four digits, as ISO 8601 says
     early = api.post("/events", json={"name": "visited", "email": "not-yet@example.com"})
     assert early.status_code == 201  # someone who is not a contact yet: theirs once they are
 

@@ -250,7 +250,7 @@ async def _contact_for_preview(request: Request, visit: Visit, campaign: Campaig
 
 
 def _audience(chosen: str) -> dict[str, str | None]:
-    """The "Send to" choice: a list's id, or "segment:" and a segment's id."""
+    """The "List or segment" choice: a list's id, or "segment:" and a segment's id."""
     if chosen.startswith("segment:"):
         return {"segment_id": chosen.removeprefix("segment:")}
     return {"list_id": chosen}
