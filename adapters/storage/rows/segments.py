@@ -96,8 +96,11 @@ def _compile(node: Node, project_id: str, d: Dialect, args: list[Any]) -> str:
         return f"c.email_key IN (SELECT email_key FROM contacts WHERE project_id = {m} AND list_id = {m})"
     if isinstance(node, DidEvent):
         args += [project_id, node.name, d.time(node.since), node.at_least]
+        # SQLite's planner prefers the by-person index here for its GROUP BY order, and so reads
+        # every event of the project (2 s at 1,000,000); the by-name index reads only the range.
+        indexed = " INDEXED BY contact_events_name" if d is SQLITE else ""
         return (
-            "c.email_key IN (SELECT email_key FROM contact_events"
+            f"c.email_key IN (SELECT email_key FROM contact_events{indexed}"
             f" WHERE project_id = {m} AND name = {m} AND occurred_at >= {m}"
             f" GROUP BY email_key HAVING count(*) >= {m})"
         )
