@@ -14,26 +14,26 @@ from datetime import UTC, datetime, timedelta
 import schemathesis
 
 
-def _in_window(value: object) -> object:
+def _moment(value: object) -> datetime | None:
     if not isinstance(value, str):
-        return value
+        return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        return value
-    if moment.tzinfo is not None and moment - datetime.now(UTC) > timedelta(days=29):
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _in_window(value: object) -> object:
+    moment = _moment(value)
+    if moment is not None and moment - datetime.now(UTC) > timedelta(days=29):
         return (datetime.now(UTC) + timedelta(days=1)).isoformat()
     return value
 
 
 def _past(value: object) -> object:
-    if not isinstance(value, str):
-        return value
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if moment.tzinfo is not None and moment > datetime.now(UTC):
+    moment = _moment(value)
+    if moment is not None and moment > datetime.now(UTC):
         return (datetime.now(UTC) - timedelta(days=1)).isoformat()
     return value
 

@@ -21,6 +21,19 @@ pytestmark = [pytest.mark.e2e]
 RECIPIENTS = 10_000
 
 
+def runner_settings(sink: SmtpSink) -> dict[str, str]:
+    """An API process that only accepts, delivering through SMTP to `sink` from worker processes."""
+    return {
+        "AUTORELAY_MAILER": "smtp",
+        "AUTORELAY_SMTP_HOST": "127.0.0.1",
+        "AUTORELAY_SMTP_PORT": str(sink.port),
+        "AUTORELAY_SMTP_SECURITY": "none",
+        "AUTORELAY_EMBEDDED_WORKERS": "0",  # the API process only accepts; the worker runs the campaign
+        "AUTORELAY_CAMPAIGN_RATE": "5000",
+        "AUTORELAY_SECRET_KEY": uuid.uuid4().hex * 2,
+    }
+
+
 def test_a_10000_recipient_campaign_survives_five_sigkills_of_its_runner(tmp_path):
     seed = random.randrange(2**32)
     chance = random.Random(seed)
@@ -28,15 +41,7 @@ def test_a_10000_recipient_campaign_survives_five_sigkills_of_its_runner(tmp_pat
     print(f"seed {seed}: kills after {kill_points} messages at the server")
     # Postfix's smtp-sink: it pipelines its replies as Postfix does, and keeps each message it takes.
     with SmtpSink(dump=True) as sink:
-        settings = {
-            "AUTORELAY_MAILER": "smtp",
-            "AUTORELAY_SMTP_HOST": "127.0.0.1",
-            "AUTORELAY_SMTP_PORT": str(sink.port),
-            "AUTORELAY_SMTP_SECURITY": "none",
-            "AUTORELAY_EMBEDDED_WORKERS": "0",  # the API process only accepts; the worker runs the campaign
-            "AUTORELAY_CAMPAIGN_RATE": "5000",
-            "AUTORELAY_SECRET_KEY": uuid.uuid4().hex * 2,
-        }
+        settings = runner_settings(sink)
         data_dir = tmp_path / "kills"
         api = Server(data_dir, settings).start()
         runner = None

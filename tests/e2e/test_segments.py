@@ -12,6 +12,7 @@ from collections import Counter
 import pytest
 
 from tests.e2e.server import Server, Worker, new_project, wait_for
+from tests.e2e.test_campaign_kills import runner_settings
 from tests.e2e.test_campaigns import _campaign_messages
 from tests.postfix import SmtpSink
 
@@ -122,15 +123,7 @@ def test_a_segment_campaign_survives_two_sigkills_of_its_runner(tmp_path):
     chance = random.Random()
     kill_points = sorted(chance.sample(range(200, PEOPLE // 2 - 200), 2))
     with SmtpSink(dump=True) as sink:
-        settings = {
-            "AUTORELAY_MAILER": "smtp",
-            "AUTORELAY_SMTP_HOST": "127.0.0.1",
-            "AUTORELAY_SMTP_PORT": str(sink.port),
-            "AUTORELAY_SMTP_SECURITY": "none",
-            "AUTORELAY_EMBEDDED_WORKERS": "0",
-            "AUTORELAY_CAMPAIGN_RATE": "5000",
-            "AUTORELAY_SECRET_KEY": uuid.uuid4().hex * 2,
-        }
+        settings = runner_settings(sink)
         data_dir = tmp_path / "segment-kills"
         api = Server(data_dir, settings).start()
         runner = None
