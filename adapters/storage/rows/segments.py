@@ -12,6 +12,7 @@ from typing import Any
 
 from attrs import frozen
 
+from adapters.storage.rows.activity import when
 from autorelay_core.domain.segments import And, Compare, DidEvent, Engaged, InList, Node, Not, Or
 
 _SQL_OPS = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -68,13 +69,7 @@ class PostgresDialect(Dialect):
         return f'{expr} COLLATE "C"'  # code point order, as Python compares
 
 
-def _sqlite_time(at: Any) -> str:
-    from adapters.storage.rows.activity import when
-
-    return when(at)
-
-
-SQLITE = SqliteDialect(mark="?", false="0", time=_sqlite_time)
+SQLITE = SqliteDialect(mark="?", false="0", time=when)
 POSTGRES = PostgresDialect(mark="%s", false="false", time=lambda at: at)
 
 
