@@ -242,6 +242,7 @@ def build(
             mailer_label=settings.mailer,
             support_contact=settings.support_contact,
             unsubscribe_url=f"{settings.base_url}/api/v1/unsubscribe",
+            preferences_url=f"{settings.base_url}/preferences",
             unsubscribe_mailto=settings.unsubscribe_mailbox,
             tracking_url=f"{settings.base_url}/api/v1/track",
             webhooks_allow_private=settings.webhooks_allow_private,

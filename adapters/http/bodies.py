@@ -18,6 +18,7 @@ from autorelay_core.usecases.manage_contacts import ContactInput, ImportInput, L
 from autorelay_core.usecases.manage_properties import PropertyInput
 from autorelay_core.usecases.manage_segments import SegmentInput
 from autorelay_core.usecases.manage_templates import TemplateInput
+from autorelay_core.usecases.manage_topics import TopicInput
 from autorelay_core.usecases.record_activity import EventInput
 from autorelay_core.usecases.send_email import AttachmentInput, SendCommand
 
@@ -138,8 +139,10 @@ _WIRE_NAMES = {
     "contact_id": "contactId",
     "occurred_at": "occurredAt",
     "segment_id": "segmentId",
+    "topic_id": "topicId",
+    "default_subscription": "defaultSubscription",
 }
-for _cls in (ContactInput, ImportInput, ListInput, CampaignInput, PropertyInput, EventInput, SegmentInput):
+for _cls in (ContactInput, ImportInput, ListInput, CampaignInput, PropertyInput, EventInput, SegmentInput, TopicInput):
     _renames: dict[str, Any] = {
         name: override(rename=wire) for name, wire in _WIRE_NAMES.items() if hasattr(_cls, name)
     }

@@ -183,6 +183,7 @@ class CachedStorage:
         self.properties = inner.properties
         self.contact_events = inner.contact_events
         self.segments = inner.segments
+        self.topics = inner.topics
         self.otp = inner.otp
         self.suppressions = inner.suppressions
         self.campaigns = inner.campaigns

@@ -43,6 +43,9 @@ class Campaign:
     # Sent to a segment (domain/segments.py) instead of a list: list_id is then "". The segment is
     # resolved once, at launch, into the frozen set of recipients.
     segment_id: str | None = None
+    # Mail of a topic (domain/topics.py): it goes only to those in the topic, and its one-click
+    # unsubscribe leaves the topic rather than the list.
+    topic_id: str | None = None
 
     def check_editable(self) -> None:
         if self.status is not CampaignStatus.DRAFT:

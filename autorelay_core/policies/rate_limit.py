@@ -51,6 +51,7 @@ LIMITS: dict[str, tuple[Limit, ...]] = {
     "events.record": (Limit(100, MINUTE),),  # as many as sends: an app records one per user action
     "segments.create": (Limit(30, MINUTE),),
     "segments.count": (Limit(60, MINUTE),),  # each is a query over every contact: a live count, not a feed
+    "topics.create": (Limit(30, MINUTE),),
     "lists.list": (Limit(60, MINUTE),),
     "lists.create": (Limit(20, HOUR),),
     "campaigns.list": (Limit(60, MINUTE),),

@@ -15,6 +15,7 @@ from autorelay_core.domain.otp import OtpCode
 from autorelay_core.domain.properties import ContactProperty
 from autorelay_core.domain.segments import Node, Segment
 from autorelay_core.domain.suppressions import Suppression
+from autorelay_core.domain.topics import Topic
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 
 
@@ -65,8 +66,9 @@ class ContactRepository(Protocol):
         first, at most `limit`; with `subscribed_only`, only subscribed contacts are considered."""
 
     async def mark_undeliverable(self, project_id: str, email_key: str, status: ContactStatus) -> int:
-        """Set every contact with this address in the project to `status` (bounced or complained),
-        unless it already is one of those; how many changed."""
+        """Set every contact with this address in the project to `status` (bounced or complained;
+        unsubscribed when the person leaves everything), unless it is bounced or complained already;
+        how many rows it touched."""
 
 
 class PropertyRepository(Protocol):
@@ -117,6 +119,34 @@ class SegmentRepository(Protocol):
         """Conflict if the new name is another segment's."""
 
     async def delete(self, project_id: str, segment_id: str) -> bool: ...
+
+
+class TopicRepository(Protocol):
+    """A project's topics (domain/topics.py) and each person's choices, by project and lower-cased
+    address: True joined, False left; no entry means the topic's default."""
+
+    async def add(self, topic: Topic) -> None:
+        """Conflict if the project already has a topic with this name."""
+
+    async def get(self, project_id: str, topic_id: str) -> Topic | None: ...
+
+    async def all(self, project_id: str) -> list[Topic]:
+        """Oldest first."""
+
+    async def update(self, topic: Topic) -> None:
+        """Store a new name and description (the default never changes); Conflict on a taken name."""
+
+    async def delete(self, project_id: str, topic_id: str) -> bool:
+        """Remove the topic and every choice made about it, in one transaction."""
+
+    async def choices(self, project_id: str, email_key: str) -> dict[str, bool]:
+        """The person's choices by topic id."""
+
+    async def choose(self, project_id: str, email_key: str, choices: dict[str, bool], at: datetime) -> None:
+        """Record the person's choices (topic id -> joined), replacing earlier ones for those topics."""
+
+    async def choices_for(self, project_id: str, topic_id: str, email_keys: list[str]) -> dict[str, bool]:
+        """The choices made about one topic by the given people (those who made none are absent)."""
 
 
 class ImportRepository(Protocol):

@@ -14,6 +14,7 @@ from autorelay_core.ports.audience import (
     PropertyRepository,
     SegmentRepository,
     SuppressionRepository,
+    TopicRepository,
 )
 from autorelay_core.ports.mail import (
     CampaignMail,
@@ -57,6 +58,9 @@ class Storage(Protocol):
 
     @property
     def segments(self) -> SegmentRepository: ...
+
+    @property
+    def topics(self) -> TopicRepository: ...
 
     @property
     def otp(self) -> OtpRepository: ...

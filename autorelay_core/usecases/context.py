@@ -85,6 +85,8 @@ class CoreConfig:
     # mailbox named by List-Unsubscribe's mailto.
     unsubscribe_url: str = "http://localhost:3000/api/v1/unsubscribe"
     unsubscribe_mailto: str = "unsubscribe@localhost"
+    # The public URL of the preference page (GET/POST /preferences): `{{ preferences_url }}`.
+    preferences_url: str = "http://localhost:3000/preferences"
     # Webhooks to plain http:// and to loopback/private addresses: local development and tests only.
     webhooks_allow_private: bool = False
     # Where open pixels and tracked links point (the public URL of /api/v1/track).

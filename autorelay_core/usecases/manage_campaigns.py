@@ -28,8 +28,9 @@ from autorelay_core.usecases.manage_properties import as_read
 from autorelay_core.usecases.manage_segments import get_segment
 from autorelay_core.usecases.manage_segments import recipients as segment_recipients
 from autorelay_core.usecases.manage_templates import parsed
+from autorelay_core.usecases.manage_topics import get_topic, in_topic
 from autorelay_core.usecases.send_email import new_message_id, sender_charges
-from autorelay_core.usecases.unsubscribe import links_for
+from autorelay_core.usecases.unsubscribe import links_for, preferences_link
 
 
 @frozen
@@ -42,6 +43,7 @@ class CampaignInput:
     list_id: str | None = None
     content: str | None = None
     segment_id: str | None = None  # instead of a list
+    topic_id: str | None = None  # "" leaves the topic it had
 
 
 def _text(value: Any, field: str, *, limit: int) -> str:
@@ -73,6 +75,9 @@ async def _checked(deps: Deps, caller: Caller, fields: CampaignInput) -> dict[st
         changes |= {"list_id": (await find_list(deps, caller, fields.list_id)).id, "segment_id": None}
     if fields.segment_id is not None:
         changes |= {"segment_id": (await get_segment(deps, caller, fields.segment_id)).id, "list_id": ""}
+    if fields.topic_id is not None:
+        topic_id = fields.topic_id
+        changes["topic_id"] = (await get_topic(deps, caller, topic_id)).id if topic_id else None
     if fields.content is not None:
         changes["content"] = _text(fields.content, "content", limit=MAX_TEMPLATE_CHARS)
     # Parse now so that a broken template is refused when saved, not when the campaign runs.
@@ -182,6 +187,8 @@ async def launch_campaign(
                 OffsetRequest(1, 10**9),
             )
         ).items
+    if campaign.topic_id is not None:  # only those in the topic, as they stand now
+        chosen = await in_topic(deps, await get_topic(deps, caller, campaign.topic_id), chosen)
     recipients = await as_read(deps, caller.project_id, chosen)  # with their properties' defaults
     # Rendering is CPU work on tenant templates: off the event loop, stopping at the first failure.
     emails = await deps.offload.run(_emails_for, deps, caller, campaign, sender, recipients, starts_at or now)
@@ -199,7 +206,8 @@ async def launch_campaign(
 
 _FOOTER = (
     '<p style="margin-top:32px;font-size:12px;color:#666">'
-    'You receive this email because you subscribed. <a href="{{ unsubscribe_url }}">Unsubscribe</a></p>'
+    'You receive this email because you subscribed. <a href="{{ unsubscribe_url }}">Unsubscribe</a>'
+    ' · <a href="{{ preferences_url }}">Email preferences</a></p>'
 )
 
 
@@ -244,27 +252,34 @@ def _emails_for(
 # properties, and its unsubscribe link. The studio offers exactly these (adapters/dashboard), and
 # the previews use the same.
 CONTACT_VARIABLES = ("email", "name", "company")
-CAMPAIGN_VARIABLES = (*CONTACT_VARIABLES, "unsubscribe_url")
+CAMPAIGN_VARIABLES = (*CONTACT_VARIABLES, "unsubscribe_url", "preferences_url")
 
 
 async def campaign_variables(deps: Deps, caller: Caller) -> tuple[str, ...]:
     """CAMPAIGN_VARIABLES with the project's contact properties among them."""
     keys = [p.key for p in await deps.storage.properties.all(caller.project_id)]
-    return (*CONTACT_VARIABLES, *keys, "unsubscribe_url")
+    return (*CONTACT_VARIABLES, *keys, "unsubscribe_url", "preferences_url")
 
 
-def contact_data(contact: Contact | None, unsubscribe_url: str) -> dict[str, Any]:
+def contact_data(contact: Contact | None, unsubscribe_url: str, preferences_url: str = "") -> dict[str, Any]:
     """A contact's template data (a placeholder one without a contact: a preview with no list).
     Its properties as read (manage_properties.as_read): typed, so `{% if vip %}` and
     `{{ seats * 10 }}` work; an unset one without a default is empty."""
     if contact is None:
-        return {"email": "someone@example.com", "name": "", "company": "", "unsubscribe_url": unsubscribe_url}
+        return {
+            "email": "someone@example.com",
+            "name": "",
+            "company": "",
+            "unsubscribe_url": unsubscribe_url,
+            "preferences_url": preferences_url,
+        }
     return {
         **{key: "" if value is None else value for key, value in contact.properties.items()},
         "email": contact.email,
         "name": contact.name or "",
         "company": contact.company or "",
         "unsubscribe_url": unsubscribe_url,
+        "preferences_url": preferences_url,
     }
 
 
@@ -277,8 +292,8 @@ def _email_for(
     contact: Contact,
     due: datetime,
 ) -> Email:
-    links = links_for(deps, contact, campaign.id)
-    data = contact_data(contact, links.url)
+    links = links_for(deps, contact, campaign.id, campaign.topic_id)
+    data = contact_data(contact, links.url, preferences_link(deps, contact))
     html, text = content
     return Email(
         id=deps.ids.new("em"),
@@ -435,7 +450,7 @@ async def _follow(deps: Deps, campaign: Campaign, active: bool) -> Campaign:
 def render_for(deps: Deps, campaign: Campaign, contact: Contact | None) -> tuple[str, str]:
     """The subject and HTML one contact would get (placeholder data without a contact), for a
     preview or a test send; the unsubscribe link points nowhere. CPU-bound: run through Offload."""
-    data = contact_data(contact, "#unsubscribe-link-of-each-contact")
+    data = contact_data(contact, "#unsubscribe-link-of-each-contact", "#preferences-link-of-each-contact")
     content = with_unsubscribe_link(deps, campaign.content)
     render = deps.templates.render
     return render(campaign.subject, data, strict=False, html=False), render(content, data, strict=False)

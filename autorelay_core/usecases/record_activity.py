@@ -70,8 +70,11 @@ async def contact_timeline(
     return await deps.storage.contact_events.timeline(caller.project_id, contact.email_key, limit, before)
 
 
-async def record_unsubscribed(deps: Deps, project_id: str, contact_id: str, campaign_id: str | None) -> None:
-    """A contact left through a campaign's link: an event of its stream (engagement, like a click)."""
+async def record_unsubscribed(
+    deps: Deps, project_id: str, contact_id: str, campaign_id: str | None, details: dict[str, Any] | None = None
+) -> None:
+    """A contact left through a campaign's link: an event of its stream (engagement, like a click).
+    `details`: what it left, when not its list ({"topic": id}, {"everything": true})."""
     contact = await deps.storage.contacts.get(project_id, contact_id)
     if contact is None:
         return
@@ -82,6 +85,7 @@ async def record_unsubscribed(deps: Deps, project_id: str, contact_id: str, camp
             email_key=contact.email_key,
             name=UNSUBSCRIBED,
             occurred_at=deps.clock.now(),
+            properties=details or {},
             campaign_id=campaign_id or None,
         )
     )

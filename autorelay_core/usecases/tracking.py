@@ -36,7 +36,8 @@ def tracked_html(deps: Deps, email: Email, project: Project | None) -> str:
         def through_redirect(match: re.Match[str]) -> str:
             raw = match.group(2) if match.group(2) is not None else match.group(3)
             url = html.unescape(raw).strip()
-            if not url.lower().startswith(("http://", "https://")) or url.startswith(deps.config.unsubscribe_url):
+            own = (deps.config.unsubscribe_url, deps.config.preferences_url)  # the person's, not a click
+            if not url.lower().startswith(("http://", "https://")) or url.startswith(own):
                 return match.group(0)
             token = deps.signer.sign("click", (email.project_id, email.id, url))
             return f'{match.group(1)}"{html.escape(f"{base}/click/{token}")}"'

@@ -356,7 +356,7 @@ async def test_every_contact_field_is_a_variable_in_campaign_mail_and_its_previe
     content = "<p>{{ name }} at {{ company }} ({{ email }})</p><a href='{{ unsubscribe_url }}'>x</a>"
     campaign = await draft(deps, key, from_email="news@acme.test", content=content, subject="For {{ company }}")
     ann = await create_contact(deps, key, ContactInput("ann@example.com", campaign.list_id, "Ann", "Acme Ltd"))
-    assert set(uc.CAMPAIGN_VARIABLES) == {*uc.CONTACT_VARIABLES, "unsubscribe_url"}
+    assert set(uc.CAMPAIGN_VARIABLES) == {*uc.CONTACT_VARIABLES, "unsubscribe_url", "preferences_url"}
     assert all(hasattr(ann, name) for name in uc.CONTACT_VARIABLES), "every variable is a field of the contact"
     subject, html = uc.render_for(deps, campaign, ann)
     assert subject == "For Acme Ltd" and "Ann at Acme Ltd (ann@example.com)" in html

@@ -24,6 +24,7 @@ def summary(campaign: Campaign) -> dict[str, Any]:
         "status": campaign.status.value,
         "listId": campaign.list_id,
         "segmentId": campaign.segment_id,
+        "topicId": campaign.topic_id,
         "sentCount": campaign.sent,
         "createdAt": iso(campaign.created_at),
     }

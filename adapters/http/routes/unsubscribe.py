@@ -28,7 +28,7 @@ _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 # The token sits in the page's URL: keep it out of Referer headers, caches and frames.
 _PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -39,8 +39,8 @@ _PAGE = """<!doctype html>
 <meta name="robots" content="noindex">
 <title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:15vh auto;padding:0 1rem;color:#222}}
-h1{{font-size:1.5rem}}p{{color:#555;line-height:1.5}}</style></head>
-<body><h1>{title}</h1><p>{text}</p></body></html>
+h1{{font-size:1.5rem}}p{{color:#555;line-height:1.5}}a{{color:#0b57d0}}</style></head>
+<body><h1>{title}</h1><p>{text}</p>{more}</body></html>
 """
 
 
@@ -77,8 +77,11 @@ async def post_unsubscribe(request: Request) -> Response:
     return response
 
 
-def _page(title: str, text: str, status: int, headers: dict[str, str] | None = None) -> HTMLResponse:
-    body = _PAGE.format(title=escape(title), text=escape(text))
+def _page(
+    title: str, text: str, status: int, headers: dict[str, str] | None = None, link: str | None = None
+) -> HTMLResponse:
+    more = f'<p><a href="{escape(link)}">Manage your email preferences</a></p>' if link else ""
+    body = _PAGE.format(title=escape(title), text=escape(text), more=more)
     return HTMLResponse(body, status_code=status, headers={**_PAGE_HEADERS, **(headers or {})})
 
 
@@ -93,7 +96,7 @@ async def get_unsubscribe(request: Request) -> Response:
         retry = error_response(error).headers["Retry-After"]
         return _page("Too many requests", f"Please try again in {retry} seconds.", 429, {"Retry-After": retry})
     try:
-        await unsubscribe(deps, request.query_params.get("token"))
+        done = await unsubscribe(deps, request.query_params.get("token"))
     except AutoRelayError as error:
         log_client_error(request, 400, error.message)
         return _page(
@@ -102,11 +105,11 @@ async def get_unsubscribe(request: Request) -> Response:
             "Open the link from the email again, or use the unsubscribe option of your mail app.",
             400,
         )
-    response = _page(
-        "You've been unsubscribed",
-        "You will not receive any more emails from this list. You can close this page.",
-        200,
-    )
+    if done.topic is not None:  # a topic's mail: the person keeps the list and their other topics
+        text = f"You will not receive any more emails about {done.topic}. Your other subscriptions stay as they were."
+    else:
+        text = "You will not receive any more emails from this list. You can close this page."
+    response = _page("You've been unsubscribed", text, 200, link=done.preferences_url)
     add_rate_headers(response, applied)
     return response
 

@@ -26,6 +26,7 @@ from adapters.storage.memory.outbox import MemoryOutbox
 from adapters.storage.memory.pacing import MemoryPacing
 from adapters.storage.memory.properties import MemoryProperties
 from adapters.storage.memory.segments import MemorySegments
+from adapters.storage.memory.topics import MemoryTopics
 from adapters.storage.memory.users import MemoryUsers
 from adapters.storage.memory.webhooks import MemoryWebhooks
 from autorelay_core.domain.domains import Domain
@@ -231,6 +232,7 @@ class MemoryStorage:
         self.lists = MemoryLists(self.contacts)
         self.properties = MemoryProperties(self.contacts)
         self.segments = MemorySegments()
+        self.topics = MemoryTopics()
         self.contacts.audience = (self.properties, mail.contact_events)
         self.imports = MemoryImports()
         self.otp = MemoryOtp()

@@ -801,6 +801,31 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE campaigns ADD COLUMN segment_id text;
     """,
+    # 33: topics (domain/topics.py) and each person's choices, by project and lower-cased address
+    # like their events; a campaign may name the topic it belongs to.
+    """
+    CREATE TABLE topics (
+        seq bigserial PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        project_id text NOT NULL,
+        name text NOT NULL,
+        description text NOT NULL DEFAULT '',
+        default_subscription text NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        UNIQUE (project_id, name)
+    );
+    CREATE TABLE contact_topics (
+        project_id text NOT NULL,
+        email_key text NOT NULL,
+        topic_id text NOT NULL,
+        subscribed boolean NOT NULL,
+        updated_at timestamptz NOT NULL,
+        PRIMARY KEY (project_id, email_key, topic_id)
+    );
+    CREATE INDEX contact_topics_topic ON contact_topics(topic_id, email_key);
+    ALTER TABLE campaigns ADD COLUMN topic_id text;
+    """,
 ]
 
 

@@ -25,6 +25,7 @@ from adapters.storage.postgres.projects import PostgresKeys, PostgresProjects
 from adapters.storage.postgres.properties import PostgresProperties
 from adapters.storage.postgres.segments import PostgresSegments
 from adapters.storage.postgres.templates import PostgresTemplates
+from adapters.storage.postgres.topics import PostgresTopics
 from adapters.storage.postgres.users import PostgresUsers
 from adapters.storage.postgres.webhooks import PostgresWebhooks
 
@@ -51,6 +52,7 @@ class PostgresStorage:
         self.properties = PostgresProperties(self.db)
         self.contact_events = PostgresContactEvents(self.db)
         self.segments = PostgresSegments(self.db)
+        self.topics = PostgresTopics(self.db)
         self.imports = PostgresImports(self.db)
         self.otp = PostgresOtp(self.db)
         self.suppressions = PostgresSuppressions(self.db)

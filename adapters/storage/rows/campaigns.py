@@ -8,15 +8,15 @@ from autorelay_core.domain.campaigns import Campaign, CampaignStatus
 
 COLUMNS = (
     "id, project_id, name, subject, from_email, list_id, content, created_at, updated_at, status, launched_at,"
-    " total, sent, failed, unsubscribed, starts_at, paused_by_user, segment_id"
+    " total, sent, failed, unsubscribed, starts_at, paused_by_user, segment_id, topic_id"
 )
-COUNT = 18
+COUNT = 19
 # What an update may change (the id and project never do; `unsubscribed` only counts up, by its own
 # statement, so an update made from an older read cannot lose a count).
 UPDATE = (
     "name = {p}, subject = {p}, from_email = {p}, list_id = {p}, content = {p}, updated_at = {p}, status = {p},"
     " launched_at = {p}, total = {p}, sent = {p}, failed = {p}, starts_at = {p}, paused_by_user = {p},"
-    " segment_id = {p}"
+    " segment_id = {p}, topic_id = {p}"
 )
 COUNTS = (
     "SELECT count(*), coalesce(sum(CASE WHEN status = 'sending' THEN 1 ELSE 0 END), 0),"
@@ -32,13 +32,14 @@ def values(campaign: Campaign, when=lambda moment: moment) -> tuple:
     return (
         c.id, c.project_id, c.name, c.subject, c.from_email, c.list_id, c.content, when(c.created_at),
         when(c.updated_at), c.status.value, launched, c.total, c.sent, c.failed, c.unsubscribed, starts,
-        c.paused_by_user, c.segment_id,
+        c.paused_by_user, c.segment_id, c.topic_id,
     )  # fmt: skip
 
 
 def update_args(campaign: Campaign, when=lambda moment: moment) -> tuple:
     row = values(campaign, when)
-    return (*row[2:7], *row[8:14], row[15], row[16], row[17], row[0], row[1])  # created_at (row[7]) never changes
+    # created_at (row[7]) and unsubscribed (row[14]) never change here
+    return (*row[2:7], *row[8:14], *row[15:19], row[0], row[1])
 
 
 def campaign_row(row: tuple) -> Campaign:
@@ -46,9 +47,9 @@ def campaign_row(row: tuple) -> Campaign:
         return value if isinstance(value, datetime) or value is None else datetime.fromisoformat(value)
 
     cid, project_id, name, subject, sender, list_id, content, created, updated, status, launched, *rest = row
-    total, sent, failed, unsubscribed, starts, paused, segment_id = rest
+    total, sent, failed, unsubscribed, starts, paused, segment_id, topic_id = rest
     return Campaign(
         cid, project_id, name, subject, sender, list_id, content, moment(created), moment(updated),
         CampaignStatus(status), moment(launched), total, sent, failed, unsubscribed, moment(starts), bool(paused),
-        segment_id,
+        segment_id, topic_id,
     )  # fmt: skip

@@ -599,6 +599,31 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE campaigns ADD COLUMN segment_id TEXT;
     """,
+    # 33: topics (domain/topics.py) and each person's choices, by project and lower-cased address
+    # like their events; a campaign may name the topic it belongs to.
+    """
+    CREATE TABLE topics (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        project_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        default_subscription TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (project_id, name)
+    );
+    CREATE TABLE contact_topics (
+        project_id TEXT NOT NULL,
+        email_key TEXT NOT NULL,
+        topic_id TEXT NOT NULL,
+        subscribed INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (project_id, email_key, topic_id)
+    );
+    CREATE INDEX contact_topics_topic ON contact_topics(topic_id, email_key);
+    ALTER TABLE campaigns ADD COLUMN topic_id TEXT;
+    """,
 ]
 
 

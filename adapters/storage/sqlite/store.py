@@ -28,6 +28,7 @@ from adapters.storage.sqlite.properties import SqliteProperties
 from adapters.storage.sqlite.segments import SqliteSegments
 from adapters.storage.sqlite.tables import Tables
 from adapters.storage.sqlite.templates import SqliteTemplates
+from adapters.storage.sqlite.topics import SqliteTopics
 from adapters.storage.sqlite.users import SqliteUsers
 from adapters.storage.sqlite.webhooks import SqliteWebhooks
 
@@ -59,6 +60,7 @@ class SqliteStorage:
         self.properties = SqliteProperties(tables)
         self.contact_events = SqliteContactEvents(tables)
         self.segments = SqliteSegments(tables)
+        self.topics = SqliteTopics(tables)
         self.imports = SqliteImports(tables)
         self.otp = SqliteOtp(tables)
         self.suppressions = SqliteSuppressions(tables)
