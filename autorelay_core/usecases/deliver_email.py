@@ -15,6 +15,7 @@ from autorelay_core.domain.addresses import split_mailbox
 from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
 from autorelay_core.domain.projects import Project
 from autorelay_core.domain.suppressions import Suppression
+from autorelay_core.domain.topics import subscribed
 from autorelay_core.domain.verp import verp_address
 from autorelay_core.errors import MailerError
 from autorelay_core.ports import Claim, Handover, Mailer
@@ -46,7 +47,8 @@ async def deliver_due(deps: Deps, batch: int = 8) -> int:
     now = deps.clock.now()
     claims = await deps.storage.outbox.claim_due(now, now + deps.config.lease, batch, deps.config.holder)
     known = await _suppressions(deps, claims)
-    await asyncio.gather(*(deliver_claim(deps, claim, known) for claim in claims))
+    left = await left_topic(deps, claims)
+    await asyncio.gather(*(deliver_claim(deps, claim, known, left) for claim in claims))
     return len(claims)
 
 
@@ -60,6 +62,27 @@ async def _suppressions(deps: Deps, claims: list[Claim]) -> dict[tuple[str, str]
     for project_id, addresses in wanted.items():
         for entry in await deps.storage.suppressions.matching(project_id, sorted(addresses)):
             found[(project_id, entry.email.lower())] = entry
+    return found
+
+
+async def left_topic(deps: Deps, claims: list[Claim]) -> dict[str, str]:
+    """The campaign emails whose recipient left the campaign's topic since its launch (the launch
+    kept only those in it), by email id, with the topic's name: a paced campaign runs for hours,
+    and leaving must hold for the rest of it. One lookup per campaign in the pass."""
+    wanted: dict[tuple[str, str], list[Email]] = {}
+    for claim in claims:
+        if claim.email.campaign_id:
+            wanted.setdefault((claim.email.project_id, claim.email.campaign_id), []).append(claim.email)
+    found: dict[str, str] = {}
+    for (project_id, campaign_id), emails in wanted.items():
+        campaign = await deps.storage.campaigns.get(project_id, campaign_id)
+        topic_id = campaign.topic_id if campaign else None
+        topic = await deps.storage.topics.get(project_id, topic_id) if topic_id else None
+        if topic is None:
+            continue
+        people = {e.id: e.to[0].lower() for e in emails if e.to}
+        choices = await deps.storage.topics.choices_for(project_id, topic.id, sorted(set(people.values())))
+        found |= {i: topic.name for i, person in people.items() if not subscribed(topic, choices.get(person))}
     return found
 
 
@@ -96,17 +119,26 @@ async def next_pass(deps: Deps, lookahead: timedelta = LOOKAHEAD) -> float | Non
     return None
 
 
-async def deliver_claim(deps: Deps, claim: Claim, known: dict[tuple[str, str], Suppression] | None = None) -> str:
-    """Deliver one leased email; `known`: the pass's suppressed addresses, looked up beforehand."""
+async def deliver_claim(
+    deps: Deps,
+    claim: Claim,
+    known: dict[tuple[str, str], Suppression] | None = None,
+    left: dict[str, str] | None = None,
+) -> str:
+    """Deliver one leased email; `known` and `left`: the pass's suppressed addresses and the emails
+    whose recipient left the campaign's topic, looked up beforehand."""
     email = evolve(claim.email)
     addresses = list(dict.fromkeys(address.lower() for address in envelope_addresses(email)))
     if known is None:
         suppressed = await deps.storage.suppressions.matching(email.project_id, addresses)
+        left = await left_topic(deps, [claim])
     else:
         suppressed = [known[(email.project_id, a)] for a in addresses if (email.project_id, a) in known]
-    if suppressed:  # never reaches the mailer
+    if suppressed:  # never reaches the mailer, whatever the person chose: the suppression list wins
         listed = ", ".join(f"{s.email} ({s.reason.value})" for s in suppressed)
         return await _fail(deps, claim, email, f"suppressed: {listed}")
+    if left and email.id in left:
+        return await _fail(deps, claim, email, f"not sent: the recipient left the topic {left[email.id]!r}")
     if not email.test:  # test mail never leaves the machine: nobody's pace to keep
         hold = await deps.pacer.hold_until(email, deps.clock.now())
         if hold is not None:
