@@ -51,7 +51,7 @@ async def test_a_topic_campaign_reaches_only_those_in_the_topic_by_default_or_by
 
 
 async def test_one_click_leaves_the_topic_keeps_the_list_and_an_older_token_still_leaves_the_list(deps, mailer, clock):
-    key, topic, campaign, people = await _setup(deps, "Ann", "Bob")
+    key, _topic, campaign, people = await _setup(deps, "Ann", "Bob")
     await uc.launch_campaign(deps, key, campaign.id)
     clock.advance(seconds=1)
     await drain(deps)
@@ -119,7 +119,7 @@ async def test_the_suppression_list_wins_over_a_persons_choice(deps, mailer, clo
 async def test_the_preference_page_masks_the_address_saves_every_topic_and_leaves_everything(deps):
     from autorelay_core.usecases.unsubscribe import preferences_link
 
-    key, news, campaign, people = await _setup(deps, "Ann")
+    key, _news, _campaign, people = await _setup(deps, "Ann")
     digest = await topics.create_topic(deps, key, topics.TopicInput("Digest", None, "opt_out"))
     second = await create_contact(deps, key, ContactInput("ANN@example.com", (await draft(deps, key)).list_id))
     token = _token(preferences_link(deps, people["Ann"]))
