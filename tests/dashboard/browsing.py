@@ -46,7 +46,7 @@ def serious_problems(browser, context, base: str, paths: list[str]) -> dict[str,
     checker = audit.new_page()
     found = {}
     for path in paths:
-        checker.goto(f"{base}/app/{path}")
+        checker.goto(f"{base}{path}" if path.startswith("/") else f"{base}/app/{path}")  # "/...": not the app's
         checker.evaluate(AXE)
         problems = checker.evaluate(
             "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"

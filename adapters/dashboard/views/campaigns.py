@@ -31,7 +31,7 @@ from autorelay_core.errors import AutoRelayError, Conflict, Invalid
 from autorelay_core.policies.pagination import OffsetRequest
 from autorelay_core.ports import ContactQuery
 from autorelay_core.usecases import manage_campaigns as uc
-from autorelay_core.usecases import manage_contacts, manage_segments, manage_templates, queries
+from autorelay_core.usecases import manage_contacts, manage_segments, manage_templates, manage_topics, queries
 from autorelay_core.usecases.access import admit
 from autorelay_core.usecases.manage_users import Visit
 from autorelay_core.usecases.send_email import SendCommand
@@ -50,10 +50,12 @@ async def _listing(request: Request, visit: Visit, status: int = 200, **extra) -
     lists = await manage_contacts.all_lists(deps, caller_of(visit))
     templates = await manage_templates.list_templates(deps, caller_of(visit))
     segments = await manage_segments.list_segments(deps, caller_of(visit))
+    topics = await manage_topics.list_topics(deps, caller_of(visit))
     return render(
         request,
         "campaigns.html",
         status,
+        topics=topics,
         campaigns=found.items,
         lists=lists,
         list_names={item.id: item.name for item in lists},
@@ -85,13 +87,17 @@ async def create(request: Request, visit: Visit) -> Response:
         subject=subject,
         from_email=form_value(request, "from_email").strip(),
         content=content,
+        topic_id=form_value(request, "topic_id") or None,
         **_audience(form_value(request, "list_id")),
     )
     try:
         made = await uc.create_campaign(deps, caller_of(visit), fields)
     except AutoRelayError as error:
         # The form comes back as it was sent, so one wrong field costs one correction.
-        kept = {name: form_value(request, name) for name in ("name", "list_id", "template", "subject", "from_email")}
+        kept = {
+            name: form_value(request, name)
+            for name in ("name", "list_id", "template", "subject", "from_email", "topic_id")
+        }
         return await _listing(request, visit, 400, error=f"Not created: {error.message}", kept=kept)
     return RedirectResponse(f"/app/campaigns/{made.id}", status_code=303)
 
@@ -169,6 +175,7 @@ async def _detail(request: Request, visit: Visit, campaign: Campaign, status: in
         segments = await manage_segments.list_segments(deps, caller_of(visit))
         extra |= {"lists": lists, "contacts": sample, "recipients": recipients, "templates": templates}
         extra["segments"] = segments
+        extra["topics"] = await manage_topics.list_topics(deps, caller_of(visit))
     else:
         extra["chart"], extra["links"] = await _chart(request, campaign)
     target = None
@@ -230,6 +237,7 @@ async def edit(request: Request, visit: Visit) -> Response:
         subject=form_value(request, "subject"),
         from_email=form_value(request, "from_email").strip(),
         content=content,
+        topic_id=form_value(request, "topic_id"),  # "" leaves the topic
         **_audience(form_value(request, "list_id")),
     )
     try:

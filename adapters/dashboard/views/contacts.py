@@ -20,9 +20,17 @@ from autorelay_core.domain.csv_rows import read_rows
 from autorelay_core.domain.imports import FIELDS
 from autorelay_core.errors import AutoRelayError, Conflict, Invalid, NotFound, RateLimited
 from autorelay_core.policies.pagination import MAX_PAGE, OffsetRequest, parse_bounded_int
-from autorelay_core.usecases import import_contacts, manage_contacts, manage_properties, queries, record_activity
+from autorelay_core.usecases import (
+    import_contacts,
+    manage_contacts,
+    manage_properties,
+    manage_topics,
+    queries,
+    record_activity,
+)
 from autorelay_core.usecases.manage_contacts import ContactInput
 from autorelay_core.usecases.manage_properties import PropertyInput
+from autorelay_core.usecases.manage_topics import TopicInput
 from autorelay_core.usecases.manage_users import Visit
 
 PAGE_SIZE = 50
@@ -36,8 +44,17 @@ async def _lists_page(request: Request, visit: Visit, status: int = 200, **extra
     recent = await queries.recent_imports(deps, caller, 5)
     names = {item.id: item.name for item in lists}
     properties = await manage_properties.list_properties(deps, caller)
+    topics = await manage_topics.list_topics(deps, caller)
     return render(
-        request, "contacts.html", status, lists=lists, imports=recent, list_names=names, properties=properties, **extra
+        request,
+        "contacts.html",
+        status,
+        lists=lists,
+        imports=recent,
+        list_names=names,
+        properties=properties,
+        topics=topics,
+        **extra,
     )
 
 
@@ -69,6 +86,31 @@ async def create_property(request: Request, visit: Visit) -> Response:
     except (Invalid, Conflict) as error:
         return await _lists_page(request, visit, 400, property_error=error.message, property_form=fields)
     return RedirectResponse("/app/contacts#properties", status_code=303)
+
+
+@page()
+async def create_topic(request: Request, visit: Visit) -> Response:
+    fields = TopicInput(
+        name=form_value(request, "name"),
+        description=form_value(request, "description"),
+        default_subscription=form_value(request, "default"),
+    )
+    try:
+        await manage_topics.create_topic(deps_of(request), caller_of(visit), fields)
+    except (Invalid, Conflict) as error:
+        return await _lists_page(request, visit, 400, topic_error=error.message, topic_form=fields)
+    return RedirectResponse("/app/contacts#topics", status_code=303)
+
+
+@page()
+async def delete_topic(request: Request, visit: Visit) -> Response:
+    try:
+        await manage_topics.delete_topic(deps_of(request), caller_of(visit), request.path_params["topic_id"])
+    except NotFound:
+        return missing(request, "topic")
+    except Conflict as error:
+        return await _lists_page(request, visit, 409, topic_error=error.message)
+    return RedirectResponse("/app/contacts#topics", status_code=303)
 
 
 @page()
@@ -196,6 +238,7 @@ async def _contact_page(request: Request, visit: Visit, contact, status: int = 2
     target = await or_none(manage_contacts.find_list(deps, caller, contact.list_id))
     properties = await manage_properties.list_properties(deps, caller)
     events = await record_activity.contact_timeline(deps, caller, contact.id)
+    topics = await manage_topics.contact_topics(deps, caller, contact.id)
     return render(
         request,
         "contact.html",
@@ -205,8 +248,27 @@ async def _contact_page(request: Request, visit: Visit, contact, status: int = 2
         target=target,
         properties=properties,
         events=events,
+        topics=topics,
         error=error,
+        done=request.query_params.get("done"),
     )
+
+
+@page()
+async def contact_topics(request: Request, visit: Visit) -> Response:
+    """The topic boxes of a contact's page: every topic in or out, as ticked."""
+    contact = await _contact_or_none(request, visit)
+    if contact is None:
+        return missing(request, "contact")
+    deps, caller = deps_of(request), caller_of(visit)
+    ticked = set((await request.form()).getlist("topic"))
+    choices = [
+        {"id": t.id, "subscription": "opt_in" if t.id in ticked else "opt_out"}
+        for t in await manage_topics.list_topics(deps, caller)
+    ]
+    if choices:
+        await manage_topics.set_contact_topics(deps, caller, contact.id, choices)
+    return RedirectResponse(f"/app/contacts/people/{contact.id}?done=topics", status_code=303)
 
 
 @page()
@@ -407,6 +469,9 @@ routes = [
     Route("/contacts/lists", create_list, methods=["POST"]),
     Route("/contacts/properties", create_property, methods=["POST"]),
     Route("/contacts/properties/{property_id}/delete", delete_property, methods=["POST"]),
+    Route("/contacts/topics", create_topic, methods=["POST"]),
+    Route("/contacts/people/{contact_id}/topics", contact_topics, methods=["POST"]),
+    Route("/contacts/topics/{topic_id}/delete", delete_topic, methods=["POST"]),
     Route("/contacts/lists/{list_id}", list_detail, methods=["GET"]),
     Route("/contacts/lists/{list_id}/settings", list_settings, methods=["POST"]),
     Route("/contacts/lists/{list_id}/delete", delete_list, methods=["POST"]),

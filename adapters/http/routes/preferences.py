@@ -68,6 +68,8 @@ def _form(token: str, found: Preferences, said: str) -> str:
     ]
     if said:
         parts.append(f'<p class="status" role="status">{escape(said)}</p>')
+    elif not found.subscribed:
+        parts.append("<p>You are unsubscribed from our list, so no topic reaches you until you sign up again.</p>")
     if found.topics:
         rows = []
         for index, item in enumerate(found.topics):
