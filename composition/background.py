@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from adapters.mailers.kept import KeptMessages
 from autorelay_core.errors import Unavailable
+from autorelay_core.usecases.ab_winner import decide_tests
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.deliver_email import deliver_due, keep_alive, next_pass, reconcile_outbox
 from autorelay_core.usecases.import_contacts import BackgroundImports
@@ -96,6 +97,8 @@ async def reconcile_forever(deps: Deps, interval: float, imports: BackgroundImpo
                 log.info("reconciler re-enqueued %d email(s) whose job was lost", found)
             await reconcile_webhooks(deps)
             await imports.start_due(deps)  # an import whose process stopped or died
+            for campaign in await decide_tests(deps):  # an A/B test's winner, and its rest queued
+                log.info("campaign %s: A/B test decided", campaign.id)
             for campaign in await finish_campaigns(deps):
                 if campaign.status.value != "sending":
                     log.info("campaign %s %s", campaign.id, campaign.status.value)

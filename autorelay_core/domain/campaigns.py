@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from attrs import define
 
+from autorelay_core.domain.ab_tests import AbTest
 from autorelay_core.errors import Conflict
 
 
@@ -46,6 +47,8 @@ class Campaign:
     # Mail of a topic (domain/topics.py): it goes only to those in the topic, and its one-click
     # unsubscribe leaves the topic rather than the list.
     topic_id: str | None = None
+    # An A/B test of 2 to 4 variants (domain/ab_tests.py); None: one version for everyone.
+    ab_test: AbTest | None = None
 
     def check_editable(self) -> None:
         if self.status is not CampaignStatus.DRAFT:

@@ -156,6 +156,7 @@ class Email:
     # Campaign mail: one email per (campaign, contact), made at launch.
     campaign_id: str | None = None
     contact_id: str | None = None
+    variant: int | None = None  # an A/B test's variant (0 is A), for its stats
     # Mail taken in by the SMTP relay: the message exactly as the client sent it (without Bcc and
     # Message-ID headers: the mailers add ours); html and text stay empty.
     raw: bytes | None = None

@@ -38,6 +38,9 @@ class ContactRepository(Protocol):
 
     async def get(self, project_id: str, contact_id: str) -> Contact | None: ...
 
+    async def get_many(self, project_id: str, contact_ids: list[str]) -> list[Contact]:
+        """The project's contacts among the ids (those gone are left out), in the ids' order."""
+
     async def update(self, contact: Contact) -> None:
         """Conflict if the new address (or list) collides with another contact."""
 
@@ -239,6 +242,14 @@ class CampaignRepository(Protocol):
 
     async def count_unsubscribed(self, project_id: str, campaign_id: str) -> None:
         """One more contact unsubscribed through the campaign's link."""
+
+    async def keep_rest(self, campaign_id: str, contact_ids: list[str]) -> None:
+        """Keep the contacts an A/B test's winner goes to (ids already kept are skipped)."""
+
+    async def rest(self, campaign_id: str) -> list[str]:
+        """The kept contact ids, in the order kept."""
+
+    async def drop_rest(self, campaign_id: str) -> None: ...
 
     async def running(self) -> list[Campaign]:
         """Every campaign still sending, in any project (the reconciler completes them)."""

@@ -48,7 +48,8 @@ SEARCH_COUNTED = 10_000
 # is what the email is (addresses, subject, headers, bodies, attachments, the relayed message), its
 # content, written once: a record of a hundred bytes lets dozens of emails share each page a step
 # rewrites, where the whole email (a campaign's List-Unsubscribe pair alone is 800 bytes) let two.
-RECORD_FIELDS = ("status", "opens", "clicks", "last_error", "provider_message_id")
+# `variant` rides with the record (never changes) so a campaign's stats can count by it in the row.
+RECORD_FIELDS = ("status", "opens", "clicks", "last_error", "provider_message_id", "variant")
 CONTENT_FIELDS = tuple(f.name for f in fields(Email) if f.name not in RECORD_FIELDS)
 
 
@@ -192,6 +193,9 @@ class CampaignMail(Protocol):
 
     async def statuses(self, campaign_id: str) -> dict[EmailStatus, int]:
         """How many of the campaign's emails are in each status (one aggregate query)."""
+
+    async def variant_statuses(self, campaign_id: str) -> dict[int, dict[EmailStatus, int]]:
+        """`statuses` by A/B variant (emails without one are left out)."""
 
     async def timeline(self, campaign_id: str) -> list[tuple[str, str, int]]:
         """(UTC minute as YYYY-MM-DDTHH:MM, event type, how many) for the campaign's email events,

@@ -10,6 +10,7 @@ from typing import Any
 
 from attrs import evolve, frozen
 
+from autorelay_core.domain.ab_tests import assign
 from autorelay_core.domain.addresses import Mailbox
 from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.campaigns import Campaign, CampaignStatus
@@ -21,6 +22,7 @@ from autorelay_core.domain.templates import MAX_TEMPLATE_CHARS
 from autorelay_core.errors import Conflict, Invalid
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import ContactQuery
+from autorelay_core.usecases.campaign_variants import Version, parse_ab_test, versions
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.found import found
 from autorelay_core.usecases.manage_contacts import find_list
@@ -44,6 +46,7 @@ class CampaignInput:
     content: str | None = None
     segment_id: str | None = None  # instead of a list
     topic_id: str | None = None  # "" leaves the topic it had
+    ab_test: Any = None  # the test as the API gives it (campaign_variants.parse_ab_test); False removes it
 
 
 def _text(value: Any, field: str, *, limit: int) -> str:
@@ -78,6 +81,8 @@ async def _checked(deps: Deps, caller: Caller, fields: CampaignInput) -> dict[st
     if fields.topic_id is not None:
         topic_id = fields.topic_id
         changes["topic_id"] = (await get_topic(deps, caller, topic_id)).id if topic_id else None
+    if fields.ab_test is not None:
+        changes["ab_test"] = await parse_ab_test(deps, fields.ab_test)
     if fields.content is not None:
         changes["content"] = _text(fields.content, "content", limit=MAX_TEMPLATE_CHARS)
     # Parse now so that a broken template is refused when saved, not when the campaign runs.
@@ -190,14 +195,23 @@ async def launch_campaign(
     if campaign.topic_id is not None:  # only those in the topic, as they stand now
         chosen = await in_topic(deps, await get_topic(deps, caller, campaign.topic_id), chosen)
     recipients = await as_read(deps, caller.project_id, chosen)  # with their properties' defaults
+    groups = None
+    if campaign.ab_test is not None:  # the test share now; the rest, kept, when the winner is known
+        test = campaign.ab_test
+        groups, rest = assign(campaign.id, [c.email_key for c in recipients], test.test_percent, len(test.variants))
+        by_person = {c.email_key: c.id for c in recipients}
+        await deps.storage.campaigns.keep_rest(campaign.id, [by_person[key] for key in rest])
+        recipients = [c for c in recipients if c.email_key in groups]
+        campaign = evolve(campaign, ab_test=evolve(test, test_mode=caller.is_test))
     # Rendering is CPU work on tenant templates: off the event loop, stopping at the first failure.
-    emails = await deps.offload.run(_emails_for, deps, caller, campaign, sender, recipients, starts_at or now)
+    start = starts_at or now
+    emails = await deps.offload.run(campaign_emails, deps, caller, campaign, sender, recipients, start, groups)
     await deps.storage.emails.add_many(emails, [Event(EventType.QUEUED, now)], charges)
     deps.metrics.email_accepted(test=caller.is_test, count=len(emails))
     launched = evolve(
         campaign, status=CampaignStatus.SENDING, launched_at=now, total=len(emails), updated_at=now, starts_at=starts_at
     )
-    if not emails:
+    if not emails and campaign.ab_test is None:
         launched = evolve(launched, status=CampaignStatus.COMPLETED)
     await deps.storage.campaigns.update(launched)
     deps.queue.wake()
@@ -236,16 +250,41 @@ def text_template(deps: Deps, content: str) -> str | None:
     return text
 
 
-def _emails_for(
-    deps: Deps, caller: Caller, campaign: Campaign, sender: Mailbox, contacts: list[Contact], now: datetime
+@frozen
+class _Prepared:
+    """A version ready to render for each contact: its content with the unsubscribe footer, and
+    its plain-text template (converted once)."""
+
+    version: Version
+    content: str
+    text: str | None
+
+
+def _prepared(deps: Deps, version: Version) -> _Prepared:
+    content = with_unsubscribe_link(deps, version.content)
+    return _Prepared(version, content, text_template(deps, content))
+
+
+def campaign_emails(
+    deps: Deps,
+    caller: Caller,
+    campaign: Campaign,
+    sender: Mailbox,
+    contacts: list[Contact],
+    now: datetime,
+    groups: dict[str, int] | None = None,
+    only: Version | None = None,
 ) -> list[Email]:
+    """One email per contact at the campaign's pace from `now`: the campaign's own version, each
+    contact's variant in `groups` (an A/B test's share), or `only` (its winner, for the rest)."""
     pace = deps.config.campaign_rate
-    content = with_unsubscribe_link(deps, campaign.content)
-    text = text_template(deps, content)
-    return [
-        _email_for(deps, caller, campaign, (content, text), sender, contact, now + timedelta(seconds=index / pace))
-        for index, contact in enumerate(contacts)
-    ]
+    prepared = [_prepared(deps, v) for v in ([only] if only else versions(campaign, sender))]
+    emails = []
+    for index, contact in enumerate(contacts):
+        chosen = prepared[groups[contact.email_key] if groups is not None else 0]
+        due = now + timedelta(seconds=index / pace)
+        emails.append(_email_for(deps, caller, campaign, chosen, contact, due))
+    return emails
 
 
 # What a campaign fills for each contact: every field of the contact, each of the project's contact
@@ -284,24 +323,18 @@ def contact_data(contact: Contact | None, unsubscribe_url: str, preferences_url:
 
 
 def _email_for(
-    deps: Deps,
-    caller: Caller,
-    campaign: Campaign,
-    content: tuple[str, str | None],
-    sender: Mailbox,
-    contact: Contact,
-    due: datetime,
+    deps: Deps, caller: Caller, campaign: Campaign, prepared: _Prepared, contact: Contact, due: datetime
 ) -> Email:
     links = links_for(deps, contact, campaign.id, campaign.topic_id)
     data = contact_data(contact, links.url, preferences_link(deps, contact))
-    html, text = content
+    html, text, version = prepared.content, prepared.text, prepared.version
     return Email(
         id=deps.ids.new("em"),
         project_id=caller.project_id,
-        message_id=new_message_id(deps, sender),
-        sender=sender.formatted(),
+        message_id=new_message_id(deps, version.sender),
+        sender=version.sender.formatted(),
         to=(contact.email,),
-        subject=deps.templates.render(campaign.subject, data, strict=False, html=False),
+        subject=deps.templates.render(version.subject, data, strict=False, html=False),
         html=deps.templates.render(html, data, strict=False),
         text=None if text is None else deps.templates.render(text, data, strict=False, html=False),
         headers=links.headers,
@@ -311,6 +344,7 @@ def _email_for(
         test=caller.is_test,
         campaign_id=campaign.id,
         contact_id=contact.id,
+        variant=version.variant,
     )
 
 
@@ -369,7 +403,8 @@ async def progress(deps: Deps, campaign: Campaign) -> Progress:
     sent = sum(statuses.get(s, 0) for s in _SENT)
     failed = sum(statuses.get(s, 0) for s in _FAILED)
     counted = evolve(campaign, sent=sent, failed=failed)
-    if campaign.status is CampaignStatus.SENDING and not statuses.get(EmailStatus.QUEUED):
+    testing = campaign.ab_test is not None and campaign.ab_test.winner is None  # the rest is to come
+    if campaign.status is CampaignStatus.SENDING and not statuses.get(EmailStatus.QUEUED) and not testing:
         finished = CampaignStatus.FAILED if failed and not sent else CampaignStatus.COMPLETED
         counted = evolve(counted, status=finished, updated_at=deps.clock.now())
     if (counted.status, counted.sent, counted.failed) != (campaign.status, campaign.sent, campaign.failed):

@@ -53,6 +53,10 @@ class MemoryContacts(MemorySegmentQueries):
         contact = self.rows.get(contact_id)
         return _copy(contact) if contact and contact.project_id == project_id else None
 
+    async def get_many(self, project_id: str, contact_ids: list[str]) -> list[Contact]:
+        found = (self.rows.get(i) for i in contact_ids)
+        return [_copy(c) for c in found if c is not None and c.project_id == project_id]
+
     async def update(self, contact: Contact) -> None:
         if self._taken(contact.list_id, contact.email_key, but=contact.id):
             raise _clash(contact)
@@ -195,6 +199,7 @@ _RUNNING = (CampaignStatus.SENDING, CampaignStatus.PAUSED)
 class MemoryCampaigns:
     def __init__(self) -> None:
         self._rows: dict[str, Campaign] = {}  # insertion order; pages are newest first
+        self._rest: dict[str, dict[str, None]] = {}  # campaign -> contact ids, in the order kept
 
     async def add(self, campaign: Campaign) -> None:
         self._rows[campaign.id] = evolve(campaign)
@@ -227,6 +232,15 @@ class MemoryCampaigns:
             return False
         del self._rows[campaign_id]
         return True
+
+    async def keep_rest(self, campaign_id: str, contact_ids: list[str]) -> None:
+        self._rest.setdefault(campaign_id, {}).update(dict.fromkeys(contact_ids))
+
+    async def rest(self, campaign_id: str) -> list[str]:
+        return list(self._rest.get(campaign_id, ()))
+
+    async def drop_rest(self, campaign_id: str) -> None:
+        self._rest.pop(campaign_id, None)
 
     async def running(self) -> list[Campaign]:
         return [evolve(c) for c in self._rows.values() if c.status in _RUNNING]

@@ -41,6 +41,15 @@ class MemoryCampaignMail:
                 counts[row.email.status] = counts.get(row.email.status, 0) + 1
         return counts
 
+    async def variant_statuses(self, campaign_id: str) -> dict[int, dict[EmailStatus, int]]:
+        found: dict[int, dict[EmailStatus, int]] = {}
+        for row in self._mail.rows.values():
+            email = row.email
+            if email.campaign_id == campaign_id and email.variant is not None:
+                counts = found.setdefault(email.variant, {})
+                counts[email.status] = counts.get(email.status, 0) + 1
+        return found
+
     async def timeline(self, campaign_id: str) -> list[tuple[str, str, int]]:
         counts: Counter[tuple[str, str]] = Counter()
         for row in self._mail.rows.values():

@@ -56,6 +56,22 @@ class PostgresCampaigns:
             (campaign_id, project_id),
         )
 
+    async def keep_rest(self, campaign_id: str, contact_ids: list[str]) -> None:
+        await self.db.rowcount(
+            "INSERT INTO campaign_rest (campaign_id, contact_id)"
+            " SELECT %s, c FROM unnest(%s::text[]) WITH ORDINALITY AS k(c, n) ORDER BY n ON CONFLICT DO NOTHING",
+            (campaign_id, contact_ids),
+        )
+
+    async def rest(self, campaign_id: str) -> list[str]:
+        rows = await self.db.fetchall(
+            "SELECT contact_id FROM campaign_rest WHERE campaign_id = %s ORDER BY seq", (campaign_id,)
+        )
+        return [contact_id for (contact_id,) in rows]
+
+    async def drop_rest(self, campaign_id: str) -> None:
+        await self.db.rowcount("DELETE FROM campaign_rest WHERE campaign_id = %s", (campaign_id,))
+
     async def running(self) -> list[Campaign]:
         rows = await self.db.fetchall(
             f"SELECT {COLUMNS} FROM campaigns WHERE status IN ('sending', 'paused') ORDER BY seq"

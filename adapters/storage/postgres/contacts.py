@@ -61,6 +61,13 @@ class PostgresContacts(SegmentQueries):
         )
         return contact_row(row) if row else None
 
+    async def get_many(self, project_id: str, contact_ids: list[str]) -> list[Contact]:
+        rows = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM contacts WHERE project_id = %s AND id = ANY(%s::text[])", (project_id, contact_ids)
+        )
+        found = {c.id: c for c in map(contact_row, rows)}
+        return [found[i] for i in contact_ids if i in found]
+
     async def update(self, contact: Contact) -> None:
         try:
             await self.db.rowcount(

@@ -35,6 +35,17 @@ class PostgresCampaignMail:
         )
         return {EmailStatus(status): count for status, count in rows}
 
+    async def variant_statuses(self, campaign_id: str) -> dict[int, dict[EmailStatus, int]]:
+        rows = await self.db.fetchall(
+            "SELECT (payload ->> 'variant')::int, status, count(*) FROM emails"
+            " WHERE campaign_id = %s AND payload ->> 'variant' IS NOT NULL GROUP BY 1, 2",
+            (campaign_id,),
+        )
+        found: dict[int, dict[EmailStatus, int]] = {}
+        for variant, status, count in rows:
+            found.setdefault(variant, {})[EmailStatus(status)] = count
+        return found
+
     async def timeline(self, campaign_id: str) -> list[tuple[str, str, int]]:
         rows = await self.db.fetchall(
             "SELECT to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI'), e.type, count(*) FROM emails m"

@@ -826,6 +826,17 @@ MIGRATIONS: list[str] = [
     CREATE INDEX contact_topics_topic ON contact_topics(topic_id, email_key);
     ALTER TABLE campaigns ADD COLUMN topic_id text;
     """,
+    # 34: A/B tests (domain/ab_tests.py): a campaign's test as JSON, and the contacts its winner
+    # goes to, kept at launch until the winner is queued. Each email's variant rides in its record.
+    """
+    ALTER TABLE campaigns ADD COLUMN ab_test text;
+    CREATE TABLE campaign_rest (
+        seq bigserial PRIMARY KEY,
+        campaign_id text NOT NULL,
+        contact_id text NOT NULL,
+        UNIQUE (campaign_id, contact_id)
+    );
+    """,
 ]
 
 

@@ -61,6 +61,23 @@ class SqliteCampaigns:
                 (campaign_id, project_id),
             )
 
+    async def keep_rest(self, campaign_id: str, contact_ids: list[str]) -> None:
+        async with self._t.tx() as conn:
+            conn.executemany(
+                "INSERT INTO campaign_rest (campaign_id, contact_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [(campaign_id, contact_id) for contact_id in contact_ids],
+            )
+
+    async def rest(self, campaign_id: str) -> list[str]:
+        rows = self._t.conn.execute(
+            "SELECT contact_id FROM campaign_rest WHERE campaign_id = ? ORDER BY seq", (campaign_id,)
+        )
+        return [contact_id for (contact_id,) in rows]
+
+    async def drop_rest(self, campaign_id: str) -> None:
+        async with self._t.tx() as conn:
+            conn.execute("DELETE FROM campaign_rest WHERE campaign_id = ?", (campaign_id,))
+
     async def running(self) -> list[Campaign]:
         rows = self._t.conn.execute(
             f"SELECT {COLUMNS} FROM campaigns WHERE status IN ('sending', 'paused') ORDER BY seq"

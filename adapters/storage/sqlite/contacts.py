@@ -70,6 +70,17 @@ class SqliteContacts(SegmentQueries):
         ).fetchone()
         return contact_row(row) if row else None
 
+    async def get_many(self, project_id: str, contact_ids: list[str]) -> list[Contact]:
+        found: dict[str, Contact] = {}
+        for start in range(0, len(contact_ids), 500):
+            chunk = contact_ids[start : start + 500]
+            rows = self._t.conn.execute(
+                f"SELECT {COLUMNS} FROM contacts WHERE project_id = ? AND id IN ({', '.join('?' * len(chunk))})",
+                (project_id, *chunk),
+            )
+            found.update((c.id, c) for c in map(contact_row, rows))
+        return [found[i] for i in contact_ids if i in found]
+
     async def update(self, contact: Contact) -> None:
         try:
             async with self._t.tx() as conn:

@@ -35,6 +35,17 @@ class SqliteCampaignMail(Tables):
         )
         return {EmailStatus(status): count for status, count in rows}
 
+    async def variant_statuses(self, campaign_id: str) -> dict[int, dict[EmailStatus, int]]:
+        rows = self.conn.execute(
+            "SELECT json_extract(payload, '$.variant'), status, count(*) FROM emails"
+            " WHERE campaign_id = ? AND json_extract(payload, '$.variant') IS NOT NULL GROUP BY 1, 2",
+            (campaign_id,),
+        )
+        found: dict[int, dict[EmailStatus, int]] = {}
+        for variant, status, count in rows:
+            found.setdefault(int(variant), {})[EmailStatus(status)] = count
+        return found
+
     async def timeline(self, campaign_id: str) -> list[tuple[str, str, int]]:
         rows = self.conn.execute(
             "SELECT substr(e.created_at, 1, 16), e.type, COUNT(*) FROM emails m"
