@@ -46,9 +46,10 @@ def test_the_access_rule_is_written_once():
                 continue
             text = path.read_text()
             callers += [f"{name}: {piece}" for piece in pieces if piece in text.replace(f"def {piece}", "")]
-    # Two calls that are not the caller's access: limits on a stranger's IP (unsubscribe links) and
-    # on an OTP's recipient (known only once the body is read).
+    # Calls that are not the caller's access: limits on a stranger's IP (unsubscribe links and the
+    # preference page, which share one budget) and on an OTP's recipient (known once the body is read).
     assert sorted(callers) == [
+        "adapters/http/routes/preferences.py: enforce(",
         "adapters/http/routes/unsubscribe.py: enforce(",
         "autorelay_core/usecases/otp.py: enforce(",
     ]
