@@ -318,12 +318,18 @@ class SmtpSink:
 
     def recipients(self) -> list[list[str]]:
         """Each dumped transaction's envelope recipients (read once the sending has ended)."""
+        return [recipients for recipients, _ in self.transactions()]
+
+    def transactions(self) -> list[tuple[list[str], bytes]]:
+        """Each dumped transaction: its envelope recipients and what it holds (envelope, then the
+        message)."""
         assert self.dump is not None
         found = []
         for entry in os.scandir(self.dump):
             with open(entry.path, "rb") as dumped:
-                head = dumped.read(4096).split(b"\nReceived:", 1)[0]
-            found.append([m.decode() for m in re.findall(rb"^X-Rcpt-Args: <([^>]*)>", head, re.M)])
+                whole = dumped.read()
+            head = whole[:4096].split(b"\nReceived:", 1)[0]
+            found.append(([m.decode() for m in re.findall(rb"^X-Rcpt-Args: <([^>]*)>", head, re.M)], whole))
         return found
 
 

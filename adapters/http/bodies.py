@@ -140,6 +140,7 @@ _WIRE_NAMES = {
     "occurred_at": "occurredAt",
     "segment_id": "segmentId",
     "topic_id": "topicId",
+    "ab_test": "abTest",
     "default_subscription": "defaultSubscription",
 }
 for _cls in (ContactInput, ImportInput, ListInput, CampaignInput, PropertyInput, EventInput, SegmentInput, TopicInput):

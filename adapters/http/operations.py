@@ -29,6 +29,7 @@ ROUTE_OPERATIONS: dict[str, str] = {
     "PUT /api/v1/campaigns/{campaign_id}": "campaigns.update",
     "DELETE /api/v1/campaigns/{campaign_id}": "campaigns.delete",
     "POST /api/v1/campaigns/{campaign_id}/launch": "campaigns.launch",
+    "POST /api/v1/campaigns/{campaign_id}/winner": "campaigns.update",
     "GET /api/v1/templates": "templates.list",
     "GET /api/v1/assets": "assets.list",
     "POST /api/v1/assets": "assets.upload",
