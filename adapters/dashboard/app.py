@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.dashboard.pages import render
 from adapters.dashboard.views import (
+    ab_tests,
     auth,
     campaigns,
     contacts,
@@ -118,6 +119,7 @@ def create_dashboard(
         *contacts.routes,
         *segments.routes,
         *campaigns.routes,
+        *ab_tests.routes,
         *webhooks.routes,
         *domains.routes,
         *settings.routes,

@@ -47,6 +47,14 @@ class VariantResult:
         hits = self.opened if metric is Metric.OPENS else self.clicked
         return hits / self.sent if self.sent else 0.0
 
+    @property
+    def open_rate(self) -> float:
+        return self.rate(Metric.OPENS)
+
+    @property
+    def click_rate(self) -> float:
+        return self.rate(Metric.CLICKS)
+
 
 @frozen
 class AbTest:

@@ -13,7 +13,7 @@ import logging
 
 from attrs import evolve, frozen
 
-from autorelay_core.domain.ab_tests import VariantResult, name, winner
+from autorelay_core.domain.ab_tests import Metric, VariantResult, name, winner
 from autorelay_core.domain.addresses import Mailbox
 from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.campaigns import Campaign, CampaignStatus
@@ -36,7 +36,15 @@ _HANDED_OVER = (EmailStatus.SENT, EmailStatus.OPENED, EmailStatus.CLICKED, Email
 @frozen
 class Results:
     by_variant: list[VariantResult]
-    leader: int  # the variant ahead now (the winner, once decided)
+    leader: int  # the variant that would win now (a tie: the earliest), or the winner once decided
+    metric: Metric
+
+    @property
+    def ahead(self) -> int | None:
+        """The leader when it is strictly ahead of every other variant (None on a tie)."""
+        best = self.by_variant[self.leader].rate(self.metric)
+        others = [r.rate(self.metric) for i, r in enumerate(self.by_variant) if i != self.leader]
+        return self.leader if all(best > rate for rate in others) else None
 
 
 async def results(deps: Deps, campaign: Campaign) -> Results | None:
@@ -55,7 +63,8 @@ async def results(deps: Deps, campaign: Campaign) -> Results | None:
             )
         )
     chosen = campaign.ab_test.winner
-    return Results(found, winner(found, campaign.ab_test.metric) if chosen is None else chosen)
+    metric = campaign.ab_test.metric
+    return Results(found, winner(found, metric) if chosen is None else chosen, metric)
 
 
 async def decide_tests(deps: Deps) -> list[Campaign]:

@@ -188,7 +188,7 @@ def test_a_campaign_may_have_a_sender_name_and_a_mistake_keeps_the_form(dash_ser
     assert "fromEmail" not in alert.inner_text()
     # Everything typed is still there; only the wrong field needs a change.
     assert page.get_by_label("Name").input_value() == "Named sender"
-    assert page.get_by_label("Subject").input_value() == "Hello {{ name }}"
+    assert page.get_by_label("Subject", exact=True).input_value() == "Hello {{ name }}"
     assert page.get_by_label("List").input_value() == readers
     assert _axe(page) == []
     shoot(page, "newcomer-campaign-sender-refused-wide")

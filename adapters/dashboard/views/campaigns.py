@@ -32,6 +32,7 @@ from autorelay_core.policies.pagination import OffsetRequest
 from autorelay_core.ports import ContactQuery
 from autorelay_core.usecases import manage_campaigns as uc
 from autorelay_core.usecases import manage_contacts, manage_segments, manage_templates, manage_topics, queries
+from autorelay_core.usecases.ab_winner import results
 from autorelay_core.usecases.access import admit
 from autorelay_core.usecases.manage_users import Visit
 from autorelay_core.usecases.send_email import SendCommand
@@ -102,7 +103,7 @@ async def create(request: Request, visit: Visit) -> Response:
     return RedirectResponse(f"/app/campaigns/{made.id}", status_code=303)
 
 
-async def _campaign(request: Request, visit: Visit) -> Campaign | None:
+async def campaign_of(request: Request, visit: Visit) -> Campaign | None:
     return await or_none(uc.get_campaign(deps_of(request), caller_of(visit), request.path_params["campaign_id"]))
 
 
@@ -121,7 +122,8 @@ async def _live(request: Request, campaign: Campaign) -> dict:
         if campaign.status is CampaignStatus.SENDING and done < n.total:
             eta = now + timedelta(seconds=(n.total - done) / rate)
     waiting = campaign.starts_at is not None and campaign.starts_at > now
-    return {"campaign": campaign, "n": n, "done": done, "rate": rate, "eta": eta, "waiting": waiting}
+    ab = await results(deps, campaign)  # each variant's numbers, live like the rest
+    return {"campaign": campaign, "n": n, "done": done, "rate": rate, "eta": eta, "waiting": waiting, "ab": ab}
 
 
 def _buckets(timeline: list[tuple[str, str, int]]) -> tuple[list[int], dict[str, list[int]]]:
@@ -151,7 +153,7 @@ async def _chart(request: Request, campaign: Campaign) -> tuple[str, list[tuple[
     return json.dumps({"times": times, "series": series}), links
 
 
-async def _detail(request: Request, visit: Visit, campaign: Campaign, status: int = 200, **extra) -> Response:
+async def detail_page(request: Request, visit: Visit, campaign: Campaign, status: int = 200, **extra) -> Response:
     deps = deps_of(request)
     context = await _live(request, campaign)
     campaign = context["campaign"]
@@ -201,21 +203,22 @@ _NOTICES = {
     "scheduled": "Scheduled.",
     "paused": "Paused: nothing more is sent until you resume.",
     "resumed": "Resumed.",
+    "picked": "Winner picked: the rest of the recipients get it now.",
 }
 
 
 @page()
 async def detail(request: Request, visit: Visit) -> Response:
-    campaign = await _campaign(request, visit)
+    campaign = await campaign_of(request, visit)
     if campaign is None:
         return missing(request, "campaign")
-    return await _detail(request, visit, campaign)
+    return await detail_page(request, visit, campaign)
 
 
 @page()
 async def progress(request: Request, visit: Visit) -> Response:
     """The progress card again (htmx polls it while the campaign sends)."""
-    campaign = await _campaign(request, visit)
+    campaign = await campaign_of(request, visit)
     if campaign is None:
         return Response(status_code=404)
     return render(request, "campaign_progress.html", **await _live(request, campaign))
@@ -223,7 +226,7 @@ async def progress(request: Request, visit: Visit) -> Response:
 
 @page(field_bytes=4 * MAX_TEMPLATE_CHARS)
 async def edit(request: Request, visit: Visit) -> Response:
-    campaign = await _campaign(request, visit)
+    campaign = await campaign_of(request, visit)
     if campaign is None:
         return missing(request, "campaign")
     deps = deps_of(request)
@@ -243,7 +246,7 @@ async def edit(request: Request, visit: Visit) -> Response:
     try:
         await uc.update_campaign(deps, caller_of(visit), campaign.id, fields)
     except AutoRelayError as error:
-        return await _detail(request, visit, campaign, 400, error=error.message)
+        return await detail_page(request, visit, campaign, 400, error=error.message)
     return RedirectResponse(f"/app/campaigns/{campaign.id}?done=saved", status_code=303)
 
 
@@ -272,7 +275,7 @@ def form_value_or_none(request: Request, name: str) -> str | None:
 
 @page()
 async def preview(request: Request, visit: Visit) -> Response:
-    campaign = await _campaign(request, visit)
+    campaign = await campaign_of(request, visit)
     if campaign is None:
         return Response("Not found", status_code=404, media_type="text/plain")
     contact = await _contact_for_preview(request, visit, campaign)
@@ -286,7 +289,7 @@ async def preview(request: Request, visit: Visit) -> Response:
 
 @page()
 async def send_test(request: Request, visit: Visit) -> Response:
-    campaign = await _campaign(request, visit)
+    campaign = await campaign_of(request, visit)
     if campaign is None:
         return missing(request, "campaign")
     deps = deps_of(request)
@@ -298,13 +301,13 @@ async def send_test(request: Request, visit: Visit) -> Response:
         )
         email = await test_send(request, visit, command)
     except AutoRelayError as error:
-        return await _detail(request, visit, campaign, 400, error=f"Test not sent: {error.message}")
-    return await _detail(request, visit, campaign, tested=email)
+        return await detail_page(request, visit, campaign, 400, error=f"Test not sent: {error.message}")
+    return await detail_page(request, visit, campaign, tested=email)
 
 
 @page()
 async def launch(request: Request, visit: Visit) -> Response:
-    campaign = await _campaign(request, visit)
+    campaign = await campaign_of(request, visit)
     if campaign is None:
         return missing(request, "campaign")
     deps = deps_of(request)
@@ -314,26 +317,26 @@ async def launch(request: Request, visit: Visit) -> Response:
         try:
             starts_at = datetime.fromisoformat(when).replace(tzinfo=UTC)
         except ValueError:
-            return await _detail(request, visit, campaign, 400, error="Choose the date and time to start (UTC).")
+            return await detail_page(request, visit, campaign, 400, error="Choose the date and time to start (UTC).")
     caller = caller_of(visit)
     try:
         await admit(deps, caller, scope="campaigns.write", limited_as="campaigns.launch")
         await uc.launch_campaign(deps, caller, campaign.id, starts_at=starts_at)
     except AutoRelayError as error:
-        return await _detail(request, visit, campaign, 400, error=f"Not launched: {error.message}")
+        return await detail_page(request, visit, campaign, 400, error=f"Not launched: {error.message}")
     done = "scheduled" if starts_at and starts_at > deps.clock.now() else "launched"
     return RedirectResponse(f"/app/campaigns/{campaign.id}?done={done}", status_code=303)
 
 
 async def _pause_or_resume(request: Request, visit: Visit, pause: bool) -> Response:
-    campaign = await _campaign(request, visit)
+    campaign = await campaign_of(request, visit)
     if campaign is None:
         return missing(request, "campaign")
     action = uc.pause_campaign if pause else uc.resume_campaign
     try:
         await action(deps_of(request), caller_of(visit), campaign.id)
     except Conflict as error:
-        return await _detail(request, visit, campaign, 409, error=error.message)
+        return await detail_page(request, visit, campaign, 409, error=error.message)
     return RedirectResponse(f"/app/campaigns/{campaign.id}?done={'paused' if pause else 'resumed'}", status_code=303)
 
 
@@ -349,13 +352,13 @@ async def resume(request: Request, visit: Visit) -> Response:
 
 @page()
 async def delete(request: Request, visit: Visit) -> Response:
-    campaign = await _campaign(request, visit)
+    campaign = await campaign_of(request, visit)
     if campaign is None:
         return missing(request, "campaign")
     try:
         await uc.delete_campaign(deps_of(request), caller_of(visit), campaign.id)
     except Conflict as error:
-        return await _detail(request, visit, campaign, 409, error=error.message)
+        return await detail_page(request, visit, campaign, 409, error=error.message)
     return RedirectResponse("/app/campaigns", status_code=303)
 
 

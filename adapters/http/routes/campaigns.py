@@ -61,7 +61,7 @@ def ab_view(campaign: Campaign, found: Results | None = None) -> dict[str, Any] 
         "waitMinutes": test.wait_minutes,
         "pick": "auto" if test.automatic else "manual",
         "winner": None if test.winner is None else name(test.winner),
-        "leader": None if found is None or test.winner is not None else name(found.leader),
+        "leader": None if found is None or test.winner is not None or found.ahead is None else name(found.ahead),
         "decidesAt": iso(test.decides_at(started)) if started and test.automatic else None,
         "decidedAt": iso(test.decided_at),
     }
