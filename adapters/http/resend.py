@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adapters.http import resend_audience as audience
 from adapters.http import resend_resources as resources
 from adapters.http.auth import caller_of, deps_of, requires
 from adapters.http.bodies import parse_json
@@ -342,6 +343,10 @@ def create_resend_app(services: Any) -> Starlette:
             Route("/api-keys", _as(KEYS_LIMITED_AS, _shaped(resources.create_key)), methods=["POST"]),
             Route("/api-keys", _as("GET /compat/resend/api-keys", _shaped(resources.list_keys)), methods=["GET"]),
             Route("/api-keys/{key_id}", _as(KEYS_LIMITED_AS, _shaped(resources.delete_key)), methods=["DELETE"]),
+            *[
+                Route(path, _as(limits, _shaped(handler)), methods=[method])
+                for path, method, limits, handler in audience.ROUTES
+            ],
             Route("/{rest:path}", _not_supported, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
         ],
         exception_handlers=_HANDLERS,

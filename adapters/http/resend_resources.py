@@ -49,7 +49,7 @@ def _domain(request: Request, domain: Domain, *, records: bool) -> dict[str, Any
     return view
 
 
-def _body(request_body: bytes, allowed: set[str]) -> dict[str, Any]:
+def json_body(request_body: bytes, allowed: set[str]) -> dict[str, Any]:
     body = parse_json(request_body)
     if not isinstance(body, dict):
         raise Invalid("the body must be a JSON object")
@@ -61,7 +61,7 @@ def _body(request_body: bytes, allowed: set[str]) -> dict[str, Any]:
 
 @requires("domains.write")
 async def create_domain(request: Request) -> Response:
-    body = _body(await request.body(), {"name", "region", "custom_return_path"})
+    body = json_body(await request.body(), {"name", "region", "custom_return_path"})
     label = body.get("custom_return_path")
     # Resend's return-path subdomain (default "send"). Taken, so that code written for Resend runs;
     # AutoRelay's return path is the install's bounce domain for every sending domain (VERP).
@@ -101,7 +101,7 @@ async def delete_domain(request: Request) -> Response:
 @requires("full")
 async def create_key(request: Request) -> Response:
     """A new key of the same mode as the one asking (a test key makes test keys), shown once."""
-    body = _body(await request.body(), {"name", "permission", "domain_id"})
+    body = json_body(await request.body(), {"name", "permission", "domain_id"})
     if body.get("domain_id") is not None:
         raise Invalid("domain_id: keys limited to one domain are not supported by AutoRelay")
     permission = body.get("permission", "full_access")

@@ -44,6 +44,13 @@ class ContactRepository(Protocol):
     async def update(self, contact: Contact) -> None:
         """Conflict if the new address (or list) collides with another contact."""
 
+    async def of_person(self, project_id: str, email_key: str) -> list[Contact]:
+        """Every contact of the address in the project (one per list it is in), oldest first."""
+
+    async def people(self, project_id: str, limit: int, after: str | None = None) -> list[Contact]:
+        """One contact per address of the project (its oldest), oldest first, at most `limit`;
+        with `after` (a contact id from an earlier page), those added after it."""
+
     async def delete(self, project_id: str, contact_id: str) -> bool: ...
 
     async def page(self, project_id: str, query: ContactQuery, page: OffsetRequest) -> OffsetPage[Contact]:

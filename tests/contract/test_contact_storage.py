@@ -373,3 +373,29 @@ async def test_totals_follow_every_write_and_search_finds_any_part_of_an_address
     renamed.email = "renamed@example.org"
     await store.contacts.update(renamed)
     assert await found("m2@") == [] and await found("amed@example.o") == ["renamed@example.org"]
+
+
+async def test_a_persons_contacts_and_the_people_of_a_project_are_read_by_address(store):
+    await with_list(store)
+    await with_list(store, "lst_b")
+    await with_list(store, "lst_c", project="prj_b")
+    ann = contact("Ann@example.com")
+    bob = contact("bob@example.com")
+    ann_b = contact("ann@EXAMPLE.com", "lst_b")
+    cy = contact("cy@example.com", "lst_b")
+    for c in (ann, bob, ann_b, cy, contact("ann@example.com", "lst_c", project="prj_b")):
+        await store.contacts.add(c)
+    assert [c.id for c in await store.contacts.of_person("prj_a", "ann@example.com")] == [ann.id, ann_b.id]
+    assert await store.contacts.of_person("prj_a", "dee@example.com") == []
+    assert [c.email for c in await store.contacts.people("prj_a", 10)] == [
+        "Ann@example.com",
+        "bob@example.com",
+        "cy@example.com",
+    ], "one per address, its oldest contact"
+    first = await store.contacts.people("prj_a", 2)
+    assert [c.id for c in first] == [ann.id, bob.id]
+    assert [c.id for c in await store.contacts.people("prj_a", 2, after=bob.id)] == [cy.id]
+    assert await store.contacts.people("prj_a", 2, after=cy.id) == []
+    many = await store.contacts.get_many("prj_a", [cy.id, "con_gone", ann.id])
+    assert [c.id for c in many] == [cy.id, ann.id], "in the ids' order, the missing left out"
+    assert await store.contacts.get_many("prj_b", [ann.id]) == [], "another project's contact is not found"

@@ -57,6 +57,21 @@ class MemoryContacts(MemorySegmentQueries):
         found = (self.rows.get(i) for i in contact_ids)
         return [_copy(c) for c in found if c is not None and c.project_id == project_id]
 
+    async def of_person(self, project_id: str, email_key: str) -> list[Contact]:
+        return [_copy(c) for c in self.rows.values() if c.project_id == project_id and c.email_key == email_key]
+
+    async def people(self, project_id: str, limit: int, after: str | None = None) -> list[Contact]:
+        oldest: dict[str, Contact] = {}
+        for contact in self.rows.values():  # insertion order: the oldest first
+            if contact.project_id == project_id:
+                oldest.setdefault(contact.email_key, contact)
+        found = list(oldest.values())
+        if after is not None:
+            order = list(self.rows)
+            mark = order.index(after) if after in self.rows and self.rows[after].project_id == project_id else -1
+            found = [c for c in found if order.index(c.id) > mark]
+        return [_copy(c) for c in found[:limit]]
+
     async def update(self, contact: Contact) -> None:
         if self._taken(contact.list_id, contact.email_key, but=contact.id):
             raise _clash(contact)

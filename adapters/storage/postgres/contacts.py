@@ -68,6 +68,22 @@ class PostgresContacts(SegmentQueries):
         found = {c.id: c for c in map(contact_row, rows)}
         return [found[i] for i in contact_ids if i in found]
 
+    async def of_person(self, project_id: str, email_key: str) -> list[Contact]:
+        rows = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM contacts WHERE project_id = %s AND email_key = %s ORDER BY seq",
+            (project_id, email_key),
+        )
+        return [contact_row(r) for r in rows]
+
+    async def people(self, project_id: str, limit: int, after: str | None = None) -> list[Contact]:
+        rows = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM contacts WHERE seq IN (SELECT min(seq) FROM contacts WHERE project_id = %s"
+            " GROUP BY email_key) AND seq > coalesce((SELECT seq FROM contacts WHERE id = %s AND project_id = %s), 0)"
+            " ORDER BY seq LIMIT %s",
+            (project_id, after, project_id, limit),
+        )
+        return [contact_row(r) for r in rows]
+
     async def update(self, contact: Contact) -> None:
         try:
             await self.db.rowcount(

@@ -81,6 +81,22 @@ class SqliteContacts(SegmentQueries):
             found.update((c.id, c) for c in map(contact_row, rows))
         return [found[i] for i in contact_ids if i in found]
 
+    async def of_person(self, project_id: str, email_key: str) -> list[Contact]:
+        rows = self._t.conn.execute(
+            f"SELECT {COLUMNS} FROM contacts WHERE project_id = ? AND email_key = ? ORDER BY seq",
+            (project_id, email_key),
+        )
+        return [contact_row(r) for r in rows]
+
+    async def people(self, project_id: str, limit: int, after: str | None = None) -> list[Contact]:
+        rows = self._t.conn.execute(
+            f"SELECT {COLUMNS} FROM contacts WHERE seq IN (SELECT min(seq) FROM contacts WHERE project_id = ?"
+            " GROUP BY email_key) AND seq > coalesce((SELECT seq FROM contacts WHERE id = ? AND project_id = ?), 0)"
+            " ORDER BY seq LIMIT ?",
+            (project_id, after, project_id, limit),
+        )
+        return [contact_row(r) for r in rows]
+
     async def update(self, contact: Contact) -> None:
         try:
             async with self._t.tx() as conn:
