@@ -225,15 +225,27 @@ _FOOTER = (
 )
 
 
-def with_unsubscribe_link(deps: Deps, content: str) -> str:
+_PREFERENCES = (
+    '<p style="margin-top:16px;font-size:12px;color:#666">'
+    '<a href="{{ preferences_url }}">Choose which emails you get</a></p>'
+)
+
+
+def with_unsubscribe_link(deps: Deps, content: str, *, topic: bool = False) -> str:
     """The content, with a small unsubscribe footer when it does not place `{{unsubscribe_url}}`
-    itself: every campaign email must offer a visible way out (CAN-SPAM)."""
-    if "unsubscribe_url" in deps.templates.variables(content):
+    itself: every campaign email must offer a visible way out (CAN-SPAM). A topic's campaign also
+    gets the preference page's link when it does not place `{{preferences_url}}`: its unsubscribe
+    link leaves only that topic, and the page is where the others are."""
+    placed = deps.templates.variables(content)
+    footer = "" if "unsubscribe_url" in placed else _FOOTER
+    if topic and "preferences_url" not in placed and not footer:
+        footer = _PREFERENCES
+    if not footer:
         return content
     closing = content.lower().rfind("</body>")
     if closing == -1:
-        return content + _FOOTER
-    return content[:closing] + _FOOTER + content[closing:]
+        return content + footer
+    return content[:closing] + footer + content[closing:]
 
 
 def text_template(deps: Deps, content: str) -> str | None:
@@ -260,8 +272,8 @@ class _Prepared:
     text: str | None
 
 
-def _prepared(deps: Deps, version: Version) -> _Prepared:
-    content = with_unsubscribe_link(deps, version.content)
+def _prepared(deps: Deps, version: Version, topic: bool) -> _Prepared:
+    content = with_unsubscribe_link(deps, version.content, topic=topic)
     return _Prepared(version, content, text_template(deps, content))
 
 
@@ -278,7 +290,8 @@ def campaign_emails(
     """One email per contact at the campaign's pace from `now`: the campaign's own version, each
     contact's variant in `groups` (an A/B test's share), or `only` (its winner, for the rest)."""
     pace = deps.config.campaign_rate
-    prepared = [_prepared(deps, v) for v in ([only] if only else versions(campaign, sender))]
+    topic = campaign.topic_id is not None
+    prepared = [_prepared(deps, v, topic) for v in ([only] if only else versions(campaign, sender))]
     emails = []
     for index, contact in enumerate(contacts):
         chosen = prepared[groups[contact.email_key] if groups is not None else 0]
@@ -486,6 +499,6 @@ def render_for(deps: Deps, campaign: Campaign, contact: Contact | None) -> tuple
     """The subject and HTML one contact would get (placeholder data without a contact), for a
     preview or a test send; the unsubscribe link points nowhere. CPU-bound: run through Offload."""
     data = contact_data(contact, "#unsubscribe-link-of-each-contact", "#preferences-link-of-each-contact")
-    content = with_unsubscribe_link(deps, campaign.content)
+    content = with_unsubscribe_link(deps, campaign.content, topic=campaign.topic_id is not None)
     render = deps.templates.render
     return render(campaign.subject, data, strict=False, html=False), render(content, data, strict=False)
