@@ -97,7 +97,7 @@ def test_a_save_inlines_css_and_never_fetches_a_remote_stylesheet(dash_server, o
     )
     trap.shutdown()
     assert saved.status_code == 200, saved.text
-    assert saved.json()["variables"] == ["email", "name", "company", "unsubscribe_url"]  # a campaign fills these
+    assert saved.json()["variables"] == ["email", "name", "company", "unsubscribe_url", "preferences_url"]  # filled
     with httpx.Client(
         base_url=f"{dash_server.base}/api/v1", headers={"Authorization": f"Bearer {dash_server.keys['live']}"}
     ) as api:

@@ -50,7 +50,7 @@ async def test_a_topic_campaign_reaches_only_those_in_the_topic_by_default_or_by
     assert "/api/v1/unsubscribe?token=" in mailer.sent[0].headers["List-Unsubscribe"]
     # The draft places its own unsubscribe link; a topic's mail gets the preference page's too.
     assert mailer.sent[0].html.count("/api/v1/unsubscribe?token=") == 1
-    assert 'Choose which emails you get</a>' in mailer.sent[0].html and "/preferences?token=" in mailer.sent[0].html
+    assert "Choose which emails you get</a>" in mailer.sent[0].html and "/preferences?token=" in mailer.sent[0].html
 
 
 async def test_one_click_leaves_the_topic_keeps_the_list_and_an_older_token_still_leaves_the_list(deps, mailer, clock):
