@@ -15,8 +15,9 @@ from collections import Counter
 
 import pytest
 
-from tests.e2e.server import Server, Worker, new_project, wait_for
-from tests.e2e.test_campaign_kills import runner_settings
+from autorelay_core.domain.ab_tests import assign
+from tests.e2e.server import Server, new_project, wait_for
+from tests.e2e.test_campaign_kills import KilledRunner, completed, runner_settings
 from tests.postfix import SmtpSink
 
 pytestmark = pytest.mark.e2e
@@ -89,7 +90,7 @@ def test_an_ab_campaign_survives_sigkills_of_its_runner_in_the_test_and_in_the_r
         settings = runner_settings(sink)
         data_dir = tmp_path / "ab-kills"
         api = Server(data_dir, settings).start()
-        runner = None
+        runner = KilledRunner(data_dir, settings)
         try:
             keys = new_project(data_dir, f"abkill-{uuid.uuid4().hex[:6]}")
             with api.client(keys["live"]) as client:
@@ -102,24 +103,13 @@ def test_an_ab_campaign_survives_sigkills_of_its_runner_in_the_test_and_in_the_r
                 made = client.post("/campaigns", json=body | {"content": "<p>Hi</p>", "abTest": test}).json()
                 campaign = made["id"]
                 assert client.post(f"/campaigns/{campaign}/launch", timeout=120).json()["status"] == "sending"
-                runner = Worker(data_dir, settings).start()
-                for point in kill_points:
-                    assert wait_for(lambda p=point: sink.count() >= p, 120), f"stuck before {point}"
-                    runner.kill()
-                    time.sleep(chance.uniform(0, 0.5))
-                    runner = Worker(data_dir, settings).start()
-
-                def completed() -> dict | None:
-                    data = client.get(f"/campaigns/{campaign}").json()["data"]
-                    return data if data["status"] == "completed" else None
-
-                data = wait_for(completed, 120, interval=1.1)
+                runner.run(sink, kill_points, chance)
+                data = completed(client, campaign)
                 assert data, client.get(f"/campaigns/{campaign}").json()
                 assert data["progress"]["total"] == PEOPLE and data["progress"]["failed"] == 0, data["progress"]
                 assert data["abTest"]["winner"] == "A", "no opens on either side: the tie goes to A"
         finally:
-            if runner is not None:
-                runner.stop()
+            runner.stop()
             api.stop()
         subjects: dict[str, list[str]] = {}
         for recipients, held in sink.transactions():
@@ -129,6 +119,9 @@ def test_an_ab_campaign_survives_sigkills_of_its_runner_in_the_test_and_in_the_r
     assert [to for to, got in subjects.items() if len(got) > 1] == [], "someone got two"
     missing = {f"p{i}@example.com" for i in range(PEOPLE)} - set(subjects)
     assert len(missing) <= data["progress"]["uncertain"], "marked sent but never received"
-    counts = Counter(got[0] for got in subjects.values())
-    assert counts["B"] == test_share // 2, "B only in the test share, half of it"
-    assert counts["A"] + len(missing) == PEOPLE - test_share // 2, "A: the other half and all the rest"
+    # Who was meant to get which: the same split the server made (a pure function of the campaign).
+    groups, rest = assign(campaign, [f"p{i}@example.com" for i in range(PEOPLE)], 30, 2)
+    assert len(groups) == test_share and Counter(groups.values()) == {0: test_share // 2, 1: test_share // 2}
+    expected = {to: "AB"[variant] for to, variant in groups.items()} | dict.fromkeys(rest, "A")
+    wrong = {to: got[0] for to, got in subjects.items() if got[0] != expected[to]}
+    assert wrong == {}, "a test recipient got another variant, or the rest not the winner"

@@ -34,6 +34,39 @@ def runner_settings(sink: SmtpSink) -> dict[str, str]:
     }
 
 
+class KilledRunner:
+    """The worker processes that run a campaign: one started, killed (SIGKILL) once the sink has
+    taken each number of messages in `points`, and started again after a random pause; `stop`
+    (in a `finally`) ends whichever is running."""
+
+    def __init__(self, data_dir, settings: dict[str, str]) -> None:
+        self.data_dir, self.settings, self.current = data_dir, settings, None
+
+    def run(self, sink: SmtpSink, points: list[int], chance: random.Random, *, say: bool = False) -> None:
+        self.current = Worker(self.data_dir, self.settings).start()
+        for point in points:
+            assert wait_for(lambda p=point: sink.count() >= p, 120), f"stuck before {point}"
+            self.current.kill()
+            if say:
+                print(f"killed at {sink.count()} messages")
+            time.sleep(chance.uniform(0, 0.5))
+            self.current = Worker(self.data_dir, self.settings).start()
+
+    def stop(self) -> None:
+        if self.current is not None:
+            self.current.stop()
+
+
+def completed(client, campaign: str, timeout: float = 120) -> dict | None:
+    """The campaign once completed (polled at GET /campaigns/:id's 60 a minute), or None."""
+
+    def done() -> dict | None:
+        data = client.get(f"/campaigns/{campaign}").json()["data"]
+        return data if data["status"] == "completed" else None
+
+    return wait_for(done, timeout, interval=1.1)
+
+
 def test_a_10000_recipient_campaign_survives_five_sigkills_of_its_runner(tmp_path):
     seed = random.randrange(2**32)
     chance = random.Random(seed)
@@ -44,7 +77,7 @@ def test_a_10000_recipient_campaign_survives_five_sigkills_of_its_runner(tmp_pat
         settings = runner_settings(sink)
         data_dir = tmp_path / "kills"
         api = Server(data_dir, settings).start()
-        runner = None
+        runner = KilledRunner(data_dir, settings)
         try:
             keys = new_project(data_dir, f"kills-{uuid.uuid4().hex[:6]}")
             with api.client(keys["live"]) as client:
@@ -62,19 +95,8 @@ def test_a_10000_recipient_campaign_survives_five_sigkills_of_its_runner(tmp_pat
                 assert client.post(f"/campaigns/{campaign}/launch", timeout=120).json()["status"] == "sending"
 
                 started = time.monotonic()
-                runner = Worker(data_dir, settings).start()
-                for point in kill_points:
-                    assert wait_for(lambda p=point: sink.count() >= p, 120), f"stuck before {point}"
-                    runner.kill()
-                    print(f"killed at {sink.count()} messages")
-                    time.sleep(chance.uniform(0, 0.5))
-                    runner = Worker(data_dir, settings).start()
-
-                def completed() -> dict | None:
-                    data = client.get(f"/campaigns/{campaign}").json()["data"]
-                    return data if data["status"] == "completed" else None
-
-                data = wait_for(completed, 180, interval=1.1)  # GET /campaigns/:id: 60 a minute per key
+                runner.run(sink, kill_points, chance, say=True)
+                data = completed(client, campaign, 180)
                 progress = client.get(f"/campaigns/{campaign}").json()["data"]["progress"]
                 assert data, progress
                 progress = data["progress"]
@@ -92,8 +114,7 @@ def test_a_10000_recipient_campaign_survives_five_sigkills_of_its_runner(tmp_pat
                 assert len(uncertain) == progress["uncertain"]
                 print(f"{RECIPIENTS} messages in {time.monotonic() - started:.1f} s with 5 kills")
         finally:
-            if runner is not None:
-                runner.stop()
+            runner.stop()
             api.stop()
         received = Counter(address for recipients in sink.recipients() for address in recipients)
     twice = [address for address, count in received.items() if count > 1]
