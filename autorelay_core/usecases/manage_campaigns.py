@@ -19,8 +19,9 @@ from autorelay_core.domain.emails import Email, EmailStatus, Event, EventType
 from autorelay_core.domain.headers import not_text_problem, one_line_problem
 from autorelay_core.domain.projects import AccountStatus
 from autorelay_core.domain.templates import MAX_TEMPLATE_CHARS
-from autorelay_core.errors import Conflict, Invalid
+from autorelay_core.errors import Conflict, Invalid, QuotaExceeded
 from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
+from autorelay_core.policies.quota import Charge, exceeded_message
 from autorelay_core.ports import ContactQuery
 from autorelay_core.usecases.campaign_variants import Version, parse_ab_test, versions
 from autorelay_core.usecases.context import Deps
@@ -200,6 +201,9 @@ async def launch_campaign(
         test = campaign.ab_test
         groups, rest = assign(campaign.id, [c.email_key for c in recipients], test.test_percent, len(test.variants))
         by_person = {c.email_key: c.id for c in recipients}
+        # The whole campaign must fit the quota now, as a campaign without a test must: the rest is
+        # charged when its winner is queued, and a test whose rest could not go is worse than none.
+        await _check_fits(deps, caller.project_id, charges, len(recipients))
         await deps.storage.campaigns.keep_rest(campaign.id, [by_person[key] for key in rest])
         recipients = [c for c in recipients if c.email_key in groups]
         campaign = evolve(campaign, ab_test=evolve(test, test_mode=caller.is_test))
@@ -216,6 +220,12 @@ async def launch_campaign(
     await deps.storage.campaigns.update(launched)
     deps.queue.wake()
     return launched
+
+
+async def _check_fits(deps: Deps, project_id: str, charges: tuple[Charge, ...], amount: int) -> None:
+    for charge in charges:
+        if await deps.storage.quota.usage(project_id, charge.counter, charge.period) + amount > charge.limit:
+            raise QuotaExceeded(exceeded_message(charge, amount))
 
 
 _FOOTER = (

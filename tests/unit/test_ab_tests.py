@@ -148,3 +148,16 @@ async def test_queuing_the_rest_twice_adds_nobody_twice(deps, mailer, clock):
     clock.advance(seconds=5)
     await drain(deps)
     assert len(mailer.sent) == 10 and len({m.to for m in mailer.sent}) == 10
+
+
+async def test_a_test_whose_whole_campaign_passes_the_quota_is_refused_whole(deps, mailer):
+    from attrs import evolve
+
+    from autorelay_core.errors import QuotaExceeded
+
+    deps = evolve(deps, config=evolve(deps.config, monthly_quota=30))
+    key, campaign = await _campaign(deps, 50)  # the test share (10) fits, the campaign does not
+    with pytest.raises(QuotaExceeded, match="50 more emails would pass it"):
+        await uc.launch_campaign(deps, key, campaign.id)
+    assert (await uc.get_campaign(deps, key, campaign.id)).status is CampaignStatus.DRAFT
+    assert await deps.storage.campaign_mail.statuses(campaign.id) == {}
