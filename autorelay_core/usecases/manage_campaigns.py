@@ -228,11 +228,12 @@ async def _check_fits(deps: Deps, project_id: str, charges: tuple[Charge, ...], 
             raise QuotaExceeded(exceeded_message(charge, amount))
 
 
-_FOOTER = (
+_UNSUBSCRIBE = (
     '<p style="margin-top:32px;font-size:12px;color:#666">'
     'You receive this email because you subscribed. <a href="{{ unsubscribe_url }}">Unsubscribe</a>'
-    ' · <a href="{{ preferences_url }}">Email preferences</a></p>'
 )
+_FOOTER = _UNSUBSCRIBE + ' · <a href="{{ preferences_url }}">Email preferences</a></p>'
+_UNSUBSCRIBE_ONLY = _UNSUBSCRIBE + "</p>"
 
 
 _PREFERENCES = (
@@ -241,16 +242,14 @@ _PREFERENCES = (
 )
 
 
-def with_unsubscribe_link(deps: Deps, content: str, *, topic: bool = False) -> str:
-    """The content, with a small unsubscribe footer when it does not place `{{unsubscribe_url}}`
-    itself: every campaign email must offer a visible way out (CAN-SPAM). A topic's campaign also
-    gets the preference page's link when it does not place `{{preferences_url}}`: its unsubscribe
-    link leaves only that topic, and the page is where the others are."""
+def with_unsubscribe_link(deps: Deps, content: str) -> str:
+    """The content, with a small footer for what it does not place itself: the unsubscribe link
+    (every campaign email must offer a visible way out, CAN-SPAM) and the preference page's (where
+    a person keeps some topics and leaves others, or leaves everything)."""
     placed = deps.templates.variables(content)
-    footer = "" if "unsubscribe_url" in placed else _FOOTER
-    if topic and "preferences_url" not in placed and not footer:
-        footer = _PREFERENCES
-    if not footer:
+    wanted = "unsubscribe_url" not in placed, "preferences_url" not in placed
+    footer = {(True, True): _FOOTER, (True, False): _UNSUBSCRIBE_ONLY, (False, True): _PREFERENCES}.get(wanted)
+    if footer is None:
         return content
     closing = content.lower().rfind("</body>")
     if closing == -1:
@@ -282,8 +281,8 @@ class _Prepared:
     text: str | None
 
 
-def _prepared(deps: Deps, version: Version, topic: bool) -> _Prepared:
-    content = with_unsubscribe_link(deps, version.content, topic=topic)
+def _prepared(deps: Deps, version: Version) -> _Prepared:
+    content = with_unsubscribe_link(deps, version.content)
     return _Prepared(version, content, text_template(deps, content))
 
 
@@ -300,8 +299,7 @@ def campaign_emails(
     """One email per contact at the campaign's pace from `now`: the campaign's own version, each
     contact's variant in `groups` (an A/B test's share), or `only` (its winner, for the rest)."""
     pace = deps.config.campaign_rate
-    topic = campaign.topic_id is not None
-    prepared = [_prepared(deps, v, topic) for v in ([only] if only else versions(campaign, sender))]
+    prepared = [_prepared(deps, v) for v in ([only] if only else versions(campaign, sender))]
     emails = []
     for index, contact in enumerate(contacts):
         chosen = prepared[groups[contact.email_key] if groups is not None else 0]
@@ -509,6 +507,6 @@ def render_for(deps: Deps, campaign: Campaign, contact: Contact | None) -> tuple
     """The subject and HTML one contact would get (placeholder data without a contact), for a
     preview or a test send; the unsubscribe link points nowhere. CPU-bound: run through Offload."""
     data = contact_data(contact, "#unsubscribe-link-of-each-contact", "#preferences-link-of-each-contact")
-    content = with_unsubscribe_link(deps, campaign.content, topic=campaign.topic_id is not None)
+    content = with_unsubscribe_link(deps, campaign.content)
     render = deps.templates.render
     return render(campaign.subject, data, strict=False, html=False), render(content, data, strict=False)

@@ -48,7 +48,7 @@ async def test_a_topic_campaign_reaches_only_those_in_the_topic_by_default_or_by
     await drain(deps)
     assert [m.to for m in mailer.sent] == [("bob@example.com",)]
     assert "/api/v1/unsubscribe?token=" in mailer.sent[0].headers["List-Unsubscribe"]
-    # The draft places its own unsubscribe link; a topic's mail gets the preference page's too.
+    # The draft places its own unsubscribe link; the preference page's is added.
     assert mailer.sent[0].html.count("/api/v1/unsubscribe?token=") == 1
     assert "Choose which emails you get</a>" in mailer.sent[0].html and "/preferences?token=" in mailer.sent[0].html
 
@@ -138,3 +138,16 @@ async def test_the_preference_page_masks_the_address_saves_every_topic_and_leave
     for bad in ("", "x" * 2000, token[:-2] + "zz", 42):
         with pytest.raises(Invalid, match="preferences link is not valid"):
             await preferences.open_preferences(deps, bad)
+
+
+def test_every_campaign_links_to_the_preference_page_and_places_no_link_twice(deps):
+    footer = uc.with_unsubscribe_link
+    both = "<p>{{ unsubscribe_url }} {{ preferences_url }}</p>"
+    assert footer(deps, both) == both, "placed by the content: nothing added"
+    own_unsubscribe = footer(deps, "<p><a href='{{ unsubscribe_url }}'>bye</a></p></body>")
+    assert own_unsubscribe.count("unsubscribe_url") == 1 and own_unsubscribe.count("preferences_url") == 1
+    assert own_unsubscribe.endswith("</p></body>"), "before </body>"
+    own_preferences = footer(deps, "<p>{{ preferences_url }}</p>")
+    assert own_preferences.count("preferences_url") == 1 and own_preferences.count("unsubscribe_url") == 1
+    bare = footer(deps, "<p>Hi</p>")
+    assert "Unsubscribe</a>" in bare and "Email preferences</a>" in bare
