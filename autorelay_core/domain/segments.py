@@ -4,6 +4,7 @@
     {"field": "email" | "name" | "company" | "status" | "created_at", "op": OP, "value": V}
     {"property": KEY, "op": OP, "value": V}          a declared contact property (its default counts)
     {"list": LIST_ID}                                the person is in that list
+    {"topic": TOPIC_ID}                              the person gets that topic (by choice or default)
     {"event": NAME, "atLeast": N, "days": D}         did NAME at least N times in the last D days
     {"campaign": CAMPAIGN_ID, "did": "sent" | "delivered" | "opened" | "clicked" | "bounced"
                                      | "complained" | "unsubscribed"}
@@ -74,6 +75,14 @@ class InList:
 
 
 @frozen
+class InTopic:
+    """The person gets the topic's mail: their choice, or the topic's default without one (a topic
+    that is not the project's: nobody)."""
+
+    topic_id: str
+
+
+@frozen
 class DidEvent:
     name: str
     at_least: int
@@ -86,7 +95,7 @@ class Engaged:
     event: str  # "email.opened", "contact.unsubscribed", ...
 
 
-Node = And | Or | Not | Compare | InList | DidEvent | Engaged
+Node = And | Or | Not | Compare | InList | InTopic | DidEvent | Engaged
 
 
 @define
@@ -126,6 +135,9 @@ def _parse(tree: Any, props: dict[str, ContactProperty], now: datetime, at: str,
     if "list" in tree:
         _only(tree, {"list"}, at)
         return InList(_text(tree["list"], f"{at}.list"))
+    if "topic" in tree:
+        _only(tree, {"topic"}, at)
+        return InTopic(_text(tree["topic"], f"{at}.topic"))
     if "event" in tree:
         _only(tree, {"event", "atLeast", "days"}, at)
         times = _whole(tree.get("atLeast", 1), f"{at}.atLeast", 1, 1_000_000)
@@ -139,7 +151,7 @@ def _parse(tree: Any, props: dict[str, ContactProperty], now: datetime, at: str,
         return Engaged(_text(tree["campaign"], f"{at}.campaign"), DID[did])
     if "field" in tree or "property" in tree:
         return _compare(tree, props, at)
-    raise Invalid(f"{at} has no condition: use and, or, not, field, property, list, event or campaign", field=at)
+    raise Invalid(f"{at} has no condition: use and, or, not, field, property, list, topic, event or campaign", field=at)
 
 
 def _only(tree: dict[str, Any], allowed: set[str], at: str) -> list[str]:
@@ -199,12 +211,14 @@ def _value(kind: str, value: Any, at: str) -> Value:
 @frozen
 class Person:
     """What `matches` reads of one contact: its fields, its properties as read (with defaults), the
-    lists its address is in, and its address's events as (name, when, campaign)."""
+    lists its address is in, its address's events as (name, when, campaign), and the topics its
+    address gets."""
 
     fields: dict[str, Any]
     properties: dict[str, Value | None]
     lists: frozenset[str]
     events: tuple[tuple[str, datetime, str | None], ...]
+    topics: frozenset[str] = frozenset()
 
 
 def matches(node: Node, person: Person) -> bool:
@@ -216,6 +230,8 @@ def matches(node: Node, person: Person) -> bool:
         return not matches(node.part, person)
     if isinstance(node, InList):
         return node.list_id in person.lists
+    if isinstance(node, InTopic):
+        return node.topic_id in person.topics
     if isinstance(node, DidEvent):
         return sum(1 for name, at, _ in person.events if name == node.name and at >= node.since) >= node.at_least
     if isinstance(node, Engaged):

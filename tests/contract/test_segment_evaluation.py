@@ -1,5 +1,6 @@
 """Segments: every store's evaluation of a filter equals the plain Python reading of it
-(domain.segments.matches) on the same contacts, properties, lists and events (a Hypothesis property),
+(domain.segments.matches) on the same contacts, properties, lists, events and topic choices (a
+Hypothesis property),
 plus the rules around it: defaults count, a missing value compares false and `not` of it is true,
 one contact per person, and the JSON is refused before it reaches a store."""
 
@@ -17,6 +18,7 @@ from autorelay_core.domain.activity import ContactEvent
 from autorelay_core.domain.contacts import Contact, ContactList, ContactStatus
 from autorelay_core.domain.properties import ContactProperty, PropertyType, merged
 from autorelay_core.domain.segments import Person, matches, parse
+from autorelay_core.domain.topics import Subscription, Topic, subscribed
 from autorelay_core.errors import Invalid
 from tests.contract.test_contact_storage import NOW
 
@@ -32,6 +34,7 @@ PEOPLE = ("ann@example.com", "bob@example.com", "cy@example.com", "dee@example.c
 TEXTS = ("free", "pro", "Pro", "team", "", "é", "zz")
 DATES = ("2026-01-01", "2026-06-30", "2027-02-28")
 NAMES = ("signed_up", "upgraded")
+TOPICS = {"top_in": Subscription.OPT_IN, "top_out": Subscription.OPT_OUT}  # "top_gone": not the project's
 
 values = {
     "plan": st.sampled_from(TEXTS),
@@ -92,7 +95,9 @@ leaves = st.one_of(
         lambda t: {"event": t[0], "atLeast": t[1], "days": t[2]}
     ),
     st.tuples(st.sampled_from(["cmp_1", "cmp_2"]), st.just("opened")).map(lambda t: {"campaign": t[0], "did": t[1]}),
+    st.sampled_from([*TOPICS, "top_gone"]).map(lambda topic: {"topic": topic}),
 )
+choice_data = st.tuples(st.sampled_from(PEOPLE), st.sampled_from(list(TOPICS)), st.booleans())
 filters = st.recursive(
     leaves,
     lambda inner: st.one_of(
@@ -104,9 +109,17 @@ filters = st.recursive(
 )
 
 
-async def seed(store, project: str, contacts: list[dict], events: list[tuple]) -> list[Contact]:
+def _topics(project: str) -> list[Topic]:
+    return [Topic(f"{project}_{name}", project, name, default, NOW, NOW) for name, default in TOPICS.items()]
+
+
+async def seed(store, project: str, contacts: list[dict], events: list[tuple], choices=()) -> list[Contact]:
     for list_id in LISTS:
         await store.lists.add(ContactList(f"{project}_{list_id}", project, list_id, NOW))
+    for topic in _topics(project):
+        await store.topics.add(topic)
+    for person, topic, joined in choices:  # later choices replace earlier ones, as in the store
+        await store.topics.choose(project, person, {f"{project}_{topic}": joined}, NOW)
     for prop in PROPS.values():
         await store.properties.add(
             ContactProperty(f"{project}_{prop.key}", project, prop.key, prop.type, NOW, prop.default)
@@ -129,11 +142,13 @@ async def seed(store, project: str, contacts: list[dict], events: list[tuple]) -
     return stored
 
 
-def python_reading(tree, project: str, stored: list[Contact], events: list[tuple]) -> list[str]:
+def python_reading(tree, project: str, stored: list[Contact], events: list[tuple], choices=()) -> list[str]:
     """Who the filter picks, read by domain.segments.matches: the oldest matching contact per person."""
     node = parse(_localised(tree, project), PROPS, NOW)
+    made = {(person, f"{project}_{topic}"): joined for person, topic, joined in choices}
     chosen: dict[str, str] = {}
     for contact in stored:
+        gets = frozenset(t.id for t in _topics(project) if subscribed(t, made.get((contact.email_key, t.id))))
         person = Person(
             fields={
                 "email": contact.email, "name": contact.name, "company": contact.company,
@@ -145,6 +160,7 @@ def python_reading(tree, project: str, stored: list[Contact], events: list[tuple
                 (name, NOW - timedelta(days=ago, minutes=1), campaign)
                 for who, name, ago, campaign in events if who == contact.email_key
             ),
+            topics=gets,
         )  # fmt: skip
         if contact.email_key not in chosen and matches(node, person):
             chosen[contact.email_key] = contact.id
@@ -154,7 +170,7 @@ def python_reading(tree, project: str, stored: list[Contact], events: list[tuple
 def _localised(tree, project: str):
     """List ids in the filter as the seeded project names them."""
     if isinstance(tree, dict):
-        return {k: (f"{project}_{v}" if k == "list" else _localised(v, project)) for k, v in tree.items()}
+        return {k: (f"{project}_{v}" if k in ("list", "topic") else _localised(v, project)) for k, v in tree.items()}
     if isinstance(tree, list):
         return [_localised(v, project) for v in tree]
     return tree
@@ -164,20 +180,21 @@ def _localised(tree, project: str):
 @given(
     contacts=st.lists(contact_data, min_size=1, max_size=8),
     events=st.lists(event_data, max_size=10),
+    choices=st.lists(choice_data, max_size=6),
     tree=filters,
 )
-def test_the_stores_evaluation_equals_the_python_reading(make_storage, contacts, events, tree):
+def test_the_stores_evaluation_equals_the_python_reading(make_storage, contacts, events, choices, tree):
     project = f"prj_seg_{next(_projects)}"
 
     async def run() -> tuple[list[str], int, list[str]]:
         store = make_storage()
         try:
-            stored = await seed(store, project, contacts, events)
+            stored = await seed(store, project, contacts, events, choices)
             declared = {p.key: p for p in await store.properties.all(project)}
             node = parse(_localised(tree, project), declared, NOW)
             found = await store.contacts.matching(project, node, 1000)
             count = await store.contacts.count_matching(project, node)
-            return [c.id for c in found], count, python_reading(tree, project, stored, events)
+            return [c.id for c in found], count, python_reading(tree, project, stored, events, choices)
         finally:
             await store.close()
 

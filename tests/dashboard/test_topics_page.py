@@ -61,6 +61,15 @@ def test_topics_are_managed_in_the_dashboard_and_chosen_on_the_preference_page(d
     expect(page.get_by_label("Weekly digest")).to_be_checked()
     shoot(page, "contact-topics")
 
+    page.goto(f"{server.base}/app/segments/new")
+    page.get_by_label("Name", exact=True).fill("Digest readers")
+    row = page.locator(".seg-row").first
+    row.get_by_label("Condition", exact=True).select_option("topic")
+    row.get_by_label("Topic").select_option(label="Weekly digest")
+    expect(page.locator("#segment-count")).to_have_text("1")
+    page.get_by_label("If or unless").select_option("not")
+    expect(page.locator("#segment-count")).to_have_text("0")
+
     page.goto(f"{server.base}/app/campaigns")
     page.get_by_label("Name", exact=True).fill("News for May")
     page.get_by_label("List or segment").select_option(label="Customers (1)")

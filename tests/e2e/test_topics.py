@@ -56,6 +56,13 @@ def test_topics_are_declared_refused_with_the_problem_named_and_chosen_per_conta
         news["id"]: ("opt_in", False),
         digest["id"]: ("opt_in", True),
     }
+    bob = api.post("/contacts", json={"email": "bob@example.com", "listId": people}).json()
+    api.patch(f"/contacts/{bob['id']}/topics", json={"topics": [{"id": news["id"], "subscription": "opt_out"}]})
+    for topic, who in [(news["id"], ["ann@example.com"]), (digest["id"], ["ann@example.com"]), ("top_nope", [])]:
+        found = api.post("/segments/preview", json={"filter": {"topic": topic}}).json()["data"]
+        assert [c["email"] for c in found["contacts"]] == who, topic
+    everyone_but = api.post("/segments/preview", json={"filter": {"not": {"topic": news["id"]}}}).json()["data"]
+    assert [c["email"] for c in everyone_but["contacts"]] == ["bob@example.com"]
     unknown = api.patch(
         f"/contacts/{ann['id']}/topics", json={"topics": [{"id": "top_nope", "subscription": "opt_in"}]}
     )

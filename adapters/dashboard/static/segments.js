@@ -49,7 +49,7 @@
   function kindOf(leaf) {
     if ("field" in leaf) return FIELDS[leaf.field] ? `field:${leaf.field}` : null;
     if ("property" in leaf) return `property:${leaf.property}`;
-    for (const kind of ["list", "event", "campaign"]) if (kind in leaf) return kind;
+    for (const kind of ["list", "topic", "event", "campaign"]) if (kind in leaf) return kind;
     return null;
   }
 
@@ -74,6 +74,7 @@
       ...Object.keys(FIELDS).map((f) => [`field:${f}`, f.replace("_", " ")]),
       ...data.properties.map((p) => [`property:${p.key}`, `${p.key} (property)`]),
       ["list", "in the list"],
+      ...(data.topics.length ? [["topic", "gets the topic"]] : []),
       ["event", "did the event"],
       ["campaign", "with the campaign"],
     ];
@@ -102,6 +103,8 @@
     row.dataset.kind = kind;
     if (kind === "list") {
       detail.append(labelled("List", select(data.lists.map((l) => [l.id, l.name]), leaf.list)));
+    } else if (kind === "topic") {
+      detail.append(labelled("Topic", select(data.topics.map((t) => [t.id, t.name]), leaf.topic)));
     } else if (kind === "event") {
       const name = el("input", { type: "text", placeholder: "signed_up", value: leaf.event || "" });
       const times = el("input", { type: "number", min: "1", value: String(leaf.atLeast || 1) });
@@ -126,6 +129,7 @@
     const kind = row.dataset.kind;
     const parts = [...row.querySelectorAll(".seg-detail select, .seg-detail input")];
     if (kind === "list") return { list: parts[0].value };
+    if (kind === "topic") return { topic: parts[0].value };
     if (kind === "event") return { event: parts[0].value.trim(), atLeast: Number(parts[1].value), days: Number(parts[2].value) };
     if (kind === "campaign") return { campaign: parts[0].value, did: parts[1].value };
     const [scope, name] = kind.split(/:(.*)/s);

@@ -15,7 +15,7 @@ from autorelay_core.domain.contacts import ContactStatus
 from autorelay_core.domain.segments import Segment
 from autorelay_core.errors import Conflict, Invalid
 from autorelay_core.policies.pagination import OffsetRequest
-from autorelay_core.usecases import manage_campaigns, manage_contacts, manage_properties, manage_segments
+from autorelay_core.usecases import manage_campaigns, manage_contacts, manage_properties, manage_segments, manage_topics
 from autorelay_core.usecases.manage_segments import SegmentInput
 from autorelay_core.usecases.manage_users import Visit
 
@@ -36,6 +36,7 @@ async def _builder(
     data = {
         "properties": [{"key": p.key, "type": p.type.value} for p in properties],
         "lists": [{"id": item.id, "name": item.name} for item in lists],
+        "topics": [{"id": t.id, "name": t.name} for t in await manage_topics.list_topics(deps, caller)],
         "campaigns": [{"id": c.id, "name": c.name} for c in campaigns.items if c.status.value != "draft"],
         "statuses": [s.value for s in ContactStatus],
     }

@@ -29,7 +29,11 @@ def _copy(contact: Contact) -> Contact:
 class MemoryContacts(MemorySegmentQueries):
     def __init__(self) -> None:
         self.rows: dict[str, Contact] = {}
-        self.audience = ((), ())  # (properties, events), bound by the store  # insertion order is the page order
+        self.audience = (
+            (),
+            (),
+            (),
+        )  # (properties, events, topics), bound by the store  # insertion order is the page order
 
     def _taken(self, list_id: str, key: str, but: str | None = None) -> bool:
         return any(c.list_id == list_id and c.email_key == key and c.id != but for c in self.rows.values())

@@ -7,6 +7,7 @@ from attrs import evolve
 from autorelay_core.domain.contacts import Contact
 from autorelay_core.domain.properties import merged
 from autorelay_core.domain.segments import Node, Person, Segment, matches
+from autorelay_core.domain.topics import subscribed
 from autorelay_core.errors import Conflict
 
 
@@ -47,13 +48,13 @@ class MemorySegments:
 
 class MemorySegmentQueries:
     """ContactRepository.count_matching and .matching in memory: every contact of the project read
-    as a Person (its properties with their defaults, its address's lists and events)."""
+    as a Person (its properties with their defaults, its address's lists, events and topics)."""
 
     rows: dict[str, Contact]
-    audience: tuple  # (MemoryProperties, MemoryContactEvents), bound by the store
+    audience: tuple  # (MemoryProperties, MemoryContactEvents, MemoryTopics), bound by the store
 
     def _people(self, project_id: str) -> list[tuple[Contact, Person]]:
-        properties, events = self.audience
+        properties, events, topics = self.audience
         declared = {p.key: p for p in properties.rows.values() if p.project_id == project_id}
         ours = [c for c in self.rows.values() if c.project_id == project_id]
         lists: dict[str, set[str]] = {}
@@ -63,6 +64,11 @@ class MemorySegmentQueries:
         for event in events.rows:
             if event.project_id == project_id:
                 done.setdefault(event.email_key, []).append((event.name, event.occurred_at, event.campaign_id))
+        offered = [t for t in topics.rows.values() if t.project_id == project_id]
+
+        def gets(email_key: str) -> frozenset[str]:
+            return frozenset(t.id for t in offered if subscribed(t, topics.chosen.get((project_id, email_key, t.id))))
+
         fields = ("email", "name", "company", "status", "created_at")
         return [
             (
@@ -72,6 +78,7 @@ class MemorySegmentQueries:
                     properties=merged(declared, c.properties),
                     lists=frozenset(lists[c.email_key]),
                     events=tuple(done.get(c.email_key, ())),  # type: ignore[arg-type]
+                    topics=gets(c.email_key),
                 ),
             )
             for c in ours

@@ -233,7 +233,7 @@ class MemoryStorage:
         self.properties = MemoryProperties(self.contacts)
         self.segments = MemorySegments()
         self.topics = MemoryTopics()
-        self.contacts.audience = (self.properties, mail.contact_events)
+        self.contacts.audience = (self.properties, mail.contact_events, self.topics)
         self.imports = MemoryImports()
         self.otp = MemoryOtp()
         self.suppressions = MemorySuppressions()

@@ -13,7 +13,7 @@ from typing import Any
 from attrs import frozen
 
 from adapters.storage.rows.activity import when
-from autorelay_core.domain.segments import And, Compare, DidEvent, Engaged, InList, Node, Not, Or
+from autorelay_core.domain.segments import And, Compare, DidEvent, Engaged, InList, InTopic, Node, Not, Or
 
 _SQL_OPS = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
@@ -22,6 +22,7 @@ _SQL_OPS = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=
 class Dialect:
     mark: str  # the parameter placeholder
     false: str
+    true: str
     time: Any  # a datetime as the events table keeps it
 
     def field(self, name: str) -> str:
@@ -69,8 +70,8 @@ class PostgresDialect(Dialect):
         return f'{expr} COLLATE "C"'  # code point order, as Python compares
 
 
-SQLITE = SqliteDialect(mark="?", false="0", time=when)
-POSTGRES = PostgresDialect(mark="%s", false="false", time=lambda at: at)
+SQLITE = SqliteDialect(mark="?", false="0", true="1", time=when)
+POSTGRES = PostgresDialect(mark="%s", false="false", true="true", time=lambda at: at)
 
 
 def where(node: Node, project_id: str, dialect: Dialect) -> tuple[str, list[Any]]:
@@ -89,6 +90,14 @@ def _compile(node: Node, project_id: str, d: Dialect, args: list[Any]) -> str:
     if isinstance(node, InList):
         args += [project_id, node.list_id]
         return f"c.email_key IN (SELECT email_key FROM contacts WHERE project_id = {m} AND list_id = {m})"
+    if isinstance(node, InTopic):
+        # Joined by choice, or in by default (an opt_in topic of the project) and not left.
+        args += [project_id, node.topic_id, node.topic_id, project_id, project_id, node.topic_id]
+        chose = f"SELECT email_key FROM contact_topics WHERE project_id = {m} AND topic_id = {m} AND subscribed = "
+        return (
+            f"(c.email_key IN ({chose}{d.true}) OR (EXISTS (SELECT 1 FROM topics WHERE id = {m}"
+            f" AND project_id = {m} AND default_subscription = 'opt_in') AND c.email_key NOT IN ({chose}{d.false})))"
+        )
     if isinstance(node, DidEvent):
         args += [project_id, node.name, d.time(node.since), node.at_least]
         # SQLite's planner prefers the by-person index here for its GROUP BY order, and so reads
