@@ -42,9 +42,29 @@ def new_postgres_schema() -> tuple[str, str]:
 
 
 def drop_postgres_schema(schema: str) -> None:
+    """Drop a test's schema. A session left idle in a transaction that touched it (a process that
+    went away badly) would hold the drop for as long as it lives: after a short wait, such
+    sessions are ended, named in a warning, and the drop is tried again."""
+    import warnings
+
     import psycopg
 
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute("SET lock_timeout = '15s'")
+        try:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            return
+        except psycopg.errors.LockNotAvailable:
+            pass
+        blockers = conn.execute(
+            "SELECT pid, state, now() - xact_start, left(query, 160) FROM pg_stat_activity"
+            " WHERE pid <> pg_backend_pid() AND datname = current_database() AND state = 'idle in transaction'"
+            " AND now() - state_change > interval '10 seconds'"  # a live session is never idle that long
+        ).fetchall()
+        for pid, state, held, query in blockers:
+            warnings.warn(f"ended a session {state} for {held} (last query: {query}) to drop {schema}", stacklevel=2)
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        conn.execute("SET lock_timeout = 0")
         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
