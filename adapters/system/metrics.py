@@ -9,11 +9,13 @@ gauges come from the shared database, so any process's scrape is right.
 
 from __future__ import annotations
 
+import glob
 import os
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
@@ -81,10 +83,33 @@ class PrometheusMetrics:
     async def render(self, deps: Any) -> bytes:
         if self.shared:
             counted = CollectorRegistry()
-            MultiProcessCollector(counted)
+            counted.register(_BornFiles(os.environ["PROMETHEUS_MULTIPROC_DIR"]))
         else:
             counted = self.registry
         return generate_latest(counted) + (await _live(deps)).encode()
+
+
+class _BornFiles(Collector):
+    """prometheus-client's multiprocess collection, leaving out the files a process is creating.
+
+    A process makes its file empty and then sizes it; a scrape that read it in between failed on
+    the empty file (struct.error) and /metrics answered 500. A file under the 8 bytes of its header
+    holds no value yet, so leaving it out loses nothing."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def collect(self):  # merge() returns the Metric list the registry asks for
+        return MultiProcessCollector.merge(
+            [name for name in glob.glob(os.path.join(self.path, "*.db")) if _size(name) >= 8], accumulate=True
+        )
+
+
+def _size(name: str) -> int:
+    try:
+        return os.path.getsize(name)
+    except FileNotFoundError:  # a dead process's live gauge, removed since the glob
+        return 0
 
 
 async def _live(deps: Any) -> str:
