@@ -13,6 +13,7 @@ from autorelay_core.usecases.ab_winner import decide_tests
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.deliver_email import deliver_due, keep_alive, next_pass, reconcile_outbox
 from autorelay_core.usecases.import_contacts import BackgroundImports
+from autorelay_core.usecases.journey_steps import advance_due
 from autorelay_core.usecases.manage_campaigns import finish_campaigns
 from autorelay_core.usecases.manage_reputation import evaluate_all
 from autorelay_core.usecases.notify import BackgroundPosts, reconcile_webhooks
@@ -50,7 +51,11 @@ async def run_passes(
     while not stopping.is_set():
         started = loop.time()
         try:
-            count = await deliver_due(deps, batch=batch) + await posts.start_due(deps, batch=batch)
+            count = (
+                await advance_due(deps, batch=batch)
+                + await deliver_due(deps, batch=batch)
+                + await posts.start_due(deps, batch=batch)
+            )
         except Unavailable as error:  # the reconciler wakes a pass again once the backend is back
             log.warning("delivery pass stopped: %s", error)
             break

@@ -16,6 +16,7 @@ from autorelay_core.ports.audience import (
     SuppressionRepository,
     TopicRepository,
 )
+from autorelay_core.ports.journeys import JourneyRepository
 from autorelay_core.ports.mail import (
     CampaignMail,
     EmailActivity,
@@ -115,6 +116,9 @@ class Storage(Protocol):
 
     @property
     def pacing(self) -> PacingSettings: ...
+
+    @property
+    def journeys(self) -> JourneyRepository: ...
 
     async def migrate(self) -> int:
         """Bring the schema to the newest version (safe from many processes at once); returns the

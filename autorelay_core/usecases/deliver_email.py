@@ -20,6 +20,7 @@ from autorelay_core.domain.verp import verp_address
 from autorelay_core.errors import MailerError
 from autorelay_core.ports import Claim, Handover, Mailer
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.journey_steps import advance_due
 from autorelay_core.usecases.notify import deliver_webhooks_due, notices_for
 from autorelay_core.usecases.provider_feedback import Feedback, suppress_and_recheck
 from autorelay_core.usecases.tracking import tracked_html
@@ -87,10 +88,14 @@ async def left_topic(deps: Deps, claims: list[Claim]) -> dict[str, str]:
 
 
 async def drain(deps: Deps, batch: int = 8) -> int:
-    """Delivery passes (emails, then the webhook deliveries they made) until nothing is due;
-    returns how many emails and webhook deliveries were leased in all."""
+    """Passes (journey steps, the emails, then the webhook deliveries they made) until nothing is
+    due; returns how many runs, emails and webhook deliveries were leased in all."""
     total = 0
-    while (count := await deliver_due(deps, batch) + await deliver_webhooks_due(deps, batch)) > 0:
+    while (
+        count := await advance_due(deps, batch)
+        + await deliver_due(deps, batch)
+        + await deliver_webhooks_due(deps, batch)
+    ) > 0:
         total += count
     if await next_pass(deps, timedelta(0)) is not None:  # came due as the passes ended
         deps.queue.wake()
@@ -108,7 +113,10 @@ async def next_pass(deps: Deps, lookahead: timedelta = LOOKAHEAD) -> float | Non
     queue for the second it comes due. Rows come due later than they were stored (a launched
     campaign's are spread at its pace, a scheduled email waits for its time) and nothing else
     starts a pass then: without this they waited for the reconciler. One wake a second at most."""
-    due = await deps.storage.outbox.next_due()
+    due = min(
+        (d for d in (await deps.storage.outbox.next_due(), await deps.storage.journeys.next_due()) if d is not None),
+        default=None,
+    )
     if due is None:
         return None
     wait = due - deps.clock.now()

@@ -31,6 +31,7 @@ from autorelay_core.errors import Invalid, QuotaExceeded, RateLimited
 from autorelay_core.policies.rate_limit import HOUR, Limit, refuse
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.found import found
+from autorelay_core.usecases.journey_entry import joined
 from autorelay_core.usecases.manage_contacts import check_codes_fit, find_list, text_field
 from autorelay_core.usecases.manage_properties import declared
 from autorelay_core.usecases.otp import send_code
@@ -219,6 +220,9 @@ async def _chunk(deps: Deps, job: ContactImport, target: ContactList, rows: Impo
         for _, contact in valid:
             if contact.id not in ours and await deps.storage.contacts.get(job.project_id, contact.id) is not None:
                 ours.add(contact.id)
+    # The journeys the list starts; after a crash, again for the chunk's contacts (their entry
+    # keys keep anyone from entering twice).
+    await joined(deps, [contact for _, contact in valid if contact.id in ours])
     refused = 0
     if status is ContactStatus.PENDING:
         waiting = [(line, c) for line, c in valid if c.id in ours]

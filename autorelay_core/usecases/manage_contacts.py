@@ -16,6 +16,7 @@ from autorelay_core.policies.pagination import OffsetPage, OffsetRequest
 from autorelay_core.ports import ContactQuery
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.found import found
+from autorelay_core.usecases.journey_entry import joined
 from autorelay_core.usecases.manage_properties import as_read, declared
 from autorelay_core.usecases.otp import code_charges, send_code
 
@@ -92,6 +93,7 @@ async def create_contact(deps: Deps, caller: Caller, fields: ContactInput) -> Co
         properties=applied({}, properties),
     )
     await deps.storage.contacts.add(contact)
+    await joined(deps, [contact])  # the journeys the list starts (a pending contact joins once confirmed)
     if contact.status is ContactStatus.PENDING:
         try:
             await send_code(deps, caller, address, "subscribe", test=caller.is_test)
@@ -214,6 +216,7 @@ async def import_contacts(
         await check_codes_fit(deps, project_id, len(valid))
     inserted = await deps.storage.contacts.add_many([contact for _, contact in valid.values()])
     imported = len(inserted)
+    await joined(deps, inserted)
     if status is ContactStatus.PENDING:
         for position, contact in enumerate(inserted):
             try:

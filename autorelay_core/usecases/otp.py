@@ -22,6 +22,7 @@ from autorelay_core.policies.quota import Charge, charges
 from autorelay_core.policies.rate_limit import Scope
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.enforce_limits import Applied, enforce
+from autorelay_core.usecases.journey_entry import confirmed
 from autorelay_core.usecases.send_email import new_message_id
 
 # A project may change the email by saving a template with this name (subject, html, text; the
@@ -160,7 +161,10 @@ async def verify_code(deps: Deps, caller: Caller, address: str, purpose: str | N
     if not await deps.storage.otp.use(record, now):
         raise CodeRejected("The code was already used")
     if purpose == "subscribe":
-        return await deps.storage.contacts.confirm_pending(project_id, email_key(address))
+        confirmed_count = await deps.storage.contacts.confirm_pending(project_id, email_key(address))
+        if confirmed_count:
+            await confirmed(deps, project_id, address)  # they joined their lists now: journeys start
+        return confirmed_count
     return 0
 
 

@@ -14,6 +14,7 @@ from autorelay_core.domain.contacts import Contact, email_key
 from autorelay_core.errors import Invalid
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.found import found
+from autorelay_core.usecases.journey_entry import event_happened
 
 # A clock a little ahead of ours is a clock, not a wish to record the future.
 FUTURE_SLACK = timedelta(minutes=5)
@@ -53,6 +54,7 @@ async def record_contact_event(deps: Deps, caller: Caller, fields: EventInput) -
         properties=check_properties(fields.properties),
     )
     await deps.storage.contact_events.add(event)
+    await event_happened(deps, event)  # the journeys it triggers, ends or lets go on
     return event
 
 

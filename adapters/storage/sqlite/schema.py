@@ -635,6 +635,71 @@ MIGRATIONS: list[str] = [
         UNIQUE (campaign_id, contact_id)
     );
     """,
+    # 35: journeys (domain/journeys.py): each version's definition, the runs of contacts through
+    # them (claimed under leases, like the outbox: times are epoch seconds) and the steps each run
+    # passed, at most once (the primary key).
+    """
+    CREATE TABLE journeys (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        status TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        test INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        enabled_at REAL,
+        trigger_key TEXT
+    );
+    CREATE INDEX journeys_project ON journeys(project_id, created_at);
+    CREATE INDEX journeys_trigger ON journeys(project_id, trigger_key) WHERE status = 'active';
+    CREATE TABLE journey_versions (
+        journey_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        definition TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (journey_id, version)
+    );
+    CREATE TABLE journey_runs (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        project_id TEXT NOT NULL,
+        journey_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        contact_id TEXT NOT NULL,
+        email_key TEXT NOT NULL,
+        entry_key TEXT NOT NULL,
+        entered_at REAL NOT NULL,
+        step_id TEXT,
+        due_at REAL NOT NULL,
+        state TEXT NOT NULL,
+        goal TEXT,
+        step_since REAL,
+        waiting_event TEXT,
+        signal TEXT,
+        ended_at REAL,
+        exit_reason TEXT,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        lease_until REAL,
+        UNIQUE (journey_id, email_key, entry_key)
+    );
+    CREATE INDEX journey_runs_due ON journey_runs(due_at) WHERE state = 'active';
+    CREATE INDEX journey_runs_person ON journey_runs(project_id, email_key);
+    CREATE INDEX journey_runs_entered ON journey_runs(journey_id, email_key, entered_at);
+    CREATE TABLE journey_steps (
+        run_id TEXT NOT NULL,
+        step_id TEXT NOT NULL,
+        journey_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        at REAL NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT,
+        email_id TEXT,
+        PRIMARY KEY (run_id, step_id)
+    );
+    CREATE INDEX journey_steps_journey ON journey_steps(journey_id, version, step_id);
+    """,
 ]
 
 
