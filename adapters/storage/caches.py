@@ -184,6 +184,7 @@ class CachedStorage:
         self.contact_events = inner.contact_events
         self.segments = inner.segments
         self.topics = inner.topics
+        self.journeys = inner.journeys
         self.otp = inner.otp
         self.suppressions = inner.suppressions
         self.campaigns = inner.campaigns

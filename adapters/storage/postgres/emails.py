@@ -65,6 +65,30 @@ UPDATE_WITH_EVENTS = (
     " SELECT count(*) FROM updated"
 )
 _QUOTA_REACHED = "AR001"
+# One email, its first events and its quota charges (schema.py's function).
+ADD_EMAIL = (
+    "SELECT autorelay_add_email(%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s,"
+    " %s::text[], %s::timestamptz[], %s::jsonb[], %s::text[], %s::text[], %s::integer[])"
+)
+
+
+def add_email_values(email: Email, events: list[Event], charges: tuple[Charge, ...]) -> tuple:
+    return (
+        email.id,
+        email.project_id,
+        email.status.value,
+        email.test,
+        codec.email_payload(email),
+        codec.email_content(email),
+        codec.search_words(email),
+        codec.first_to(email),
+        email.created_at,
+        email.scheduled_at or email.created_at,
+        *event_arrays(events),
+        *_charge_arrays(charges),
+    )
+
+
 Added = tuple[Email, list[Event], tuple[Charge, ...]]
 
 
@@ -72,7 +96,7 @@ def _charge_arrays(charges: tuple[Charge, ...]) -> tuple[list[str], list[str], l
     return [c.counter for c in charges], [c.period for c in charges], [c.limit for c in charges]
 
 
-def _quota_error(error: errors.Error, charges: tuple[Charge, ...], amount: int) -> Exception:
+def quota_error(error: errors.Error, charges: tuple[Charge, ...], amount: int) -> Exception:
     """QuotaExceeded for the charge `autorelay_charge` named (DETAIL: its 1-based index); any other
     database error as it was."""
     if error.sqlstate != _QUOTA_REACHED:
@@ -136,26 +160,9 @@ class PostgresEmails:
     async def _add_one(self, added: Added) -> None:
         email, events, charges = added
         try:
-            await self.db.fetchone(
-                "SELECT autorelay_add_email(%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s,"
-                " %s::text[], %s::timestamptz[], %s::jsonb[], %s::text[], %s::text[], %s::integer[])",
-                (
-                    email.id,
-                    email.project_id,
-                    email.status.value,
-                    email.test,
-                    codec.email_payload(email),
-                    codec.email_content(email),
-                    codec.search_words(email),
-                    codec.first_to(email),
-                    email.created_at,
-                    email.scheduled_at or email.created_at,
-                    *event_arrays(events),
-                    *_charge_arrays(charges),
-                ),
-            )
+            await self.db.fetchone(ADD_EMAIL, add_email_values(email, events, charges))
         except errors.Error as error:
-            raise _quota_error(error, charges, 1) from None
+            raise quota_error(error, charges, 1) from None
 
     async def add_many(self, emails: list[Email], events: list[Event], charges: tuple[Charge, ...] = ()) -> int:
         if not emails:
@@ -209,7 +216,7 @@ class PostgresEmails:
                         (emails[0].project_id, *_charge_arrays(charges), len(added)),
                     )
                 except errors.Error as error:
-                    raise _quota_error(error, charges, len(added)) from None
+                    raise quota_error(error, charges, len(added)) from None
         return len(added)
 
     async def get(self, project_id: str, email_id: str) -> Email | None:

@@ -837,6 +837,72 @@ MIGRATIONS: list[str] = [
         UNIQUE (campaign_id, contact_id)
     );
     """,
+    # 35: journeys (domain/journeys.py): each version's definition, the runs of contacts through
+    # them (claimed under leases, like the outbox) and the steps each run passed, at most once
+    # (the primary key).
+    """
+    CREATE TABLE journeys (
+        id text PRIMARY KEY,
+        project_id text NOT NULL,
+        name text NOT NULL,
+        definition text NOT NULL,
+        status text NOT NULL,
+        version integer NOT NULL,
+        test boolean NOT NULL DEFAULT false,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        enabled_at timestamptz,
+        trigger_key text
+    );
+    CREATE INDEX journeys_project ON journeys(project_id, created_at);
+    CREATE INDEX journeys_trigger ON journeys(project_id, trigger_key) WHERE status = 'active';
+    CREATE TABLE journey_versions (
+        journey_id text NOT NULL,
+        version integer NOT NULL,
+        definition text NOT NULL,
+        created_at timestamptz NOT NULL,
+        PRIMARY KEY (journey_id, version)
+    );
+    CREATE TABLE journey_runs (
+        seq bigserial PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        project_id text NOT NULL,
+        journey_id text NOT NULL,
+        version integer NOT NULL,
+        contact_id text NOT NULL,
+        email_key text NOT NULL,
+        entry_key text NOT NULL,
+        entered_at timestamptz NOT NULL,
+        step_id text,
+        due_at timestamptz NOT NULL,
+        state text NOT NULL,
+        goal text,
+        step_since timestamptz,
+        waiting_event text,
+        signal text,
+        ended_at timestamptz,
+        exit_reason text,
+        attempt integer NOT NULL DEFAULT 0,
+        lease_until timestamptz,
+        UNIQUE (journey_id, email_key, entry_key)
+    );
+    CREATE INDEX journey_runs_due ON journey_runs(due_at) WHERE state = 'active';
+    CREATE INDEX journey_runs_person ON journey_runs(project_id, email_key);
+    CREATE INDEX journey_runs_entered ON journey_runs(journey_id, email_key, entered_at);
+    CREATE TABLE journey_steps (
+        seq bigserial,
+        run_id text NOT NULL,
+        step_id text NOT NULL,
+        journey_id text NOT NULL,
+        version integer NOT NULL,
+        at timestamptz NOT NULL,
+        outcome text NOT NULL,
+        detail text,
+        email_id text,
+        PRIMARY KEY (run_id, step_id)
+    );
+    CREATE INDEX journey_steps_journey ON journey_steps(journey_id, version, step_id);
+    """,
 ]
 
 

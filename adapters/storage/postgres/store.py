@@ -18,6 +18,7 @@ from adapters.storage.postgres.email_reports import PostgresActivity, PostgresCa
 from adapters.storage.postgres.emails import PostgresEmails, PostgresQuota
 from adapters.storage.postgres.idempotency import PostgresIdempotency
 from adapters.storage.postgres.imports import PostgresImports
+from adapters.storage.postgres.journeys import PostgresJourneys
 from adapters.storage.postgres.limits import PostgresLimitOverrides, PostgresRateLimits
 from adapters.storage.postgres.outbox import PostgresOutbox
 from adapters.storage.postgres.pacing import PostgresPacing
@@ -53,6 +54,7 @@ class PostgresStorage:
         self.contact_events = PostgresContactEvents(self.db)
         self.segments = PostgresSegments(self.db)
         self.topics = PostgresTopics(self.db)
+        self.journeys = PostgresJourneys(self.db)
         self.imports = PostgresImports(self.db)
         self.otp = PostgresOtp(self.db)
         self.suppressions = PostgresSuppressions(self.db)

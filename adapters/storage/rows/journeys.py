@@ -81,7 +81,7 @@ def journey_row(row: tuple) -> Journey:
         jid,
         project_id,
         name,
-        _json(definition),
+        as_json(definition),
         JourneyStatus(status),
         int(version),
         moment(created),
@@ -93,7 +93,7 @@ def journey_row(row: tuple) -> Journey:
 
 def version_row(row: tuple) -> JourneyVersion:
     jid, number, definition, created = row
-    return JourneyVersion(jid, int(number), _json(definition), moment(created))
+    return JourneyVersion(jid, int(number), as_json(definition), moment(created))
 
 
 def run_values(run: JourneyRun, when: Any) -> tuple:
@@ -243,5 +243,5 @@ def moment(value: object) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
-def _json(value: object) -> dict[str, Any]:
+def as_json(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else json.loads(str(value))

@@ -220,4 +220,4 @@ class SqliteJourneys(Tables):
             conn.execute(rows.RECORD_COUNTS.format(p="?"), (journey_id,)).fetchall(),
             conn.execute(rows.EMAIL_COUNTS.format(p="?"), (journey_id,)).fetchall(),
         )
-        return rows.step_stats([v for v, _ in versions], {v: rows.json.loads(d) for v, d in versions}, counts)
+        return rows.step_stats([v for v, _ in versions], {v: rows.as_json(d) for v, d in versions}, counts)
