@@ -13,6 +13,7 @@ from autorelay_core.usecases.ab_winner import decide_tests
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.deliver_email import deliver_due, keep_alive, next_pass, reconcile_outbox
 from autorelay_core.usecases.import_contacts import BackgroundImports
+from autorelay_core.usecases.journey_entry import scan_triggers
 from autorelay_core.usecases.journey_steps import advance_due
 from autorelay_core.usecases.manage_campaigns import finish_campaigns
 from autorelay_core.usecases.manage_reputation import evaluate_all
@@ -92,7 +93,8 @@ async def run_passes(
 
 async def reconcile_forever(deps: Deps, interval: float, imports: BackgroundImports, kept: KeptMessages | None) -> None:
     """The reconciler: every `interval` seconds, take back lost outbox rows and webhook deliveries,
-    restart stopped imports, finish campaigns, and (once a minute) re-evaluate reputations."""
+    restart stopped imports, finish campaigns, and (once a minute) re-evaluate reputations and
+    look for people that segment and date triggers take into journeys."""
     loop = asyncio.get_running_loop()
     next_reputation_check = loop.time()
     while True:
@@ -110,6 +112,9 @@ async def reconcile_forever(deps: Deps, interval: float, imports: BackgroundImpo
             if loop.time() >= next_reputation_check:
                 # Rates also change as sends age out of the 24 h window, not only on feedback.
                 next_reputation_check = loop.time() + 60
+                # Segment and date triggers: nothing announces them, so they are looked for.
+                if entered := await scan_triggers(deps):
+                    log.info("%d contact(s) entered journeys from segment or date triggers", entered)
                 if kept is not None:
                     await asyncio.to_thread(kept.prune)
                 for project in await evaluate_all(deps):

@@ -373,8 +373,10 @@ def _goal(value: Any) -> str | None:
     return _event(value.get("event"), "goal.event")
 
 
-def _given_ids(raw: list[Any], taken: set[str], at: str) -> set[str]:
+def _given_ids(raw: list[Any], taken: set[str], at: str, depth: int = 1) -> set[str]:
     """The ids the user gave, checked unique, so the ids given to the others avoid them."""
+    if depth > MAX_DEPTH:
+        raise Invalid(f"{at}: branches nest at most {MAX_DEPTH} deep", field=at)
     for position, step in enumerate(raw):
         where = f"{at}[{position}]"
         if not isinstance(step, dict):
@@ -389,7 +391,7 @@ def _given_ids(raw: list[Any], taken: set[str], at: str) -> set[str]:
         for name in BRANCHES.get(step.get("type"), ()):  # type: ignore[arg-type]
             branch = step.get(name, [])
             if isinstance(branch, list):
-                _given_ids(branch, taken, f"{where}.{name}")
+                _given_ids(branch, taken, f"{where}.{name}", depth + 1)
     return taken
 
 
@@ -412,7 +414,9 @@ def _steps(
     return tuple(steps), stored
 
 
-def _step(item: dict[str, Any], at: str, depth: int, taken: set[str], counter: list[int]) -> tuple[Step, dict]:
+def _step(
+    item: dict[str, Any], at: str, depth: int, taken: set[str], counter: list[int]
+) -> tuple[Step, dict[str, Any]]:
     kind = item.get("type")
     if kind not in BRANCHES:
         raise Invalid(f"{at}.type must be one of {', '.join(BRANCHES)}", field=f"{at}.type")
@@ -505,7 +509,7 @@ def _event(value: Any, at: str) -> str:
 def _zone(value: Any, at: str) -> str:
     if zone(value) is None:
         raise Invalid(f"{at} must be a time zone name, like Europe/Paris", field=at)
-    return value
+    return str(value)
 
 
 def zone(name: Any) -> ZoneInfo | None:
@@ -514,7 +518,7 @@ def zone(name: Any) -> ZoneInfo | None:
         return None
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of the database, say
         return None
 
 

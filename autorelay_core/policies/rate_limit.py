@@ -52,6 +52,8 @@ LIMITS: dict[str, tuple[Limit, ...]] = {
     "segments.create": (Limit(30, MINUTE),),
     "segments.count": (Limit(60, MINUTE),),  # each is a query over every contact: a live count, not a feed
     "topics.create": (Limit(30, MINUTE),),
+    "journeys.create": (Limit(30, MINUTE),),
+    "journeys.enter": (Limit(100, MINUTE),),  # like events: one per user action
     "lists.list": (Limit(60, MINUTE),),
     "lists.create": (Limit(20, HOUR),),
     "campaigns.list": (Limit(60, MINUTE),),

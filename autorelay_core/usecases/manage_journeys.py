@@ -34,7 +34,7 @@ PATHS = 20
 @frozen
 class JourneyInput:
     name: Any = None
-    definition: Any = None  # {"trigger", "entry", "goal", "steps"}
+    definition: Any = None  # {"trigger", "entry", "goal", "steps"}; on an update, those to change
 
 
 @frozen
@@ -154,7 +154,10 @@ async def update_journey(deps: Deps, caller: Caller, journey_id: str, fields: Jo
         changed.name = _name(fields.name)
     version = None
     if fields.definition is not None:
-        _, definition = await checked(deps, caller, fields.definition)
+        if not isinstance(fields.definition, dict):
+            raise Invalid("a journey's definition is an object: trigger, entry, goal, steps")
+        # What is not given stays as it was: a new list of steps keeps the trigger.
+        _, definition = await checked(deps, caller, {**journey.definition, **fields.definition})
         if definition != journey.definition:
             number = journey.version if journey.enabled_at is None else journey.version + 1
             changed.definition, changed.version = definition, number
