@@ -14,7 +14,7 @@ from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.deliver_email import deliver_due, keep_alive, next_pass, reconcile_outbox
 from autorelay_core.usecases.import_contacts import BackgroundImports
 from autorelay_core.usecases.journey_entry import scan_triggers
-from autorelay_core.usecases.journey_steps import advance_due
+from autorelay_core.usecases.journey_steps import advance_due, reconcile_journeys
 from autorelay_core.usecases.manage_campaigns import finish_campaigns
 from autorelay_core.usecases.manage_reputation import evaluate_all
 from autorelay_core.usecases.notify import BackgroundPosts, reconcile_webhooks
@@ -103,6 +103,7 @@ async def reconcile_forever(deps: Deps, interval: float, imports: BackgroundImpo
             if found:
                 log.info("reconciler re-enqueued %d email(s) whose job was lost", found)
             await reconcile_webhooks(deps)
+            await reconcile_journeys(deps)
             await imports.start_due(deps)  # an import whose process stopped or died
             for campaign in await decide_tests(deps):  # an A/B test's winner, and its rest queued
                 log.info("campaign %s: A/B test decided", campaign.id)

@@ -14,9 +14,9 @@ A journey's definition is JSON the user gives, checked by `parse` into the typed
 
 A step is one of (each may carry an "id"; one is given to those without):
 
-    {"type": "wait", "days": D, "hours": H, "minutes": M}
+    {"type": "wait", "days": D, "hours": H, "minutes": M, "seconds": S}
     {"type": "wait_until", "time": "HH:MM", "timezoneProperty": KEY, "timezone": "Europe/Paris"}
-    {"type": "wait_for_event", "event": NAME, "days": D, "hours": H, "minutes": M,
+    {"type": "wait_for_event", "event": NAME, "days": D, "hours": H, "minutes": M, "seconds": S,
      "received": [STEP, ...], "timedOut": [STEP, ...]}
     {"type": "condition", "filter": SEGMENT FILTER, "yes": [STEP, ...], "no": [STEP, ...]}
     {"type": "send", "templateId": ID, "from": "Name <a@b.c>"}
@@ -68,10 +68,11 @@ BRANCHES: dict[str, tuple[str, ...]] = {
     "exit": (),
 }
 WAITING = ("wait", "wait_until", "wait_for_event")
+_UNITS = ("days", "hours", "minutes", "seconds")
 _PARAMS: dict[str, tuple[str, ...]] = {
-    "wait": ("days", "hours", "minutes"),
+    "wait": ("days", "hours", "minutes", "seconds"),
     "wait_until": ("time", "timezoneProperty", "timezone"),
-    "wait_for_event": ("event", "days", "hours", "minutes"),
+    "wait_for_event": ("event", "days", "hours", "minutes", "seconds"),
     "condition": ("filter",),
     "send": ("templateId", "from"),
     "set_property": ("property", "value"),
@@ -133,7 +134,9 @@ class Step:
     @property
     def duration(self) -> timedelta:
         p = self.params
-        return timedelta(days=p.get("days", 0), hours=p.get("hours", 0), minutes=p.get("minutes", 0))
+        return timedelta(
+            days=p.get("days", 0), hours=p.get("hours", 0), minutes=p.get("minutes", 0), seconds=p.get("seconds", 0)
+        )
 
 
 @frozen
@@ -439,12 +442,12 @@ def _step(
 
 def _params(kind: str, item: dict[str, Any], at: str) -> dict[str, Any]:
     if kind in ("wait", "wait_for_event"):
-        units = {
-            unit: _whole(item.get(unit, 0), f"{at}.{unit}", 0, 366 * 24 * 60) for unit in ("days", "hours", "minutes")
-        }
+        units = {unit: _whole(item.get(unit, 0), f"{at}.{unit}", 0, 366 * 24 * 3600) for unit in _UNITS}
         span = timedelta(**units)
         if span <= timedelta(0) or span > MAX_WAIT:
-            raise Invalid(f"{at}: the wait must be more than 0 and at most 366 days (days, hours, minutes)", field=at)
+            raise Invalid(
+                f"{at}: the wait must be more than 0 and at most 366 days (days, hours, minutes, seconds)", field=at
+            )
         found: dict[str, Any] = {unit: value for unit, value in units.items() if value}
         if kind == "wait_for_event":
             found["event"] = _event(item.get("event"), f"{at}.event")

@@ -85,7 +85,8 @@ class JourneyRepository(Protocol):
         """End the claim's lease (the run stays due where it is); False if it was not the newest."""
 
     async def next_due(self) -> datetime | None:
-        """The earliest due time of an unleased active run of an active journey."""
+        """When the next active run of an active journey can be claimed: the earliest due time,
+        or for a leased run, when its lease ends if that is later (a killed worker's runs)."""
 
     async def runs_of(self, project_id: str, email_key: str, limit: int) -> list[JourneyRun]:
         """The person's runs, newest entry first."""

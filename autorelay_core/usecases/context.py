@@ -42,6 +42,10 @@ OWN_SPF = "v=spf1 mx ~all"
 class CoreConfig:
     # How long a worker may hold an email before another may take it over.
     lease: timedelta = timedelta(seconds=60)
+    # How long a worker may hold a journey run. Its steps are database writes (an email or a webhook
+    # delivery is only queued), so a short lease lets a killed worker's runs go on soon; one that
+    # was only slow finds its claim taken and its moves refused, never a step twice.
+    journey_lease: timedelta = timedelta(seconds=10)
     # This process, as the holder its leases name ("" for none: its leases just run out). A process
     # that beats (keep_alive) has its leases ended at once when it falls silent.
     holder: str = ""

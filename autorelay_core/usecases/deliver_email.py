@@ -312,7 +312,9 @@ async def settle_handovers(deps: Deps, limit: int = 1000) -> int:
         if email.project_id not in projects:
             projects[email.project_id] = await deps.storage.projects.get(email.project_id)
         project = projects[email.project_id]
-        resend = project.resends_uncertain(email.campaign_id is not None) if project else False
+        # A journey's email is a contact's mail as a campaign's is: the campaigns' policy holds it.
+        audience = email.campaign_id is not None or email.contact_id is not None
+        resend = project.resends_uncertain(audience) if project else False
         if resend and email.status is EmailStatus.UNCERTAIN:
             await deps.storage.outbox.reopen(email.project_id, email.id, now)
             log.warning("email %s is uncertain (its worker stopped mid hand-over); sending it again", email.id)

@@ -51,7 +51,7 @@ _KEPT_ERROR = 300
 async def advance_due(deps: Deps, batch: int = BATCH) -> int:
     """One pass: claim up to `batch` due runs and move each as far as it goes now. How many."""
     now = deps.clock.now()
-    claims = await deps.storage.journeys.claim_due(now, now + deps.config.lease, batch)
+    claims = await deps.storage.journeys.claim_due(now, now + deps.config.journey_lease, batch)
     journeys: dict[str, Journey | None] = {}
     for claim in claims:
         run = claim.run
@@ -65,6 +65,16 @@ async def advance_due(deps: Deps, batch: int = BATCH) -> int:
         except AutoRelayError as error:  # a backend hiccup: the lease runs out and the run is claimed again
             log.warning("journey run %s did not move: %s", run.id, error)
     return len(claims)
+
+
+async def reconcile_journeys(deps: Deps) -> bool:
+    """Wake a pass when a run is due and no pass took it (a wake lost with a killed process, or a
+    killed worker's lease that ran out). True if it woke one."""
+    due = await deps.storage.journeys.next_due()
+    if due is None or due > deps.clock.now():
+        return False
+    deps.queue.wake()
+    return True
 
 
 async def advance(deps: Deps, journey: Journey, claim: RunClaim) -> None:

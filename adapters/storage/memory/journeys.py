@@ -152,10 +152,9 @@ class MemoryJourneys:
 
     async def next_due(self) -> datetime | None:
         due = [
-            r.due_at
+            max(r.due_at, self._leases[r.id][1] or r.due_at)
             for r in self._runs.values()
             if r.state is RunState.ACTIVE
-            and self._leases[r.id][1] is None
             and self._journeys.get(r.journey_id) is not None
             and self._journeys[r.journey_id].status is JourneyStatus.ACTIVE
         ]

@@ -180,8 +180,8 @@ class PostgresJourneys:
 
     async def next_due(self) -> datetime | None:
         row = await self.db.fetchone(
-            "SELECT min(r.due_at) FROM journey_runs r JOIN journeys j ON j.id = r.journey_id"
-            " WHERE r.state = 'active' AND r.lease_until IS NULL AND j.status = 'active'"
+            "SELECT min(greatest(r.due_at, r.lease_until)) FROM journey_runs r"
+            " JOIN journeys j ON j.id = r.journey_id WHERE r.state = 'active' AND j.status = 'active'"
         )
         return row[0] if row else None
 

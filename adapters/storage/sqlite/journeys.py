@@ -175,8 +175,8 @@ class SqliteJourneys(Tables):
 
     async def next_due(self) -> datetime | None:
         (due,) = self.conn.execute(
-            "SELECT min(r.due_at) FROM journey_runs r JOIN journeys j ON j.id = r.journey_id"
-            " WHERE r.state = 'active' AND r.lease_until IS NULL AND j.status = 'active'"
+            "SELECT min(max(r.due_at, coalesce(r.lease_until, r.due_at))) FROM journey_runs r"
+            " JOIN journeys j ON j.id = r.journey_id WHERE r.state = 'active' AND j.status = 'active'"
         ).fetchone()
         return rows.moment(due) if due is not None else None
 
