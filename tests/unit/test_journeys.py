@@ -4,7 +4,7 @@ kind as a contact sees it, and each trigger."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,6 +17,7 @@ from autorelay_core.errors import Invalid
 from autorelay_core.usecases import manage_journeys as uc
 from autorelay_core.usecases.deliver_email import drain
 from autorelay_core.usecases.journey_entry import enter_by_call, scan_triggers
+from autorelay_core.usecases.journey_preview import dry_run, supposed_events
 from autorelay_core.usecases.manage_contacts import ContactInput, create_contact, create_list, delete_contact
 from autorelay_core.usecases.manage_properties import PropertyInput, create_property
 from autorelay_core.usecases.manage_segments import SegmentInput, create_segment
@@ -295,3 +296,33 @@ async def test_segment_and_date_triggers_enter_whoever_comes_due_when_scanned(wo
     assert await scan_triggers(deps) == 0  # each once: the segment's rule is once
     await drain(deps)
     assert sorted(m.to[0] for m in mailer.sent) == ["hot@example.com", "renew@example.com"]
+
+
+async def test_a_test_run_follows_the_contact_on_a_fast_clock_and_changes_nothing(world):
+    deps, clock, mailer, key, people, tpl = world
+    await create_property(deps, key, PropertyInput("plan", "text"))
+    ann = await create_contact(deps, key, ContactInput("ann@example.com", people.id, properties={"plan": "pro"}))
+    definition = {
+        "trigger": {"type": "api"},
+        "goal": {"event": "upgraded"},
+        "steps": [
+            {"id": "hello", "type": "send", "templateId": tpl, "from": SENDER},
+            {"id": "check", "type": "condition", "filter": {"property": "plan", "op": "eq", "value": "pro"},
+             "yes": [{"id": "wait", "type": "wait_for_event", "event": "activated", "days": 2}]},
+            {"id": "later", "type": "wait", "days": 3},
+            {"id": "again", "type": "send", "templateId": tpl, "from": SENDER},
+        ],
+    }  # fmt: skip
+    start = clock.now()
+    quiet = await dry_run(deps, key, definition, ann.id, [], start)
+    assert [(h.step_id, h.outcome) for h in quiet] == [
+        ("hello", "sent"), ("check", "yes"), ("wait", "timedOut"), ("later", "done"), ("again", "sent")
+    ]  # fmt: skip
+    assert quiet[-1].at - start == timedelta(days=5)
+    supposed = supposed_events([{"name": "activated", "hours": 5}, {"name": "upgraded", "hours": 30}])
+    busy = await dry_run(deps, key, definition, ann.id, supposed, start)
+    assert [(h.step_id, h.outcome) for h in busy] == [
+        ("hello", "sent"), ("check", "yes"), ("wait", "received"), ("later", "exited")
+    ]  # fmt: skip
+    assert busy[-1].at - start == timedelta(hours=30)
+    assert mailer.sent == [] and await deps.storage.journeys.runs_of(key.project_id, "ann@example.com", 5) == []

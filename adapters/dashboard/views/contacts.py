@@ -23,6 +23,7 @@ from autorelay_core.policies.pagination import MAX_PAGE, OffsetRequest, parse_bo
 from autorelay_core.usecases import (
     import_contacts,
     manage_contacts,
+    manage_journeys,
     manage_properties,
     manage_topics,
     queries,
@@ -239,6 +240,7 @@ async def _contact_page(request: Request, visit: Visit, contact, status: int = 2
     properties = await manage_properties.list_properties(deps, caller)
     events = await record_activity.contact_timeline(deps, caller, contact.id)
     topics = await manage_topics.contact_topics(deps, caller, contact.id)
+    paths = await manage_journeys.contact_paths(deps, caller, contact.id)
     return render(
         request,
         "contact.html",
@@ -249,6 +251,7 @@ async def _contact_page(request: Request, visit: Visit, contact, status: int = 2
         properties=properties,
         events=events,
         topics=topics,
+        paths=paths,
         error=error,
         done=request.query_params.get("done"),
     )
