@@ -9,6 +9,7 @@ and are idempotent: run again after a kill, they leave the contact as once would
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import datetime
@@ -49,22 +50,34 @@ _KEPT_ERROR = 300
 
 
 async def advance_due(deps: Deps, batch: int = BATCH) -> int:
-    """One pass: claim up to `batch` due runs and move each as far as it goes now. How many."""
+    """One pass: claim up to `batch` due runs and move each as far as it goes now, together (so
+    their writes share commits). How many."""
     now = deps.clock.now()
     claims = await deps.storage.journeys.claim_due(now, now + deps.config.journey_lease, batch)
-    journeys: dict[str, Journey | None] = {}
+    flows: dict[tuple[str, int], tuple[Journey, Flow] | None] = {}
     for claim in claims:
-        run = claim.run
-        if run.journey_id not in journeys:
-            journeys[run.journey_id] = await deps.storage.journeys.get(run.project_id, run.journey_id)
-        journey = journeys[run.journey_id]
-        if journey is None:
-            continue
-        try:
-            await advance(deps, journey, claim)
-        except AutoRelayError as error:  # a backend hiccup: the lease runs out and the run is claimed again
-            log.warning("journey run %s did not move: %s", run.id, error)
+        key = (claim.run.journey_id, claim.run.version)
+        if key not in flows:
+            flows[key] = await _flow(deps, claim.run)
+    await asyncio.gather(*(_advance_one(deps, flows[(c.run.journey_id, c.run.version)], c) for c in claims))
     return len(claims)
+
+
+async def _flow(deps: Deps, run: JourneyRun) -> tuple[Journey, Flow] | None:
+    journey = await deps.storage.journeys.get(run.project_id, run.journey_id)
+    version = await deps.storage.journeys.version(run.journey_id, run.version) if journey else None
+    if journey is None or version is None:
+        return None
+    return journey, flow_of(journey.id, version.version, version.definition)
+
+
+async def _advance_one(deps: Deps, found: tuple[Journey, Flow] | None, claim: RunClaim) -> None:
+    if found is None:
+        return
+    try:
+        await advance(deps, *found, claim)
+    except AutoRelayError as error:  # a backend hiccup: the lease runs out and the run is claimed again
+        log.warning("journey run %s did not move: %s", claim.run.id, error)
 
 
 async def reconcile_journeys(deps: Deps) -> bool:
@@ -77,11 +90,7 @@ async def reconcile_journeys(deps: Deps) -> bool:
     return True
 
 
-async def advance(deps: Deps, journey: Journey, claim: RunClaim) -> None:
-    version = await deps.storage.journeys.version(journey.id, claim.run.version)
-    if version is None:
-        return
-    flow = flow_of(journey.id, version.version, version.definition)
+async def advance(deps: Deps, journey: Journey, flow: Flow, claim: RunClaim) -> None:
     run = claim.run
     for _ in range(STEPS_PER_CLAIM):
         now = deps.clock.now()

@@ -12,7 +12,7 @@ from autorelay_core.domain.journeys import RunState
 from autorelay_core.errors import Conflict, Invalid
 from autorelay_core.usecases import manage_journeys as uc
 from autorelay_core.usecases.deliver_email import drain
-from autorelay_core.usecases.journey_entry import enter_by_call
+from autorelay_core.usecases.journey_entry import enter_by_call, flow_of
 from autorelay_core.usecases.journey_steps import advance, advance_due
 from autorelay_core.usecases.manage_contacts import ContactInput, create_contact, create_list
 from autorelay_core.usecases.manage_templates import TemplateInput, create_template
@@ -210,8 +210,9 @@ async def test_a_step_is_passed_once_even_when_a_second_claim_races_the_first(wo
     clock.advance(seconds=5)  # the first claimant stalls past its lease
     later = clock.now()
     (second,) = await deps.storage.journeys.claim_due(later, later + timedelta(seconds=60), 10)
-    await advance(deps, journey, second)
-    await advance(deps, journey, first)  # wakes up late: its moves are refused
+    flow = flow_of(journey.id, journey.version, journey.definition)
+    await advance(deps, journey, flow, second)
+    await advance(deps, journey, flow, first)  # wakes up late: its moves are refused
     assert await advance_due(deps) == 0
     emails = [e for e in (await deps.storage.emails.page(key.project_id, _cursor())).items]
     assert len(emails) == 1
