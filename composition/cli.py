@@ -550,7 +550,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("project", help="project id or name")
     p.add_argument("--transactional", choices=("resend", "hold"), help="API and OTP mail (default resend)")
-    p.add_argument("--campaigns", choices=("resend", "hold"), help="campaign mail (default hold)")
+    p.add_argument("--campaigns", choices=("resend", "hold"), help="campaign and journey mail (default hold)")
     p.set_defaults(func=projects_uncertain)
 
     users = commands.add_parser("users", help="dashboard users (people, not API keys)").add_subparsers(

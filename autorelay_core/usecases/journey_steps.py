@@ -125,11 +125,13 @@ async def _next_move(deps: Deps, journey: Journey, flow: Flow, run: JourneyRun, 
     step = flow.step(run.step_id)
     if step is None:
         return Move(_ended(run, RunState.DONE, now))
+    if step.type in ("wait", "wait_for_event"):  # the contact is not read: a deletion shows at the next step
+        return _wait(flow, run, step, None, now)
     contact = await _contact(deps, run)
     if contact is None:
         return Move(_ended(run, RunState.EXITED, now, "the contact was deleted"))
-    if step.type in ("wait", "wait_until", "wait_for_event"):
-        return await _wait(deps, flow, run, step, contact, now)
+    if step.type == "wait_until":
+        return _wait(flow, run, step, contact, now)
     if step.type == "condition":
         yes = await _holds(deps, journey, step, contact)
         return _pass(flow, run, step, now, "yes" if yes else "no", branch="yes" if yes else "no")
@@ -154,14 +156,13 @@ async def _contact(deps: Deps, run: JourneyRun) -> Contact | None:
     return contact
 
 
-async def _wait(deps: Deps, flow: Flow, run: JourneyRun, step: Step, contact: Contact, now: datetime) -> Move:
+def _wait(flow: Flow, run: JourneyRun, step: Step, contact: Contact | None, now: datetime) -> Move:
     if run.step_since is None:  # the run arrives: it waits from now
         if step.type == "wait":
             until = now + step.duration
         elif step.type == "wait_until":
-            where = zone(contact.properties.get(step.params.get("timezoneProperty", ""))) or zone(
-                step.params["timezone"]
-            )
+            kept = contact.properties.get(step.params.get("timezoneProperty", "")) if contact else None
+            where = zone(kept) or zone(step.params["timezone"])
             until = next_time_of_day(now, step.params["time"], where or zone("UTC"))  # type: ignore[arg-type]
         else:
             until = now + step.duration

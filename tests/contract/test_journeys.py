@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from attrs import evolve
 
 from autorelay_core.domain.journeys import RunState
 from autorelay_core.errors import Conflict, Invalid
@@ -216,6 +217,28 @@ async def test_a_step_is_passed_once_even_when_a_second_claim_races_the_first(wo
     assert await advance_due(deps) == 0
     emails = [e for e in (await deps.storage.emails.page(key.project_id, _cursor())).items]
     assert len(emails) == 1
+
+
+async def test_a_pass_moves_many_runs_together_and_one_over_the_quota_fails_alone(world):
+    deps, _clock, _mailer, key, people, t = world
+    deps = evolve(deps, config=evolve(deps.config, monthly_quota=3))  # three sends left this month
+    made = [await create_contact(deps, key, ContactInput(f"q{n}@example.com", people.id)) for n in range(5)]
+    definition = {
+        "trigger": {"type": "api"},
+        "steps": [
+            {"id": "mail", "type": "send", "templateId": t["tips"], "from": "Acme <hello@acme.test>"},
+            {"id": "end", "type": "exit"},
+        ],
+    }
+    journey = await uc.create_journey(deps, key, uc.JourneyInput("Many", definition))
+    await uc.enable_journey(deps, key, journey.id)
+    for contact in made:
+        await enter_by_call(deps, key, journey.id, None, contact.id)
+    assert await advance_due(deps) == 5  # one pass, its moves together
+    (stats,) = await uc.journey_stats(deps, key, journey.id)
+    by_step = {s.step_id: s for s in stats.steps}
+    assert by_step["mail"].outcomes == {"sent": 3, "failed": 2}
+    assert by_step["end"].passed == 5 and stats.exited == 5
 
 
 async def test_a_definition_with_a_problem_is_refused_with_its_path(world):

@@ -65,11 +65,51 @@ UPDATE_WITH_EVENTS = (
     " SELECT count(*) FROM updated"
 )
 _QUOTA_REACHED = "AR001"
+Added = tuple[Email, list[Event], tuple[Charge, ...]]
 # One email, its first events and its quota charges (schema.py's function).
 ADD_EMAIL = (
     "SELECT autorelay_add_email(%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s,"
     " %s::text[], %s::timestamptz[], %s::jsonb[], %s::text[], %s::text[], %s::integer[])"
 )
+
+
+ADD_EMAILS = (
+    "SELECT autorelay_add_emails(%s::text[], %s::text[], %s::text[], %s::boolean[], %s::jsonb[],"
+    " %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[],"
+    " %s::text[], %s::text[], %s::timestamptz[], %s::jsonb[],"
+    " %s::text[], %s::text[], %s::text[], %s::integer[], %s::integer[])"
+)
+
+
+def add_emails_values(batch: list[Added]) -> tuple:
+    """Several emails, their first events and their charges (summed per counter), for ADD_EMAILS:
+    one statement. A charge over its limit raises, and nothing of the batch is stored."""
+    events = [(email.id, event) for email, added, _ in batch for event in added]
+    charged: dict[tuple[str, str, str, int], int] = {}
+    for email, _, charges in batch:
+        for c in charges:
+            key = (email.project_id, c.counter, c.period, c.limit)
+            charged[key] = charged.get(key, 0) + 1
+    emails = [email for email, _, _ in batch]
+    return (
+        [e.id for e in emails],
+        [e.project_id for e in emails],
+        [e.status.value for e in emails],
+        [e.test for e in emails],
+        [codec.email_payload(e) for e in emails],
+        [codec.email_content(e) for e in emails],
+        [codec.search_words(e) for e in emails],
+        [codec.first_to(e) for e in emails],
+        [e.created_at for e in emails],
+        [e.scheduled_at or e.created_at for e in emails],
+        [email_id for email_id, _ in events],
+        *event_arrays([event for _, event in events]),
+        [project for project, _, _, _ in charged],
+        [counter for _, counter, _, _ in charged],
+        [period for _, _, period, _ in charged],
+        [limit for _, _, _, limit in charged],
+        list(charged.values()),
+    )
 
 
 def add_email_values(email: Email, events: list[Event], charges: tuple[Charge, ...]) -> tuple:
@@ -87,9 +127,6 @@ def add_email_values(email: Email, events: list[Event], charges: tuple[Charge, .
         *event_arrays(events),
         *_charge_arrays(charges),
     )
-
-
-Added = tuple[Email, list[Event], tuple[Charge, ...]]
 
 
 def _charge_arrays(charges: tuple[Charge, ...]) -> tuple[list[str], list[str], list[int]]:
@@ -123,38 +160,7 @@ class PostgresEmails:
         await self._adds.run((email, events, charges))
 
     async def _add_many(self, batch: list[Added]) -> list[None]:
-        events = [(email.id, event) for email, added, _ in batch for event in added]
-        charged: dict[tuple[str, str, str, int], int] = {}
-        for email, _, charges in batch:
-            for c in charges:
-                key = (email.project_id, c.counter, c.period, c.limit)
-                charged[key] = charged.get(key, 0) + 1
-        emails = [email for email, _, _ in batch]
-        await self.db.fetchone(
-            "SELECT autorelay_add_emails(%s::text[], %s::text[], %s::text[], %s::boolean[], %s::jsonb[],"
-            " %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[],"
-            " %s::text[], %s::text[], %s::timestamptz[], %s::jsonb[],"
-            " %s::text[], %s::text[], %s::text[], %s::integer[], %s::integer[])",
-            (
-                [e.id for e in emails],
-                [e.project_id for e in emails],
-                [e.status.value for e in emails],
-                [e.test for e in emails],
-                [codec.email_payload(e) for e in emails],
-                [codec.email_content(e) for e in emails],
-                [codec.search_words(e) for e in emails],
-                [codec.first_to(e) for e in emails],
-                [e.created_at for e in emails],
-                [e.scheduled_at or e.created_at for e in emails],
-                [email_id for email_id, _ in events],
-                *event_arrays([event for _, event in events]),
-                [project for project, _, _, _ in charged],
-                [counter for _, counter, _, _ in charged],
-                [period for _, _, period, _ in charged],
-                [limit for _, _, _, limit in charged],
-                list(charged.values()),
-            ),
-        )
+        await self.db.fetchone(ADD_EMAILS, add_emails_values(batch))
         return [None] * len(batch)
 
     async def _add_one(self, added: Added) -> None:

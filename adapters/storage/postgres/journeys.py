@@ -10,8 +10,9 @@ from datetime import datetime
 
 from psycopg import AsyncConnection, errors
 
+from adapters.batching import Batcher
 from adapters.storage.postgres.database import Database
-from adapters.storage.postgres.emails import ADD_EMAIL, add_email_values, quota_error
+from adapters.storage.postgres.emails import ADD_EMAIL, ADD_EMAILS, add_email_values, add_emails_values, quota_error
 from adapters.storage.rows import journeys as rows
 from adapters.storage.rows import webhooks as hook_rows
 from autorelay_core.domain.journeys import Journey, JourneyRun, JourneyVersion, RunClaim, StepRecord, VersionStats
@@ -25,6 +26,24 @@ def _same(moment: object) -> object:
     return moment
 
 
+# The run's new place, for many runs at once: as rows.MOVE, a goal that came since the claim stands.
+_MOVE_MANY = (
+    "UPDATE journey_runs r SET step_id = m.step_id, state = m.state, step_since = m.step_since,"
+    " waiting_event = m.waiting_event, ended_at = m.ended_at, exit_reason = m.exit_reason, lease_until = m.lease_until,"
+    " signal = CASE WHEN r.signal = 'goal' AND m.state = 'active' THEN 'goal' ELSE m.signal END,"
+    " due_at = CASE WHEN r.signal = 'goal' AND m.state = 'active' THEN r.due_at ELSE m.due_at END"
+    " FROM unnest(%s::text[], %s::integer[], %s::text[], %s::text[], %s::timestamptz[], %s::text[],"
+    " %s::timestamptz[], %s::text[], %s::timestamptz[], %s::text[], %s::timestamptz[])"
+    " AS m(id, attempt, step_id, state, step_since, waiting_event, ended_at, exit_reason, lease_until, signal, due_at)"
+    " WHERE r.id = m.id AND r.attempt = m.attempt RETURNING r.id"
+)
+_RECORD_MANY = (
+    f"INSERT INTO journey_steps ({rows.RECORD_COLUMNS}) SELECT * FROM unnest(%s::text[], %s::text[],"
+    " %s::integer[], %s::text[], %s::timestamptz[], %s::text[], %s::text[], %s::text[])"
+    " ON CONFLICT DO NOTHING RETURNING run_id"
+)
+
+
 class _Passed(Exception):
     """The step was passed already: roll the move back."""
 
@@ -32,6 +51,8 @@ class _Passed(Exception):
 class PostgresJourneys:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # The moves of a pass arrive together (advance_due gathers them): one transaction for them.
+        self._moves: Batcher[tuple[RunClaim, Move], bool] = Batcher(self._move_one, self._move_many)
 
     async def add(self, journey: Journey, version: JourneyVersion) -> None:
         async with self.db.transaction() as conn:
@@ -141,6 +162,10 @@ class PostgresJourneys:
         return [RunClaim(rows.run_row(r[:-1]), r[-1], lease_until) for r in found]
 
     async def move(self, claim: RunClaim, move: Move) -> bool:
+        return await self._moves.run((claim, move))
+
+    async def _move_one(self, item: tuple[RunClaim, Move]) -> bool:
+        claim, move = item
         lease = claim.lease_until if move.held else None
         try:
             async with self.db.transaction() as conn:
@@ -162,13 +187,53 @@ class PostgresJourneys:
                         await conn.execute(ADD_EMAIL, add_email_values(move.email, list(move.events), move.charges))
                     except errors.Error as error:
                         raise quota_error(error, move.charges, 1) from None
-                if move.delivery is not None:
-                    await conn.execute(
-                        hook_rows.ADD_DELIVERY.format(p="%s"), hook_rows.new_delivery_values(move.delivery)
-                    )
+                await self._deliveries(conn, [move])
         except _Passed:
             return False
         return True
+
+    async def _move_many(self, batch: builtins.list[tuple[RunClaim, Move]]) -> builtins.list[bool]:
+        """The moves of a pass in one transaction and a few statements. Anything unusual (a step
+        passed already, a charge over its limit) raises, and the Batcher runs each alone."""
+        runs = [(claim, move.run, claim.lease_until if move.held else None) for claim, move in batch]
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                _MOVE_MANY,
+                (
+                    [run.id for _, run, _ in runs],
+                    [claim.attempt for claim, _, _ in runs],
+                    [run.step_id for _, run, _ in runs],
+                    [run.state.value for _, run, _ in runs],
+                    [run.step_since for _, run, _ in runs],
+                    [run.waiting_event for _, run, _ in runs],
+                    [run.ended_at for _, run, _ in runs],
+                    [run.exit_reason for _, run, _ in runs],
+                    [lease for _, _, lease in runs],
+                    [run.signal for _, run, _ in runs],
+                    [run.due_at for _, run, _ in runs],
+                ),
+            )
+            moved = {run_id for (run_id,) in await cursor.fetchall()}
+            done = [move for _, move in batch if move.run.id in moved]
+            records = [move.record for move in done if move.record is not None]
+            if records:
+                columns = [
+                    list(column) for column in zip(*(rows.record_values(r, _same) for r in records), strict=True)
+                ]
+                cursor = await conn.execute(_RECORD_MANY, columns)
+                if len(await cursor.fetchall()) != len(records):
+                    raise _Passed  # a step passed before: the Batcher runs each alone, and says which
+            emails = [(move.email, list(move.events), move.charges) for move in done if move.email is not None]
+            if emails:
+                await conn.execute(ADD_EMAILS, add_emails_values(emails))
+            await self._deliveries(conn, done)
+        return [move.run.id in moved for _, move in batch]
+
+    @staticmethod
+    async def _deliveries(conn: AsyncConnection, moves: builtins.list[Move]) -> None:
+        for move in moves:
+            if move.delivery is not None:
+                await conn.execute(hook_rows.ADD_DELIVERY.format(p="%s"), hook_rows.new_delivery_values(move.delivery))
 
     async def release(self, claim: RunClaim) -> bool:
         return bool(
