@@ -23,6 +23,9 @@ log = logging.getLogger("autorelay")
 
 
 FULL_PASS, SHARED_PASS = 32, 2
+# A pass moves this many times more journey runs than it delivers emails: a run's step is a few
+# reads and a share of one write, an email a message handed over.
+JOURNEY_RUNS = 4
 
 
 async def run_passes(
@@ -53,7 +56,7 @@ async def run_passes(
         started = loop.time()
         try:
             count = (
-                await advance_due(deps, batch=batch)
+                await advance_due(deps, batch=batch * JOURNEY_RUNS)
                 + await deliver_due(deps, batch=batch)
                 + await posts.start_due(deps, batch=batch)
             )
@@ -73,7 +76,7 @@ async def run_passes(
             # claiming right now reads as due: a short pause, not a busy loop).
             await asyncio.sleep(max(wait, 0.005))
             continue
-        if count == batch and share >= 1 and not recruited:
+        if count >= batch and share >= 1 and not recruited:
             # More is due than one pass takes: ask for one more pass, which another consumer thread
             # or worker process picks up (and which may recruit another in turn), so a backlog is
             # spread over every worker instead of drained by whichever got the first wake.

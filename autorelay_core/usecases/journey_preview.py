@@ -133,13 +133,13 @@ async def _step(
         name = template.name if template else "a deleted template"
         return at, "sent", f"would send {name} to {contact.email}", None
     described = {
-        "set_property": lambda: f"would set {p['property']} to {p['value']!r}",
-        "add_to_list": lambda: "would add the contact to a list",
-        "remove_from_list": lambda: "would take the contact off a list",
-        "set_topic": lambda: "would " + ("subscribe to" if p["subscribed"] else "unsubscribe from") + " a topic",
-        "webhook": lambda: "would post to a webhook endpoint",
-        "exit": lambda: "leaves the journey",
-    }[step.type]()
+        "set_property": f"would set {p.get('property')} to {p.get('value')!r}",
+        "add_to_list": "would add the contact to a list",
+        "remove_from_list": "would take the contact off a list",
+        "set_topic": "would " + ("subscribe to" if p.get("subscribed") else "unsubscribe from") + " a topic",
+        "webhook": "would post to a webhook endpoint",
+        "exit": "leaves the journey",
+    }[step.type]
     return at, "exited" if step.type == "exit" else "done", described, None
 
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import datetime
+from typing import Any
 
 from attrs import evolve
 
@@ -30,7 +33,7 @@ from autorelay_core.domain.journeys import (
     next_time_of_day,
     zone,
 )
-from autorelay_core.domain.properties import coerce
+from autorelay_core.domain.properties import coerce, merged
 from autorelay_core.domain.segments import And, Compare
 from autorelay_core.domain.webhooks import WebhookDelivery
 from autorelay_core.errors import AutoRelayError, Conflict, QuotaExceeded
@@ -38,7 +41,7 @@ from autorelay_core.ports.journeys import Move
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.journey_entry import flow_of, joined, person_contact, read_filter, system_caller
 from autorelay_core.usecases.manage_campaigns import contact_data, with_unsubscribe_link
-from autorelay_core.usecases.manage_properties import as_read
+from autorelay_core.usecases.manage_properties import declared
 from autorelay_core.usecases.send_email import new_message_id, sender_charges
 from autorelay_core.usecases.unsubscribe import links_for, preferences_link
 
@@ -49,9 +52,24 @@ STEPS_PER_CLAIM = 25
 _KEPT_ERROR = 300
 
 
+# What a pass reads once for all its runs (a template, a project's declared properties): a pass is
+# short, and a change made during it shows at the next.
+_PASS: ContextVar[dict[tuple[str, str], Any] | None] = ContextVar("journey_pass", default=None)
+
+
+async def _remembered(key: tuple[str, str], read: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+    kept = _PASS.get()
+    if kept is None:
+        return await read(*args)
+    if key not in kept:
+        kept[key] = await read(*args)
+    return kept[key]
+
+
 async def advance_due(deps: Deps, batch: int = BATCH) -> int:
     """One pass: claim up to `batch` due runs and move each as far as it goes now, together (so
     their writes share commits). How many."""
+    _PASS.set({})  # this task's pass; the runs' tasks below share it
     now = deps.clock.now()
     claims = await deps.storage.journeys.claim_due(now, now + deps.config.journey_lease, batch)
     flows: dict[tuple[str, int], tuple[Journey, Flow] | None] = {}
@@ -189,14 +207,17 @@ async def _send(
 ) -> Move:
     if contact.status is not ContactStatus.SUBSCRIBED:
         return _pass(flow, run, step, now, "skipped", detail=f"the contact is {contact.status.value}")
-    template = await deps.storage.templates.get(run.project_id, step.params["templateId"])
+    template = await _remembered(
+        ("template", step.params["templateId"]), deps.storage.templates.get, run.project_id, step.params["templateId"]
+    )
     if template is None:
         return _pass(flow, run, step, now, "failed", detail="the template was deleted")
     caller = system_caller(journey)
     try:
         sender = Mailbox.parse(step.params["from"], "from")
         charges = await sender_charges(deps, caller, sender)
-        (read,) = await as_read(deps, run.project_id, [contact])
+        known = await _remembered(("declared", run.project_id), declared, deps, run.project_id)
+        read = evolve(contact, properties=merged(known, contact.properties))
         email = _email(deps, journey, run, step, read, sender, template.subject, template.html, template.text, now)
     except AutoRelayError as error:
         return _pass(flow, run, step, now, "failed", detail=_said(error))
