@@ -839,7 +839,7 @@ MIGRATIONS: list[str] = [
     """,
     # 35: journeys (domain/journeys.py): each version's definition, the runs of contacts through
     # them (claimed under leases, like the outbox) and the steps each run passed, at most once
-    # (the primary key).
+    # (the unique key).
     """
     CREATE TABLE journeys (
         id text PRIMARY KEY,
@@ -890,7 +890,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX journey_runs_person ON journey_runs(project_id, email_key);
     CREATE INDEX journey_runs_entered ON journey_runs(journey_id, email_key, entered_at);
     CREATE TABLE journey_steps (
-        seq bigserial,
+        seq bigserial PRIMARY KEY,
         run_id text NOT NULL,
         step_id text NOT NULL,
         journey_id text NOT NULL,
@@ -899,7 +899,7 @@ MIGRATIONS: list[str] = [
         outcome text NOT NULL,
         detail text,
         email_id text,
-        PRIMARY KEY (run_id, step_id)
+        UNIQUE (run_id, step_id)
     );
     CREATE INDEX journey_steps_journey ON journey_steps(journey_id, version, step_id);
     """,

@@ -192,7 +192,7 @@ class SqliteJourneys(Tables):
         for start in range(0, len(run_ids), _CHUNK):
             chunk = run_ids[start : start + _CHUNK]
             found += self.conn.execute(
-                f"SELECT rowid, {rows.RECORD_COLUMNS} FROM journey_steps"
+                f"SELECT seq, {rows.RECORD_COLUMNS} FROM journey_steps"
                 f" WHERE run_id IN ({', '.join('?' * len(chunk))})",
                 chunk,
             ).fetchall()

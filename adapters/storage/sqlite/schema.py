@@ -637,7 +637,7 @@ MIGRATIONS: list[str] = [
     """,
     # 35: journeys (domain/journeys.py): each version's definition, the runs of contacts through
     # them (claimed under leases, like the outbox: times are epoch seconds) and the steps each run
-    # passed, at most once (the primary key).
+    # passed, at most once (the unique key).
     """
     CREATE TABLE journeys (
         id TEXT PRIMARY KEY,
@@ -688,6 +688,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX journey_runs_person ON journey_runs(project_id, email_key);
     CREATE INDEX journey_runs_entered ON journey_runs(journey_id, email_key, entered_at);
     CREATE TABLE journey_steps (
+        seq INTEGER PRIMARY KEY,
         run_id TEXT NOT NULL,
         step_id TEXT NOT NULL,
         journey_id TEXT NOT NULL,
@@ -696,7 +697,7 @@ MIGRATIONS: list[str] = [
         outcome TEXT NOT NULL,
         detail TEXT,
         email_id TEXT,
-        PRIMARY KEY (run_id, step_id)
+        UNIQUE (run_id, step_id)
     );
     CREATE INDEX journey_steps_journey ON journey_steps(journey_id, version, step_id);
     """,
