@@ -192,8 +192,7 @@ class SqliteJourneys(Tables):
         for start in range(0, len(run_ids), _CHUNK):
             chunk = run_ids[start : start + _CHUNK]
             found += self.conn.execute(
-                f"SELECT seq, {rows.RECORD_COLUMNS} FROM journey_steps"
-                f" WHERE run_id IN ({', '.join('?' * len(chunk))})",
+                f"SELECT seq, {rows.RECORD_COLUMNS} FROM journey_steps WHERE run_id IN ({', '.join('?' * len(chunk))})",
                 chunk,
             ).fetchall()
         return [rows.record_row(r[1:]) for r in sorted(found, key=lambda r: (r[5], r[0]))]  # by time, then as written
