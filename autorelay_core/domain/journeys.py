@@ -67,7 +67,6 @@ BRANCHES: dict[str, tuple[str, ...]] = {
     "webhook": (),
     "exit": (),
 }
-WAITING = ("wait", "wait_until", "wait_for_event")
 _UNITS = ("days", "hours", "minutes", "seconds")
 _PARAMS: dict[str, tuple[str, ...]] = {
     "wait": ("days", "hours", "minutes", "seconds"),
