@@ -527,6 +527,13 @@ def zone(name: Any) -> ZoneInfo | None:
 # -- time ------------------------------------------------------------------------------------------
 
 
+def step_zone(step: Step, properties: dict[str, Any]) -> ZoneInfo:
+    """Where a wait_until step reads the clock for a contact: the zone named in its time zone
+    property, else the step's fallback, else UTC."""
+    found = zone(properties.get(step.params.get("timezoneProperty", ""))) or zone(step.params.get("timezone"))
+    return found or ZoneInfo("UTC")
+
+
 def next_time_of_day(now: datetime, clock: str, where: ZoneInfo) -> datetime:
     """The first moment at or after `now` when the wall clock in `where` reads `clock` (HH:MM).
     A time skipped by a DST change falls on the moment the clock jumps past it."""

@@ -15,7 +15,7 @@ from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.contacts import Contact, ContactStatus, email_key
 from autorelay_core.domain.journeys import Flow, Journey, JourneyRun, JourneyStatus, parse
 from autorelay_core.domain.keys import KeyMode
-from autorelay_core.domain.segments import Node
+from autorelay_core.domain.segments import And, Compare, Node
 from autorelay_core.domain.segments import parse as parse_filter
 from autorelay_core.errors import Conflict, Invalid, NotFound
 from autorelay_core.usecases.context import Deps
@@ -43,6 +43,14 @@ async def read_filter(deps: Deps, project_id: str, tree: Any) -> Node:
     """A segment filter read against the project's properties as of now (as manage_segments reads
     one; here without it, which imports the contact use cases that call into this module)."""
     return parse_filter(tree, await declared(deps, project_id), deps.clock.now())
+
+
+async def contact_matches(deps: Deps, contact: Contact, tree: Any) -> bool:
+    """A condition's filter read for this one contact, by the store's own segment query (so a
+    journey's condition and a segment agree on every store)."""
+    node = await read_filter(deps, contact.project_id, tree)
+    this = Compare("email", None, "eq", contact.email, "text")
+    return bool(await deps.storage.contacts.matching(contact.project_id, And((node, this)), 1))
 
 
 def system_caller(journey: Journey) -> Caller:

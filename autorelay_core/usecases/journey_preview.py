@@ -11,11 +11,10 @@ from attrs import frozen
 
 from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.contacts import Contact
-from autorelay_core.domain.journeys import Flow, Step, next_time_of_day, parse, zone
-from autorelay_core.domain.segments import And, Compare
+from autorelay_core.domain.journeys import Flow, Step, next_time_of_day, parse, step_zone
 from autorelay_core.errors import Invalid
 from autorelay_core.usecases.context import Deps
-from autorelay_core.usecases.journey_entry import read_filter
+from autorelay_core.usecases.journey_entry import contact_matches
 from autorelay_core.usecases.manage_contacts import get_contact
 from autorelay_core.usecases.manage_properties import as_read
 
@@ -110,18 +109,15 @@ async def _step(
     if step.type == "wait":
         return at + step.duration, "done", f"waited {_span(step.duration)}", None
     if step.type == "wait_until":
-        where = zone(contact.properties.get(p.get("timezoneProperty", ""))) or zone(p["timezone"])
-        until = next_time_of_day(at, p["time"], where or zone("UTC"))  # type: ignore[arg-type]
-        return until, "done", f"waited until {p['time']} ({(where or zone('UTC'))})", None
+        where = step_zone(step, contact.properties)
+        return next_time_of_day(at, p["time"], where), "done", f"waited until {p['time']} ({where})", None
     if step.type == "wait_for_event":
         came = _first(happened, p["event"], at, at + step.duration)
         if came is not None:
             return came, "received", f"{p['event']} happened", "received"
         return at + step.duration, "timedOut", f"no {p['event']} within {_span(step.duration)}", "timedOut"
     if step.type == "condition":
-        node = await read_filter(deps, caller.project_id, p["filter"])
-        this = Compare("email", None, "eq", contact.email, "text")
-        yes = bool(await deps.storage.contacts.matching(caller.project_id, And((node, this)), 1))
+        yes = await contact_matches(deps, contact, p["filter"])
         return (
             at,
             "yes" if yes else "no",

@@ -31,15 +31,14 @@ from autorelay_core.domain.journeys import (
     Step,
     StepRecord,
     next_time_of_day,
-    zone,
+    step_zone,
 )
 from autorelay_core.domain.properties import coerce, merged
-from autorelay_core.domain.segments import And, Compare
 from autorelay_core.domain.webhooks import WebhookDelivery
 from autorelay_core.errors import AutoRelayError, Conflict, QuotaExceeded
 from autorelay_core.ports.journeys import Move
 from autorelay_core.usecases.context import Deps
-from autorelay_core.usecases.journey_entry import flow_of, joined, person_contact, read_filter, system_caller
+from autorelay_core.usecases.journey_entry import contact_matches, flow_of, joined, person_contact, system_caller
 from autorelay_core.usecases.manage_campaigns import contact_data, with_unsubscribe_link
 from autorelay_core.usecases.manage_properties import declared
 from autorelay_core.usecases.send_email import new_message_id, sender_charges
@@ -151,7 +150,7 @@ async def _next_move(deps: Deps, journey: Journey, flow: Flow, run: JourneyRun, 
     if step.type == "wait_until":
         return _wait(flow, run, step, contact, now)
     if step.type == "condition":
-        yes = await _holds(deps, journey, step, contact)
+        yes = await contact_matches(deps, contact, step.params["filter"])
         return _pass(flow, run, step, now, "yes" if yes else "no", branch="yes" if yes else "no")
     if step.type == "exit":
         record = _record(run, step, now, "exited")
@@ -179,9 +178,8 @@ def _wait(flow: Flow, run: JourneyRun, step: Step, contact: Contact | None, now:
         if step.type == "wait":
             until = now + step.duration
         elif step.type == "wait_until":
-            kept = contact.properties.get(step.params.get("timezoneProperty", "")) if contact else None
-            where = zone(kept) or zone(step.params["timezone"])
-            until = next_time_of_day(now, step.params["time"], where or zone("UTC"))  # type: ignore[arg-type]
+            where = step_zone(step, contact.properties if contact else {})
+            until = next_time_of_day(now, step.params["time"], where)
         else:
             until = now + step.duration
         waiting = step.params.get("event") if step.type == "wait_for_event" else None
@@ -193,13 +191,6 @@ def _wait(flow: Flow, run: JourneyRun, step: Step, contact: Contact | None, now:
     if now >= run.step_since + step.duration:
         return _pass(flow, run, step, now, "timedOut", branch="timedOut")
     return Move(evolve(run, due_at=run.step_since + step.duration))  # woken early: wait on
-
-
-async def _holds(deps: Deps, journey: Journey, step: Step, contact: Contact) -> bool:
-    """The condition's filter, read for this contact by the store's own segment query."""
-    node = await read_filter(deps, journey.project_id, step.params["filter"])
-    this = Compare("email", None, "eq", contact.email, "text")
-    return bool(await deps.storage.contacts.matching(contact.project_id, And((node, this)), 1))
 
 
 async def _send(
