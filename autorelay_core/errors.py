@@ -100,5 +100,14 @@ class MailerError(AutoRelayError):
         self.throttled = throttled
 
 
+class LeaseLost(MailerError):
+    """Raised at the hand-over when the email's claim has ended (its lease ran out and the
+    reconciler or another worker took the row): nothing left, and this holder records nothing.
+    Not a failure of the email: it spends none of its retries and tells the pacer nothing."""
+
+    def __init__(self) -> None:
+        super().__init__("the email's lease ran out before it was handed over; another worker has it", permanent=False)
+
+
 class WebhookError(AutoRelayError):
     """Raised by the webhook poster when an endpoint gave no answer (refused, timed out, TLS)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import weakref
 from datetime import timedelta
 
 from adapters.mailers.kept import KeptMessages
@@ -27,6 +28,26 @@ FULL_PASS, SHARED_PASS = 32, 2
 # reads and a share of one write, an email a message handed over.
 JOURNEY_RUNS = 4
 
+# One journey step pass at a time per process. A step pass is database work for a few dozen runs
+# at once; the consumer threads' passes all run on one loop, and eight of them stepping together
+# queued the pool behind a thousand runs while claimed emails waited past their leases.
+_JOURNEY_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _journey_gate() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    if loop not in _JOURNEY_GATES:
+        _JOURNEY_GATES[loop] = asyncio.Lock()
+    return _JOURNEY_GATES[loop]
+
+
+async def _one_pass(deps: Deps, posts: BackgroundPosts, batch: int) -> int:
+    # Emails first: a pass holds their leases only while it delivers them, never while it waits
+    # its turn at the journey gate.
+    count = await deliver_due(deps, batch=batch) + await posts.start_due(deps, batch=batch)
+    async with _journey_gate():
+        return count + await advance_due(deps, batch=batch * JOURNEY_RUNS)
+
 
 async def run_passes(
     deps: Deps,
@@ -46,6 +67,10 @@ async def run_passes(
     if imports is not None:
         await imports.start_due(deps)
     loop = asyncio.get_running_loop()
+    # A queue thread waits for its passes for a bounded time; one that gave up would leave them
+    # running and take the next job, so passes would pile up on the loop. They end in time instead
+    # and, with work left, ask for the next.
+    ends = loop.time() + deps.config.lease.total_seconds()
     total = 0
     recruited = False
     # Small passes on a busy shared loop: each keeps requests waiting for less time. On a loop with
@@ -55,15 +80,14 @@ async def run_passes(
     while not stopping.is_set():
         started = loop.time()
         try:
-            count = (
-                await advance_due(deps, batch=batch * JOURNEY_RUNS)
-                + await deliver_due(deps, batch=batch)
-                + await posts.start_due(deps, batch=batch)
-            )
+            count = await _one_pass(deps, posts, batch)
         except Unavailable as error:  # the reconciler wakes a pass again once the backend is back
             log.warning("delivery pass stopped: %s", error)
             break
         total += count
+        if count and loop.time() >= ends:
+            deps.queue.wake()
+            break
         if count == 0:
             try:
                 wait = await next_pass(deps)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from autorelay_core.errors import MailerError
+from autorelay_core.errors import LeaseLost
 from autorelay_core.ports import Handover
 
 
@@ -20,5 +20,5 @@ async def handed_over(handover: Handover | None, then: Callable[[], None] = lamb
             then()
 
     if handover is not None and not await handover(once):
-        raise MailerError("the email's lease ran out before it was handed over; another worker has it", permanent=False)
+        raise LeaseLost()
     once()  # no outbox (an embedder's direct call), or a store that did not run it

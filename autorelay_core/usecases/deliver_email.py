@@ -17,7 +17,7 @@ from autorelay_core.domain.projects import Project
 from autorelay_core.domain.suppressions import Suppression
 from autorelay_core.domain.topics import subscribed
 from autorelay_core.domain.verp import verp_address
-from autorelay_core.errors import MailerError
+from autorelay_core.errors import LeaseLost, MailerError
 from autorelay_core.ports import Claim, Handover, Mailer
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.journey_steps import advance_due
@@ -176,6 +176,9 @@ async def deliver_claim(
 
     try:
         provider_id = await _send(mailer, outgoing, deps.clock.now(), handover)
+    except LeaseLost:  # a slow pass: the row is someone else's (or pending again), untouched by us
+        log.info("email %s: its lease ran out before the hand-over; left to its next claim", email.id)
+        return "lost"
     except MailerError as error:
         if error.throttled:  # the mailer's own rate, not a failure of this email
             return await _hold(deps, claim, deps.clock.now() + THROTTLED_PAUSE)

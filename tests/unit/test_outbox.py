@@ -8,7 +8,7 @@ import pytest
 
 from autorelay_core.domain.emails import EmailStatus, EventType
 from autorelay_core.errors import MailerError
-from autorelay_core.usecases.deliver_email import deliver_due, deliver_email, drain, reconcile_outbox
+from autorelay_core.usecases.deliver_email import deliver_claim, deliver_due, deliver_email, drain, reconcile_outbox
 from autorelay_core.usecases.read_emails import get_email
 from autorelay_core.usecases.send_email import send_email
 from tests.support import make_deps
@@ -91,6 +91,26 @@ async def test_reconciler_finds_lost_passes_and_expired_leases(outbox, clock, ma
     # The dead worker's late result is refused: its lease is gone.
     assert await outbox.storage.outbox.finish(claim, claim.email, []) is False
     assert sorted(m.id for m in mailer.sent) == sorted([lost.id, crashed.id])
+
+
+async def test_a_pass_that_outlived_its_lease_hands_nothing_over_and_spends_no_retry(outbox, mailer, clock, caplog):
+    """A pass slowed past its lease (a busy worker): the reconciler took the row back meanwhile,
+    so the hand-over is refused. That is not a failed attempt: no deferral is recorded, nothing
+    is logged as a failure, and the next claim sends it."""
+    key = await live_key(outbox)
+    email = await send_email(outbox, key, command())
+    claim = await outbox.storage.outbox.claim(email.id, clock.now(), clock.now() + outbox.config.lease)
+    assert claim is not None
+    clock.moment += outbox.config.lease + outbox.config.reconcile_grace
+    assert await reconcile_outbox(outbox) == 1
+    with caplog.at_level("WARNING", logger="autorelay.outbox"):
+        assert await deliver_claim(outbox, claim) == "lost"
+    assert mailer.sent == [] and [r.getMessage() for r in caplog.records] == []
+    stored, events = await get_email(outbox, key, email.id)
+    assert stored.status is EmailStatus.QUEUED and [e.type for e in events] == [EventType.QUEUED]
+    assert await deliver_email(outbox, email.id) == "sent"
+    _, events = await get_email(outbox, key, email.id)
+    assert [e.type for e in events] == [EventType.QUEUED, EventType.SENT]
 
 
 async def test_passes_split_due_emails_between_concurrent_workers(outbox, mailer):
