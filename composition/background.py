@@ -56,8 +56,10 @@ async def run_passes(
     posts: BackgroundPosts,
     share: float = 1.0,
     imports: BackgroundImports | None = None,
+    budget: float | None = None,
 ) -> int:
-    """Delivery passes until nothing is due or the process is stopping.
+    """Delivery passes until nothing is due, the process is stopping, or `budget` seconds (a
+    lease) have gone by with work left, when the next pass is asked of the queue.
 
     With `share` < 1 (the embedded profile, where HTTP requests share this event loop), passes
     yield while the loop is busy so that deliveries take about `share` of its time: a burst of sends
@@ -71,7 +73,7 @@ async def run_passes(
     # A queue thread waits for its passes for a bounded time; one that gave up would leave them
     # running and take the next job, so passes would pile up on the loop. They end in time instead
     # and, with work left, ask for the next.
-    ends = loop.time() + deps.config.lease.total_seconds()
+    ends = loop.time() + (deps.config.lease.total_seconds() if budget is None else budget)
     total = 0
     recruited = False
     # Small passes on a busy shared loop: each keeps requests waiting for less time. On a loop with

@@ -53,6 +53,22 @@ async def test_a_backlog_recruits_one_more_pass_and_a_small_one_does_not(clock, 
     assert manual_queue.wakes == []
 
 
+async def test_passes_end_within_their_budget_and_ask_the_queue_for_the_rest(clock, mailer, manual_queue):
+    """A queue thread waits for its passes a bounded time; passes that outlived it kept running
+    while the thread took the next job, and stacked up on the loop. They end in time instead."""
+    from autorelay_core.usecases.send_email import send_email
+
+    deps = make_deps(clock=clock, mailer=mailer, queue=manual_queue)
+    key = await live_key(deps)
+    for _ in range(40):
+        await send_email(deps, key, command())
+    manual_queue.wakes.clear()
+    assert await run_passes(deps, threading.Event(), BackgroundPosts(), budget=0) == 32  # one pass
+    assert manual_queue.wakes == [None] and len(mailer.sent) == 32
+    assert await run_passes(deps, threading.Event(), BackgroundPosts(), budget=0) == 8
+    assert len(mailer.sent) == 40
+
+
 class SlowPoster:
     """An endpoint that answers only when the test says so."""
 
