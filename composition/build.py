@@ -245,6 +245,7 @@ def build(
             preferences_url=f"{settings.base_url}/preferences",
             unsubscribe_mailto=settings.unsubscribe_mailbox,
             tracking_url=f"{settings.base_url}/api/v1/track",
+            files_url=f"{settings.base_url}/inbound-files",
             webhooks_allow_private=settings.webhooks_allow_private,
             spf_record=_spf(settings),
         ),

@@ -285,8 +285,9 @@ def inbound(args: argparse.Namespace) -> None:
     settings = _settings(args, embedded_workers=args.deliver)
     if not (settings.inbound_listen or settings.bounce_imap_url):
         raise SettingsError(
-            "`autorelay inbound` needs AUTORELAY_BOUNCE_DOMAIN and AUTORELAY_INBOUND_LISTEN=host:port (to receive"
-            " over SMTP) or AUTORELAY_BOUNCE_IMAP_URL=imaps://user:password@host/INBOX (to read a mailbox)"
+            "`autorelay inbound` needs AUTORELAY_INBOUND_LISTEN=host:port (to receive over SMTP: returned mail for"
+            " AUTORELAY_BOUNCE_DOMAIN, mail for receiving domains) or AUTORELAY_BOUNCE_IMAP_URL=imaps://user:password@host/INBOX"
+            " (to read a bounce mailbox)"
         )
     run_inbound(settings, build(settings))
 

@@ -55,18 +55,21 @@ async def start_smtp_relay(services: Services, settings: Settings) -> asyncio.Se
 
 
 async def start_inbound_listener(services: Services, settings: Settings) -> asyncio.Server:
-    """Receive bounces and complaints for the bounce domain where AUTORELAY_INBOUND_LISTEN says."""
+    """Receive mail where AUTORELAY_INBOUND_LISTEN says: bounces and complaints for the bounce
+    domain, and mail for the projects' receiving domains."""
+    from adapters.inbound_mail.receiver import Receiver
     from adapters.returned_mail.inbound import start_inbound
     from adapters.returned_mail.intake import Intake
 
     host, port = settings.inbound_address
     intake = Intake(services.deps, keep_dir=settings.data_dir / "returned-unread")
+    receiver = Receiver(services.deps)
     cert, key, _ = tls_files(settings)
-    server = await start_inbound(services.deps, host, port, intake=intake, tls=server_context(cert, key))
-    print(
-        f"AutoRelay inbound on {host}:{port} (STARTTLS offered): bounces and complaints for {settings.bounce_domain}",
-        flush=True,
+    server = await start_inbound(
+        services.deps, host, port, intake=intake, receiver=receiver, tls=server_context(cert, key)
     )
+    returned = f"bounces and complaints for {settings.bounce_domain}, " if settings.bounce_domain else ""
+    print(f"AutoRelay inbound on {host}:{port} (STARTTLS offered): {returned}mail for receiving domains", flush=True)
     return server
 
 

@@ -142,7 +142,11 @@ class Settings:
         **_doc("Domain of the VERP return paths (b+<token>@it) that bounces and complaints come back to", "")
     )
     inbound_listen: str = field(
-        **_doc("host:port where `serve` also receives bounces and complaints for the bounce domain (default: off)", "")
+        **_doc(
+            "host:port where `serve` also receives mail: bounces and complaints for the bounce domain, and mail"
+            " for the projects' receiving domains (default: off)",
+            "",
+        )
     )
     bounce_imap_url: str = field(
         repr=False,
@@ -336,8 +340,6 @@ class Settings:
                 raise SettingsError(f"{PREFIX}BOUNCE_IMAP_POLL_SECONDS must be > 0")
         if self.inbound_listen:
             self.inbound_address  # noqa: B018 (checks the form)
-            if not self.bounce_domain:
-                raise SettingsError(f"{PREFIX}INBOUND_LISTEN needs {PREFIX}BOUNCE_DOMAIN (the domain it receives for)")
         if self.log_format not in {"text", "json"}:
             raise SettingsError(f"{PREFIX}LOG_FORMAT must be text or json, not {self.log_format!r}")
         if self.sqlite_synchronous not in {"full", "normal"}:

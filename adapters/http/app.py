@@ -24,6 +24,7 @@ from adapters.http.routes import (
     domains,
     emails,
     events,
+    inbound,
     journeys,
     meta,
     otp,
@@ -77,6 +78,7 @@ ROUTES = [
     *webhooks.routes,
     *tracking.routes,
     *assets.routes,
+    *inbound.routes,
 ]
 
 

@@ -185,6 +185,7 @@ class CachedStorage:
         self.segments = inner.segments
         self.topics = inner.topics
         self.journeys = inner.journeys
+        self.inbound = inner.inbound
         self.otp = inner.otp
         self.suppressions = inner.suppressions
         self.campaigns = inner.campaigns

@@ -26,6 +26,8 @@ SCOPES = (
     "stats.read",
     "templates.write",
     "templates.read",
+    "inbound.read",
+    "inbound.write",
 )
 FULL = "full"
 

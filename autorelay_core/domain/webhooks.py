@@ -24,6 +24,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "email.bounced",
     "email.complained",
     "email.failed",
+    "email.received",  # inbound mail (usecases/receive_mail.py)
 )
 
 # How an endpoint's payloads and signature headers are shaped: AutoRelay's own, or Resend's (its

@@ -16,6 +16,7 @@ from autorelay_core.ports.audience import (
     SuppressionRepository,
     TopicRepository,
 )
+from autorelay_core.ports.inbound import InboundRepository
 from autorelay_core.ports.journeys import JourneyRepository
 from autorelay_core.ports.mail import (
     CampaignMail,
@@ -119,6 +120,9 @@ class Storage(Protocol):
 
     @property
     def journeys(self) -> JourneyRepository: ...
+
+    @property
+    def inbound(self) -> InboundRepository: ...
 
     async def migrate(self) -> int:
         """Bring the schema to the newest version (safe from many processes at once); returns the

@@ -95,6 +95,8 @@ class CoreConfig:
     webhooks_allow_private: bool = False
     # Where open pixels and tracked links point (the public URL of /api/v1/track).
     tracking_url: str = "http://localhost:3000/api/v1/track"
+    # Where received attachments' signed download links point (the public URL of /inbound-files).
+    files_url: str = "http://localhost:3000/inbound-files"
     # The SPF record a sending domain publishes (the mailer's: SES includes amazonses.com).
     spf_record: str = OWN_SPF
 

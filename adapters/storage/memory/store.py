@@ -22,6 +22,7 @@ from adapters.storage.memory.contacts import (
 from adapters.storage.memory.email_reports import MemoryActivity, MemoryCampaignMail
 from adapters.storage.memory.emails import MailTable, MemoryEmails, MemoryQuota
 from adapters.storage.memory.imports import MemoryImports
+from adapters.storage.memory.inbound import MemoryInbound
 from adapters.storage.memory.journeys import MemoryJourneys
 from adapters.storage.memory.outbox import MemoryOutbox
 from adapters.storage.memory.pacing import MemoryPacing
@@ -241,6 +242,7 @@ class MemoryStorage:
         self.campaigns = MemoryCampaigns()
         self.users = MemoryUsers()
         self.journeys = MemoryJourneys(mail, self.emails, self.webhooks)
+        self.inbound = MemoryInbound(self.webhooks)
 
     async def migrate(self) -> int:
         return 0

@@ -903,6 +903,28 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX journey_steps_journey ON journey_steps(journey_id, version, step_id);
     """,
+    # 36: inbound mail (domain/inbound.py): the names a project receives for (one project each)
+    # and the messages received, a JSON payload beside what pages filter on.
+    """
+    CREATE TABLE receiving_domains (
+        id text PRIMARY KEY,
+        project_id text NOT NULL,
+        name text NOT NULL UNIQUE,
+        created_at timestamptz NOT NULL
+    );
+    CREATE INDEX receiving_domains_project ON receiving_domains(project_id);
+    CREATE TABLE inbound_messages (
+        seq bigserial PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        project_id text NOT NULL,
+        received_at timestamptz NOT NULL,
+        senders text NOT NULL,
+        recipients text NOT NULL,
+        subject text NOT NULL,
+        payload jsonb NOT NULL
+    );
+    CREATE INDEX inbound_messages_project ON inbound_messages(project_id, seq);
+    """,
 ]
 
 

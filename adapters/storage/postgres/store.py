@@ -18,6 +18,7 @@ from adapters.storage.postgres.email_reports import PostgresActivity, PostgresCa
 from adapters.storage.postgres.emails import PostgresEmails, PostgresQuota
 from adapters.storage.postgres.idempotency import PostgresIdempotency
 from adapters.storage.postgres.imports import PostgresImports
+from adapters.storage.postgres.inbound import PostgresInbound
 from adapters.storage.postgres.journeys import PostgresJourneys
 from adapters.storage.postgres.limits import PostgresLimitOverrides, PostgresRateLimits
 from adapters.storage.postgres.outbox import PostgresOutbox
@@ -55,6 +56,7 @@ class PostgresStorage:
         self.segments = PostgresSegments(self.db)
         self.topics = PostgresTopics(self.db)
         self.journeys = PostgresJourneys(self.db)
+        self.inbound = PostgresInbound(self.db)
         self.imports = PostgresImports(self.db)
         self.otp = PostgresOtp(self.db)
         self.suppressions = PostgresSuppressions(self.db)

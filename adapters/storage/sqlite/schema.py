@@ -701,6 +701,29 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX journey_steps_journey ON journey_steps(journey_id, version, step_id);
     """,
+    # 36: inbound mail (domain/inbound.py): the names a project receives for (one project each)
+    # and the messages received, a JSON payload beside what pages filter on (senders, recipients
+    # and subject; ' a b ' lists of lower-case addresses).
+    """
+    CREATE TABLE receiving_domains (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        name TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX receiving_domains_project ON receiving_domains(project_id);
+    CREATE TABLE inbound_messages (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        project_id TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        senders TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        payload TEXT NOT NULL
+    );
+    CREATE INDEX inbound_messages_project ON inbound_messages(project_id, seq);
+    """,
 ]
 
 

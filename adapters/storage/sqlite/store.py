@@ -20,6 +20,7 @@ from adapters.storage.sqlite.email_reports import SqliteActivity, SqliteCampaign
 from adapters.storage.sqlite.emails import SqliteEmails, SqliteQuota
 from adapters.storage.sqlite.idempotency import SqliteIdempotency
 from adapters.storage.sqlite.imports import SqliteImports
+from adapters.storage.sqlite.inbound import SqliteInbound
 from adapters.storage.sqlite.journeys import SqliteJourneys
 from adapters.storage.sqlite.limits import SqliteLimitOverrides, SqliteRateLimits
 from adapters.storage.sqlite.outbox import SqliteOutbox
@@ -71,6 +72,7 @@ class SqliteStorage:
         self.users = SqliteUsers(tables)
         self.pacing = SqlitePacing(tables)
         self.journeys = SqliteJourneys(tables, group)
+        self.inbound = SqliteInbound(tables)
 
     async def migrate(self) -> int:
         return self._version  # migrated when the connection was opened

@@ -1,0 +1,86 @@
+"""Received mail for the projects' receiving domains: read in a process of its own (so a hostile
+message costs the API's process no CPU time, and a read over its time budget is ended by ending
+that process), then handed to the core (`receive_mail.receive`).
+
+At most `max_waiting` messages wait to be read; the listener answers 451 beyond, and the sender
+tries again later (the same back-pressure as returned mail)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.pool import Pool
+
+from adapters.inbound_mail.reader import Unreadable, read_mail
+from autorelay_core.domain.inbound import ReadMail
+from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.receive_mail import receive
+
+log = logging.getLogger("autorelay.inbound")
+
+READ_SECONDS = 10.0
+
+
+class Receiver:
+    def __init__(self, deps: Deps, *, read_seconds: float = READ_SECONDS, max_waiting: int = 4) -> None:
+        self.deps, self.read_seconds, self.max_waiting = deps, read_seconds, max_waiting
+        self._waiting = 0
+        self._pool: Pool | None = None
+        self._lock = threading.Lock()
+        # One read at a time: a read over its budget ends the reading process, and only its own.
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="autorelay-receive")
+
+    @property
+    def busy(self) -> bool:
+        return self._waiting >= self.max_waiting
+
+    def close(self) -> None:
+        self._end_reader()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _end_reader(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.terminate()
+                self._pool = None
+
+    async def take(
+        self, raw: bytes, envelope_from: str, recipients: list[str], *, client_address: str = "", helo: str = ""
+    ) -> str:
+        """Read and store the message; returns the SMTP reply for DATA."""
+        self._waiting += 1
+        try:
+            mail = await asyncio.get_running_loop().run_in_executor(self._executor, self._read, raw)
+        except Unreadable as error:
+            log.info("inbound: a message from %s refused: %s", client_address or "?", error)
+            return f"554 5.6.0 Message refused: {error}"
+        finally:
+            self._waiting -= 1
+        stored = await receive(
+            self.deps, mail, raw, envelope_from, recipients, client_address=client_address, helo=helo
+        )
+        log.info("inbound: a message of %d bytes stored for %d project(s)", len(raw), len(stored))
+        return "250 2.0.0 OK"
+
+    def _read(self, raw: bytes) -> ReadMail:
+        pool = self._reader()
+        result = pool.apply_async(read_mail, (raw,))
+        try:
+            return result.get(self.read_seconds)
+        except multiprocessing.TimeoutError:
+            self._end_reader()  # the reading process is ended with what it was reading
+            raise Unreadable(f"not read within {self.read_seconds:g} s") from None
+        except Unreadable:
+            raise
+        except Exception as error:  # the parser's own failure on a malformed message
+            raise Unreadable(f"the message could not be read ({type(error).__name__})") from error
+
+    def _reader(self) -> Pool:
+        with self._lock:
+            if self._pool is None:
+                # spawn: a fork of a process running threads and an event loop may copy a held lock.
+                self._pool = multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=200)
+            return self._pool

@@ -1,0 +1,254 @@
+"""Inbound mail: the domains a project receives for, what the listener accepts, and a message
+stored (raw and read) for each project it was sent to, with an `email.received` webhook event
+for each endpoint that listens for it, in one write.
+
+The listener asks `accepts` at RCPT (mail for a name no project receives for is refused: never an
+open relay) and hands the message, read by the inbound reader (an adapter: strangers write it),
+to `receive`."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import secrets
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from attrs import evolve
+
+from autorelay_core.domain.callers import Caller
+from autorelay_core.domain.domains import DnsRecord
+from autorelay_core.domain.inbound import (
+    RAW_TYPE,
+    Attachment,
+    InboundMessage,
+    ReadMail,
+    ReceivingDomain,
+    domain_of,
+    kept,
+)
+from autorelay_core.domain.webhooks import WebhookDelivery
+from autorelay_core.errors import Invalid, NotFound
+from autorelay_core.policies.pagination import CursorRequest
+from autorelay_core.ports.inbound import InboundFilter
+from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.found import found
+from autorelay_core.usecases.manage_domains import check_domain_name
+
+EVENT = "email.received"
+# How long an attachment's download link in an event or an API answer works.
+LINK_LIFETIME = timedelta(hours=24)
+_LINK = "inbound-file"
+
+
+async def add_receiving_domain(deps: Deps, caller: Caller, name: object) -> ReceivingDomain:
+    name = check_domain_name(name)
+    if deps.config.bounce_domain and name == deps.config.bounce_domain.lower():
+        raise Invalid(f"{name} is the server's bounce domain: returned mail arrives there", field="domain")
+    domain = ReceivingDomain(deps.ids.new("rdom"), caller.project_id, name, deps.clock.now())
+    await deps.storage.inbound.add_domain(domain)  # Conflict when any project receives for it
+    return domain
+
+
+async def receiving_domains(deps: Deps, caller: Caller) -> list[ReceivingDomain]:
+    return await deps.storage.inbound.domains(caller.project_id)
+
+
+async def delete_receiving_domain(deps: Deps, caller: Caller, domain_id: str) -> None:
+    if not await deps.storage.inbound.delete_domain(caller.project_id, domain_id):
+        raise NotFound(f"receiving domain {domain_id} not found")
+
+
+def mx_records(deps: Deps, domain: ReceivingDomain) -> list[DnsRecord]:
+    """The MX to publish: the inbound listener's host (an address gets a host name of its own,
+    as an MX names a host, never an address: RFC 5321 5.1)."""
+    host = deps.config.bounce_mx
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return domain.mx_records(host)
+    named = f"mx.{domain.name}"
+    return [*domain.mx_records(named), DnsRecord("A" if address.version == 4 else "AAAA", named, str(address))]
+
+
+async def accepts(deps: Deps, address: str) -> str | None:
+    """The project that receives mail for the address's domain, or None (refused at RCPT)."""
+    domain = await deps.storage.inbound.domain_named(domain_of(address))
+    return domain.project_id if domain is not None else None
+
+
+async def receive(
+    deps: Deps,
+    mail: ReadMail,
+    raw: bytes,
+    envelope_from: str,
+    recipients: list[str],
+    *,
+    client_address: str = "",
+    helo: str = "",
+) -> list[InboundMessage]:
+    """Store the message once for each project one of `recipients` belongs to (recipients for no
+    project were refused at RCPT; any left are ignored) and queue its webhook events."""
+    projects: dict[str, list[str]] = defaultdict(list)
+    for recipient in recipients:
+        project_id = await accepts(deps, recipient)
+        if project_id is not None:
+            projects[project_id].append(recipient)
+    stored = []
+    for project_id, mine in projects.items():
+        stored.append(await _store(deps, project_id, mail, raw, envelope_from, tuple(mine), client_address, helo))
+    if stored:
+        deps.queue.wake()
+    return stored
+
+
+async def _store(
+    deps: Deps,
+    project_id: str,
+    mail: ReadMail,
+    raw: bytes,
+    envelope_from: str,
+    recipients: tuple[str, ...],
+    client_address: str,
+    helo: str,
+) -> InboundMessage:
+    now = deps.clock.now()
+    message_id = deps.ids.new("inb")
+    # The blob keys carry a secret part: a store whose URLs are public (a public bucket for
+    # assets) never makes received mail guessable.
+    folder = f"inbound/{project_id}/{message_id}-{secrets.token_hex(16)}"
+    raw_key = f"{folder}/message.eml"
+    await deps.blobs.put(raw_key, raw, RAW_TYPE, inline=False, filename="message.eml")
+    attachments = []
+    for number, (attachment, data) in enumerate(mail.files, start=1):
+        key = f"{folder}/{number}"
+        await deps.blobs.put(key, data, attachment.content_type, inline=False, filename=attachment.filename)
+        attachments.append(evolve(attachment, id=f"att_{number}", key=key))
+    message = InboundMessage(
+        id=message_id,
+        project_id=project_id,
+        received_at=now,
+        envelope_from=envelope_from,
+        recipients=recipients,
+        from_=mail.from_,
+        to=mail.to,
+        cc=mail.cc,
+        reply_to=mail.reply_to,
+        subject=mail.subject,
+        message_id=mail.message_id,
+        in_reply_to=mail.in_reply_to,
+        references=mail.references,
+        text=kept(mail.text),
+        html=kept(mail.html),
+        reply_text=kept(mail.reply_text),
+        headers=mail.headers,
+        size=len(raw),
+        raw_key=raw_key,
+        client_address=client_address,
+        helo=helo,
+        attachments=tuple(attachments),
+    )
+    deliveries = await _deliveries(deps, message, now)
+    await deps.storage.inbound.add(message, deliveries)
+    return message
+
+
+async def _deliveries(deps: Deps, message: InboundMessage, now: datetime) -> tuple[WebhookDelivery, ...]:
+    # Received mail is live mail: an endpoint a test key made hears none of it.
+    found = await deps.storage.webhooks.list(message.project_id)
+    hooks = [w for w in found if w.active and EVENT in w.events and not w.test]
+    if not hooks:
+        return ()
+    event_id = deps.ids.new("evt")
+    body = json.dumps(
+        {"type": EVENT, "created_at": now.isoformat(), "data": received_view(deps, message, now)},
+        separators=(",", ":"),
+    )
+    return tuple(
+        WebhookDelivery(
+            id=deps.ids.new("whd"),
+            webhook_id=hook.id,
+            project_id=message.project_id,
+            event_id=event_id,
+            event_type=EVENT,
+            body=body,
+            created_at=now,
+            due_at=now,
+        )
+        for hook in hooks
+    )
+
+
+def received_view(deps: Deps, message: InboundMessage, now: datetime) -> dict[str, object]:
+    """A received message as the webhook event and the API show it (Resend's names where it has
+    them), with download links for its attachments that work for LINK_LIFETIME from `now`."""
+    m = message
+    expires = now + LINK_LIFETIME
+    return {
+        "email_id": m.id,
+        "created_at": m.received_at.isoformat(),
+        **m.summary(),
+        "bcc": [],
+        "envelope_from": m.envelope_from,
+        "in_reply_to": m.in_reply_to,
+        "references": list(m.references),
+        "text": m.text,
+        "html": m.html,
+        "reply_text": m.reply_text,
+        "headers": [{"name": k, "value": v} for k, v in m.headers],
+        "size": m.size,
+        "attachments": [
+            {
+                "id": a.id,
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "content_disposition": a.disposition,
+                "content_id": a.content_id,
+                "size": a.size,
+                "download_url": attachment_link(deps, m, a, expires),
+                "expires_at": expires.isoformat(),
+            }
+            for a in m.attachments
+        ],
+    }
+
+
+def attachment_link(deps: Deps, message: InboundMessage, attachment: Attachment, expires: datetime) -> str:
+    token = deps.signer.sign(_LINK, (message.project_id, message.id, attachment.id, str(int(expires.timestamp()))))
+    return f"{deps.config.files_url}/{token}"
+
+
+async def linked_file(deps: Deps, token: str) -> tuple[Attachment, bytes]:
+    """The attachment a download link names, while the link works; NotFound otherwise (a forged,
+    altered or expired link says nothing about what exists)."""
+    fields = deps.signer.unsign(_LINK, token)
+    if fields is None or len(fields) != 4 or not fields[3].isdigit():
+        raise NotFound("this download link is not valid or has expired")
+    project_id, message_id, attachment_id, expires = fields
+    if int(expires) < deps.clock.now().timestamp():
+        raise NotFound("this download link is not valid or has expired")
+    return await _attachment(deps, project_id, message_id, attachment_id)
+
+
+async def _attachment(deps: Deps, project_id: str, message_id: str, attachment_id: str) -> tuple[Attachment, bytes]:
+    message = await deps.storage.inbound.get(project_id, message_id)
+    attachment = next((a for a in message.attachments if a.id == attachment_id), None) if message else None
+    data = await deps.blobs.get(attachment.key) if attachment is not None else None
+    if attachment is None or data is None:
+        raise NotFound("this download link is not valid or has expired")
+    return attachment, data
+
+
+async def list_received(
+    deps: Deps, caller: Caller, page: CursorRequest, where: InboundFilter
+) -> tuple[list[InboundMessage], bool]:
+    return await deps.storage.inbound.page(caller.project_id, page.limit, page.after, where)
+
+
+async def get_received(deps: Deps, caller: Caller, message_id: str) -> InboundMessage:
+    return found(await deps.storage.inbound.get(caller.project_id, message_id), f"received email {message_id}")
+
+
+async def raw_received(deps: Deps, caller: Caller, message_id: str) -> bytes:
+    message = await get_received(deps, caller, message_id)
+    return found(await deps.blobs.get(message.raw_key), f"the raw message of {message_id}")

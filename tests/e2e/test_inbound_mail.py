@@ -1,0 +1,124 @@
+"""Inbound mail end to end: a private Postfix (Debian's) delivers mail for a project's receiving
+domain to `autorelay serve`'s inbound listener over STARTTLS (verified against AutoRelay's own CA),
+and the project sees it in the API and at its webhook as a signed `email.received` event, with the
+attachment's download link working without a key. Mail for any other domain is refused at RCPT,
+whoever asks (Postfix bounces it; a direct open-relay attempt gets 550). On both profiles."""
+
+from __future__ import annotations
+
+import email.policy
+import smtplib
+from email.message import EmailMessage
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from standardwebhooks.webhooks import Webhook as StandardWebhook
+
+from tests.e2e.server import Server, free_port, wait_for
+from tests.postfix import Postfix
+from tests.webhook_receiver import Receiver
+
+pytestmark = pytest.mark.e2e
+
+DOMAIN = "in.acme.test"
+PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40
+
+
+def _multipart() -> bytes:
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["From"] = "Zoë Customer <zoe@customer.test>"
+    message["To"] = f"Support <support@{DOMAIN}>"
+    message["Cc"] = "boss@customer.test"
+    message["Subject"] = "=?utf-8?q?Re=3A_Rechnung_f=C3=BCr_M=C3=A4rz?="
+    message["Message-ID"] = "<question-1@customer.test>"
+    message.set_content(
+        "Here is the invoice you asked for.\n\nOn Mon, Dec 7, 2026 at 9:00 AM Acme wrote:\n> Send it?\n"
+    )
+    message.add_alternative("<p>Here is the invoice you asked for.</p>", subtype="html")
+    message.add_attachment(PDF, maintype="application", subtype="pdf", filename="Rechnung März.pdf")
+    return message.as_bytes()
+
+
+def test_postfix_delivers_mail_for_a_receiving_domain_and_the_project_sees_it(tmp_path):
+    inbound = free_port()
+    data = tmp_path / "data"
+    mx = Postfix(
+        transport=f"{DOMAIN} smtp:[127.0.0.1]:{inbound}\nelsewhere.test smtp:[127.0.0.1]:{inbound}\n",
+        extra=f"smtp_tls_security_level = encrypt\nsmtp_tls_CAfile = {data / 'smtp-relay-ca.pem'}\n",
+    )
+    settings = {"AUTORELAY_INBOUND_LISTEN": f"127.0.0.1:{inbound}", "AUTORELAY_WEBHOOKS_ALLOW_PRIVATE": "1"}
+    server = Server(data, settings).start()
+    try:
+        with Receiver() as receiver, mx, server.client(server.keys["live"]) as api:
+            hook = api.post("/webhooks", json={"url": receiver.url("/inbound"), "events": ["email.received"]}).json()
+            added = api.post("/receiving-domains", json={"name": DOMAIN.upper()})
+            assert added.status_code == 201, added.text
+            assert added.json()["name"] == DOMAIN
+            assert {"type": "MX", "name": DOMAIN} == {k: added.json()["records"][0][k] for k in ("type", "name")}
+
+            mx.sendmail(_multipart(), f"support@{DOMAIN}", sender="bounces@customer.test")
+            plain = b"From: bob@other.test\r\nTo: hello@in.acme.test\r\nSubject: plain\r\n\r\nJust text.\r\n"
+            mx.sendmail(plain, f"hello@{DOMAIN}", sender="bob@other.test")
+            mx.sendmail(plain, "someone@elsewhere.test", sender="bob@other.test")  # nobody receives for it
+
+            def arrived():
+                found = api.get("/inbound").json()["data"]
+                return found if len(found) == 2 else None
+
+            found = wait_for(arrived, 60, interval=1.1)
+            assert found, f"{api.get('/inbound').json()}\n{mx.log()[-3000:]}"
+            plain_one, invoice = found  # newest first
+            assert plain_one["subject"] == "plain" and plain_one["text"].strip() == "Just text."
+            assert invoice["subject"] == "Re: Rechnung für März"
+            assert invoice["from"] == "Zoë Customer <zoe@customer.test>"
+            assert invoice["to"] == [f"Support <support@{DOMAIN}>"] and invoice["cc"] == ["boss@customer.test"]
+            assert invoice["envelope_from"] == "bounces@customer.test"
+            assert invoice["recipients"] == [f"support@{DOMAIN}"]
+            assert invoice["message_id"] == "<question-1@customer.test>"
+            assert invoice["html"] == "<p>Here is the invoice you asked for.</p>\n"
+            assert invoice["reply_text"] == "Here is the invoice you asked for."
+            first = invoice["headers"][0]
+            assert first["name"] == "Received" and "(Postfix" in first["value"], first
+            (attachment,) = invoice["attachments"]
+            assert (attachment["filename"], attachment["content_type"], attachment["size"]) == (
+                "Rechnung März.pdf",
+                "application/pdf",
+                len(PDF),
+            )
+            # The link works without a key, as a download; changed by a character, it does not.
+            link = server.base + urlsplit(attachment["download_url"]).path  # the public URL is the default
+            downloaded = httpx.get(link, timeout=10)
+            assert downloaded.status_code == 200 and downloaded.content == PDF
+            assert downloaded.headers["content-disposition"].startswith("attachment")
+            forged = httpx.get(link[:-2] + ("xx" if not link.endswith("xx") else "yy"), timeout=10)
+            assert forged.status_code == 404
+
+            raw = api.get(f"/inbound/{invoice['id']}/raw")
+            assert raw.status_code == 200 and raw.headers["content-type"] == "message/rfc822"
+            assert raw.content.startswith(b"Received: by mx.test (Postfix")
+            assert b"<question-1@customer.test>" in raw.content
+            assert api.get("/inbound", params={"from": "zoe@customer.test"}).json()["data"][0]["id"] == invoice["id"]
+            assert api.get("/inbound", params={"subject": "nothing like it"}).json()["data"] == []
+
+            receiver.wait_for(2)
+            events = [r for r in receiver.requests if r.path == "/inbound"]
+            assert len(events) == 2
+            payload = StandardWebhook(hook["secret"]).verify(events[0].body, events[0].headers)
+            assert payload["type"] == "email.received" and payload["data"]["email_id"] in {
+                invoice["id"],
+                plain_one["id"],
+            }
+
+            # Postfix was refused for elsewhere.test at RCPT, and says so in its bounce to the sender.
+            assert wait_for(lambda: "Relaying denied" in mx.log(), 30), mx.log()[-3000:]
+            assert "TLS connection established to 127.0.0.1" in mx.log()
+
+        # An open-relay attempt straight at the listener.
+        with smtplib.SMTP("127.0.0.1", inbound, timeout=10) as client:
+            client.ehlo("attacker.test")
+            client.mail("spammer@attacker.test")
+            code, reply = client.rcpt("victim@gmail.com")
+            assert code == 550 and b"Relaying denied" in reply
+    finally:
+        server.stop()
