@@ -63,7 +63,8 @@ async def start_inbound_listener(services: Services, settings: Settings) -> asyn
 
     host, port = settings.inbound_address
     intake = Intake(services.deps, keep_dir=settings.data_dir / "returned-unread")
-    receiver = Receiver(services.deps)
+    authserv_id = services.deps.config.bounce_mx  # the host the MX records name
+    receiver = Receiver(services.deps, nameserver=settings.dns_resolver, authserv_id=authserv_id)
     cert, key, _ = tls_files(settings)
     server = await start_inbound(
         services.deps, host, port, intake=intake, receiver=receiver, tls=server_context(cert, key)

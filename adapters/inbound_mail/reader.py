@@ -10,8 +10,10 @@ import re
 from email.message import EmailMessage
 from email.parser import BytesParser
 
+from attrs import frozen
 from mailparser_reply import EmailReplyParser  # type: ignore[import-untyped]
 
+from adapters.inbound_mail.verify import authenticate
 from autorelay_core.domain.inbound import Attachment, ReadMail
 
 MAX_PARTS = 500
@@ -24,7 +26,12 @@ _MESSAGE_ID = re.compile(r"<[^<>\s]{1,998}>")
 
 
 class Unreadable(Exception):
-    """The message is over a limit or cannot be read; the text says which, for the SMTP reply."""
+    """The message is over a limit or cannot be read; the text says which, for the SMTP reply.
+    `temporary`: not the message's fault (it took too long, its DNS did not answer): try later."""
+
+    def __init__(self, text: str, *, temporary: bool = False) -> None:
+        super().__init__(text)
+        self.temporary = temporary
 
 
 def quick_check(raw: bytes) -> None:
@@ -34,7 +41,18 @@ def quick_check(raw: bytes) -> None:
         raise Unreadable(f"more than {MAX_PARTS} MIME parts")
 
 
-def read_mail(raw: bytes) -> ReadMail:
+@frozen
+class Envelope:
+    """What the listener knows beside the message: who connected, as whom, and who checks."""
+
+    client_address: str = ""
+    mail_from: str = ""
+    helo: str = ""
+    authserv_id: str = "autorelay"
+
+
+def read_mail(raw: bytes, envelope: Envelope | None = None) -> ReadMail:
+    """The message read; with `envelope`, its SPF, DKIM and DMARC results too (DNS lookups)."""
     quick_check(raw)
     try:
         message = BytesParser(policy=email.policy.default).parsebytes(raw)
@@ -75,7 +93,13 @@ def read_mail(raw: bytes) -> ReadMail:
         reply_text=reply_of(text),
         headers=headers,
         files=tuple(files),
+        authentication=tuple(_checked(raw, envelope).items()) if envelope is not None else (),
     )
+
+
+def _checked(raw: bytes, envelope: Envelope) -> dict[str, str]:
+    e = envelope
+    return authenticate(raw, e.client_address, e.mail_from, e.helo, e.authserv_id)
 
 
 def reply_of(text: str) -> str:

@@ -14,19 +14,32 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.pool import Pool
 
-from adapters.inbound_mail.reader import Unreadable, read_mail
+from adapters.inbound_mail.reader import Envelope, Unreadable, read_mail
+from adapters.inbound_mail.verify import use_nameserver
 from autorelay_core.domain.inbound import ReadMail
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.receive_mail import receive
 
 log = logging.getLogger("autorelay.inbound")
 
-READ_SECONDS = 10.0
+# Reading and checking one message (SPF, DKIM and DMARC wait on DNS, 3 s a lookup at most).
+READ_SECONDS = 20.0
 
 
 class Receiver:
-    def __init__(self, deps: Deps, *, read_seconds: float = READ_SECONDS, max_waiting: int = 4) -> None:
+    def __init__(
+        self,
+        deps: Deps,
+        *,
+        read_seconds: float = READ_SECONDS,
+        max_waiting: int = 4,
+        nameserver: str = "",
+        authserv_id: str = "autorelay",
+    ) -> None:
+        """`nameserver`: where the reading process looks SPF, DKIM and DMARC records up ("" for the
+        system's); `authserv_id`: the name its Authentication-Results give for this server."""
         self.deps, self.read_seconds, self.max_waiting = deps, read_seconds, max_waiting
+        self.nameserver, self.authserv_id = nameserver, authserv_id
         self._waiting = 0
         self._pool: Pool | None = None
         self._lock = threading.Lock()
@@ -53,9 +66,12 @@ class Receiver:
         """Read and store the message; returns the SMTP reply for DATA."""
         self._waiting += 1
         try:
-            mail = await asyncio.get_running_loop().run_in_executor(self._executor, self._read, raw)
+            envelope = Envelope(client_address, envelope_from, helo, self.authserv_id)
+            mail = await asyncio.get_running_loop().run_in_executor(self._executor, self._read, raw, envelope)
         except Unreadable as error:
             log.info("inbound: a message from %s refused: %s", client_address or "?", error)
+            if error.temporary:
+                return f"451 4.3.0 Message not read: {error}; try again later"
             return f"554 5.6.0 Message refused: {error}"
         finally:
             self._waiting -= 1
@@ -65,14 +81,14 @@ class Receiver:
         log.info("inbound: a message of %d bytes stored for %d project(s)", len(raw), len(stored))
         return "250 2.0.0 OK"
 
-    def _read(self, raw: bytes) -> ReadMail:
+    def _read(self, raw: bytes, envelope: Envelope) -> ReadMail:
         pool = self._reader()
-        result = pool.apply_async(read_mail, (raw,))
+        result = pool.apply_async(read_mail, (raw, envelope))
         try:
             return result.get(self.read_seconds)
         except multiprocessing.TimeoutError:
             self._end_reader()  # the reading process is ended with what it was reading
-            raise Unreadable(f"not read within {self.read_seconds:g} s") from None
+            raise Unreadable(f"not read within {self.read_seconds:g} s", temporary=True) from None
         except Unreadable:
             raise
         except Exception as error:  # the parser's own failure on a malformed message
@@ -82,5 +98,6 @@ class Receiver:
         with self._lock:
             if self._pool is None:
                 # spawn: a fork of a process running threads and an event loop may copy a held lock.
-                self._pool = multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=200)
+                context = multiprocessing.get_context("spawn")
+                self._pool = context.Pool(1, use_nameserver, (self.nameserver,), maxtasksperchild=200)
             return self._pool

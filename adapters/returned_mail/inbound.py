@@ -26,8 +26,8 @@ log = logging.getLogger("autorelay.inbound")
 # most providers set for a whole message is 25 MB of which a third is base64's growth).
 MAX_MESSAGE = 25 * 1024 * 1024
 MAX_RECIPIENTS = 20
-# A report's lines: 5 MB of base64 (76 characters a line) is 70,000; commands add a few.
-MAX_LINES = 200_000
+# A message's lines: 25 MB of base64 (76 characters a line) is 330,000; commands add a few.
+MAX_LINES = 400_000
 
 
 class InboundHandler:
@@ -83,7 +83,8 @@ async def start_inbound(
     """Listen on host:port; STARTTLS offered (not required: senders of bounces may not have it).
     Without a `receiver`, only returned mail for the bounce domain is taken."""
     handler = InboundHandler(deps, intake or Intake(deps), receiver)
-    limits = limits or Limits(total=100, per_client=10)
+    # Strangers' lines at most 100,000 a second in all: a quarter of the loop the API shares.
+    limits = limits or Limits(total=100, per_client=10, line_rate=100_000)
     loop = asyncio.get_running_loop()
     check_aiosmtpd(loop)
 

@@ -27,6 +27,7 @@ class _Quieter(logging.Filter):
 
 logging.getLogger("mail.log").addFilter(_Quieter())
 
+SLICE = 8 * 1024  # bytes aiosmtpd reads in one turn of the loop (see GuardedSMTP.data_received)
 IDLE_SECONDS = 60  # between commands (and between lines of DATA)
 SESSION_SECONDS = 600  # a connection's whole life
 MAX_CONNECTIONS = 200
@@ -51,10 +52,24 @@ class Limits:
     """Connections in all and per client address, and recent AUTH failures per client, in this
     process (each relay process guards its own sockets)."""
 
-    def __init__(self, total: int = MAX_CONNECTIONS, per_client: int = MAX_PER_CLIENT) -> None:
+    def __init__(
+        self, total: int = MAX_CONNECTIONS, per_client: int = MAX_PER_CLIENT, line_rate: float | None = None
+    ) -> None:
+        """`line_rate`: lines a second all connections together may send (None: no limit)."""
         self.total, self.per_client = total, per_client
         self.open: dict[str, int] = defaultdict(int)
         self.failures: dict[str, deque[float]] = defaultdict(deque)
+        self.line_rate = line_rate
+        self._lines_due = time.monotonic()  # when the lines taken so far are paid for
+
+    def pace_lines(self, count: int) -> float:
+        """Take `count` lines from the shared budget: the seconds to wait before reading more."""
+        if self.line_rate is None or count == 0:
+            return 0.0
+        now = time.monotonic()
+        self._lines_due = max(self._lines_due, now) + count / self.line_rate
+        # Up to a tenth of a second of lines goes at once: short messages never wait.
+        return max(0.0, self._lines_due - now - 0.1)
 
     def admit(self, client: str) -> bool:
         if sum(self.open.values()) >= self.total or self.open[client] >= self.per_client:
@@ -125,16 +140,50 @@ class GuardedSMTP(SMTP):
         # line budget per message (the handler starts it again after each message).
         self.max_lines = max_lines
         self.lines = 0
+        self._pending: deque[bytes] = deque()
+        self._feeding = False
 
     def data_received(self, data: bytes) -> None:
-        if self.max_lines is not None and self.transport is not None:
-            self.lines += data.count(b"\n")
-            if self.lines > self.max_lines:
-                self.transport.write(b"552 5.3.4 Too many lines for one message\r\n")  # type: ignore[attr-defined]
-                self.transport.close()
-                self.max_lines = None  # what is still buffered goes nowhere
-                return
-        super().data_received(data)
+        if self.max_lines is None or self.transport is None:
+            super().data_received(data)
+            return
+        self.lines += data.count(b"\n")
+        if self.lines > self.max_lines:
+            self.transport.write(b"552 5.3.4 Too many lines for one message\r\n")  # type: ignore[attr-defined]
+            self.transport.close()
+            self.max_lines = None  # what is still buffered goes nowhere
+            self._pending.clear()
+            return
+        # aiosmtpd reads the lines it has without giving the loop back: a 256 KiB read of short
+        # lines held the loop (the API's too) for a quarter of a second. It is given slices, one a
+        # turn of the loop, at the listener's line rate; the sender waits meanwhile (TCP holds it).
+        if not self._feeding and len(data) <= SLICE:  # commands, and a TLS handshake, pass at once
+            super().data_received(data)
+            self.limits.pace_lines(data.count(b"\n"))
+            return
+        self._pending.extend(data[i : i + SLICE] for i in range(0, len(data), SLICE))
+        if not self._feeding:
+            self._feeding = True
+            self._feed()
+
+    def _feed(self) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            self._pending.clear()
+            self._feeding = False
+            return
+        if not self._pending:
+            self._feeding = False
+            transport.resume_reading()  # type: ignore[attr-defined]
+            return
+        transport.pause_reading()  # type: ignore[attr-defined]
+        chunk = self._pending.popleft()
+        super().data_received(chunk)
+        wait = self.limits.pace_lines(chunk.count(b"\n"))
+        if wait > 0:
+            self.loop.call_later(wait, self._feed)
+        else:
+            self.loop.call_soon(self._feed)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self.transport is None

@@ -63,6 +63,8 @@ class ReadMail:
     headers: tuple[tuple[str, str], ...]
     # The files, with their bytes, in the order of the message: (metadata without key, data).
     files: tuple[tuple[Attachment, bytes], ...] = ()
+    # SPF, DKIM and DMARC results ("spf", "dkim", "dmarc", "dkim_domain", "from_domain", "header").
+    authentication: tuple[tuple[str, str], ...] = ()
 
 
 @define
@@ -89,6 +91,7 @@ class InboundMessage:
     client_address: str = ""
     helo: str = ""
     attachments: tuple[Attachment, ...] = field(factory=tuple)
+    authentication: dict[str, str] = field(factory=dict)
 
     def summary(self) -> dict[str, object]:
         """The fields every view of a received message starts from (webhook event, API)."""

@@ -147,6 +147,7 @@ async def _store(
         client_address=client_address,
         helo=helo,
         attachments=tuple(attachments),
+        authentication=dict(mail.authentication),
     )
     deliveries = await _deliveries(deps, message, now)
     await deps.storage.inbound.add(message, deliveries)
@@ -197,6 +198,14 @@ def received_view(deps: Deps, message: InboundMessage, now: datetime) -> dict[st
         "reply_text": m.reply_text,
         "headers": [{"name": k, "value": v} for k, v in m.headers],
         "size": m.size,
+        "authentication": {
+            "spf": m.authentication.get("spf", "none"),
+            "dkim": m.authentication.get("dkim", "none"),
+            "dkim_domain": m.authentication.get("dkim_domain", ""),
+            "dmarc": m.authentication.get("dmarc", "none"),
+            "from_domain": m.authentication.get("from_domain", ""),
+            "results": m.authentication.get("header", ""),
+        },
         "attachments": [
             {
                 "id": a.id,

@@ -122,3 +122,70 @@ def test_postfix_delivers_mail_for_a_receiving_domain_and_the_project_sees_it(tm
             assert code == 550 and b"Relaying denied" in reply
     finally:
         server.stop()
+
+
+def _dkim_key() -> tuple[bytes, str]:
+    """A fresh RSA key: the private key (PEM) to sign with, and the p= value of its DNS record."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private, base64.b64encode(public).decode()
+
+
+def test_spf_dkim_and_dmarc_are_checked_against_dns_and_a_forgery_fails_dmarc(tmp_path):
+    import dkim
+
+    from tests.dns_server import DnsServer
+
+    inbound = free_port()
+    data = tmp_path / "data"
+    private, public = _dkim_key()
+    mx = Postfix(transport=f"{DOMAIN} smtp:[127.0.0.1]:{inbound}\n")
+    with DnsServer() as dns_server:
+        # customer.test signs with DKIM, sends from 127.0.0.1 and asks receivers to reject failures.
+        dns_server.publish("TXT", "sel._domainkey.customer.test", f"v=DKIM1; k=rsa; p={public}")
+        dns_server.publish("TXT", "customer.test", "v=spf1 ip4:127.0.0.1 -all")
+        dns_server.publish("TXT", "_dmarc.customer.test", "v=DMARC1; p=reject")
+        dns_server.publish("TXT", "_dmarc.bank.test", "v=DMARC1; p=reject")  # what the forger pretends to be
+        settings = {"AUTORELAY_INBOUND_LISTEN": f"127.0.0.1:{inbound}", "AUTORELAY_DNS_RESOLVER": dns_server.address}
+        server = Server(data, settings).start()
+        try:
+            with mx, server.client(server.keys["live"]) as api:
+                assert api.post("/receiving-domains", json={"name": DOMAIN}).status_code == 201
+                signed = (
+                    b"From: Zoe <zoe@customer.test>\r\nTo: support@in.acme.test\r\nSubject: signed\r\n"
+                    b"Message-ID: <signed-1@customer.test>\r\n\r\nA message customer.test vouches for.\r\n"
+                )
+                signature = dkim.sign(signed, b"sel", b"customer.test", private, include_headers=[b"from", b"subject"])
+                mx.sendmail(signature + signed, f"support@{DOMAIN}", sender="zoe@customer.test")
+                forged = (
+                    b"From: CEO <ceo@bank.test>\r\nTo: support@in.acme.test\r\nSubject: forged\r\n"
+                    b"\r\nPlease wire the money today.\r\n"
+                )
+                mx.sendmail(forged, f"support@{DOMAIN}", sender="someone@evil.test")
+
+                def both():
+                    found = api.get("/inbound").json()["data"]
+                    return {m["subject"]: m for m in found} if len(found) == 2 else None
+
+                found = wait_for(both, 60, interval=1.1)
+                assert found, f"{api.get('/inbound').json()}\n{mx.log()[-3000:]}"
+                good = found["signed"]["authentication"]
+                assert (good["spf"], good["dkim"], good["dkim_domain"], good["dmarc"]) == (
+                    "pass",
+                    "pass",
+                    "customer.test",
+                    "pass",
+                ), good
+                assert "dkim=pass" in good["results"] and "dmarc=pass" in good["results"]
+                bad = found["forged"]["authentication"]
+                assert (bad["dkim"], bad["dmarc"], bad["from_domain"]) == ("none", "fail", "bank.test"), bad
+        finally:
+            server.stop()

@@ -53,6 +53,7 @@ def payload(message: InboundMessage) -> str:
             "raw_key": m.raw_key,
             "client_address": m.client_address,
             "helo": m.helo,
+            "authentication": m.authentication,
             "attachments": [
                 [a.id, a.filename, a.content_type, a.size, a.disposition, a.content_id, a.key] for a in m.attachments
             ],
@@ -86,6 +87,7 @@ def message_of(id_: str, project_id: str, received_at: datetime, data: str | dic
         client_address=d["client_address"],
         helo=d["helo"],
         attachments=tuple(Attachment(*a) for a in d["attachments"]),
+        authentication=d.get("authentication", {}),
     )
 
 
