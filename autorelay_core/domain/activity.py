@@ -34,7 +34,9 @@ ENGAGEMENT = {
     EventType.COMPLAINED: "email.complained",
 }
 UNSUBSCRIBED = "contact.unsubscribed"
-ENGAGEMENT_NAMES = (*ENGAGEMENT.values(), UNSUBSCRIBED)
+# A received reply to a campaign's or a journey's email (usecases/receive_mail.py).
+REPLIED = "email.replied"
+ENGAGEMENT_NAMES = (*ENGAGEMENT.values(), REPLIED, UNSUBSCRIBED)
 
 
 @define

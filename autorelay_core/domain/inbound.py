@@ -92,6 +92,10 @@ class InboundMessage:
     helo: str = ""
     attachments: tuple[Attachment, ...] = field(factory=tuple)
     authentication: dict[str, str] = field(factory=dict)
+    # The email of ours it answers (its In-Reply-To or References named our Message-ID), and that
+    # email's campaign: ids, "" for none.
+    reply_to_email: str = ""
+    reply_to_campaign: str = ""
 
     def summary(self) -> dict[str, object]:
         """The fields every view of a received message starts from (webhook event, API)."""

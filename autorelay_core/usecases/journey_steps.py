@@ -231,10 +231,11 @@ def _email(
     links = links_for(deps, contact, "")
     data = contact_data(contact, links.url, preferences_link(deps, contact))
     content = with_unsubscribe_link(deps, html)
+    email_id = deps.ids.new("em")
     return Email(
-        id=deps.ids.new("em"),
+        id=email_id,
         project_id=run.project_id,
-        message_id=new_message_id(deps, sender),
+        message_id=new_message_id(sender, email_id),
         sender=sender.formatted(),
         to=(contact.email,),
         subject=deps.templates.render(subject, data, strict=False, html=False),

@@ -349,10 +349,11 @@ def _email_for(
     links = links_for(deps, contact, campaign.id, campaign.topic_id)
     data = contact_data(contact, links.url, preferences_link(deps, contact))
     html, text, version = prepared.content, prepared.text, prepared.version
+    email_id = deps.ids.new("em")
     return Email(
-        id=deps.ids.new("em"),
+        id=email_id,
         project_id=caller.project_id,
-        message_id=new_message_id(deps, version.sender),
+        message_id=new_message_id(version.sender, email_id),
         sender=version.sender.formatted(),
         to=(contact.email,),
         subject=deps.templates.render(version.subject, data, strict=False, html=False),

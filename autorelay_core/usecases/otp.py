@@ -115,10 +115,11 @@ async def _code_email(deps: Deps, project_id: str, address: str, purpose: str, c
     # The subject is stored in the clear, so it never gets the code.
     subject, html, text = await deps.offload.run(_render, deps, (subject, html, text), data)
     sender = Mailbox.parse(deps.config.otp_sender, "otp sender")
+    email_id = deps.ids.new("em")
     return Email(
-        id=deps.ids.new("em"),
+        id=email_id,
         project_id=project_id,
-        message_id=new_message_id(deps, sender),
+        message_id=new_message_id(sender, email_id),
         sender=sender.formatted(),
         to=(address,),
         subject=subject,

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import secrets
 from collections import defaultdict
 from datetime import datetime, timedelta
 
 from attrs import evolve
 
+from autorelay_core.domain.activity import REPLIED, ContactEvent
+from autorelay_core.domain.addresses import split_mailbox
 from autorelay_core.domain.callers import Caller
+from autorelay_core.domain.contacts import email_key
 from autorelay_core.domain.domains import DnsRecord
+from autorelay_core.domain.emails import Email
 from autorelay_core.domain.inbound import (
     RAW_TYPE,
     Attachment,
@@ -33,12 +38,17 @@ from autorelay_core.policies.pagination import CursorRequest
 from autorelay_core.ports.inbound import InboundFilter
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.found import found
+from autorelay_core.usecases.journey_entry import event_happened
 from autorelay_core.usecases.manage_domains import check_domain_name
 
 EVENT = "email.received"
 # How long an attachment's download link in an event or an API answer works.
 LINK_LIFETIME = timedelta(hours=24)
 _LINK = "inbound-file"
+# Our Message-IDs are <email id@sender's domain> (send_email.new_message_id).
+_OURS = re.compile(r"<(em_[A-Za-z0-9_]{1,80})@[^<>\s]{1,255}>")
+# A reply names its thread's messages; the newest few are enough to find the email it answers.
+_REFERENCES_READ = 10
 
 
 async def add_receiving_domain(deps: Deps, caller: Caller, name: object) -> ReceivingDomain:
@@ -149,9 +159,45 @@ async def _store(
         attachments=tuple(attachments),
         authentication=dict(mail.authentication),
     )
+    answered = await replied_to(deps, project_id, mail)
+    if answered is not None:
+        message.reply_to_email, message.reply_to_campaign = answered.id, answered.campaign_id or ""
     deliveries = await _deliveries(deps, message, now)
     await deps.storage.inbound.add(message, deliveries)
+    if answered is not None:
+        await _engaged(deps, answered, message)
     return message
+
+
+async def replied_to(deps: Deps, project_id: str, mail: ReadMail) -> Email | None:
+    """The email of this project that the message answers: the newest of its In-Reply-To and
+    References that is exactly one of our Message-IDs (a made-up one names an id, but an id alone
+    is not enough: the whole Message-ID must be the email's)."""
+    for reference in (mail.in_reply_to, *reversed(mail.references[-_REFERENCES_READ:])):
+        ours = _OURS.fullmatch(reference)
+        email = await deps.storage.emails.get(project_id, ours.group(1)) if ours else None
+        if email is not None and email.message_id == reference:
+            return email
+    return None
+
+
+async def _engaged(deps: Deps, email: Email, message: InboundMessage) -> None:
+    """A reply to a campaign's or a journey's email is its contact's engagement, like a click: an
+    event of the contact's stream (segments count it, a journey waiting for it hears it)."""
+    if (email.campaign_id is None and email.contact_id is None) or not email.to:
+        return
+    event = ContactEvent(
+        id=deps.ids.new("cev"),
+        project_id=email.project_id,
+        email_key=email_key(split_mailbox(email.to[0])[1] or email.to[0]),
+        name=REPLIED,
+        occurred_at=message.received_at,
+        properties={"inboundId": message.id},
+        campaign_id=email.campaign_id,
+        email_id=email.id,
+    )
+    await deps.storage.contact_events.add(event)
+    await event_happened(deps, event)
 
 
 async def _deliveries(deps: Deps, message: InboundMessage, now: datetime) -> tuple[WebhookDelivery, ...]:
@@ -192,6 +238,8 @@ def received_view(deps: Deps, message: InboundMessage, now: datetime) -> dict[st
         "bcc": [],
         "envelope_from": m.envelope_from,
         "in_reply_to": m.in_reply_to,
+        "reply_to_email_id": m.reply_to_email or None,
+        "reply_to_campaign_id": m.reply_to_campaign or None,
         "references": list(m.references),
         "text": m.text,
         "html": m.html,

@@ -104,10 +104,11 @@ async def _email(
     subject = " ".join(_decoded(headers, "Subject").split())[:MAX_SUBJECT] or "(no subject)"
     client_id = (headers.get("Message-ID") or "").strip() or None
     keep = deps.config.relay_keeps_message_id and client_id is not None and _MESSAGE_ID.fullmatch(client_id)
+    email_id = deps.ids.new("em")
     email = Email(
-        id=deps.ids.new("em"),
+        id=email_id,
         project_id=caller.project_id,
-        message_id=client_id if keep and client_id else new_message_id(deps, sender),
+        message_id=client_id if keep and client_id else new_message_id(sender, email_id),
         sender=sender.formatted(),
         to=to or bcc[:1],
         to_was_list=True,

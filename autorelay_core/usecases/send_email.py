@@ -197,9 +197,10 @@ def _optional_recipients(value: str | list[str] | None, field: str, maximum: int
     return () if value is None else check_recipients(value, field, maximum=maximum)
 
 
-def new_message_id(deps: Deps, sender: Mailbox) -> str:
-    # Our own Message-ID, on the sender's domain so that it aligns with DKIM and SPF.
-    return f"<{deps.ids.new('msg')}@{sender.domain}>"
+def new_message_id(sender: Mailbox, email_id: str) -> str:
+    """Our own Message-ID: the email's id (a reply's In-Reply-To then names the email it answers:
+    receive_mail.replied_to), on the sender's domain so that it aligns with DKIM and SPF."""
+    return f"<{email_id}@{sender.domain}>"
 
 
 async def sender_charges(deps: Deps, caller: Caller, sender: Mailbox) -> tuple[Charge, ...]:
@@ -278,10 +279,11 @@ async def build_email(deps: Deps, caller: Caller, command: SendCommand) -> tuple
         if scheduled_at <= now:
             scheduled_at = None
 
+    email_id = deps.ids.new("em")
     email = Email(
-        id=deps.ids.new("em"),
+        id=email_id,
         project_id=caller.project_id,
-        message_id=new_message_id(deps, sender),
+        message_id=new_message_id(sender, email_id),
         sender=sender.formatted(),
         to=to,
         to_was_list=not isinstance(command.to, str),

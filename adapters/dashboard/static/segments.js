@@ -20,7 +20,7 @@
     boolean: [["eq", "is"], ["ne", "is not"], ["exists", "is set"], ["missing", "is not set"]],
     status: [["eq", "is"], ["ne", "is not"]],
   };
-  const DID = ["opened", "clicked", "sent", "delivered", "bounced", "complained", "unsubscribed"];
+  const DID = ["opened", "clicked", "replied", "sent", "delivered", "bounced", "complained", "unsubscribed"];
   let counter = 0;
 
   function el(tag, attributes = {}, children = []) {

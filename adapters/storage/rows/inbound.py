@@ -54,6 +54,8 @@ def payload(message: InboundMessage) -> str:
             "client_address": m.client_address,
             "helo": m.helo,
             "authentication": m.authentication,
+            "reply_to_email": m.reply_to_email,
+            "reply_to_campaign": m.reply_to_campaign,
             "attachments": [
                 [a.id, a.filename, a.content_type, a.size, a.disposition, a.content_id, a.key] for a in m.attachments
             ],
@@ -88,6 +90,8 @@ def message_of(id_: str, project_id: str, received_at: datetime, data: str | dic
         helo=d["helo"],
         attachments=tuple(Attachment(*a) for a in d["attachments"]),
         authentication=d.get("authentication", {}),
+        reply_to_email=d.get("reply_to_email", ""),
+        reply_to_campaign=d.get("reply_to_campaign", ""),
     )
 
 
