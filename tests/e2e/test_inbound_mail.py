@@ -57,8 +57,16 @@ def test_postfix_delivers_mail_for_a_receiving_domain_and_the_project_sees_it(tm
             assert added.json()["name"] == DOMAIN
             assert {"type": "MX", "name": DOMAIN} == {k: added.json()["records"][0][k] for k in ("type", "name")}
 
+            sent = api.post(
+                "/emails", json={"to": "bob@other.test", "from": "news@acme.test", "subject": "Hi", "html": "x"}
+            )
+            assert sent.status_code == 200, sent.text
             mx.sendmail(_multipart(), f"support@{DOMAIN}", sender="bounces@customer.test")
-            plain = b"From: bob@other.test\r\nTo: hello@in.acme.test\r\nSubject: plain\r\n\r\nJust text.\r\n"
+            # Bob's reply to the email AutoRelay sent him names it.
+            plain = (
+                f"From: bob@other.test\r\nTo: hello@{DOMAIN}\r\nSubject: plain\r\n"
+                f"In-Reply-To: {sent.json()['messageId']}\r\n\r\nJust text.\r\n"
+            ).encode()
             mx.sendmail(plain, f"hello@{DOMAIN}", sender="bob@other.test")
             mx.sendmail(plain, "someone@elsewhere.test", sender="bob@other.test")  # nobody receives for it
 
@@ -70,6 +78,7 @@ def test_postfix_delivers_mail_for_a_receiving_domain_and_the_project_sees_it(tm
             assert found, f"{api.get('/inbound').json()}\n{mx.log()[-3000:]}"
             plain_one, invoice = found  # newest first
             assert plain_one["subject"] == "plain" and plain_one["text"].strip() == "Just text."
+            assert plain_one["reply_to_email_id"] == sent.json()["id"] and invoice["reply_to_email_id"] is None
             assert invoice["subject"] == "Re: Rechnung für März"
             assert invoice["from"] == "Zoë Customer <zoe@customer.test>"
             assert invoice["to"] == [f"Support <support@{DOMAIN}>"] and invoice["cc"] == ["boss@customer.test"]
