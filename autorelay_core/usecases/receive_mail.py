@@ -299,6 +299,10 @@ async def _attachment(deps: Deps, project_id: str, message_id: str, attachment_i
 async def list_received(
     deps: Deps, caller: Caller, page: CursorRequest, where: InboundFilter
 ) -> tuple[list[InboundMessage], bool]:
+    given = {"from": where.sender, "to": where.recipient, "subject": where.subject, "cursor": page.after or ""}
+    for name, value in given.items():
+        if "\x00" in value:
+            raise Invalid(f"{name} may not contain a NUL character", field=name)
     return await deps.storage.inbound.page(caller.project_id, page.limit, page.after, where)
 
 
