@@ -157,9 +157,15 @@ PREVIEW_POLICY = (
 )
 
 
-def sandboxed(body: str) -> Response:
-    """A tenant's HTML as a page of its own, for an <iframe sandbox> on ours."""
-    headers = {"Content-Security-Policy": PREVIEW_POLICY, "X-Frame-Options": "SAMEORIGIN"}
+# A stranger's HTML (received mail) loads nothing from elsewhere: a remote image would tell its
+# sender the message was read, and from where.
+STRANGER_POLICY = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+def sandboxed(body: str, policy: str = PREVIEW_POLICY) -> Response:
+    """A tenant's HTML (or, with STRANGER_POLICY, a stranger's) as a page of its own, for an
+    <iframe sandbox> on ours."""
+    headers = {"Content-Security-Policy": policy, "X-Frame-Options": "SAMEORIGIN"}
     return Response(body, media_type="text/html; charset=utf-8", headers=headers)
 
 
