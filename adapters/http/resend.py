@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.http import resend_audience as audience
+from adapters.http import resend_receiving as receiving
 from adapters.http import resend_resources as resources
 from adapters.http.auth import caller_of, deps_of, requires
 from adapters.http.bodies import parse_json
@@ -322,6 +323,10 @@ def create_resend_app(services: Any) -> Starlette:
             Route("/emails", _as("POST /api/v1/emails", send), methods=["POST"]),
             Route("/emails", _as("GET /api/v1/emails", get_list), methods=["GET"]),
             Route("/emails/batch", _as("POST /api/v1/emails/batch", send_batch), methods=["POST"]),
+            *[  # before /emails/{email_id}, which would take "receiving" for an id
+                Route(path, _as(limits, _shaped(handler)), methods=[method])
+                for path, method, limits, handler in receiving.ROUTES
+            ],
             Route("/emails/{email_id}", _as("GET /api/v1/emails/{email_id}", get_one), methods=["GET"]),
             Route("/domains", _as("POST /api/v1/domains", _shaped(resources.create_domain)), methods=["POST"]),
             Route("/domains", _as("GET /api/v1/domains", _shaped(resources.list_domains)), methods=["GET"]),

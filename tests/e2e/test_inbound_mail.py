@@ -111,6 +111,26 @@ def test_postfix_delivers_mail_for_a_receiving_domain_and_the_project_sees_it(tm
             assert api.get("/inbound", params={"from": "zoe@customer.test"}).json()["data"][0]["id"] == invoice["id"]
             assert api.get("/inbound", params={"subject": "nothing like it"}).json()["data"] == []
 
+            # The same mail through Resend's receiving API, as its SDKs call it.
+            resend = {"Authorization": f"Bearer {server.keys['live']}"}
+            compat = f"{server.base}/compat/resend/emails/receiving"
+            listed = httpx.get(compat, headers=resend, params={"limit": 1}, timeout=10).json()
+            assert listed["object"] == "list" and listed["has_more"] is True and len(listed["data"]) == 1
+            one = httpx.get(f"{compat}/{invoice['id']}", headers=resend, timeout=10).json()
+            assert (one["object"], one["subject"], one["message_id"]) == (
+                "email",
+                invoice["subject"],
+                invoice["message_id"],
+            )
+            assert (
+                one["attachments"][0]["filename"] == "Rechnung März.pdf" and "download_url" not in one["attachments"][0]
+            )
+            files = httpx.get(f"{compat}/{invoice['id']}/attachments", headers=resend, timeout=10).json()["data"]
+            fetched = httpx.get(server.base + urlsplit(files[0]["download_url"]).path, timeout=10)
+            assert (files[0]["size"], fetched.content) == (len(PDF), PDF)
+            missing = httpx.get(f"{compat}/inb_nope", headers=resend, timeout=10)
+            assert missing.status_code == 404 and missing.json()["name"] == "not_found"
+
             receiver.wait_for(2)
             events = [r for r in receiver.requests if r.path == "/inbound"]
             assert len(events) == 2
