@@ -75,9 +75,13 @@ class Receiver:
             return f"554 5.6.0 Message refused: {error}"
         finally:
             self._waiting -= 1
-        stored = await receive(
-            self.deps, mail, raw, envelope_from, recipients, client_address=client_address, helo=helo
-        )
+        try:
+            stored = await receive(
+                self.deps, mail, raw, envelope_from, recipients, client_address=client_address, helo=helo
+            )
+        except Exception as error:  # the store is down: the sender keeps the message and tries again
+            log.warning("inbound: a message could not be stored (%s); answered 451", type(error).__name__)
+            return "451 4.3.0 The message could not be stored; try again later"
         log.info("inbound: a message of %d bytes stored for %d project(s)", len(raw), len(stored))
         return "250 2.0.0 OK"
 
