@@ -29,6 +29,7 @@ from adapters.dashboard.views import (
     domains,
     emails,
     inbound,
+    inbound_routes,
     journeys,
     keys,
     overview,
@@ -117,6 +118,7 @@ def create_dashboard(
         *overview.routes,
         *keys.routes,
         *emails.routes,
+        *inbound_routes.routes,  # /inbound/routes before /inbound/{message_id}
         *inbound.routes,
         *templates.routes,
         *contacts.routes,

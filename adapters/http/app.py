@@ -25,6 +25,7 @@ from adapters.http.routes import (
     emails,
     events,
     inbound,
+    inbound_routes,
     journeys,
     meta,
     otp,
@@ -79,6 +80,7 @@ ROUTES = [
     *tracking.routes,
     *assets.routes,
     *inbound.routes,
+    *inbound_routes.routes,
 ]
 
 

@@ -13,6 +13,8 @@ from email.parser import BytesParser
 from attrs import frozen
 from mailparser_reply import EmailReplyParser  # type: ignore[import-untyped]
 
+from adapters.inbound_mail.dmarc import read_reports
+from adapters.inbound_mail.unreadable import Unreadable
 from adapters.inbound_mail.verify import authenticate
 from autorelay_core.domain.inbound import Attachment, ReadMail
 
@@ -23,15 +25,6 @@ MAX_HEADERS = 500
 REPLY_SCAN = 200_000
 _BOUNDARY_LINE = re.compile(rb"^--", re.M)
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,998}>")
-
-
-class Unreadable(Exception):
-    """The message is over a limit or cannot be read; the text says which, for the SMTP reply.
-    `temporary`: not the message's fault (it took too long, its DNS did not answer): try later."""
-
-    def __init__(self, text: str, *, temporary: bool = False) -> None:
-        super().__init__(text)
-        self.temporary = temporary
 
 
 def quick_check(raw: bytes) -> None:
@@ -49,6 +42,7 @@ class Envelope:
     mail_from: str = ""
     helo: str = ""
     authserv_id: str = "autorelay"
+    reports: bool = False  # sent to a rua address: its DMARC aggregate reports are read too
 
 
 def read_mail(raw: bytes, envelope: Envelope | None = None) -> ReadMail:
@@ -94,6 +88,7 @@ def read_mail(raw: bytes, envelope: Envelope | None = None) -> ReadMail:
         headers=headers,
         files=tuple(files),
         authentication=tuple(_checked(raw, envelope).items()) if envelope is not None else (),
+        reports=read_reports(files) if envelope is not None and envelope.reports else (),
     )
 
 

@@ -16,6 +16,7 @@ from multiprocessing.pool import Pool
 
 from adapters.inbound_mail.reader import Envelope, Unreadable, read_mail
 from adapters.inbound_mail.verify import use_nameserver
+from autorelay_core.domain.dmarc import is_rua
 from autorelay_core.domain.inbound import ReadMail
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.receive_mail import receive
@@ -66,7 +67,8 @@ class Receiver:
         """Read and store the message; returns the SMTP reply for DATA."""
         self._waiting += 1
         try:
-            envelope = Envelope(client_address, envelope_from, helo, self.authserv_id)
+            reports = any(is_rua(r) for r in recipients)
+            envelope = Envelope(client_address, envelope_from, helo, self.authserv_id, reports)
             mail = await asyncio.get_running_loop().run_in_executor(self._executor, self._read, raw, envelope)
         except Unreadable as error:
             log.info("inbound: a message from %s refused: %s", client_address or "?", error)

@@ -16,6 +16,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from adapters.inbound_mail.receiver import Receiver
 from adapters.returned_mail.intake import Intake
 from adapters.smtp_server.guarded import GuardedSMTP, Limits, check_aiosmtpd
+from autorelay_core.domain.dmarc import is_rua
 from autorelay_core.domain.inbound import domain_of
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.receive_mail import accepts
@@ -35,16 +36,21 @@ class InboundHandler:
         self.deps, self.intake, self.receiver = deps, intake, receiver
 
     def _returned(self, address: str) -> bool:
+        """Bounces and complaints (the bounce domain's addresses but its DMARC reports')."""
         bounce = self.deps.config.bounce_domain.lower()
-        return bool(bounce) and domain_of(address) == bounce
+        return bool(bounce) and domain_of(address) == bounce and not (self.receiver and is_rua(address))
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
-        if not self._returned(address) and (self.receiver is None or await accepts(self.deps, address) is None):
-            return "550 5.7.1 Relaying denied: this server receives mail for its own domains only"
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return "452 4.5.3 Too many recipients"
+        if not self._returned(address):
+            verdict = await accepts(self.deps, address) if self.receiver is not None else None
+            if verdict is None:
+                return "550 5.7.1 Relaying denied: this server receives mail for its own domains only"
+            if verdict.refusal:  # a reject route: the project's own reply
+                return verdict.refusal
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 

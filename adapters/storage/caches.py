@@ -146,6 +146,9 @@ class CachedDomains:
             keep=lambda domain: domain.status is DomainStatus.VERIFIED,
         )
 
+    async def named(self, name: str) -> list[Domain]:
+        return await self._inner.named(name)
+
     async def add(self, domain: Domain) -> None:
         await self._inner.add(domain)
 

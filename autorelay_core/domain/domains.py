@@ -38,8 +38,9 @@ class DnsRecord:
     value: str
 
 
-def dns_records(domain: Domain, spf: str) -> list[DnsRecord]:
-    """What the domain's owner publishes: DKIM first, then SPF and DMARC."""
+def dns_records(domain: Domain, spf: str, dmarc: str = "v=DMARC1; p=none;") -> list[DnsRecord]:
+    """What the domain's owner publishes: DKIM first, then SPF and DMARC (with the address its
+    aggregate reports are mailed to, when the server reads them: domain/dmarc.py)."""
     records = [
         DnsRecord("CNAME", f"{token}._domainkey.{domain.name}", f"{token}.dkim.amazonses.com")
         for token in domain.dkim_tokens
@@ -51,5 +52,5 @@ def dns_records(domain: Domain, spf: str) -> list[DnsRecord]:
             )
         )
     records.append(DnsRecord("TXT", domain.name, spf))
-    records.append(DnsRecord("TXT", f"_dmarc.{domain.name}", "v=DMARC1; p=none;"))
+    records.append(DnsRecord("TXT", f"_dmarc.{domain.name}", dmarc))
     return records

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from attrs import define, field, frozen
 
+from autorelay_core.domain.dmarc import DmarcReport
 from autorelay_core.domain.domains import DnsRecord
 
 # What one stored message keeps of its bodies (the raw message keeps everything).
@@ -65,6 +66,8 @@ class ReadMail:
     files: tuple[tuple[Attachment, bytes], ...] = ()
     # SPF, DKIM and DMARC results ("spf", "dkim", "dmarc", "dkim_domain", "from_domain", "header").
     authentication: tuple[tuple[str, str], ...] = ()
+    # The DMARC aggregate reports attached (read only for mail to a rua address).
+    reports: tuple[DmarcReport, ...] = ()
 
 
 @define
@@ -96,6 +99,9 @@ class InboundMessage:
     # email's campaign: ids, "" for none.
     reply_to_email: str = ""
     reply_to_campaign: str = ""
+    # The routes its recipients took (ids), and what forward routes sent: (to, email id, problem).
+    routes: tuple[str, ...] = ()
+    forwards: tuple[tuple[str, str, str], ...] = ()
 
     def summary(self) -> dict[str, object]:
         """The fields every view of a received message starts from (webhook event, API)."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from attrs import frozen
 
+from autorelay_core.domain.dmarc import DmarcReport
 from autorelay_core.domain.inbound import InboundMessage, ReceivingDomain
+from autorelay_core.domain.inbound_routes import InboundRoute
 from autorelay_core.domain.webhooks import WebhookDelivery
 
 
@@ -40,3 +43,16 @@ class InboundRepository(Protocol):
         self, project_id: str, limit: int, after: str | None, where: InboundFilter
     ) -> tuple[list[InboundMessage], bool]:
         """Newest first, after the message `after` when given; and whether there are more."""
+
+    async def add_route(self, route: InboundRoute) -> None: ...
+
+    async def routes(self, project_id: str) -> list[InboundRoute]:
+        """Oldest first."""
+
+    async def delete_route(self, project_id: str, route_id: str) -> bool: ...
+
+    async def add_report(self, report: DmarcReport) -> bool:
+        """False when the project has the reporter's report of that id already (sent twice)."""
+
+    async def reports(self, project_id: str, domain: str, since: datetime) -> list[DmarcReport]:
+        """The reports on the domain whose period begins at or after `since`, oldest first."""

@@ -66,6 +66,9 @@ class KeyRepository(Protocol):
 class DomainRepository(Protocol):
     async def get_by_name(self, project_id: str, name: str) -> Domain | None: ...
 
+    async def named(self, name: str) -> list[Domain]:
+        """Every project's domain of that name (a DMARC report mailed to the bounce domain)."""
+
     async def add(self, domain: Domain) -> None:
         """Conflict if the project already has the domain."""
 

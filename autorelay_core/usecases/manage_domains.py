@@ -9,6 +9,7 @@ from attrs import evolve, frozen
 
 from autorelay_core.domain.addresses import is_valid_address
 from autorelay_core.domain.callers import Caller
+from autorelay_core.domain.dmarc import dmarc_record
 from autorelay_core.domain.domains import DnsRecord, Domain, DomainStatus, dns_records
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.usecases.context import Deps
@@ -48,7 +49,7 @@ async def get_domain(deps: Deps, caller: Caller, domain_id: str) -> Domain:
 
 
 def records(deps: Deps, domain: Domain) -> list[DnsRecord]:
-    return dns_records(domain, deps.config.spf_record)
+    return dns_records(domain, deps.config.spf_record, dmarc_record(deps.config.bounce_domain.lower()))
 
 
 def bounce_records(deps: Deps) -> list[DnsRecord]:

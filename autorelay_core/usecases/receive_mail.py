@@ -15,12 +15,13 @@ import secrets
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from attrs import evolve
+from attrs import evolve, frozen
 
 from autorelay_core.domain.activity import REPLIED, ContactEvent
 from autorelay_core.domain.addresses import split_mailbox
 from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.contacts import email_key
+from autorelay_core.domain.dmarc import is_rua
 from autorelay_core.domain.domains import DnsRecord
 from autorelay_core.domain.emails import Email
 from autorelay_core.domain.inbound import (
@@ -32,12 +33,15 @@ from autorelay_core.domain.inbound import (
     domain_of,
     kept,
 )
+from autorelay_core.domain.inbound_routes import InboundRoute, route_for
 from autorelay_core.domain.webhooks import WebhookDelivery
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.policies.pagination import CursorRequest
 from autorelay_core.ports.inbound import InboundFilter
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.dmarc_reports import take_reports
 from autorelay_core.usecases.found import found
+from autorelay_core.usecases.inbound_routes import forward, hook_deliveries_for
 from autorelay_core.usecases.journey_entry import event_happened
 from autorelay_core.usecases.manage_domains import check_domain_name
 
@@ -81,10 +85,37 @@ def mx_records(deps: Deps, domain: ReceivingDomain) -> list[DnsRecord]:
     return [*domain.mx_records(named), DnsRecord("A" if address.version == 4 else "AAAA", named, str(address))]
 
 
-async def accepts(deps: Deps, address: str) -> str | None:
-    """The project that receives mail for the address's domain, or None (refused at RCPT)."""
-    domain = await deps.storage.inbound.domain_named(domain_of(address))
-    return domain.project_id if domain is not None else None
+@frozen
+class Verdict:
+    """What becomes of mail for one recipient: the project that receives it and the route it
+    takes (None: stored, and every `email.received` endpoint hears of it)."""
+
+    project_id: str
+    route: InboundRoute | None = None
+
+    @property
+    def refusal(self) -> str:
+        """The SMTP reply refusing the recipient at RCPT ("" to accept it)."""
+        return self.route.refusal() if self.route is not None and self.route.action == "reject" else ""
+
+
+async def accepts(deps: Deps, address: str) -> Verdict | None:
+    """What becomes of mail for `address`, or None when no project receives for its domain (the
+    listener refuses it at RCPT: never an open relay). DMARC reports (to the rua address of the
+    bounce domain or of a receiving domain) take no route."""
+    name = domain_of(address)
+    if is_rua(address) and name == deps.config.bounce_domain.lower():
+        return Verdict("")
+    domain = await deps.storage.inbound.domain_named(name)
+    if domain is None:
+        return None
+    if is_rua(address):
+        return Verdict(domain.project_id)
+    routes = await deps.storage.inbound.routes(domain.project_id)
+    if any(r.match == "regex" for r in routes):
+        # The expressions run off the event loop (`regex` lets go of the GIL), within their budget.
+        return Verdict(domain.project_id, await deps.offload.run(route_for, routes, address))
+    return Verdict(domain.project_id, route_for(routes, address))
 
 
 async def receive(
@@ -97,31 +128,39 @@ async def receive(
     client_address: str = "",
     helo: str = "",
 ) -> list[InboundMessage]:
-    """Store the message once for each project one of `recipients` belongs to (recipients for no
-    project were refused at RCPT; any left are ignored) and queue its webhook events."""
-    projects: dict[str, list[str]] = defaultdict(list)
+    """Store the message once for each project one of `recipients` belongs to, as their routes
+    say (recipients for no project, or that a route rejects, were refused at RCPT; any left are
+    ignored); the DMARC reports mailed to a rua address go to the domains they report on."""
+    projects: dict[str, list[tuple[str, InboundRoute | None]]] = defaultdict(list)
+    reported = [r for r in recipients if is_rua(r)]
     for recipient in recipients:
-        project_id = await accepts(deps, recipient)
-        if project_id is not None:
-            projects[project_id].append(recipient)
+        verdict = None if is_rua(recipient) else await accepts(deps, recipient)
+        if verdict is not None and not verdict.refusal:
+            projects[verdict.project_id].append((recipient, verdict.route))
     stored = []
     for project_id, mine in projects.items():
-        stored.append(await _store(deps, project_id, mail, raw, envelope_from, tuple(mine), client_address, helo))
+        arrived = Arrival(raw, envelope_from, tuple(r for r, _ in mine), client_address, helo)
+        stored.append(await _store(deps, project_id, mail, arrived, [route for _, route in mine]))
+    if reported and mail.reports:
+        await take_reports(deps, mail.reports, reported)
     if stored:
         deps.queue.wake()
     return stored
 
 
+@frozen
+class Arrival:
+    raw: bytes
+    envelope_from: str
+    recipients: tuple[str, ...]
+    client_address: str
+    helo: str
+
+
 async def _store(
-    deps: Deps,
-    project_id: str,
-    mail: ReadMail,
-    raw: bytes,
-    envelope_from: str,
-    recipients: tuple[str, ...],
-    client_address: str,
-    helo: str,
+    deps: Deps, project_id: str, mail: ReadMail, arrived: Arrival, routes: list[InboundRoute | None]
 ) -> InboundMessage:
+    raw = arrived.raw
     now = deps.clock.now()
     message_id = deps.ids.new("inb")
     # The blob keys carry a secret part: a store whose URLs are public (a public bucket for
@@ -138,8 +177,8 @@ async def _store(
         id=message_id,
         project_id=project_id,
         received_at=now,
-        envelope_from=envelope_from,
-        recipients=recipients,
+        envelope_from=arrived.envelope_from,
+        recipients=arrived.recipients,
         from_=mail.from_,
         to=mail.to,
         cc=mail.cc,
@@ -154,15 +193,23 @@ async def _store(
         headers=mail.headers,
         size=len(raw),
         raw_key=raw_key,
-        client_address=client_address,
-        helo=helo,
+        client_address=arrived.client_address,
+        helo=arrived.helo,
         attachments=tuple(attachments),
         authentication=dict(mail.authentication),
+        routes=tuple(sorted({r.id for r in routes if r is not None})),
     )
     answered = await replied_to(deps, project_id, mail)
     if answered is not None:
         message.reply_to_email, message.reply_to_campaign = answered.id, answered.campaign_id or ""
-    deliveries = await _deliveries(deps, message, now)
+    # Sent on before the message is stored: a failure between the two makes the sender try again
+    # and the forward go twice, never not at all.
+    forwards = {r.id: r for r in routes if r is not None and r.action == "forward"}
+    sent = []
+    for route in forwards.values():
+        sent.append((route.forward_to, *await forward(deps, route, mail, message_id)))
+    message.forwards = tuple(sent)
+    deliveries = await _deliveries(deps, message, now, routes)
     await deps.storage.inbound.add(message, deliveries)
     if answered is not None:
         await _engaged(deps, answered, message)
@@ -200,10 +247,15 @@ async def _engaged(deps: Deps, email: Email, message: InboundMessage) -> None:
     await event_happened(deps, event)
 
 
-async def _deliveries(deps: Deps, message: InboundMessage, now: datetime) -> tuple[WebhookDelivery, ...]:
+async def _deliveries(
+    deps: Deps, message: InboundMessage, now: datetime, routes: list[InboundRoute | None]
+) -> tuple[WebhookDelivery, ...]:
+    everyone, named = hook_deliveries_for(routes)
+    if not everyone and not named:
+        return ()
     # Received mail is live mail: an endpoint a test key made hears none of it.
     found = await deps.storage.webhooks.list(message.project_id)
-    hooks = [w for w in found if w.active and EVENT in w.events and not w.test]
+    hooks = [w for w in found if w.active and not w.test and (w.id in named or (everyone and EVENT in w.events))]
     if not hooks:
         return ()
     event_id = deps.ids.new("evt")
@@ -246,6 +298,10 @@ def received_view(deps: Deps, message: InboundMessage, now: datetime) -> dict[st
         "reply_text": m.reply_text,
         "headers": [{"name": k, "value": v} for k, v in m.headers],
         "size": m.size,
+        "route_ids": list(m.routes),
+        "forwarded": [
+            {"to": to, "email_id": sent or None, "error": problem or None} for to, sent, problem in m.forwards
+        ],
         "authentication": {
             "spf": m.authentication.get("spf", "none"),
             "dkim": m.authentication.get("dkim", "none"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from attrs import evolve
 
 from autorelay_core.domain.inbound import Attachment, InboundMessage, ReceivingDomain
 from autorelay_core.domain.webhooks import WebhookDelivery
@@ -93,3 +94,67 @@ async def test_pages_are_newest_first_with_a_cursor_and_filters(store):
     assert await ids(subject="question 6") == ["inb_prj_a_6"]
     assert await ids(subject="%") == [] and await ids(subject="_") == [], "LIKE's wildcards are literal"
     assert await ids(sender="ann0@sender.test", subject="4") == ["inb_prj_a_4"]
+
+
+async def test_routes_are_kept_per_project_oldest_first_and_deleted_only_by_their_project(store):
+    from autorelay_core.domain.inbound_routes import InboundRoute
+
+    later = InboundRoute("irt_2", "prj_a", NOW + timedelta(seconds=5), "regex", r"(a|b)@in\.acme\.test", "store")
+    first = InboundRoute(
+        "irt_1", "prj_a", NOW, "exact", "old@in.acme.test", "reject", smtp_code=551, smtp_message="Gone, try ann@"
+    )
+    forward = InboundRoute(
+        "irt_3", "prj_b", NOW, "plus", "help@in.b.test", "forward", forward_to="me@home.test", forward_from="d@b.test"
+    )
+    for route in (later, first, forward):
+        await store.inbound.add_route(route)
+    assert await store.inbound.routes("prj_a") == [first, later]
+    assert await store.inbound.routes("prj_b") == [forward]
+    assert not await store.inbound.delete_route("prj_b", "irt_1")
+    assert await store.inbound.delete_route("prj_a", "irt_1")
+    assert await store.inbound.routes("prj_a") == [later]
+
+
+async def test_a_dmarc_report_is_kept_once_per_project_and_found_by_domain_and_period(store):
+    from autorelay_core.domain.dmarc import DmarcRecord, DmarcReport
+
+    def report(report_id: str, project: str = "prj_a", days: int = 0, domain: str = "acme.test") -> DmarcReport:
+        rows = (
+            DmarcRecord("192.0.2.1", 40, "none", "pass", "fail", domain),
+            DmarcRecord("2001:db8::1", 2, "reject", "fail", "fail"),
+        )
+        begins = NOW.replace(microsecond=0) + timedelta(days=days)
+        return DmarcReport(
+            f"dmr_{project}_{report_id}",
+            project,
+            domain,
+            "google.com",
+            report_id,
+            begins,
+            begins + timedelta(days=1),
+            "none",
+            rows,
+            received_at=NOW.replace(microsecond=0),
+        )
+
+    assert await store.inbound.add_report(report("r1"))
+    assert not await store.inbound.add_report(evolve(report("r1"), id="dmr_again"))  # the reporter sent it twice
+    assert await store.inbound.add_report(report("r1", "prj_b"))  # another project's copy
+    assert await store.inbound.add_report(report("r2", days=-40))
+    assert await store.inbound.add_report(report("r3", domain="other.test"))
+    found = await store.inbound.reports("prj_a", "acme.test", NOW - timedelta(days=30))
+    assert found == [report("r1")]
+    assert [r.report_id for r in await store.inbound.reports("prj_a", "acme.test", NOW - timedelta(days=60))] == [
+        "r2",
+        "r1",
+    ]
+
+
+async def test_domains_of_a_name_are_found_across_projects(store):
+    from autorelay_core.domain.domains import Domain
+
+    await store.domains.add(Domain("dom_1", "prj_a", "acme.test", NOW))
+    await store.domains.add(Domain("dom_2", "prj_b", "acme.test", NOW))
+    await store.domains.add(Domain("dom_3", "prj_b", "other.test", NOW))
+    assert sorted(d.id for d in await store.domains.named("ACME.test")) == ["dom_1", "dom_2"]
+    assert await store.domains.named("none.test") == []

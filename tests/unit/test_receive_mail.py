@@ -61,7 +61,7 @@ async def test_a_name_is_one_projects_and_the_bounce_domain_is_nobodys(deps):
         await uc.add_receiving_domain(with_bounces, acme, "bounces.acme.test")
     with pytest.raises(NotFound):
         await uc.delete_receiving_domain(deps, other, domain.id)
-    assert await uc.accepts(deps, "anyone@IN.acme.test") == acme.project_id
+    assert (await uc.accepts(deps, "anyone@IN.acme.test")).project_id == acme.project_id
     assert await uc.accepts(deps, "anyone@acme.test") is None
 
 

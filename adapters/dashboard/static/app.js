@@ -31,6 +31,21 @@ document.addEventListener("change", (event) => {
   if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
 });
 
+// A route's form shows the fields of the action chosen (all of them without script).
+function showActionFields(form) {
+  const action = form.querySelector("select[name=action]").value;
+  for (const part of form.querySelectorAll("[data-for-action]")) {
+    part.hidden = part.dataset.forAction !== action;
+  }
+}
+document.addEventListener("change", (event) => {
+  const form = event.target.closest("form[data-route-form]");
+  if (form && event.target.name === "action") showActionFields(form);
+});
+document.addEventListener("DOMContentLoaded", () => {
+  for (const form of document.querySelectorAll("form[data-route-form]")) showActionFields(form);
+});
+
 document.addEventListener("htmx:configRequest", (event) => {
   const token = document.body.dataset.csrf;
   if (token) event.detail.headers["X-CSRF-Token"] = token;

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from adapters.storage.memory.webhooks import MemoryWebhooks
 from adapters.storage.rows.inbound import clash, matches
+from autorelay_core.domain.dmarc import DmarcReport
 from autorelay_core.domain.inbound import InboundMessage, ReceivingDomain
+from autorelay_core.domain.inbound_routes import InboundRoute
 from autorelay_core.domain.webhooks import WebhookDelivery
 from autorelay_core.ports.inbound import InboundFilter
 
@@ -14,6 +18,8 @@ class MemoryInbound:
         self._webhooks = webhooks
         self._domains: dict[str, ReceivingDomain] = {}
         self._messages: dict[str, InboundMessage] = {}  # in arrival order
+        self._routes: dict[str, InboundRoute] = {}
+        self._reports: dict[tuple[str, str, str], DmarcReport] = {}
 
     async def add_domain(self, domain: ReceivingDomain) -> None:
         if any(d.name == domain.name for d in self._domains.values()):
@@ -50,3 +56,30 @@ class MemoryInbound:
             ids = [m.id for m in found]
             found = found[ids.index(after) + 1 :] if after in ids else []
         return found[:limit], len(found) > limit
+
+    async def add_route(self, route: InboundRoute) -> None:
+        self._routes[route.id] = route
+
+    async def routes(self, project_id: str) -> list[InboundRoute]:
+        mine = [r for r in self._routes.values() if r.project_id == project_id]
+        return sorted(mine, key=lambda r: (r.created_at, r.id))
+
+    async def delete_route(self, project_id: str, route_id: str) -> bool:
+        route = self._routes.get(route_id)
+        if route is None or route.project_id != project_id:
+            return False
+        del self._routes[route_id]
+        return True
+
+    async def add_report(self, report: DmarcReport) -> bool:
+        key = (report.project_id, report.org_name, report.report_id)
+        if key in self._reports:
+            return False
+        self._reports[key] = report
+        return True
+
+    async def reports(self, project_id: str, domain: str, since: datetime) -> list[DmarcReport]:
+        found = [
+            r for r in self._reports.values() if r.project_id == project_id and r.domain == domain and r.begins >= since
+        ]
+        return sorted(found, key=lambda r: (r.begins, r.id))

@@ -152,6 +152,9 @@ class MemoryDomains:
         domain = self._rows.get((project_id, name.lower()))
         return evolve(domain) if domain else None
 
+    async def named(self, name: str) -> list[Domain]:
+        return [evolve(d) for (_, named), d in self._rows.items() if named == name.lower()]
+
     async def add(self, domain: Domain) -> None:
         if (domain.project_id, domain.name) in self._rows:
             raise Conflict(f"the project already has the domain {domain.name}")

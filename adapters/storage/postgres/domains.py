@@ -31,6 +31,10 @@ class PostgresDomains:
         )
         return _domain(row) if row else None
 
+    async def named(self, name: str) -> list[Domain]:
+        found = await self.db.fetchall(f"SELECT {self._COLUMNS} FROM domains WHERE name = %s", (name.lower(),))
+        return [_domain(row) for row in found]
+
     async def get(self, project_id: str, domain_id: str) -> Domain | None:
         row = await self.db.fetchone(
             f"SELECT {self._COLUMNS} FROM domains WHERE project_id = %s AND id = %s", (project_id, domain_id)

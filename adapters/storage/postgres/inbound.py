@@ -3,12 +3,17 @@ deliveries in one transaction."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from psycopg import errors
 
 from adapters.storage.postgres.database import Database
 from adapters.storage.rows import inbound as rows
+from adapters.storage.rows import inbound_extras as extras
 from adapters.storage.rows import webhooks as hook_rows
+from autorelay_core.domain.dmarc import DmarcReport
 from autorelay_core.domain.inbound import InboundMessage, ReceivingDomain
+from autorelay_core.domain.inbound_routes import InboundRoute
 from autorelay_core.domain.webhooks import WebhookDelivery
 from autorelay_core.ports.inbound import InboundFilter
 
@@ -62,3 +67,26 @@ class PostgresInbound:
         found = await self.db.fetchall(rows.PAGE.format(p="%s"), rows.page_values(project_id, after, where, limit))
         messages = [rows.message_of(*r) for r in found]
         return messages[:limit], len(messages) > limit
+
+    async def add_route(self, route: InboundRoute) -> None:
+        await self.db.rowcount(
+            extras.ADD_ROUTE.format(p="%s", j="%s::jsonb"),
+            (route.id, route.project_id, route.created_at, extras.route_payload(route)),
+        )
+
+    async def routes(self, project_id: str) -> list[InboundRoute]:
+        found = await self.db.fetchall(extras.ROUTES.format(p="%s"), (project_id,))
+        return [extras.route_of(*r) for r in found]
+
+    async def delete_route(self, project_id: str, route_id: str) -> bool:
+        return await self.db.rowcount(extras.DELETE_ROUTE.format(p="%s"), (route_id, project_id)) == 1
+
+    async def add_report(self, report: DmarcReport) -> bool:
+        added = await self.db.rowcount(
+            extras.ADD_REPORT.format(p="%s", j="%s::jsonb"), extras.report_values(report, report.begins)
+        )
+        return added == 1
+
+    async def reports(self, project_id: str, domain: str, since: datetime) -> list[DmarcReport]:
+        found = await self.db.fetchall(extras.REPORTS.format(p="%s"), (project_id, domain, since))
+        return [extras.report_of(*r) for r in found]

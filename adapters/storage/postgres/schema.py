@@ -925,6 +925,29 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX inbound_messages_project ON inbound_messages(project_id, seq);
     """,
+    # 37: inbound routes (domain/inbound_routes.py) and DMARC aggregate reports (domain/dmarc.py),
+    # a report once per project and reporter's report id.
+    """
+    CREATE TABLE inbound_routes (
+        id text PRIMARY KEY,
+        project_id text NOT NULL,
+        created_at timestamptz NOT NULL,
+        payload jsonb NOT NULL
+    );
+    CREATE INDEX inbound_routes_project ON inbound_routes(project_id, created_at);
+    CREATE TABLE dmarc_reports (
+        id text PRIMARY KEY,
+        project_id text NOT NULL,
+        domain text NOT NULL,
+        org_name text NOT NULL,
+        report_id text NOT NULL,
+        begins timestamptz NOT NULL,
+        payload jsonb NOT NULL,
+        UNIQUE (project_id, org_name, report_id)
+    );
+    CREATE INDEX dmarc_reports_domain ON dmarc_reports(project_id, domain, begins);
+    CREATE INDEX domains_name ON domains(name);
+    """,
 ]
 
 

@@ -56,6 +56,8 @@ def payload(message: InboundMessage) -> str:
             "authentication": m.authentication,
             "reply_to_email": m.reply_to_email,
             "reply_to_campaign": m.reply_to_campaign,
+            "routes": m.routes,
+            "forwards": m.forwards,
             "attachments": [
                 [a.id, a.filename, a.content_type, a.size, a.disposition, a.content_id, a.key] for a in m.attachments
             ],
@@ -92,6 +94,8 @@ def message_of(id_: str, project_id: str, received_at: datetime, data: str | dic
         authentication=d.get("authentication", {}),
         reply_to_email=d.get("reply_to_email", ""),
         reply_to_campaign=d.get("reply_to_campaign", ""),
+        routes=tuple(d.get("routes", ())),
+        forwards=tuple(tuple(f) for f in d.get("forwards", ())),
     )
 
 

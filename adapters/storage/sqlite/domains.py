@@ -40,6 +40,10 @@ class SqliteDomains(Tables):
         ).fetchone()
         return _domain(row) if row else None
 
+    async def named(self, name: str) -> list[Domain]:
+        found = self.conn.execute(f"SELECT {self._COLUMNS} FROM domains WHERE name = ?", (name.lower(),))
+        return [_domain(row) for row in found]
+
     async def get(self, project_id: str, domain_id: str) -> Domain | None:
         row = self.conn.execute(
             f"SELECT {self._COLUMNS} FROM domains WHERE project_id = ? AND id = ?", (project_id, domain_id)

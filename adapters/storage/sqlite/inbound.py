@@ -8,9 +8,12 @@ from datetime import UTC, datetime
 
 from adapters.storage.codec import ts
 from adapters.storage.rows import inbound as rows
+from adapters.storage.rows import inbound_extras as extras
 from adapters.storage.rows import webhooks as hook_rows
 from adapters.storage.sqlite.tables import Tables
+from autorelay_core.domain.dmarc import DmarcReport
 from autorelay_core.domain.inbound import InboundMessage, ReceivingDomain
+from autorelay_core.domain.inbound_routes import InboundRoute
 from autorelay_core.domain.webhooks import WebhookDelivery
 from autorelay_core.ports.inbound import InboundFilter
 
@@ -66,6 +69,33 @@ class SqliteInbound:
         found = self._t.conn.execute(rows.PAGE.format(p="?"), rows.page_values(project_id, after, where, limit))
         messages = [_message(r) for r in found]
         return messages[:limit], len(messages) > limit
+
+    async def add_route(self, route: InboundRoute) -> None:
+        async with self._t.tx() as conn:
+            conn.execute(
+                extras.ADD_ROUTE.format(p="?", j="?"),
+                (route.id, route.project_id, ts(route.created_at), extras.route_payload(route)),
+            )
+
+    async def routes(self, project_id: str) -> list[InboundRoute]:
+        found = self._t.conn.execute(extras.ROUTES.format(p="?"), (project_id,))
+        return [extras.route_of(r[0], r[1], datetime.fromtimestamp(r[2], UTC), r[3]) for r in found]
+
+    async def delete_route(self, project_id: str, route_id: str) -> bool:
+        async with self._t.tx() as conn:
+            cursor = conn.execute(extras.DELETE_ROUTE.format(p="?"), (route_id, project_id))
+        return cursor.rowcount == 1
+
+    async def add_report(self, report: DmarcReport) -> bool:
+        async with self._t.tx() as conn:
+            cursor = conn.execute(
+                extras.ADD_REPORT.format(p="?", j="?"), extras.report_values(report, ts(report.begins))
+            )
+        return cursor.rowcount == 1
+
+    async def reports(self, project_id: str, domain: str, since: datetime) -> list[DmarcReport]:
+        found = self._t.conn.execute(extras.REPORTS.format(p="?"), (project_id, domain, ts(since)))
+        return [extras.report_of(*r) for r in found]
 
 
 def _domain(row: tuple) -> ReceivingDomain:
