@@ -219,3 +219,125 @@ def test_spf_dkim_and_dmarc_are_checked_against_dns_and_a_forgery_fails_dmarc(tm
                 assert (bad["dkim"], bad["dmarc"], bad["from_domain"]) == ("none", "fail", "bank.test"), bad
         finally:
             server.stop()
+
+
+def test_routes_and_a_dmarc_aggregate_report_through_postfix(tmp_path):
+    """Postfix delivers to routed addresses (a reject route's own reply ends up in its bounce, a
+    forward goes out through the outbox, a named webhook hears its address), and a zipped DMARC
+    report mailed to the bounce domain's rua address shows up as the sending domain's figures; a
+    zip bomb mailed the same way is refused and changes nothing."""
+    from tests.unit.test_dmarc_reports import report_xml, zipped
+
+    inbound = free_port()
+    data = tmp_path / "data"
+    mx = Postfix(transport=f"{DOMAIN} smtp:[127.0.0.1]:{inbound}\nbounces.test smtp:[127.0.0.1]:{inbound}\n")
+    settings = {
+        "AUTORELAY_INBOUND_LISTEN": f"127.0.0.1:{inbound}",
+        "AUTORELAY_BOUNCE_DOMAIN": "bounces.test",
+        "AUTORELAY_WEBHOOKS_ALLOW_PRIVATE": "1",
+    }
+    server = Server(data, settings).start()
+
+    def report(attachment: bytes, name: str) -> bytes:
+        message = EmailMessage()
+        message["From"] = "noreply-dmarc-support@google.com"
+        message["To"] = "dmarc-reports@bounces.test"
+        message["Subject"] = "Report domain: acme.test Submitter: google.com Report-ID: 7"
+        message.set_content("This is an aggregate report from google.com.")
+        message.add_attachment(attachment, maintype="application", subtype="zip", filename=name)
+        return message.as_bytes(policy=email.policy.SMTP)
+
+    try:
+        with Receiver() as receiver, mx, server.client(server.keys["live"]) as api:
+            assert api.post("/receiving-domains", json={"name": DOMAIN}).status_code == 201
+            # This endpoint listens for other events: only the route naming it sends it mail.
+            hook = api.post("/webhooks", json={"url": receiver.url("/app"), "events": ["email.sent"]}).json()
+            routes = [
+                {
+                    "match": "exact",
+                    "pattern": f"old@{DOMAIN}",
+                    "action": "reject",
+                    "smtpCode": 551,
+                    "smtpMessage": "Moved; write to help@ instead",
+                },
+                {"match": "plus", "pattern": f"app@{DOMAIN}", "action": "webhook", "webhookId": hook["id"]},
+                {
+                    "match": "plus",
+                    "pattern": f"help@{DOMAIN}",
+                    "action": "forward",
+                    "forwardTo": "desk@partner.test",
+                    "forwardFrom": "inbox@acme.test",
+                },
+                {"match": "catch_all", "pattern": DOMAIN, "action": "store"},
+            ]
+            for route in routes:
+                made = api.post("/inbound-routes", json=route)
+                assert made.status_code == 201, made.text
+            assert [r["match"] for r in api.get("/inbound-routes").json()["data"]] == [
+                "exact",
+                "plus",
+                "plus",
+                "catch_all",
+            ]
+
+            def mail(to: str, subject: str) -> bytes:
+                return f"From: Zoe <zoe@customer.test>\r\nTo: {to}\r\nSubject: {subject}\r\n\r\nHello.\r\n".encode()
+
+            mx.sendmail(mail(f"old@{DOMAIN}", "to the old address"), f"old@{DOMAIN}", sender="zoe@customer.test")
+            mx.sendmail(
+                mail(f"app+ticket-9@{DOMAIN}", "ticket 9"), f"app+ticket-9@{DOMAIN}", sender="zoe@customer.test"
+            )
+            mx.sendmail(mail(f"help@{DOMAIN}", "please help"), f"help@{DOMAIN}", sender="zoe@customer.test")
+            mx.sendmail(mail(f"random@{DOMAIN}", "kept only"), f"random@{DOMAIN}", sender="zoe@customer.test")
+            rows = [("192.0.2.10", 1200, "pass", "pass"), ("198.51.100.7", 35, "fail", "fail")]
+            name = "google.com!acme.test!1764547200!1764633599"
+            mx.sendmail(
+                report(zipped(f"{name}.xml", report_xml("acme.test", "7", rows)), f"{name}.zip"),
+                "dmarc-reports@bounces.test",
+                sender="noreply-dmarc-support@google.com",
+            )
+            bomb = zipped("bomb.xml", b"<feedback>" + b" " * (100 * 1024 * 1024))
+            mx.sendmail(report(bomb, "bomb.zip"), "dmarc-reports@bounces.test", sender="bomber@evil.test")
+
+            def arrived():
+                found = {m["subject"]: m for m in api.get("/inbound").json()["data"]}
+                return found if len(found) == 3 else None
+
+            found = wait_for(arrived, 60, interval=1.1)
+            assert found, f"{api.get('/inbound').json()}\n{mx.log()[-3000:]}"
+            assert set(found) == {"ticket 9", "please help", "kept only"}  # reports are not received mail
+            ((forwarded),) = found["please help"]["forwarded"]
+            assert forwarded["to"] == "desk@partner.test" and forwarded["error"] is None, forwarded
+            sent = api.get(f"/emails/{forwarded['email_id']}").json()["email"]
+            assert (sent["to"], sent["from"], sent["subject"]) == (
+                "desk@partner.test",
+                "inbox@acme.test",
+                "please help",
+            )
+            assert sent["replyTo"] == ["zoe@customer.test"]
+            assert found["kept only"]["route_ids"] and found["ticket 9"]["route_ids"]
+
+            # The forward's own email.sent event comes here too (the endpoint listens for it).
+            signed = StandardWebhook(hook["secret"])
+            assert wait_for(lambda: [r for r in receiver.requests if b"email.received" in r.body], 30), (
+                receiver.requests
+            )
+            received = [signed.verify(r.body, r.headers) for r in receiver.requests if b"email.received" in r.body]
+            assert [p["data"]["subject"] for p in received] == ["ticket 9"]
+
+            # Postfix was refused at RCPT with the route's own reply, and the bomb at DATA.
+            assert wait_for(lambda: "551 5.0.0 Moved; write to help@ instead" in mx.log(), 30), mx.log()[-3000:]
+            assert wait_for(lambda: "unpacks to more than" in mx.log(), 30), mx.log()[-3000:]
+
+            (acme,) = [d for d in api.get("/domains").json()["data"] if d["domain"] == "acme.test"]
+            assert "rua=mailto:dmarc-reports@bounces.test" in api.get(f"/domains/{acme['id']}").text
+            summary = wait_for(lambda: (s := api.get(f"/domains/{acme['id']}/dmarc").json())["reports"] and s, 30)
+            assert summary, api.get(f"/domains/{acme['id']}/dmarc").text
+            figures = {
+                s["source_ip"]: (s["messages"], s["passed"], s["failed"], s["standing"]) for s in summary["sources"]
+            }
+            assert figures == {"192.0.2.10": (1200, 1200, 0, "authorised"), "198.51.100.7": (35, 0, 35, "unauthorised")}
+            assert summary["record"] == "v=DMARC1; p=none; rua=mailto:dmarc-reports@bounces.test"
+            assert summary["authorisation_record"]["name"] == "acme.test._report._dmarc.bounces.test"
+    finally:
+        server.stop()
