@@ -105,7 +105,9 @@ async def _action(deps: Deps, caller: Caller, route: InboundRoute, given: RouteI
     if action == "webhook":
         if given.webhook_id in (None, ""):
             return route
-        hook = await deps.storage.webhooks.get(caller.project_id, str(given.webhook_id))
+        if not isinstance(given.webhook_id, str) or not given.webhook_id.isprintable():
+            raise Invalid("webhookId must be the id of one of this project's webhooks", field="webhookId")
+        hook = await deps.storage.webhooks.get(caller.project_id, given.webhook_id)
         if hook is None:
             raise Invalid(f"webhookId: webhook {given.webhook_id} not found", field="webhookId")
         return evolve(route, webhook_id=hook.id)
