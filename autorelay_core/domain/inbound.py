@@ -96,9 +96,10 @@ class InboundMessage:
     attachments: tuple[Attachment, ...] = field(factory=tuple)
     authentication: dict[str, str] = field(factory=dict)
     # The email of ours it answers (its In-Reply-To or References named our Message-ID), and that
-    # email's campaign: ids, "" for none.
+    # email's campaign or journey: ids, "" for none.
     reply_to_email: str = ""
     reply_to_campaign: str = ""
+    reply_to_journey: str = ""
     # The routes its recipients took (ids), and what forward routes sent: (to, email id, problem).
     routes: tuple[str, ...] = ()
     forwards: tuple[tuple[str, str, str], ...] = ()

@@ -202,6 +202,8 @@ async def _store(
     answered = await replied_to(deps, project_id, mail)
     if answered is not None:
         message.reply_to_email, message.reply_to_campaign = answered.id, answered.campaign_id or ""
+        journey = answered.tags.get("journey") if answered.contact_id else None
+        message.reply_to_journey = journey if isinstance(journey, str) else ""
     # Sent on before the message is stored: a failure between the two makes the sender try again
     # and the forward go twice, never not at all.
     forwards = {r.id: r for r in routes if r is not None and r.action == "forward"}
@@ -292,6 +294,7 @@ def received_view(deps: Deps, message: InboundMessage, now: datetime) -> dict[st
         "in_reply_to": m.in_reply_to,
         "reply_to_email_id": m.reply_to_email or None,
         "reply_to_campaign_id": m.reply_to_campaign or None,
+        "reply_to_journey_id": m.reply_to_journey or None,
         "references": list(m.references),
         "text": m.text,
         "html": m.html,

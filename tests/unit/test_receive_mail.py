@@ -123,6 +123,14 @@ async def test_a_reply_names_the_email_it_answers_and_counts_as_the_contacts_eng
     assert (reply.reply_to_email, reply.reply_to_campaign) == ("em_campaign1", "cmp_1")
     events = await deps.storage.contact_events.timeline(acme.project_id, "ann@example.com", 10, None)
     assert [(e.name, e.campaign_id, e.email_id) for e in events] == [("email.replied", "cmp_1", "em_campaign1")]
+    # A journey's email to Ann (journey_steps tags it with its journey) names the journey.
+    journey_mail = evolve(
+        sent, id="em_journey1", message_id="<em_journey1@acme.test>", contact_id="con_1", tags={"journey": "jny_1"}
+    )
+    await deps.storage.emails.add(journey_mail, [])
+    (answer,) = await uc.receive(deps, read(in_reply_to=journey_mail.message_id), b"r", "", ["a@in.acme.test"])
+    assert (answer.reply_to_email, answer.reply_to_journey) == ("em_journey1", "jny_1")
+    assert uc.received_view(deps, answer, deps.clock.now())["reply_to_journey_id"] == "jny_1"
 
     # A made-up Message-ID naming the id on another domain, and another project's email, name nothing.
     forged = f"<{sent.id}@evil.test>"

@@ -56,6 +56,7 @@ def payload(message: InboundMessage) -> str:
             "authentication": m.authentication,
             "reply_to_email": m.reply_to_email,
             "reply_to_campaign": m.reply_to_campaign,
+            "reply_to_journey": m.reply_to_journey,
             "routes": m.routes,
             "forwards": m.forwards,
             "attachments": [
@@ -94,6 +95,7 @@ def message_of(id_: str, project_id: str, received_at: datetime, data: str | dic
         authentication=d.get("authentication", {}),
         reply_to_email=d.get("reply_to_email", ""),
         reply_to_campaign=d.get("reply_to_campaign", ""),
+        reply_to_journey=d.get("reply_to_journey", ""),
         routes=tuple(d.get("routes", ())),
         forwards=tuple(tuple(f) for f in d.get("forwards", ())),
     )
