@@ -28,6 +28,10 @@ ACTIONS = ("webhook", "forward", "store", "reject")
 # after this long, and those not tried by then do not match (`regex` releases the GIL meanwhile).
 REGEX_SECONDS = 0.05
 MAX_PATTERN = 300
+# How far an expression may unroll (see regex_problem): `(a|b){320}` is 640.
+MAX_WEIGHT = 2000
+_COUNT = regex.compile(r"\{(\d{0,10})(,?)(\d{0,10})\}")
+_BRACED = frozenset("pPNxuUgk")
 # The replies a reject may give: mailbox unavailable (450, 550) and its relatives.
 REJECT_CODES = frozenset({*range(450, 453), *range(550, 555)})
 DEFAULT_REJECT = (550, "Mailbox unavailable")
@@ -81,12 +85,79 @@ def in_order(routes: Iterable[InboundRoute]) -> list[InboundRoute]:
 
 
 def regex_problem(pattern: str) -> str | None:
-    """Why the expression cannot be a route's ("" compiles), or None."""
+    """Why the expression cannot be a route's, or None. Counted repeats are held to MAX_WEIGHT
+    before it is compiled: the `regex` module unrolls them, and `((a|b){1000}){1000}` would take
+    the server's memory (a tenant writes it; a stranger's address only picks when it runs)."""
+    weight = _weight(pattern)
+    if weight > MAX_WEIGHT:
+        return (
+            f"repeats too much: it unrolls to about {weight:,} steps, at most {MAX_WEIGHT:,}"
+            " (no address is longer than 320 characters)"
+        )
     try:
         _compiled(pattern)
     except regex.error as error:
         return f"is not a regular expression: {error}"
     return None
+
+
+def _weight(pattern: str) -> int:
+    """How many steps the expression unrolls to, over-estimated: each atom is one, a counted
+    repeat multiplies what it repeats by its largest count, alternatives add up."""
+    stack: list[list[int]] = [[]]  # per open group, the weights of its items so far
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            if pattern[i - 1 : i] in _BRACED and pattern[i : i + 1] == "{":
+                i = pattern.find("}", i) + 1 or n  # \p{L}, \N{...}, \x{...}: one atom
+            stack[-1].append(1)
+            continue
+        if char == "[":
+            i = _class_end(pattern, i)
+            stack[-1].append(1)
+            continue
+        if char == "(":
+            stack.append([])
+            i += 1
+            continue
+        if char == ")" and len(stack) > 1:
+            inner = stack.pop()
+            stack[-1].append(max(1, sum(inner)))
+            i += 1
+            continue
+        counted = _COUNT.match(pattern, i) if char == "{" else None
+        if counted and stack[-1]:
+            low, comma, high = counted.group(1), counted.group(2), counted.group(3)
+            times = max(int(low or 0), int(high or 0)) + (1 if comma and not high else 0)
+            stack[-1][-1] *= max(1, min(times, 10**9))
+            i = counted.end()
+            continue
+        if char not in "*+?|":
+            stack[-1].append(1)
+        i += 1
+    while len(stack) > 1:  # an unclosed group: compile says so; weigh it anyway
+        inner = stack.pop()
+        stack[-1].append(max(1, sum(inner)))
+    return sum(stack[0])
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """Where the character class opened at `start` ends (sets may nest: [[a-z]--[aeiou]])."""
+    depth, i = 0, start
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            i += 2
+            continue
+        if pattern[i] == "[":
+            depth += 1
+        elif pattern[i] == "]" and i > start + 1 and pattern[i - 1] != "[":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return i
 
 
 def regex_matches(pattern: str, address: str, seconds: float) -> bool:

@@ -150,9 +150,13 @@ def test_the_listener_is_no_open_relay(listening, recipient):
     assert code in (550, 553, 501), f"{recipient}: {code}"
 
 
-def test_an_address_built_to_make_a_routes_expression_backtrack_is_answered_at_once(listening):
+def test_a_routes_expression_can_neither_unroll_into_memory_nor_backtrack_for_ever(listening):
     server, inbound = listening
     with server.client(server.keys["live"]) as api:
+        # An expression that unrolls into gigabytes is refused before anything compiles it.
+        for pattern in ("((a|b){1000}){1000}", "a{4294967294}"):
+            refused = api.post("/inbound-routes", json={"match": "regex", "pattern": pattern, "action": "store"})
+            assert refused.status_code == 400 and "repeats too much" in refused.text, refused.text
         for pattern in (r"(a+)+\$", r"(a|aa)+@in\.acme\.test", r"(.*a){25}"):
             made = api.post("/inbound-routes", json={"match": "regex", "pattern": pattern, "action": "reject"})
             assert made.status_code == 201, made.text

@@ -11,7 +11,7 @@ import pytest
 
 from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.inbound import Attachment
-from autorelay_core.domain.inbound_routes import REGEX_SECONDS, InboundRoute, route_for
+from autorelay_core.domain.inbound_routes import REGEX_SECONDS, InboundRoute, regex_problem, route_for
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.usecases import receive_mail as uc
 from autorelay_core.usecases.inbound_routes import RouteInput, add_route, delete_route, routes
@@ -48,6 +48,14 @@ def test_the_most_specific_route_wins_then_the_oldest():
     assert route_for(table, "billing-eu@in.acme.test").id == "irt_1"
     assert route_for(table[:1], "anyone@in.acme.test").id == "irt_0"
     assert route_for(table, "anyone@other.test") is None
+
+
+def test_an_expression_that_would_unroll_into_the_servers_memory_is_refused_before_it_is_compiled():
+    for pattern in ("(a{1000}){1000}", "a{4294967294}", "((a|b){320}){320}", r"(\p{L}{100}){100}"):
+        problem = regex_problem(pattern)
+        assert problem and "repeats too much" in problem, pattern
+    for pattern in ("(a|b){320}", r"a{64}@b{255}", r"(sales|billing)@in\.acme\.test", "[[a-z]--[aeiou]]{5}", "x{3,}"):
+        assert regex_problem(pattern) is None, pattern
 
 
 def test_a_regular_expression_that_backtracks_for_ever_stops_within_its_budget():
