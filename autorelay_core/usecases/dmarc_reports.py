@@ -40,7 +40,7 @@ async def take_reports(deps: Deps, reports: tuple[DmarcReport, ...], recipients:
     for recipient in recipients:
         name = domain_of(recipient)
         for report in reports:
-            if name == bounce:
+            if bounce and name == bounce:
                 domains = [
                     d for d in await deps.storage.domains.named(report.domain) if d.status is DomainStatus.VERIFIED
                 ]

@@ -103,8 +103,8 @@ async def accepts(deps: Deps, address: str) -> Verdict | None:
     """What becomes of mail for `address`, or None when no project receives for its domain (the
     listener refuses it at RCPT: never an open relay). DMARC reports (to the rua address of the
     bounce domain or of a receiving domain) take no route."""
-    name = domain_of(address)
-    if is_rua(address) and name == deps.config.bounce_domain.lower():
+    name, bounce = domain_of(address), deps.config.bounce_domain.lower()
+    if is_rua(address) and bounce and name == bounce:
         return Verdict("")
     domain = await deps.storage.inbound.domain_named(name)
     if domain is None:

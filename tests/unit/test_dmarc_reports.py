@@ -1,5 +1,6 @@
 """DMARC aggregate reports as a reporter mails them: plain, zipped and gzipped XML read into
-figures; bombs, billion laughs and strange files refused with a reason, within their limits."""
+figures; bombs, billion laughs and strange files refused with a reason, within their limits; and
+a report kept only for the projects whose verified domain it reports on."""
 
 from __future__ import annotations
 
@@ -10,11 +11,21 @@ import zipfile
 from datetime import UTC, date, datetime
 
 import pytest
+from attrs import evolve
 
 from adapters.inbound_mail.dmarc import MAX_RATIO, MAX_XML, parse_report, read_reports, unpacked
 from adapters.inbound_mail.unreadable import Unreadable
+from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.dmarc import dmarc_record, figures, is_rua
 from autorelay_core.domain.inbound import Attachment
+from autorelay_core.policies.pagination import CursorRequest
+from autorelay_core.ports.inbound import InboundFilter
+from autorelay_core.usecases import receive_mail as uc
+from autorelay_core.usecases.dmarc_reports import dmarc_summary
+from autorelay_core.usecases.manage_domains import create_domain, list_domains
+from tests.support import make_deps
+from tests.unit.test_receive_mail import read
+from tests.unit.test_send_email import live_key
 
 BEGIN = int(datetime(2026, 12, 1, tzinfo=UTC).timestamp())
 
@@ -149,3 +160,40 @@ def test_the_rua_address_and_the_suggested_record():
     assert is_rua("DMARC-Reports@bounces.example") and not is_rua("dmarc@bounces.example")
     assert dmarc_record("bounces.example") == "v=DMARC1; p=none; rua=mailto:dmarc-reports@bounces.example"
     assert dmarc_record("") == "v=DMARC1; p=none;"
+
+
+@pytest.fixture
+def deps(clock, mailer, manual_queue):
+    return make_deps(clock=clock, mailer=mailer, queue=manual_queue)
+
+
+async def test_a_report_goes_to_the_projects_whose_domain_it_reports_on_and_nowhere_else(deps):
+    bounced = evolve(deps, config=evolve(deps.config, bounce_domain="Bounces.Example"))
+    acme = await live_key(bounced)  # acme.test verified
+    pending = await live_key(bounced, name="pending")
+    await create_domain(bounced, Caller.system(pending.project_id), "shop.example")  # not verified
+    other = await live_key(bounced, name="other")
+    await uc.add_receiving_domain(bounced, other, "in.other.test")
+    report = parse_report(report_xml("acme.test"))
+    mail = read(reports=(report, parse_report(report_xml("shop.example", "r-9"))))
+
+    assert (await uc.accepts(bounced, "dmarc-reports@bounces.example")).project_id == ""
+    assert await uc.accepts(deps, "dmarc-reports@bounces.example") is None  # no bounce domain: no rua there
+    await uc.receive(bounced, mail, b"raw", "noreply@google.com", ["dmarc-reports@bounces.example"])
+    # To a receiving domain's rua: its project, for its own sending domains (acme.test, not shop.example).
+    await uc.receive(bounced, mail, b"raw", "noreply@google.com", ["dmarc-reports@in.other.test"])
+
+    (acme_domain,) = [d for d in await list_domains(bounced, acme) if d.name == "acme.test"]
+    summary = await dmarc_summary(bounced, acme, acme_domain.id)
+    assert summary.reports == 1 and [r.messages for r in summary.figures] == [40, 3]
+    assert summary.record == "v=DMARC1; p=none; rua=mailto:dmarc-reports@bounces.example"
+    assert summary.authorisation_name == "acme.test._report._dmarc.bounces.example"
+    # An unverified domain of that name hears nothing: a report is believed only where the DNS
+    # that names this server as its rua is the project's own.
+    mine = Caller.system(pending.project_id)
+    (shop,) = [d for d in await list_domains(bounced, mine) if d.name == "shop.example"]
+    assert (await dmarc_summary(bounced, mine, shop.id)).reports == 0
+    (theirs,) = [d for d in await list_domains(bounced, other) if d.name == "acme.test"]
+    assert (await dmarc_summary(bounced, other, theirs.id)).reports == 1  # by both ways, kept once
+    # A report is not received mail.
+    assert await uc.list_received(bounced, other, CursorRequest(10), InboundFilter()) == ([], False)
