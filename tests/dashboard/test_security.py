@@ -177,3 +177,34 @@ def test_verifying_a_domain_from_the_dashboard_is_rate_limited(tmp_path):
                 assert codes[:10] == [200] * 10 and codes[10] == 429, codes
         finally:
             server.stop()
+
+
+def test_only_owners_make_or_remove_inbound_routes(dash_server):
+    """A route can send strangers' mail to a URL or an address, like a webhook: a member sees the
+    routes, and is refused making or removing one (the form is not shown either)."""
+    name = f"routes-{uuid.uuid4().hex[:6]}"
+    keys = new_project(dash_server.data_dir, name)
+    domain = f"in-{uuid.uuid4().hex[:6]}.acme.test"
+    with dash_server.client(keys["live"]) as api:
+        assert api.post("/receiving-domains", json={"name": domain}).status_code == 201
+        route = api.post("/inbound-routes", json={"match": "catch_all", "pattern": domain, "action": "store"}).json()
+    email = f"m-{uuid.uuid4().hex[:6]}@acme.test"
+    with signed_in_client(dash_server, invite(dash_server, email, project=name, role="member"), email) as client:
+        page = client.get("/app/inbound/routes").text
+        assert domain in page and "Add route" not in page and "Only owners add and remove routes" in page
+        made = client.post(
+            "/app/inbound/routes",
+            data={
+                "match": "exact",
+                "pattern": f"x@{domain}",
+                "action": "forward",
+                "forward_to": "me@evil.test",
+                "forward_from": "a@acme.test",
+                "csrf": csrf_of(page),
+            },
+        )
+        assert made.status_code == 403 and "Owners only" in made.text
+        removed = client.post(f"/app/inbound/routes/{route['id']}/delete", data={"csrf": csrf_of(page)})
+        assert removed.status_code == 403
+    with dash_server.client(keys["live"]) as api:
+        assert [r["id"] for r in api.get("/inbound-routes").json()["data"]] == [route["id"]]

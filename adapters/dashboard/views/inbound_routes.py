@@ -1,5 +1,6 @@
-"""Routes of received mail (make, list, remove), and a sending domain's DMARC reports: the record
-to publish and what the reports of the last 30 days say, per day and source."""
+"""Routes of received mail (list; make and remove: owners only, as a route can send strangers' mail
+to a URL or an address, like a webhook), and a sending domain's DMARC reports: the record to
+publish and what the reports of the last 30 days say, per day and source."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ async def routes_page(request: Request, visit: Visit) -> Response:
     return await _routes_page(request, visit)
 
 
-@page()
+@page(owner=True)
 async def add(request: Request, visit: Visit) -> Response:
     given = {name: form_value(request, name) for name in _FORM}
     code = given["smtp_code"]
@@ -52,7 +53,7 @@ async def add(request: Request, visit: Visit) -> Response:
     return RedirectResponse("/app/inbound/routes", status_code=303)
 
 
-@page()
+@page(owner=True)
 async def remove(request: Request, visit: Visit) -> Response:
     try:
         await uc.delete_route(deps_of(request), caller_of(visit), request.path_params["route_id"])
