@@ -126,8 +126,12 @@ async def _action(deps: Deps, caller: Caller, route: InboundRoute, given: RouteI
 
 async def _forward_fields(deps: Deps, caller: Caller, route: InboundRoute, given: RouteInput) -> InboundRoute:
     to = check_address(given.forward_to, "forwardTo").lower()
-    if await deps.storage.inbound.domain_named(domain_of(to)) is not None:
-        raise Invalid("forwardTo: mail for a receiving domain would come back here (a loop)", field="forwardTo")
+    bounce = deps.config.bounce_domain.lower()
+    if (bounce and domain_of(to) == bounce) or await deps.storage.inbound.domain_named(domain_of(to)) is not None:
+        raise Invalid(
+            "forwardTo: mail for a receiving domain or the bounce domain would come back here (a loop)",
+            field="forwardTo",
+        )
     sender = Mailbox.parse(check_address(given.forward_from, "forwardFrom"), "forwardFrom")
     domain = await deps.storage.domains.get_by_name(caller.project_id, sender.domain)
     if domain is None or domain.status is not DomainStatus.VERIFIED:

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from attrs import evolve
 
 from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.inbound import Attachment
@@ -94,6 +95,15 @@ async def test_a_route_names_the_projects_own_domain_a_valid_pattern_and_what_it
     for given, problem in bad:
         with pytest.raises(Invalid, match=problem):
             await add_route(deps, acme, given)
+    bounced = evolve(deps, config=evolve(deps.config, bounce_domain="bounces.acme.test"))
+    with pytest.raises(Invalid, match="loop"):
+        await add_route(
+            bounced,
+            acme,
+            RouteInput(
+                "exact", "x@in.acme.test", "forward", forward_to="b@bounces.acme.test", forward_from="n@acme.test"
+            ),
+        )
     assert await routes(deps, acme) == []
     made = await add_route(deps, acme, RouteInput("catch_all", "*@In.Acme.Test", "reject"))
     assert (made.pattern, made.refusal()) == ("in.acme.test", "550 5.1.1 Mailbox unavailable")
