@@ -94,6 +94,17 @@ def test_routes_are_made_on_a_page_and_dmarc_reports_are_shown_on_the_domains(tm
             code, text = refused.value.recipients[f"old@{domain}"]
             assert (code, text.decode()) == (550, "5.1.1 This address has closed; write to help@ instead")
             client.sendmail("noreply-dmarc-support@google.com", ["dmarc-reports@bounces.test"], _report("acme.test"))
+            help_mail = f"From: zoe@customer.test\r\nTo: help+billing@{domain}\r\nSubject: Refund?\r\n\r\nHi.\r\n"
+            client.sendmail("zoe@customer.test", [f"help+billing@{domain}"], help_mail.encode())
+
+        # The forwarded message's page says where it went, and links the email that took it there.
+        page.goto(f"{server.base}/app/inbound")
+        assert wait_for(lambda: page.reload() or page.get_by_role("link", name="Refund?").count(), 20)
+        page.get_by_role("link", name="Refund?").click()
+        forwarded = page.locator("dd").filter(has_text="to me@home.test")
+        expect(forwarded).to_be_visible()
+        forwarded.get_by_role("link").click()
+        expect(page.get_by_text("me@home.test").first).to_be_visible()
 
         page.goto(f"{server.base}/app/domains")
         page.get_by_role("link", name="DMARC reports of acme.test").click()
