@@ -100,6 +100,9 @@ class MemoryBlobs:
     async def get(self, key: str) -> bytes | None:
         return self.files[key][0] if key in self.files else None
 
+    async def delete(self, key: str) -> None:
+        self.files.pop(key, None)
+
     def url(self, key: str) -> str:
         return f"https://files.example.com/{key}"
 

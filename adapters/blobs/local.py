@@ -44,5 +44,8 @@ class LocalBlobs:
         except FileNotFoundError:
             return None
 
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+
     def url(self, key: str) -> str:
         return f"{self._base}/files/{quote(key)}"

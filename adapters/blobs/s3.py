@@ -40,5 +40,9 @@ class S3Blobs:
             raise
         return await asyncio.to_thread(answer["Body"].read)
 
+    async def delete(self, key: str) -> None:
+        # S3 answers a missing key's delete with success too.
+        await asyncio.to_thread(self._client.delete_object, Bucket=self._bucket, Key=self._prefix + key)
+
     def url(self, key: str) -> str:
         return f"{self._base}/{quote(self._prefix + key)}"

@@ -39,6 +39,9 @@ class InboundRepository(Protocol):
 
     async def get(self, project_id: str, message_id: str) -> InboundMessage | None: ...
 
+    async def delete(self, project_id: str, message_id: str) -> InboundMessage | None:
+        """Remove the message; returns what it was (its blobs' keys), None when there was none."""
+
     async def page(
         self, project_id: str, limit: int, after: str | None, where: InboundFilter
     ) -> tuple[list[InboundMessage], bool]:

@@ -257,6 +257,9 @@ class BlobStore(Protocol):
 
     async def get(self, key: str) -> bytes | None: ...
 
+    async def delete(self, key: str) -> None:
+        """Remove the key's bytes; a key that is not there is no error."""
+
     def url(self, key: str) -> str:
         """The public URL of the key (it does not check that the key exists)."""
 

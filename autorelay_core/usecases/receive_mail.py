@@ -369,6 +369,14 @@ async def get_received(deps: Deps, caller: Caller, message_id: str) -> InboundMe
     return found(await deps.storage.inbound.get(caller.project_id, message_id), f"received email {message_id}")
 
 
+async def delete_received(deps: Deps, caller: Caller, message_id: str) -> None:
+    """Delete a received message with its raw copy and attachments (their links stop working);
+    webhook events already queued keep what they carry."""
+    message = found(await deps.storage.inbound.delete(caller.project_id, message_id), f"received email {message_id}")
+    for key in (message.raw_key, *(a.key for a in message.attachments)):
+        await deps.blobs.delete(key)
+
+
 async def raw_received(deps: Deps, caller: Caller, message_id: str) -> bytes:
     message = await get_received(deps, caller, message_id)
     return found(await deps.blobs.get(message.raw_key), f"the raw message of {message_id}")

@@ -33,6 +33,15 @@ def blobs(request, tmp_path):
     return S3Blobs(bucket, prefix="uploads/", public_base=f"{moto.url}/{bucket}", endpoint_url=moto.url)
 
 
+async def test_a_deleted_key_is_gone_and_deleting_it_again_is_no_error(blobs):
+    await blobs.put("inbound/prj_1/inb_1-s3cr3t/message.eml", DATA, "message/rfc822", inline=False, filename="m.eml")
+    await blobs.put("inbound/prj_1/inb_1-s3cr3t/1", b"kept", "text/plain", inline=False, filename="a.txt")
+    await blobs.delete("inbound/prj_1/inb_1-s3cr3t/message.eml")
+    assert await blobs.get("inbound/prj_1/inb_1-s3cr3t/message.eml") is None
+    await blobs.delete("inbound/prj_1/inb_1-s3cr3t/message.eml")
+    assert await blobs.get("inbound/prj_1/inb_1-s3cr3t/1") == b"kept"
+
+
 async def test_put_then_get_returns_the_same_bytes_and_replaces(blobs):
     await blobs.put("ast_1/logo.png", DATA, "image/png", inline=True, filename="logo.png")
     assert await blobs.get("ast_1/logo.png") == DATA

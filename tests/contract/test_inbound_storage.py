@@ -158,3 +158,14 @@ async def test_domains_of_a_name_are_found_across_projects(store):
     await store.domains.add(Domain("dom_3", "prj_b", "other.test", NOW))
     assert sorted(d.id for d in await store.domains.named("ACME.test")) == ["dom_1", "dom_2"]
     assert await store.domains.named("none.test") == []
+
+
+async def test_a_message_is_deleted_only_by_its_project_and_what_it_was_is_returned(store):
+    await store.inbound.add(message(1), ())
+    await store.inbound.add(message(2), ())
+    assert await store.inbound.delete("prj_b", message(1).id) is None
+    gone = await store.inbound.delete("prj_a", message(1).id)
+    assert gone is not None and (gone.id, gone.raw_key) == (message(1).id, message(1).raw_key)
+    assert await store.inbound.get("prj_a", message(1).id) is None
+    assert await store.inbound.delete("prj_a", message(1).id) is None
+    assert [m.id for m in (await store.inbound.page("prj_a", 10, None, InboundFilter()))[0]] == [message(2).id]

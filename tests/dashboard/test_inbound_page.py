@@ -13,7 +13,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from tests.dashboard.browsing import serious_problems, shoot, sign_in_with_link
+from tests.dashboard.browsing import SHOTS, serious_problems, shoot, sign_in_with_link
 from tests.dashboard.conftest import CHROMIUM, invite
 from tests.e2e.server import Server, free_port, new_project, wait_for
 
@@ -71,6 +71,8 @@ def test_received_mail_is_listed_beside_the_email_log_and_opened(tmp_path, brows
         frame = page.frame_locator("iframe.preview")
         expect(frame.get_by_text("has not arrived")).to_be_visible()
         shoot(page, "inbound-message")
+        # A full-page shot leaves a sandboxed frame blank in headless Chromium; the frame alone shows it.
+        page.locator("iframe.preview").screenshot(path=str(SHOTS / "inbound-message-html.png"))
         assert pixel and all(outcome == "csp" for outcome in pixel), pixel  # "csp": blocked by the policy
         message_path = page.url.removeprefix(server.base)
 
@@ -84,6 +86,11 @@ def test_received_mail_is_listed_beside_the_email_log_and_opened(tmp_path, brows
 
         problems = serious_problems(browser, context, server.base, ["/app/inbound", message_path])
         assert problems == {}, problems
+        # Deleted from its page (after a confirmation), it is gone from the list.
+        page.goto(f"{server.base}{message_path}")
+        page.get_by_role("button", name="Delete").click()
+        expect(page.get_by_role("heading", name="Received mail")).to_be_visible()
+        expect(page.get_by_role("link", name="Where is my order?")).to_have_count(0)
         context.close()
     finally:
         server.stop()

@@ -140,6 +140,13 @@ def test_postfix_delivers_mail_for_a_receiving_domain_and_the_project_sees_it(tm
                 plain_one["id"],
             }
 
+            # Deleted, the message takes its raw copy and attachment with it: the link stops working.
+            deleted = api.delete(f"/inbound/{invoice['id']}")
+            assert deleted.status_code == 200 and deleted.json()["deleted"] is True
+            assert httpx.get(link, timeout=10).status_code == 404
+            assert api.get(f"/inbound/{invoice['id']}/raw").status_code == 404
+            assert [m["id"] for m in api.get("/inbound").json()["data"]] == [plain_one["id"]]
+
             # Postfix was refused for elsewhere.test at RCPT, and says so in its bounce to the sender.
             assert wait_for(lambda: "Relaying denied" in mx.log(), 30), mx.log()[-3000:]
             assert "TLS connection established to 127.0.0.1" in mx.log()

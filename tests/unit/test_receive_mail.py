@@ -107,6 +107,23 @@ async def test_attachment_links_work_until_they_expire_and_not_once_altered(deps
         await uc.linked_file(deps, token)
 
 
+async def test_a_deleted_message_takes_its_raw_copy_and_attachments_with_it(deps, clock):
+    acme = await live_key(deps)
+    await uc.add_receiving_domain(deps, acme, "in.acme.test")
+    pdf = Attachment("", "a.pdf", "application/pdf", 3, "attachment")
+    (message,) = await uc.receive(deps, read(files=((pdf, b"PDF"),)), b"raw", "", ["x@in.acme.test"])
+    token = uc.received_view(deps, message, clock.now())["attachments"][0]["download_url"].rsplit("/", 1)[1]
+    other = Caller.system((await create_project(deps, "other")).id)
+    with pytest.raises(NotFound):
+        await uc.delete_received(deps, other, message.id)
+    await uc.delete_received(deps, acme, message.id)
+    assert deps.blobs.files == {}  # the raw message and the attachment
+    with pytest.raises(NotFound):
+        await uc.linked_file(deps, token)
+    with pytest.raises(NotFound):
+        await uc.get_received(deps, acme, message.id)
+
+
 async def test_a_reply_names_the_email_it_answers_and_counts_as_the_contacts_engagement(deps):
     acme = await live_key(deps)
     await uc.add_receiving_domain(deps, acme, "in.acme.test")

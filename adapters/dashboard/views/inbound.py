@@ -82,6 +82,15 @@ async def detail(request: Request, visit: Visit) -> Response:
 
 
 @page()
+async def delete(request: Request, visit: Visit) -> Response:
+    try:
+        await uc.delete_received(deps_of(request), caller_of(visit), request.path_params["message_id"])
+    except NotFound as error:
+        return render(request, "error.html", 404, title="No such email", message=error.message)
+    return RedirectResponse("/app/inbound", status_code=303)
+
+
+@page()
 async def preview(request: Request, visit: Visit) -> Response:
     try:
         message = await uc.get_received(deps_of(request), caller_of(visit), request.path_params["message_id"])
@@ -107,5 +116,6 @@ routes = [
     Route("/inbound/domains/{domain_id}/delete", remove_domain, methods=["POST"]),
     Route("/inbound/{message_id}", detail),
     Route("/inbound/{message_id}/preview", preview),
+    Route("/inbound/{message_id}/delete", delete, methods=["POST"]),
     Route("/inbound/{message_id}/message.eml", download),
 ]

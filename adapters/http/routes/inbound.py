@@ -83,6 +83,13 @@ async def read_message(request: Request) -> Response:
     return JSON(message_view(request, message))
 
 
+@requires("inbound.write")
+async def delete_message(request: Request) -> Response:
+    message_id = request.path_params["message_id"]
+    await uc.delete_received(deps_of(request), caller_of(request), message_id)
+    return JSON({"object": "received_email", "id": message_id, "deleted": True})
+
+
 @requires("inbound.read")
 async def raw_message(request: Request) -> Response:
     message_id = request.path_params["message_id"]
@@ -113,7 +120,7 @@ routes = [
     resource("/api/v1/receiving-domains", GET=list_domains, POST=add_domain),
     resource("/api/v1/receiving-domains/{domain_id}", DELETE=delete_domain),
     resource("/api/v1/inbound", GET=list_messages),
-    resource("/api/v1/inbound/{message_id}", GET=read_message),
+    resource("/api/v1/inbound/{message_id}", GET=read_message, DELETE=delete_message),
     resource("/api/v1/inbound/{message_id}/raw", GET=raw_message),
     resource("/inbound-files/{token}", GET=download),
 ]

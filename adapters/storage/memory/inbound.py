@@ -48,6 +48,12 @@ class MemoryInbound:
         message = self._messages.get(message_id)
         return message if message is not None and message.project_id == project_id else None
 
+    async def delete(self, project_id: str, message_id: str) -> InboundMessage | None:
+        message = await self.get(project_id, message_id)
+        if message is not None:
+            del self._messages[message_id]
+        return message
+
     async def page(
         self, project_id: str, limit: int, after: str | None, where: InboundFilter
     ) -> tuple[list[InboundMessage], bool]:

@@ -61,6 +61,12 @@ class PostgresInbound:
         row = await self.db.fetchone(rows.GET.format(p="%s"), (message_id, project_id))
         return rows.message_of(*row) if row else None
 
+    async def delete(self, project_id: str, message_id: str) -> InboundMessage | None:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(rows.DELETE.format(p="%s"), (message_id, project_id))
+            row = await cursor.fetchone()
+        return rows.message_of(*row) if row else None
+
     async def page(
         self, project_id: str, limit: int, after: str | None, where: InboundFilter
     ) -> tuple[list[InboundMessage], bool]:

@@ -25,6 +25,9 @@ PAGE = (
     " ORDER BY seq DESC LIMIT {p}"
 )
 GET = "SELECT id, project_id, received_at, payload FROM inbound_messages WHERE id = {p} AND project_id = {p}"
+DELETE = (
+    "DELETE FROM inbound_messages WHERE id = {p} AND project_id = {p} RETURNING id, project_id, received_at, payload"
+)
 
 
 def clash(domain: ReceivingDomain) -> Conflict:

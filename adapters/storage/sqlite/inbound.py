@@ -63,6 +63,11 @@ class SqliteInbound:
         row = self._t.conn.execute(rows.GET.format(p="?"), (message_id, project_id)).fetchone()
         return _message(row) if row else None
 
+    async def delete(self, project_id: str, message_id: str) -> InboundMessage | None:
+        async with self._t.tx() as conn:
+            row = conn.execute(rows.DELETE.format(p="?"), (message_id, project_id)).fetchone()
+        return _message(row) if row else None
+
     async def page(
         self, project_id: str, limit: int, after: str | None, where: InboundFilter
     ) -> tuple[list[InboundMessage], bool]:
