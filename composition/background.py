@@ -19,6 +19,7 @@ from autorelay_core.usecases.journey_steps import advance_due, reconcile_journey
 from autorelay_core.usecases.manage_campaigns import finish_campaigns
 from autorelay_core.usecases.manage_reputation import evaluate_all
 from autorelay_core.usecases.notify import BackgroundPosts, reconcile_webhooks
+from autorelay_core.usecases.receive_mail import prune_received
 
 log = logging.getLogger("autorelay")
 
@@ -148,6 +149,8 @@ async def reconcile_forever(deps: Deps, interval: float, imports: BackgroundImpo
                     log.info("%d contact(s) entered journeys from segment or date triggers", entered)
                 if kept is not None:
                     await asyncio.to_thread(kept.prune)
+                if pruned := await prune_received(deps):
+                    log.info("%d received email(s) older than AUTORELAY_KEEP_RECEIVED_DAYS deleted", pruned)
                 for project in await evaluate_all(deps):
                     log.warning("project %s flagged: %s", project.name, project.status_reason)
         except Unavailable as error:  # a backend down or locked: one line a round, not a traceback

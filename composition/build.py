@@ -246,6 +246,7 @@ def build(
             unsubscribe_mailto=settings.unsubscribe_mailbox,
             tracking_url=f"{settings.base_url}/api/v1/track",
             files_url=f"{settings.base_url}/inbound-files",
+            keep_received=timedelta(days=settings.keep_received_days) if settings.keep_received_days else None,
             webhooks_allow_private=settings.webhooks_allow_private,
             spf_record=_spf(settings),
         ),

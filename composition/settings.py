@@ -128,6 +128,10 @@ class Settings:
         converter=int,
         **_doc("Days a copy of every message that left is kept for the dashboard's download (0: none)", 7),
     )
+    keep_received_days: int = field(
+        converter=int,
+        **_doc("Days received mail is kept, with its raw copy and attachments (0: until deleted)", 0),
+    )
     max_connections: int = field(
         converter=int, **_doc("Connections and requests `serve` handles at once; past it, 503", 1000)
     )
@@ -330,6 +334,8 @@ class Settings:
                 ) from None
         if self.keep_messages_days < 0:
             raise SettingsError(f"{PREFIX}KEEP_MESSAGES_DAYS must be 0 or more")
+        if self.keep_received_days < 0:
+            raise SettingsError(f"{PREFIX}KEEP_RECEIVED_DAYS must be 0 or more")
         if self.smtp_relay_listen:
             self.relay_address  # noqa: B018 (checks the form)
         if self.bounce_imap_url:

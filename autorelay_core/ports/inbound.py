@@ -39,6 +39,9 @@ class InboundRepository(Protocol):
 
     async def get(self, project_id: str, message_id: str) -> InboundMessage | None: ...
 
+    async def received_before(self, moment: datetime, limit: int) -> list[InboundMessage]:
+        """Up to `limit` messages of any project received before `moment`, oldest first."""
+
     async def delete(self, project_id: str, message_id: str) -> InboundMessage | None:
         """Remove the message; returns what it was (its blobs' keys), None when there was none."""
 

@@ -97,6 +97,8 @@ class CoreConfig:
     tracking_url: str = "http://localhost:3000/api/v1/track"
     # Where received attachments' signed download links point (the public URL of /inbound-files).
     files_url: str = "http://localhost:3000/inbound-files"
+    # How long received mail is kept (with its raw copy and attachments); None: until deleted.
+    keep_received: timedelta | None = None
     # The SPF record a sending domain publishes (the mailer's: SES includes amazonses.com).
     spf_record: str = OWN_SPF
 

@@ -373,6 +373,25 @@ async def delete_received(deps: Deps, caller: Caller, message_id: str) -> None:
     """Delete a received message with its raw copy and attachments (their links stop working);
     webhook events already queued keep what they carry."""
     message = found(await deps.storage.inbound.delete(caller.project_id, message_id), f"received email {message_id}")
+    await _forget_files(deps, message)
+
+
+async def prune_received(deps: Deps, batch: int = 500) -> int:
+    """Delete the received mail older than `config.keep_received` (a batch a call: the background
+    checks call it every minute); returns how many messages went."""
+    keep = deps.config.keep_received
+    if keep is None:
+        return 0
+    pruned = 0
+    for message in await deps.storage.inbound.received_before(deps.clock.now() - keep, batch):
+        # The row first: a blob left by a crash between the two is unreachable, never a dangling link.
+        if await deps.storage.inbound.delete(message.project_id, message.id) is not None:
+            await _forget_files(deps, message)
+            pruned += 1
+    return pruned
+
+
+async def _forget_files(deps: Deps, message: InboundMessage) -> None:
     for key in (message.raw_key, *(a.key for a in message.attachments)):
         await deps.blobs.delete(key)
 

@@ -169,3 +169,17 @@ async def test_a_message_is_deleted_only_by_its_project_and_what_it_was_is_retur
     assert await store.inbound.get("prj_a", message(1).id) is None
     assert await store.inbound.delete("prj_a", message(1).id) is None
     assert [m.id for m in (await store.inbound.page("prj_a", 10, None, InboundFilter()))[0]] == [message(2).id]
+
+
+async def test_messages_received_before_a_moment_are_found_oldest_first_across_projects(store):
+    for number, project in ((3, "prj_a"), (1, "prj_b"), (2, "prj_a"), (9, "prj_a")):
+        await store.inbound.add(message(number, project), ())
+    found = await store.inbound.received_before(NOW + timedelta(seconds=5), 10)
+    assert [(m.project_id, m.id) for m in found] == [
+        ("prj_b", message(1, "prj_b").id),
+        ("prj_a", message(2).id),
+        ("prj_a", message(3).id),
+    ]
+    assert [m.id for m in await store.inbound.received_before(NOW + timedelta(seconds=5), 1)] == [
+        message(1, "prj_b").id
+    ]

@@ -157,3 +157,21 @@ async def test_a_reply_names_the_email_it_answers_and_counts_as_the_contacts_eng
     await uc.add_receiving_domain(deps, other, "in.other.test")
     (elsewhere,) = await uc.receive(deps, read(in_reply_to=sent.message_id), b"r", "", ["a@in.other.test"])
     assert elsewhere.reply_to_email == ""
+
+
+async def test_received_mail_older_than_the_setting_is_pruned_with_its_files(deps, clock):
+    acme = await live_key(deps)
+    await uc.add_receiving_domain(deps, acme, "in.acme.test")
+    pdf = Attachment("", "a.pdf", "application/pdf", 3, "attachment")
+    (old,) = await uc.receive(deps, read(files=((pdf, b"PDF"),)), b"raw", "", ["x@in.acme.test"])
+    clock.moment += timedelta(days=20)
+    (recent,) = await uc.receive(deps, read(), b"raw2", "", ["x@in.acme.test"])
+    assert await uc.prune_received(deps) == 0  # kept until deleted by default
+    clock.moment += timedelta(days=15)  # the first is 35 days old, the second 15
+    keeping = evolve(deps, config=evolve(deps.config, keep_received=timedelta(days=30)))
+    assert await uc.prune_received(keeping) == 1
+    assert [m.id for m in (await uc.list_received(deps, acme, CursorRequest(10), InboundFilter()))[0]] == [recent.id]
+    assert sorted(deps.blobs.files) == [recent.raw_key]
+    with pytest.raises(NotFound):
+        await uc.get_received(deps, acme, old.id)
+    assert await uc.prune_received(keeping) == 0

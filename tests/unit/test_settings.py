@@ -28,6 +28,7 @@ def settings(**env: str) -> Settings:
         ({"smtp_relay_message_id": "drop"}, "AUTORELAY_SMTP_RELAY_MESSAGE_ID must be keep or replace"),
         ({"delivery_process": "yes"}, "AUTORELAY_DELIVERY_PROCESS must be auto, on or off"),
         ({"delivery_process": "on", "database_url": "memory://"}, "needs a database another process can open"),
+        ({"keep_received_days": "-1"}, "AUTORELAY_KEEP_RECEIVED_DAYS must be 0 or more"),
     ],
 )
 def test_a_bad_setting_is_refused_naming_it(env, named):
@@ -78,3 +79,14 @@ def test_the_spf_record_names_where_mail_really_leaves_from(tmp_path):
     assert _spf(relayed) == "v=spf1 include:spf.relay.example ~all"
     with pytest.raises(SettingsError, match="without 'include:'"):
         Settings.defaults(data_dir=tmp_path, smtp_spf_include="include:spf.relay.example")
+
+
+def test_received_mail_is_kept_until_deleted_unless_a_number_of_days_is_set(tmp_path):
+    from datetime import timedelta
+
+    from composition.build import build
+    from composition.settings import Settings
+
+    for days, kept in (("0", None), ("45", timedelta(days=45))):
+        services = build(Settings.defaults(data_dir=tmp_path, database_url="memory://", keep_received_days=days))
+        assert services.deps.config.keep_received == kept

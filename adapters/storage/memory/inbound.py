@@ -48,6 +48,10 @@ class MemoryInbound:
         message = self._messages.get(message_id)
         return message if message is not None and message.project_id == project_id else None
 
+    async def received_before(self, moment: datetime, limit: int) -> list[InboundMessage]:
+        old = [m for m in self._messages.values() if m.received_at < moment]
+        return sorted(old, key=lambda m: m.received_at)[:limit]
+
     async def delete(self, project_id: str, message_id: str) -> InboundMessage | None:
         message = await self.get(project_id, message_id)
         if message is not None:

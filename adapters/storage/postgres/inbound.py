@@ -61,6 +61,10 @@ class PostgresInbound:
         row = await self.db.fetchone(rows.GET.format(p="%s"), (message_id, project_id))
         return rows.message_of(*row) if row else None
 
+    async def received_before(self, moment: datetime, limit: int) -> list[InboundMessage]:
+        found = await self.db.fetchall(rows.BEFORE.format(p="%s"), (moment, limit))
+        return [rows.message_of(*r) for r in found]
+
     async def delete(self, project_id: str, message_id: str) -> InboundMessage | None:
         async with self.db.transaction() as conn:
             cursor = await conn.execute(rows.DELETE.format(p="%s"), (message_id, project_id))

@@ -25,6 +25,10 @@ PAGE = (
     " ORDER BY seq DESC LIMIT {p}"
 )
 GET = "SELECT id, project_id, received_at, payload FROM inbound_messages WHERE id = {p} AND project_id = {p}"
+BEFORE = (
+    "SELECT id, project_id, received_at, payload FROM inbound_messages WHERE received_at < {p}"
+    " ORDER BY received_at, seq LIMIT {p}"
+)
 DELETE = (
     "DELETE FROM inbound_messages WHERE id = {p} AND project_id = {p} RETURNING id, project_id, received_at, payload"
 )

@@ -63,6 +63,10 @@ class SqliteInbound:
         row = self._t.conn.execute(rows.GET.format(p="?"), (message_id, project_id)).fetchone()
         return _message(row) if row else None
 
+    async def received_before(self, moment: datetime, limit: int) -> list[InboundMessage]:
+        found = self._t.conn.execute(rows.BEFORE.format(p="?"), (ts(moment), limit))
+        return [_message(r) for r in found]
+
     async def delete(self, project_id: str, message_id: str) -> InboundMessage | None:
         async with self._t.tx() as conn:
             row = conn.execute(rows.DELETE.format(p="?"), (message_id, project_id)).fetchone()

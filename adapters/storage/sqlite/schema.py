@@ -746,6 +746,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX dmarc_reports_domain ON dmarc_reports(project_id, domain, begins);
     CREATE INDEX domains_name ON domains(name);
+    CREATE INDEX inbound_messages_received ON inbound_messages(received_at);
     """,
 ]
 
