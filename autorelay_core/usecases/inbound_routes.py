@@ -22,8 +22,9 @@ from autorelay_core.domain.inbound_routes import (
     InboundRoute,
     regex_problem,
 )
-from autorelay_core.errors import Invalid, NotFound
+from autorelay_core.errors import AccountLocked, Invalid, NotFound, QuotaExceeded
 from autorelay_core.policies.quota import Charge
+from autorelay_core.usecases.access import admit
 from autorelay_core.usecases.context import Deps
 from autorelay_core.usecases.send_email import AttachmentInput, SendCommand, accept, build_email
 
@@ -162,10 +163,11 @@ async def forward(deps: Deps, route: InboundRoute, mail: ReadMail, inbound_id: s
         tags={"inbound_id": inbound_id, "route_id": route.id},
     )
     try:
+        await admit(deps, caller)  # a suspended or flagged project sends nothing on either
         email, billed = await _built(deps, caller, command)
-    except Invalid as error:
+        await accept(deps, email, billed)
+    except (Invalid, QuotaExceeded, AccountLocked) as error:  # the message is still received
         return "", str(error)
-    await accept(deps, email, billed)
     return email.id, ""
 
 

@@ -14,6 +14,8 @@ from autorelay_core.domain.callers import Caller
 from autorelay_core.domain.inbound import Attachment
 from autorelay_core.domain.inbound_routes import REGEX_SECONDS, InboundRoute, regex_problem, route_for
 from autorelay_core.errors import Invalid, NotFound
+from autorelay_core.policies.pagination import CursorRequest
+from autorelay_core.ports.inbound import InboundFilter
 from autorelay_core.usecases import receive_mail as uc
 from autorelay_core.usecases.inbound_routes import RouteInput, add_route, delete_route, routes
 from autorelay_core.usecases.manage_keys import create_project
@@ -180,3 +182,25 @@ async def test_a_forward_that_cannot_be_sent_keeps_the_message_and_says_why(deps
     ((_, email_id, problem),) = message.forwards
     assert email_id == "" and "subject" in problem
     assert (await uc.get_received(deps, acme, message.id)).forwards == message.forwards
+
+
+async def test_a_forward_past_the_quota_or_from_a_suspended_project_is_not_sent_but_the_mail_is_received(deps):
+    from autorelay_core.domain.projects import AccountStatus
+    from autorelay_core.usecases.manage_reputation import operator_action
+
+    acme = await live_key(deps)
+    await uc.add_receiving_domain(deps, acme, "in.acme.test")
+    await add_route(
+        deps,
+        acme,
+        RouteInput("catch_all", "in.acme.test", "forward", forward_to="me@home.test", forward_from="desk@acme.test"),
+    )
+    spent = evolve(deps, config=evolve(deps.config, monthly_quota=0))
+    (message,) = await uc.receive(spent, read(), b"raw", "zoe@customer.test", ["help@in.acme.test"])
+    ((_, email_id, problem),) = message.forwards
+    assert email_id == "" and "quota" in problem.lower()
+    await operator_action(deps, acme.project_id, AccountStatus.SUSPENDED, "abuse")
+    (message,) = await uc.receive(deps, read(), b"raw", "zoe@customer.test", ["help@in.acme.test"])
+    ((_, email_id, problem),) = message.forwards
+    assert email_id == "" and problem
+    assert len((await uc.list_received(deps, acme, CursorRequest(10), InboundFilter()))[0]) == 2
