@@ -35,7 +35,7 @@ class DmarcSummary:
 
 async def take_reports(deps: Deps, reports: tuple[DmarcReport, ...], recipients: list[str]) -> int:
     """Keep each report for the projects it belongs to; returns how many were new."""
-    bounce = deps.config.bounce_domain.lower()
+    bounce = rua_domain(deps)
     kept = 0
     for recipient in recipients:
         name = domain_of(recipient)
@@ -59,6 +59,7 @@ async def _keep(deps: Deps, domain: Domain, report: DmarcReport) -> bool:
 
 
 def rua_domain(deps: Deps) -> str:
+    """Where reports are mailed (the suggested record's rua): the bounce domain, "" without one."""
     return deps.config.bounce_domain.lower()
 
 

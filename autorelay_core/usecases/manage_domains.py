@@ -13,6 +13,7 @@ from autorelay_core.domain.dmarc import dmarc_record
 from autorelay_core.domain.domains import DnsRecord, Domain, DomainStatus, dns_records
 from autorelay_core.errors import Invalid, NotFound
 from autorelay_core.usecases.context import Deps
+from autorelay_core.usecases.dmarc_reports import rua_domain
 from autorelay_core.usecases.found import found
 
 
@@ -49,7 +50,7 @@ async def get_domain(deps: Deps, caller: Caller, domain_id: str) -> Domain:
 
 
 def records(deps: Deps, domain: Domain) -> list[DnsRecord]:
-    return dns_records(domain, deps.config.spf_record, dmarc_record(deps.config.bounce_domain.lower()))
+    return dns_records(domain, deps.config.spf_record, dmarc_record(rua_domain(deps)))
 
 
 def bounce_records(deps: Deps) -> list[DnsRecord]:

@@ -31,8 +31,8 @@ _FIELDS = {
 
 
 def route_view(route: InboundRoute) -> dict[str, Any]:
-    view: dict[str, Any] = {"id": route.id, "object": "inbound_route", "match": route.match, "pattern": route.pattern}
-    view["action"] = route.action
+    view: dict[str, Any] = {"id": route.id, "object": "inbound_route", "match": route.match}
+    view |= {"pattern": route.pattern, "action": route.action}
     if route.action == "webhook":
         view["webhookId"] = route.webhook_id or None
     elif route.action == "forward":
